@@ -1,0 +1,84 @@
+"""The functional path: PCM write schemes, cell by cell, with flips, energy, wear and stored values.
+
+Quick use::
+
+    import numpy as np
+    from archsim.encoding import replay, SCHEMES
+    r = replay("appwom", np.random.default_rng(0).random((100, 16), dtype=np.float32))
+    r.bit_flips, r.energy_pj, r.wear.shape, r.lifetime_iterations()
+
+Streaming (state kept between calls)::
+
+    stream = open_stream("appwom", lines=1000, words=16)
+    for chunk in chunks:            # (T, 1000, 16) uint32 or float32
+        stream.feed(chunk)
+    result = stream.result()
+
+A new scheme is one class and one registration line (see ``docs/encoders.md``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from archsim.config import PcmConfig
+from archsim.encoding import schemes as _schemes  # noqa: F401  (registers the built-ins)
+from archsim.encoding.base import (
+    OUTCOME_FIELDS,
+    PCM_SCHEMES,
+    ChunkOutcome,
+    Encoder,
+    EncoderStream,
+    ReplayResult,
+    as_words,
+    make_encoder,
+    pcm_from_params,
+    replay,
+    split_params,
+)
+from archsim.encoding.grouping import Group, adjacent_grouping, fig5_grouping
+from archsim.encoding.polarity import POLARITY_01, POLARITY_10, PingPongPolicy
+
+
+class _SchemeNames:
+    """Live, read-only view of the registered PCM scheme names (``list(SCHEMES)``)."""
+
+    def __iter__(self):
+        return iter(PCM_SCHEMES.names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in PCM_SCHEMES
+
+    def __len__(self) -> int:
+        return len(PCM_SCHEMES)
+
+    def __repr__(self) -> str:
+        return repr(PCM_SCHEMES.names())
+
+
+#: The registered PCM scheme names (a live view: plugins' schemes appear once registered).
+SCHEMES = _SchemeNames()
+
+#: Decorator registering a PCM encoder class by name: ``@register("my-scheme")``.
+register = PCM_SCHEMES.register
+
+
+def open_stream(scheme: str, *, lines: int, words: int, word_bits: int = 32, line_offset: int = 0,
+                keep_stored: bool = False, pcm: PcmConfig | None = None, **params: Any) -> EncoderStream:
+    """A streaming replay of ``lines`` x ``words`` under ``scheme``: feed chunks, then ``result()``.
+
+    ``params`` as for :func:`replay` (cell costs, ``refresh_unit``, scheme parameters).
+    """
+    costs, scheme_params = split_params(params)
+    if costs and pcm is not None:
+        raise TypeError("give either pcm= or individual cost parameters, not both")
+    pcm = pcm or pcm_from_params(costs)
+    refresh_unit = scheme_params.pop("refresh_unit", "line")
+    encoder = make_encoder(scheme, word_bits=word_bits, refresh_unit=refresh_unit, **scheme_params)
+    return EncoderStream(encoder, lines, words, pcm=pcm, line_offset=line_offset, keep_stored=keep_stored)
+
+
+__all__ = [
+    "SCHEMES", "PCM_SCHEMES", "register", "Encoder", "EncoderStream", "ReplayResult", "ChunkOutcome",
+    "OUTCOME_FIELDS", "replay", "open_stream", "make_encoder", "as_words", "Group", "fig5_grouping",
+    "adjacent_grouping", "PingPongPolicy", "POLARITY_10", "POLARITY_01",
+]

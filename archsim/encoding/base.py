@@ -1,0 +1,416 @@
+"""The write-scheme interface, its registry, the streaming replay and its result.
+
+An :class:`Encoder` is a state machine over the cells of memory lines. The
+contract is one method, :meth:`Encoder.encode`: given a chunk of writes
+``writes[t, line, word]`` and the lines' state, program the cells, and report
+per write (t, line) how many cells the write SET and RESET, how many its
+refresh SET and RESET, and how many refresh units it refreshed (the
+``outcome`` array, fields :data:`OUTCOME_FIELDS`); add every programmed cell
+to ``wear[line, word, cell]``; and, when asked, fill ``stored[t, line, word]``
+with what a read returns right after the write.
+
+Everything else (energy, latency, lifetime, silent writes, per-chunk
+streaming) is computed here from those outcomes, once for every scheme.
+"""
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from archsim.config import PcmConfig, build_dataclass
+from archsim.encoding.costs import flip_energy_pj, write_latency_ns
+from archsim.errors import ConfigError
+from archsim.registry import Registry
+
+#: Fields of the per-write outcome array, in order.
+OUTCOME_FIELDS = ("write_set", "write_reset", "refresh_set", "refresh_reset", "refreshes")
+WS, WR, RS, RR, NREF = range(5)
+
+WORD_DTYPES = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
+FLOAT_DTYPES = {16: np.float16, 32: np.float32, 64: np.float64}
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """A scheme without parameters of its own."""
+
+
+class Encoder(ABC):
+    """A PCM write scheme. Subclass, declare ``Params``, implement the three methods below.
+
+    Register with ``@PCM_SCHEMES.register("name")``. The constructor takes the
+    word width (bits), the refresh unit ("line" or "word") and the scheme's own
+    parameters (fields of its ``Params`` dataclass), validated here so that a
+    bad value is one clear error naming the parameter.
+    """
+
+    name: ClassVar[str] = "?"
+    Params: ClassVar[type] = NoParams
+    #: Whether the scheme must read a line's old contents before writing it
+    #: (charged when ``PcmConfig.read_before_write`` is on).
+    needs_read: ClassVar[bool] = True
+    #: Whether a read right after a write returns exactly the written value.
+    exact: ClassVar[bool] = True
+
+    def __init__(self, *, word_bits: int = 32, refresh_unit: str = "line", **params: Any) -> None:
+        if word_bits not in WORD_DTYPES:
+            raise ConfigError(f"scheme {self.name}: word_bits must be 8, 16, 32 or 64, not {word_bits!r}")
+        if refresh_unit not in ("line", "word"):
+            raise ConfigError(f"scheme {self.name}: refresh_unit must be 'line' or 'word', not {refresh_unit!r}")
+        self.word_bits = word_bits
+        self.refresh_unit = refresh_unit
+        self.params = self.check_params(params, where=f"scheme {self.name}", word_bits=word_bits)
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], *, where: str, word_bits: int = 32):
+        """Validate the scheme's own parameters; returns the ``Params`` instance."""
+        p = build_dataclass(cls.Params, dict(params), where)
+        check = getattr(p, "check", None)
+        if check is not None:
+            check(where, word_bits)
+        return p
+
+    @property
+    def word_dtype(self) -> np.dtype:
+        return np.dtype(WORD_DTYPES[self.word_bits])
+
+    @property
+    @abstractmethod
+    def cells_per_word(self) -> int:
+        """Cells one data word occupies (32 raw, 33 with a Flip-N-Write flag, 48 for WOM codes)."""
+
+    def cell_labels(self) -> list[str]:
+        """A name for each cell position of a word, in wear order."""
+        return [f"c{i}" for i in range(self.cells_per_word)]
+
+    @abstractmethod
+    def new_state(self, lines: int, words: int, line_offset: int = 0) -> Any:
+        """Fresh state of ``lines`` lines of ``words`` words; ``line_offset`` is the global
+        index of the first line (region policies depend on it)."""
+
+    @abstractmethod
+    def encode(self, state: Any, writes: np.ndarray, outcome: np.ndarray, wear: np.ndarray,
+               stored: np.ndarray | None) -> None:
+        """Program a chunk of writes; see the module docstring for the contract.
+
+        ``writes``: (T, lines, words) of the word dtype, C-contiguous.
+        ``outcome``: (T, lines, 5) uint32, to fill. ``wear``: (lines, words,
+        cells) uint64, to add to. ``stored``: (T, lines, words) or None.
+        """
+
+    def describe(self) -> dict[str, Any]:
+        """The scheme's resolved parameters (for result tables and config dumps)."""
+        d = dataclasses.asdict(self.params)
+        d.update(word_bits=self.word_bits, refresh_unit=self.refresh_unit)
+        return d
+
+
+#: The PCM write schemes, by name.
+PCM_SCHEMES: Registry[type[Encoder]] = Registry("PCM write scheme")
+
+
+def make_encoder(scheme: str, *, word_bits: int = 32, refresh_unit: str = "line", **params: Any) -> Encoder:
+    """Build a registered PCM encoder by name with its parameters."""
+    cls = PCM_SCHEMES.get(scheme)
+    return cls(word_bits=word_bits, refresh_unit=refresh_unit, **params)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class ReplayResult:
+    """What replaying writes under one scheme did to the memory.
+
+    Counts are cells (flips); energies pJ; latencies ns. A *line write* is
+    one write of one line (one element of the writes' first two axes);
+    ``iterations`` is the number of writes each line received.
+    """
+
+    scheme: str
+    word_bits: int
+    cells_per_word: int
+    lines: int
+    words: int
+    iterations: int
+    line_writes: int
+    write_set_flips: int
+    write_reset_flips: int
+    refresh_set_flips: int
+    refresh_reset_flips: int
+    refreshes: int
+    silent_writes: int
+    set_writes: int
+    reset_writes: int
+    write_latency_ns_total: float
+    read_energy_pj: float
+    wear: np.ndarray
+    pcm: PcmConfig
+    stored: np.ndarray | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def set_flips(self) -> int:
+        return self.write_set_flips + self.refresh_set_flips
+
+    @property
+    def reset_flips(self) -> int:
+        return self.write_reset_flips + self.refresh_reset_flips
+
+    @property
+    def bit_flips(self) -> int:
+        """Cells programmed in total (writes and refreshes)."""
+        return self.set_flips + self.reset_flips
+
+    def energy_by_kind(self) -> dict[str, float]:
+        """Energy (pJ) by kind: write SET/RESET, refresh SET/RESET, reads."""
+        e = self.pcm
+        return {
+            "write_set": self.write_set_flips * e.set_energy_pj,
+            "write_reset": self.write_reset_flips * e.reset_energy_pj,
+            "refresh_set": self.refresh_set_flips * e.set_energy_pj,
+            "refresh_reset": self.refresh_reset_flips * e.reset_energy_pj,
+            "read": self.read_energy_pj,
+        }
+
+    @property
+    def energy_pj(self) -> float:
+        """Total energy, pJ: SET flips x SET energy + RESET flips x RESET energy (+ reads)."""
+        return float(flip_energy_pj(self.set_flips, self.reset_flips, self.pcm) + self.read_energy_pj)
+
+    @property
+    def energy_per_iteration_pj(self) -> float:
+        return self.energy_pj / self.iterations if self.iterations else 0.0
+
+    @property
+    def avg_write_latency_ns(self) -> float:
+        """Mean latency of the line writes that program at least one cell, ns (refresh assumed done)."""
+        n = self.line_writes - self.silent_writes
+        return self.write_latency_ns_total / n if n else 0.0
+
+    @property
+    def max_cell_flips(self) -> int:
+        return int(self.wear.max()) if self.wear.size else 0
+
+    @property
+    def mean_cell_flips(self) -> float:
+        return float(self.wear.mean()) if self.wear.size else 0.0
+
+    def lifetime_iterations(self, endurance: float | None = None) -> float:
+        """Iterations until the first cell reaches the endurance limit (paper's definition):
+        endurance / max over cells of (cell flips / replayed iterations). ``inf`` if no cell flipped."""
+        endurance = self.pcm.endurance if endurance is None else endurance
+        m = self.max_cell_flips
+        return endurance * self.iterations / m if m else float("inf")
+
+    def wear_by_cell(self) -> np.ndarray:
+        """Total flips per cell position of a word (summed over lines and words), shape (cells,)."""
+        return self.wear.sum(axis=(0, 1), dtype=np.uint64)
+
+    def summary(self) -> dict[str, Any]:
+        """One flat row of the figures (for a DataFrame)."""
+        return {
+            "scheme": self.scheme,
+            "iterations": self.iterations,
+            "line_writes": self.line_writes,
+            "bit_flips": self.bit_flips,
+            "set_flips": self.set_flips,
+            "reset_flips": self.reset_flips,
+            "write_set_flips": self.write_set_flips,
+            "write_reset_flips": self.write_reset_flips,
+            "refresh_set_flips": self.refresh_set_flips,
+            "refresh_reset_flips": self.refresh_reset_flips,
+            "energy_pj": self.energy_pj,
+            "energy_per_iteration_pj": self.energy_per_iteration_pj,
+            "max_cell_flips": self.max_cell_flips,
+            "mean_cell_flips": self.mean_cell_flips,
+            "lifetime_iterations": self.lifetime_iterations(),
+            "avg_write_latency_ns": self.avg_write_latency_ns,
+            "refreshes": self.refreshes,
+            "silent_writes": self.silent_writes,
+            "set_writes": self.set_writes,
+            "reset_writes": self.reset_writes,
+        }
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+class EncoderStream:
+    """Replay a scheme over a fixed set of lines, fed one chunk of writes at a time.
+
+    The lines' cell state, wear and running totals persist between
+    :meth:`feed` calls, so a trace can be streamed one iteration, or a batch
+    of iterations, at a time; :meth:`result` summarises everything fed so far.
+    """
+
+    def __init__(self, encoder: Encoder, lines: int, words: int, *, pcm: PcmConfig | None = None,
+                 line_offset: int = 0, keep_stored: bool = False) -> None:
+        if lines <= 0 or words <= 0:
+            raise ConfigError(f"a replay needs at least one line and one word, not {lines} x {words}")
+        self.encoder = encoder
+        self.lines = lines
+        self.words = words
+        self.pcm = pcm or PcmConfig()
+        self.keep_stored = keep_stored
+        self.state = encoder.new_state(lines, words, line_offset)
+        self.wear = np.zeros((lines, words, encoder.cells_per_word), dtype=np.uint64)
+        self._totals = np.zeros(5, dtype=np.uint64)
+        self._iterations = 0
+        self._silent = 0
+        self._set_writes = 0
+        self._reset_writes = 0
+        self._latency_total = 0.0
+        self._stored: list[np.ndarray] = []
+
+    def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> "ChunkOutcome":
+        """Replay ``writes`` of shape (T, lines, words) (or (lines, words) for one write).
+
+        Returns the chunk's per-write outcomes and, if ``want_stored`` (or the
+        stream keeps stored values), the stored values of the chunk.
+        """
+        w = as_words(writes, self.encoder.word_bits)
+        if w.ndim == 2:
+            w = w[None]
+        if w.ndim != 3 or w.shape[1:] != (self.lines, self.words):
+            raise ConfigError(
+                f"writes of shape {np.shape(writes)} do not fit a stream of {self.lines} lines x {self.words} words"
+            )
+        T = w.shape[0]
+        outcome = np.zeros((T, self.lines, 5), dtype=np.uint32)
+        need_stored = want_stored or self.keep_stored
+        stored = np.empty_like(w) if need_stored else None
+        self.encoder.encode(self.state, w, outcome, self.wear, stored)
+        self._account(outcome)
+        if self.keep_stored and stored is not None:
+            self._stored.append(stored)
+        return ChunkOutcome(outcome, stored)
+
+    def _account(self, outcome: np.ndarray) -> None:
+        self._totals += outcome.reshape(-1, 5).sum(axis=0, dtype=np.uint64)
+        self._iterations += outcome.shape[0]
+        ws = outcome[..., WS]
+        wr = outcome[..., WR]
+        programmed = (ws > 0) | (wr > 0)
+        self._silent += int(outcome[..., 0].size - np.count_nonzero(programmed))
+        self._set_writes += int(np.count_nonzero(ws))
+        self._reset_writes += int(np.count_nonzero((ws == 0) & (wr > 0)))
+        lat = write_latency_ns(ws, wr, self.pcm)
+        if self.pcm.read_before_write and self.encoder.needs_read:
+            lat = lat + np.where(programmed, self.pcm.read_latency_ns, 0.0)
+        self._latency_total += float(lat.sum())
+
+    def result(self) -> ReplayResult:
+        """Totals, wear and (if kept) stored values of everything fed so far."""
+        t = [int(x) for x in self._totals]
+        line_writes = self._iterations * self.lines
+        read_energy = 0.0
+        if self.pcm.read_before_write and self.encoder.needs_read:
+            read_energy = line_writes * self.words * self.encoder.cells_per_word * self.pcm.read_energy_pj_per_bit
+        stored = np.concatenate(self._stored) if self._stored else None
+        return ReplayResult(
+            scheme=self.encoder.name,
+            word_bits=self.encoder.word_bits,
+            cells_per_word=self.encoder.cells_per_word,
+            lines=self.lines,
+            words=self.words,
+            iterations=self._iterations,
+            line_writes=line_writes,
+            write_set_flips=t[WS],
+            write_reset_flips=t[WR],
+            refresh_set_flips=t[RS],
+            refresh_reset_flips=t[RR],
+            refreshes=t[NREF],
+            silent_writes=self._silent,
+            set_writes=self._set_writes,
+            reset_writes=self._reset_writes,
+            write_latency_ns_total=self._latency_total,
+            read_energy_pj=read_energy,
+            wear=self.wear,
+            pcm=self.pcm,
+            stored=stored,
+            params=self.encoder.describe(),
+        )
+
+
+@dataclass
+class ChunkOutcome:
+    """Per-write outcomes of one fed chunk: ``outcome[t, line, field]`` (:data:`OUTCOME_FIELDS`)
+    and the stored values (or None)."""
+
+    outcome: np.ndarray
+    stored: np.ndarray | None
+
+    def field(self, name: str) -> np.ndarray:
+        return self.outcome[..., OUTCOME_FIELDS.index(name)]
+
+
+def as_words(writes: Any, word_bits: int) -> np.ndarray:
+    """``writes`` as a C-contiguous array of unsigned ``word_bits``-bit words.
+
+    Float arrays of the same width are reinterpreted bit for bit (float32 ->
+    uint32); wider unsigned arrays are accepted if every value fits.
+    """
+    a = np.asarray(writes)
+    dtype = np.dtype(WORD_DTYPES[word_bits])
+    if a.dtype == dtype:
+        return np.ascontiguousarray(a)
+    if a.dtype.kind == "f" and a.dtype.itemsize * 8 == word_bits:
+        return np.ascontiguousarray(a).view(dtype)
+    if a.dtype.kind == "u" or (a.dtype.kind == "i" and (a.size == 0 or a.min() >= 0)):
+        if a.size and int(a.max()) >> word_bits:
+            raise ConfigError(f"a written value does not fit in {word_bits} bits")
+        return np.ascontiguousarray(a.astype(dtype))
+    raise ConfigError(f"writes must be unsigned integers of {word_bits} bits (or float{word_bits}), not {a.dtype}")
+
+
+def split_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split keyword parameters into PCM cost parameters and scheme parameters."""
+    pcm_keys = {f.name for f in dataclasses.fields(PcmConfig)}
+    costs = {k: v for k, v in params.items() if k in pcm_keys}
+    scheme = {k: v for k, v in params.items() if k not in pcm_keys}
+    return costs, scheme
+
+
+def pcm_from_params(costs: Mapping[str, Any]) -> PcmConfig:
+    pcm = build_dataclass(PcmConfig, dict(costs), "pcm")
+    pcm.validate("pcm")
+    return pcm
+
+
+def replay(scheme: str, writes: Any, *, word_bits: int = 32, stored: bool = True, line_offset: int = 0,
+           **params: Any) -> ReplayResult:
+    """Replay writes of one or many lines under a PCM write scheme.
+
+    ``writes``: unsigned integers (or floats of the same width), shape
+    (writes, words) for one line or (writes, lines, words). ``params``: the
+    cell costs (any :class:`~archsim.config.PcmConfig` field, e.g.
+    ``set_energy_pj``, ``reset_energy_pj``), ``refresh_unit`` ("line" or
+    "word") and the scheme's own parameters (e.g. ``grouping``,
+    ``initial_polarity``, ``region_lines``). Returns a :class:`ReplayResult`
+    whose ``stored`` has the shape of ``writes``.
+    """
+    a = as_words(writes, word_bits)
+    if a.ndim not in (2, 3):
+        raise ConfigError(f"writes must have shape (writes, words) or (writes, lines, words), not {a.shape}")
+    single = a.ndim == 2
+    if single:
+        a = a[:, None, :]
+    costs, scheme_params = split_params(params)
+    pcm = pcm_from_params(costs)
+    refresh_unit = scheme_params.pop("refresh_unit", "line")
+    encoder = make_encoder(scheme, word_bits=word_bits, refresh_unit=refresh_unit, **scheme_params)
+    stream = EncoderStream(encoder, a.shape[1], a.shape[2], pcm=pcm, line_offset=line_offset,
+                           keep_stored=stored)
+    if a.shape[0]:
+        stream.feed(a)
+    result = stream.result()
+    if result.stored is not None and single:
+        result.stored = result.stored[:, 0, :]
+    elif result.stored is None and stored:
+        result.stored = np.empty((0,) + a.shape[1:], a.dtype)[:, 0, :] if single else np.empty_like(a)
+    return result

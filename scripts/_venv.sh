@@ -1,0 +1,22 @@
+# Sourced by the quick-start scripts: make ./.venv with archsim installed (editable).
+# Re-installs only when pyproject.toml, setup.py or a kernel source changed.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+extras="${ARCHSIM_EXTRAS:-}"
+py="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$py" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+fi
+stamp=".venv/.archsim-installed${extras:+-$extras}"
+newest=$(ls -t pyproject.toml setup.py cython_kernels/*.pyx cython_kernels/*.pxd 2>/dev/null | head -1)
+if [ ! -f "$stamp" ] || [ "$newest" -nt "$stamp" ] || ! .venv/bin/python -c "import archsim._pcm_kernels" 2>/dev/null; then
+  echo "archsim: installing into .venv (first run compiles the Cython kernels) ..." >&2
+  if [[ ",$extras," == *",torch,"* ]]; then
+    # the CPU build lies on disk; ask for it by exact version so no CUDA build is pulled
+    .venv/bin/python -m pip install -q "torch==2.13.0"
+  fi
+  .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
+  touch "$stamp"
+fi

@@ -1,0 +1,46 @@
+"""Build the Cython kernels of archsim.
+
+The ``.pyx`` sources live in ``cython_kernels/`` and are compiled into private
+extension modules of the ``archsim`` package (``archsim._pcm_kernels`` ...).
+Compiler directives are set once here, not per file.
+"""
+import platform
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+KERNELS = {
+    # module name inside archsim  ->  source in cython_kernels/
+    "archsim._pcm_kernels": "cython_kernels/_pcm_kernels.pyx",
+}
+
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": False,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": False,
+    "nonecheck": False,
+    "embedsignature": True,
+}
+
+# popcount is the kernels' inner operation: without -mpopcnt gcc calls a software routine
+COMPILE_ARGS = ["-O3"]
+if platform.machine().lower() in ("x86_64", "amd64"):
+    COMPILE_ARGS.append("-mpopcnt")
+
+extensions = [
+    Extension(
+        name,
+        [src],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=COMPILE_ARGS,
+    )
+    for name, src in KERNELS.items()
+    if Path(src).exists()
+]
+
+setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES))
