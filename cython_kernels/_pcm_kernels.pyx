@@ -31,15 +31,12 @@ the polarity.
 """
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memset
 
 cdef extern from *:
     """
     static inline int archsim_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
-    static inline int archsim_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
     """
     int popcount64 "archsim_popcount64"(unsigned long long x) nogil
-    int ctz64 "archsim_ctz64"(unsigned long long x) nogil
 
 ctypedef fused word_t:
     uint8_t
@@ -48,8 +45,11 @@ ctypedef fused word_t:
     uint64_t
 
 cdef enum:
-    K = 8                  # bit-planes per counter
-    FLUSH_EVERY = 127      # writes between flushes: 2 * 127 < 2**K
+    PLANES = 4             # bit-planes of the branchless counters (0..15)
+    SLOT = 12              # uint64 per (word, lane): 4 planes + 8 byte-lane accumulators
+    PLANE_WRITES = 7       # writes between plane flushes: 7 writes x 2 flips <= 15
+    BYTE_FLUSHES = 18      # plane flushes between drains: 18 x 14 <= 255
+    BLOCK_WORDS = 1024     # words of lines processed together (their state stays in cache)
 
 cdef enum:                 # outcome fields
     O_WS = 0
@@ -58,51 +58,131 @@ cdef enum:                 # outcome fields
     O_RR = 3
     O_NREF = 4
 
-cdef uint64_t LOW32 = 0xFFFFFFFFu
-
 cdef enum:                 # raw modes
     MODE_DCW = 0
     MODE_PRESET = 1
     MODE_PRERESET = 2
 
+cdef uint64_t LOW32 = 0xFFFFFFFFu
 
-cdef inline void add_mask(uint64_t* planes, uint64_t m) noexcept nogil:
-    """Add 1 to the counter of every cell whose bit is set in ``m``."""
+# SPREAD[v]: byte j = bit j of v (moves a plane's bits into byte lanes)
+cdef uint64_t SPREAD[256]
+cdef int _v, _j
+for _v in range(256):
+    SPREAD[_v] = 0
+    for _j in range(8):
+        if (_v >> _j) & 1:
+            SPREAD[_v] |= (<uint64_t>1) << (8 * _j)
+
+
+cdef inline void add1(uint64_t* p, uint64_t m) noexcept nogil:
+    """Add 1 to the 4-bit counter of every cell set in ``m`` (branchless ripple carry)."""
     cdef uint64_t c
-    cdef int k = 0
-    while m:
-        c = planes[k] & m
-        planes[k] ^= m
-        m = c
-        k += 1
+    c = p[0] & m; p[0] ^= m; m = c
+    c = p[1] & m; p[1] ^= m; m = c
+    c = p[2] & m; p[2] ^= m; m = c
+    p[3] ^= m
 
 
-cdef inline void add_masks(uint64_t* planes, uint64_t m1, uint64_t m2) noexcept nogil:
-    """Add the flip masks of a write (m1) and of its refresh (m2)."""
+cdef inline void add2(uint64_t* p, uint64_t m) noexcept nogil:
+    """Add 2 to the counter of every cell set in ``m``."""
+    cdef uint64_t c
+    c = p[1] & m; p[1] ^= m; m = c
+    c = p[2] & m; p[2] ^= m; m = c
+    p[3] ^= m
+
+
+cdef inline void add_pair(uint64_t* p, uint64_t m1, uint64_t m2) noexcept nogil:
+    """Add the flips of a write (m1) and of its refresh (m2)."""
     if m1 == m2:
-        add_mask(planes + 1, m1)      # each cell flipped twice: add 2
+        add2(p, m1)
     else:
-        add_mask(planes, m1)
-        add_mask(planes, m2)
+        add1(p, m1)
+        add1(p, m2)
 
 
-cdef void flush(uint64_t* planes, Py_ssize_t words, int lanes,
-                uint64_t[:, ::1] wear_line, const int32_t[:, ::1] cellmap) noexcept nogil:
-    """Add the bit-sliced counters of one line into ``wear_line[word, cell]`` and clear them."""
-    cdef Py_ssize_t w
-    cdef int lane, k, i
-    cdef uint64_t p
-    cdef uint64_t* base
-    for w in range(words):
-        for lane in range(lanes):
-            base = planes + (w * lanes + lane) * K
-            for k in range(K):
-                p = base[k]
-                while p:
-                    i = ctz64(p)
-                    wear_line[w, cellmap[lane, i]] += (<uint64_t>1) << k
-                    p &= p - 1
-                base[k] = 0
+cdef inline void planes_to_bytes(uint64_t* slot, int nbytes) noexcept nogil:
+    """Move the 4-bit plane counters of one lane into its byte-lane accumulators."""
+    cdef int j
+    cdef uint64_t p0 = slot[0], p1 = slot[1], p2 = slot[2], p3 = slot[3]
+    for j in range(nbytes):
+        slot[PLANES + j] += (SPREAD[(p0 >> (8 * j)) & 0xFF]
+                             + (SPREAD[(p1 >> (8 * j)) & 0xFF] << 1)
+                             + (SPREAD[(p2 >> (8 * j)) & 0xFF] << 2)
+                             + (SPREAD[(p3 >> (8 * j)) & 0xFF] << 3))
+    slot[0] = 0; slot[1] = 0; slot[2] = 0; slot[3] = 0
+
+
+cdef inline void drain(uint64_t* slot, int nbytes, uint64_t* wear_word,
+                       const int32_t* lane_cells) noexcept nogil:
+    """Add one lane's byte-lane accumulators into the word's per-cell wear and clear them."""
+    cdef int j, b
+    cdef uint64_t a
+    for j in range(nbytes):
+        a = slot[PLANES + j]
+        if a:
+            for b in range(8):
+                wear_word[lane_cells[8 * j + b]] += (a >> (8 * b)) & 0xFF
+            slot[PLANES + j] = 0
+
+
+cdef struct Acc:
+    uint64_t* slots        # (block lines, words, lanes, SLOT)
+    Py_ssize_t words
+    int lanes
+    int nbytes[3]          # byte accumulators in use per lane
+    int since              # writes since the last plane flush
+    int flushes            # plane flushes since the last drain
+
+
+cdef int acc_init(Acc* acc, Py_ssize_t block_lines, Py_ssize_t words, int lanes,
+                  int nb0, int nb1, int nb2) noexcept nogil:
+    acc.slots = <uint64_t*> calloc(max(1, block_lines * words * lanes * SLOT), sizeof(uint64_t))
+    acc.words = words
+    acc.lanes = lanes
+    acc.nbytes[0] = nb0
+    acc.nbytes[1] = nb1
+    acc.nbytes[2] = nb2
+    acc.since = 0
+    acc.flushes = 0
+    return acc.slots != NULL
+
+
+cdef inline uint64_t* acc_slot(Acc* acc, Py_ssize_t line_in_block, Py_ssize_t w) noexcept nogil:
+    return acc.slots + (line_in_block * acc.words + w) * acc.lanes * SLOT
+
+
+cdef void acc_flush(Acc* acc, Py_ssize_t nlines, bint force_drain, uint64_t[:, :, ::1] wear,
+                    Py_ssize_t first_line, const int32_t[:, ::1] cellmap) noexcept nogil:
+    """Flush the planes of a block of lines; drain into ``wear`` when due or forced."""
+    cdef Py_ssize_t i, w
+    cdef int lane
+    cdef uint64_t* slot
+    cdef bint do_drain
+    acc.flushes += 1
+    do_drain = force_drain or acc.flushes == BYTE_FLUSHES
+    for i in range(nlines):
+        for w in range(acc.words):
+            slot = acc_slot(acc, i, w)
+            for lane in range(acc.lanes):
+                planes_to_bytes(slot + lane * SLOT, acc.nbytes[lane])
+                if do_drain:
+                    drain(slot + lane * SLOT, acc.nbytes[lane], &wear[first_line + i, w, 0], &cellmap[lane, 0])
+    acc.since = 0
+    if do_drain:
+        acc.flushes = 0
+
+
+cdef inline void acc_tick(Acc* acc, Py_ssize_t nlines, uint64_t[:, :, ::1] wear,
+                          Py_ssize_t first_line, const int32_t[:, ::1] cellmap) noexcept nogil:
+    """Count one write of every line of the block; flush the planes before they can overflow."""
+    acc.since += 1
+    if acc.since == PLANE_WRITES:
+        acc_flush(acc, nlines, False, wear, first_line, cellmap)
+
+
+cdef inline Py_ssize_t block_lines(Py_ssize_t words) noexcept nogil:
+    return max(1, BLOCK_WORDS // max(1, words))
 
 
 def raw_chunk(const word_t[:, :, ::1] writes, word_t[:, ::1] cells,
@@ -115,58 +195,56 @@ def raw_chunk(const word_t[:, :, ::1] writes, word_t[:, ::1] cells,
     2 PreRESET (RESET every 1 cell after the write).
     """
     cdef Py_ssize_t T = writes.shape[0], L = writes.shape[1], W = writes.shape[2]
-    cdef Py_ssize_t t, l, w
+    cdef Py_ssize_t t, l, w, l0, nl, LB = block_lines(W)
     cdef uint64_t mask = (~<uint64_t>0) >> (64 - word_bits)
-    cdef uint64_t new, old, setm, resetm, rm, after, anyref
-    cdef uint32_t ws, wr, rs, rr, nref
-    cdef int since
-    cdef uint64_t* planes = <uint64_t*> calloc(W * K if W > 0 else 1, sizeof(uint64_t))
-    if planes == NULL:
+    cdef uint64_t new, old, setm, resetm, rm, after
+    cdef uint32_t ws, wr, rs, rr, nref, nrw
+    cdef Acc acc
+    if not acc_init(&acc, LB, W, 1, word_bits // 8, 0, 0):
         raise MemoryError()
     try:
         with nogil:
-            for l in range(L):
-                since = 0
+            l0 = 0
+            while l0 < L:
+                nl = min(LB, L - l0)
                 for t in range(T):
-                    ws = 0; wr = 0; rs = 0; rr = 0; nref = 0; anyref = 0
-                    for w in range(W):
-                        new = writes[t, l, w]
-                        old = cells[l, w]
-                        setm = ~old & new
-                        resetm = old & ~new
-                        ws += popcount64(setm)
-                        wr += popcount64(resetm)
-                        if mode == MODE_PRESET:
-                            rm = ~new & mask
-                            rs += popcount64(rm)
-                            after = mask
-                        elif mode == MODE_PRERESET:
-                            rm = new
-                            rr += popcount64(rm)
-                            after = 0
+                    for l in range(l0, l0 + nl):
+                        ws = 0; wr = 0; rs = 0; rr = 0; nrw = 0
+                        for w in range(W):
+                            new = writes[t, l, w]
+                            old = cells[l, w]
+                            setm = ~old & new
+                            resetm = old & ~new
+                            ws += popcount64(setm)
+                            wr += popcount64(resetm)
+                            if mode == MODE_PRESET:
+                                rm = ~new & mask
+                                rs += popcount64(rm)
+                                after = mask
+                            elif mode == MODE_PRERESET:
+                                rm = new
+                                rr += popcount64(rm)
+                                after = 0
+                            else:
+                                rm = 0
+                                after = new
+                            nrw += rm != 0
+                            cells[l, w] = <word_t> after
+                            add_pair(acc_slot(&acc, l - l0, w), setm | resetm, rm)
+                        if word_unit:
+                            nref = nrw
                         else:
-                            rm = 0
-                            after = new
-                        if rm:
-                            anyref = 1
-                            if word_unit:
-                                nref += 1
-                        cells[l, w] = <word_t> after
-                        add_masks(planes + w * K, setm | resetm, rm)
-                    if anyref and not word_unit:
-                        nref = 1
-                    outcome[t, l, O_WS] = ws
-                    outcome[t, l, O_WR] = wr
-                    outcome[t, l, O_RS] = rs
-                    outcome[t, l, O_RR] = rr
-                    outcome[t, l, O_NREF] = nref
-                    since += 1
-                    if since == FLUSH_EVERY:
-                        flush(planes, W, 1, wear[l], cellmap)
-                        since = 0
-                flush(planes, W, 1, wear[l], cellmap)
+                            nref = nrw != 0
+                        outcome[t, l, O_WS] = ws
+                        outcome[t, l, O_WR] = wr
+                        outcome[t, l, O_RS] = rs
+                        outcome[t, l, O_RR] = rr
+                        outcome[t, l, O_NREF] = nref
+                    acc_tick(&acc, nl, wear, l0, cellmap)
+                acc_flush(&acc, nl, True, wear, l0, cellmap)
+                l0 += nl
     finally:
-        free(planes)
+        free(acc.slots)
 
 
 def fnw_chunk(const word_t[:, :, ::1] writes, word_t[:, ::1] cells, uint64_t[:, ::1] flags,
@@ -177,70 +255,72 @@ def fnw_chunk(const word_t[:, :, ::1] writes, word_t[:, ::1] cells, uint64_t[:, 
     ties store the data as is).
 
     Partition p covers data bits ``[word_bits-(p+1)N, word_bits-pN)`` (p = 0 is
-    the most significant); its flag is bit p of ``flags[line, word]``.
+    the most significant); its flag is bit p of ``flags[line, word]``. ``stored[t, line, word]`` gets the
+    value decoded from the cells and flags right after the write.
     """
     cdef Py_ssize_t T = writes.shape[0], L = writes.shape[1], W = writes.shape[2]
-    cdef Py_ssize_t t, l, w
+    cdef Py_ssize_t t, l, w, l0, nl, LB = block_lines(W)
     cdef int P = word_bits // partition_bits, p, shift, d_keep, d_flip
     cdef uint64_t mask = (~<uint64_t>0) >> (64 - word_bits)
     cdef uint64_t pmask_base = (~<uint64_t>0) >> (64 - partition_bits)
     cdef uint64_t pm, new, old, cellv, oldf, newf, fb, setm, resetm, fset, freset, sv
     cdef uint32_t ws, wr
-    cdef int since
-    cdef uint64_t* planes = <uint64_t*> calloc(W * 2 * K if W > 0 else 1, sizeof(uint64_t))
-    if planes == NULL:
+    cdef uint64_t* slot
+    cdef Acc acc
+    if not acc_init(&acc, LB, W, 2, word_bits // 8, (P + 7) // 8, 0):
         raise MemoryError()
     try:
         with nogil:
-            for l in range(L):
-                since = 0
+            l0 = 0
+            while l0 < L:
+                nl = min(LB, L - l0)
                 for t in range(T):
-                    ws = 0; wr = 0
-                    for w in range(W):
-                        new = writes[t, l, w]
-                        old = cells[l, w]
-                        oldf = flags[l, w]
-                        cellv = 0
-                        newf = 0
-                        for p in range(P):
-                            shift = word_bits - (p + 1) * partition_bits
-                            pm = pmask_base << shift
-                            fb = (oldf >> p) & 1
-                            d_keep = popcount64((new ^ old) & pm) + <int>fb
-                            d_flip = popcount64((~new ^ old) & pm) + <int>(1 - fb)
-                            if d_flip < d_keep:
-                                cellv |= ~new & pm
-                                newf |= (<uint64_t>1) << p
-                            else:
-                                cellv |= new & pm
-                        setm = ~old & cellv & mask
-                        resetm = old & ~cellv & mask
-                        fset = ~oldf & newf
-                        freset = oldf & ~newf
-                        ws += popcount64(setm) + popcount64(fset)
-                        wr += popcount64(resetm) + popcount64(freset)
-                        cells[l, w] = <word_t> cellv
-                        flags[l, w] = newf
-                        if want_stored:
-                            sv = cellv
+                    for l in range(l0, l0 + nl):
+                        ws = 0; wr = 0
+                        for w in range(W):
+                            new = writes[t, l, w]
+                            old = cells[l, w]
+                            oldf = flags[l, w]
+                            cellv = 0
+                            newf = 0
                             for p in range(P):
-                                if (newf >> p) & 1:
-                                    sv ^= pmask_base << (word_bits - (p + 1) * partition_bits)
-                            stored[t, l, w] = <word_t> sv
-                        add_mask(planes + (w * 2) * K, setm | resetm)
-                        add_mask(planes + (w * 2 + 1) * K, fset | freset)
-                    outcome[t, l, O_WS] = ws
-                    outcome[t, l, O_WR] = wr
-                    outcome[t, l, O_RS] = 0
-                    outcome[t, l, O_RR] = 0
-                    outcome[t, l, O_NREF] = 0
-                    since += 1
-                    if since == FLUSH_EVERY:
-                        flush(planes, W, 2, wear[l], cellmap)
-                        since = 0
-                flush(planes, W, 2, wear[l], cellmap)
+                                shift = word_bits - (p + 1) * partition_bits
+                                pm = pmask_base << shift
+                                fb = (oldf >> p) & 1
+                                d_keep = popcount64((new ^ old) & pm) + <int>fb
+                                d_flip = popcount64((~new ^ old) & pm) + <int>(1 - fb)
+                                if d_flip < d_keep:
+                                    cellv |= ~new & pm
+                                    newf |= (<uint64_t>1) << p
+                                else:
+                                    cellv |= new & pm
+                            setm = ~old & cellv & mask
+                            resetm = old & ~cellv & mask
+                            fset = ~oldf & newf
+                            freset = oldf & ~newf
+                            ws += popcount64(setm) + popcount64(fset)
+                            wr += popcount64(resetm) + popcount64(freset)
+                            cells[l, w] = <word_t> cellv
+                            flags[l, w] = newf
+                            slot = acc_slot(&acc, l - l0, w)
+                            add1(slot, setm | resetm)
+                            add1(slot + SLOT, fset | freset)
+                            if want_stored:
+                                sv = cellv
+                                for p in range(P):
+                                    if (newf >> p) & 1:
+                                        sv ^= pmask_base << (word_bits - (p + 1) * partition_bits)
+                                stored[t, l, w] = <word_t> sv
+                        outcome[t, l, O_WS] = ws
+                        outcome[t, l, O_WR] = wr
+                        outcome[t, l, O_RS] = 0
+                        outcome[t, l, O_RR] = 0
+                        outcome[t, l, O_NREF] = 0
+                    acc_tick(&acc, nl, wear, l0, cellmap)
+                acc_flush(&acc, nl, True, wear, l0, cellmap)
+                l0 += nl
     finally:
-        free(planes)
+        free(acc.slots)
 
 
 cdef inline uint64_t gather(uint64_t v, const uint64_t[:, ::1] table, int nbytes) noexcept nogil:
@@ -252,9 +332,9 @@ cdef inline uint64_t gather(uint64_t v, const uint64_t[:, ::1] table, int nbytes
     return r
 
 
-cdef inline uint32_t _refresh_word(uint32_t[:, :, ::1] cells, uint8_t[:, ::1] polarity,
-                                   Py_ssize_t l, Py_ssize_t w, uint64_t gm, bint ping_pong,
-                                   uint64_t* pw) noexcept nogil:
+cdef inline uint32_t refresh_word(uint32_t[:, :, ::1] cells, uint8_t[:, ::1] polarity,
+                                  Py_ssize_t l, Py_ssize_t w, uint64_t gm, bint ping_pong,
+                                  uint64_t* slot) noexcept nogil:
     """Refresh one word; returns the cells it programs.
 
     Ping-pong flips the cells still at their erased value (internal 1s) and
@@ -274,9 +354,9 @@ cdef inline uint32_t _refresh_word(uint32_t[:, :, ::1] cells, uint8_t[:, ::1] po
     cells[l, w, 0] = <uint32_t> gm
     cells[l, w, 1] = <uint32_t> gm
     cells[l, w, 2] = <uint32_t> gm
-    add_mask(pw, ra)
-    add_mask(pw + K, rb)
-    add_mask(pw + 2 * K, rc)
+    add1(slot, ra)
+    add1(slot + SLOT, rb)
+    add1(slot + 2 * SLOT, rc)
     return popcount64(ra) + popcount64(rb) + popcount64(rc)
 
 
@@ -306,112 +386,104 @@ def wom_chunk(const word_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint8_t
     complement of the first-generation codeword of the same value.
     """
     cdef Py_ssize_t T = writes.shape[0], L = writes.shape[1], W = writes.shape[2]
-    cdef Py_ssize_t t, l, w
+    cdef Py_ssize_t t, l, w, l0, nl, LB = block_lines(W)
     cdef uint64_t gm = ((<uint64_t>1) << groups) - 1
     cdef uint64_t ap = approx_mask & gm
-    cdef int nbytes = gather_table.shape[0], j
+    cdef int nbytes = gather_table.shape[0], gbytes = (groups + 7) // 8, j
     cdef uint64_t v, hl, NH, NL, a, b, c, CH, CL, er, ign, TH, TL, ch, FA, FB, FC, s1, s2
     cdef uint64_t na, nb, nc, da, db, dc, g2, sH, sL, sv
     cdef uint32_t ws, wr, rs, rr, nref, nflip, rflip
     cdef bint line_ex, ex
     cdef uint8_t pol
-    cdef int since
-    cdef uint64_t* planes = <uint64_t*> calloc(W * 3 * K if W > 0 else 1, sizeof(uint64_t))
-    cdef uint64_t* pw
-    if planes == NULL:
+    cdef uint64_t* slot
+    cdef Acc acc
+    if not acc_init(&acc, LB, W, 3, gbytes, gbytes, gbytes):
         raise MemoryError()
     try:
         with nogil:
-            for l in range(L):
-                since = 0
+            l0 = 0
+            while l0 < L:
+                nl = min(LB, L - l0)
                 for t in range(T):
-                    ws = 0; wr = 0; rs = 0; rr = 0; nref = 0
-                    line_ex = False
-                    for w in range(W):
-                        v = writes[t, l, w]
-                        hl = gather(v, gather_table, nbytes)
-                        NH = hl & LOW32
-                        NL = hl >> 32
-                        a = cells[l, w, 0]
-                        b = cells[l, w, 1]
-                        c = cells[l, w, 2]
-                        CH = ~(a & b) & gm
-                        CL = ~(a & c) & gm
-                        er = a & b & c
-                        # AppWOM: an update of the unimportant bit alone is ignored
-                        ign = ap & ~(NH ^ CH)
-                        TH = NH
-                        TL = (NL & ~ign) | (CL & ign)
-                        ch = ((TH ^ CH) | (TL ^ CL)) & gm
-                        # first-generation codeword of the target value; the second is its complement
-                        FA = ~(TH & TL)
-                        FB = ~(TH & ~TL)
-                        FC = ~(~TH & TL)
-                        s1 = ch & er
-                        s2 = ch & ~er
-                        na = ((a & ~ch) | (FA & s1) | (~FA & s2)) & gm
-                        nb = ((b & ~ch) | (FB & s1) | (~FB & s2)) & gm
-                        nc = ((c & ~ch) | (FC & s1) | (~FC & s2)) & gm
-                        da = a & ~na
-                        db = b & ~nb
-                        dc = c & ~nc
-                        nflip = popcount64(da) + popcount64(db) + popcount64(dc)
-                        pol = polarity[l, w]
-                        if pol:
-                            ws += nflip
-                        else:
-                            wr += nflip
-                        pw = planes + (w * 3) * K
-                        add_mask(pw, da)
-                        add_mask(pw + K, db)
-                        add_mask(pw + 2 * K, dc)
-                        cells[l, w, 0] = <uint32_t> na
-                        cells[l, w, 1] = <uint32_t> nb
-                        cells[l, w, 2] = <uint32_t> nc
-                        if want_stored:
-                            g2 = ~((na & nb) | (na & nc) | (nb & nc)) & gm
-                            sH = ~((na ^ g2) & (nb ^ g2)) & gm
-                            sL = ~((na ^ g2) & (nc ^ g2)) & gm
-                            sv = 0
-                            j = 0
-                            while sH:
-                                sv |= scatter_hi[j, sH & 0xFF]
-                                sH >>= 8
-                                j += 1
-                            j = 0
-                            while sL:
-                                sv |= scatter_lo[j, sL & 0xFF]
-                                sL >>= 8
-                                j += 1
-                            stored[t, l, w] = <word_t> sv
-                        ex = s2 != 0
-                        if ex and word_unit:
-                            nref += 1
-                            rflip = _refresh_word(cells, polarity, l, w, gm, ping_pong, pw)
-                            if (pol != 0) == ping_pong:
-                                rs += rflip
-                            else:
-                                rr += rflip
-                        line_ex = line_ex or ex
-                    if line_ex and not word_unit:
-                        nref = 1
+                    for l in range(l0, l0 + nl):
+                        ws = 0; wr = 0; rs = 0; rr = 0; nref = 0
+                        line_ex = False
                         for w in range(W):
+                            v = writes[t, l, w]
+                            hl = gather(v, gather_table, nbytes)
+                            NH = hl & LOW32
+                            NL = hl >> 32
+                            a = cells[l, w, 0]
+                            b = cells[l, w, 1]
+                            c = cells[l, w, 2]
+                            CH = ~(a & b) & gm
+                            CL = ~(a & c) & gm
+                            er = a & b & c
+                            # AppWOM: an update of the unimportant bit alone is ignored
+                            ign = ap & ~(NH ^ CH)
+                            TH = NH
+                            TL = (NL & ~ign) | (CL & ign)
+                            ch = ((TH ^ CH) | (TL ^ CL)) & gm
+                            # first-generation codeword of the target value; the second is its complement
+                            FA = ~(TH & TL)
+                            FB = ~(TH & ~TL)
+                            FC = ~(~TH & TL)
+                            s1 = ch & er
+                            s2 = ch & ~er
+                            na = ((a & ~ch) | (FA & s1) | (~FA & s2)) & gm
+                            nb = ((b & ~ch) | (FB & s1) | (~FB & s2)) & gm
+                            nc = ((c & ~ch) | (FC & s1) | (~FC & s2)) & gm
+                            da = a & ~na
+                            db = b & ~nb
+                            dc = c & ~nc
+                            nflip = popcount64(da) + popcount64(db) + popcount64(dc)
                             pol = polarity[l, w]
-                            rflip = _refresh_word(cells, polarity, l, w, gm, ping_pong,
-                                                  planes + (w * 3) * K)
-                            if (pol != 0) == ping_pong:
-                                rs += rflip
+                            if pol:
+                                ws += nflip
                             else:
-                                rr += rflip
-                    outcome[t, l, O_WS] = ws
-                    outcome[t, l, O_WR] = wr
-                    outcome[t, l, O_RS] = rs
-                    outcome[t, l, O_RR] = rr
-                    outcome[t, l, O_NREF] = nref
-                    since += 1
-                    if since == FLUSH_EVERY:
-                        flush(planes, W, 3, wear[l], cellmap)
-                        since = 0
-                flush(planes, W, 3, wear[l], cellmap)
+                                wr += nflip
+                            slot = acc_slot(&acc, l - l0, w)
+                            add1(slot, da)
+                            add1(slot + SLOT, db)
+                            add1(slot + 2 * SLOT, dc)
+                            cells[l, w, 0] = <uint32_t> na
+                            cells[l, w, 1] = <uint32_t> nb
+                            cells[l, w, 2] = <uint32_t> nc
+                            if want_stored:
+                                g2 = ~((na & nb) | (na & nc) | (nb & nc)) & gm
+                                sH = ~((na ^ g2) & (nb ^ g2)) & gm
+                                sL = ~((na ^ g2) & (nc ^ g2)) & gm
+                                sv = 0
+                                for j in range(gbytes):
+                                    sv |= scatter_hi[j, (sH >> (8 * j)) & 0xFF]
+                                    sv |= scatter_lo[j, (sL >> (8 * j)) & 0xFF]
+                                stored[t, l, w] = <word_t> sv
+                            ex = s2 != 0
+                            if ex and word_unit:
+                                nref += 1
+                                rflip = refresh_word(cells, polarity, l, w, gm, ping_pong, slot)
+                                if (pol != 0) == ping_pong:
+                                    rs += rflip
+                                else:
+                                    rr += rflip
+                            line_ex = line_ex or ex
+                        if line_ex and not word_unit:
+                            nref = 1
+                            for w in range(W):
+                                pol = polarity[l, w]
+                                rflip = refresh_word(cells, polarity, l, w, gm, ping_pong,
+                                                     acc_slot(&acc, l - l0, w))
+                                if (pol != 0) == ping_pong:
+                                    rs += rflip
+                                else:
+                                    rr += rflip
+                        outcome[t, l, O_WS] = ws
+                        outcome[t, l, O_WR] = wr
+                        outcome[t, l, O_RS] = rs
+                        outcome[t, l, O_RR] = rr
+                        outcome[t, l, O_NREF] = nref
+                    acc_tick(&acc, nl, wear, l0, cellmap)
+                acc_flush(&acc, nl, True, wear, l0, cellmap)
+                l0 += nl
     finally:
-        free(planes)
+        free(acc.slots)
