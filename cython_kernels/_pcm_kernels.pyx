@@ -1,10 +1,14 @@
 # cython: language_level=3
 """Per-line PCM write kernels (private; use :mod:`archsim.encoding`).
 
-Every kernel replays a chunk of writes ``writes[t, line, word]`` (T writes to
-each of L lines of W words) against persistent per-line cell state, in the
-order: line by line, and for each line its T writes in time order. Per write
-(t, line) it fills ``outcome[t, line, :]`` with
+Every kernel replays a chunk of writes ``lanes[t, line, j]`` (T writes to each
+of L lines) against persistent per-line cell state. A *lane* is 64 bits of a
+line: ``64 / word_bits`` consecutive data words (little-endian: word k of the
+lane in bits ``[k*word_bits, (k+1)*word_bits)``), so one pass of word
+operations serves several words. A line's last lane may be padded; ``valid``
+masks say which bits (or groups) hold data. Lines are processed in blocks
+small enough for their state to stay in cache, each block time step by time
+step. Per write (t, line) a kernel fills ``outcome[t, line, :]`` with
 
     0 write_set      cells SET by the write itself
     1 write_reset    cells RESET by the write itself
@@ -12,15 +16,17 @@ order: line by line, and for each line its T writes in time order. Per write
     3 refresh_reset  cells RESET by the refresh the write triggered (PreRESET)
     4 refreshes      refresh units (line or words) refreshed after the write
 
-and adds every programmed cell to ``wear[line, word, cell]`` (flips per cell,
-cell order as in ``pcm.md``).
+and adds every programmed cell to ``wear[line, cell]`` (the line's
+``(words, cells)`` wear flattened; ``cellmap[kind, bit]`` gives the offset of
+a lane bit's cell from the lane's first cell).
 
-Wear is counted with bit-sliced counters: per word and per lane of up to 64
-cells, ``K`` bit-planes hold a K-bit counter for every cell, and a flip mask is
-added with a ripple carry (a few word operations, not one per cell). The
-planes are flushed into ``wear`` before they can overflow and at the end of
-each line's chunk. A cell gains at most 2 per write (the write and its
-refresh), so ``K = 8`` allows 127 writes between flushes.
+Wear is counted with bit-sliced counters: for each lane of up to 64 cells, 4
+bit-planes hold a 4-bit counter per cell and a flip mask is added with a
+branchless ripple carry (a few word operations, not one per cell). Every 7
+writes the planes move into byte-lane accumulators (8 cells per uint64, by a
+table lookup per byte), which are drained into ``wear`` every 126 writes and
+at the end of each block. A cell gains at most 2 per write (the write and its
+refresh), so nothing overflows.
 
 WOM codes are computed bit-parallel: a word's G groups of three cells are
 three lane masks (A, B, C: the codeword's left, middle, right cell; bit k of
@@ -29,7 +35,7 @@ each mask is group k). Cells are held in *internal* PreSET form (erased =
 physically, so only which kind (SET or RESET) a flip is charged as depends on
 the polarity.
 """
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
 from libc.stdlib cimport calloc, free
 
 cdef extern from *:
@@ -38,18 +44,12 @@ cdef extern from *:
     """
     int popcount64 "archsim_popcount64"(unsigned long long x) nogil
 
-ctypedef fused word_t:
-    uint8_t
-    uint16_t
-    uint32_t
-    uint64_t
-
 cdef enum:
-    PLANES = 4             # bit-planes of the branchless counters (0..15)
-    SLOT = 12              # uint64 per (word, lane): 4 planes + 8 byte-lane accumulators
-    PLANE_WRITES = 7       # writes between plane flushes: 7 writes x 2 flips <= 15
-    BYTE_FLUSHES = 18      # plane flushes between drains: 18 x 14 <= 255
-    BLOCK_WORDS = 1024     # words of lines processed together (their state stays in cache)
+    PLANES = 6             # bit-planes of the branchless counters (0..63)
+    SLOT = 14              # uint64 per (lane, kind): 6 planes + 8 byte-lane accumulators
+    PLANE_WRITES = 31      # writes between plane flushes: 31 writes x 2 flips <= 63
+    BYTE_FLUSHES = 4       # plane flushes between drains: 4 x 62 <= 255
+    BLOCK_LANES = 512      # lanes of lines processed together (their state stays in cache)
 
 cdef enum:                 # outcome fields
     O_WS = 0
@@ -76,12 +76,14 @@ for _v in range(256):
 
 
 cdef inline void add1(uint64_t* p, uint64_t m) noexcept nogil:
-    """Add 1 to the 4-bit counter of every cell set in ``m`` (branchless ripple carry)."""
+    """Add 1 to the 6-bit counter of every cell set in ``m`` (branchless ripple carry)."""
     cdef uint64_t c
     c = p[0] & m; p[0] ^= m; m = c
     c = p[1] & m; p[1] ^= m; m = c
     c = p[2] & m; p[2] ^= m; m = c
-    p[3] ^= m
+    c = p[3] & m; p[3] ^= m; m = c
+    c = p[4] & m; p[4] ^= m; m = c
+    p[5] ^= m
 
 
 cdef inline void add2(uint64_t* p, uint64_t m) noexcept nogil:
@@ -89,7 +91,9 @@ cdef inline void add2(uint64_t* p, uint64_t m) noexcept nogil:
     cdef uint64_t c
     c = p[1] & m; p[1] ^= m; m = c
     c = p[2] & m; p[2] ^= m; m = c
-    p[3] ^= m
+    c = p[3] & m; p[3] ^= m; m = c
+    c = p[4] & m; p[4] ^= m; m = c
+    p[5] ^= m
 
 
 cdef inline void add_pair(uint64_t* p, uint64_t m1, uint64_t m2) noexcept nogil:
@@ -102,43 +106,47 @@ cdef inline void add_pair(uint64_t* p, uint64_t m1, uint64_t m2) noexcept nogil:
 
 
 cdef inline void planes_to_bytes(uint64_t* slot, int nbytes) noexcept nogil:
-    """Move the 4-bit plane counters of one lane into its byte-lane accumulators."""
+    """Move the plane counters of one lane into its byte-lane accumulators."""
     cdef int j
-    cdef uint64_t p0 = slot[0], p1 = slot[1], p2 = slot[2], p3 = slot[3]
+    cdef uint64_t p0 = slot[0], p1 = slot[1], p2 = slot[2], p3 = slot[3], p4 = slot[4], p5 = slot[5]
+    if (p0 | p1 | p2 | p3 | p4 | p5) == 0:
+        return
     for j in range(nbytes):
-        slot[PLANES + j] += (SPREAD[(p0 >> (8 * j)) & 0xFF]
-                             + (SPREAD[(p1 >> (8 * j)) & 0xFF] << 1)
-                             + (SPREAD[(p2 >> (8 * j)) & 0xFF] << 2)
-                             + (SPREAD[(p3 >> (8 * j)) & 0xFF] << 3))
-    slot[0] = 0; slot[1] = 0; slot[2] = 0; slot[3] = 0
+        slot[PLANES + j] += (SPREAD[p0 & 0xFF] + (SPREAD[p1 & 0xFF] << 1) + (SPREAD[p2 & 0xFF] << 2)
+                             + (SPREAD[p3 & 0xFF] << 3) + (SPREAD[p4 & 0xFF] << 4)
+                             + (SPREAD[p5 & 0xFF] << 5))
+        p0 >>= 8; p1 >>= 8; p2 >>= 8; p3 >>= 8; p4 >>= 8; p5 >>= 8
+    slot[0] = 0; slot[1] = 0; slot[2] = 0; slot[3] = 0; slot[4] = 0; slot[5] = 0
 
 
-cdef inline void drain(uint64_t* slot, int nbytes, uint64_t* wear_word,
+cdef inline void drain(uint64_t* slot, int nbytes, uint64_t* wear_lane,
                        const int32_t* lane_cells) noexcept nogil:
-    """Add one lane's byte-lane accumulators into the word's per-cell wear and clear them."""
+    """Add one lane's byte-lane accumulators into per-cell wear and clear them."""
     cdef int j, b
     cdef uint64_t a
     for j in range(nbytes):
         a = slot[PLANES + j]
         if a:
             for b in range(8):
-                wear_word[lane_cells[8 * j + b]] += (a >> (8 * b)) & 0xFF
+                wear_lane[lane_cells[8 * j + b]] += (a >> (8 * b)) & 0xFF
             slot[PLANES + j] = 0
 
 
 cdef struct Acc:
-    uint64_t* slots        # (block lines, words, lanes, SLOT)
-    Py_ssize_t words
-    int lanes
+    uint64_t* slots        # (block lines, lanes of a line, kinds, SLOT)
+    Py_ssize_t words       # lanes of a line
+    Py_ssize_t stride      # cells of wear per lane
+    int lanes              # kinds of cells per lane (data; flags; WOM cells A, B, C)
     int nbytes[3]          # byte accumulators in use per lane
     int since              # writes since the last plane flush
     int flushes            # plane flushes since the last drain
 
 
-cdef int acc_init(Acc* acc, Py_ssize_t block_lines, Py_ssize_t words, int lanes,
+cdef int acc_init(Acc* acc, Py_ssize_t block_lines, Py_ssize_t words, Py_ssize_t stride, int lanes,
                   int nb0, int nb1, int nb2) noexcept nogil:
     acc.slots = <uint64_t*> calloc(max(1, block_lines * words * lanes * SLOT), sizeof(uint64_t))
     acc.words = words
+    acc.stride = stride
     acc.lanes = lanes
     acc.nbytes[0] = nb0
     acc.nbytes[1] = nb1
@@ -152,7 +160,7 @@ cdef inline uint64_t* acc_slot(Acc* acc, Py_ssize_t line_in_block, Py_ssize_t w)
     return acc.slots + (line_in_block * acc.words + w) * acc.lanes * SLOT
 
 
-cdef void acc_flush(Acc* acc, Py_ssize_t nlines, bint force_drain, uint64_t[:, :, ::1] wear,
+cdef void acc_flush(Acc* acc, Py_ssize_t nlines, bint force_drain, uint64_t[:, ::1] wear,
                     Py_ssize_t first_line, const int32_t[:, ::1] cellmap) noexcept nogil:
     """Flush the planes of a block of lines; drain into ``wear`` when due or forced."""
     cdef Py_ssize_t i, w
@@ -167,13 +175,14 @@ cdef void acc_flush(Acc* acc, Py_ssize_t nlines, bint force_drain, uint64_t[:, :
             for lane in range(acc.lanes):
                 planes_to_bytes(slot + lane * SLOT, acc.nbytes[lane])
                 if do_drain:
-                    drain(slot + lane * SLOT, acc.nbytes[lane], &wear[first_line + i, w, 0], &cellmap[lane, 0])
+                    drain(slot + lane * SLOT, acc.nbytes[lane], &wear[first_line + i, w * acc.stride],
+                          &cellmap[lane, 0])
     acc.since = 0
     if do_drain:
         acc.flushes = 0
 
 
-cdef inline void acc_tick(Acc* acc, Py_ssize_t nlines, uint64_t[:, :, ::1] wear,
+cdef inline void acc_tick(Acc* acc, Py_ssize_t nlines, uint64_t[:, ::1] wear,
                           Py_ssize_t first_line, const int32_t[:, ::1] cellmap) noexcept nogil:
     """Count one write of every line of the block; flush the planes before they can overflow."""
     acc.since += 1
@@ -181,26 +190,32 @@ cdef inline void acc_tick(Acc* acc, Py_ssize_t nlines, uint64_t[:, :, ::1] wear,
         acc_flush(acc, nlines, False, wear, first_line, cellmap)
 
 
-cdef inline Py_ssize_t block_lines(Py_ssize_t words) noexcept nogil:
-    return max(1, BLOCK_WORDS // max(1, words))
+cdef inline Py_ssize_t block_lines(Py_ssize_t lanes) noexcept nogil:
+    return max(1, BLOCK_LANES // max(1, lanes))
 
 
-def raw_chunk(const word_t[:, :, ::1] writes, word_t[:, ::1] cells,
-              uint64_t[:, :, ::1] wear, uint32_t[:, :, ::1] outcome,
-              const int32_t[:, ::1] cellmap, int mode, bint word_unit, int word_bits):
-    """PreSET / PreRESET / DCW: compare-and-write each word, then (PreSET/PreRESET) refresh it.
+def raw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells,
+              uint64_t[:, ::1] wear, uint32_t[:, :, ::1] outcome,
+              const int32_t[:, ::1] cellmap, const uint64_t[::1] valid,
+              int mode, bint word_unit, int word_bits):
+    """PreSET / PreRESET / DCW: compare-and-write each lane, then (PreSET/PreRESET) refresh it.
 
-    ``cells[line, word]`` holds the physical cells (bit i = cell ``word_bits-1-i``).
-    ``mode``: 0 DCW (no refresh), 1 PreSET (SET every 0 cell after the write),
-    2 PreRESET (RESET every 1 cell after the write).
+    ``cells[line, lane]``: the physical cells. ``mode``: 0 DCW (no refresh),
+    1 PreSET (SET every 0 cell after the write), 2 PreRESET (RESET every 1
+    cell after the write). With ``word_unit`` every word the refresh programs
+    counts as one refresh, otherwise every line.
     """
-    cdef Py_ssize_t T = writes.shape[0], L = writes.shape[1], W = writes.shape[2]
-    cdef Py_ssize_t t, l, w, l0, nl, LB = block_lines(W)
-    cdef uint64_t mask = (~<uint64_t>0) >> (64 - word_bits)
-    cdef uint64_t new, old, setm, resetm, rm, after
-    cdef uint32_t ws, wr, rs, rr, nref, nrw
+    cdef Py_ssize_t T = writes.shape[0], L = writes.shape[1], J = writes.shape[2]
+    cdef Py_ssize_t t, l, j, l0, nl, LB = block_lines(J)
+    cdef int per = 64 // word_bits, k
+    cdef uint64_t wmask = (~<uint64_t>0) >> (64 - word_bits)
+    cdef uint64_t new, old, vm, setm, resetm, rm, after
+    cdef uint32_t ws, wr, rs, rr, nrw
+    cdef const uint64_t* wrow
+    cdef uint64_t* crow
+    cdef uint64_t* slot
     cdef Acc acc
-    if not acc_init(&acc, LB, W, 1, word_bits // 8, 0, 0):
+    if not acc_init(&acc, LB, J, per * word_bits, 1, 8, 0, 0):
         raise MemoryError()
     try:
         with nogil:
@@ -210,36 +225,40 @@ def raw_chunk(const word_t[:, :, ::1] writes, word_t[:, ::1] cells,
                 for t in range(T):
                     for l in range(l0, l0 + nl):
                         ws = 0; wr = 0; rs = 0; rr = 0; nrw = 0
-                        for w in range(W):
-                            new = writes[t, l, w]
-                            old = cells[l, w]
-                            setm = ~old & new
-                            resetm = old & ~new
+                        wrow = &writes[t, l, 0]
+                        crow = &cells[l, 0]
+                        slot = acc_slot(&acc, l - l0, 0)
+                        for j in range(J):
+                            vm = valid[j]
+                            new = wrow[j]
+                            old = crow[j]
+                            setm = ~old & new & vm
+                            resetm = old & ~new & vm
                             ws += popcount64(setm)
                             wr += popcount64(resetm)
                             if mode == MODE_PRESET:
-                                rm = ~new & mask
+                                rm = ~new & vm
                                 rs += popcount64(rm)
-                                after = mask
+                                after = ~(<uint64_t>0)
                             elif mode == MODE_PRERESET:
-                                rm = new
+                                rm = new & vm
                                 rr += popcount64(rm)
                                 after = 0
                             else:
                                 rm = 0
                                 after = new
-                            nrw += rm != 0
-                            cells[l, w] = <word_t> after
-                            add_pair(acc_slot(&acc, l - l0, w), setm | resetm, rm)
-                        if word_unit:
-                            nref = nrw
-                        else:
-                            nref = nrw != 0
+                            if word_unit:
+                                for k in range(per):
+                                    nrw += ((rm >> (k * word_bits)) & wmask) != 0
+                            else:
+                                nrw |= rm != 0
+                            crow[j] = after
+                            add_pair(slot + j * SLOT, setm | resetm, rm)
                         outcome[t, l, O_WS] = ws
                         outcome[t, l, O_WR] = wr
                         outcome[t, l, O_RS] = rs
                         outcome[t, l, O_RR] = rr
-                        outcome[t, l, O_NREF] = nref
+                        outcome[t, l, O_NREF] = nrw
                     acc_tick(&acc, nl, wear, l0, cellmap)
                 acc_flush(&acc, nl, True, wear, l0, cellmap)
                 l0 += nl
@@ -247,27 +266,33 @@ def raw_chunk(const word_t[:, :, ::1] writes, word_t[:, ::1] cells,
         free(acc.slots)
 
 
-def fnw_chunk(const word_t[:, :, ::1] writes, word_t[:, ::1] cells, uint64_t[:, ::1] flags,
-              uint64_t[:, :, ::1] wear, uint32_t[:, :, ::1] outcome, word_t[:, :, ::1] stored,
-              const int32_t[:, ::1] cellmap, int word_bits, int partition_bits, bint want_stored):
+def fnw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells, uint64_t[:, ::1] flags,
+              uint64_t[:, ::1] wear, uint32_t[:, :, ::1] outcome, uint64_t[:, :, ::1] stored,
+              const int32_t[:, ::1] cellmap, const uint64_t[::1] valid,
+              int word_bits, int partition_bits, bint want_stored):
     """Flip-N-Write: per partition of ``partition_bits`` bits, store the data or its
     inverse, whichever programs fewer cells (the partition's flag cell included;
     ties store the data as is).
 
-    Partition p covers data bits ``[word_bits-(p+1)N, word_bits-pN)`` (p = 0 is
-    the most significant); its flag is bit p of ``flags[line, word]``. ``stored[t, line, word]`` gets the
-    value decoded from the cells and flags right after the write.
+    Lane partition p covers bits ``[64-(p+1)N, 64-pN)``; its flag is bit p of
+    ``flags[line, lane]``. Partitions never straddle words (N divides the word
+    width). ``stored[t, line, lane]`` gets the value decoded from the cells
+    and flags right after the write.
     """
-    cdef Py_ssize_t T = writes.shape[0], L = writes.shape[1], W = writes.shape[2]
-    cdef Py_ssize_t t, l, w, l0, nl, LB = block_lines(W)
-    cdef int P = word_bits // partition_bits, p, shift, d_keep, d_flip
-    cdef uint64_t mask = (~<uint64_t>0) >> (64 - word_bits)
+    cdef Py_ssize_t T = writes.shape[0], L = writes.shape[1], J = writes.shape[2]
+    cdef Py_ssize_t t, l, j, l0, nl, LB = block_lines(J)
+    cdef int P = 64 // partition_bits, p, d_keep, d_flip
+    cdef int per = 64 // word_bits
     cdef uint64_t pmask_base = (~<uint64_t>0) >> (64 - partition_bits)
-    cdef uint64_t pm, new, old, cellv, oldf, newf, fb, setm, resetm, fset, freset, sv
+    cdef uint64_t pm, vm, new, old, cellv, oldf, newf, fb, setm, resetm, fset, freset, sv, diff, inv
     cdef uint32_t ws, wr
+    cdef const uint64_t* wrow
+    cdef uint64_t* crow
+    cdef uint64_t* frow
     cdef uint64_t* slot
+    cdef uint64_t* slot0
     cdef Acc acc
-    if not acc_init(&acc, LB, W, 2, word_bits // 8, (P + 7) // 8, 0):
+    if not acc_init(&acc, LB, J, per * (word_bits + word_bits // partition_bits), 2, 8, (P + 7) // 8, 0):
         raise MemoryError()
     try:
         with nogil:
@@ -277,40 +302,45 @@ def fnw_chunk(const word_t[:, :, ::1] writes, word_t[:, ::1] cells, uint64_t[:, 
                 for t in range(T):
                     for l in range(l0, l0 + nl):
                         ws = 0; wr = 0
-                        for w in range(W):
-                            new = writes[t, l, w]
-                            old = cells[l, w]
-                            oldf = flags[l, w]
-                            cellv = 0
+                        wrow = &writes[t, l, 0]
+                        crow = &cells[l, 0]
+                        frow = &flags[l, 0]
+                        slot0 = acc_slot(&acc, l - l0, 0)
+                        for j in range(J):
+                            vm = valid[j]
+                            new = wrow[j]
+                            old = crow[j]
+                            oldf = frow[j]
+                            diff = new ^ old
+                            cellv = new
                             newf = 0
                             for p in range(P):
-                                shift = word_bits - (p + 1) * partition_bits
-                                pm = pmask_base << shift
+                                pm = pmask_base << (64 - (p + 1) * partition_bits)
                                 fb = (oldf >> p) & 1
-                                d_keep = popcount64((new ^ old) & pm) + <int>fb
-                                d_flip = popcount64((~new ^ old) & pm) + <int>(1 - fb)
-                                if d_flip < d_keep:
-                                    cellv |= ~new & pm
-                                    newf |= (<uint64_t>1) << p
-                                else:
-                                    cellv |= new & pm
-                            setm = ~old & cellv & mask
-                            resetm = old & ~cellv & mask
+                                d_keep = popcount64(diff & pm) + <int>fb
+                                d_flip = partition_bits - popcount64(diff & pm) + <int>(1 - fb)
+                                # branchless: invert the partition when that programs fewer cells
+                                inv = <uint64_t>(d_flip < d_keep) & ((pm & vm) != 0)
+                                cellv ^= pm & (<uint64_t>0 - inv)
+                                newf |= inv << p
+                            setm = ~old & cellv & vm
+                            resetm = old & ~cellv & vm
                             fset = ~oldf & newf
                             freset = oldf & ~newf
                             ws += popcount64(setm) + popcount64(fset)
                             wr += popcount64(resetm) + popcount64(freset)
-                            cells[l, w] = <word_t> cellv
-                            flags[l, w] = newf
-                            slot = acc_slot(&acc, l - l0, w)
+                            crow[j] = cellv
+                            frow[j] = newf
+                            slot = slot0 + j * 2 * SLOT
                             add1(slot, setm | resetm)
-                            add1(slot + SLOT, fset | freset)
+                            if fset | freset:   # flag cells flip rarely
+                                add1(slot + SLOT, fset | freset)
                             if want_stored:
                                 sv = cellv
                                 for p in range(P):
                                     if (newf >> p) & 1:
-                                        sv ^= pmask_base << (word_bits - (p + 1) * partition_bits)
-                                stored[t, l, w] = <word_t> sv
+                                        sv ^= pmask_base << (64 - (p + 1) * partition_bits)
+                                stored[t, l, j] = sv
                         outcome[t, l, O_WS] = ws
                         outcome[t, l, O_WR] = wr
                         outcome[t, l, O_RS] = 0
@@ -323,81 +353,99 @@ def fnw_chunk(const word_t[:, :, ::1] writes, word_t[:, ::1] cells, uint64_t[:, 
         free(acc.slots)
 
 
-cdef inline uint64_t gather(uint64_t v, const uint64_t[:, ::1] table, int nbytes) noexcept nogil:
-    """(important mask) | (unimportant mask) << 32 of a word, by byte lookups."""
-    cdef uint64_t r = 0
-    cdef int j
-    for j in range(nbytes):
-        r |= table[j, (v >> (8 * j)) & 0xFF]
-    return r
+cdef inline uint64_t gather(uint64_t v, const uint64_t[:, ::1] table) noexcept nogil:
+    """(important mask) | (unimportant mask) << 32 of a lane, by 8 byte lookups."""
+    return (table[0, v & 0xFF] | table[1, (v >> 8) & 0xFF] | table[2, (v >> 16) & 0xFF]
+            | table[3, (v >> 24) & 0xFF] | table[4, (v >> 32) & 0xFF] | table[5, (v >> 40) & 0xFF]
+            | table[6, (v >> 48) & 0xFF] | table[7, v >> 56])
 
 
-cdef inline uint32_t refresh_word(uint32_t[:, :, ::1] cells, uint8_t[:, ::1] polarity,
-                                  Py_ssize_t l, Py_ssize_t w, uint64_t gm, bint ping_pong,
-                                  uint64_t* slot) noexcept nogil:
-    """Refresh one word; returns the cells it programs.
+cdef inline void refresh_groups(uint32_t[:, :, ::1] cells, uint32_t[:, ::1] polarity,
+                                uint64_t[:, ::1] cycles, Py_ssize_t l, Py_ssize_t j, uint64_t wg,
+                                int word_groups, bint ping_pong, uint64_t* slot,
+                                uint32_t* rs, uint32_t* rr) noexcept nogil:
+    """Refresh the groups ``wg`` of one lane (an exhausted word, or the whole lane).
 
-    Ping-pong flips the cells still at their erased value (internal 1s) and
-    switches polarity; otherwise the programmed cells (internal 0s) return to
-    the erased value. Either way the word ends erased (internal all 1s).
+    Ping-pong flips the cells still at their erased value (internal 1s): a
+    PreRESET of 10 groups, a PreSET of 01 groups, which then switch
+    polarity. Without ping-pong the programmed cells (internal 0s) return to
+    the erased value: a PreSET of 10 groups, a PreRESET of 01 groups. Either
+    way the groups end erased (internal 111).
+
+    Wear is counted per refresh cycle rather than per write: with ping-pong
+    every cell of the unit flips exactly once per cycle (by a write or by the
+    refresh), so the cycle is counted once per word in ``cycles``; without it
+    every programmed cell flips twice (the write and the refresh back) and
+    nothing else flips, so the programmed cells gain 2 here. The cells
+    programmed in the current, unfinished cycle are added when wear is read.
     """
-    cdef uint64_t ra, rb, rc
+    cdef uint64_t ra, rb, rc, a, b, c, pol = polarity[l, j], setsel
+    cdef int k, per = 32 // word_groups
+    cdef uint64_t wgm = ((<uint64_t>1) << word_groups) - 1
+    a = cells[l, j, 0]
+    b = cells[l, j, 1]
+    c = cells[l, j, 2]
     if ping_pong:
-        ra = cells[l, w, 0]
-        rb = cells[l, w, 1]
-        rc = cells[l, w, 2]
-        polarity[l, w] ^= 1
+        ra = a & wg
+        rb = b & wg
+        rc = c & wg
+        setsel = pol
+        polarity[l, j] = <uint32_t> (pol ^ wg)
+        for k in range(per):
+            if wg & (wgm << (k * word_groups)):
+                cycles[l, j * per + k] += 1
     else:
-        ra = ~(<uint64_t>cells[l, w, 0]) & gm
-        rb = ~(<uint64_t>cells[l, w, 1]) & gm
-        rc = ~(<uint64_t>cells[l, w, 2]) & gm
-    cells[l, w, 0] = <uint32_t> gm
-    cells[l, w, 1] = <uint32_t> gm
-    cells[l, w, 2] = <uint32_t> gm
-    add1(slot, ra)
-    add1(slot + SLOT, rb)
-    add1(slot + 2 * SLOT, rc)
-    return popcount64(ra) + popcount64(rb) + popcount64(rc)
+        ra = ~a & wg
+        rb = ~b & wg
+        rc = ~c & wg
+        setsel = ~pol
+        add2(slot, ra)
+        add2(slot + SLOT, rb)
+        add2(slot + 2 * SLOT, rc)
+    cells[l, j, 0] = <uint32_t> (a | wg)
+    cells[l, j, 1] = <uint32_t> (b | wg)
+    cells[l, j, 2] = <uint32_t> (c | wg)
+    rs[0] += popcount64(ra & setsel) + popcount64(rb & setsel) + popcount64(rc & setsel)
+    rr[0] += popcount64(ra & ~setsel) + popcount64(rb & ~setsel) + popcount64(rc & ~setsel)
 
 
-def wom_chunk(const word_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint8_t[:, ::1] polarity,
-              uint64_t[:, :, ::1] wear, uint32_t[:, :, ::1] outcome, word_t[:, :, ::1] stored,
-              const int32_t[:, ::1] cellmap, const uint64_t[:, ::1] gather_table,
+def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint32_t[:, ::1] polarity,
+              uint64_t[:, ::1] cycles, uint64_t[:, ::1] wear, uint32_t[:, :, ::1] outcome, uint64_t[:, :, ::1] stored,
+              const int32_t[:, ::1] cellmap, const uint64_t[::1] valid_groups,
+              const uint64_t[:, ::1] gather_table,
               const uint64_t[:, ::1] scatter_hi, const uint64_t[:, ::1] scatter_lo,
-              uint64_t approx_mask, int groups,
+              uint64_t approx_mask, int word_groups,
               bint ping_pong, bint word_unit, bint want_stored):
     """WOM-SET and AppWOM (Rivest-Shamir 2-bit/3-cell code, optionally approximate).
 
-    ``cells[line, word, 0..2]``: lane masks A, B, C in internal PreSET form
-    (every group holds a codeword of generation <= 1 between writes, thanks to
-    eager refresh). ``polarity[line, word]``: 0 = cells as stored (PreSET
-    cells, AppWOM10 / WOM-SET: writes RESET), 1 = complemented (PreRESET
-    cells, AppWOM01: writes SET). ``approx_mask``: groups served by the AppWOM
-    rule (a write that changes only the unimportant bit is ignored).
+    A lane holds 32 groups (``word_groups`` per word). ``cells[line, lane,
+    0..2]``: group masks A, B, C of the codewords' left, middle and right
+    cells, in internal PreSET form (erased = 111; between writes every group
+    is in generation <= 1, thanks to eager refresh). ``polarity[line, lane]``:
+    groups whose cells are physically complemented (01: PreRESET cells,
+    AppWOM01, writes SET); the others are 10 (PreSET cells: AppWOM10 or
+    WOM-SET, writes RESET). ``approx_mask``: groups served by the AppWOM rule
+    (a write changing only the unimportant bit is ignored).
 
-    On exhaustion (any group reaching its second generation) the unit (line,
-    or word when ``word_unit``) is refreshed at once: with ``ping_pong`` every
-    cell still in its erased value is flipped (PreRESET of a 10 unit, PreSET
-    of a 01 unit) and the polarity switches; without it the unit is returned
-    to its erased value (PreSET of a 10 unit). ``stored[t, line, word]``
-    receives the value decoded from the cells right after the write (before
-    its refresh): a group with two or three internal 1s is in its first
-    generation, one with fewer in its second, whose codeword is the
-    complement of the first-generation codeword of the same value.
+    On exhaustion (a group reaching its second generation) the unit (line, or
+    word when ``word_unit``) is refreshed at once (:func:`refresh_groups`,
+    which also counts the wear of the completed cycle: ``cycles[line, word]``
+    with ping-pong, ``wear`` without).
+    ``stored[t, line, lane]`` receives the value decoded from the cells right
+    after the write (before its refresh): a group with two or three internal
+    1s is in its first generation, one with fewer in its second, whose
+    codeword is the complement of the first-generation codeword of its value.
     """
-    cdef Py_ssize_t T = writes.shape[0], L = writes.shape[1], W = writes.shape[2]
-    cdef Py_ssize_t t, l, w, l0, nl, LB = block_lines(W)
-    cdef uint64_t gm = ((<uint64_t>1) << groups) - 1
-    cdef uint64_t ap = approx_mask & gm
-    cdef int nbytes = gather_table.shape[0], gbytes = (groups + 7) // 8, j
-    cdef uint64_t v, hl, NH, NL, a, b, c, CH, CL, er, ign, TH, TL, ch, FA, FB, FC, s1, s2
-    cdef uint64_t na, nb, nc, da, db, dc, g2, sH, sL, sv
-    cdef uint32_t ws, wr, rs, rr, nref, nflip, rflip
-    cdef bint line_ex, ex
-    cdef uint8_t pol
-    cdef uint64_t* slot
+    cdef Py_ssize_t T = writes.shape[0], L = writes.shape[1], J = writes.shape[2]
+    cdef Py_ssize_t t, l, j, l0, nl, LB = block_lines(J)
+    cdef int per = 32 // word_groups, k
+    cdef uint64_t wgm = ((<uint64_t>1) << word_groups) - 1
+    cdef uint64_t gm, ap, pol, v, hl, NH, NL, a, b, c, CH, CL, er, ign, TH, TL, ch, FA, FB, FC, s1, s2
+    cdef uint64_t na, nb, nc, da, db, dc, g2, sH, sL, sv, wg
+    cdef uint32_t ws, wr, rs, rr, nref, nflip, nset
+    cdef bint line_ex
     cdef Acc acc
-    if not acc_init(&acc, LB, W, 3, gbytes, gbytes, gbytes):
+    if not acc_init(&acc, LB, J, per * 3 * word_groups, 3, 4, 4, 4):
         raise MemoryError()
     try:
         with nogil:
@@ -408,14 +456,16 @@ def wom_chunk(const word_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint8_t
                     for l in range(l0, l0 + nl):
                         ws = 0; wr = 0; rs = 0; rr = 0; nref = 0
                         line_ex = False
-                        for w in range(W):
-                            v = writes[t, l, w]
-                            hl = gather(v, gather_table, nbytes)
+                        for j in range(J):
+                            gm = valid_groups[j]
+                            ap = approx_mask & gm
+                            v = writes[t, l, j]
+                            hl = gather(v, gather_table)
                             NH = hl & LOW32
                             NL = hl >> 32
-                            a = cells[l, w, 0]
-                            b = cells[l, w, 1]
-                            c = cells[l, w, 2]
+                            a = cells[l, j, 0]
+                            b = cells[l, j, 1]
+                            c = cells[l, j, 2]
                             CH = ~(a & b) & gm
                             CL = ~(a & c) & gm
                             er = a & b & c
@@ -430,53 +480,49 @@ def wom_chunk(const word_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint8_t
                             FC = ~(~TH & TL)
                             s1 = ch & er
                             s2 = ch & ~er
-                            na = ((a & ~ch) | (FA & s1) | (~FA & s2)) & gm
-                            nb = ((b & ~ch) | (FB & s1) | (~FB & s2)) & gm
-                            nc = ((c & ~ch) | (FC & s1) | (~FC & s2)) & gm
+                            na = (a & ~ch) | (FA & s1) | (~FA & s2)
+                            nb = (b & ~ch) | (FB & s1) | (~FB & s2)
+                            nc = (c & ~ch) | (FC & s1) | (~FC & s2)
                             da = a & ~na
                             db = b & ~nb
                             dc = c & ~nc
                             nflip = popcount64(da) + popcount64(db) + popcount64(dc)
-                            pol = polarity[l, w]
-                            if pol:
+                            pol = polarity[l, j]
+                            if pol == 0:
+                                wr += nflip
+                            elif pol == gm:
                                 ws += nflip
                             else:
-                                wr += nflip
-                            slot = acc_slot(&acc, l - l0, w)
-                            add1(slot, da)
-                            add1(slot + SLOT, db)
-                            add1(slot + 2 * SLOT, dc)
-                            cells[l, w, 0] = <uint32_t> na
-                            cells[l, w, 1] = <uint32_t> nb
-                            cells[l, w, 2] = <uint32_t> nc
+                                nset = popcount64(da & pol) + popcount64(db & pol) + popcount64(dc & pol)
+                                ws += nset
+                                wr += nflip - nset
+                            cells[l, j, 0] = <uint32_t> na
+                            cells[l, j, 1] = <uint32_t> nb
+                            cells[l, j, 2] = <uint32_t> nc
                             if want_stored:
                                 g2 = ~((na & nb) | (na & nc) | (nb & nc)) & gm
                                 sH = ~((na ^ g2) & (nb ^ g2)) & gm
                                 sL = ~((na ^ g2) & (nc ^ g2)) & gm
                                 sv = 0
-                                for j in range(gbytes):
-                                    sv |= scatter_hi[j, (sH >> (8 * j)) & 0xFF]
-                                    sv |= scatter_lo[j, (sL >> (8 * j)) & 0xFF]
-                                stored[t, l, w] = <word_t> sv
-                            ex = s2 != 0
-                            if ex and word_unit:
-                                nref += 1
-                                rflip = refresh_word(cells, polarity, l, w, gm, ping_pong, slot)
-                                if (pol != 0) == ping_pong:
-                                    rs += rflip
+                                for k in range(4):
+                                    sv |= scatter_hi[k, (sH >> (8 * k)) & 0xFF]
+                                    sv |= scatter_lo[k, (sL >> (8 * k)) & 0xFF]
+                                stored[t, l, j] = sv
+                            if s2:
+                                if word_unit:
+                                    for k in range(per):
+                                        wg = wgm << (k * word_groups)
+                                        if s2 & wg:
+                                            nref += 1
+                                            refresh_groups(cells, polarity, cycles, l, j, wg, word_groups,
+                                                           ping_pong, acc_slot(&acc, l - l0, j), &rs, &rr)
                                 else:
-                                    rr += rflip
-                            line_ex = line_ex or ex
-                        if line_ex and not word_unit:
+                                    line_ex = True
+                        if line_ex:
                             nref = 1
-                            for w in range(W):
-                                pol = polarity[l, w]
-                                rflip = refresh_word(cells, polarity, l, w, gm, ping_pong,
-                                                     acc_slot(&acc, l - l0, w))
-                                if (pol != 0) == ping_pong:
-                                    rs += rflip
-                                else:
-                                    rr += rflip
+                            for j in range(J):
+                                refresh_groups(cells, polarity, cycles, l, j, valid_groups[j], word_groups,
+                                               ping_pong, acc_slot(&acc, l - l0, j), &rs, &rr)
                         outcome[t, l, O_WS] = ws
                         outcome[t, l, O_WR] = wr
                         outcome[t, l, O_RS] = rs
@@ -487,3 +533,26 @@ def wom_chunk(const word_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint8_t
                 l0 += nl
     finally:
         free(acc.slots)
+
+
+def outcome_summary(const uint32_t[:, :, ::1] outcome, uint64_t[::1] totals):
+    """Add one chunk's outcomes into ``totals``: the five outcome fields summed, then the
+    line writes that program nothing (silent), that SET any cell, and that only RESET."""
+    cdef Py_ssize_t T = outcome.shape[0], L = outcome.shape[1], t, l
+    cdef uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, silent = 0, setw = 0, resetw = 0
+    cdef uint32_t ws, wr
+    with nogil:
+        for t in range(T):
+            for l in range(L):
+                ws = outcome[t, l, 0]
+                wr = outcome[t, l, 1]
+                s0 += ws
+                s1 += wr
+                s2 += outcome[t, l, 2]
+                s3 += outcome[t, l, 3]
+                s4 += outcome[t, l, 4]
+                silent += (ws == 0) & (wr == 0)
+                setw += ws != 0
+                resetw += (ws == 0) & (wr != 0)
+        totals[0] += s0; totals[1] += s1; totals[2] += s2; totals[3] += s3; totals[4] += s4
+        totals[5] += silent; totals[6] += setw; totals[7] += resetw

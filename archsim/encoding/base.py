@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from archsim import _pcm_kernels as _kernels
 from archsim.config import PcmConfig, build_dataclass
 from archsim.encoding.costs import flip_energy_pj, write_latency_ns
 from archsim.errors import ConfigError
@@ -101,6 +102,15 @@ class Encoder(ABC):
         ``outcome``: (T, lines, 5) uint32, to fill. ``wear``: (lines, words,
         cells) uint64, to add to. ``stored``: (T, lines, words) or None.
         """
+
+    def total_wear(self, state: Any, wear: np.ndarray) -> np.ndarray:
+        """Flips per cell so far, from the ``wear`` array :meth:`encode` adds to and the state.
+
+        Schemes that count every flip as it happens return ``wear`` itself;
+        a scheme may instead defer counting (the WOM codes count whole
+        refresh cycles) and complete the figure here.
+        """
+        return wear
 
     def describe(self) -> dict[str, Any]:
         """The scheme's resolved parameters (for result tables and config dumps)."""
@@ -258,13 +268,11 @@ class EncoderStream:
         self.pcm = pcm or PcmConfig()
         self.keep_stored = keep_stored
         self.state = encoder.new_state(lines, words, line_offset)
-        self.wear = np.zeros((lines, words, encoder.cells_per_word), dtype=np.uint64)
-        self._totals = np.zeros(5, dtype=np.uint64)
+        self._wear = np.zeros((lines, words, encoder.cells_per_word), dtype=np.uint64)
+        # the five outcome fields summed, then silent, SET and RESET-only line writes
+        self._totals = np.zeros(8, dtype=np.uint64)
         self._iterations = 0
-        self._silent = 0
-        self._set_writes = 0
-        self._reset_writes = 0
-        self._latency_total = 0.0
+        self._latency_extra = 0.0  # write-power rounds beyond one pulse (budgeted writes only)
         self._stored: list[np.ndarray] = []
 
     def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> "ChunkOutcome":
@@ -284,25 +292,35 @@ class EncoderStream:
         outcome = np.zeros((T, self.lines, 5), dtype=np.uint32)
         need_stored = want_stored or self.keep_stored
         stored = np.empty_like(w) if need_stored else None
-        self.encoder.encode(self.state, w, outcome, self.wear, stored)
+        self.encoder.encode(self.state, w, outcome, self._wear, stored)
         self._account(outcome)
         if self.keep_stored and stored is not None:
             self._stored.append(stored)
         return ChunkOutcome(outcome, stored)
 
+    @property
+    def wear(self) -> np.ndarray:
+        """Flips per cell so far, shape (lines, words, cells)."""
+        return self.encoder.total_wear(self.state, self._wear)
+
     def _account(self, outcome: np.ndarray) -> None:
-        self._totals += outcome.reshape(-1, 5).sum(axis=0, dtype=np.uint64)
+        _kernels.outcome_summary(outcome, self._totals)
         self._iterations += outcome.shape[0]
-        ws = outcome[..., WS]
-        wr = outcome[..., WR]
-        programmed = (ws > 0) | (wr > 0)
-        self._silent += int(outcome[..., 0].size - np.count_nonzero(programmed))
-        self._set_writes += int(np.count_nonzero(ws))
-        self._reset_writes += int(np.count_nonzero((ws == 0) & (wr > 0)))
-        lat = write_latency_ns(ws, wr, self.pcm)
+        if self.pcm.write_power_budget > 0:
+            # rounds depend on each write's counts: the exact latencies, less the one-pulse figure
+            ws = outcome[..., WS]
+            wr = outcome[..., WR]
+            one_pulse = np.where(ws > 0, self.pcm.set_latency_ns, np.where(wr > 0, self.pcm.reset_latency_ns, 0.0))
+            self._latency_extra += float((write_latency_ns(ws, wr, self.pcm) - one_pulse).sum())
+
+    def _latency_total(self) -> float:
+        """Sum of the unqueued latencies of all line writes so far, ns."""
+        silent, set_writes, reset_writes = (int(x) for x in self._totals[5:8])
+        total = set_writes * self.pcm.set_latency_ns + reset_writes * self.pcm.reset_latency_ns
+        total += self._latency_extra
         if self.pcm.read_before_write and self.encoder.needs_read:
-            lat = lat + np.where(programmed, self.pcm.read_latency_ns, 0.0)
-        self._latency_total += float(lat.sum())
+            total += (set_writes + reset_writes) * self.pcm.read_latency_ns
+        return total
 
     def result(self) -> ReplayResult:
         """Totals, wear and (if kept) stored values of everything fed so far."""
@@ -325,10 +343,10 @@ class EncoderStream:
             refresh_set_flips=t[RS],
             refresh_reset_flips=t[RR],
             refreshes=t[NREF],
-            silent_writes=self._silent,
-            set_writes=self._set_writes,
-            reset_writes=self._reset_writes,
-            write_latency_ns_total=self._latency_total,
+            silent_writes=t[5],
+            set_writes=t[6],
+            reset_writes=t[7],
+            write_latency_ns_total=self._latency_total(),
             read_energy_pj=read_energy,
             wear=self.wear,
             pcm=self.pcm,

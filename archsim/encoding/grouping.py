@@ -101,52 +101,6 @@ def resolve_grouping(spec: Any, word_bits: int, *, approximate_default: bool, ke
     return groups
 
 
-@dataclass(frozen=True)
-class GroupTables:
-    """Byte lookup tables that move bits between a word and its group masks.
-
-    ``gather[j, v]``: for byte j of a word with value v, the important bits as
-    group mask in the low 32 bits and the unimportant bits in the high 32.
-    ``scatter_hi[j, m]`` / ``scatter_lo[j, m]``: for byte j of a group mask
-    (groups 8j..8j+7) the word bits of those groups' important / unimportant bit.
-    """
-
-    gather: np.ndarray
-    scatter_hi: np.ndarray
-    scatter_lo: np.ndarray
-    approx_mask: int
-    groups: int
-
-
-def build_tables(groups: list[Group], word_bits: int) -> GroupTables:
-    nbytes = word_bits // 8
-    hi_of = {g.important: k for k, g in enumerate(groups)}
-    lo_of = {g.unimportant: k for k, g in enumerate(groups)}
-    values = np.arange(256, dtype=np.uint64)
-    gather = np.zeros((nbytes, 256), dtype=np.uint64)
-    for j in range(nbytes):
-        for b in range(8):
-            pos = 8 * j + b
-            bit = (values >> np.uint64(b)) & np.uint64(1)
-            if pos in hi_of:
-                gather[j] |= bit << np.uint64(hi_of[pos])
-            else:
-                gather[j] |= bit << np.uint64(32 + lo_of[pos])
-    gbytes = (len(groups) + 7) // 8
-    scatter_hi = np.zeros((gbytes, 256), dtype=np.uint64)
-    scatter_lo = np.zeros((gbytes, 256), dtype=np.uint64)
-    for j in range(gbytes):
-        for b in range(8):
-            k = 8 * j + b
-            if k >= len(groups):
-                break
-            bit = (values >> np.uint64(b)) & np.uint64(1)
-            scatter_hi[j] |= bit << np.uint64(groups[k].important)
-            scatter_lo[j] |= bit << np.uint64(groups[k].unimportant)
-    approx = sum(1 << k for k, g in enumerate(groups) if g.approximate)
-    return GroupTables(gather, scatter_hi, scatter_lo, approx, len(groups))
-
-
 def group_label(group: Group, word_bits: int) -> str:
     """A readable label of a group: "E2+E3" for float32, "b7+b6" otherwise."""
     if word_bits == 32:

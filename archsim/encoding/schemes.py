@@ -24,7 +24,8 @@ import numpy as np
 
 from archsim import _pcm_kernels as K
 from archsim.encoding.base import PCM_SCHEMES, Encoder
-from archsim.encoding.grouping import Group, build_tables, group_label, resolve_grouping
+from archsim.encoding.grouping import Group, group_label, resolve_grouping
+from archsim.encoding.lanes import LaneLayout, fnw_cellmap, raw_cellmap, wom_cellmap, wom_tables
 from archsim.encoding.polarity import PingPongPolicy
 from archsim.errors import ConfigError
 
@@ -34,15 +35,6 @@ INITIAL_STATES = ("ones", "zeros")
 def _check_initial_state(value: str, where: str) -> None:
     if value not in INITIAL_STATES:
         raise ConfigError(f"{where}.initial_state must be 'ones' or 'zeros', not {value!r}")
-
-
-def _raw_cellmap(word_bits: int, extra_lanes: int = 0) -> np.ndarray:
-    """Lane 0 bit i -> cell word_bits-1-i (MSB first); flag lane bit p -> cell word_bits+p."""
-    cm = np.zeros((1 + extra_lanes, 64), dtype=np.int32)
-    cm[0, :word_bits] = word_bits - 1 - np.arange(word_bits)
-    if extra_lanes:
-        cm[1, :] = word_bits + np.arange(64)
-    return cm
 
 
 def _bit_labels(word_bits: int) -> list[str]:
@@ -55,9 +47,15 @@ def _bit_labels(word_bits: int) -> list[str]:
 
 @dataclass
 class RawState:
-    """Physical cells of every word: ``cells[line, word]`` (bit i = cell word_bits-1-i)."""
+    """Physical cells, packed in 64-bit lanes: ``cells[line, lane]`` (see :mod:`archsim.encoding.lanes`)."""
 
+    layout: LaneLayout
     cells: np.ndarray
+
+
+def _flat_wear(wear: np.ndarray) -> np.ndarray:
+    """The (lines, words, cells) wear array as (lines, words*cells), without a copy."""
+    return wear.reshape(wear.shape[0], -1)
 
 
 # --------------------------------------------------------------------------- raw schemes
@@ -84,7 +82,7 @@ class _RawEncoder(Encoder):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        self._cellmap = _raw_cellmap(self.word_bits)
+        self._cellmap = raw_cellmap(self.word_bits)
 
     @property
     def cells_per_word(self) -> int:
@@ -94,12 +92,14 @@ class _RawEncoder(Encoder):
         return _bit_labels(self.word_bits)
 
     def new_state(self, lines: int, words: int, line_offset: int = 0) -> RawState:
-        fill = np.iinfo(self.word_dtype).max if self.params.initial_state == "ones" else 0
-        return RawState(np.full((lines, words), fill, dtype=self.word_dtype))
+        layout = LaneLayout(words, self.word_bits)
+        fill = np.uint64(2**64 - 1) if self.params.initial_state == "ones" else np.uint64(0)
+        return RawState(layout, np.full((lines, layout.lanes), fill, dtype=np.uint64))
 
     def encode(self, state, writes, outcome, wear, stored) -> None:
-        K.raw_chunk(writes, state.cells, wear, outcome, self._cellmap, self.mode,
-                    self.refresh_unit == "word", self.word_bits)
+        lay = state.layout
+        K.raw_chunk(lay.to_lanes(writes), state.cells, _flat_wear(wear), outcome, self._cellmap,
+                    lay.valid_bits(), self.mode, self.refresh_unit == "word", self.word_bits)
         if stored is not None:
             # the write programs exactly the data bits: a read returns them
             stored[...] = writes
@@ -157,6 +157,9 @@ class FnwParams:
 
 @dataclass
 class FnwState:
+    """Data cells and flag cells (bit p = lane partition p), per 64-bit lane."""
+
+    layout: LaneLayout
     cells: np.ndarray
     flags: np.ndarray
 
@@ -171,7 +174,7 @@ class FlipNWrite(Encoder):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        self._cellmap = _raw_cellmap(self.word_bits, 1)
+        self._cellmap = fnw_cellmap(self.word_bits, self.partition_bits)
 
     @property
     def partition_bits(self) -> int:
@@ -189,17 +192,26 @@ class FlipNWrite(Encoder):
         return _bit_labels(self.word_bits) + [f"flag{p}" for p in range(self.partitions)]
 
     def new_state(self, lines: int, words: int, line_offset: int = 0) -> FnwState:
+        layout = LaneLayout(words, self.word_bits)
         ones = self.params.initial_state == "ones"
-        fill = np.iinfo(self.word_dtype).max if ones else 0
-        flags = (1 << self.partitions) - 1 if ones else 0
-        return FnwState(np.full((lines, words), fill, dtype=self.word_dtype),
-                        np.full((lines, words), flags, dtype=np.uint64))
+        cells = np.full((lines, layout.lanes), np.uint64(2**64 - 1 if ones else 0), dtype=np.uint64)
+        flags = np.zeros((lines, layout.lanes), dtype=np.uint64)
+        if ones:  # every flag of a real partition starts at 1
+            N = self.partition_bits
+            valid = layout.valid_bits()
+            for j in range(layout.lanes):
+                flags[:, j] = sum(1 << p for p in range(64 // N)
+                                  if int(valid[j]) >> (64 - (p + 1) * N) & ((1 << N) - 1))
+        return FnwState(layout, cells, flags)
 
     def encode(self, state, writes, outcome, wear, stored) -> None:
+        lay = state.layout
         want = stored is not None
-        out = stored if want else np.empty((1, 1, 1), dtype=writes.dtype)
-        K.fnw_chunk(writes, state.cells, state.flags, wear, outcome, out,
-                    self._cellmap, self.word_bits, self.partition_bits, want)
+        out = lay.lane_buffer(*writes.shape[:2]) if want else np.empty((1, 1, 1), dtype=np.uint64)
+        K.fnw_chunk(lay.to_lanes(writes), state.cells, state.flags, _flat_wear(wear), outcome, out,
+                    self._cellmap, lay.valid_bits(), self.word_bits, self.partition_bits, want)
+        if want:
+            stored[...] = lay.from_lanes(out, writes.dtype)
 
 
 # --------------------------------------------------------------------------- WOM codes
@@ -207,11 +219,19 @@ class FlipNWrite(Encoder):
 
 @dataclass
 class WomState:
-    """``cells[line, word, lane]``: lane masks A, B, C (internal PreSET form, bit k = group k);
-    ``polarity[line, word]``: 0 = 10 (PreSET cells), 1 = 01 (PreRESET cells)."""
+    """Per 64-bit lane (32 groups): ``cells[line, lane, 0..2]`` the group masks A, B, C of
+    the codeword cells (internal PreSET form); ``polarity[line, lane]`` the groups in 01
+    polarity (PreRESET cells), the others being 10."""
 
+    layout: LaneLayout
     cells: np.ndarray
     polarity: np.ndarray
+    cycles: np.ndarray
+    """(lines, padded words) refresh cycles completed by each word (counted with ping-pong)."""
+
+    def line_polarity(self) -> np.ndarray:
+        """(lines,) polarity of each line's first word: 0 = 10, 1 = 01."""
+        return (self.polarity[:, 0] & 1).astype(np.uint8)
 
 
 class _WomEncoder(Encoder):
@@ -226,13 +246,9 @@ class _WomEncoder(Encoder):
             self.params.grouping, self.word_bits, approximate_default=self.approximate_default,
             key=f"scheme {self.name}: grouping",
         )
-        self.tables = build_tables(self.groups, self.word_bits)
+        self.tables = wom_tables(self.groups, self.word_bits)
         self.policy = self._policy()
-        g = len(self.groups)
-        cm = np.zeros((3, 64), dtype=np.int32)
-        for lane in range(3):
-            cm[lane, :g] = 3 * np.arange(g) + lane
-        self._cellmap = cm
+        self._cellmap = wom_cellmap(len(self.groups))
 
     def _policy(self) -> PingPongPolicy:
         return PingPongPolicy("10", 1, False)
@@ -249,18 +265,52 @@ class _WomEncoder(Encoder):
         return [group_label(g, self.word_bits) for g in self.groups]
 
     def new_state(self, lines: int, words: int, line_offset: int = 0) -> WomState:
-        erased = (1 << len(self.groups)) - 1
-        cells = np.full((lines, words, 3), erased, dtype=np.uint32)
-        pol = np.repeat(self.policy.initial(lines, line_offset)[:, None], words, axis=1)
-        return WomState(cells, np.ascontiguousarray(pol))
+        layout = LaneLayout(words, self.word_bits)
+        valid = layout.valid_groups(len(self.groups)).astype(np.uint32)
+        cells = np.repeat(np.repeat(valid[None, :, None], lines, axis=0), 3, axis=2)  # erased: 111
+        line_pol = self.policy.initial(lines, line_offset)
+        polarity = np.where(line_pol[:, None] == 1, valid[None, :], np.uint32(0)).astype(np.uint32)
+        cycles = np.zeros((lines, layout.padded_words), dtype=np.uint64)
+        return WomState(layout, np.ascontiguousarray(cells), np.ascontiguousarray(polarity), cycles)
 
     def encode(self, state, writes, outcome, wear, stored) -> None:
+        lay = state.layout
         want = stored is not None
-        out = stored if want else np.empty((1, 1, 1), dtype=writes.dtype)
+        out = lay.lane_buffer(*writes.shape[:2]) if want else np.empty((1, 1, 1), dtype=np.uint64)
         t = self.tables
-        K.wom_chunk(writes, state.cells, state.polarity, wear, outcome, out, self._cellmap,
-                    t.gather, t.scatter_hi, t.scatter_lo, t.approx_mask, t.groups,
-                    self.policy.ping_pong, self.refresh_unit == "word", want)
+        K.wom_chunk(lay.to_lanes(writes), state.cells, state.polarity, state.cycles, _flat_wear(wear), outcome, out,
+                    self._cellmap, lay.valid_groups(len(self.groups)), t.gather, t.scatter_hi,
+                    t.scatter_lo, t.approx_mask, len(self.groups), self.policy.ping_pong,
+                    self.refresh_unit == "word", want)
+        if want:
+            stored[...] = lay.from_lanes(out, writes.dtype)
+
+    def total_wear(self, state: WomState, wear: np.ndarray) -> np.ndarray:
+        """Flips per cell so far: what the kernel counted at refreshes, plus the completed
+        ping-pong cycles of each word (one flip per cell each), plus the cells programmed in
+        the current cycle (one flip each, not yet counted)."""
+        lay = state.layout
+        G = len(self.groups)
+        out = wear.copy()
+        if self.policy.ping_pong:
+            out += state.cycles[:, : lay.words, None]
+        # cells programmed in the current cycle: internal 0s of real groups
+        shifts = np.arange(32, dtype=np.uint32)
+        valid = lay.valid_groups(G).astype(np.uint32)
+        bits = (state.cells[..., None] >> shifts) & np.uint32(1)  # (L, J, 3, 32)
+        real = ((valid[:, None] >> shifts) & np.uint32(1)).astype(bool)  # (J, 32)
+        programmed = (bits == 0) & real[None, :, None, :]
+        # cell index in the line: word (j*per + g // G), cell 3*(g % G) + kind
+        g = np.arange(32)
+        j = np.arange(lay.lanes)[:, None, None]
+        kind = np.arange(3)[None, :, None]
+        flat = (j * lay.per + g // G) * (3 * G) + 3 * (g % G) + kind  # (J, 3, 32)
+        line_cells = lay.words * 3 * G
+        keep = real[:, None, :] & (flat < line_cells)
+        flat_out = out.reshape(out.shape[0], -1)
+        np.add.at(flat_out, (slice(None), flat[np.broadcast_to(keep, flat.shape)]),
+                  programmed[:, np.broadcast_to(keep, flat.shape)].astype(np.uint64))
+        return out
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

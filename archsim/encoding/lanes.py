@@ -1,0 +1,157 @@
+"""Packing data words into 64-bit lanes for the kernels.
+
+A line of W words of B bits is handled by the kernels as ``ceil(W*B/64)``
+lanes of 64 bits: lane j holds words ``j*per .. j*per+per-1`` (``per = 64/B``),
+word k of the lane in bits ``[k*B, (k+1)*B)`` (the little-endian view of the
+words). When W*B is not a multiple of 64 the last lane is padded with zero
+words, and the kernels ignore its missing words through ``valid`` masks.
+
+The cell maps here tell the kernels where a lane bit's cell lies in the line's
+wear array ``(words, cells)`` flattened: the offset from the lane's first cell.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from archsim.encoding.grouping import Group
+
+
+@dataclass(frozen=True)
+class LaneLayout:
+    """How ``words`` words of ``word_bits`` bits fill 64-bit lanes."""
+
+    words: int
+    word_bits: int
+
+    @property
+    def per(self) -> int:
+        """Words per lane."""
+        return 64 // self.word_bits
+
+    @property
+    def lanes(self) -> int:
+        return -(-self.words // self.per)
+
+    @property
+    def padded_words(self) -> int:
+        return self.lanes * self.per
+
+    def word_present(self) -> np.ndarray:
+        """(lanes, per) bool: which lane slots hold a real word."""
+        return (np.arange(self.padded_words) < self.words).reshape(self.lanes, self.per)
+
+    def valid_bits(self) -> np.ndarray:
+        """(lanes,) uint64, read-only: the data bits of each lane that belong to real words."""
+        return _valid_masks(self.words, self.word_bits, self.word_bits)
+
+    def valid_groups(self, word_groups: int) -> np.ndarray:
+        """(lanes,) uint64, read-only: the WOM groups of each lane that belong to real words."""
+        return _valid_masks(self.words, self.word_bits, word_groups)
+
+    def to_lanes(self, writes: np.ndarray) -> np.ndarray:
+        """(T, L, words) words -> (T, L, lanes) uint64: a view when no padding is needed."""
+        if self.words != self.padded_words:
+            padded = np.zeros(writes.shape[:2] + (self.padded_words,), dtype=writes.dtype)
+            padded[..., : self.words] = writes
+            writes = padded
+        return np.ascontiguousarray(writes).view(np.uint64)
+
+    def lane_buffer(self, T: int, L: int) -> np.ndarray:
+        """A (T, L, lanes) uint64 output buffer."""
+        return np.empty((T, L, self.lanes), dtype=np.uint64)
+
+    def from_lanes(self, lanes: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """(T, L, lanes) uint64 -> (T, L, words) words (dropping padding)."""
+        return lanes.view(dtype)[..., : self.words]
+
+
+@lru_cache(maxsize=64)
+def _valid_masks(words: int, word_bits: int, unit_bits: int) -> np.ndarray:
+    """Per lane, ``unit_bits`` bits (data bits or groups) for every real word of the lane."""
+    layout = LaneLayout(words, word_bits)
+    umask = (1 << unit_bits) - 1
+    out = np.zeros(layout.lanes, dtype=np.uint64)
+    for j, present in enumerate(layout.word_present()):
+        out[j] = sum(umask << (k * unit_bits) for k in range(layout.per) if present[k])
+    out.flags.writeable = False
+    return out
+
+
+def raw_cellmap(word_bits: int) -> np.ndarray:
+    """Lane bit i -> cell offset: word i // B of the lane, data bits MSB first."""
+    cm = np.zeros((1, 64), dtype=np.int32)
+    i = np.arange(64)
+    cm[0] = (i // word_bits) * word_bits + (word_bits - 1 - i % word_bits)
+    return cm
+
+
+def fnw_cellmap(word_bits: int, partition_bits: int) -> np.ndarray:
+    """Kind 0: data bit i; kind 1: flag of lane partition p (p = 0 the most significant)."""
+    B, N = word_bits, partition_bits
+    C = B + B // N
+    cm = np.zeros((2, 64), dtype=np.int32)
+    i = np.arange(64)
+    cm[0] = (i // B) * C + (B - 1 - i % B)
+    for p in range(64 // N):
+        lo = 64 - (p + 1) * N
+        k, q = lo // B, (B - N - lo % B) // N  # word of the lane, partition within the word
+        cm[1, p] = k * C + B + q
+    return cm
+
+
+def wom_cellmap(word_groups: int) -> np.ndarray:
+    """Kind 0/1/2 (codeword cell left/middle/right), lane group g -> cell 3q + kind of word g // G."""
+    G = word_groups
+    C = 3 * G
+    cm = np.zeros((3, 64), dtype=np.int32)
+    g = np.arange(32)
+    for kind in range(3):
+        cm[kind, :32] = (g // G) * C + 3 * (g % G) + kind
+    return cm
+
+
+@dataclass(frozen=True)
+class LaneTables:
+    """Byte lookup tables moving bits between a 64-bit lane and its 32 group masks.
+
+    ``gather[j, v]``: for byte j of a lane with value v, the important bits as
+    group mask in the low 32 bits and the unimportant bits in the high 32.
+    ``scatter_hi[j, m]`` / ``scatter_lo[j, m]``: for byte j of a group mask
+    (groups 8j..8j+7) the lane bits of those groups' important / unimportant bit.
+    """
+
+    gather: np.ndarray
+    scatter_hi: np.ndarray
+    scatter_lo: np.ndarray
+    approx_mask: int
+
+
+def wom_tables(groups: list[Group], word_bits: int) -> LaneTables:
+    G = len(groups)
+    per = 64 // word_bits
+    hi_of = {g.important: q for q, g in enumerate(groups)}
+    lo_of = {g.unimportant: q for q, g in enumerate(groups)}
+    values = np.arange(256, dtype=np.uint64)
+    gather = np.zeros((8, 256), dtype=np.uint64)
+    for j in range(8):
+        for b in range(8):
+            pos = 8 * j + b
+            k, wb = divmod(pos, word_bits)
+            bit = (values >> np.uint64(b)) & np.uint64(1)
+            if wb in hi_of:
+                gather[j] |= bit << np.uint64(k * G + hi_of[wb])
+            else:
+                gather[j] |= bit << np.uint64(32 + k * G + lo_of[wb])
+    scatter_hi = np.zeros((4, 256), dtype=np.uint64)
+    scatter_lo = np.zeros((4, 256), dtype=np.uint64)
+    for j in range(4):
+        for b in range(8):
+            k, q = divmod(8 * j + b, G)
+            bit = (values >> np.uint64(b)) & np.uint64(1)
+            scatter_hi[j] |= bit << np.uint64(k * word_bits + groups[q].important)
+            scatter_lo[j] |= bit << np.uint64(k * word_bits + groups[q].unimportant)
+    approx = sum(1 << (k * G + q) for k in range(per) for q, g in enumerate(groups) if g.approximate)
+    return LaneTables(gather, scatter_hi, scatter_lo, approx)
