@@ -1,0 +1,119 @@
+"""``archsim trace``: inspect, verify and analyse trace files."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("trace", help="inspect a trace: info, verify, stats",
+                              description="Inspect recorded training traces.")
+    sub = p.add_subparsers(dest="trace_command", metavar="ACTION")
+    sub.required = True
+
+    info = sub.add_parser("info", help="print a trace's metadata and size")
+    info.add_argument("path", type=Path)
+    info.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    info.add_argument("--tensors", action="store_true", help="list every tensor")
+    info.set_defaults(func=run_info)
+
+    verify = sub.add_parser("verify", help="check the CRC-32 of every chunk")
+    verify.add_argument("path", type=Path)
+    verify.set_defaults(func=run_verify)
+
+    stats = sub.add_parser("stats", help="per-bit statistics (fraction of 1s, change rate): table and figure")
+    stats.add_argument("path", type=Path, nargs="?", help="trace directory")
+    stats.add_argument("--workload", help="a streaming workload instead of a trace (e.g. synthetic-lenet)")
+    stats.add_argument("--iterations", type=int, default=200,
+                       help="iterations of --workload (default 200)")
+    stats.add_argument("--seed", type=int, default=0, help="seed of --workload (default 0)")
+    stats.add_argument("--max-iterations", type=int, help="use only the first N recorded iterations")
+    stats.add_argument("--by", choices=["layer", "kind", "tensor"], help="also one table per group")
+    stats.add_argument("--out", type=Path, required=True, help="output directory")
+    stats.set_defaults(func=run_stats)
+
+
+def _fmt_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1000
+    return f"{n} B"
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from workloads import open_trace
+
+    r = open_trace(args.path)
+    m = r.meta
+    if args.json:
+        out = m.header_json()
+        out.update(n_iterations=m.n_iterations, complete=m.complete, results=m.results,
+                   n_params=m.n_params, bytes=r.nbytes)
+        print(json.dumps(out, indent=1, default=str))
+        return 0
+    opt = ", ".join(f"{k} {v}" for k, v in m.optimizer_params.items())
+    print(f"trace      {r.path}")
+    print(f"status     {'complete' if m.complete else 'UNFINISHED (recording stopped; prefix readable)'}")
+    print(f"model      {m.model} on {m.dataset}" + (f" (workload {m.workload})" if m.workload else ""))
+    print(f"optimizer  {m.optimizer}, lr {m.learning_rate:g}" + (f", {opt}" if opt else "")
+          + f", batch {m.batch_size}, seed {m.seed}")
+    print(f"recorder   {m.recorder} {m.recorder_version}")
+    window = f"every {m.every} from iteration {m.first_iteration}"
+    total = f" of {m.train_iterations} trained" if m.train_iterations else ""
+    print(f"iterations {m.n_iterations} recorded ({window}){total}")
+    print(f"values     {m.n_params:,} float32 per iteration in {len(m.params)} tensors, "
+          f"{len(m.layers)} layers")
+    print(f"size       {_fmt_bytes(r.nbytes)} on disk")
+    inter = m.intermediates
+    if inter:
+        per_it = sum(t.bytes_per_sample for t in inter) * m.batch_size
+        print(f"interm.    {len(inter)} tensors, {_fmt_bytes(per_it)} per iteration at batch {m.batch_size}, "
+              f"{m.iteration_flops() / 1e6:.1f} MFLOP per iteration")
+    for k, v in m.results.items():
+        print(f"result     {k} = {v:.4g}" if isinstance(v, float) else f"result     {k} = {v}")
+    if args.tensors:
+        print(f"{'tensor':32s} {'layer':24s} {'kind':12s} {'shape':>16s} {'bytes/sample':>12s} lifetime")
+        for t in m.tensors:
+            life = f"steps {t.written_at}..{t.read_at}" if t.kind == "intermediate" else ""
+            print(f"{t.name:32s} {t.layer:24s} {t.kind:12s} {str(t.shape):>16s} "
+                  f"{t.bytes_per_sample or '':>12} {life}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from workloads import open_trace
+
+    r = open_trace(args.path)
+    r.verify()
+    print(f"{r.path}: OK ({r.meta.n_iterations} iterations, {_fmt_bytes(r.nbytes)}, every chunk's CRC-32 matches)")
+    return 0
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from archsim.errors import ConfigError
+    from plots import bit_statistics_figure
+    from workloads import bit_statistics, make_source, open_trace
+
+    if (args.path is None) == (args.workload is None):
+        raise ConfigError("trace stats: give either a trace PATH or --workload NAME")
+    if args.path is not None:
+        source, label = open_trace(args.path), str(args.path)
+    else:
+        source = make_source(args.workload, iterations=args.iterations, seed=args.seed, progress=True)
+        label = args.workload
+    args.out.mkdir(parents=True, exist_ok=True)
+    df = bit_statistics(source, max_iterations=args.max_iterations)
+    df.to_csv(args.out / "bit_statistics.csv", index=False)
+    fig = bit_statistics_figure(df, title=f"Per-bit statistics: {label} ({source.meta.model}, "
+                                          f"{min(source.n_iterations, args.max_iterations or 10**18)} iterations)")
+    fig.savefig(args.out / "bit_statistics.png", dpi=120)
+    written = ["bit_statistics.csv", "bit_statistics.png"]
+    if args.by:
+        by = bit_statistics(source, max_iterations=args.max_iterations, by=args.by)
+        by.to_csv(args.out / f"bit_statistics_by_{args.by}.csv", index=False)
+        written.append(f"bit_statistics_by_{args.by}.csv")
+    print(df[["name", "ones_fraction", "change_rate"]].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"wrote {', '.join(written)} to {args.out}")
+    return 0

@@ -1,0 +1,12 @@
+"""The plotting layer: one function per figure, reading a result table, returning a Figure.
+
+Figures are drawn with matplotlib's Agg backend (no display needed); save them
+with ``fig.savefig(path)``.
+"""
+import matplotlib
+
+matplotlib.use("Agg")
+
+from plots.bit_statistics import bit_statistics_comparison_figure, bit_statistics_figure  # noqa: E402
+
+__all__ = ["bit_statistics_figure", "bit_statistics_comparison_figure"]

@@ -1,0 +1,92 @@
+"""`archsim record` and `archsim trace info|verify|stats`, in process and as a real command."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from archsim.cli import main
+from workloads import open_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_record_info_verify_stats(tmp_path, capsys):
+    out = tmp_path / "run.trace"
+    assert main(["record", "--workload", "mlp-digits", "--iterations", "12", "--every", "3",
+                 "--seed", "4", "--lr", "0.05", "--out", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "recorded 4 of 12 iterations of mlp-digits" in text and "test accuracy" in text
+    r = open_trace(out)
+    assert r.meta.every == 3 and r.meta.seed == 4 and r.meta.learning_rate == 0.05
+
+    assert main(["trace", "info", str(out), "--tensors"]) == 0
+    text = capsys.readouterr().out
+    assert "complete" in text and "17,226 float32 per iteration" in text and "fc1.weight" in text
+    assert main(["trace", "info", str(out), "--json"]) == 0
+    assert '"n_iterations": 4' in capsys.readouterr().out
+    assert main(["trace", "verify", str(out)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+    stats = tmp_path / "stats"
+    assert main(["trace", "stats", str(out), "--out", str(stats), "--by", "layer"]) == 0
+    df = pd.read_csv(stats / "bit_statistics.csv")
+    assert len(df) == 32 and df["name"].iloc[0] == "S"
+    assert (stats / "bit_statistics.png").stat().st_size > 10_000
+    assert set(pd.read_csv(stats / "bit_statistics_by_layer.csv")["group"]) == {"fc1", "fc2", "fc3"}
+
+
+def test_stats_of_a_streaming_workload(tmp_path, capsys):
+    assert main(["trace", "stats", "--workload", "synthetic-densenet", "--iterations", "5",
+                 "--out", str(tmp_path)]) == 0
+    assert len(pd.read_csv(tmp_path / "bit_statistics.csv")) == 32
+
+
+def test_knobs_and_choices(tmp_path, capsys):
+    out = tmp_path / "s.trace"
+    assert main(["record", "--workload", "synthetic-lenet", "--iterations", "3", "--out", str(out),
+                 "--knob", "grad-scale=0.5", "--no-progress"]) == 0
+    assert open_trace(out).meta.knobs["grad_scale"] == 0.5
+    capsys.readouterr()
+    assert main(["record", "--workload", "mlp-digits", "--iterations", "3", "--out",
+                 str(tmp_path / "k.trace"), "--knob", "dropout=0.5"]) == 2
+    assert "unknown knob(s) dropout" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["record", "--workload", "resnet", "--iterations", "3", "--out", str(tmp_path / "r")])
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda p: p, "no such file or directory"),
+    (lambda p: (p.write_text("hello"), p)[1], "not an archsim trace"),
+])
+def test_bad_trace_is_one_line_and_exit_2(tmp_path, capsys, make, problem):
+    path = make(tmp_path / "bad.trace")
+    assert main(["trace", "info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and problem in err and str(path) in err and "Traceback" not in err
+
+
+def test_corrupt_trace_via_the_installed_command(tmp_path):
+    out = tmp_path / "c.trace"
+    assert main(["record", "--workload", "mlp-digits", "--iterations", "4", "--out", str(out),
+                 "--no-progress"]) == 0
+    f = out / "params-000000.npy"
+    data = bytearray(f.read_bytes())
+    data[-1] ^= 0xFF
+    f.write_bytes(bytes(data))
+    exe = Path(sys.executable).with_name("archsim")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    for cmd in (["trace", "verify", str(out)], ["trace", "stats", str(out), "--out", str(tmp_path / "s")]):
+        proc = subprocess.run([str(exe), *cmd], capture_output=True, text=True, env=env)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip() == (f"archsim: error: trace {out}: params-000000.npy is corrupt "
+                                       f"(CRC-32 mismatch)")
+        assert "Traceback" not in proc.stderr
+    proc = subprocess.run([str(exe), "record", "--workload", "lenet-mnist", "--iterations", "2",
+                           "--out", str(tmp_path / "m.trace"), "--data-dir", str(tmp_path / "nowhere")],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and "MNIST directory" in proc.stderr and "not found" in proc.stderr

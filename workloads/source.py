@@ -1,0 +1,39 @@
+"""The trace-source protocol: what the replay consumes.
+
+Both a trace on disk (:class:`~workloads.trace_reader.TraceReader`) and a
+synthetic generator streaming without a file
+(:class:`~workloads.synthetic.SyntheticSource`) implement it::
+
+    source.meta                 # TraceMeta: model, optimiser, tensors, schedule, ...
+    source.n_iterations         # recorded iterations
+    source.n_params             # float32 values per iteration (weights + biases, row order)
+    for block in source.iter_chunks(chunk_iterations, start=0):
+        ...                     # float32 (T, n_params), T <= chunk_iterations, consecutive
+    for rec in source.iter_records(chunk_iterations, start=0):
+        ...                     # RECORD_DTYPE (T,): training step, batch size, loss
+
+Blocks come in bounded memory whatever the trace length; ``block.view(np.uint32)``
+gives the raw IEEE-754 words.
+"""
+from __future__ import annotations
+
+from typing import Iterator, Protocol, runtime_checkable
+
+import numpy as np
+
+from workloads.meta import TraceMeta
+
+
+@runtime_checkable
+class TraceSource(Protocol):
+    meta: TraceMeta
+
+    @property
+    def n_iterations(self) -> int: ...
+
+    @property
+    def n_params(self) -> int: ...
+
+    def iter_chunks(self, chunk_iterations: int, start: int = 0) -> Iterator[np.ndarray]: ...
+
+    def iter_records(self, chunk_iterations: int, start: int = 0) -> Iterator[np.ndarray]: ...

@@ -1,0 +1,121 @@
+"""The numpy trainer: mini-batch SGD (momentum and weight decay optional) with a closed loop.
+
+One iteration: draw a batch, forward, softmax cross-entropy, backward, update
+every weight and bias, then route each updated tensor through the memory
+(:mod:`workloads.memory`) and continue with what it returns. Deterministic for a
+seed on a given machine and BLAS thread count: the seed fixes the
+initialisation and the batch order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from workloads.datasets import Dataset
+from workloads.layers import softmax_cross_entropy
+from workloads.memory import IdentityMemory, Memory
+from workloads.models import Sequential
+
+
+@dataclass(frozen=True)
+class SGD:
+    """``v = momentum * v + g + weight_decay * w;  w -= lr * v`` (PyTorch's SGD convention)."""
+
+    lr: float
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        if not self.lr > 0 or not 0 <= self.momentum < 1 or self.weight_decay < 0:
+            raise ValueError(f"bad SGD parameters {self}")
+
+
+class Trainer:
+    """Trains ``model`` on ``data`` with ``optimizer``; ``memory`` closes the loop."""
+
+    def __init__(self, model: Sequential, data: Dataset, optimizer: SGD, *, batch_size: int,
+                 seed: int, memory: Memory | None = None) -> None:
+        if not 1 <= batch_size <= len(data.x_train):
+            raise ValueError(f"batch_size {batch_size} not in 1..{len(data.x_train)}")
+        self.model, self.data, self.opt = model, data, optimizer
+        self.batch_size = batch_size
+        self.memory = memory if memory is not None else IdentityMemory()
+        self._rng = np.random.default_rng([seed, 1])  # batch order, independent of the init stream
+        self._order = np.empty(0, np.int64)
+        self._pos = 0
+        self.iteration = 0
+        self._params = model.named_params()
+        self._velocity = {name: np.zeros_like(a) for name, _, _, a in self._params}
+        for name, _, _, arr in self._params:
+            self._write(name, arr)
+
+    def _write(self, name: str, arr: np.ndarray) -> None:
+        back = self.memory.store(name, arr)
+        if back is not arr:
+            back = np.asarray(back)
+            if back.shape != arr.shape or back.dtype != arr.dtype:
+                raise ValueError(f"memory returned {back.dtype}{back.shape} for {name}, "
+                                 f"expected {arr.dtype}{arr.shape}")
+            arr[...] = back
+
+    def _batch(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._pos + self.batch_size > len(self._order):  # new epoch; the last partial batch is dropped
+            self._order = self._rng.permutation(len(self.data.x_train))
+            self._pos = 0
+        idx = self._order[self._pos:self._pos + self.batch_size]
+        self._pos += self.batch_size
+        return self.data.x_train[idx], self.data.y_train[idx]
+
+    def step(self, row: np.ndarray | None = None) -> float:
+        """One iteration; returns its mean loss (nats).
+
+        If ``row`` is given, the updated weights and biases (as written to the
+        memory) are copied into it in row order before the memory's read-back is used.
+        """
+        x, y = self._batch()
+        logits = self.model.forward(x, train=True)
+        loss, grad = softmax_cross_entropy(logits, y)
+        self.model.backward(grad)
+        lr, mu, wd = np.float32(self.opt.lr), np.float32(self.opt.momentum), np.float32(self.opt.weight_decay)
+        grads = {f"{layer.name}.{k}": g for layer in self.model.layers for k, g in layer.grads.items()}
+        for name, _, _, w in self._params:
+            g = grads[name]
+            if wd:
+                g = g + wd * w
+            if mu:
+                v = self._velocity[name]
+                v *= mu
+                v += g
+                g = v
+            w -= lr * g
+        offset = 0
+        if row is not None:
+            for _, _, _, w in self._params:
+                row[offset:offset + w.size] = w.reshape(-1)
+                offset += w.size
+        for name, _, _, w in self._params:
+            self._write(name, w)
+        self.iteration += 1
+        return loss
+
+    def train(self, iterations: int, on_step: Callable[[int, float], None] | None = None) -> list[float]:
+        """Run ``iterations`` steps; ``on_step(iteration, loss)`` after each. Returns the losses."""
+        losses = []
+        for _ in range(iterations):
+            losses.append(self.step())
+            if on_step:
+                on_step(self.iteration - 1, losses[-1])
+        return losses
+
+    def accuracy(self, split: str = "test") -> float:
+        """Fraction of correctly classified samples of ``split`` ("train" or "test")."""
+        x, y = (self.data.x_test, self.data.y_test) if split == "test" else (self.data.x_train, self.data.y_train)
+        if len(x) == 0:
+            return float("nan")
+        return float((self.model.predict(x) == y).mean())
+
+    def param_row(self) -> np.ndarray:
+        """All weights and biases as one float32 row (trace order)."""
+        return np.concatenate([w.reshape(-1) for *_, w in self._params])
