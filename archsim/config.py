@@ -112,8 +112,10 @@ class EncodingConfig:
 class RunConfig:
     """What ``archsim run`` does when no option overrides it."""
 
-    schemes: tuple[str, ...] = ("preset", "prereset", "dcw", "fnw", "wom-set", "appwom")
-    """PCM write schemes to replay, by registered name."""
+    memory: str = "pcm"
+    """Memory technology by registered name ("pcm"; see :mod:`archsim.technology`)."""
+    schemes: tuple[str, ...] = ()
+    """Write schemes to replay, by registered name; empty = the technology's defaults."""
     workload: str = "lenet-digits"
     """Default workload (trace source) by registered name."""
     iterations: int = 200
@@ -124,18 +126,26 @@ class RunConfig:
     """Iterations handed to the kernels at once (memory grows with it, speed too)."""
 
     def validate(self, where: str) -> None:
-        if not self.schemes:
-            raise ConfigError(f"{where}.schemes must name at least one scheme")
-        from archsim.encoding import PCM_SCHEMES
+        from archsim.technology import TECHNOLOGIES
 
+        try:
+            tech = TECHNOLOGIES.get(self.memory)
+        except Exception as exc:
+            raise ConfigError(f"{where}.memory: {exc}") from None
         for name in self.schemes:
             try:
-                PCM_SCHEMES.get(name)
+                tech.schemes.get(name)
             except Exception as exc:
                 raise ConfigError(f"{where}.schemes: {exc}") from None
         _positive(self, "iterations", where)
         _non_negative(self, "seed", where)
         _positive(self, "chunk_iterations", where)
+
+    def resolved_schemes(self) -> tuple[str, ...]:
+        """The schemes to replay: the configured ones, or the technology's defaults."""
+        from archsim.technology import TECHNOLOGIES
+
+        return self.schemes or TECHNOLOGIES.get(self.memory).default_schemes
 
 
 @dataclass(frozen=True)
