@@ -15,9 +15,27 @@ returns an object with ``summary() -> dict`` (one flat row of figures),
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from archsim.registry import Registry
+
+
+@dataclass
+class ServiceTimes:
+    """What each line write of a chunk costs a bank, in ns (arrays of shape (T, lines)).
+
+    ``write_ns``: the write itself (0 for a write that programs nothing);
+    ``refresh_ns``: the refresh (PreSET / PreRESET / ...) the write triggered, 0 if none;
+    ``read_ns``: one line read (a scalar). The timing model runs refreshes in idle time
+    and charges a write that finds its line's refresh unfinished both latencies.
+    """
+
+    write_ns: np.ndarray
+    refresh_ns: np.ndarray
+    read_ns: float
 
 
 class MemoryTechnology(ABC):
@@ -35,6 +53,11 @@ class MemoryTechnology(ABC):
         """A streaming replay of ``scheme`` over ``lines`` x ``words`` data words, with the
         cell parameters and scheme parameters taken from ``config`` (an
         :class:`archsim.config.Config`)."""
+
+    @abstractmethod
+    def service_times(self, outcome: np.ndarray, config: Any) -> ServiceTimes:
+        """Bank service times of the line writes of one chunk, from the per-write
+        ``outcome`` array the technology's stream returned."""
 
     def is_exact(self, scheme: str) -> bool:
         """Whether a read right after a write returns exactly what was written."""
@@ -66,6 +89,19 @@ class Pcm(MemoryTechnology):
                                refresh_unit=config.encoding.refresh_unit, **params)
         return EncoderStream(encoder, lines, words, pcm=config.pcm, line_offset=line_offset,
                              keep_stored=keep_stored)
+
+    def service_times(self, outcome: np.ndarray, config: Any) -> ServiceTimes:
+        """Write: SET latency if it SETs any cell, else RESET latency (write-power rounds
+        with a budget); refresh: the same rule over the refresh's cells."""
+        from archsim.encoding.base import RR, RS, WR, WS
+        from archsim.encoding.costs import write_latency_ns
+
+        pcm = config.pcm
+        write = write_latency_ns(outcome[..., WS], outcome[..., WR], pcm)
+        refresh = write_latency_ns(outcome[..., RS], outcome[..., RR], pcm)
+        if pcm.read_before_write:
+            write = np.where(write > 0, write + pcm.read_latency_ns, 0.0)
+        return ServiceTimes(write, refresh, pcm.read_latency_ns)
 
 
 TECHNOLOGIES.register("pcm", Pcm())

@@ -31,11 +31,6 @@ def write_latency_ns(set_cells: np.ndarray, reset_cells: np.ndarray, pcm: PcmCon
     return set_rounds * pcm.set_latency_ns + reset_rounds * pcm.reset_latency_ns
 
 
-def refresh_latency_ns(set_cells: np.ndarray, reset_cells: np.ndarray, pcm: PcmConfig) -> np.ndarray:
-    """Latency (ns) of refreshes (PreSET / PreRESET) programming the given cells; same rule as writes."""
-    return write_latency_ns(set_cells, reset_cells, pcm)
-
-
 def flip_energy_pj(set_cells, reset_cells, pcm: PcmConfig):
     """Energy (pJ) of programming cells: SET flips x SET energy + RESET flips x RESET energy."""
     return set_cells * pcm.set_energy_pj + reset_cells * pcm.reset_energy_pj
