@@ -98,7 +98,9 @@ cdef inline void add2(uint64_t* p, uint64_t m) noexcept nogil:
 
 cdef inline void add_pair(uint64_t* p, uint64_t m1, uint64_t m2) noexcept nogil:
     """Add the flips of a write (m1) and of its refresh (m2)."""
-    if m1 == m2:
+    if m2 == 0:           # DCW: no refresh
+        add1(p, m1)
+    elif m1 == m2:        # PreSET / PreRESET in steady state: the same cells twice
         add2(p, m1)
     else:
         add1(p, m1)
@@ -284,7 +286,8 @@ def fnw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells, uint64_t
     cdef int P = 64 // partition_bits, p, d_keep, d_flip
     cdef int per = 64 // word_bits
     cdef uint64_t pmask_base = (~<uint64_t>0) >> (64 - partition_bits)
-    cdef uint64_t pm, vm, new, old, cellv, oldf, newf, fb, setm, resetm, fset, freset, sv, diff, inv
+    cdef uint64_t pm, vm, new, old, cellv, oldf, newf, fb, setm, resetm, fset, freset, sv, diff, inv, inv2
+    cdef int dh, dl
     cdef uint32_t ws, wr
     cdef const uint64_t* wrow
     cdef uint64_t* crow
@@ -314,15 +317,26 @@ def fnw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells, uint64_t
                             diff = new ^ old
                             cellv = new
                             newf = 0
-                            for p in range(P):
-                                pm = pmask_base << (64 - (p + 1) * partition_bits)
-                                fb = (oldf >> p) & 1
-                                d_keep = popcount64(diff & pm) + <int>fb
-                                d_flip = partition_bits - popcount64(diff & pm) + <int>(1 - fb)
-                                # branchless: invert the partition when that programs fewer cells
-                                inv = <uint64_t>(d_flip < d_keep) & ((pm & vm) != 0)
-                                cellv ^= pm & (<uint64_t>0 - inv)
-                                newf |= inv << p
+                            if P == 2:
+                                # the default (32-bit partitions), unrolled: p = 0 is the high half
+                                dh = popcount64(diff >> 32)
+                                dl = popcount64(diff & LOW32)
+                                fb = oldf & 1
+                                inv = <uint64_t>((32 - dh + <int>(1 - fb)) < (dh + <int>fb)) & ((vm >> 32) != 0)
+                                fb = (oldf >> 1) & 1
+                                inv2 = <uint64_t>((32 - dl + <int>(1 - fb)) < (dl + <int>fb)) & ((vm & LOW32) != 0)
+                                cellv ^= (~LOW32 & (<uint64_t>0 - inv)) | (LOW32 & (<uint64_t>0 - inv2))
+                                newf = inv | (inv2 << 1)
+                            else:
+                                for p in range(P):
+                                    pm = pmask_base << (64 - (p + 1) * partition_bits)
+                                    fb = (oldf >> p) & 1
+                                    d_keep = popcount64(diff & pm) + <int>fb
+                                    d_flip = partition_bits - popcount64(diff & pm) + <int>(1 - fb)
+                                    # branchless: invert the partition when that programs fewer cells
+                                    inv = <uint64_t>(d_flip < d_keep) & ((pm & vm) != 0)
+                                    cellv ^= pm & (<uint64_t>0 - inv)
+                                    newf |= inv << p
                             setm = ~old & cellv & vm
                             resetm = old & ~cellv & vm
                             fset = ~oldf & newf

@@ -373,6 +373,8 @@ def as_words(writes: Any, word_bits: int) -> np.ndarray:
     Float arrays of the same width are reinterpreted bit for bit (float32 ->
     uint32); wider unsigned arrays are accepted if every value fits.
     """
+    if word_bits not in WORD_DTYPES:
+        raise ConfigError(f"word_bits must be 8, 16, 32 or 64, not {word_bits!r}")
     a = np.asarray(writes)
     dtype = np.dtype(WORD_DTYPES[word_bits])
     if a.dtype == dtype:

@@ -1,0 +1,70 @@
+"""Configuration: defaults, files, overrides, and one clear error naming the key."""
+import pytest
+
+from archsim.config import Config, PcmConfig, config_from_mapping, load_config
+from archsim.errors import ConfigError
+
+
+def test_table_ii_defaults():
+    p = PcmConfig()
+    assert (p.read_latency_ns, p.set_latency_ns, p.reset_latency_ns) == (125, 1000, 125)
+    assert (p.read_energy_pj_per_bit, p.set_energy_pj, p.reset_energy_pj) == (2, 13.5, 19.2)
+    assert p.endurance == 1e8 and p.capacity_bytes == 32 * 2**30
+    assert Config().layout.words_per_line == 16
+
+
+def test_toml_yaml_and_overrides(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text('[pcm]\nset_latency_ns = 800\n[encoding.schemes.appwom]\ngrouping = "adjacent"\n')
+    cfg = load_config(toml, ["pcm.reset_energy_pj=20", "run.schemes=preset,appwom"])
+    assert cfg.pcm.set_latency_ns == 800 and cfg.pcm.reset_energy_pj == 20
+    assert cfg.encoding.schemes["appwom"]["grouping"] == "adjacent"
+    assert cfg.run.schemes == ("preset", "appwom")
+    yml = tmp_path / "c.yaml"
+    yml.write_text("layout:\n  word_bits: 16\n  line_bytes: 32\n")
+    assert load_config(yml).layout.words_per_line == 16
+
+
+def test_round_trip_through_toml(tmp_path):
+    cfg = load_config(None, ["encoding.refresh_unit=word", "pcm.write_power_budget=128"])
+    f = tmp_path / "resolved.toml"
+    f.write_text(cfg.to_toml())
+    assert load_config(f) == cfg
+
+
+@pytest.mark.parametrize(
+    "data, key",
+    [
+        ({"pcm": {"set_latency": 5}}, "pcm.set_latency"),
+        ({"pcm": {"set_latency_ns": -1}}, "pcm.set_latency_ns"),
+        ({"pcm": {"endurance": 0}}, "pcm.endurance"),
+        ({"pcm": {"set_energy_pj": "cheap"}}, "pcm.set_energy_pj"),
+        ({"layout": {"word_bits": 12}}, "layout.word_bits"),
+        ({"layout": {"line_bytes": 6}}, "layout.line_bytes"),
+        ({"encoding": {"refresh_unit": "page"}}, "encoding.refresh_unit"),
+        ({"encoding": {"schemes": {"appwom": {"grouping": "fig7"}}}}, "encoding.schemes.appwom.grouping"),
+        ({"encoding": {"schemes": {"appwom": {"polarity": "10"}}}}, "encoding.schemes.appwom.polarity"),
+        ({"run": {"schemes": ["preset", "nope"]}}, "run.schemes"),
+        ({"run": {"iterations": 0}}, "run.iterations"),
+        ({"colour": {}}, "colour"),
+    ],
+)
+def test_bad_values_name_the_key(data, key):
+    with pytest.raises(ConfigError) as err:
+        config_from_mapping(data, source="exp.toml")
+    assert key in str(err.value) and str(err.value).startswith("exp.toml:")
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[pcm\nx=1")
+    with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="section.key=value"):
+        load_config(None, ["pcm.set_latency_ns"])
+    with pytest.raises(ConfigError, match=r"\.toml, \.yaml or \.yml"):
+        other = tmp_path / "c.json"
+        other.write_text("{}")
+        load_config(other)

@@ -1,0 +1,216 @@
+"""The public encoding API: replay, streaming, parameters, errors, registration of new schemes."""
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from archsim.config import PcmConfig
+from archsim.encoding import (
+    PCM_SCHEMES,
+    SCHEMES,
+    Encoder,
+    EncoderStream,
+    make_encoder,
+    open_stream,
+    register,
+    replay,
+)
+from archsim.errors import ArchsimError, ConfigError
+
+
+def training_words(T=40, L=6, W=16, seed=0, lr=1e-3):
+    rng = np.random.default_rng(seed)
+    w = rng.normal(0, 0.05, size=(L, W)).astype(np.float32)
+    steps = rng.normal(0, lr, size=(T, L, W)).astype(np.float32)
+    return (w + np.cumsum(steps, axis=0)).astype(np.float32)
+
+
+def test_schemes_listed():
+    assert list(SCHEMES) == ["preset", "prereset", "dcw", "fnw", "wom-set", "appwom"]
+    assert "appwom" in SCHEMES and len(SCHEMES) == 6
+
+
+@pytest.mark.parametrize("scheme", ["preset", "prereset", "dcw", "fnw", "wom-set", "appwom"])
+def test_streaming_equals_one_shot(scheme):
+    """Feeding one iteration at a time gives the same result as one batch."""
+    writes = training_words()
+    one = replay(scheme, writes)
+    stream = open_stream(scheme, lines=writes.shape[1], words=writes.shape[2], keep_stored=True)
+    for t in range(writes.shape[0]):
+        stream.feed(writes[t])  # (lines, words): one write of every line
+    many = stream.result()
+    assert one.summary() == many.summary()
+    np.testing.assert_array_equal(one.wear, many.wear)
+    np.testing.assert_array_equal(one.stored, many.stored)
+
+
+def test_result_figures_are_consistent():
+    writes = training_words()
+    r = replay("appwom", writes, set_energy_pj=10, reset_energy_pj=20)
+    assert r.bit_flips == r.set_flips + r.reset_flips == int(r.wear.sum())
+    assert r.energy_pj == 10 * r.set_flips + 20 * r.reset_flips
+    assert r.wear.shape == (6, 16, 48) and r.cells_per_word == 48
+    assert r.iterations == 40 and r.line_writes == 240
+    assert r.set_writes + r.reset_writes + r.silent_writes == r.line_writes
+    assert r.lifetime_iterations() == pytest.approx(1e8 * 40 / r.max_cell_flips)
+    assert r.wear_by_cell().sum() == r.bit_flips
+    # interleaved polarity: even lines write with RESETs first, odd lines with SETs
+    assert r.write_set_flips > 0 and r.write_reset_flips > 0
+    # approximate: the stored values differ from the written ones only in unimportant mantissa bits
+    diff = r.stored.view(np.uint32) ^ writes.view(np.uint32)
+    assert diff.any()
+    assert not (diff & np.uint32(0xFFFFF800)).any()  # S, exponent, M1..M12 always exact
+
+
+def test_latency_from_outcomes():
+    writes = training_words()
+    pcm = PcmConfig()
+    assert replay("prereset", writes).avg_write_latency_ns == pcm.set_latency_ns
+    assert replay("preset", writes).avg_write_latency_ns == pcm.reset_latency_ns
+    app = replay("appwom", writes).avg_write_latency_ns
+    assert pcm.reset_latency_ns < app < pcm.set_latency_ns
+    # read-before-write charges one read to schemes that need the old contents
+    r = replay("dcw", writes, read_before_write=True)
+    plain = replay("dcw", writes)
+    assert r.avg_write_latency_ns == plain.avg_write_latency_ns + pcm.read_latency_ns
+    assert r.energy_by_kind()["read"] == r.line_writes * 16 * 32 * pcm.read_energy_pj_per_bit
+    assert replay("preset", writes, read_before_write=True).energy_by_kind()["read"] == 0
+
+
+def test_write_power_budget_rounds():
+    """Budget B: SETs first in ceil(s/B) rounds; RESETs fill the last SET round, then their own rounds."""
+    w = np.array([[0x0000000F]], dtype=np.uint32)  # from all zeros: 4 SETs
+    r = replay("dcw", w, write_power_budget=3, set_latency_ns=1000, reset_latency_ns=100)
+    assert r.avg_write_latency_ns == 2 * 1000
+    w2 = np.array([[0xFFFFFFFF], [0xFFFFFFF0]], dtype=np.uint32)  # 32 SETs, then 4 RESETs
+    r2 = replay("dcw", w2, write_power_budget=16, set_latency_ns=1000, reset_latency_ns=100)
+    assert r2.write_latency_ns_total == 2 * 1000 + 1 * 100
+
+
+@pytest.mark.parametrize(
+    "kwargs, key",
+    [
+        (dict(grouping="fig6"), "grouping"),
+        (dict(initial_polarity="11"), "initial_polarity"),
+        (dict(region_lines=0), "region_lines"),
+        (dict(refresh_unit="page"), "refresh_unit"),
+        (dict(colour="blue"), "colour"),
+        (dict(set_energy_pj=-1), "set_energy_pj"),
+        (dict(set_latency_ns=-5), "set_latency_ns"),
+        (dict(endurance=0), "endurance"),
+        (dict(grouping=[(31, 30)]), "grouping"),
+    ],
+)
+def test_bad_parameters_name_the_key(kwargs, key):
+    with pytest.raises(ConfigError, match=key):
+        replay("appwom", training_words(T=2), **kwargs)
+
+
+def test_word_width_errors():
+    with pytest.raises(ConfigError, match="fig5"):
+        replay("appwom", np.zeros((2, 4), np.uint16), word_bits=16)
+    with pytest.raises(ConfigError, match="partition"):
+        replay("fnw", np.zeros((2, 4), np.uint32), partition_bits=24)
+    with pytest.raises(ConfigError, match="word_bits"):
+        replay("dcw", np.zeros((2, 4), np.uint32), word_bits=12)
+    with pytest.raises(ConfigError, match="fit in 8 bits"):
+        replay("dcw", np.array([[300]], np.uint16), word_bits=8)
+    with pytest.raises(ConfigError, match="unsigned"):
+        replay("dcw", np.array([[-1]], np.int32))
+    with pytest.raises(ArchsimError, match="unknown PCM write scheme 'apwom'.*did you mean 'appwom'"):
+        replay("apwom", np.zeros((2, 4), np.uint32))
+
+
+def test_stream_shape_mismatch():
+    s = open_stream("preset", lines=2, words=4)
+    with pytest.raises(ConfigError, match="do not fit"):
+        s.feed(np.zeros((3, 2, 5), np.uint32))
+
+
+def test_widths_8_16_64():
+    rng = np.random.default_rng(3)
+    for bits, dt in [(8, np.uint8), (16, np.uint16), (64, np.uint64)]:
+        w = rng.integers(0, np.iinfo(dt).max, size=(10, 3, 5), dtype=dt, endpoint=True)
+        for scheme in ["preset", "dcw", "fnw", "wom-set"]:
+            r = replay(scheme, w, word_bits=bits)
+            np.testing.assert_array_equal(r.stored, w)
+        r = replay("appwom", w, word_bits=bits, grouping="adjacent")
+        assert r.wear.shape == (3, 5, 3 * bits // 2)
+
+
+def test_ping_pong_ablation_and_word_unit():
+    writes = training_words(T=60)
+    pp = replay("appwom", writes)
+    no_pp = replay("appwom", writes, ping_pong=False, initial_polarity="10")
+    # without ping-pong every programmed cell is SET back: RESET writes + SET refreshes only
+    assert no_pp.write_set_flips == 0 and no_pp.refresh_reset_flips == 0
+    # ping-pong turns every cell over once per cycle: each cell's flips = cycles (+1 in the open cycle)
+    assert pp.wear.max() - pp.wear.min() <= pp.iterations
+    word = replay("appwom", writes, refresh_unit="word")
+    assert word.refreshes >= pp.refreshes  # words exhaust one by one
+
+
+def test_register_a_new_scheme_in_one_class():
+    """A plugin: one class and one registration line, usable by name everywhere."""
+
+    @dataclass(frozen=True)
+    class P:
+        mask_bits: int = 4
+
+    class LowBitsIgnored(Encoder):
+        """DCW that never programs the lowest ``mask_bits`` bits (a toy approximate scheme)."""
+
+        Params = P
+        exact = False
+
+        @property
+        def cells_per_word(self):
+            return self.word_bits
+
+        def new_state(self, lines, words, line_offset=0):
+            return np.zeros((lines, words), dtype=self.word_dtype)
+
+        def encode(self, state, writes, outcome, wear, stored):
+            keep = ~np.array((1 << self.params.mask_bits) - 1, dtype=self.word_dtype)
+            for t in range(writes.shape[0]):
+                new = (writes[t] & keep) | (state & ~keep)
+                s, r = ~state & new, state & ~new
+                bits = np.arange(self.word_bits - 1, -1, -1, dtype=self.word_dtype)
+                flipped = (((s | r)[..., None] >> bits) & 1).astype(np.uint64)
+                wear += flipped
+                outcome[t, :, 0] = np.bitwise_count(s).sum(axis=1)
+                outcome[t, :, 1] = np.bitwise_count(r).sum(axis=1)
+                state[...] = new
+                if stored is not None:
+                    stored[t] = new
+
+    register("test-low-bits-ignored", LowBitsIgnored)
+    try:
+        assert "test-low-bits-ignored" in SCHEMES
+        w = np.array([[0xFF], [0x0F], [0xF0]], dtype=np.uint32)
+        r = replay("test-low-bits-ignored", w, mask_bits=4)
+        assert [int(x) for x in r.stored[:, 0]] == [0xF0, 0x00, 0xF0]
+        assert r.bit_flips == 12 and r.summary()["scheme"] == "test-low-bits-ignored"
+        with pytest.raises(ConfigError, match="mask"):
+            make_encoder("test-low-bits-ignored", mask_bit=3)
+    finally:
+        PCM_SCHEMES._items.pop("test-low-bits-ignored")
+
+
+def test_two_streams_are_independent():
+    """No global state: two simulations in one process do not interfere."""
+    writes = training_words()
+    a = EncoderStream(make_encoder("appwom"), 6, 16)
+    b = EncoderStream(make_encoder("appwom"), 6, 16)
+    a.feed(writes[:20])
+    b.feed(writes[:20])
+    a.feed(writes[20:])
+    b.feed(writes[20:])
+    assert a.result().summary() == b.result().summary() == replay("appwom", writes).summary()
+
+
+def test_deterministic():
+    writes = training_words(seed=5)
+    r1, r2 = replay("appwom", writes), replay("appwom", writes)
+    assert r1.summary() == r2.summary()
+    np.testing.assert_array_equal(r1.wear, r2.wear)
