@@ -20,17 +20,18 @@ and adds every programmed cell to ``wear[line, cell]`` (the line's
 ``(words, cells)`` wear flattened; ``cellmap[kind, bit]`` gives the offset of
 a lane bit's cell from the lane's first cell).
 
-Wear is counted with bit-sliced counters: for each lane of up to 64 cells, 4
-bit-planes hold a 4-bit counter per cell and a flip mask is added with a
-branchless ripple carry (a few word operations, not one per cell). Every 7
+Wear is counted with bit-sliced counters: for each lane of up to 64 cells, 6
+bit-planes hold a 6-bit counter per cell and a flip mask is added with a
+branchless ripple carry (a few word operations, not one per cell). Every 31
 writes the planes move into byte-lane accumulators (8 cells per uint64, by a
-table lookup per byte), which are drained into ``wear`` every 126 writes and
+table lookup per byte), which are drained into ``wear`` every 124 writes and
 at the end of each block. A cell gains at most 2 per write (the write and its
-refresh), so nothing overflows.
+refresh), so nothing overflows. The WOM kernels count wear per refresh cycle
+instead (see :func:`refresh_groups`).
 
-WOM codes are computed bit-parallel: a word's G groups of three cells are
-three lane masks (A, B, C: the codeword's left, middle, right cell; bit k of
-each mask is group k). Cells are held in *internal* PreSET form (erased =
+WOM codes are computed bit-parallel: the 32 groups of three cells of a lane
+(G per word) are three masks (A, B, C: the codeword's left, middle, right
+cell; bit g of each mask is group g). Cells are held in *internal* PreSET form (erased =
 111, writes only clear bits); an AppWOM01 word holds the bitwise complement
 physically, so only which kind (SET or RESET) a flip is charged as depends on
 the polarity.
