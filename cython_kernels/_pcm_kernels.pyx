@@ -193,6 +193,16 @@ cdef inline void acc_tick(Acc* acc, Py_ssize_t nlines, uint64_t[:, ::1] wear,
         acc_flush(acc, nlines, False, wear, first_line, cellmap)
 
 
+cdef inline void put_outcome(uint32_t* o, uint32_t ws, uint32_t wr, uint32_t rs, uint32_t rr,
+                             uint32_t nref) noexcept nogil:
+    """Fill one write's outcome fields (``o`` points at ``outcome[t, line, 0]``)."""
+    o[O_WS] = ws
+    o[O_WR] = wr
+    o[O_RS] = rs
+    o[O_RR] = rr
+    o[O_NREF] = nref
+
+
 cdef inline Py_ssize_t block_lines(Py_ssize_t lanes) noexcept nogil:
     return max(1, BLOCK_LANES // max(1, lanes))
 
@@ -257,11 +267,7 @@ def raw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells,
                                 nrw |= rm != 0
                             crow[j] = after
                             add_pair(slot + j * SLOT, setm | resetm, rm)
-                        outcome[t, l, O_WS] = ws
-                        outcome[t, l, O_WR] = wr
-                        outcome[t, l, O_RS] = rs
-                        outcome[t, l, O_RR] = rr
-                        outcome[t, l, O_NREF] = nrw
+                        put_outcome(&outcome[t, l, 0], ws, wr, rs, rr, nrw)
                     acc_tick(&acc, nl, wear, l0, cellmap)
                 acc_flush(&acc, nl, True, wear, l0, cellmap)
                 l0 += nl
@@ -356,11 +362,7 @@ def fnw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells, uint64_t
                                     if (newf >> p) & 1:
                                         sv ^= pmask_base << (64 - (p + 1) * partition_bits)
                                 stored[t, l, j] = sv
-                        outcome[t, l, O_WS] = ws
-                        outcome[t, l, O_WR] = wr
-                        outcome[t, l, O_RS] = 0
-                        outcome[t, l, O_RR] = 0
-                        outcome[t, l, O_NREF] = 0
+                        put_outcome(&outcome[t, l, 0], ws, wr, 0, 0, 0)
                     acc_tick(&acc, nl, wear, l0, cellmap)
                 acc_flush(&acc, nl, True, wear, l0, cellmap)
                 l0 += nl
@@ -538,11 +540,7 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
                             for j in range(J):
                                 refresh_groups(cells, polarity, cycles, l, j, valid_groups[j], word_groups,
                                                ping_pong, acc_slot(&acc, l - l0, j), &rs, &rr)
-                        outcome[t, l, O_WS] = ws
-                        outcome[t, l, O_WR] = wr
-                        outcome[t, l, O_RS] = rs
-                        outcome[t, l, O_RR] = rr
-                        outcome[t, l, O_NREF] = nref
+                        put_outcome(&outcome[t, l, 0], ws, wr, rs, rr, nref)
                     acc_tick(&acc, nl, wear, l0, cellmap)
                 acc_flush(&acc, nl, True, wear, l0, cellmap)
                 l0 += nl
