@@ -370,11 +370,12 @@ def fnw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells, uint64_t
         free(acc.slots)
 
 
-cdef inline uint64_t gather(uint64_t v, const uint64_t[:, ::1] table) noexcept nogil:
-    """(important mask) | (unimportant mask) << 32 of a lane, by 8 byte lookups."""
-    return (table[0, v & 0xFF] | table[1, (v >> 8) & 0xFF] | table[2, (v >> 16) & 0xFF]
-            | table[3, (v >> 24) & 0xFF] | table[4, (v >> 32) & 0xFF] | table[5, (v >> 40) & 0xFF]
-            | table[6, (v >> 48) & 0xFF] | table[7, v >> 56])
+cdef inline uint64_t gather(uint64_t v, const uint64_t* g) noexcept nogil:
+    """(important mask) | (unimportant mask) << 32 of a lane, by 8 byte lookups
+    (``g``: the (8, 256) gather table, C-contiguous)."""
+    return (g[v & 0xFF] | g[256 + ((v >> 8) & 0xFF)] | g[512 + ((v >> 16) & 0xFF)]
+            | g[768 + ((v >> 24) & 0xFF)] | g[1024 + ((v >> 32) & 0xFF)] | g[1280 + ((v >> 40) & 0xFF)]
+            | g[1536 + ((v >> 48) & 0xFF)] | g[1792 + (v >> 56)])
 
 
 cdef inline void refresh_groups(uint32_t[:, :, ::1] cells, uint32_t[:, ::1] polarity,
@@ -461,6 +462,10 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
     cdef uint64_t na, nb, nc, da, db, dc, g2, sH, sL, sv, wg
     cdef uint32_t ws, wr, rs, rr, nref, nflip, nset
     cdef bint line_ex
+    cdef const uint64_t* wrow
+    cdef uint32_t* crow
+    cdef uint32_t* prow
+    cdef const uint64_t* gtab = &gather_table[0, 0]
     cdef Acc acc
     if not acc_init(&acc, LB, J, per * 3 * word_groups, 3, 4, 4, 4):
         raise MemoryError()
@@ -473,16 +478,19 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
                     for l in range(l0, l0 + nl):
                         ws = 0; wr = 0; rs = 0; rr = 0; nref = 0
                         line_ex = False
+                        wrow = &writes[t, l, 0]
+                        crow = &cells[l, 0, 0]
+                        prow = &polarity[l, 0]
                         for j in range(J):
                             gm = valid_groups[j]
                             ap = approx_mask & gm
-                            v = writes[t, l, j]
-                            hl = gather(v, gather_table)
+                            v = wrow[j]
+                            hl = gather(v, gtab)
                             NH = hl & LOW32
                             NL = hl >> 32
-                            a = cells[l, j, 0]
-                            b = cells[l, j, 1]
-                            c = cells[l, j, 2]
+                            a = crow[3 * j]
+                            b = crow[3 * j + 1]
+                            c = crow[3 * j + 2]
                             CH = ~(a & b) & gm
                             CL = ~(a & c) & gm
                             er = a & b & c
@@ -504,7 +512,7 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
                             db = b & ~nb
                             dc = c & ~nc
                             nflip = popcount64(da) + popcount64(db) + popcount64(dc)
-                            pol = polarity[l, j]
+                            pol = prow[j]
                             if pol == 0:
                                 wr += nflip
                             elif pol == gm:
@@ -513,9 +521,9 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
                                 nset = popcount64(da & pol) + popcount64(db & pol) + popcount64(dc & pol)
                                 ws += nset
                                 wr += nflip - nset
-                            cells[l, j, 0] = <uint32_t> na
-                            cells[l, j, 1] = <uint32_t> nb
-                            cells[l, j, 2] = <uint32_t> nc
+                            crow[3 * j] = <uint32_t> na
+                            crow[3 * j + 1] = <uint32_t> nb
+                            crow[3 * j + 2] = <uint32_t> nc
                             if want_stored:
                                 g2 = ~((na & nb) | (na & nc) | (nb & nc)) & gm
                                 sH = ~((na ^ g2) & (nb ^ g2)) & gm
