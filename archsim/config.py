@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from archsim.errors import ConfigError
+from archsim.racetrack.config import RacetrackConfig
 
 GiB = 2**30
 
@@ -156,6 +157,7 @@ class Config:
     layout: LayoutConfig = field(default_factory=LayoutConfig)
     encoding: EncodingConfig = field(default_factory=EncodingConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    racetrack: RacetrackConfig = field(default_factory=RacetrackConfig)
 
     def validate(self, where: str = "") -> None:
         for f in dataclasses.fields(self):

@@ -105,3 +105,5 @@ class Pcm(MemoryTechnology):
 
 
 TECHNOLOGIES.register("pcm", Pcm())
+
+import archsim.racetrack  # noqa: E402,F401  (registers "racetrack")

@@ -1,0 +1,177 @@
+"""Request files (the format of existing SK-RM simulators) and their replay.
+
+One request a line: ``W <track> <index> <value>`` or ``R <track> <index> [<value>]``; values are
+unsigned decimal integers below 2^item_bits (2^64 by default), ignored on reads. A line whose
+first word is not ``W`` or ``R`` is a comment. Every bad request line is an error naming the file
+and line number; so is a track index >= ``tracks``, a data index >= ``data_per_track`` and a value
+too wide for a data item. The memory starts formatted with value 0 everywhere.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from archsim import _racetrack_kernels as K
+from archsim.errors import ArchsimError
+from archsim.racetrack.config import RacetrackConfig
+from archsim.racetrack.ports import PortModel
+from archsim.racetrack.schemes import RacetrackScheme, make_scheme
+from archsim.racetrack.stream import RacetrackResult
+
+_UINT = re.compile(r"[0-9]+\Z")
+
+
+class RequestFileError(ArchsimError):
+    """A request file is missing or has a bad line."""
+
+
+@dataclass
+class Requests:
+    """Parsed requests: op (0 write, 1 read), track, index, value, and each request's file line."""
+
+    op: np.ndarray
+    track: np.ndarray
+    index: np.ndarray
+    value: np.ndarray
+    line: np.ndarray
+    source: str = "<requests>"
+
+    def __len__(self) -> int:
+        return int(self.op.size)
+
+    @classmethod
+    def from_arrays(cls, op, track, index, value=None, source: str = "<generated>") -> "Requests":
+        op = np.ascontiguousarray(op, dtype=np.uint8)
+        n = op.size
+        value = np.zeros(n, dtype=np.uint64) if value is None else np.ascontiguousarray(value, dtype=np.uint64)
+        return cls(op, np.ascontiguousarray(track, dtype=np.int64), np.ascontiguousarray(index, dtype=np.int64),
+                   value, np.arange(1, n + 1, dtype=np.int64), source)
+
+    def check(self, config: RacetrackConfig) -> None:
+        """Errors naming the first request outside the memory of ``config``."""
+        for name, arr, bound, key in (("track", self.track, config.tracks, "--tracks"),
+                                      ("data index", self.index, config.data_per_track, "--data-per-track")):
+            bad = np.flatnonzero((arr < 0) | (arr >= bound))
+            if bad.size:
+                i = bad[0]
+                raise RequestFileError(f"{self.source}:{self.line[i]}: {name} {arr[i]} is out of range "
+                                       f"(0..{bound - 1}, {key} {bound})")
+        if config.item_bits < 64:
+            bad = np.flatnonzero((self.op == 0) & (self.value >> np.uint64(config.item_bits) != 0))
+            if bad.size:
+                i = bad[0]
+                raise RequestFileError(f"{self.source}:{self.line[i]}: value {self.value[i]} is too wide for a data "
+                                       f"item of {config.item_bits} bits")
+
+
+def parse_requests(path: str | Path, config: RacetrackConfig) -> Requests:
+    """Read a request file, checking every line against the memory size of ``config``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RequestFileError(f"{p}: request file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RequestFileError(f"{p}: cannot read the request file: {exc}") from None
+    ops, tracks, indexes, values, lines = [], [], [], [], []
+    limit = 1 << config.item_bits
+    T, D = config.tracks, config.data_per_track
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        parts = raw.split()
+        if not parts or parts[0] not in ("W", "R"):
+            continue
+        kind = parts[0]
+        if kind == "W" and len(parts) != 4:
+            raise RequestFileError(f"{p}:{lineno}: a write is 'W <track> <index> <value>', got {raw.strip()!r}")
+        if kind == "R" and len(parts) not in (3, 4):
+            raise RequestFileError(f"{p}:{lineno}: a read is 'R <track> <index> [<value>]', got {raw.strip()!r}")
+        nums = []
+        for what, tok in zip(("track", "index", "value"), parts[1:]):
+            if not _UINT.match(tok):
+                raise RequestFileError(f"{p}:{lineno}: {what} {tok!r} is not an unsigned decimal integer")
+            nums.append(int(tok))
+        track, index = nums[0], nums[1]
+        value = nums[2] if len(nums) > 2 else 0
+        if track >= T:
+            raise RequestFileError(f"{p}:{lineno}: track {track} is out of range (0..{T - 1}, --tracks {T})")
+        if index >= D:
+            raise RequestFileError(f"{p}:{lineno}: data index {index} is out of range (0..{D - 1}, "
+                                   f"--data-per-track {D})")
+        if value >= limit:
+            if value >> 64:
+                raise RequestFileError(f"{p}:{lineno}: value {value} does not fit in 64 bits")
+            raise RequestFileError(f"{p}:{lineno}: value {value} is too wide for a data item of "
+                                   f"{config.item_bits} bits")
+        ops.append(0 if kind == "W" else 1)
+        tracks.append(track)
+        indexes.append(index)
+        values.append(value if kind == "W" else 0)
+        lines.append(lineno)
+    return Requests(np.array(ops, dtype=np.uint8), np.array(tracks, dtype=np.int64),
+                    np.array(indexes, dtype=np.int64), np.array(values, dtype=np.uint64),
+                    np.array(lines, dtype=np.int64), str(p))
+
+
+def replay_requests(requests: Requests, scheme: str | RacetrackScheme, config: RacetrackConfig,
+                    *, want_reads: bool = False) -> RacetrackResult:
+    """Replay requests on a formatted memory of ``config.tracks`` x ``config.data_per_track`` items.
+
+    Returns the counts, latency (the sum of the requests' service times) and energy; with
+    ``want_reads`` the result's ``stored`` holds what every request read (0 for writes).
+    """
+    config.validate("racetrack")
+    requests.check(config)
+    sch = make_scheme(scheme, config) if isinstance(scheme, str) else scheme
+    ports = PortModel.from_config(config, sch.positions())
+    geo, kp = ports.kernel_params(), sch.kernel_params()
+    n_items = config.tracks * config.data_per_track
+    state = np.zeros((n_items, config.segments_per_item * kp["spw"]), dtype=np.uint64)
+    offsets = np.zeros(-(-config.tracks // config.tracks_per_cluster), dtype=np.int64)
+
+    values = requests.value
+    writes = requests.op == 0
+    if sch.transforms_words:
+        if config.item_bits < 32:
+            raise RequestFileError(f"scheme {sch.name} stores float32 words: the data items must be 32 or 64 bits")
+        # the scheme stores transformed float32 words: transform the written halves of each item
+        halves = config.item_bits // 32
+        words = values.view(np.uint32).reshape(-1, 2)[:, :halves]
+        new = words.copy()
+        new[writes] = sch.transform(np.ascontiguousarray(words[writes]), 32)
+        full = np.zeros((values.size, 2), dtype=np.uint32)
+        full[:, :halves] = new
+        values = full.view(np.uint64).ravel()
+        zero = np.zeros((1, 2), dtype=np.uint32)
+        zero[:, :halves] = sch.format_words(np.zeros((1, halves), dtype=np.uint32))
+        fmt_value = int(zero.view(np.uint64)[0, 0])
+    else:
+        fmt_value = 0
+
+    # formatting: every item written once with the encoding of 0, uncounted
+    fmt_totals = np.zeros(9, dtype=np.int64)
+    all_items = np.arange(n_items, dtype=np.int64)
+    K.request_replay(np.zeros(n_items, dtype=np.uint8), all_items // config.data_per_track,
+                     all_items % config.data_per_track, np.full(n_items, fmt_value, dtype=np.uint64),
+                     state, offsets.copy(), fmt_totals, np.zeros(n_items, dtype=np.uint64), geo, kp)
+
+    totals = np.zeros(9, dtype=np.int64)
+    read_values = np.zeros(len(requests), dtype=np.uint64)
+    K.request_replay(requests.op, requests.track, requests.index, values, state, offsets, totals,
+                     read_values, geo, kp)
+    t = [int(x) for x in totals]
+    return RacetrackResult(
+        scheme=sch.name, config=config, iterations=t[7], line_writes=t[7], reads=t[8],
+        insertions=t[0], removals=t[1], detects=t[2], shifts=t[3],
+        path_insertions=t[4], path_removals=t[5], path_detects=t[6],
+        tracks_moved_per_shift=ports.tracks_moved_per_shift, format_insertions=int(fmt_totals[0]),
+        stored=read_values if want_reads else None, figures=sch.figures(),
+        params={"tracks": config.tracks, "data_per_track": config.data_per_track,
+                "segment_bits": config.segment_bits, "item_bits": config.item_bits, "requests": len(requests),
+                "writes": t[7], "reads": t[8], **{k: v for k, v in dataclasses.asdict(config).items()
+                                                   if k in ("layout", "port_choice", "return_policy",
+                                                            "ports_per_track")}},
+    )
