@@ -125,9 +125,21 @@ class RunConfig:
     """Seed of everything random in the run."""
     chunk_iterations: int = 64
     """Iterations handed to the kernels at once (memory grows with it, speed too)."""
+    trace: str = ""
+    """Path of a recorded trace to replay instead of ``workload`` ("" = record or stream the workload)."""
+    knobs: Mapping[str, Any] = field(default_factory=dict)
+    """The workload's knobs (e.g. ``lr``, ``batch_size``); unset knobs take the workload's defaults."""
 
     def validate(self, where: str) -> None:
         from archsim.technology import TECHNOLOGIES
+
+        if not self.trace:  # the workload and its knobs must exist (plugins are loaded by now)
+            from workloads import WORKLOADS
+
+            try:
+                WORKLOADS.get(self.workload)().resolve_knobs(dict(self.knobs))
+            except Exception as exc:
+                raise ConfigError(f"{where}.workload: {exc}") from None
 
         try:
             tech = TECHNOLOGIES.get(self.memory)

@@ -1,0 +1,119 @@
+"""``archsim run``: replay a training trace under every write scheme; tables, figures, config."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from archsim.errors import ConfigError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run", help="replay a training trace under every write scheme and report energy, wear, lifetime",
+        description="Replay a training trace (the default digits workload, a recorded trace or a synthetic "
+                    "paper-size workload) under the write schemes of a memory technology. Prints the summary "
+                    "and writes summary.csv/.parquet, bit_flips.csv/.parquet, figures (PNG and PDF) and the "
+                    "resolved config.toml to the output folder. Options override the config file, which "
+                    "overrides the defaults.")
+    p.add_argument("--config", type=Path, metavar="FILE", help="TOML or YAML configuration file")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
+                   help="override one configuration key (repeatable), e.g. --set pcm.set_energy_pj=10")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--workload", help="workload to record (cached) or stream (run.workload; default lenet-digits)")
+    src.add_argument("--trace", type=Path, metavar="PATH", help="replay this recorded trace (run.trace)")
+    p.add_argument("--schemes", metavar="A,B,...", help="schemes to replay (run.schemes; default: all of the memory's)")
+    p.add_argument("--iterations", type=int, metavar="N",
+                   help="iterations to replay (run.iterations; default 200, or the whole --trace)")
+    p.add_argument("--seed", type=int, help="seed (run.seed)")
+    p.add_argument("--memory", help="memory technology (run.memory; default pcm)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (default: a new folder under ./archsim-results/)")
+    p.add_argument("--observe", action="append", default=[], metavar="NAME",
+                   help="add a registered run observer (repeatable)")
+    p.add_argument("--timing", action="store_true", help="shorthand for --observe timing (the SimPy timing model)")
+    p.add_argument("--cache-dir", type=Path, metavar="DIR",
+                   help="where recorded workload traces are cached (default ./.archsim-cache/traces)")
+    p.add_argument("--no-figures", action="store_true", help="write the tables only")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def build_config(args: argparse.Namespace):
+    """The configuration of the command: file, then --set overrides, then the explicit options."""
+    from archsim.config import load_config, replace
+
+    cfg = load_config(args.config, args.overrides)
+    changes: dict[str, Any] = {}
+    if args.memory is not None:
+        changes["run.memory"] = args.memory
+    if args.workload is not None:
+        changes["run.workload"] = args.workload
+        changes["run.trace"] = ""
+    if args.trace is not None:
+        changes["run.trace"] = str(args.trace)
+    if args.schemes is not None:
+        names = [s.strip() for s in args.schemes.split(",") if s.strip()]
+        if not names:
+            raise ConfigError("--schemes: name at least one scheme")
+        changes["run.schemes"] = names
+    if args.seed is not None:
+        changes["run.seed"] = args.seed
+    if args.iterations is not None:
+        changes["run.iterations"] = args.iterations
+    elif args.trace is not None:
+        from workloads import open_trace
+
+        changes["run.iterations"] = open_trace(args.trace).n_iterations
+    return replace(cfg, changes) if changes else cfg
+
+
+def observer_names(args: argparse.Namespace) -> list[str]:
+    from archsim.run import OBSERVERS
+
+    names = list(args.observe)
+    if args.timing:
+        if "timing" not in OBSERVERS:
+            raise ConfigError("--timing needs the 'timing' run observer (the SimPy timing model), which is not "
+                              f"registered; registered observers: {', '.join(OBSERVERS.names()) or 'none'}")
+        names.append("timing")
+    return list(dict.fromkeys(names))
+
+
+def default_out_dir(label: str) -> Path:
+    root = Path("archsim-results")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+    out = root / f"{stamp}-{safe}"
+    n = 1
+    while out.exists():
+        n += 1
+        out = root / f"{stamp}-{safe}-{n}"
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from archsim.results import format_summary
+    from archsim.run import make_observers, run_experiment
+
+    cfg = build_config(args)
+    observers = make_observers(observer_names(args), cfg)
+    label = Path(cfg.run.trace).name if cfg.run.trace else cfg.run.workload
+    out = args.out if args.out is not None else default_out_dir(label)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder")
+    output = run_experiment(cfg, observers=observers, out_dir=out, cache_dir=args.cache_dir,
+                            progress=not args.no_progress)
+    files = output.write(out, figures=not args.no_figures)
+    L = output.layout
+    print(f"{output.source_label}: {int(output.summary['iterations'].iloc[0]):,} iterations of "
+          f"{L.n_params:,} values in {L.lines:,} lines x {L.words_per_line} words, "
+          f"memory {output.config.run.memory}, {output.seconds:.1f} s")
+    print()
+    print(format_summary(output.summary))
+    print()
+    print(f"wrote {len(files)} files to {out}")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,40 @@
+"""``archsim sweep``: run a grid or list of configurations on Dask, resumable."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sweep", help="run a grid or list of configurations (Dask; resumable)",
+        description="Run every point of a sweep file ([base] config + [sweep] grid/points) and write "
+                    "DIR/points/<id>.parquet per point. A rerun skips finished points. The combined table "
+                    "is written to DIR/results.csv/.parquet at the end (archsim.sweep.load_results(DIR)).")
+    p.add_argument("--config", type=Path, required=True, metavar="SWEEP.toml", help="the sweep file")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="results folder (reused to resume)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of a running Dask scheduler (default: a LocalCluster of worker processes)")
+    p.add_argument("--workers", type=int, metavar="N", help="LocalCluster worker processes (default: one per core)")
+    p.add_argument("--cache-dir", type=Path, metavar="DIR",
+                   help="trace cache shared by the workers (default ./.archsim-cache/traces)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from archsim.errors import ConfigError
+    from archsim.results import write_table
+    from archsim.sweep import load_results, load_sweep, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    spec = load_sweep(args.config)
+    counts = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
+                       plugins=getattr(args, "plugin", []), progress=not args.no_progress,
+                       cache_dir=args.cache_dir)
+    table = load_results(args.out, complete=True)
+    write_table(table, Path(args.out), "results")
+    print(f"{counts['points']} points ({counts['skipped']} already done, {counts['ran']} run); "
+          f"{len(table)} rows in {args.out}/results.csv")
+    return 0

@@ -1,0 +1,413 @@
+"""The experiment pipeline of ``archsim run``: replay a trace under every scheme of a memory technology.
+
+One call, usable from Python::
+
+    from archsim.config import load_config
+    from archsim.run import run_experiment
+    out = run_experiment(load_config(None, ["run.iterations=50"]))
+    out.summary            # one row per scheme (pandas)
+    out.write("results/")  # summary.csv/.parquet, bit_flips.csv/.parquet, figures, config.toml
+
+Data flow: the trace source (recorded trace, or the workload recorded and
+cached, or a synthetic generator streaming without a file) yields float32
+chunks of ``run.chunk_iterations`` iterations; a background thread gathers
+each into memory lines (:class:`archsim.layout.AddressLayout`) while the
+previous chunk is being replayed; every scheme's stream (opened through
+:data:`archsim.technology.TECHNOLOGIES`) is fed the chunk in a thread pool (the
+kernels release the GIL, so the schemes use all cores). Each stream touches
+only its own state, so the figures do not depend on thread scheduling.
+Memory is bounded: two line buffers of at most :data:`CHUNK_WORDS` words, the
+streams' state and per-cell wear; nothing grows with the number of iterations.
+
+Observers (:class:`RunObserver`, registry :data:`OBSERVERS`) see every
+chunk's per-write outcome of every scheme, on the main thread, in a fixed
+order (chunk after chunk; within a chunk, scheme after scheme in the order of
+``run.schemes``); the SimPy timing model plugs in here as the "timing"
+observer. Their extra summary columns, tables and figures join the run's.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from archsim.config import Config, replace
+from archsim.errors import ArchsimError, ConfigError
+from archsim.layout import AddressLayout
+from archsim.registry import Registry
+from archsim.technology import TECHNOLOGIES, MemoryTechnology
+
+# --------------------------------------------------------------------------- observers
+
+
+@dataclass
+class RunContext:
+    """What an observer is told before the first chunk."""
+
+    config: Config
+    technology: MemoryTechnology
+    schemes: tuple[str, ...]
+    meta: Any
+    """The trace source's ``TraceMeta``."""
+    layout: AddressLayout
+    iterations: int
+    """Iterations that will be replayed."""
+    out_dir: Path | None
+
+
+@dataclass
+class ObserverReport:
+    """What an observer adds to a run's results."""
+
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """scheme -> extra summary columns (e.g. ``queued_avg_write_latency_ns``)."""
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Written as ``<name>.csv`` and ``<name>.parquet`` into the output folder."""
+    figures: dict[str, Any] = field(default_factory=dict)
+    """matplotlib Figures, saved as ``<name>.png`` and ``<name>.pdf``."""
+
+
+class RunObserver(ABC):
+    """Sees every chunk of every scheme of a run. Constructed as ``cls(config)``.
+
+    Register with ``@OBSERVERS.register("name")``; ``archsim run --observe name``
+    adds it. Calls come from the main thread: :meth:`start` once, :meth:`chunk`
+    for each chunk and scheme (chunk order; scheme order within a chunk),
+    :meth:`finish` once at the end.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    @abstractmethod
+    def start(self, ctx: RunContext) -> None:
+        """Called once before the first chunk."""
+
+    @abstractmethod
+    def chunk(self, scheme: str, first_iteration: int, outcome) -> None:
+        """``outcome``: the scheme's ``ChunkOutcome`` of iterations ``first_iteration ..
+        first_iteration + T - 1``; ``outcome.outcome`` is (T, lines, 5) uint32
+        (:data:`archsim.encoding.OUTCOME_FIELDS`). Do not keep references to it."""
+
+    @abstractmethod
+    def finish(self) -> ObserverReport:
+        """Called once after the last chunk; returns the observer's results."""
+
+
+#: Observers of ``archsim run``, by name ("timing": the SimPy timing model, when installed).
+OBSERVERS: Registry[type[RunObserver]] = Registry("run observer")
+
+
+# --------------------------------------------------------------------------- approximation error
+
+
+class ApproximationError:
+    """Relative error of the stored values of an inexact scheme, accumulated over a run.
+
+    For every (iteration, weight) pair whose written value ``w`` is nonzero, the
+    relative error is ``|s - w| / |w|`` with ``s`` the stored value (what a read
+    returns right after the write, before any refresh), computed in float64 from
+    the float32 values. ``max`` and ``mean`` are over those pairs; ``inexact`` is
+    the fraction of all (iteration, weight) pairs whose stored word differs from
+    the written one in any bit. Padding words are not weights and are excluded.
+    """
+
+    BLOCK = 1 << 20  # values per float64 block: bounds the temporaries to ~25 MB
+
+    def __init__(self, n_params: int) -> None:
+        self.n_params = n_params
+        self.max = 0.0
+        self.sum = 0.0
+        self.count = 0
+        self.inexact = 0
+        self.pairs = 0
+
+    def add(self, written: np.ndarray, stored: np.ndarray) -> None:
+        """``written`` and ``stored``: uint32 arrays of the same shape (padding words are 0 in both)."""
+        w_all = written.reshape(-1)
+        s_all = stored.reshape(-1)
+        self.pairs += written.shape[0] * self.n_params
+        for i in range(0, w_all.size, self.BLOCK):
+            wu = w_all[i:i + self.BLOCK]
+            su = s_all[i:i + self.BLOCK]
+            self.inexact += int(np.count_nonzero(wu != su))
+            w = wu.view(np.float32).astype(np.float64)
+            nz = w != 0
+            n = int(np.count_nonzero(nz))
+            if not n:
+                continue
+            rel = np.abs(su.view(np.float32).astype(np.float64) - w)
+            np.divide(rel, np.abs(w), out=rel, where=nz)
+            rel[~nz] = 0.0
+            self.max = max(self.max, float(rel.max()))
+            self.sum += float(rel.sum())
+            self.count += n
+
+    def columns(self) -> dict[str, float]:
+        return {
+            "approx_max_rel_error": self.max,
+            "approx_mean_rel_error": self.sum / self.count if self.count else 0.0,
+            "approx_inexact_fraction": self.inexact / self.pairs if self.pairs else 0.0,
+        }
+
+
+EXACT_ERROR = {"approx_max_rel_error": 0.0, "approx_mean_rel_error": 0.0, "approx_inexact_fraction": 0.0}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunOutput:
+    """Everything a run produced: tables (pandas), observer reports, the resolved config."""
+
+    config: Config
+    summary: pd.DataFrame
+    flips: pd.DataFrame
+    layout: AddressLayout
+    meta: Any
+    reports: list[ObserverReport]
+    seconds: float
+    source_label: str
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table of the run by file name (observers' tables included)."""
+        out = {"summary": self.summary, "bit_flips": self.flips}
+        for rep in self.reports:
+            out.update(rep.tables)
+        return out
+
+    def write(self, out_dir: str | os.PathLike, *, figures: bool = True) -> list[Path]:
+        """Write tables, figures and ``config.toml`` to ``out_dir``; returns the files written."""
+        from archsim.results import write_run
+
+        return write_run(self, Path(out_dir), figures=figures)
+
+
+def open_source(config: Config, *, cache_dir: str | os.PathLike | None = None, progress: bool = False):
+    """The trace source of a run: ``run.trace`` if set, else the workload (recorded and cached
+    under ``cache_dir``, or streamed)."""
+    r = config.run
+    if r.trace:
+        from workloads import open_trace
+
+        return open_trace(r.trace)
+    from workloads import make_source
+
+    return make_source(r.workload, iterations=r.iterations, seed=r.seed, cache_dir=cache_dir, progress=progress,
+                       **dict(r.knobs))
+
+
+def resolve_config(config: Config) -> Config:
+    """The configuration with everything implicit made explicit (schemes, absolute trace path)."""
+    changes: dict[str, Any] = {"run.schemes": list(config.run.resolved_schemes())}
+    if config.run.trace:
+        changes["run.trace"] = str(Path(config.run.trace).expanduser().resolve())
+    return replace(config, changes)
+
+
+def make_observers(names: Iterable[str], config: Config) -> list[RunObserver]:
+    """Instantiate registered observers by name."""
+    return [OBSERVERS.get(n)(config) for n in names]
+
+
+def run_experiment(config: Config, *, observers: Sequence[RunObserver] = (), source=None,
+                   out_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                   progress: bool = True, workers: int | None = None) -> RunOutput:
+    """Replay the configured trace under every scheme; returns the tables (writes nothing).
+
+    ``source``: a trace source to use instead of the configured one (its metadata
+    must match). ``out_dir`` is only passed on to observers. ``workers``: threads
+    feeding the schemes (default: one per core, at most one per scheme).
+    """
+    t0 = time.perf_counter()
+    config = resolve_config(config)
+    tech = TECHNOLOGIES.get(config.run.memory)
+    schemes = tuple(config.run.schemes)
+    if len(set(schemes)) != len(schemes):
+        raise ConfigError(f"run.schemes names a scheme twice: {', '.join(schemes)}")
+    if source is None:
+        source = open_source(config, cache_dir=cache_dir, progress=progress)
+    iterations = config.run.iterations
+    if iterations > source.n_iterations:
+        what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload!r}"
+        raise ConfigError(f"run.iterations = {iterations}, but the {what} holds only "
+                          f"{source.n_iterations} iterations")
+    layout = AddressLayout.from_meta(source.meta, config.layout)
+    streams = {s: tech.open_stream(s, lines=layout.lines, words=layout.words_per_line, config=config,
+                                   keep_stored=False) for s in schemes}
+    errors = {s: ApproximationError(layout.n_params) for s in schemes if not tech.is_exact(s)}
+    ctx = RunContext(config, tech, schemes, source.meta, layout, iterations,
+                     Path(out_dir) if out_dir is not None else None)
+    for obs in observers:
+        obs.start(ctx)
+
+    def feed(scheme: str, lines: np.ndarray):
+        want = scheme in errors
+        outcome = streams[scheme].feed(lines, want_stored=want)
+        if want:
+            if outcome.stored is None:
+                raise ArchsimError(f"memory {tech.name!r}: scheme {scheme!r} is inexact but its stream "
+                                   "returns no stored values")
+            errors[scheme].add(lines, outcome.stored)
+            outcome.stored = None
+        return outcome if observers else None
+
+    n_workers = workers or min(len(schemes), os.cpu_count() or 1)
+    # longest-running schemes first, so that the pool's threads finish together
+    order = sorted(schemes, key=lambda s: tech.is_exact(s))
+    chunks = _line_chunks(source, layout, chunk_iterations(config, layout), iterations)
+    done = 0
+    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="archsim-scheme") as pool, \
+            tqdm(total=iterations, disable=not progress, desc="replay", unit="it") as bar:
+        try:
+            for first, lines, release in chunks:
+                futures = {s: pool.submit(feed, s, lines) for s in order}
+                outcomes = {s: futures[s].result() for s in order}
+                release()
+                for s in schemes:           # observers: main thread, scheme order
+                    for obs in observers:
+                        obs.chunk(s, first, outcomes[s])
+                del outcomes
+                done += lines.shape[0]
+                bar.update(lines.shape[0])
+        finally:
+            chunks.close()
+    reports = [obs.finish() for obs in observers]
+
+    from archsim.results import flips_table, summary_row
+
+    rows, flips = {}, {}
+    context = {"memory": tech.name, "workload": _source_label(config, source), "n_params": layout.n_params,
+               "lines": layout.lines, "words_per_line": layout.words_per_line}
+    # one scheme's result at a time, fewest cells first: each frees its wear before the WOM
+    # codes build their (larger) totals, so the peak memory stays low
+    by_size = sorted(schemes, key=lambda s: getattr(getattr(streams[s], "encoder", None), "cells_per_word", 0))
+    for s in by_size:
+        stream = streams.pop(s)
+        result = stream.result()
+        rows[s] = summary_row(result, errors[s].columns() if s in errors else EXACT_ERROR, context)
+        flips[s] = flips_table(s, result, getattr(stream, "encoder", None))
+        del stream, result
+    summary = pd.DataFrame([rows[s] for s in schemes])
+    flips = [flips[s] for s in schemes]
+    for rep in reports:
+        for scheme, cols in rep.columns.items():
+            for key, value in cols.items():
+                if key not in summary.columns:
+                    summary[key] = np.nan if not isinstance(value, str) else None
+                summary.loc[summary["scheme"] == scheme, key] = value
+    flips_df = pd.concat(flips, ignore_index=True) if flips else pd.DataFrame()
+    return RunOutput(config, summary, flips_df, layout, source.meta, reports, time.perf_counter() - t0,
+                     _source_label(config, source))
+
+
+#: Words (uint32) a chunk may hold: the effective chunk is ``run.chunk_iterations`` iterations
+#: or fewer, so that a line buffer stays under 32 MiB however large the model.
+CHUNK_WORDS = 1 << 23
+
+
+def chunk_iterations(config: Config, layout: AddressLayout) -> int:
+    """Iterations per chunk: ``run.chunk_iterations``, capped at :data:`CHUNK_WORDS` words."""
+    return max(1, min(config.run.chunk_iterations, CHUNK_WORDS // layout.words))
+
+
+def _source_label(config: Config, source) -> str:
+    if config.run.trace:
+        return Path(config.run.trace).name
+    return config.run.workload
+
+
+class _line_chunks:
+    """Iterator of (first iteration, (T, lines, words) uint32, release) gathered in a background
+    thread from the source, ``iterations`` in all. Two line buffers rotate: the next chunk is
+    gathered while the current one is replayed; ``release()`` hands a buffer back."""
+
+    def __init__(self, source, layout: AddressLayout, chunk_iterations: int, iterations: int) -> None:
+        self._layout = layout
+        self._T = min(chunk_iterations, iterations)
+        self._iterations = iterations
+        self._source = source
+        self._free: queue.Queue = queue.Queue()
+        for _ in range(2):
+            self._free.put(np.zeros((self._T, layout.lines, layout.words_per_line), dtype=np.uint32))
+        self._ready: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="archsim-gather", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
+        try:
+            first = 0
+            for block in self._source.iter_chunks(self._T):
+                if first >= self._iterations:
+                    break
+                block = block[: self._iterations - first]
+                buf = self._take_free()
+                if buf is None:
+                    return
+                if block.shape[0] != buf.shape[0]:
+                    buf = np.zeros((block.shape[0],) + buf.shape[1:], dtype=np.uint32)
+                self._layout.to_lines(block, out=buf)
+                self._ready.put((first, buf))
+                first += block.shape[0]
+            if first < self._iterations:
+                raise ArchsimError(f"the trace source ended after {first} of {self._iterations} iterations")
+            self._ready.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._ready.put(exc)
+
+    def _take_free(self):
+        while not self._stop.is_set():
+            try:
+                return self._free.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        return None
+
+    def __iter__(self):
+        while True:
+            item = self._ready.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            first, buf = item
+            yield first, buf, (lambda b=buf: self._free.put(b) if b.shape[0] == self._T else None)
+
+    def close(self) -> None:
+        """Stop the gathering thread and drop the line buffers."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for q in (self._free, self._ready):
+            while not q.empty():
+                q.get_nowait()
+
+
+__all__ = ["RunContext", "ObserverReport", "RunObserver", "OBSERVERS", "RunOutput", "ApproximationError",
+           "run_experiment", "chunk_iterations", "open_source", "resolve_config", "make_observers"]
+
+
+def _register_builtin_observers() -> None:
+    """Import the observers that ship with archsim (they register themselves): "timing"."""
+    import importlib
+
+    try:
+        importlib.import_module("archsim.timing.observer")
+    except ModuleNotFoundError as exc:   # a build without the timing model: only that is tolerated
+        if exc.name not in ("archsim.timing", "archsim.timing.observer"):
+            raise
+
+
+_register_builtin_observers()

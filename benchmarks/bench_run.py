@@ -1,0 +1,111 @@
+"""The paper-scale functional experiment: LeNet-size synthetic trace, four schemes, streamed.
+
+What ``archsim run --workload synthetic-lenet --schemes preset,prereset,wom-set,appwom`` does
+(431,080 parameters; wear per cell, energy, refreshes, AppWOM's approximation error), timed
+by chunk: the steady-state rate in iterations per second excludes start-up (generator
+initialisation, the first chunks) and is extrapolated to the paper's 47K iterations.
+Baseline in the same run: the bare synthetic generator (the rate the replay could reach if the
+schemes cost nothing). Peak memory (max RSS of a child process) at two run lengths shows it
+does not grow with iterations.
+
+Run:  .venv/bin/python benchmarks/bench_run.py [--iterations 1024] [--short 256] [--chunk 64]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+SCHEMES = ("preset", "prereset", "wom-set", "appwom")
+PAPER_ITERATIONS = 47_000
+TARGET_S = 20 * 60
+
+
+def child_run(iterations: int, chunk: int) -> dict:
+    """One replay in this process; returns the figures (called in a child process)."""
+    from archsim.config import load_config
+    from archsim.run import ObserverReport, RunObserver, run_experiment
+
+    class Clock(RunObserver):
+        """Timestamps each chunk's completion (first scheme's call)."""
+
+        def start(self, ctx):
+            self.marks = [(0, time.perf_counter())]
+
+        def chunk(self, scheme, first_iteration, outcome):
+            if scheme == SCHEMES[0]:
+                self.marks.append((first_iteration + outcome.outcome.shape[0], time.perf_counter()))
+
+        def finish(self):
+            return ObserverReport()
+
+    cfg = load_config(None, ["run.workload=synthetic-lenet", f"run.iterations={iterations}",
+                             f"run.chunk_iterations={chunk}", f"run.schemes={list(SCHEMES)!r}".replace("'", '"')])
+    clock = Clock(cfg)
+    t0 = time.perf_counter()
+    out = run_experiment(cfg, observers=[clock], progress=False)
+    total = time.perf_counter() - t0
+    skip = min(2, len(clock.marks) - 2)       # steady state: from the end of the 2nd chunk
+    (i0, t_a), (i1, t_b) = clock.marks[skip], clock.marks[-1]
+    s = out.summary.set_index("scheme")
+    return {"iterations": iterations, "seconds": total, "steady_it_s": (i1 - i0) / (t_b - t_a),
+            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "energy_ratio_wom": float(s.loc["appwom", "energy_pj"] / s.loc["wom-set", "energy_pj"])}
+
+
+def generator_rate(iterations: int, chunk: int) -> float:
+    from workloads import make_source
+
+    src = make_source("synthetic-lenet", iterations=iterations, seed=0)
+    it = src.iter_chunks(chunk)
+    next(it)                                   # start-up excluded, as for the replay
+    t0 = time.perf_counter()
+    n = sum(b.shape[0] for b in it)
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--iterations", type=int, default=1024, help="iterations of the timed run")
+    ap.add_argument("--short", type=int, default=256, help="iterations of the run compared for peak memory")
+    ap.add_argument("--chunk", type=int, default=64, help="run.chunk_iterations")
+    ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child_run(args.child, args.chunk)))
+        return
+
+    def spawn(n: int) -> dict:
+        cmd = [sys.executable, __file__, "--child", str(n), "--chunk", str(args.chunk)]
+        return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    print(f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}")
+    print(f"LeNet-size synthetic trace (431,080 parameters), schemes {', '.join(SCHEMES)}, "
+          f"chunks of {args.chunk} iterations\n")
+    gen = generator_rate(min(args.iterations, 512), args.chunk)
+    long = spawn(args.iterations)
+    short = spawn(args.short)
+    rate = long["steady_it_s"]
+    eta = PAPER_ITERATIONS / rate
+    print(f"{'what':<52} {'it/s':>8} {'vs generator':>13}")
+    print(f"{'bare synthetic generator (baseline)':<52} {gen:8.1f} {1.0:12.2f}x")
+    print(f"{'replay, 4 schemes, steady state':<52} {rate:8.1f} {rate / gen:12.2f}x")
+    print()
+    print(f"47K iterations (paper): {eta / 60:.1f} min at the steady-state rate "
+          f"(target <= {TARGET_S // 60} min: {'met' if eta <= TARGET_S else 'NOT met'})")
+    print(f"wall time of the timed run: {long['seconds']:.1f} s for {long['iterations']} iterations "
+          f"(start-up included)")
+    print(f"peak memory (max RSS): {short['maxrss_mb']:.0f} MB after {short['iterations']} iterations, "
+          f"{long['maxrss_mb']:.0f} MB after {long['iterations']} iterations")
+    print(f"(AppWOM / WOM-SET energy over the timed run: {long['energy_ratio_wom']:.3f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""`archsim sweep`: points, stable ids, Dask LocalCluster, resume after a kill, combined table."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from archsim.cli import main
+from archsim.errors import ConfigError
+from archsim.sweep import load_results, load_sweep, point_path, run_sweep
+from test_run import write_tiny_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sweep_file(path: Path, body: str) -> Path:
+    path.write_text(body)
+    return path
+
+
+def test_points_and_ids(tmp_path):
+    f = sweep_file(tmp_path / "s.toml", """
+[base.run]
+workload = "mlp-digits"
+iterations = 5
+[sweep]
+grid = {"encoding.refresh_unit" = ["line", "word"], "layout.line_bytes" = [32, 64, 128]}
+points = [{"run.seed" = 1}, {"run.seed" = 2}]
+""")
+    spec = load_sweep(f)
+    assert len(spec.points) == 12 and spec.keys == ["run.seed", "encoding.refresh_unit", "layout.line_bytes"]
+    assert len({p.id for p in spec.points}) == 12
+    assert [p.id for p in load_sweep(f).points] == [p.id for p in spec.points]          # stable
+    f2 = sweep_file(tmp_path / "s2.toml", f.read_text().replace("iterations = 5", "iterations = 6"))
+    assert not {p.id for p in load_sweep(f2).points} & {p.id for p in spec.points}     # base in the id
+    base = sweep_file(tmp_path / "base.toml", "[run]\nworkload = 'mlp-digits'\niterations = 5\n")
+    f3 = sweep_file(tmp_path / "s3.toml", 'base = "base.toml"\n[sweep]\npoints = [{"run.seed" = 3}]\n')
+    assert load_sweep(f3).base.run.workload == "mlp-digits"
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[sweep]\ngrid = {"pcm.nope" = [1]}\n', "unknown key 'pcm.nope'"),
+    ('[sweep]\ngrid = {"layout.line_bytes" = []}\n', "non-empty list"),
+    ('[sweep]\nwhat = 1\n', "unknown key(s) what"),
+    ('[base]\n[sweep]\npoints = [{"run.seed" = 1}, {"run.seed" = 1}]\n', "appears twice"),
+    ('[run]\n', "unknown top-level key"),
+])
+def test_bad_sweep_files(tmp_path, body, message):
+    with pytest.raises(ConfigError) as err:
+        load_sweep(sweep_file(tmp_path / "bad.toml", body))
+    assert message in str(err.value)
+
+
+def test_two_point_sweep_killed_after_the_first_point_resumes(tmp_path):
+    trace = write_tiny_trace(tmp_path / "tiny.trace")[0]
+    # point 1 is quick (the tiny trace); point 2 streams 400 LeNet-size iterations (seconds)
+    f = sweep_file(tmp_path / "s.toml", f"""
+[base.run]
+trace = "{trace}"
+iterations = 40
+schemes = ["preset"]
+[sweep]
+points = [{{"run.seed" = 1}},
+          {{"run.trace" = "", "run.workload" = "synthetic-lenet", "run.iterations" = 400}}]
+""")
+    spec = load_sweep(f)
+    first, second = (point_path(tmp_path / "out", p.id) for p in spec.points)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "archsim", "sweep", "--config", str(f), "--out",
+                             str(tmp_path / "out"), "--workers", "1", "--no-progress"],
+                            cwd=tmp_path, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert first.exists(), "the first point did not finish"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)     # the sweep and its Dask workers: a crash
+        proc.wait()
+    assert not second.exists()
+    mtime = first.stat().st_mtime_ns
+    partial = load_results(tmp_path / "out")
+    assert list(partial["point"]) == [spec.points[0].id]
+    with pytest.raises(Exception, match="1 of 2 points are not finished"):
+        load_results(tmp_path / "out", complete=True)
+
+    counts = run_sweep(spec, tmp_path / "out", workers=1, progress=False, cache_dir=tmp_path / "cache")
+    assert counts == {"points": 2, "skipped": 1, "ran": 1}
+    assert first.stat().st_mtime_ns == mtime and second.exists()
+    table = load_results(tmp_path / "out", complete=True)
+    assert list(table["point"]) == [p.id for p in spec.points]
+    assert list(table["run.iterations"]) == [40, 400] and list(table["run.workload"])[1] == "synthetic-lenet"
+    assert table.loc[1, "n_params"] == 431_080
+    flips = load_results(tmp_path / "out", table="flips")
+    assert len(flips) == 2 * 32 and set(flips["point"]) == {p.id for p in spec.points}
+
+
+def test_cli_sweep_on_a_local_cluster(tmp_path, capsys):
+    trace = write_tiny_trace(tmp_path / "tiny.trace")[0]
+    f = sweep_file(tmp_path / "s.toml", f"""
+[base.run]
+trace = "{trace}"
+iterations = 40
+schemes = ["wom-set", "appwom"]
+[sweep]
+grid = {{"encoding.refresh_unit" = ["line", "word"]}}
+""")
+    assert main(["sweep", "--config", str(f), "--out", str(tmp_path / "o"), "--workers", "2",
+                 "--no-progress"]) == 0
+    assert "2 points (0 already done, 2 run)" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "o" / "results.csv")
+    assert len(table) == 4 and list(table["encoding.refresh_unit"]) == ["line", "line", "word", "word"]
+    assert main(["sweep", "--config", str(f), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    assert "2 points (2 already done, 0 run)" in capsys.readouterr().out
+    assert main(["sweep", "--config", str(tmp_path / "none.toml"), "--out", str(tmp_path / "o")]) == 2
