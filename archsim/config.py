@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 from archsim.errors import ConfigError
 from archsim.racetrack.config import RacetrackConfig
+from archsim.timing.config import TimingConfig
 
 GiB = 2**30
 
@@ -169,6 +170,7 @@ class Config:
     layout: LayoutConfig = field(default_factory=LayoutConfig)
     encoding: EncodingConfig = field(default_factory=EncodingConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    timing: TimingConfig = field(default_factory=TimingConfig)
     racetrack: RacetrackConfig = field(default_factory=RacetrackConfig)
 
     def validate(self, where: str = "") -> None:

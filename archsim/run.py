@@ -99,6 +99,10 @@ class RunObserver(ABC):
         first_iteration + T - 1``; ``outcome.outcome`` is (T, lines, 5) uint32
         (:data:`archsim.encoding.OUTCOME_FIELDS`). Do not keep references to it."""
 
+    def wear(self, scheme: str, wear: np.ndarray) -> None:
+        """Optional: the scheme's final per-cell wear (lines, words, cells), after the last chunk
+        and before :meth:`finish` (PCM schemes only). Reduce it at once; do not keep it."""
+
     @abstractmethod
     def finish(self) -> ObserverReport:
         """Called once after the last chunk; returns the observer's results."""
@@ -284,8 +288,6 @@ def run_experiment(config: Config, *, observers: Sequence[RunObserver] = (), sou
                 bar.update(lines.shape[0])
         finally:
             chunks.close()
-    reports = [obs.finish() for obs in observers]
-
     from archsim.results import flips_table, summary_row
 
     rows, flips = {}, {}
@@ -299,7 +301,11 @@ def run_experiment(config: Config, *, observers: Sequence[RunObserver] = (), sou
         result = stream.result()
         rows[s] = summary_row(result, errors[s].columns() if s in errors else EXACT_ERROR, context)
         flips[s] = flips_table(s, result, getattr(stream, "encoder", None))
+        if getattr(result, "wear", None) is not None:
+            for obs in observers:
+                obs.wear(s, result.wear)
         del stream, result
+    reports = [obs.finish() for obs in observers]
     summary = pd.DataFrame([rows[s] for s in schemes])
     flips = [flips[s] for s in schemes]
     for rep in reports:
@@ -399,15 +405,4 @@ __all__ = ["RunContext", "ObserverReport", "RunObserver", "OBSERVERS", "RunOutpu
            "run_experiment", "chunk_iterations", "open_source", "resolve_config", "make_observers"]
 
 
-def _register_builtin_observers() -> None:
-    """Import the observers that ship with archsim (they register themselves): "timing"."""
-    import importlib
-
-    try:
-        importlib.import_module("archsim.timing.observer")
-    except ModuleNotFoundError as exc:   # a build without the timing model: only that is tolerated
-        if exc.name not in ("archsim.timing", "archsim.timing.observer"):
-            raise
-
-
-_register_builtin_observers()
+import archsim.timing.observer  # noqa: E402,F401  (registers the "timing" observer)

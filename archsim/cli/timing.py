@@ -1,0 +1,95 @@
+"""``archsim timing``: the SimPy timing model on its own: a run, and the idle-gap sweep (the knee)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("timing", help="timing model: bank-level latency of the write schemes",
+                              description="Run the SimPy timing model (controllers, banks, idle-period refresh).")
+    sub = p.add_subparsers(dest="timing_command", metavar="ACTION")
+    sub.required = True
+    for name, helptext in (("run", "simulate the configured workload; print the summary, write tables and figure"),
+                           ("sweep-gap", "average write latency against the idle gap per iteration (the knee)")):
+        q = sub.add_parser(name, help=helptext, description=helptext)
+        q.add_argument("--config", type=Path, help="TOML or YAML config file")
+        q.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                       help="override a config value (repeatable), e.g. timing.scheduling=fcfs")
+        q.add_argument("--scheme", action="append", default=[], help="scheme to simulate (repeatable; "
+                       "default: run.schemes, or preset, prereset, appwom for sweep-gap)")
+        q.add_argument("--iterations", type=int, help="iterations (default run.iterations)")
+        q.add_argument("--out", type=Path, required=True, help="output directory")
+        q.add_argument("--no-progress", action="store_true", help="no progress bar")
+        if name == "sweep-gap":
+            q.add_argument("--gaps-ns", type=str, help="comma-separated gaps in ns (default 1 us .. 1 ms, 13 points)")
+            q.set_defaults(func=run_sweep)
+        else:
+            q.add_argument("--engine", choices=["fast", "reference"], help="simulation engine (default timing.model)")
+            q.set_defaults(func=run_timing)
+
+
+def _config(args: argparse.Namespace):
+    from archsim.config import load_config
+
+    overrides = list(args.set)
+    if args.iterations is not None:
+        overrides.append(f"run.iterations={args.iterations}")
+    return load_config(args.config, overrides)
+
+
+def run_timing(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from archsim.timing.figures import bank_figure
+    from archsim.timing.runner import simulate
+
+    cfg = _config(args)
+    results = simulate(cfg, schemes=tuple(args.scheme) or None, engine=args.engine,
+                       progress=not args.no_progress)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    summary = pd.DataFrame([{"scheme": s, **r.summary} for s, r in results.items()])
+    banks = pd.concat([r.per_bank.assign(scheme=s) for s, r in results.items()], ignore_index=True)
+    overall = pd.DataFrame([{"scheme": s, **r.overall} for s, r in results.items()])
+    lifetimes = pd.concat([r.lifetimes.assign(scheme=s) for s, r in results.items()], ignore_index=True)
+    for name, df in (("timing_summary", summary), ("timing_banks", banks), ("timing_overall", overall),
+                     ("timing_lifetimes", lifetimes)):
+        df.to_csv(out / f"{name}.csv", index=False)
+        df.to_parquet(out / f"{name}.parquet", index=False)
+    fig = bank_figure(results)
+    fig.savefig(out / "timing_banks.png", dpi=120)
+    (out / "config.toml").write_text(cfg.to_toml())
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(summary.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    print(f"tables and figure written to {out}")
+    return 0
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from archsim.errors import ConfigError
+    from archsim.timing.figures import knee_figure
+    from archsim.timing.runner import default_gaps_ns, sweep_gap
+
+    cfg = _config(args)
+    if args.gaps_ns:
+        try:
+            gaps = [float(x) for x in args.gaps_ns.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(f"--gaps-ns must be comma-separated numbers, not {args.gaps_ns!r}") from None
+        if not gaps or min(gaps) < 0:
+            raise ConfigError("--gaps-ns needs at least one non-negative gap")
+    else:
+        gaps = default_gaps_ns()
+    schemes = tuple(args.scheme) or ("preset", "prereset", "appwom")
+    table = sweep_gap(cfg, gaps, schemes=schemes, out_dir=args.out, progress=not args.no_progress)
+    fig = knee_figure(table, set_ns=cfg.pcm.set_latency_ns if cfg.run.memory == "pcm" else None,
+                      reset_ns=cfg.pcm.reset_latency_ns if cfg.run.memory == "pcm" else None)
+    fig.savefig(args.out / "sweep_gap.png", dpi=120)
+    cols = ["scheme", "gap_ns", "device_avg_write_latency_ns", "queued_avg_write_latency_ns", "refresh_misses"]
+    with pd.option_context("display.width", 160):
+        print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    print(f"table and figure written to {args.out}")
+    return 0

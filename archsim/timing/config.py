@@ -1,0 +1,123 @@
+"""Configuration of the timing model (the ``[timing]`` section of a config file).
+
+Units are in the field names: ``_ns`` nanoseconds, ``_bytes`` bytes,
+``flops_per_s`` floating-point operations per second. Policies are chosen by
+registered name (see :mod:`archsim.timing.scheduling`, :mod:`archsim.timing.refresh`,
+:mod:`archsim.timing.region`, :mod:`archsim.timing.organisation`); the names are
+checked against the registries when the configuration is validated, so a typo
+is one error naming the key and the choices.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archsim.errors import ConfigError
+
+ACCESS_PATTERNS = ("training", "minimal")
+COMPUTE_MODELS = ("flops", "fixed")
+
+
+@dataclass(frozen=True)
+class TimingConfig:
+    """Organisation, controller, refresh, region manager and access pattern of the SimPy model."""
+
+    # -- organisation ------------------------------------------------------------------
+    channels: int = 1
+    """Memory channels, each with its own controller."""
+    ranks: int = 2
+    """Ranks per channel."""
+    banks: int = 8
+    """Banks per rank (a bank serves one request at a time)."""
+    line_bytes: int = 64
+    """Bytes per memory line (must equal ``layout.line_bytes``)."""
+    row_lines: int = 32
+    """Lines per row (the column field of the address mapping)."""
+    capacity_bytes: int = 32 * 2**30
+    """Capacity of the memory, bytes (sets the rows per bank of the address mapping)."""
+    address_mapping: str = "RoCoBaRaCh"
+    """Address mapping by registered name (field order, most significant first)."""
+    # -- controller --------------------------------------------------------------------
+    read_queue: int = 32
+    """Entries of each controller's read queue."""
+    write_queue: int = 32
+    """Entries of each controller's write queue."""
+    scheduling: str = "read-first"
+    """Scheduling policy by registered name ("fcfs", "read-first", ...)."""
+    write_high_watermark: int = 24
+    """Read-first: write-queue occupancy that starts a write drain."""
+    write_low_watermark: int = 8
+    """Read-first: occupancy at which a drain stops."""
+    # -- refresh and region manager ----------------------------------------------------------
+    refresh_policy: str = "cancel"
+    """What a demand request does to a refresh in progress: "cancel" it or "wait" for it."""
+    region_manager: str = "ping-pong"
+    """Region manager by registered name ("ping-pong", "region-exhausted", ...)."""
+    region_lines: int = 8
+    """Lines per region of a manager that refreshes by region ("region-exhausted")."""
+    # -- access pattern ----------------------------------------------------------------
+    access_pattern: str = "training"
+    """"training" (forward reads, intermediate writes, backward reads, update writes) or
+    "minimal" (only the weight-update writes, with ``gap_ns`` between iterations)."""
+    compute_model: str = "flops"
+    """Compute time between phases (training pattern): "flops" (step FLOPs / ``flops_per_s``)
+    or "fixed" (``gap_ns`` per step)."""
+    flops_per_s: float = 1e10
+    """Compute rate of the processor, FLOP/s (compute model "flops")."""
+    gap_ns: float = 10000.0
+    """Fixed compute gap, ns: per step (training, compute model "fixed") or per iteration (minimal)."""
+    requests_in_flight: int = 64
+    """Requests the front end keeps outstanding per channel (issued and not completed)."""
+    intermediate_ones_fraction: float = 0.5
+    """Fraction of 1 bits in the seeded random content written as intermediate data."""
+    seed: int = 0
+    """Seed of the intermediate data's content."""
+    model: str = "fast"
+    """Simulation engine: "fast" (bursts, compiled channel kernels) or "reference" (one SimPy process per request)."""
+
+    @property
+    def banks_per_channel(self) -> int:
+        return self.ranks * self.banks
+
+    @property
+    def total_banks(self) -> int:
+        return self.channels * self.ranks * self.banks
+
+    def validate(self, where: str) -> None:
+        for name in ("channels", "ranks", "banks", "line_bytes", "row_lines", "read_queue", "write_queue",
+                     "requests_in_flight", "capacity_bytes", "region_lines"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{where}.{name} must be a positive integer, not {value!r}")
+        if not 0 <= self.write_low_watermark < self.write_high_watermark <= self.write_queue:
+            raise ConfigError(
+                f"{where}: watermarks must satisfy 0 <= write_low_watermark < write_high_watermark <= write_queue, "
+                f"not {self.write_low_watermark}, {self.write_high_watermark}, {self.write_queue}"
+            )
+        if self.access_pattern not in ACCESS_PATTERNS:
+            raise ConfigError(f"{where}.access_pattern must be one of {', '.join(ACCESS_PATTERNS)}, "
+                              f"not {self.access_pattern!r}")
+        if self.compute_model not in COMPUTE_MODELS:
+            raise ConfigError(f"{where}.compute_model must be one of {', '.join(COMPUTE_MODELS)}, "
+                              f"not {self.compute_model!r}")
+        if not self.flops_per_s > 0:
+            raise ConfigError(f"{where}.flops_per_s must be positive, not {self.flops_per_s!r}")
+        if not self.gap_ns >= 0:
+            raise ConfigError(f"{where}.gap_ns must not be negative, not {self.gap_ns!r}")
+        if not 0.0 <= self.intermediate_ones_fraction <= 1.0:
+            raise ConfigError(f"{where}.intermediate_ones_fraction must be in [0, 1], "
+                              f"not {self.intermediate_ones_fraction!r}")
+        if self.seed < 0:
+            raise ConfigError(f"{where}.seed must not be negative, not {self.seed!r}")
+        if self.model not in ("fast", "reference"):
+            raise ConfigError(f"{where}.model must be 'fast' or 'reference', not {self.model!r}")
+        from archsim.timing.organisation import ADDRESS_MAPPINGS
+        from archsim.timing.refresh import REFRESH_POLICIES
+        from archsim.timing.region import REGION_MANAGERS
+        from archsim.timing.scheduling import SCHEDULING_POLICIES
+
+        for key, registry in (("address_mapping", ADDRESS_MAPPINGS), ("scheduling", SCHEDULING_POLICIES),
+                              ("refresh_policy", REFRESH_POLICIES), ("region_manager", REGION_MANAGERS)):
+            try:
+                registry.get(getattr(self, key))
+            except Exception as exc:
+                raise ConfigError(f"{where}.{key}: {exc}") from None

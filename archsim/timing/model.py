@@ -1,0 +1,257 @@
+"""A timing simulation of one write scheme: build it from a config, feed it the functional
+outcomes chunk by chunk, read the tables.
+
+::
+
+    model = TimingModel(config, technology=TECHNOLOGIES.get("pcm"), scheme="preset",
+                        layout=layout, meta=source.meta)
+    for chunk in ...:                       # ChunkOutcome.outcome, (T, layout.lines, 5)
+        model.feed(chunk)
+    result = model.finish()                 # TimingResult: per_bank, overall, summary, lifetimes
+
+The model consumes only :class:`archsim.technology.ServiceTimes` (through
+``technology.service_times``), so it serves any technology. In the training access
+pattern it also writes the intermediate data itself, through a stream of the same
+scheme over the intermediate lines, with seeded random content.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from archsim.errors import ConfigError
+from archsim.timing.energy import COST_MODELS
+from archsim.timing.fast import BurstMemorySystem
+from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases, training_phases
+from archsim.timing.organisation import Organisation, make_mapping
+from archsim.timing.reference import RequestMemorySystem
+from archsim.timing.region import REGION_MANAGERS, polarity_policy
+from archsim.timing.stats import TimingStats
+from archsim.timing.system import SystemSpec, to_ps
+
+ENGINES = {"fast": BurstMemorySystem, "reference": RequestMemorySystem}
+
+
+@dataclass
+class TimingResult:
+    """Tables of one scheme's timing run. Times ns, energies pJ."""
+
+    scheme: str
+    per_bank: pd.DataFrame
+    overall: dict[str, Any]
+    lifetimes: pd.DataFrame
+    stats: TimingStats
+    elapsed_ps: int
+    iterations: int
+    request_log: list = field(default_factory=list, repr=False)
+    refresh_log: list = field(default_factory=list, repr=False)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The summary columns of ``archsim run --timing``."""
+        o = self.overall
+        return {
+            "queued_avg_write_latency_ns": o["write_avg_latency_ns"],
+            "queued_p99_write_latency_ns": o["write_p99_latency_ns"],
+            "device_avg_write_latency_ns": o["write_avg_service_ns"],
+            "queued_avg_read_latency_ns": o["read_avg_latency_ns"],
+            "refresh_misses": o["refresh_misses"],
+            "refreshes_idle": o["refreshes_idle"],
+            "refresh_cancellations": o["refresh_cancellations"],
+            "bank_utilisation": o["utilisation"],
+            "simulated_time_ns": o["elapsed_ns"],
+        }
+
+
+def _random_words(rng: np.random.Generator, shape: tuple[int, ...], word_bits: int, ones: float) -> np.ndarray:
+    dtype = np.dtype(f"u{word_bits // 8}")
+    if ones == 0.5:
+        return rng.integers(0, 2**word_bits - 1, size=shape, dtype=dtype, endpoint=True)
+    bits = rng.random(shape + (word_bits,), dtype=np.float32) < ones
+    packed = np.packbits(bits, axis=-1, bitorder="big")  # (..., word_bits // 8) bytes, MSB first
+    return packed.view(dtype.newbyteorder(">")).reshape(shape).astype(dtype)
+
+
+class TimingModel:
+    """The SimPy model of one scheme over the address space of ``layout`` (plus intermediate data).
+
+    ``layout``: an address layout (``.lines``, ``.words_per_line``, ``.tensor_lines(name)``).
+    ``meta``: the trace's metadata (required by the training access pattern).
+    ``policy``: the ping-pong policy object of the functional stream replaying the weights
+    (``stream.encoder.policy``); by default that of the model's own stream of the same scheme.
+    ``engine``: "fast" or "reference" (default ``config.timing.model``).
+    """
+
+    def __init__(self, config, *, technology, scheme: str, layout, meta=None, policy=None,
+                 engine: str | None = None, logging: bool = False) -> None:
+        t = config.timing
+        if t.line_bytes != config.layout.line_bytes:
+            raise ConfigError(f"timing.line_bytes ({t.line_bytes}) must equal layout.line_bytes "
+                              f"({config.layout.line_bytes})")
+        self.config = config
+        self.timing = t
+        self.technology = technology
+        self.scheme = scheme
+        self.layout = layout
+        self.param_lines = int(layout.lines)
+        self.words = int(layout.words_per_line)
+        self.org = Organisation.from_config(t)
+        mapping = make_mapping(t.address_mapping, self.org)
+        if t.access_pattern == "training":
+            if meta is None:
+                raise ConfigError("the training access pattern needs the trace's metadata")
+            self.inter = intermediate_lines(meta, t.line_bytes, self.param_lines)
+            self.inter_lines = sum(n for _a, n in self.inter.values())
+        else:
+            self.inter, self.inter_lines = {}, 0
+        n = self.param_lines + self.inter_lines
+        self.line_bank = mapping.global_bank(np.arange(n, dtype=np.int64))
+        # a stream of the same scheme: the intermediate data (training), or a probe for the policy
+        probe_lines = self.inter_lines or 1
+        self._istream = technology.open_stream(scheme, lines=probe_lines, words=self.words, config=config,
+                                               line_offset=self.param_lines)
+        encoder = getattr(self._istream, "encoder", None)
+        if policy is None:
+            policy = polarity_policy(encoder)
+        self.cells_per_line = int(getattr(encoder, "cells_per_word", config.layout.word_bits)) * self.words
+        self.manager = REGION_MANAGERS.get(t.region_manager)(
+            policy, line_bank=self.line_bank, timing=t, refresh_unit=config.encoding.refresh_unit)
+        probe = technology.service_times(np.zeros((1, 1, 5), np.uint32), config)
+        self.spec = SystemSpec(t, self.org, self.line_bank, self.manager.refresh_groups(),
+                               int(to_ps(probe.read_ns)), logging)
+        self.env = simpy.Environment()
+        self.stats = TimingStats.zeros(self.org.total_banks, self.org.channels)
+        engine = engine or t.model
+        if engine not in ENGINES:
+            raise ConfigError(f"timing engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        self.system = ENGINES[engine](self.env, self.spec, self.stats)
+        phases = training_phases(meta, layout, self.inter, t) if self.inter_lines else minimal_phases(layout, t)
+        self.frontend = FrontEnd(self.env, self.system, phases)
+        self.costs = COST_MODELS.get(technology.name) if technology.name in COST_MODELS else None
+        self._totals: dict[str, np.ndarray] = {}
+        self._param_wear: np.ndarray | None = None
+        self.iterations = 0
+        self._prepared = 0
+        self._finished: TimingResult | None = None
+
+    # -- feeding -----------------------------------------------------------------------------
+    def _intermediate_outcome(self, T: int) -> np.ndarray:
+        t = self.timing
+        shape = (self.inter_lines, self.words)
+        data = np.empty((T,) + shape, dtype=np.dtype(f"u{self.config.layout.word_bits // 8}"))
+        for i in range(T):  # one generator per iteration: chunking does not change the content
+            rng = np.random.default_rng([t.seed, self._prepared + i])
+            data[i] = _random_words(rng, shape, self.config.layout.word_bits, t.intermediate_ones_fraction)
+        return self._istream.feed(data).outcome
+
+    def _account(self, first_line: int, outcome: np.ndarray) -> None:
+        self.manager.observe(first_line, outcome[..., 4])
+        if self.costs is None:
+            return
+        n = self.param_lines + self.inter_lines
+        for k, v in self.costs.line_totals(outcome, self.config).items():
+            acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
+            acc[first_line:first_line + v.shape[0]] += v
+
+    def feed(self, outcome: np.ndarray) -> None:
+        """Simulate the iterations of one chunk: ``outcome`` (T, layout.lines, 5) of the weights' writes."""
+        self.simulate(*self.prepare(outcome))
+
+    def prepare(self, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The functional side of a chunk: service times (ps) of every line's write and of the
+        refresh it triggers, (T, lines) each, weights then intermediate data (whose writes
+        this encodes); also follows the region manager and accounts energy and wear."""
+        if self._finished is not None:
+            raise RuntimeError("feed() after finish()")
+        outcome = np.asarray(outcome)
+        if outcome.ndim != 3 or outcome.shape[1] != self.param_lines:
+            raise ConfigError(f"timing model of {self.layout.lines} lines fed an outcome of shape {outcome.shape}")
+        T = outcome.shape[0]
+        st = self.technology.service_times(outcome, self.config)
+        write_ps, refresh_ps = to_ps(st.write_ns), to_ps(st.refresh_ns)
+        self._account(0, outcome)
+        if self.inter_lines:
+            io = self._intermediate_outcome(T)
+            sti = self.technology.service_times(io, self.config)
+            write_ps = np.concatenate([write_ps, to_ps(sti.write_ns)], axis=1)
+            refresh_ps = np.concatenate([refresh_ps, to_ps(sti.refresh_ns)], axis=1)
+            self._account(self.param_lines, io)
+        self._prepared += T
+        return write_ps, refresh_ps
+
+    def simulate(self, write_ps: np.ndarray, refresh_ps: np.ndarray) -> None:
+        """The SimPy side of a chunk: run its iterations through the front end and the engine."""
+        if self._finished is not None:
+            raise RuntimeError("simulate() after finish()")
+        proc = self.env.process(self.frontend.run(write_ps, refresh_ps))
+        self.env.run(until=proc)
+        self.iterations += write_ps.shape[0]
+
+    def set_wear(self, wear: np.ndarray) -> None:
+        """Per-cell flips of the weight lines (``stream.wear``, (lines, words, cells)): adds the
+        per-bank maximum cell flips and lifetime to the tables."""
+        self._param_wear = np.asarray(wear).reshape(self.param_lines, -1).max(axis=1)
+
+    # -- results ---------------------------------------------------------------------------------
+    def finish(self) -> TimingResult:
+        """Run every outstanding request and refresh to completion and build the tables."""
+        if self._finished is not None:
+            return self._finished
+        self.system.flush()
+        self.env.run()
+        elapsed = int(self.env.now)
+        labels = self.org.bank_labels()
+        per_bank = self.stats.per_bank(labels, elapsed)
+        overall = self.stats.overall(elapsed)
+        per_bank.insert(1, "lines", np.bincount(self.line_bank, minlength=len(labels)))
+        self._cost_columns(per_bank, overall)
+        names = list(self.frontend.lifetime_ps)
+        iters = max(self.frontend.iterations, 1)
+        lifetimes = pd.DataFrame({
+            "tensor": names,
+            "lines": [self.inter[n][1] for n in names],
+            "avg_lifetime_ns": [self.frontend.lifetime_ps[n] / 1000 / iters for n in names],
+        })
+        self._finished = TimingResult(self.scheme, per_bank, overall, lifetimes, self.stats, elapsed,
+                                      self.iterations, self.system.request_log(), self.system.refresh_log())
+        return self._finished
+
+    def _cost_columns(self, per_bank: pd.DataFrame, overall: dict) -> None:
+        if self.costs is None:
+            return
+        nb = self.org.total_banks
+        reads = self.stats.req[:, 0, 0]
+        for kind in self.costs.kinds:
+            if kind == "read":
+                e = reads * self.costs.read_energy_pj(self.config, self.cells_per_line)
+            else:
+                e = np.bincount(self.line_bank, weights=self._totals.get(kind, np.zeros(len(self.line_bank))),
+                                minlength=nb)
+            per_bank[f"energy_{kind}_pj"] = e
+            overall[f"energy_{kind}_pj"] = float(np.sum(e))
+        energy = per_bank[[f"energy_{k}_pj" for k in self.costs.kinds]].sum(axis=1)
+        per_bank["energy_pj"] = energy
+        overall["energy_pj"] = float(energy.sum())
+        flips = np.bincount(self.line_bank, weights=self._totals.get("flips", np.zeros(len(self.line_bank))),
+                            minlength=nb)
+        cells = np.bincount(self.line_bank, minlength=nb) * self.cells_per_line
+        per_bank["cell_flips"] = flips
+        per_bank["mean_cell_flips"] = np.where(cells > 0, flips / np.maximum(cells, 1), 0.0)
+        overall["mean_cell_flips"] = float(flips.sum() / max(cells.sum(), 1))
+        if self._param_wear is not None:
+            line_max = np.zeros(len(self.line_bank))
+            line_max[:self.param_lines] = self._param_wear
+            if self.inter_lines:
+                line_max[self.param_lines:] = np.asarray(self._istream.wear).reshape(self.inter_lines, -1).max(axis=1)
+            mx = np.zeros(nb)
+            np.maximum.at(mx, self.line_bank, line_max)
+            endurance = self.costs.endurance(self.config)
+            per_bank["max_cell_flips"] = mx
+            per_bank["lifetime_iterations"] = np.where(mx > 0, endurance * self.iterations / np.maximum(mx, 1),
+                                                       np.inf)
+            overall["max_cell_flips"] = float(mx.max())
+            overall["lifetime_iterations"] = float(per_bank["lifetime_iterations"].min())

@@ -1,0 +1,127 @@
+"""Memory organisation and address mappings.
+
+The organisation is channels -> ranks per channel -> banks per rank; a line
+(``line_bytes`` bytes) is the unit of every request. An **address mapping**
+splits a global line index into the fields channel, rank, bank, row and column
+(the line within a row), in a field order written most significant first, the
+style of DRAMsim3 and Ramulator: with ``RoCoBaRaCh`` consecutive lines go to
+consecutive channels, then ranks, then banks (fine interleaving); with
+``RoBaRaCoCh`` a row's lines stay in one bank; with ``ChRaBaRoCo`` each bank holds
+one contiguous range of lines.
+
+A mapping is a class registered in :data:`ADDRESS_MAPPINGS`; most are a
+:class:`FieldOrderMapping` with a field order. Register your own::
+
+    from archsim.timing.organisation import ADDRESS_MAPPINGS, FieldOrderMapping
+
+    @ADDRESS_MAPPINGS.register("RoRaBaChCo")
+    class MyMapping(FieldOrderMapping):
+        order = ("row", "rank", "bank", "channel", "column")
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from archsim.errors import ConfigError
+from archsim.registry import Registry
+
+FIELDS = ("row", "column", "bank", "rank", "channel")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """Sizes of the memory: ``channels`` x ``ranks`` x ``banks`` banks, ``row_lines`` lines per row."""
+
+    channels: int = 1
+    ranks: int = 2
+    banks: int = 8
+    row_lines: int = 32
+    rows: int = 2**20
+    """Rows per bank (capacity / (banks x row_lines x line bytes))."""
+
+    @property
+    def banks_per_channel(self) -> int:
+        return self.ranks * self.banks
+
+    @property
+    def total_banks(self) -> int:
+        return self.channels * self.banks_per_channel
+
+    @classmethod
+    def from_config(cls, timing) -> "Organisation":
+        rows = max(1, timing.capacity_bytes // (timing.line_bytes * timing.row_lines * timing.total_banks))
+        return cls(timing.channels, timing.ranks, timing.banks, timing.row_lines, int(rows))
+
+    def bank_labels(self) -> list[str]:
+        """``c0.r1.b3`` for every global bank, in global bank order."""
+        return [f"c{c}.r{r}.b{b}" for c in range(self.channels) for r in range(self.ranks)
+                for b in range(self.banks)]
+
+
+class AddressMapping(ABC):
+    """Maps global line indices to banks. Subclass and register in :data:`ADDRESS_MAPPINGS`."""
+
+    name: ClassVar[str] = "?"
+
+    def __init__(self, org: Organisation) -> None:
+        self.org = org
+
+    @abstractmethod
+    def decompose(self, lines: np.ndarray) -> dict[str, np.ndarray]:
+        """The fields (``channel``, ``rank``, ``bank``, ``row``, ``column``) of each line index."""
+
+    def global_bank(self, lines: np.ndarray) -> np.ndarray:
+        """Global bank index (channel-major: channel, rank, bank) of each line, int32."""
+        f = self.decompose(np.asarray(lines, dtype=np.int64))
+        o = self.org
+        return ((f["channel"] * o.ranks + f["rank"]) * o.banks + f["bank"]).astype(np.int32)
+
+
+class FieldOrderMapping(AddressMapping):
+    """A mapping given by its field order, most significant first; subclasses set ``order``."""
+
+    order: ClassVar[tuple[str, ...]] = ("row", "column", "bank", "rank", "channel")
+
+    def __init__(self, org: Organisation) -> None:
+        super().__init__(org)
+        if sorted(self.order) != sorted(FIELDS):
+            raise ConfigError(f"address mapping {self.name}: order must name each of {', '.join(FIELDS)} once")
+
+    def _sizes(self) -> dict[str, int]:
+        o = self.org
+        return {"channel": o.channels, "rank": o.ranks, "bank": o.banks, "column": o.row_lines, "row": o.rows}
+
+    def decompose(self, lines: np.ndarray) -> dict[str, np.ndarray]:
+        rest = np.asarray(lines, dtype=np.int64).copy()
+        sizes = self._sizes()
+        out: dict[str, np.ndarray] = {}
+        for name in reversed(self.order):  # least significant first
+            size = sizes[name]
+            out[name] = rest % size
+            rest = rest // size
+        if np.any(rest):
+            raise ConfigError(f"address mapping {self.name}: a line index lies beyond the memory's capacity")
+        return out
+
+
+#: Address mappings, by name.
+ADDRESS_MAPPINGS: Registry[type[AddressMapping]] = Registry("address mapping")
+
+
+def _field_mapping(name: str, order: tuple[str, ...]) -> None:
+    cls = type(f"Mapping{name}", (FieldOrderMapping,), {"order": order, "__doc__": f"Field order {':'.join(order)}."})
+    ADDRESS_MAPPINGS.register(name, cls)
+
+
+_field_mapping("RoCoBaRaCh", ("row", "column", "bank", "rank", "channel"))
+_field_mapping("RoBaRaCoCh", ("row", "bank", "rank", "column", "channel"))
+_field_mapping("ChRaBaRoCo", ("channel", "rank", "bank", "row", "column"))
+
+
+def make_mapping(name: str, org: Organisation) -> AddressMapping:
+    """The registered mapping ``name`` over ``org``."""
+    return ADDRESS_MAPPINGS.get(name)(org)

@@ -1,0 +1,120 @@
+"""Statistics of a timing run: per-request, per-bank and per-channel counters, and their tables.
+
+Both engines (the fast burst model and the event-per-request reference) fill the
+same integer arrays, in picoseconds, so their results can be compared exactly:
+
+* ``req[bank, kind, field]`` (kind 0 read, 1 write): count, summed latency
+  (enqueue to completion), summed queueing delay (enqueue to service start),
+  summed service time, maximum latency;
+* ``hist[bank, kind, bin]``: latency histogram, 1-ns bins below 4096 ns, then 256
+  bins per octave (0.27 % wide); percentiles are read from it (nearest rank,
+  reported as the bin's lower edge);
+* ``bank[bank, field]``: busy time (demand service + refreshes + the wasted part
+  of cancelled refreshes), refreshes done in idle time and their time, refresh
+  misses and the inline refresh time they added, refresh cancellations and the
+  time wasted, silent writes (writes that programmed nothing and paid nothing);
+* ``chan[channel, field]``: requests that waited at the front end's issue port
+  (back-pressure: the queue was full or the in-flight limit reached), the total
+  time they waited, and requests accepted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from archsim import _timing_kernel as _k
+
+PS = 1000
+NBINS = _k.NBINS
+REQ_FIELDS = ("count", "latency_ps", "queue_ps", "service_ps", "max_ps")
+BANK_FIELDS = ("busy_ps", "refreshes_idle", "refresh_idle_ps", "refresh_misses", "refresh_miss_ps",
+               "refresh_cancellations", "refresh_cancelled_ps", "silent_writes")
+CHAN_FIELDS = ("stalled_requests", "stall_ps", "accepted")
+KINDS = ("read", "write")
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+def bin_lower_ns(index: np.ndarray | int) -> np.ndarray:
+    """Lower edge (ns) of latency histogram bins."""
+    i = np.asarray(index, dtype=np.float64)
+    return np.where(i < 4096, i, 4096.0 * np.exp2((i - 4096.0) / 256.0))
+
+
+def quantile_ns(hist: np.ndarray, q: float) -> float:
+    """Nearest-rank quantile ``q`` of a latency histogram, ns (NaN if empty)."""
+    n = int(hist.sum())
+    if n == 0:
+        return float("nan")
+    k = max(1, int(np.ceil(q * n)))
+    idx = int(np.searchsorted(np.cumsum(hist), k))
+    return float(bin_lower_ns(idx))
+
+
+@dataclass
+class TimingStats:
+    """The counters of one run (see the module docstring); all times in ps."""
+
+    req: np.ndarray
+    hist: np.ndarray
+    bank: np.ndarray
+    chan: np.ndarray
+
+    @classmethod
+    def zeros(cls, banks: int, channels: int) -> "TimingStats":
+        return cls(np.zeros((banks, 2, len(REQ_FIELDS)), np.int64), np.zeros((banks, 2, NBINS), np.int64),
+                   np.zeros((banks, len(BANK_FIELDS)), np.int64), np.zeros((channels, len(CHAN_FIELDS)), np.int64))
+
+    def equal(self, other: "TimingStats") -> bool:
+        return all(np.array_equal(a, b) for a, b in ((self.req, other.req), (self.hist, other.hist),
+                                                     (self.bank, other.bank), (self.chan, other.chan)))
+
+    # -- tables --------------------------------------------------------------------------
+    def _latency_columns(self, req: np.ndarray, hist: np.ndarray) -> dict[str, float]:
+        row: dict[str, float] = {}
+        for k, kind in enumerate(KINDS):
+            n = int(req[k, 0])
+            row[f"{kind}s"] = n
+            row[f"{kind}_avg_latency_ns"] = req[k, 1] / PS / n if n else float("nan")
+            for q in QUANTILES:
+                row[f"{kind}_p{int(q * 100)}_latency_ns"] = quantile_ns(hist[k], q)
+            row[f"{kind}_max_latency_ns"] = req[k, 4] / PS if n else float("nan")
+            row[f"{kind}_avg_queue_ns"] = req[k, 2] / PS / n if n else float("nan")
+            row[f"{kind}_avg_service_ns"] = req[k, 3] / PS / n if n else float("nan")
+        return row
+
+    def _bank_columns(self, bank: np.ndarray, elapsed_ps: int, banks: int) -> dict[str, float]:
+        b = dict(zip(BANK_FIELDS, (int(x) for x in bank)))
+        return {
+            "busy_ns": b["busy_ps"] / PS,
+            "utilisation": b["busy_ps"] / (elapsed_ps * banks) if elapsed_ps else 0.0,
+            "refreshes_idle": b["refreshes_idle"],
+            "refresh_idle_ns": b["refresh_idle_ps"] / PS,
+            "refresh_misses": b["refresh_misses"],
+            "refresh_miss_ns": b["refresh_miss_ps"] / PS,
+            "refresh_cancellations": b["refresh_cancellations"],
+            "refresh_cancelled_ns": b["refresh_cancelled_ps"] / PS,
+            "silent_writes": b["silent_writes"],
+        }
+
+    def per_bank(self, labels: list[str], elapsed_ps: int) -> pd.DataFrame:
+        """One row per bank: request counts, latency statistics (ns), busy time, utilisation, refreshes."""
+        rows = []
+        for i, label in enumerate(labels):
+            row = {"bank": label}
+            row.update(self._latency_columns(self.req[i], self.hist[i]))
+            row.update(self._bank_columns(self.bank[i], elapsed_ps, 1))
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def overall(self, elapsed_ps: int) -> dict[str, float]:
+        """The whole memory in one row (utilisation averaged over banks)."""
+        req = self.req.sum(axis=0)
+        req[:, 4] = self.req[:, :, 4].max(axis=0)
+        row = {"elapsed_ns": elapsed_ps / PS}
+        row.update(self._latency_columns(req, self.hist.sum(axis=0)))
+        row.update(self._bank_columns(self.bank.sum(axis=0), elapsed_ps, self.bank.shape[0]))
+        c = self.chan.sum(axis=0)
+        row.update(stalled_requests=int(c[0]), stall_ns=c[1] / PS, accepted_requests=int(c[2]))
+        return row

@@ -1,0 +1,179 @@
+"""What both engines share: the bursts the front end hands over, and the memory's static description.
+
+A :class:`Phase` is one step of the access pattern: a burst of line requests of
+one kind (reads or writes) issued in order after a compute gap; the front end
+waits until the burst is *accepted* by the controllers (posted writes) or
+*completed* (reads: the computation needs the data). An engine
+(:class:`MemorySystem`) takes a phase with the service times of its writes and
+returns a SimPy event that fires when the phase's wait condition holds.
+
+Time inside the engines is integer picoseconds (``env.now`` counts ps), so
+results are exact and do not depend on the order in which simultaneous events
+are processed.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from archsim.errors import ConfigError
+from archsim.timing.organisation import Organisation
+from archsim.timing.stats import TimingStats
+
+READ = 0
+WRITE = 1
+ACCEPTED = 1
+COMPLETED = 2
+INF_PS = 2**63 - 1
+
+
+def to_ps(ns) -> np.ndarray:
+    """ns (float) -> integer ps, rounded to nearest."""
+    return np.rint(np.asarray(ns, dtype=np.float64) * 1000.0).astype(np.int64)
+
+
+@dataclass
+class Phase:
+    """One burst of the access pattern (see the module docstring). ``lines``: global line indices."""
+
+    name: str
+    kind: int
+    lines: np.ndarray
+    gap_ps: int = 0
+    wait: int = ACCEPTED
+    tensors: tuple[str, ...] = ()
+    parts: list = field(default_factory=list, repr=False)
+    """Per channel: (channel, positions in ``lines``, lines, banks within the channel, kinds)."""
+
+
+@dataclass
+class SystemSpec:
+    """The static memory: organisation, the bank of every line, refresh groups, read latency."""
+
+    timing: object
+    org: Organisation
+    line_bank: np.ndarray
+    groups: np.ndarray
+    read_ps: int
+    logging: bool = False
+
+    def __post_init__(self) -> None:
+        self.line_bank = np.ascontiguousarray(self.line_bank, dtype=np.int32)
+        self.groups = np.ascontiguousarray(self.groups, dtype=np.int64)
+        if self.groups.shape != self.line_bank.shape:
+            raise ConfigError("region manager: refresh_groups() must give one group per line")
+        self.line_channel = self.line_bank // self.org.banks_per_channel
+        n = int(self.groups.max(initial=-1)) + 1
+        member = np.flatnonzero(self.groups >= 0)
+        order = member[np.argsort(self.groups[member], kind="stable")]  # by group, then line
+        self.gmembers = np.ascontiguousarray(order, dtype=np.int64)
+        self.group_size = np.bincount(self.groups[member], minlength=n).astype(np.int64)
+        self.gstart = np.concatenate([[0], np.cumsum(self.group_size)]).astype(np.int64)
+        if n:
+            bank = self.line_bank[order]
+            first = bank[self.gstart[:-1][self.group_size > 0]]
+            if np.any(bank != np.repeat(first, self.group_size[self.group_size > 0])):
+                raise ConfigError("region manager: a refresh group spans several banks (the lines of a group "
+                                  "must share one bank)")
+
+    @property
+    def lines(self) -> int:
+        return int(self.line_bank.shape[0])
+
+    def split(self, phase: Phase) -> list:
+        """Per-channel parts of a phase (cached on the phase)."""
+        if not phase.parts:
+            ch = self.line_channel[phase.lines]
+            bpc = self.org.banks_per_channel
+            for c in range(self.org.channels):
+                pos = np.flatnonzero(ch == c)
+                if pos.size:
+                    lines = np.ascontiguousarray(phase.lines[pos], dtype=np.int64)
+                    banks = np.ascontiguousarray(self.line_bank[lines] - c * bpc, dtype=np.int32)
+                    kinds = np.full(pos.size, phase.kind, dtype=np.int8)
+                    phase.parts.append((c, pos, lines, banks, kinds))
+        return phase.parts
+
+
+class _Countdown:
+    """Fires ``event`` once ``n`` channel parts have signalled (no condition events).
+
+    Each signal says after which late round of the current instant the part's
+    condition held; the event's value is the latest, so that a burst the front end
+    issues at once (no compute gap) arrives after that round, as in the reference."""
+
+    __slots__ = ("n", "event", "time", "round")
+
+    def __init__(self, n: int, event: simpy.Event) -> None:
+        self.n = n
+        self.event = event
+        self.time = -1
+        self.round = 0
+
+    def __call__(self, time: int, round: int) -> None:
+        if time > self.time:
+            self.time, self.round = time, round
+        elif time == self.time:
+            self.round = max(self.round, round)
+        self.n -= 1
+        if self.n == 0:
+            self.event.succeed(self.round)
+
+
+class MemorySystem(ABC):
+    """An engine: channels, controllers and banks in a SimPy environment."""
+
+    def __init__(self, env: simpy.Environment, spec: SystemSpec, stats: TimingStats) -> None:
+        self.env = env
+        self.spec = spec
+        self.stats = stats
+        self._burst = 0
+
+    def submit(self, phase: Phase, write_ps: np.ndarray, refresh_ps: np.ndarray,
+               after_round: int = 0) -> simpy.Event:
+        """Issue ``phase`` now; ``write_ps`` / ``refresh_ps``: per global line, this iteration's
+        write service and triggered refresh (ps). ``after_round``: the burst arrives after that
+        many late rounds of the current instant (the value of the previous burst's event when
+        it is issued without a gap; 0 otherwise). The event fires on the phase's wait
+        condition; its value is the late round after which that happened."""
+        parts = self.spec.split(phase)
+        done = self.env.event()
+        if not parts:
+            done.succeed(after_round)
+            return done
+        signal = _Countdown(len(parts), done)
+        burst = self._burst
+        self._burst += 1
+        for c, _pos, lines, banks, kinds in parts:
+            if phase.kind == READ:
+                wps = np.full(lines.size, self.spec.read_ps, dtype=np.int64)
+                rps = np.zeros(lines.size, dtype=np.int64)
+            else:
+                wps = np.ascontiguousarray(write_ps[lines])
+                rps = np.ascontiguousarray(refresh_ps[lines])
+            self._submit(c, burst, kinds, lines, banks, wps, rps, phase.wait, signal, after_round)
+        return done
+
+    @abstractmethod
+    def _submit(self, channel, burst, kinds, lines, banks, wps, rps, wait, signal, after_round) -> None:
+        """Hand one channel's part of a burst to that channel."""
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Let every channel run until all requests and refreshes are done (then ``env.run()``)."""
+
+    @abstractmethod
+    def request_log(self) -> list[tuple]:
+        """With ``spec.logging``: one tuple per completed request (burst, index, kind, bank, line,
+        release, enqueue, start, finish, miss), in ps."""
+
+    @abstractmethod
+    def refresh_log(self) -> list[tuple]:
+        """With ``spec.logging``: (bank, line, start, end, "done" | "cancelled") per refresh run."""
+
+    @abstractmethod
+    def pending_refreshes(self) -> int:
+        """Refreshes not yet done (queued, held or running)."""

@@ -1,0 +1,65 @@
+"""Line requests per second through the timing model: the fast engine and the event-per-request
+reference, side by side on the same trace (the ratio is the figure).
+
+    .venv/bin/python benchmarks/bench_timing.py [--iterations 20] [--repeat 3]
+
+The functional side (service times, the intermediate data's encoding) is prepared once
+per pattern and scheme; the timed part is the SimPy side: front end, controllers, banks,
+refreshes (``TimingModel.simulate`` and ``finish``). Both engines are checked to give the
+same statistics. Targets (quality.md): fast >= 1 M requests/s and >= 10x the reference.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+
+import workloads
+from archsim.config import Config, replace
+from archsim.layout import AddressLayout
+from archsim.technology import TECHNOLOGIES
+from archsim.timing.model import TimingModel
+
+
+def run(cfg, scheme, source, layout, prepared, engine):
+    m = TimingModel(cfg, technology=TECHNOLOGIES.get("pcm"), scheme=scheme, layout=layout, meta=source.meta,
+                    engine=engine)
+    t0 = time.perf_counter()
+    for w, r in prepared:
+        m.simulate(w, r)
+    res = m.finish()
+    dt = time.perf_counter() - t0
+    return int(res.stats.req[:, :, 0].sum()), dt, res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--iterations", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=3, help="best of N for the fast engine")
+    args = ap.parse_args()
+    source = workloads.make_source("lenet-digits", iterations=args.iterations, seed=0)
+    base = Config()
+    layout = AddressLayout.from_meta(source.meta, base.layout)
+    tech = TECHNOLOGIES.get("pcm")
+    print(f"python {platform.python_version()}, {platform.processor() or platform.machine()}, "
+          f"lenet-digits, {args.iterations} iterations, {layout.lines} weight lines")
+    print(f"{'pattern':9} {'scheme':9} {'requests':>9} {'fast M/s':>9} {'reference M/s':>14} {'ratio':>7}  same")
+    for pattern, extra in (("training", {}), ("minimal", {"timing.access_pattern": "minimal", "timing.gap_ns": 5e4})):
+        cfg = replace(base, extra)
+        for scheme in ("preset", "appwom"):
+            stream = tech.open_stream(scheme, lines=layout.lines, words=layout.words_per_line, config=cfg)
+            prep_model = TimingModel(cfg, technology=tech, scheme=scheme, layout=layout, meta=source.meta)
+            prepared = [prep_model.prepare(stream.feed(layout.to_lines(c)).outcome) for c in source.iter_chunks(8)]
+            best = None
+            for _ in range(args.repeat):
+                n, dt, fast = run(cfg, scheme, source, layout, prepared, "fast")
+                best = dt if best is None else min(best, dt)
+            n_ref, dt_ref, ref = run(cfg, scheme, source, layout, prepared, "reference")
+            same = fast.stats.equal(ref.stats) and fast.elapsed_ps == ref.elapsed_ps
+            print(f"{pattern:9} {scheme:9} {n:9d} {n / best / 1e6:9.2f} {n_ref / dt_ref / 1e6:14.3f} "
+                  f"{dt_ref / best:6.1f}x  {same}")
+
+
+if __name__ == "__main__":
+    main()

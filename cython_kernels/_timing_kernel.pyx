@@ -1,0 +1,562 @@
+# Compiled channel kernel of the fast timing model (``archsim.timing.fast``).
+#
+# One ChannelKernel simulates one memory channel: its front-end issue port (a burst
+# of requests, in order, at most ``max_inflight`` outstanding), the controller's read
+# and write queues with the scheduling policy, the banks, and each bank's
+# idle-period refresh queue. Time is integer picoseconds. The semantics are those
+# of the event-per-request reference (``archsim.timing.reference``), instant by
+# instant: at an instant, all state changes (completions, arrivals) come first; then
+# one "late phase" (accept from the port, schedule, start refreshes); zero-time
+# services completing at the same instant are applied and followed by another late
+# phase. ``run`` advances to a time limit (an arrival comes before the late phase of
+# its instant) or until the current burst is accepted / completed.
+from libc.stdint cimport int64_t, int32_t, int8_t
+from libc.math cimport log2, floor
+
+import numpy as np
+
+cdef int64_t INF = 0x7FFFFFFFFFFFFFFF
+
+DEF IDLE = 0
+DEF DEMAND = 1
+DEF REFRESH = 2
+
+DEF P_NONE = 0
+DEF P_QUEUED = 1
+DEF P_HELD = 2
+DEF P_RUNNING = 3
+
+DEF READ = 0
+DEF WRITE = 1
+
+DEF A_OLDEST = 0
+DEF A_READS_FIRST = 1
+DEF A_WRITES_FIRST = 2
+DEF A_READS_ONLY = 3
+DEF A_WRITES_ONLY = 4
+DEF A_NONE = 5
+
+DEF K_PYTHON = -1
+DEF K_FCFS = 0
+DEF K_READ_FIRST = 1
+
+# per-request statistics fields (stats_req[bank, kind, field])
+DEF R_COUNT = 0
+DEF R_LAT = 1
+DEF R_QUEUE = 2
+DEF R_SERVICE = 3
+DEF R_MAX = 4
+# per-bank fields (stats_bank[bank, field])
+DEF B_BUSY = 0
+DEF B_REF_DONE = 1
+DEF B_REF_DONE_PS = 2
+DEF B_MISS = 3
+DEF B_MISS_PS = 4
+DEF B_CANCEL = 5
+DEF B_CANCEL_PS = 6
+DEF B_SILENT = 7
+# per-channel fields (stats_chan[channel, field])
+DEF C_STALLED = 0
+DEF C_STALL_PS = 1
+DEF C_ACCEPTED = 2
+
+DEF LIN_NS = 4096
+DEF PER_OCTAVE = 256
+DEF OCTAVES = 40
+
+NBINS = LIN_NS + PER_OCTAVE * OCTAVES
+REQ_FIELDS = 5
+BANK_FIELDS = 8
+CHAN_FIELDS = 3
+
+STOP_REACHED = 0
+STOP_CONDITION = 1
+STOP_IDLE = 2
+
+
+cpdef int64_t latency_bin(int64_t ps):
+    """Histogram bin of a latency (ps): 1-ns bins below 4096 ns, then 256 bins per octave."""
+    cdef int64_t ns = ps // 1000
+    cdef int64_t b
+    if ns < LIN_NS:
+        return ns
+    b = LIN_NS + <int64_t>floor(log2(<double>ns / LIN_NS) * PER_OCTAVE)
+    if b >= LIN_NS + PER_OCTAVE * OCTAVES:
+        b = LIN_NS + PER_OCTAVE * OCTAVES - 1
+    return b
+
+
+cdef class ChannelKernel:
+    # -- configuration
+    cdef public int channel
+    cdef int nbl, bank_base, qr_cap, qw_cap, max_inflight
+    cdef int policy_code, high, low
+    cdef public bint draining
+    cdef object policy
+    cdef bint pre_r, pre_w
+    cdef public bint logging
+    cdef public list req_log, ref_log
+    # -- time
+    cdef public int64_t now
+    cdef public int64_t rounds
+    cdef public bint pending_late
+    # -- banks (local index)
+    cdef int8_t[::1] b_state
+    cdef int64_t[::1] b_until, b_slot, b_rline, b_rstart, b_rns, head, tail
+    cdef int32_t[::1] queued_for_bank
+    # -- lines (global arrays shared by the channels of a model; each touches its own lines)
+    cdef int64_t[::1] pend_ns, rq_next, rq_prev, group_of, group_pending, group_size, gstart, gmembers
+    cdef int8_t[::1] pend_state
+    cdef int32_t[::1] line_bank
+    # -- request slots
+    cdef int8_t[::1] s_kind, s_miss
+    cdef int64_t[::1] s_line, s_wps, s_rps, s_enq, s_start, s_seq, s_burst, s_index, s_release
+    cdef int32_t[::1] s_bank
+    cdef int64_t[::1] free_slots
+    cdef int n_free
+    cdef int64_t seq
+    cdef public int inflight
+    # -- queues (slots in arrival order)
+    cdef int64_t[::1] rq, wq
+    cdef public int nr, nw
+    # -- port
+    cdef int8_t[::1] p_kind
+    cdef int64_t[::1] p_line, p_wps, p_rps
+    cdef int32_t[::1] p_bank
+    cdef public int64_t p_len, p_pos, p_release, p_burst, burst_done
+    # -- statistics
+    cdef int64_t[:, :, ::1] st_req
+    cdef int64_t[:, :, ::1] st_hist
+    cdef int64_t[:, ::1] st_bank
+    cdef int64_t[:, ::1] st_chan
+
+    def __init__(self, int channel, int banks, int bank_base, int read_queue, int write_queue, int max_inflight,
+                 policy, int policy_code, int high, int low, bint preempt_reads, bint preempt_writes,
+                 int32_t[::1] line_bank, int64_t[::1] pend_ns, int8_t[::1] pend_state, int64_t[::1] rq_next,
+                 int64_t[::1] rq_prev, int64_t[::1] group_of, int64_t[::1] group_pending,
+                 int64_t[::1] group_size, int64_t[::1] gstart, int64_t[::1] gmembers,
+                 int64_t[:, :, ::1] st_req, int64_t[:, :, ::1] st_hist, int64_t[:, ::1] st_bank,
+                 int64_t[:, ::1] st_chan, bint logging=False):
+        cdef int i
+        self.channel = channel
+        self.nbl = banks
+        self.bank_base = bank_base
+        self.qr_cap = read_queue
+        self.qw_cap = write_queue
+        self.max_inflight = max_inflight
+        self.policy = policy
+        self.policy_code = policy_code
+        self.high = high
+        self.low = low
+        self.draining = False
+        self.pre_r = preempt_reads
+        self.pre_w = preempt_writes
+        self.logging = logging
+        self.req_log = []
+        self.ref_log = []
+        self.now = 0
+        self.rounds = 0
+        self.pending_late = False
+        self.b_state = np.zeros(banks, dtype=np.int8)
+        self.b_until = np.zeros(banks, dtype=np.int64)
+        self.b_slot = np.full(banks, -1, dtype=np.int64)
+        self.b_rline = np.full(banks, -1, dtype=np.int64)
+        self.b_rstart = np.zeros(banks, dtype=np.int64)
+        self.b_rns = np.zeros(banks, dtype=np.int64)
+        self.head = np.full(banks, -1, dtype=np.int64)
+        self.tail = np.full(banks, -1, dtype=np.int64)
+        self.queued_for_bank = np.zeros(banks, dtype=np.int32)
+        self.line_bank = line_bank
+        self.pend_ns = pend_ns
+        self.pend_state = pend_state
+        self.rq_next = rq_next
+        self.rq_prev = rq_prev
+        self.group_of = group_of
+        self.group_pending = group_pending
+        self.group_size = group_size
+        self.gstart = gstart
+        self.gmembers = gmembers
+        self.s_kind = np.zeros(max_inflight, dtype=np.int8)
+        self.s_miss = np.zeros(max_inflight, dtype=np.int8)
+        self.s_line = np.zeros(max_inflight, dtype=np.int64)
+        self.s_wps = np.zeros(max_inflight, dtype=np.int64)
+        self.s_rps = np.zeros(max_inflight, dtype=np.int64)
+        self.s_enq = np.zeros(max_inflight, dtype=np.int64)
+        self.s_start = np.zeros(max_inflight, dtype=np.int64)
+        self.s_seq = np.zeros(max_inflight, dtype=np.int64)
+        self.s_burst = np.zeros(max_inflight, dtype=np.int64)
+        self.s_index = np.zeros(max_inflight, dtype=np.int64)
+        self.s_release = np.zeros(max_inflight, dtype=np.int64)
+        self.s_bank = np.zeros(max_inflight, dtype=np.int32)
+        self.free_slots = np.arange(max_inflight - 1, -1, -1, dtype=np.int64)
+        self.n_free = max_inflight
+        self.seq = 0
+        self.inflight = 0
+        self.rq = np.zeros(read_queue, dtype=np.int64)
+        self.wq = np.zeros(write_queue, dtype=np.int64)
+        self.nr = 0
+        self.nw = 0
+        self.p_kind = np.zeros(0, dtype=np.int8)
+        self.p_line = np.zeros(0, dtype=np.int64)
+        self.p_wps = np.zeros(0, dtype=np.int64)
+        self.p_rps = np.zeros(0, dtype=np.int64)
+        self.p_bank = np.zeros(0, dtype=np.int32)
+        self.p_len = 0
+        self.p_pos = 0
+        self.p_release = 0
+        self.p_burst = -1
+        self.burst_done = 0
+        self.st_req = st_req
+        self.st_hist = st_hist
+        self.st_bank = st_bank
+        self.st_chan = st_chan
+
+    # ------------------------------------------------------------------ the port
+    def submit(self, int8_t[::1] kind, int64_t[::1] line, int32_t[::1] bank, int64_t[::1] wps,
+               int64_t[::1] rps, int64_t burst):
+        """Hand a burst to the issue port at ``now`` (the previous burst must be accepted).
+        ``bank`` is the bank within the channel; ``wps`` the service of each request (ps;
+        a write's own latency, or the read latency); ``rps`` the refresh a write triggers."""
+        if self.p_pos != self.p_len:
+            raise RuntimeError("a burst was submitted before the previous one was accepted")
+        self.p_kind = kind
+        self.p_line = line
+        self.p_bank = bank
+        self.p_wps = wps
+        self.p_rps = rps
+        self.p_len = kind.shape[0]
+        self.p_pos = 0
+        self.p_release = self.now
+        self.p_burst = burst
+        self.burst_done = 0
+        self.pending_late = True
+
+    # ------------------------------------------------------------------ refresh queues
+    cdef inline void _push_tail(self, int64_t b, int64_t line):
+        self.rq_prev[line] = self.tail[b]
+        self.rq_next[line] = -1
+        if self.tail[b] >= 0:
+            self.rq_next[self.tail[b]] = line
+        else:
+            self.head[b] = line
+        self.tail[b] = line
+
+    cdef inline void _push_head(self, int64_t b, int64_t line):
+        self.rq_next[line] = self.head[b]
+        self.rq_prev[line] = -1
+        if self.head[b] >= 0:
+            self.rq_prev[self.head[b]] = line
+        else:
+            self.tail[b] = line
+        self.head[b] = line
+
+    cdef inline void _unlink(self, int64_t b, int64_t line):
+        cdef int64_t p = self.rq_prev[line], n = self.rq_next[line]
+        if p >= 0:
+            self.rq_next[p] = n
+        else:
+            self.head[b] = n
+        if n >= 0:
+            self.rq_prev[n] = p
+        else:
+            self.tail[b] = p
+        self.rq_next[line] = -1
+        self.rq_prev[line] = -1
+
+    cdef void _hand_refresh(self, int64_t b, int64_t line, int64_t rps):
+        cdef int64_t g = self.group_of[line], i, m
+        self.pend_ns[line] = rps
+        if g < 0:
+            self.pend_state[line] = P_QUEUED
+            self._push_tail(b, line)
+            return
+        self.pend_state[line] = P_HELD
+        self.group_pending[g] += 1
+        if self.group_pending[g] == self.group_size[g]:
+            for i in range(self.gstart[g], self.gstart[g + 1]):
+                m = self.gmembers[i]
+                self.pend_state[m] = P_QUEUED
+                self._push_tail(self.line_bank[m] - self.bank_base, m)
+            self.group_pending[g] = 0
+
+    # ------------------------------------------------------------------ instants
+    cdef bint _complete_at(self):
+        cdef int b
+        cdef int64_t s, lat, gb, line, k, hb
+        cdef bint any = False
+        for b in range(self.nbl):
+            if self.b_state[b] == IDLE or self.b_until[b] != self.now:
+                continue
+            any = True
+            gb = self.bank_base + b
+            if self.b_state[b] == DEMAND:
+                s = self.b_slot[b]
+                k = self.s_kind[s]
+                lat = self.now - self.s_enq[s]
+                self.st_req[gb, k, R_COUNT] += 1
+                self.st_req[gb, k, R_LAT] += lat
+                self.st_req[gb, k, R_QUEUE] += self.s_start[s] - self.s_enq[s]
+                self.st_req[gb, k, R_SERVICE] += self.now - self.s_start[s]
+                if lat > self.st_req[gb, k, R_MAX]:
+                    self.st_req[gb, k, R_MAX] = lat
+                self.st_hist[gb, k, latency_bin(lat)] += 1
+                self.st_bank[gb, B_BUSY] += self.now - self.s_start[s]
+                if self.logging:
+                    self.req_log.append((self.s_burst[s], self.s_index[s], k, gb, self.s_line[s],
+                                         self.s_release[s], self.s_enq[s], self.s_start[s], self.now,
+                                         self.s_miss[s]))
+                if k == WRITE and self.s_rps[s] > 0:
+                    self._hand_refresh(b, self.s_line[s], self.s_rps[s])
+                if self.s_burst[s] == self.p_burst:
+                    self.burst_done += 1
+                self.inflight -= 1
+                self.free_slots[self.n_free] = s
+                self.n_free += 1
+                self.b_slot[b] = -1
+            else:
+                line = self.b_rline[b]
+                self.pend_state[line] = P_NONE
+                self.pend_ns[line] = 0
+                self.st_bank[gb, B_REF_DONE] += 1
+                self.st_bank[gb, B_REF_DONE_PS] += self.b_rns[b]
+                self.st_bank[gb, B_BUSY] += self.b_rns[b]
+                if self.logging:
+                    self.ref_log.append((gb, line, self.b_rstart[b], self.now, "done"))
+                self.b_rline[b] = -1
+            self.b_state[b] = IDLE
+        return any
+
+    cdef void _accept(self):
+        cdef int64_t s, k, b
+        while self.p_pos < self.p_len and self.inflight < self.max_inflight:
+            k = self.p_kind[self.p_pos]
+            if k == READ and self.nr >= self.qr_cap:
+                break
+            if k == WRITE and self.nw >= self.qw_cap:
+                break
+            self.n_free -= 1
+            s = self.free_slots[self.n_free]
+            b = self.p_bank[self.p_pos]
+            self.s_kind[s] = <int8_t>k
+            self.s_line[s] = self.p_line[self.p_pos]
+            self.s_bank[s] = <int32_t>b
+            self.s_wps[s] = self.p_wps[self.p_pos]
+            self.s_rps[s] = self.p_rps[self.p_pos]
+            self.s_enq[s] = self.now
+            self.s_seq[s] = self.seq
+            self.s_burst[s] = self.p_burst
+            self.s_index[s] = self.p_pos
+            self.s_release[s] = self.p_release
+            self.s_miss[s] = 0
+            self.seq += 1
+            if self.now > self.p_release:
+                self.st_chan[self.channel, C_STALLED] += 1
+                self.st_chan[self.channel, C_STALL_PS] += self.now - self.p_release
+            self.st_chan[self.channel, C_ACCEPTED] += 1
+            if k == READ:
+                self.rq[self.nr] = s
+                self.nr += 1
+            else:
+                self.wq[self.nw] = s
+                self.nw += 1
+            self.queued_for_bank[b] += 1
+            self.inflight += 1
+            self.p_pos += 1
+
+    cdef inline bint _available(self, int64_t b, bint is_write):
+        cdef int8_t st = self.b_state[b]
+        if st == IDLE:
+            return True
+        if st == REFRESH:
+            return self.pre_w if is_write else self.pre_r
+        return False
+
+    cdef int _first_available(self, bint writes):
+        cdef int i, n = self.nw if writes else self.nr
+        cdef int64_t s
+        for i in range(n):
+            s = self.wq[i] if writes else self.rq[i]
+            if self._available(self.s_bank[s], writes):
+                return i
+        return -1
+
+    cdef int _arbitrate(self):
+        if self.policy_code == K_FCFS:
+            return A_OLDEST
+        if self.policy_code == K_READ_FIRST:
+            if self.draining:
+                if self.nw <= self.low:
+                    self.draining = False
+            elif self.nw >= self.high:
+                self.draining = True
+            if self.draining:
+                return A_WRITES_FIRST
+            return A_READS_ONLY if self.nr > 0 else A_WRITES_ONLY
+        return <int>self.policy.arbitrate(self.nr, self.nw)
+
+    cdef void _issue(self, bint writes, int i):
+        cdef int64_t s, b, line, r, svc, j, n, gb
+        cdef int8_t st
+        if writes:
+            s = self.wq[i]
+            n = self.nw
+            for j in range(i, n - 1):
+                self.wq[j] = self.wq[j + 1]
+            self.nw -= 1
+        else:
+            s = self.rq[i]
+            n = self.nr
+            for j in range(i, n - 1):
+                self.rq[j] = self.rq[j + 1]
+            self.nr -= 1
+        b = self.s_bank[s]
+        gb = self.bank_base + b
+        self.queued_for_bank[b] -= 1
+        if self.b_state[b] == REFRESH:  # cancel the refresh: back to the head of the queue
+            r = self.b_rline[b]
+            self.st_bank[gb, B_CANCEL] += 1
+            self.st_bank[gb, B_CANCEL_PS] += self.now - self.b_rstart[b]
+            self.st_bank[gb, B_BUSY] += self.now - self.b_rstart[b]
+            if self.logging:
+                self.ref_log.append((gb, r, self.b_rstart[b], self.now, "cancelled"))
+            self.pend_state[r] = P_QUEUED
+            self._push_head(b, r)
+            self.b_rline[b] = -1
+            self.b_state[b] = IDLE
+        svc = self.s_wps[s]
+        if writes:
+            line = self.s_line[s]
+            st = self.pend_state[line]
+            if st == P_QUEUED or st == P_HELD:
+                if st == P_QUEUED:
+                    self._unlink(b, line)
+                else:
+                    self.group_pending[self.group_of[line]] -= 1
+                self.st_bank[gb, B_MISS] += 1
+                self.st_bank[gb, B_MISS_PS] += self.pend_ns[line]
+                svc += self.pend_ns[line]
+                self.pend_state[line] = P_NONE
+                self.pend_ns[line] = 0
+                self.s_miss[s] = 1
+            elif svc == 0:
+                self.st_bank[gb, B_SILENT] += 1
+        self.s_start[s] = self.now
+        self.b_state[b] = DEMAND
+        self.b_until[b] = self.now + svc
+        self.b_slot[b] = s
+
+    cdef void _decide(self):
+        cdef int mode, ir, iw
+        while self.nr + self.nw > 0:
+            mode = self._arbitrate()
+            ir = -1
+            iw = -1
+            if mode == A_OLDEST:
+                ir = self._first_available(False)
+                iw = self._first_available(True)
+                if ir >= 0 and iw >= 0:
+                    if self.s_seq[self.rq[ir]] < self.s_seq[self.wq[iw]]:
+                        iw = -1
+                    else:
+                        ir = -1
+            elif mode == A_READS_FIRST:
+                ir = self._first_available(False)
+                if ir < 0:
+                    iw = self._first_available(True)
+            elif mode == A_WRITES_FIRST:
+                iw = self._first_available(True)
+                if iw < 0:
+                    ir = self._first_available(False)
+            elif mode == A_READS_ONLY:
+                ir = self._first_available(False)
+            elif mode == A_WRITES_ONLY:
+                iw = self._first_available(True)
+            if ir >= 0:
+                self._issue(False, ir)
+            elif iw >= 0:
+                self._issue(True, iw)
+            else:
+                break
+
+    cdef void _start_refreshes(self):
+        cdef int b
+        cdef int64_t line
+        for b in range(self.nbl):
+            if self.b_state[b] != IDLE or self.queued_for_bank[b] != 0 or self.head[b] < 0:
+                continue
+            line = self.head[b]
+            self._unlink(b, line)
+            self.pend_state[line] = P_RUNNING
+            self.b_state[b] = REFRESH
+            self.b_rline[b] = line
+            self.b_rstart[b] = self.now
+            self.b_rns[b] = self.pend_ns[line]
+            self.b_until[b] = self.now + self.pend_ns[line]
+
+    cdef void _late(self):
+        self._accept()
+        self._decide()
+        self._start_refreshes()
+
+    # ------------------------------------------------------------------ driving
+    cpdef int run(self, int64_t t_limit, int cond, int64_t k_limit=0):
+        """Advance. ``(t_limit, k_limit)``: process every instant before ``t_limit`` and, at
+        ``t_limit``, its completions and its first ``k_limit`` late rounds; stop there (an
+        arrival comes next). ``cond``: 1 stop once the current burst is accepted, 2 once it
+        is completed (0: neither); ``rounds`` then tells after which late round of ``now``
+        it happened. Returns STOP_REACHED, STOP_CONDITION or STOP_IDLE (nothing left)."""
+        cdef int b
+        cdef int64_t t
+        while True:
+            if self.pending_late:
+                if self.now >= t_limit and self.rounds >= k_limit:
+                    return STOP_REACHED
+                self._late()
+                self.rounds += 1
+                self.pending_late = False
+                if self._complete_at():
+                    self.pending_late = True
+                if cond == 1 and self.p_pos == self.p_len:
+                    return STOP_CONDITION
+                if cond == 2 and self.burst_done == self.p_len:
+                    return STOP_CONDITION
+                continue
+            t = INF
+            for b in range(self.nbl):
+                if self.b_state[b] != IDLE and self.b_until[b] < t:
+                    t = self.b_until[b]
+            if t == INF:
+                if t_limit != INF and t_limit > self.now:
+                    self.now = t_limit
+                    self.rounds = 0
+                    return STOP_REACHED
+                return STOP_IDLE
+            if t >= t_limit:
+                if t_limit > self.now:
+                    self.now = t_limit
+                    self.rounds = 0
+                    if t == t_limit and self._complete_at():
+                        self.pending_late = True
+                        if self.rounds < k_limit:
+                            continue
+                return STOP_REACHED
+            self.now = t
+            self.rounds = 0
+            if self._complete_at():
+                self.pending_late = True
+            if cond == 2 and self.burst_done == self.p_len:
+                return STOP_CONDITION
+
+    def pending_refreshes(self):
+        """Lines of each bank's refresh queue, in order (for tests and reports)."""
+        out = []
+        cdef int b
+        cdef int64_t line
+        for b in range(self.nbl):
+            q = []
+            line = self.head[b]
+            while line >= 0:
+                q.append(line)
+                line = self.rq_next[line]
+            out.append(q)
+        return out

@@ -1,0 +1,89 @@
+"""The fast engine gives exactly the statistics of the event-per-request reference,
+under every registered scheduling policy, refresh policy and region manager."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from archsim.registry import load_plugin
+from archsim.timing.refresh import REFRESH_POLICIES
+from archsim.timing.region import REGION_MANAGERS
+from archsim.timing.scheduling import SCHEDULING_POLICIES
+
+from _timing_helpers import ACCEPTED, COMPLETED, READ, WRITE, build, digits, drive, timing  # noqa: F401
+
+PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "timing_plugin.py"
+if "write-batch" not in SCHEDULING_POLICIES:  # the tutorial's plugin: third-party policies are tested too
+    load_plugin(str(PLUGIN))
+
+
+def _scenario(seed: int, lines: int):
+    rng = np.random.default_rng(seed)
+    bursts = []
+    for _ in range(40):
+        kind = READ if rng.random() < 0.35 else WRITE
+        n = int(rng.integers(1, 12))
+        chosen = rng.choice(lines, size=n, replace=False)
+        gap = float(rng.choice([0, 0, 0, 50, 333.333, 1000, 2500, 8000]))
+        reqs = [(int(x), float(rng.choice([0, 125, 125, 1000, 1250])), float(rng.choice([0, 125, 1000, 1000])))
+                for x in chosen]
+        bursts.append((gap, kind, reqs, COMPLETED if kind == READ else ACCEPTED))
+    return bursts
+
+
+def _run(engine, t, bursts, lines, manager):
+    from archsim.timing.organisation import Organisation, make_mapping
+
+    org = Organisation.from_config(t)
+    line_bank = make_mapping(t.address_mapping, org).global_bank(np.arange(lines))
+    groups = REGION_MANAGERS.get(manager)(None, line_bank=line_bank, timing=t).refresh_groups()
+    env, system, stats = build(engine, t, lines, groups=groups)
+    times = drive(env, system, bursts, lines)
+    return stats, times, sorted(system.request_log()), sorted(system.refresh_log()), env.now
+
+
+@pytest.mark.parametrize("manager", REGION_MANAGERS.names())
+@pytest.mark.parametrize("refresh", REFRESH_POLICIES.names())
+@pytest.mark.parametrize("scheduling", SCHEDULING_POLICIES.names())
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+def test_fast_equals_reference(scheduling, refresh, manager, seed):
+    channels = 1 + seed % 2
+    t = timing(channels=channels, ranks=2, banks=2, scheduling=scheduling, refresh_policy=refresh,
+               read_queue=3, write_queue=4, write_high_watermark=3, write_low_watermark=1,
+               requests_in_flight=6, region_lines=3, address_mapping=["RoCoBaRaCh", "RoBaRaCoCh"][seed % 2],
+               row_lines=2)
+    lines = 30
+    bursts = _scenario(seed, lines)
+    fast = _run("fast", t, bursts, lines, manager)
+    ref = _run("reference", t, bursts, lines, manager)
+    assert fast[0].equal(ref[0])
+    assert fast[1] == ref[1]  # the front end saw the same acceptance / completion times
+    assert fast[2] == ref[2]  # every request: enqueue, start, finish, miss
+    assert fast[3] == ref[3]  # every refresh run, done or cancelled
+    assert fast[4] == ref[4]
+    # the scenario exercises what it should
+    s = fast[0]
+    assert s.req[:, :, 0].sum() > 100
+    assert s.chan[:, 0].sum() > 0  # back-pressure happened
+    assert s.bank[:, 1].sum() > 0  # refreshes in idle time
+    assert s.bank[:, 3].sum() > 0  # refresh misses
+
+
+def test_model_engines_agree_on_the_digits_trace(digits):
+    """The whole model (training access pattern, intermediate data) on a real trace."""
+    from archsim.config import Config
+    from archsim.technology import TECHNOLOGIES
+    from archsim.timing.model import TimingModel
+
+    cfg = Config()
+    tech = TECHNOLOGIES.get("pcm")
+    source, layout, outcomes = digits("appwom", 3)
+    res = {}
+    for engine in ("fast", "reference"):
+        m = TimingModel(cfg, technology=tech, scheme="appwom", layout=layout, meta=source.meta, engine=engine)
+        for o in outcomes:
+            m.feed(o)
+        res[engine] = m.finish()
+    assert res["fast"].stats.equal(res["reference"].stats)
+    assert res["fast"].elapsed_ps == res["reference"].elapsed_ps
+    assert res["fast"].per_bank.equals(res["reference"].per_bank)

@@ -1,0 +1,195 @@
+"""The timing model on the digits trace: the paper's latency ordering, the idle-gap knee,
+the region manager, the observer of ``archsim run --timing`` and the ``archsim timing`` CLI."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from archsim.config import Config, replace
+from archsim.errors import ConfigError
+from archsim.technology import TECHNOLOGIES
+from archsim.timing.model import TimingModel
+
+from _timing_helpers import FakeLayout, digits  # noqa: F401
+
+PCM = TECHNOLOGIES.get("pcm")
+
+
+def _minimal(gap_ns, **extra):
+    return replace(Config(), {"timing.access_pattern": "minimal", "timing.gap_ns": gap_ns, **extra})
+
+
+def _run(cfg, scheme, digits, iterations=24, engine=None):
+    source, layout, outs = digits(scheme, iterations)
+    m = TimingModel(cfg, technology=PCM, scheme=scheme, layout=layout, meta=source.meta, engine=engine)
+    for o in outs:
+        m.feed(o)
+    return m.finish()
+
+
+def test_paper_ordering_and_the_knee(digits):
+    """PreRESET pays the SET latency, PreSET the RESET latency when idle time suffices and
+    more as the gap shrinks; AppWOM lies in between."""
+    set_ns, reset_ns = 1000.0, 125.0
+    long, short = _minimal(1e6), _minimal(2000.0)
+    r = {(s, g): _run(cfg, s, digits).summary for s in ("preset", "prereset", "appwom")
+         for g, cfg in (("long", long), ("short", short))}
+    dev = {k: v["device_avg_write_latency_ns"] for k, v in r.items()}
+    assert dev[("prereset", "long")] == pytest.approx(set_ns)            # every write SETs
+    assert dev[("preset", "long")] == pytest.approx(reset_ns)            # every PreSET done in idle time
+    assert r[("preset", "long")]["refresh_misses"] == 0
+    assert reset_ns * 2 < dev[("appwom", "long")] < set_ns * 0.8         # half the lines are AppWOM01
+    assert dev[("preset", "short")] > 3 * reset_ns                       # PreSETs missed: the knee
+    assert r[("preset", "short")]["refresh_misses"] > 0
+    q = {k: v["queued_avg_write_latency_ns"] for k, v in r.items()}
+    assert q[("preset", "long")] < q[("appwom", "long")] < q[("prereset", "long")]
+    assert q[("preset", "short")] > q[("preset", "long")]
+
+
+def test_training_pattern_tables(digits):
+    res = _run(Config(), "appwom", digits, iterations=4)
+    pb = res.per_bank
+    assert len(pb) == 16 and pb["lines"].sum() > digits.layout.lines  # weights + intermediate data
+    assert {"reads", "writes", "write_p99_latency_ns", "utilisation", "refresh_misses", "energy_read_pj",
+            "energy_refresh_reset_pj", "mean_cell_flips"} <= set(pb.columns)
+    assert (pb["reads"] > 0).all() and (pb["utilisation"] > 0).all() and (pb["utilisation"] <= 1).all()
+    o = res.overall
+    assert o["reads"] == pb["reads"].sum() and o["writes"] == pb["writes"].sum()
+    assert o["read_p50_latency_ns"] <= o["read_p95_latency_ns"] <= o["read_p99_latency_ns"] <= o["read_max_latency_ns"]
+    # every intermediate tensor has a lifetime, the input's is the longest
+    lt = res.lifetimes.set_index("tensor")["avg_lifetime_ns"]
+    assert (lt > 0).all() and lt.idxmax() == "input"
+
+
+def test_chunking_does_not_change_the_result(digits):
+    cfg = Config()
+    source, layout, outs2 = digits("preset", 6, chunk=2)
+    _, _, outs3 = digits("preset", 6, chunk=3)
+    results = []
+    for outs in (outs2, outs3, [np.concatenate(outs2)]):
+        m = TimingModel(cfg, technology=PCM, scheme="preset", layout=layout, meta=source.meta)
+        for o in outs:
+            m.feed(o)
+        results.append(m.finish())
+    assert results[0].stats.equal(results[1].stats) and results[0].stats.equal(results[2].stats)
+    assert results[0].per_bank.equals(results[2].per_bank)
+
+
+def test_region_manager_follows_the_encoder(digits):
+    """One source of truth: the manager wraps the stream's own policy object and predicts
+    the code (polarity) of every line as the encoder's state has it."""
+    source, layout, outs = digits("appwom", 12)
+    stream = digits.stream("appwom", 12)
+    m = TimingModel(_minimal(5e4), technology=PCM, scheme="appwom", layout=layout, meta=source.meta,
+                    policy=stream.encoder.policy)
+    assert m.manager.policy is stream.encoder.policy
+    initial = m.manager.polarity.copy()
+    for o in outs:
+        m.feed(o)
+    assert np.array_equal(m.manager.polarity, stream.state.line_polarity())
+    assert not np.array_equal(initial, m.manager.polarity)  # lines did switch
+    assert set(m.manager.code()) == {"AppWOM10", "AppWOM01"}
+    assert set(m.manager.region_polarity()) <= {0, 1}
+
+
+def test_region_exhausted_changes_latency_not_flips(digits):
+    # training pattern: a region's refreshes wait for its last line, some lines are written again first
+    eager = _run(Config(), "preset", digits, iterations=4)
+    lazy = _run(replace(Config(), {"timing.region_manager": "region-exhausted", "timing.region_lines": 64}),
+                "preset", digits, iterations=4)
+    assert eager.overall["refresh_misses"] == 0 < lazy.overall["refresh_misses"]
+    assert lazy.overall["energy_pj"] == pytest.approx(eager.overall["energy_pj"])
+    assert np.array_equal(lazy.per_bank["cell_flips"], eager.per_bank["cell_flips"])
+    assert lazy.summary["device_avg_write_latency_ns"] > eager.summary["device_avg_write_latency_ns"]
+
+
+def test_config_errors():
+    with pytest.raises(ConfigError, match="timing.scheduling.*unknown scheduling policy 'fifo'.*fcfs"):
+        replace(Config(), {"timing.scheduling": "fifo"})
+    with pytest.raises(ConfigError, match="watermarks"):
+        replace(Config(), {"timing.write_high_watermark": 40})
+    with pytest.raises(ConfigError, match="timing.refresh_policy"):
+        replace(Config(), {"timing.refresh_policy": "pause"})
+    cfg = replace(Config(), {"timing.line_bytes": 128, "timing.access_pattern": "minimal"})
+    with pytest.raises(ConfigError, match="line_bytes"):
+        TimingModel(cfg, technology=PCM, scheme="preset", layout=FakeLayout([("w", 4)]))
+
+
+def test_observer_with_a_minimal_context(digits):
+    from archsim.run import OBSERVERS, RunContext
+    from archsim.timing.observer import TimingObserver
+
+    assert OBSERVERS.get("timing") is TimingObserver
+    source, layout, outs = digits("preset", 4)
+    _, _, outs_a = digits("appwom", 4)
+    cfg = Config()
+    obs = TimingObserver(cfg)
+    obs.start(RunContext(cfg, PCM, ("preset", "appwom"), source.meta, layout, 4, None))
+    first = 0
+    for o, oa in zip(outs, outs_a):
+        obs.chunk("preset", first, type("C", (), {"outcome": o})())
+        obs.chunk("appwom", first, type("C", (), {"outcome": oa})())
+        first += o.shape[0]
+    rep = obs.finish()
+    for s in ("preset", "appwom"):
+        cols = rep.columns[s]
+        assert {"queued_avg_write_latency_ns", "queued_p99_write_latency_ns", "refresh_misses"} <= set(cols)
+    assert rep.columns["preset"]["queued_avg_write_latency_ns"] < rep.columns["appwom"]["queued_avg_write_latency_ns"]
+    assert set(rep.tables) == {"timing_banks", "timing_overall", "timing_lifetimes"}
+    assert len(rep.tables["timing_banks"]) == 32
+    assert "timing_banks" in rep.figures
+
+
+def test_archsim_run_with_timing(tmp_path):
+    import archsim.timing.observer  # noqa: F401  (registers "timing", as archsim.run does)
+    from archsim.cli import main
+
+    out = tmp_path / "run"
+    rc = main(["run", "--timing", "--set", "run.iterations=3", "--set", "run.schemes=[\"preset\", \"prereset\"]",
+               "--out", str(out), "--no-progress"])
+    assert rc == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert {"queued_avg_write_latency_ns", "queued_p99_write_latency_ns", "refresh_misses",
+            "avg_write_latency_ns"} <= set(summary.columns)
+    banks = pd.read_csv(out / "timing_banks.csv")
+    assert set(banks["scheme"]) == {"preset", "prereset"}
+    assert (out / "timing_banks.png").exists()
+
+
+def test_cli_timing_run_and_sweep(tmp_path, capsys):
+    from archsim.cli import main
+
+    out = tmp_path / "t"
+    assert main(["timing", "run", "--iterations", "3", "--scheme", "preset", "--scheme", "appwom",
+                 "--set", "timing.scheduling=fcfs", "--out", str(out), "--no-progress"]) == 0
+    s = pd.read_csv(out / "timing_summary.csv")
+    assert list(s["scheme"]) == ["preset", "appwom"]
+    banks = pd.read_csv(out / "timing_banks.csv")
+    assert {"max_cell_flips", "lifetime_iterations"} <= set(banks.columns)  # exact wear per bank
+    assert (out / "timing_banks.png").exists()
+    sw = tmp_path / "sweep"
+    args = ["timing", "sweep-gap", "--iterations", "6", "--scheme", "preset", "--gaps-ns", "2000,200000",
+            "--out", str(sw), "--no-progress"]
+    assert main(args) == 0
+    t1 = pd.read_csv(sw / "sweep_gap.csv")
+    assert len(t1) == 2 and (sw / "sweep_gap.png").exists()
+    assert t1.set_index("gap_ns").loc[200000.0, "device_avg_write_latency_ns"] == pytest.approx(125.0)
+    assert main(args) == 0  # resumed: nothing recomputed, nothing appended
+    assert len(pd.read_csv(sw / "sweep_gap.csv")) == 2
+    assert main(["timing", "sweep-gap", "--gaps-ns", "x", "--out", str(sw)]) == 2
+    assert "--gaps-ns" in capsys.readouterr().err
+
+
+def test_tutorial_plugin_end_to_end(tmp_path):
+    from pathlib import Path
+
+    from archsim.cli import main
+
+    plugin = Path(__file__).resolve().parents[1] / "docs" / "examples" / "timing_plugin.py"
+    from archsim.timing.scheduling import SCHEDULING_POLICIES
+
+    args = [] if "write-batch" in SCHEDULING_POLICIES else ["--plugin", str(plugin)]
+    out = tmp_path / "p"
+    assert main(args + ["timing", "run", "--iterations", "2", "--scheme", "preset", "--set",
+                        "timing.scheduling=write-batch", "--set", "timing.region_manager=bank-exhausted",
+                        "--out", str(out), "--no-progress"]) == 0
+    assert pd.read_csv(out / "timing_summary.csv")["refresh_misses"].iloc[0] > 0
