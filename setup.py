@@ -14,6 +14,7 @@ from setuptools import Extension, setup
 KERNELS = {
     # module name inside archsim  ->  source in cython_kernels/
     "archsim._pcm_kernels": "cython_kernels/_pcm_kernels.pyx",
+    "archsim._dap_kernels": "cython_kernels/_dap_kernels.pyx",
     "archsim._racetrack_kernels": "cython_kernels/_racetrack_kernels.pyx",
     "archsim._timing_kernel": "cython_kernels/_timing_kernel.pyx",
 }

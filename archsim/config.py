@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from archsim.dap.config import DapConfig
 from archsim.errors import ConfigError
 from archsim.racetrack.config import RacetrackConfig
 from archsim.timing.config import TimingConfig
@@ -171,6 +172,7 @@ class Config:
     encoding: EncodingConfig = field(default_factory=EncodingConfig)
     run: RunConfig = field(default_factory=RunConfig)
     timing: TimingConfig = field(default_factory=TimingConfig)
+    dap: DapConfig = field(default_factory=DapConfig)
     racetrack: RacetrackConfig = field(default_factory=RacetrackConfig)
 
     def validate(self, where: str = "") -> None:

@@ -84,7 +84,8 @@ class Pcm(MemoryTechnology):
                     keep_stored: bool = False):
         from archsim.encoding import EncoderStream, make_encoder
 
-        params = dict(config.encoding.schemes.get(scheme, {}))
+        defaults = getattr(self.schemes.get(scheme), "config_defaults", None)  # e.g. dap/ps: the [dap] section
+        params = {**(defaults(config) if defaults else {}), **config.encoding.schemes.get(scheme, {})}
         encoder = make_encoder(scheme, word_bits=config.layout.word_bits,
                                refresh_unit=config.encoding.refresh_unit, **params)
         return EncoderStream(encoder, lines, words, pcm=config.pcm, line_offset=line_offset,

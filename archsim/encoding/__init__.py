@@ -82,3 +82,4 @@ __all__ = [
     "OUTCOME_FIELDS", "replay", "open_stream", "make_encoder", "as_words", "Group", "fig5_grouping",
     "adjacent_grouping", "PingPongPolicy", "POLARITY_10", "POLARITY_01",
 ]
+from archsim.dap import schemes as _dap_schemes  # noqa: E402,F401  (registers dap and ps)

@@ -112,6 +112,11 @@ class Encoder(ABC):
         """
         return wear
 
+    def adjust_result(self, state: Any, result: "ReplayResult") -> "ReplayResult":
+        """Hook: a scheme whose costs are not only SET/RESET flips (DAP's lossy SET) returns a
+        corrected result (e.g. a :class:`ReplayResult` subclass); the default returns ``result``."""
+        return result
+
     def describe(self) -> dict[str, Any]:
         """The scheme's resolved parameters (for result tables and config dumps)."""
         d = dataclasses.asdict(self.params)
@@ -330,7 +335,7 @@ class EncoderStream:
         if self.pcm.read_before_write and self.encoder.needs_read:
             read_energy = line_writes * self.words * self.encoder.cells_per_word * self.pcm.read_energy_pj_per_bit
         stored = np.concatenate(self._stored) if self._stored else None
-        return ReplayResult(
+        return self.encoder.adjust_result(self.state, ReplayResult(
             scheme=self.encoder.name,
             word_bits=self.encoder.word_bits,
             cells_per_word=self.encoder.cells_per_word,
@@ -352,7 +357,7 @@ class EncoderStream:
             pcm=self.pcm,
             stored=stored,
             params=self.encoder.describe(),
-        )
+        ))
 
 
 @dataclass

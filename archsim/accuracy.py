@@ -1,0 +1,236 @@
+"""The accuracy experiment: train a workload under several write schemes in the closed loop.
+
+Every scheme trains the same workload from the same seed (same initialisation,
+same batch order); the only difference is what the memory returns
+(:mod:`archsim.closed_loop`). ``baseline`` is exact storage with the full-SET
+data-comparison write (``dcw``, the scheme DAP is built on), so its accuracy is
+that of the open loop, bit for bit; other names are write schemes of the
+configured memory technology (``ps``, ``dap``, ``appwom``, ...), or
+``technology:scheme`` for another technology (e.g. ``racetrack:fixed-ones``).
+
+For each scheme the table holds the final train and test accuracy (%), and the
+energy, average write latency and lifetime of the same run's writes (all
+weights and biases, the initial store included); the curves hold the accuracy
+every ``eval_every`` iterations.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from archsim.closed_loop import IterationClock, SchemeMemory
+from archsim.config import Config
+from archsim.errors import ConfigError
+
+BASELINE = "baseline"
+BASELINE_SCHEME = "dcw"
+
+TABLE_COLUMNS = ("scheme", "train_accuracy", "test_accuracy", "final_loss", "energy_pj",
+                 "energy_per_iteration_pj", "avg_write_latency_ns", "lifetime_iterations", "bit_flips",
+                 "max_cell_flips", "decayed_cells", "lossy_set_flips", "iterations", "seconds")
+
+
+@dataclass
+class AccuracyOutput:
+    table: pd.DataFrame
+    """One row per scheme (accuracies in %)."""
+    curves: pd.DataFrame
+    """scheme, iteration, train_accuracy, test_accuracy (%), loss."""
+    config: Config
+    workload: str
+
+    def write(self, out_dir, *, figures: bool = True) -> list:
+        from pathlib import Path
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, df in (("accuracy", self.table), ("accuracy_curves", self.curves)):
+            p = out / f"{name}.csv"
+            df.to_csv(p, index=False)
+            written.append(p)
+        p = out / "config.toml"
+        p.write_text(self.config.to_toml(), encoding="utf-8")
+        written.append(p)
+        if figures:
+            written += plot_curves(self.curves, out / "accuracy_curves", title=self.workload)
+        return written
+
+
+def split_scheme(spec: str, default_memory: str) -> tuple[str, str]:
+    """``"scheme"`` or ``"technology:scheme"`` -> (technology, scheme)."""
+    if spec == BASELINE:
+        return default_memory, BASELINE_SCHEME
+    if ":" in spec:
+        tech, scheme = spec.split(":", 1)
+        return tech, scheme
+    return default_memory, spec
+
+
+def _model_description(wl, seed: int, knobs: dict[str, Any]):
+    if not hasattr(wl, "trainer") or not hasattr(type(wl), "build_model"):
+        raise ConfigError(f"workload {wl.name!r} has no built-in trainer: the closed loop needs one "
+                          f"(lenet-digits, mlp-digits, lenet-mnist, mlp-mnist)")
+    k = wl.resolve_knobs(knobs)
+    model = type(wl).build_model(np.random.default_rng([seed, 0]))
+    tensors, schedule = model.describe(momentum=float(k["momentum"]) > 0)
+    return tensors, schedule, int(k["batch_size"])
+
+
+def run_scheme(config: Config, workload: str, spec: str, *, iterations: int, seed: int, eval_every: int,
+               knobs: dict[str, Any] | None = None, progress: bool = False) -> tuple[dict, list[dict]]:
+    """Train ``workload`` with memory scheme ``spec``; returns (table row, curve rows)."""
+    from workloads import WORKLOADS
+
+    knobs = dict(knobs or {})
+    wl = WORKLOADS.get(workload)()
+    tensors, schedule, batch = _model_description(wl, seed, knobs)
+    params = [t for t in tensors if t.kind in ("weight", "bias")]
+    clock = IterationClock(config.dap.iteration_time_s, params, schedule, batch)
+    tech, scheme = split_scheme(spec, config.run.memory)
+    t0 = time.perf_counter()
+    memory = SchemeMemory(scheme, config, params, clock=clock, memory=tech)
+    tr = wl.trainer(seed=seed, memory=memory, **knobs)
+    curve = []
+    loss = float("nan")
+
+    def evaluate(i: int) -> None:
+        curve.append({"scheme": spec, "iteration": i, "train_accuracy": 100 * tr.accuracy("train"),
+                      "test_accuracy": 100 * tr.accuracy("test"), "loss": loss})
+
+    evaluate(0)
+    with tqdm(total=iterations, disable=not progress, desc=f"{workload} / {spec}", unit="it") as bar:
+        for i in range(1, iterations + 1):
+            loss = float(tr.step())
+            if i % eval_every == 0 or i == iterations:
+                evaluate(i)
+            bar.update()
+    result = memory.result()
+    s = result.summary()
+    row = {"scheme": spec, "train_accuracy": curve[-1]["train_accuracy"], "test_accuracy": curve[-1]["test_accuracy"],
+           "final_loss": loss, "energy_pj": s.get("energy_pj"), "energy_per_iteration_pj": s.get("energy_per_iteration_pj"),
+           "avg_write_latency_ns": s.get("avg_write_latency_ns"), "lifetime_iterations": s.get("lifetime_iterations"),
+           "bit_flips": s.get("bit_flips"), "max_cell_flips": s.get("max_cell_flips"),
+           "decayed_cells": s.get("decayed_cells", 0), "lossy_set_flips": s.get("lossy_set_flips", 0),
+           "iterations": iterations, "seconds": time.perf_counter() - t0}
+    return row, curve
+
+
+def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], iterations: int, seed: int,
+                 eval_every: int = 10, knobs: dict[str, Any] | None = None, progress: bool = True,
+                 checkpoint_dir=None) -> AccuracyOutput:
+    """Train under every scheme (same seed) and collect the table and curves.
+
+    With ``checkpoint_dir``, each finished scheme is saved there (JSON, keyed by the
+    configuration and arguments) and reused by a later call with the same key: an
+    interrupted experiment resumes with the schemes it had not finished."""
+    if iterations < 1:
+        raise ConfigError(f"iterations must be >= 1, not {iterations}")
+    if eval_every < 1:
+        raise ConfigError(f"eval_every must be >= 1, not {eval_every}")
+    if not schemes:
+        raise ConfigError("no schemes given")
+    if len(set(schemes)) != len(schemes):
+        raise ConfigError(f"a scheme is named twice: {', '.join(schemes)}")
+    rows, curves = [], []
+    key = _run_key(config, workload, iterations, seed, eval_every, knobs)
+    for spec in schemes:
+        done = _load_checkpoint(checkpoint_dir, spec, key)
+        if done is None:
+            row, curve = run_scheme(config, workload, spec, iterations=iterations, seed=seed,
+                                    eval_every=eval_every, knobs=knobs, progress=progress)
+            _save_checkpoint(checkpoint_dir, spec, key, row, curve)
+        else:
+            row, curve = done
+        rows.append(row)
+        curves += curve
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    base = table[table["scheme"] == BASELINE]
+    if len(base):
+        b = base.iloc[0]
+        table["test_accuracy_vs_baseline"] = table["test_accuracy"] - b["test_accuracy"]
+        table["latency_speedup_vs_baseline"] = b["avg_write_latency_ns"] / table["avg_write_latency_ns"]
+        table["lifetime_vs_baseline"] = table["lifetime_iterations"] / b["lifetime_iterations"]
+        table["energy_vs_baseline"] = table["energy_pj"] / b["energy_pj"]
+    return AccuracyOutput(table, pd.DataFrame(curves), config, workload)
+
+
+def plot_curves(curves: pd.DataFrame, stem, *, title: str = "") -> list:
+    """Test and train accuracy per scheme against iterations; saves ``stem``.png and .pdf."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for scheme, df in curves.groupby("scheme", sort=False):
+        for ax, col in zip(axes, ("test_accuracy", "train_accuracy")):
+            ax.plot(df["iteration"], df[col], label=scheme, lw=1.4)
+    for ax, name in zip(axes, ("test", "train")):
+        ax.set_xlabel("iteration")
+        ax.set_title(f"{title} {name} accuracy".strip())
+        ax.grid(alpha=0.3)
+        ax.set_ylim(0, 100)
+    axes[0].set_ylabel("accuracy (%)")
+    axes[1].legend(loc="lower right")
+    fig.tight_layout()
+    from pathlib import Path
+
+    out = []
+    for ext in ("png", "pdf"):
+        p = Path(f"{stem}.{ext}")
+        fig.savefig(p, dpi=150)
+        out.append(p)
+    plt.close(fig)
+    return out
+
+
+def _run_key(config: Config, workload, iterations, seed, eval_every, knobs) -> str:
+    import hashlib
+    import json
+
+    text = json.dumps({"config": config.to_toml(), "workload": workload, "iterations": iterations, "seed": seed,
+                       "eval_every": eval_every, "knobs": {k: str(v) for k, v in sorted((knobs or {}).items())}},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _checkpoint_path(checkpoint_dir, spec: str):
+    from pathlib import Path
+
+    return Path(checkpoint_dir) / (spec.replace(":", "__").replace("/", "_") + ".json")
+
+
+def _load_checkpoint(checkpoint_dir, spec: str, key: str):
+    import json
+
+    if checkpoint_dir is None:
+        return None
+    p = _checkpoint_path(checkpoint_dir, spec)
+    if not p.is_file():
+        return None
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except ValueError:
+        return None  # a torn file from an interrupted write: recompute
+    if data.get("key") != key:
+        return None
+    return data["row"], data["curve"]
+
+
+def _save_checkpoint(checkpoint_dir, spec: str, key: str, row: dict, curve: list) -> None:
+    import json
+    import os
+
+    if checkpoint_dir is None:
+        return
+    p = _checkpoint_path(checkpoint_dir, spec)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "row": row, "curve": curve}), encoding="utf-8")
+    os.replace(tmp, p)

@@ -1,0 +1,173 @@
+"""The closed loop: a :class:`workloads.memory.Memory` that stores every tensor through a memory model.
+
+The built-in trainer calls ``store(name, values)`` once per weight and bias per
+iteration (and once before training) and continues with what it returns.
+:class:`SchemeMemory` writes the values into memory lines under any write scheme
+of a memory technology (``dcw``, ``appwom``, ``dap``, ``ps``, ...; each tensor is
+its own stream over its own lines of the :class:`archsim.layout.AddressLayout`,
+global line indices kept) and returns what a *read at the time the next
+iteration reads the tensor* gives back:
+
+- exact schemes: the written values;
+- approximate schemes (``appwom``): the stored values (ignored low-bit updates);
+- schemes with a ``read(state, times)`` hook (``dap``, ``ps``): the cells after
+  the decay between the write and that read.
+
+Simulated time comes from a clock (:class:`IterationClock`: a configured
+``iteration_time_s`` and each layer's position in the iteration's FLOP
+schedule). Any object with ``write_time(name, iteration)`` and
+``read_time(name, iteration)`` (seconds) can replace it, e.g. one fed by the
+timing model's request completion times.
+
+A device model that is not a digital write scheme (an analog synapse, the
+``003`` seed) plugs in as its own ``Memory`` (see ``docs/dap.md``), or as a
+technology whose stream has the same ``feed`` / ``read`` protocol.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from archsim.config import Config
+from archsim.errors import ConfigError
+from archsim.layout import AddressLayout
+
+
+class Clock(Protocol):
+    def write_time(self, name: str, iteration: int) -> float: ...
+    def read_time(self, name: str, iteration: int) -> float: ...
+
+
+class IterationClock:
+    """Simulated seconds from a fixed iteration time and the iteration's schedule.
+
+    Iteration ``i`` runs from ``i * T`` to ``(i + 1) * T`` (``T`` =
+    ``iteration_time_s``); a step of the schedule occupies the share of that
+    interval its FLOPs take of the iteration's. The update of iteration ``i``
+    writes a tensor at the *end* of its layer's ``update`` step; the next
+    iteration reads it at the *start* of its layer's ``forward`` step (the first
+    read; the backward pass reuses the value the trainer already holds). The
+    initial store (iteration -1) happens at time 0.
+    """
+
+    def __init__(self, iteration_time_s: float, tensors: Sequence[Any] = (), schedule: Sequence[Any] = (),
+                 batch_size: int = 1) -> None:
+        if not iteration_time_s > 0:
+            raise ConfigError(f"iteration_time_s must be positive, not {iteration_time_s!r}")
+        self.T = float(iteration_time_s)
+        flops = np.array([s.flops(batch_size) for s in schedule], np.float64)
+        total = flops.sum()
+        start = np.concatenate([[0.0], np.cumsum(flops)[:-1]]) / total if total > 0 else np.zeros(len(flops))
+        end = np.cumsum(flops) / total if total > 0 else np.ones(len(flops))
+        self._write_frac: dict[str, float] = {}
+        self._read_frac: dict[str, float] = {}
+        for t in tensors:
+            w = [end[i] for i, s in enumerate(schedule) if s.phase == "update" and s.layer == t.layer]
+            r = [start[i] for i, s in enumerate(schedule) if s.phase == "forward" and s.layer == t.layer]
+            self._write_frac[t.name] = float(w[0]) if w else 1.0
+            self._read_frac[t.name] = float(r[0]) if r else 0.0
+
+    def write_time(self, name: str, iteration: int) -> float:
+        if iteration < 0:
+            return 0.0
+        return (iteration + self._write_frac.get(name, 1.0)) * self.T
+
+    def read_time(self, name: str, iteration: int) -> float:
+        return (iteration + 1 + self._read_frac.get(name, 0.0)) * self.T
+
+
+class SchemeMemory:
+    """A closed-loop memory writing through ``scheme`` of technology ``memory`` (``config.run.memory``).
+
+    ``tensors``: the weights and biases in row order (objects with ``name`` and
+    ``size``, e.g. :class:`workloads.TensorSpec`). ``clock``: simulated times
+    (default: :class:`IterationClock` with ``config.dap.iteration_time_s``, no schedule).
+    """
+
+    def __init__(self, scheme: str, config: Config, tensors: Sequence[Any], *, clock: Clock | None = None,
+                 memory: str | None = None) -> None:
+        from archsim.technology import TECHNOLOGIES
+
+        self.scheme = scheme
+        self.config = config
+        self.technology = TECHNOLOGIES.get(memory or config.run.memory)
+        self.technology.schemes.get(scheme)  # unknown scheme: one clear error
+        self.layout = AddressLayout([(t.name, t.size) for t in tensors],
+                                    words_per_line=config.layout.words_per_line,
+                                    align_tensors=True, word_bits=config.layout.word_bits)
+        self.clock = clock or IterationClock(config.dap.iteration_time_s, tensors)
+        self._shapes = {t.name: int(t.size) for t in tensors}
+        self._streams = {}
+        self._iteration = {t.name: -1 for t in tensors}
+        for t in tensors:
+            first, n = self.layout.tensor_lines(t.name)
+            self._streams[t.name] = self.technology.open_stream(
+                scheme, lines=n, words=self.layout.words_per_line, config=config, line_offset=first)
+
+    def encoder(self, name: str):
+        return getattr(self._streams[name], "encoder", None)
+
+    def store(self, name: str, values: np.ndarray) -> np.ndarray:
+        if name not in self._streams:
+            raise ConfigError(f"closed loop: tensor {name!r} is not in the memory layout")
+        arr = np.ascontiguousarray(values, np.float32)
+        size = self._shapes[name]
+        if arr.size != size:
+            raise ConfigError(f"closed loop: tensor {name!r} has {arr.size} values, the layout {size}")
+        i = self._iteration[name]
+        stream = self._streams[name]
+        wpl = self.layout.words_per_line
+        lines = stream.lines
+        buf = np.zeros(lines * wpl, np.uint32)
+        buf[:size] = arr.reshape(-1).view(np.uint32)
+        enc = getattr(stream, "encoder", None)
+        if enc is not None and hasattr(enc, "set_write_times"):
+            enc.set_write_times(stream.state, [self.clock.write_time(name, i)])
+        out = stream.feed(buf.reshape(1, lines, wpl), want_stored=True)
+        if enc is not None and hasattr(enc, "read"):
+            back = enc.read(stream.state, self.clock.read_time(name, i))
+        elif out.stored is not None:
+            back = out.stored[0]
+        else:
+            back = buf.reshape(lines, wpl)
+        self._iteration[name] = i + 1
+        got = np.asarray(back).reshape(-1)[:size].view(np.float32)
+        return got.reshape(np.shape(values)).astype(np.float32, copy=False)
+
+    def results(self) -> dict[str, Any]:
+        """Each tensor's stream result."""
+        return {name: s.result() for name, s in self._streams.items()}
+
+    def result(self):
+        """The streams' results merged into one (all lines of the layout)."""
+        return merge_results(list(self.results().values()))
+
+
+_SAME = {"scheme", "word_bits", "cells_per_word", "words", "iterations", "pcm", "params",
+         "lossy_set_energy_pj"}
+
+
+def merge_results(results: list):
+    """One result over the lines of several stream results of the same scheme (counts summed,
+    wear concatenated along lines). Works for :class:`ReplayResult` and its subclasses."""
+    if not results:
+        raise ConfigError("nothing to merge")
+    r0 = results[0]
+    fields = {}
+    for f in dataclasses.fields(r0):
+        vals = [getattr(r, f.name) for r in results]
+        if f.name in _SAME:
+            fields[f.name] = vals[0]
+        elif f.name == "wear":
+            fields[f.name] = np.concatenate(vals, axis=0)
+        elif f.name == "stored":
+            fields[f.name] = None
+        elif isinstance(vals[0], np.ndarray) and vals[0].ndim >= 1:
+            fields[f.name] = np.concatenate(vals, axis=0)  # per-line arrays
+        elif isinstance(vals[0], (int, float, np.integer, np.floating)) and not isinstance(vals[0], bool):
+            fields[f.name] = sum(vals)
+        else:
+            fields[f.name] = vals[0]  # configuration objects, names
+    return type(r0)(**fields)

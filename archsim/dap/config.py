@@ -1,0 +1,76 @@
+"""Configuration of the lossy-SET cell model, the DAP policies and the closed-loop clock.
+
+:class:`DapConfig` is both the ``[dap]`` section of :class:`archsim.config.Config`
+and the parameter set of the ``dap`` and ``ps`` PCM schemes: a scheme's table
+``[encoding.schemes.dap]`` overrides single fields of ``[dap]`` for that scheme.
+
+Units are in the field names (``_s`` seconds, ``_ns`` nanoseconds, ``_pj`` picojoules).
+Defaults and their sources are explained in ``docs/dap.md``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from archsim.errors import ConfigError
+
+DECAY_LAWS = ("weibull", "deadline")
+
+
+@dataclass(frozen=True)
+class DapConfig:
+    """Lossy SET, DAP policy and closed-loop time.
+
+    Lossy SET: a short SET pulse (``lossy_set_latency_ns``, ``lossy_set_energy_pj``
+    per cell) whose cell reads 0 again once it has *decayed*. Each lossy-SET cell
+    draws its decay time at programming from a seeded counter-based generator:
+
+    - ``"deadline"``: exactly ``retention_s`` after its last lossy SET;
+    - ``"weibull"``: ``retention_s + weibull_scale_s * W`` with ``W`` Weibull of shape
+      ``weibull_shape`` (a three-parameter Weibull whose location is the guaranteed
+      retention): P(decayed after elapsed ``dt``) = 0 for ``dt <= retention_s``, else
+      ``1 - exp(-((dt - retention_s) / weibull_scale_s) ** weibull_shape)``.
+    """
+
+    retention_s: float = 0.1
+    """Guaranteed retention of a lossy-SET cell, s: data younger than this is never lost."""
+    decay_law: str = "weibull"
+    """"weibull" (per-cell random decay time after the guaranteed retention) or "deadline"."""
+    weibull_scale_s: float = 0.1
+    """Scale of the random part of a cell's decay time, s (``weibull`` law only)."""
+    weibull_shape: float = 2.0
+    """Shape of the random part (``weibull`` law only; 1 = memoryless exponential)."""
+    lossy_set_latency_ns: float = 125.0
+    """Latency of a lossy-SET pulse, ns (default: a RESET's, as Partial-SET's pulse)."""
+    lossy_set_energy_pj: float = 1.6875
+    """Energy of one lossy-SET cell, pJ (default: the 13.5 pJ SET scaled to a 125 ns pulse)."""
+    lossy_mantissa_bits: int = 11
+    """Bit-aware Dual-SET split: the lowest mantissa bits (M13..M23 by default) use lossy SET."""
+    seed: int = 0
+    """Seed of the decay-time generator."""
+    iteration_time_s: float = 0.01
+    """Simulated seconds per training iteration (when no timing model supplies times)."""
+
+    def validate(self, where: str) -> None:
+        if self.decay_law not in DECAY_LAWS:
+            raise ConfigError(f"{where}.decay_law must be one of {', '.join(DECAY_LAWS)}, not {self.decay_law!r}")
+        for name in ("weibull_scale_s", "weibull_shape", "lossy_set_latency_ns", "iteration_time_s"):
+            value = getattr(self, name)
+            if not (value > 0 and math.isfinite(value)):
+                raise ConfigError(f"{where}.{name} must be positive, not {value!r}")
+        for name in ("retention_s", "lossy_set_energy_pj"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ConfigError(f"{where}.{name} must not be negative, not {value!r}")
+        if self.decay_law == "deadline" and not self.retention_s > 0:
+            raise ConfigError(f"{where}.retention_s must be positive with the deadline law, not {self.retention_s!r}")
+        if not 0 <= self.lossy_mantissa_bits <= 23:
+            raise ConfigError(f"{where}.lossy_mantissa_bits must be in 0..23, not {self.lossy_mantissa_bits!r}")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"{where}.seed must be in 0..2**63-1, not {self.seed!r}")
+
+    # the Encoder parameter hook (``Params.check``)
+    def check(self, where: str, word_bits: int) -> None:
+        if word_bits != 32:
+            raise ConfigError(f"{where}: dap/ps are defined on float32 words (word_bits = 32), not {word_bits}")
+        self.validate(where)

@@ -1,0 +1,235 @@
+"""The ``dap`` and ``ps`` PCM schemes: data-comparison writes whose SETs may be lossy.
+
+Built on ``dcw`` (cells start at 0, no pre-operation, no refresh): a write
+SETs the bits going 0 -> 1 and RESETs those going 1 -> 0, comparing against
+the cells *as they are now* (a decayed lossy cell reads 0, so a write that
+wants a 1 there SETs it again: that is the only re-programming of decayed
+cells). SETs of bits in the line's lossy mask are lossy SETs (own latency and
+energy, the cell decays later, :mod:`archsim.dap.decay`); the other SETs are
+full SETs. ``dap`` uses the bit-aware Dual-SET mask on every line (weights and
+biases; the closed loop can set the layer-aware mask of intermediate lines
+with :meth:`DapEncoder.set_line_masks`); ``ps`` uses lossy SET on every bit.
+
+Counting: ``write_set`` counts every SET (full and lossy; each is one flip and
+one unit of wear), ``write_reset`` the RESETs. The result
+(:class:`DapReplayResult`) adds ``lossy_set_flips`` and ``decayed_cells`` and
+charges lossy SETs their own energy; a line write's latency is the longest
+pulse it applies: SET latency if it full-SETs any cell, else the longer of the
+lossy-SET latency (if it lossy-SETs) and the RESET latency (if it RESETs).
+With a write-power budget of B cells, full SETs take ceil(f / B) rounds and the
+lossy SETs and RESETs fill the room left, then take rounds of that longer pulse.
+
+Time: write k of a line (k = 0, 1, ... over the stream) happens at
+``(k + 1) * iteration_time_s`` unless the caller gives times
+(:meth:`DapEncoder.set_write_times`; the closed loop and a timing model do).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from archsim import _dap_kernels as K
+from archsim.config import PcmConfig
+from archsim.dap.config import DapConfig
+from archsim.dap.decay import LAW_IDS
+from archsim.dap.policy import ALL_BITS, dual_set_mask
+from archsim.encoding.base import PCM_SCHEMES, WR, WS, Encoder, ReplayResult
+from archsim.errors import ConfigError
+
+
+def write_latency_ns(full, lossy, reset, pcm: PcmConfig, lossy_set_latency_ns: float) -> np.ndarray:
+    """Latency (ns) of line writes that full-SET ``full``, lossy-SET ``lossy`` and RESET ``reset`` cells."""
+    f = np.asarray(full, np.int64)
+    lo = np.asarray(lossy, np.int64)
+    r = np.asarray(reset, np.int64)
+    rest_lat = np.maximum(np.where(lo > 0, lossy_set_latency_ns, 0.0), np.where(r > 0, pcm.reset_latency_ns, 0.0))
+    budget = pcm.write_power_budget
+    if budget <= 0:
+        return np.where(f > 0, pcm.set_latency_ns, rest_lat)
+    set_rounds = -(-f // budget)
+    room = set_rounds * budget - f
+    rest_rounds = -(-np.maximum(lo + r - room, 0) // budget)
+    return set_rounds * pcm.set_latency_ns + rest_rounds * rest_lat
+
+
+@dataclass
+class DapState:
+    """Cells, lossy flags and decay times of the lines (see :mod:`archsim._dap_kernels`), plus
+    the stream's lossy-SET tallies."""
+
+    cells: np.ndarray          # (lines, words) uint32
+    lossy: np.ndarray          # (lines, words) uint32: 1-cells holding a lossy SET
+    deadline: np.ndarray       # (lines, words, 32) float64: decay time of each lossy cell, s
+    masks: np.ndarray          # (lines,) uint32: lossy bits of each line
+    line_offset: int
+    writes_done: int = 0
+    next_times: np.ndarray | None = None
+    lossy_set_flips: int = 0
+    decayed_cells: int = 0
+    last_lossy: np.ndarray | None = None    # (T, lines) of the last chunk
+    last_decayed: np.ndarray | None = None  # (T, lines) of the last chunk
+    #: line writes by (full SETs, lossy SETs, RESETs) -> count, for the latency at result time
+    write_classes: dict[tuple[int, int, int], int] = field(default_factory=dict)
+
+
+class DapEncoder(Encoder):
+    """DCW with lossy SETs on the bits of a per-line mask. Parameters: :class:`DapConfig`."""
+
+    Params = DapConfig
+    needs_read = True
+    exact = False
+
+    def default_mask(self) -> int:
+        return dual_set_mask(self.params.lossy_mantissa_bits)
+
+    @property
+    def cells_per_word(self) -> int:
+        return 32
+
+    def cell_labels(self) -> list[str]:
+        from archsim.encoding.grouping import float32_bit_name
+
+        return [float32_bit_name(31 - i) for i in range(32)]
+
+    def new_state(self, lines: int, words: int, line_offset: int = 0) -> DapState:
+        return DapState(
+            cells=np.zeros((lines, words), np.uint32),
+            lossy=np.zeros((lines, words), np.uint32),
+            deadline=np.full((lines, words, 32), np.inf),
+            masks=np.full(lines, self.default_mask(), np.uint32),
+            line_offset=int(line_offset),
+        )
+
+    # -- hooks for the closed loop and timing models ---------------------------------
+    @staticmethod
+    def set_line_masks(state: DapState, masks) -> None:
+        """Set the lossy-bit mask of every line (e.g. the layer-aware mask of intermediate lines)."""
+        state.masks[...] = np.asarray(masks, np.uint32)
+
+    @staticmethod
+    def set_write_times(state: DapState, times) -> None:
+        """Simulated times (s) of the next chunk's writes: shape (T,) or (T, lines)."""
+        state.next_times = np.asarray(times, np.float64)
+
+    @staticmethod
+    def read(state: DapState, times) -> np.ndarray:
+        """What reading every line at ``times`` (s; scalar or (lines,)) returns: the cells after decay.
+        Decayed cells stay 0 (the state is updated). Returns (lines, words) uint32."""
+        t = np.ascontiguousarray(np.broadcast_to(np.asarray(times, np.float64), state.masks.shape))
+        out = np.empty_like(state.cells)
+        state.decayed_cells += int(K.dap_read(state.cells, state.lossy, state.deadline, t, out))
+        return out
+
+    # -- the Encoder contract ------------------------------------------------------------
+    def encode(self, state: DapState, writes, outcome, wear, stored) -> None:
+        T, L, W = writes.shape
+        p = self.params
+        if state.next_times is not None:
+            times = np.ascontiguousarray(np.broadcast_to(
+                state.next_times.reshape(state.next_times.shape + (1,) * (2 - state.next_times.ndim)), (T, L)))
+            state.next_times = None
+        else:
+            k = np.arange(state.writes_done + 1, state.writes_done + T + 1, dtype=np.float64)
+            times = np.ascontiguousarray(np.broadcast_to((k * p.iteration_time_s)[:, None], (T, L)))
+        if np.any(np.diff(times, axis=0) < 0):
+            raise ConfigError(f"scheme {self.name}: write times must not decrease")
+        want = stored is not None
+        st = stored if want else np.empty((1, 1, 1), np.uint32)
+        nlossy = np.empty((T, L), np.uint32)
+        decayed = np.empty((T, L), np.uint32)
+        K.dap_chunk(writes, state.cells, state.lossy, state.deadline, wear.reshape(L, -1), outcome, st, want,
+                    state.masks, times, state.writes_done, state.line_offset, p.seed, LAW_IDS[p.decay_law],
+                    p.retention_s, p.weibull_scale_s, 1.0 / p.weibull_shape, nlossy, decayed)
+        state.writes_done += T
+        state.lossy_set_flips += int(nlossy.sum(dtype=np.uint64))
+        state.decayed_cells += int(decayed.sum(dtype=np.uint64))
+        state.last_lossy, state.last_decayed = nlossy, decayed
+        lossy = nlossy.astype(np.int64).ravel()
+        full = outcome[..., WS].astype(np.int64).ravel() - lossy
+        reset = outcome[..., WR].astype(np.int64).ravel()
+        key = (full << 40) | (lossy << 20) | reset
+        keys, counts = np.unique(key[key != 0], return_counts=True)
+        classes = state.write_classes
+        for k_, c_ in zip(keys.tolist(), counts.tolist()):
+            cls = (k_ >> 40, (k_ >> 20) & 0xFFFFF, k_ & 0xFFFFF)
+            classes[cls] = classes.get(cls, 0) + c_
+
+    def adjust_result(self, state: DapState, result: ReplayResult) -> "DapReplayResult":
+        p = self.params
+        pcm = result.pcm
+        if state.write_classes:
+            cls = np.array(list(state.write_classes), np.int64)
+            n = np.array(list(state.write_classes.values()), np.float64)
+            lat = write_latency_ns(cls[:, 0], cls[:, 1], cls[:, 2], pcm, p.lossy_set_latency_ns)
+            total = float((lat * n).sum())
+            if pcm.read_before_write and self.needs_read:
+                total += float(n.sum()) * pcm.read_latency_ns
+            full_writes = int(n[cls[:, 0] > 0].sum())
+        else:
+            total, full_writes = 0.0, 0
+        fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(ReplayResult)}
+        fields["write_latency_ns_total"] = total
+        programmed = result.line_writes - result.silent_writes
+        fields["set_writes"] = full_writes
+        fields["reset_writes"] = programmed - full_writes
+        return DapReplayResult(**fields, lossy_set_flips=state.lossy_set_flips, decayed_cells=state.decayed_cells,
+                               lossy_set_energy_pj=p.lossy_set_energy_pj)
+
+
+@dataclass
+class DapReplayResult(ReplayResult):
+    """A :class:`ReplayResult` with lossy SETs: ``write_set_flips`` counts full and lossy SETs (flips,
+    wear), ``lossy_set_flips`` the lossy ones (charged ``lossy_set_energy_pj`` each instead of the SET
+    energy); ``decayed_cells`` lossy cells that fell back to 0 before being rewritten;
+    ``set_writes`` line writes with a full SET (SET latency), ``reset_writes`` the other
+    programming writes (lossy-SET or RESET latency)."""
+
+    lossy_set_flips: int = 0
+    decayed_cells: int = 0
+    lossy_set_energy_pj: float = 0.0
+
+    def energy_by_kind(self) -> dict[str, float]:
+        e = self.pcm
+        out = super().energy_by_kind()
+        out["write_set"] = (self.write_set_flips - self.lossy_set_flips) * e.set_energy_pj
+        out["write_lossy_set"] = self.lossy_set_flips * self.lossy_set_energy_pj
+        return out
+
+    @property
+    def energy_pj(self) -> float:
+        return float(sum(self.energy_by_kind().values()))
+
+    def summary(self) -> dict[str, Any]:
+        d = super().summary()
+        d.update(lossy_set_flips=self.lossy_set_flips, full_set_flips=self.set_flips - self.lossy_set_flips,
+                 decayed_cells=self.decayed_cells)
+        return d
+
+
+@PCM_SCHEMES.register("dap")
+class Dap(DapEncoder):
+    """DAP (Wang et al., CODES+ISSS 2019 / TECS): bit-aware Dual-SET on weights and biases
+    (lowest ``lossy_mantissa_bits`` mantissa bits lossy SET, the rest full SET) on a data-comparison
+    write; intermediate lines take the layer-aware mask."""
+
+
+@PCM_SCHEMES.register("ps")
+class Ps(DapEncoder):
+    """PS, the DAP seed's failing baseline: every SET is a lossy SET."""
+
+    def default_mask(self) -> int:
+        return ALL_BITS
+
+
+def scheme_defaults(config) -> dict[str, Any]:
+    """The ``[dap]`` section of a :class:`archsim.config.Config` as scheme parameters (defaults
+    that ``[encoding.schemes.dap]`` / ``[encoding.schemes.ps]`` override)."""
+    dap = getattr(config, "dap", None)
+    return dataclasses.asdict(dap) if dap is not None else {}
+
+
+Dap.config_defaults = staticmethod(scheme_defaults)
+Ps.config_defaults = staticmethod(scheme_defaults)
