@@ -55,9 +55,14 @@ class MemoryTechnology(ABC):
         :class:`archsim.config.Config`)."""
 
     @abstractmethod
-    def service_times(self, outcome: np.ndarray, config: Any) -> ServiceTimes:
-        """Bank service times of the line writes of one chunk, from the per-write
-        ``outcome`` array the technology's stream returned."""
+    def service_times(self, outcome: Any, config: Any) -> ServiceTimes:
+        """Bank service times of the line writes of one chunk, from what the technology's
+        stream returned for it: its chunk outcome (with ``.outcome`` and ``.extras``) or the
+        bare per-write ``outcome`` array."""
+
+    @abstractmethod
+    def read_ns(self, config: Any) -> float:
+        """Unqueued latency of reading one line, ns."""
 
     def is_exact(self, scheme: str) -> bool:
         """Whether a read right after a write returns exactly what was written."""
@@ -91,18 +96,26 @@ class Pcm(MemoryTechnology):
         return EncoderStream(encoder, lines, words, pcm=config.pcm, line_offset=line_offset,
                              keep_stored=keep_stored)
 
-    def service_times(self, outcome: np.ndarray, config: Any) -> ServiceTimes:
+    def service_times(self, outcome: Any, config: Any) -> ServiceTimes:
         """Write: SET latency if it SETs any cell, else RESET latency (write-power rounds
-        with a budget); refresh: the same rule over the refresh's cells."""
+        with a budget), unless the scheme gave each write's latency (``extras["write_ns"]``:
+        DAP's lossy SETs); refresh: the same rule over the refresh's cells."""
         from archsim.encoding.base import RR, RS, WR, WS
         from archsim.encoding.costs import write_latency_ns
 
         pcm = config.pcm
-        write = write_latency_ns(outcome[..., WS], outcome[..., WR], pcm)
+        extras = getattr(outcome, "extras", {})
+        outcome = np.asarray(getattr(outcome, "outcome", outcome))
+        write = extras.get("write_ns")
+        if write is None:
+            write = write_latency_ns(outcome[..., WS], outcome[..., WR], pcm)
         refresh = write_latency_ns(outcome[..., RS], outcome[..., RR], pcm)
         if pcm.read_before_write:
             write = np.where(write > 0, write + pcm.read_latency_ns, 0.0)
         return ServiceTimes(write, refresh, pcm.read_latency_ns)
+
+    def read_ns(self, config: Any) -> float:
+        return config.pcm.read_latency_ns
 
 
 TECHNOLOGIES.register("pcm", Pcm())

@@ -157,6 +157,13 @@ class DapEncoder(Encoder):
             cls = (k_ >> 40, (k_ >> 20) & 0xFFFFF, k_ & 0xFFFFF)
             classes[cls] = classes.get(cls, 0) + c_
 
+    def chunk_extras(self, state: DapState, outcome, pcm: PcmConfig) -> dict:
+        """Each line write's latency with lossy SETs at their own latency (for the timing model)."""
+        lossy = state.last_lossy.astype(np.int64)
+        full = outcome[..., WS].astype(np.int64) - lossy
+        reset = outcome[..., WR].astype(np.int64)
+        return {"write_ns": write_latency_ns(full, lossy, reset, pcm, self.params.lossy_set_latency_ns)}
+
     def adjust_result(self, state: DapState, result: ReplayResult) -> "DapReplayResult":
         p = self.params
         pcm = result.pcm

@@ -112,6 +112,12 @@ class Encoder(ABC):
         """
         return wear
 
+    def chunk_extras(self, state: Any, outcome: np.ndarray, pcm: PcmConfig) -> dict[str, np.ndarray]:
+        """Hook: per-write figures of the chunk just encoded beyond the five outcome fields,
+        as (T, lines) arrays. ``"write_ns"``, if given, is each line write's latency and
+        replaces the SET/RESET rule in the timing model (DAP's lossy SETs use it)."""
+        return {}
+
     def adjust_result(self, state: Any, result: "ReplayResult") -> "ReplayResult":
         """Hook: a scheme whose costs are not only SET/RESET flips (DAP's lossy SET) returns a
         corrected result (e.g. a :class:`ReplayResult` subclass); the default returns ``result``."""
@@ -301,7 +307,7 @@ class EncoderStream:
         self._account(outcome)
         if self.keep_stored and stored is not None:
             self._stored.append(stored)
-        return ChunkOutcome(outcome, stored)
+        return ChunkOutcome(outcome, stored, self.encoder.chunk_extras(self.state, outcome, self.pcm))
 
     @property
     def wear(self) -> np.ndarray:
@@ -362,11 +368,13 @@ class EncoderStream:
 
 @dataclass
 class ChunkOutcome:
-    """Per-write outcomes of one fed chunk: ``outcome[t, line, field]`` (:data:`OUTCOME_FIELDS`)
-    and the stored values (or None)."""
+    """Per-write outcomes of one fed chunk: ``outcome[t, line, field]`` (:data:`OUTCOME_FIELDS`),
+    the stored values (or None) and scheme-specific per-write extras (see
+    :meth:`Encoder.chunk_extras`)."""
 
     outcome: np.ndarray
     stored: np.ndarray | None
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
     def field(self, name: str) -> np.ndarray:
         return self.outcome[..., OUTCOME_FIELDS.index(name)]

@@ -33,15 +33,17 @@ class Racetrack(MemoryTechnology):
         return RacetrackStream(make_scheme(scheme, rt), lines, words, word_bits=config.layout.word_bits,
                                line_offset=line_offset, keep_stored=keep_stored)
 
-    def service_times(self, outcome: np.ndarray, config: Any) -> ServiceTimes:
+    def service_times(self, outcome: Any, config: Any) -> ServiceTimes:
         """A line write: its shift steps x shift latency + its critical-path port operations
         (detects, removals, insertions) x their latencies; no refresh. ``read_ns``: reading one
         line whose items lie next to each other on a track, starting aligned: every position of the
         line's items detected, one shift step between consecutive positions (raw w-bit segments)."""
         rt = _racetrack_config(config)
-        write = service_ns(np.asarray(outcome), rt)
-        return ServiceTimes(write, np.zeros_like(write), line_read_ns(rt, config.layout.words_per_line,
-                                                                      config.layout.word_bits))
+        write = service_ns(np.asarray(getattr(outcome, "outcome", outcome)), rt)
+        return ServiceTimes(write, np.zeros_like(write), self.read_ns(config))
+
+    def read_ns(self, config: Any) -> float:
+        return line_read_ns(_racetrack_config(config), config.layout.words_per_line, config.layout.word_bits)
 
 
 def line_read_ns(rt: RacetrackConfig, words_per_line: int, word_bits: int = 32) -> float:

@@ -120,9 +120,8 @@ class TimingModel:
         self.cells_per_line = int(getattr(encoder, "cells_per_word", config.layout.word_bits)) * self.words
         self.manager = REGION_MANAGERS.get(t.region_manager)(
             policy, line_bank=self.line_bank, timing=t, refresh_unit=config.encoding.refresh_unit)
-        probe = technology.service_times(np.zeros((1, 1, 5), np.uint32), config)
         self.spec = SystemSpec(t, self.org, self.line_bank, self.manager.refresh_groups(),
-                               int(to_ps(probe.read_ns)), logging)
+                               int(to_ps(technology.read_ns(config))), logging)
         self.env = simpy.Environment()
         self.stats = TimingStats.zeros(self.org.total_banks, self.org.channels)
         engine = engine or t.model
@@ -139,14 +138,14 @@ class TimingModel:
         self._finished: TimingResult | None = None
 
     # -- feeding -----------------------------------------------------------------------------
-    def _intermediate_outcome(self, T: int) -> np.ndarray:
+    def _intermediate_outcome(self, T: int):
         t = self.timing
         shape = (self.inter_lines, self.words)
         data = np.empty((T,) + shape, dtype=np.dtype(f"u{self.config.layout.word_bits // 8}"))
         for i in range(T):  # one generator per iteration: chunking does not change the content
             rng = np.random.default_rng([t.seed, self._prepared + i])
             data[i] = _random_words(rng, shape, self.config.layout.word_bits, t.intermediate_ones_fraction)
-        return self._istream.feed(data).outcome
+        return self._istream.feed(data)
 
     def _account(self, first_line: int, outcome: np.ndarray) -> None:
         self.manager.observe(first_line, outcome[..., 4])
@@ -157,8 +156,9 @@ class TimingModel:
             acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
             acc[first_line:first_line + v.shape[0]] += v
 
-    def feed(self, outcome: np.ndarray) -> None:
-        """Simulate the iterations of one chunk: ``outcome`` (T, layout.lines, 5) of the weights' writes."""
+    def feed(self, outcome) -> None:
+        """Simulate the iterations of one chunk: the weights' chunk outcome (or its bare
+        ``outcome`` array, (T, layout.lines, fields))."""
         self.simulate(*self.prepare(outcome))
 
     def prepare(self, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -167,19 +167,20 @@ class TimingModel:
         this encodes); also follows the region manager and accounts energy and wear."""
         if self._finished is not None:
             raise RuntimeError("feed() after finish()")
-        outcome = np.asarray(outcome)
+        chunk = outcome
+        outcome = np.asarray(getattr(chunk, "outcome", chunk))
         if outcome.ndim != 3 or outcome.shape[1] != self.param_lines:
             raise ConfigError(f"timing model of {self.layout.lines} lines fed an outcome of shape {outcome.shape}")
         T = outcome.shape[0]
-        st = self.technology.service_times(outcome, self.config)
+        st = self.technology.service_times(chunk, self.config)
         write_ps, refresh_ps = to_ps(st.write_ns), to_ps(st.refresh_ns)
         self._account(0, outcome)
         if self.inter_lines:
-            io = self._intermediate_outcome(T)
-            sti = self.technology.service_times(io, self.config)
+            ichunk = self._intermediate_outcome(T)
+            sti = self.technology.service_times(ichunk, self.config)
             write_ps = np.concatenate([write_ps, to_ps(sti.write_ns)], axis=1)
             refresh_ps = np.concatenate([refresh_ps, to_ps(sti.refresh_ns)], axis=1)
-            self._account(self.param_lines, io)
+            self._account(self.param_lines, np.asarray(getattr(ichunk, "outcome", ichunk)))
         self._prepared += T
         return write_ps, refresh_ps
 

@@ -37,7 +37,7 @@ class TimingObserver(RunObserver):
         if first_iteration != model.iterations:
             raise RuntimeError(f"timing observer: scheme {scheme} got iteration {first_iteration}, "
                                f"expected {model.iterations}")
-        model.feed(outcome.outcome)
+        model.feed(outcome)
 
     def wear(self, scheme: str, wear) -> None:
         """Optional hook: the scheme's final per-cell wear (lines, words, cells) adds the

@@ -60,7 +60,7 @@ def simulate(config: Config, *, schemes: tuple[str, ...] | None = None, source=N
     with tqdm(total=iterations * len(schemes), disable=not progress, desc="timing", unit="it") as bar:
         for lines in _chunks(source, layout, config, iterations):
             for s in schemes:
-                models[s].feed(streams[s].feed(lines).outcome)
+                models[s].feed(streams[s].feed(lines))
                 bar.update(lines.shape[0])
     out = {}
     for s in schemes:
@@ -92,12 +92,12 @@ def sweep_gap(config: Config, gaps_ns, *, schemes: tuple[str, ...] | None = None
     done = pd.read_csv(path) if path is not None and path.exists() else pd.DataFrame()
     have = set(zip(done["scheme"], done["gap_ns"])) if len(done) else set()
     todo = {s: [g for g in gaps_ns if (s, float(g)) not in have] for s in schemes}
-    outcomes: dict[str, list[np.ndarray]] = {}
+    outcomes: dict[str, list] = {}  # scheme -> chunk outcomes
     streams = {s: tech.open_stream(s, lines=layout.lines, words=layout.words_per_line, config=config)
                for s in schemes if todo[s]}
     for lines in _chunks(source, layout, config, iterations) if streams else ():
         for s, st in streams.items():
-            outcomes.setdefault(s, []).append(st.feed(lines).outcome)
+            outcomes.setdefault(s, []).append(st.feed(lines))
     rows = []
     with tqdm(total=sum(len(v) for v in todo.values()), disable=not progress, desc="gap sweep") as bar:
         for s in schemes:
