@@ -294,22 +294,21 @@ class _WomEncoder(Encoder):
         out = wear.copy()
         if self.policy.ping_pong:
             out += state.cycles[:, : lay.words, None]
-        # cells programmed in the current cycle: internal 0s of real groups
-        shifts = np.arange(32, dtype=np.uint32)
-        valid = lay.valid_groups(G).astype(np.uint32)
-        bits = (state.cells[..., None] >> shifts) & np.uint32(1)  # (L, J, 3, 32)
-        real = ((valid[:, None] >> shifts) & np.uint32(1)).astype(bool)  # (J, 32)
-        programmed = (bits == 0) & real[None, :, None, :]
-        # cell index in the line: word (j*per + g // G), cell 3*(g % G) + kind
+        # where each lane bit's cell lies in its line: word j*per + g // G, cell 3*(g % G) + kind
         g = np.arange(32)
-        j = np.arange(lay.lanes)[:, None, None]
-        kind = np.arange(3)[None, :, None]
-        flat = (j * lay.per + g // G) * (3 * G) + 3 * (g % G) + kind  # (J, 3, 32)
-        line_cells = lay.words * 3 * G
-        keep = real[:, None, :] & (flat < line_cells)
+        flat = ((np.arange(lay.lanes)[:, None, None] * lay.per + g // G) * (3 * G)
+                + 3 * (g % G) + np.arange(3)[None, :, None])  # (lanes, 3, 32)
+        valid = lay.valid_groups(G)
+        real = ((valid[:, None] >> g.astype(np.uint64)) & np.uint64(1)).astype(bool)  # (lanes, 32)
+        keep = np.broadcast_to(real[:, None, :], flat.shape)
+        idx = flat[keep]  # each cell once per line: plain fancy-index += is exact
+        shifts = g.astype(np.uint32)
         flat_out = out.reshape(out.shape[0], -1)
-        np.add.at(flat_out, (slice(None), flat[np.broadcast_to(keep, flat.shape)]),
-                  programmed[:, np.broadcast_to(keep, flat.shape)].astype(np.uint64))
+        block = max(1, (1 << 20) // max(1, idx.size))  # temporaries of a few tens of MiB at most
+        for l0 in range(0, out.shape[0], block):
+            cells = state.cells[l0:l0 + block]
+            programmed = ((cells[..., None] >> shifts) & np.uint32(1)) == 0  # internal 0s
+            flat_out[l0:l0 + block, idx] += programmed[:, keep].astype(np.uint64)
         return out
 
     def describe(self) -> dict[str, Any]:
