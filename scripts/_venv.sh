@@ -10,7 +10,8 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/python -m pip install -q --upgrade pip
 fi
 stamp=".venv/.archsim-installed${extras:+-$extras}"
-newest=$(ls -t pyproject.toml setup.py cython_kernels/*.pyx cython_kernels/*.pxd 2>/dev/null | head -1)
+# the newest build input (no .pxd may exist: ls then fails, which pipefail would make fatal)
+newest=$(ls -t pyproject.toml setup.py cython_kernels/*.pyx cython_kernels/*.pxd 2>/dev/null | head -1) || true
 if [ ! -f "$stamp" ] || [ "$newest" -nt "$stamp" ] || ! .venv/bin/python -c "import archsim._pcm_kernels" 2>/dev/null; then
   echo "archsim: installing into .venv (first run compiles the Cython kernels) ..." >&2
   if [[ ",$extras," == *",torch,"* ]]; then
