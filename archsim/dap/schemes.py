@@ -109,6 +109,16 @@ class DapEncoder(Encoder):
         """Set the lossy-bit mask of every line (e.g. the layer-aware mask of intermediate lines)."""
         state.masks[...] = np.asarray(masks, np.uint32)
 
+    def set_data_lifetimes(self, state: DapState, lifetimes_s) -> None:
+        """Layer-aware SET policy: lines whose data dies before the retention time runs out
+        take lossy SET on every bit, the others full SET (``ps``: lossy SET everywhere)."""
+        life = np.asarray(lifetimes_s, np.float64)
+        if self.default_mask() == ALL_BITS:
+            masks = np.full(life.shape, ALL_BITS, np.uint32)
+        else:
+            masks = np.where(life < self.params.retention_s, np.uint32(ALL_BITS), np.uint32(0))
+        self.set_line_masks(state, masks)
+
     @staticmethod
     def set_write_times(state: DapState, times) -> None:
         """Simulated times (s) of the next chunk's writes: shape (T,) or (T, lines)."""

@@ -112,6 +112,11 @@ class Encoder(ABC):
         """
         return wear
 
+    def set_data_lifetimes(self, state: Any, lifetimes_s: np.ndarray) -> None:
+        """Hook: the expected lifetime (s, forward write to last read) of the data on each
+        line, (lines,); ``inf`` for data that lives on (weights). The timing model calls it
+        for the lines of intermediate data; DAP's layer-aware policy uses it. Default: ignored."""
+
     def chunk_extras(self, state: Any, outcome: np.ndarray, pcm: PcmConfig) -> dict[str, np.ndarray]:
         """Hook: per-write figures of the chunk just encoded beyond the five outcome fields,
         as (T, lines) arrays. ``"write_ns"``, if given, is each line write's latency and

@@ -115,6 +115,8 @@ class TimingModel:
         self._istream = technology.open_stream(scheme, lines=probe_lines, words=self.words, config=config,
                                                line_offset=self.param_lines)
         encoder = getattr(self._istream, "encoder", None)
+        if encoder is not None and self.inter_lines:
+            encoder.set_data_lifetimes(self._istream.state, self._intermediate_lifetimes_s(meta))
         if policy is None:
             policy = polarity_policy(encoder)
         self.cells_per_line = int(getattr(encoder, "cells_per_word", config.layout.word_bits)) * self.words
@@ -138,6 +140,22 @@ class TimingModel:
         self._finished: TimingResult | None = None
 
     # -- feeding -----------------------------------------------------------------------------
+    def _intermediate_lifetimes_s(self, meta) -> np.ndarray:
+        """Expected lifetime (s) of the data on every intermediate line, from the compute model:
+        the FLOPs between its forward write and backward read at ``flops_per_s``, or the steps
+        between them times ``gap_ns``. (The simulated lifetimes, queueing included, are reported
+        in the ``lifetimes`` table.)"""
+        t = self.timing
+        life = np.empty(self.inter_lines, np.float64)
+        for name, (first, n) in self.inter.items():
+            spec = meta.tensor(name)
+            if t.compute_model == "flops":
+                seconds = meta.lifetime_flops(name) / t.flops_per_s
+            else:
+                seconds = (spec.read_at - spec.written_at) * t.gap_ns * 1e-9
+            life[first - self.param_lines:first - self.param_lines + n] = seconds
+        return life
+
     def _intermediate_outcome(self, T: int):
         t = self.timing
         shape = (self.inter_lines, self.words)
