@@ -42,7 +42,7 @@ def timing(**kw) -> TimingConfig:
 
 
 def build(engine: str, t: TimingConfig, lines: int, *, read_ns: float = 50.0, groups=None):
-    org = Organisation.from_config(t)
+    org = Organisation.from_config(t, 64)
     line_bank = make_mapping(t.address_mapping, org).global_bank(np.arange(lines))
     groups = np.full(lines, -1, np.int64) if groups is None else groups
     spec = SystemSpec(t, org, line_bank, groups, int(read_ns * NS), logging=True)

@@ -34,7 +34,7 @@ def _scenario(seed: int, lines: int):
 def _run(engine, t, bursts, lines, manager):
     from archsim.timing.organisation import Organisation, make_mapping
 
-    org = Organisation.from_config(t)
+    org = Organisation.from_config(t, 64)
     line_bank = make_mapping(t.address_mapping, org).global_bank(np.arange(lines))
     groups = REGION_MANAGERS.get(manager)(None, line_bank=line_bank, timing=t).refresh_groups()
     env, system, stats = build(engine, t, lines, groups=groups)

@@ -109,9 +109,8 @@ def test_config_errors():
         replace(Config(), {"timing.write_high_watermark": 40})
     with pytest.raises(ConfigError, match="timing.refresh_policy"):
         replace(Config(), {"timing.refresh_policy": "pause"})
-    cfg = replace(Config(), {"timing.line_bytes": 128, "timing.access_pattern": "minimal"})
-    with pytest.raises(ConfigError, match="line_bytes"):
-        TimingModel(cfg, technology=PCM, scheme="preset", layout=FakeLayout([("w", 4)]))
+    with pytest.raises(ConfigError, match="timing.line_bytes"):  # the line size is layout.line_bytes
+        replace(Config(), {"timing.line_bytes": 128})
 
 
 def test_observer_with_a_minimal_context(digits):

@@ -28,8 +28,6 @@ class TimingConfig:
     """Ranks per channel."""
     banks: int = 8
     """Banks per rank (a bank serves one request at a time)."""
-    line_bytes: int = 64
-    """Bytes per memory line (must equal ``layout.line_bytes``)."""
     row_lines: int = 32
     """Lines per row (the column field of the address mapping)."""
     capacity_bytes: int = 32 * 2**30
@@ -83,7 +81,7 @@ class TimingConfig:
         return self.channels * self.ranks * self.banks
 
     def validate(self, where: str) -> None:
-        for name in ("channels", "ranks", "banks", "line_bytes", "row_lines", "read_queue", "write_queue",
+        for name in ("channels", "ranks", "banks", "row_lines", "read_queue", "write_queue",
                      "requests_in_flight", "capacity_bytes", "region_lines"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

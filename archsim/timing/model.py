@@ -89,9 +89,6 @@ class TimingModel:
     def __init__(self, config, *, technology, scheme: str, layout, meta=None, policy=None,
                  engine: str | None = None, logging: bool = False) -> None:
         t = config.timing
-        if t.line_bytes != config.layout.line_bytes:
-            raise ConfigError(f"timing.line_bytes ({t.line_bytes}) must equal layout.line_bytes "
-                              f"({config.layout.line_bytes})")
         self.config = config
         self.timing = t
         self.technology = technology
@@ -99,12 +96,12 @@ class TimingModel:
         self.layout = layout
         self.param_lines = int(layout.lines)
         self.words = int(layout.words_per_line)
-        self.org = Organisation.from_config(t)
+        self.org = Organisation.from_config(t, config.layout.line_bytes)
         mapping = make_mapping(t.address_mapping, self.org)
         if t.access_pattern == "training":
             if meta is None:
                 raise ConfigError("the training access pattern needs the trace's metadata")
-            self.inter = intermediate_lines(meta, t.line_bytes, self.param_lines)
+            self.inter = intermediate_lines(meta, config.layout.line_bytes, self.param_lines)
             self.inter_lines = sum(n for _a, n in self.inter.values())
         else:
             self.inter, self.inter_lines = {}, 0

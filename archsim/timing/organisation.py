@@ -52,8 +52,9 @@ class Organisation:
         return self.channels * self.banks_per_channel
 
     @classmethod
-    def from_config(cls, timing) -> "Organisation":
-        rows = max(1, timing.capacity_bytes // (timing.line_bytes * timing.row_lines * timing.total_banks))
+    def from_config(cls, timing, line_bytes: int) -> "Organisation":
+        """The organisation of ``timing`` for lines of ``line_bytes`` bytes (``layout.line_bytes``)."""
+        rows = max(1, timing.capacity_bytes // (line_bytes * timing.row_lines * timing.total_banks))
         return cls(timing.channels, timing.ranks, timing.banks, timing.row_lines, int(rows))
 
     def bank_labels(self) -> list[str]:
