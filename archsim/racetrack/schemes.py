@@ -76,6 +76,12 @@ class RacetrackScheme:
         """What formatting stores for zero ``words`` (like :meth:`transform`, without statistics)."""
         return words
 
+    def kernel_transform(self, words: np.ndarray, word_bits: int) -> dict[str, Any] | None:
+        """Let the trace kernel apply :meth:`transform` to ``words`` while it writes them (one pass
+        instead of two): the kernel's transform parameters, with the statistics this call adds
+        to, or None (the default: the stream calls :meth:`transform` first)."""
+        return None
+
     def figures(self) -> dict[str, Any]:
         """Extra summary figures of the scheme (approximation error, ...)."""
         return {}
@@ -191,17 +197,27 @@ class FixedOnes(RacetrackScheme):
         K.popcount_histogram(np.ascontiguousarray(words, dtype=np.uint32).ravel(), hist)
         return int(np.argmax(hist))
 
-    def transform(self, words: np.ndarray, word_bits: int) -> np.ndarray:
+    def _prepare(self, words: np.ndarray, word_bits: int) -> None:
         if word_bits != 32:
             raise ConfigError(f"scheme fixed-ones encodes float32 words, not {word_bits}-bit words")
         if self.k is None:  # automatic: from the first write (of a 3-D chunk) or all the words given
             first = words[0] if words.ndim == 3 else words
             self.k = self.choose_k(first) if first.size else 16
+
+    def transform(self, words: np.ndarray, word_bits: int) -> np.ndarray:
+        self._prepare(words, word_bits)
         flat = np.ascontiguousarray(words, dtype=np.uint32).reshape(-1)
         out = np.empty_like(flat)
         K.fixed_ones(flat, out, self.k, self._err, self._counts)
         self._words += flat.size
         return out.reshape(words.shape)
+
+    def kernel_transform(self, words: np.ndarray, word_bits: int) -> dict[str, Any] | None:
+        """The trace kernel adjusts the words itself (the same :func:`fixed_ones` per float32, in
+        the same order), adding to this scheme's statistics."""
+        self._prepare(words, word_bits)
+        self._words += words.size
+        return {"fixed_k": self.k, "fixed_err": self._err, "fixed_counts": self._counts}
 
     def format_words(self, words: np.ndarray) -> np.ndarray:
         """``transform`` without statistics (formatting the memory)."""

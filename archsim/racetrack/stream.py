@@ -212,16 +212,20 @@ class RacetrackStream:
         """Replay a chunk (T, lines, words); returns its :class:`~archsim.encoding.ChunkOutcome`."""
         from archsim.encoding.base import ChunkOutcome
 
-        w = self.scheme.transform(self._words(writes), self.word_bits)
+        w = self._words(writes)
+        fused = self.scheme.kernel_transform(w, self.word_bits)    # the kernel transforms, or:
+        if fused is None:
+            w = self.scheme.transform(w, self.word_bits)
         if not self._formatted:
             self._format()
         items = self._pack(w)
         T = items.shape[0]
-        outcome = np.zeros((T, self.lines, 7), dtype=np.uint32)
+        outcome = np.empty((T, self.lines, 7), dtype=np.uint32)    # the kernel fills every field
         need = want_stored or self.keep_stored
         stored = np.empty_like(items) if need else items[:1, :1, :1].copy()
         K.trace_chunk(items, self.state, self.offsets, outcome, stored, need,
-                      self.line_offset, self.cluster0, self._geo, self._sch, self._totals)
+                      self.line_offset, self.cluster0, self._geo, self._sch, self._totals,
+                      n_words=self.words, **(fused or {}))
         self._iterations += T
         out_stored = self._unpack(stored) if need else None
         if self.keep_stored and out_stored is not None:
