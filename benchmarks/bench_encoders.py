@@ -13,14 +13,13 @@ Run:  .venv/bin/python benchmarks/bench_encoders.py [--params 431080] [--iterati
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import numpy as np
 
 from archsim.encoding import EncoderStream, make_encoder
 from archsim.encoding.reference import reference_replay
+from _common import best_of, machine, training_like
 
 SCHEMES = {
     "preset": {},
@@ -32,39 +31,6 @@ SCHEMES = {
 }
 TARGET = {"preset": 300e6, "prereset": 300e6, "dcw": 300e6, "fnw": 300e6, "wom-set": 100e6, "appwom": 100e6}
 TARGET_RATIO = {"preset": 0.3, "prereset": 0.3, "dcw": 0.3, "fnw": 0.3, "wom-set": 0.1, "appwom": 0.1}
-
-
-def training_like(params: int, iterations: int, seed: int = 0, lr: float = 1e-3) -> np.ndarray:
-    """(iterations, params) float32 weights after each update of a random-walk 'training'."""
-    rng = np.random.default_rng(seed)
-    w = rng.normal(0, 0.05, size=params).astype(np.float32)
-    out = np.empty((iterations, params), dtype=np.float32)
-    for t in range(iterations):
-        w = w - np.float32(lr) * rng.normal(0, 1, size=params).astype(np.float32)
-        out[t] = w
-    return out
-
-
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
 
 
 def main() -> None:

@@ -17,46 +17,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import platform
 import time
 
 import numpy as np
 
 from archsim.racetrack import RACETRACK_SCHEMES, RacetrackConfig, RacetrackStream, make_scheme
 from archsim.racetrack.reference import reference_trace
-
-
-def training_like(params: int, iterations: int, seed: int = 0, lr: float = 1e-3) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    w = rng.normal(0, 0.05, size=params).astype(np.float32)
-    out = np.empty((iterations, params), dtype=np.float32)
-    for t in range(iterations):
-        w = w - np.float32(lr) * rng.normal(0, 1, size=params).astype(np.float32)
-        out[t] = w
-    return out
-
-
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
+from _common import best_of, machine, training_like
 
 
 def main() -> None:

@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import shutil
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -31,25 +29,7 @@ import numpy as np
 from workloads import WORKLOADS, open_trace
 from workloads.meta import TensorSpec, TraceMeta, layout_params
 from workloads.trace_writer import TraceWriter
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from _common import best_of as _best, cpu_model as _cpu_model
 
 
 def throughput(base: Path, iterations: int, repeat: int) -> None:

@@ -2,7 +2,7 @@
 import math
 
 import numpy as np
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from archsim.encoding import EncoderStream, make_encoder

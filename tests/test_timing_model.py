@@ -9,7 +9,7 @@ from archsim.errors import ConfigError
 from archsim.technology import TECHNOLOGIES
 from archsim.timing.model import TimingModel
 
-from _timing_helpers import FakeLayout, digits  # noqa: F401
+from _timing_helpers import digits  # noqa: F401  (pytest fixture)
 
 PCM = TECHNOLOGIES.get("pcm")
 
