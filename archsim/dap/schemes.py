@@ -63,6 +63,7 @@ class DapState:
     cells: np.ndarray          # (lines, words) uint32
     lossy: np.ndarray          # (lines, words) uint32: 1-cells holding a lossy SET
     deadline: np.ndarray       # (lines, words, 32) float64: decay time of each lossy cell, s
+    earliest: np.ndarray       # (lines, words) float64: lower bound of a word's lossy-cell decay times, s
     masks: np.ndarray          # (lines,) uint32: lossy bits of each line
     line_offset: int
     writes_done: int = 0
@@ -71,8 +72,34 @@ class DapState:
     decayed_cells: int = 0
     last_lossy: np.ndarray | None = None    # (T, lines) of the last chunk
     last_decayed: np.ndarray | None = None  # (T, lines) of the last chunk
-    #: line writes by (full SETs, lossy SETs, RESETs) -> count, for the latency at result time
-    write_classes: dict[tuple[int, int, int], int] = field(default_factory=dict)
+    #: line writes by class ``full SETs << 40 | lossy SETs << 20 | RESETs`` (for the latency at result
+    #: time): the classes in order of first appearance (each chunk's new classes in ascending order)
+    #: with their counts, and the classes sorted with their positions (for the merge)
+    class_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    class_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sorted_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sorted_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def write_classes(self) -> dict[tuple[int, int, int], int]:
+        """Line writes by (full SETs, lossy SETs, RESETs) -> count, in order of first appearance."""
+        return {(k >> 40, (k >> 20) & 0xFFFFF, k & 0xFFFFF): c
+                for k, c in zip(self.class_keys.tolist(), self.class_counts.tolist())}
+
+    def add_classes(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        """Merge one chunk's classes (``keys`` ascending, unique) and counts."""
+        pos = np.searchsorted(self.sorted_keys, keys)
+        hit = pos < self.sorted_keys.size
+        hit[hit] = self.sorted_keys[pos[hit]] == keys[hit]
+        self.class_counts[self.sorted_pos[pos[hit]]] += counts[hit]
+        new = ~hit
+        if new.any():
+            n0 = self.class_keys.size
+            fresh = keys[new]
+            self.class_keys = np.concatenate([self.class_keys, fresh])
+            self.class_counts = np.concatenate([self.class_counts, counts[new]])
+            self.sorted_keys = np.insert(self.sorted_keys, pos[new], fresh)
+            self.sorted_pos = np.insert(self.sorted_pos, pos[new], np.arange(n0, n0 + fresh.size))
 
 
 class DapEncoder(Encoder):
@@ -99,6 +126,7 @@ class DapEncoder(Encoder):
             cells=np.zeros((lines, words), np.uint32),
             lossy=np.zeros((lines, words), np.uint32),
             deadline=np.full((lines, words, 32), np.inf),
+            earliest=np.full((lines, words), np.inf),
             masks=np.full(lines, self.default_mask(), np.uint32),
             line_offset=int(line_offset),
         )
@@ -130,7 +158,7 @@ class DapEncoder(Encoder):
         Decayed cells stay 0 (the state is updated). Returns (lines, words) uint32."""
         t = np.ascontiguousarray(np.broadcast_to(np.asarray(times, np.float64), state.masks.shape))
         out = np.empty_like(state.cells)
-        state.decayed_cells += int(K.dap_read(state.cells, state.lossy, state.deadline, t, out))
+        state.decayed_cells += int(K.dap_read(state.cells, state.lossy, state.deadline, state.earliest, t, out))
         return out
 
     # -- the Encoder contract ------------------------------------------------------------
@@ -150,22 +178,19 @@ class DapEncoder(Encoder):
         st = stored if want else np.empty((1, 1, 1), np.uint32)
         nlossy = np.empty((T, L), np.uint32)
         decayed = np.empty((T, L), np.uint32)
-        K.dap_chunk(writes, state.cells, state.lossy, state.deadline, wear.reshape(L, -1), outcome, st, want,
+        K.dap_chunk(writes, state.cells, state.lossy, state.deadline, state.earliest, wear.reshape(L, -1),
+                    outcome, st, want,
                     state.masks, times, state.writes_done, state.line_offset, p.seed, LAW_IDS[p.decay_law],
                     p.retention_s, p.weibull_scale_s, 1.0 / p.weibull_shape, nlossy, decayed)
         state.writes_done += T
         state.lossy_set_flips += int(nlossy.sum(dtype=np.uint64))
         state.decayed_cells += int(decayed.sum(dtype=np.uint64))
         state.last_lossy, state.last_decayed = nlossy, decayed
-        lossy = nlossy.astype(np.int64).ravel()
-        full = outcome[..., WS].astype(np.int64).ravel() - lossy
-        reset = outcome[..., WR].astype(np.int64).ravel()
-        key = (full << 40) | (lossy << 20) | reset
-        keys, counts = np.unique(key[key != 0], return_counts=True)
-        classes = state.write_classes
-        for k_, c_ in zip(keys.tolist(), counts.tolist()):
-            cls = (k_ >> 40, (k_ >> 20) & 0xFFFFF, k_ & 0xFFFFF)
-            classes[cls] = classes.get(cls, 0) + c_
+        keys = np.empty(T * L, np.int64)
+        counts = np.empty(T * L, np.int64)
+        n = K.write_classes(outcome, nlossy, keys, counts)
+        order = np.argsort(keys[:n], kind="stable")
+        state.add_classes(keys[:n][order], counts[:n][order])
 
     def chunk_extras(self, state: DapState, outcome, pcm: PcmConfig) -> dict:
         """Each line write's latency with lossy SETs at their own latency (for the timing model)."""
@@ -177,9 +202,10 @@ class DapEncoder(Encoder):
     def adjust_result(self, state: DapState, result: ReplayResult) -> "DapReplayResult":
         p = self.params
         pcm = result.pcm
-        if state.write_classes:
-            cls = np.array(list(state.write_classes), np.int64)
-            n = np.array(list(state.write_classes.values()), np.float64)
+        if state.class_keys.size:
+            k = state.class_keys
+            cls = np.stack([k >> 40, (k >> 20) & 0xFFFFF, k & 0xFFFFF], axis=1)
+            n = state.class_counts.astype(np.float64)
             lat = write_latency_ns(cls[:, 0], cls[:, 1], cls[:, 2], pcm, p.lossy_set_latency_ns)
             total = float((lat * n).sum())
             if pcm.read_before_write and self.needs_read:
