@@ -378,11 +378,13 @@ cdef inline uint64_t gather(uint64_t v, const uint64_t* g) noexcept nogil:
             | g[1536 + ((v >> 48) & 0xFF)] | g[1792 + (v >> 56)])
 
 
-cdef inline void refresh_groups(uint32_t[:, :, ::1] cells, uint32_t[:, ::1] polarity,
-                                uint64_t[:, ::1] cycles, Py_ssize_t l, Py_ssize_t j, uint64_t wg,
+cdef inline void refresh_groups(uint32_t* cell3, uint32_t* pol_lane, uint64_t* cyc_lane, uint64_t wg,
                                 int word_groups, bint ping_pong, uint64_t* slot,
                                 uint32_t* rs, uint32_t* rr) noexcept nogil:
     """Refresh the groups ``wg`` of one lane (an exhausted word, or the whole lane).
+
+    ``cell3``: the lane's three cell masks; ``pol_lane``: its polarity mask;
+    ``cyc_lane``: the refresh-cycle counters of its words.
 
     Ping-pong flips the cells still at their erased value (internal 1s): a
     PreRESET of 10 groups, a PreSET of 01 groups, which then switch
@@ -397,21 +399,21 @@ cdef inline void refresh_groups(uint32_t[:, :, ::1] cells, uint32_t[:, ::1] pola
     nothing else flips, so the programmed cells gain 2 here. The cells
     programmed in the current, unfinished cycle are added when wear is read.
     """
-    cdef uint64_t ra, rb, rc, a, b, c, pol = polarity[l, j], setsel
+    cdef uint64_t ra, rb, rc, a, b, c, pol = pol_lane[0], setsel
     cdef int k, per = 32 // word_groups
     cdef uint64_t wgm = ((<uint64_t>1) << word_groups) - 1
-    a = cells[l, j, 0]
-    b = cells[l, j, 1]
-    c = cells[l, j, 2]
+    a = cell3[0]
+    b = cell3[1]
+    c = cell3[2]
     if ping_pong:
         ra = a & wg
         rb = b & wg
         rc = c & wg
         setsel = pol
-        polarity[l, j] = <uint32_t> (pol ^ wg)
+        pol_lane[0] = <uint32_t> (pol ^ wg)
         for k in range(per):
             if wg & (wgm << (k * word_groups)):
-                cycles[l, j * per + k] += 1
+                cyc_lane[k] += 1
     else:
         ra = ~a & wg
         rb = ~b & wg
@@ -420,9 +422,9 @@ cdef inline void refresh_groups(uint32_t[:, :, ::1] cells, uint32_t[:, ::1] pola
         add2(slot, ra)
         add2(slot + SLOT, rb)
         add2(slot + 2 * SLOT, rc)
-    cells[l, j, 0] = <uint32_t> (a | wg)
-    cells[l, j, 1] = <uint32_t> (b | wg)
-    cells[l, j, 2] = <uint32_t> (c | wg)
+    cell3[0] = <uint32_t> (a | wg)
+    cell3[1] = <uint32_t> (b | wg)
+    cell3[2] = <uint32_t> (c | wg)
     rs[0] += popcount64(ra & setsel) + popcount64(rb & setsel) + popcount64(rc & setsel)
     rr[0] += popcount64(ra & ~setsel) + popcount64(rb & ~setsel) + popcount64(rc & ~setsel)
 
@@ -466,6 +468,8 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
     cdef uint32_t* crow
     cdef uint32_t* prow
     cdef const uint64_t* gtab = &gather_table[0, 0]
+    cdef uint64_t* slot
+    cdef uint64_t* cyc
     cdef Acc acc
     if not acc_init(&acc, LB, J, per * 3 * word_groups, 3, 4, 4, 4):
         raise MemoryError()
@@ -539,15 +543,18 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
                                         wg = wgm << (k * word_groups)
                                         if s2 & wg:
                                             nref += 1
-                                            refresh_groups(cells, polarity, cycles, l, j, wg, word_groups,
-                                                           ping_pong, acc_slot(&acc, l - l0, j), &rs, &rr)
+                                            refresh_groups(crow + 3 * j, prow + j, &cycles[l, j * per], wg,
+                                                           word_groups, ping_pong, acc_slot(&acc, l - l0, j),
+                                                           &rs, &rr)
                                 else:
                                     line_ex = True
                         if line_ex:
                             nref = 1
+                            slot = acc_slot(&acc, l - l0, 0)
+                            cyc = &cycles[l, 0]
                             for j in range(J):
-                                refresh_groups(cells, polarity, cycles, l, j, valid_groups[j], word_groups,
-                                               ping_pong, acc_slot(&acc, l - l0, j), &rs, &rr)
+                                refresh_groups(crow + 3 * j, prow + j, cyc + j * per, valid_groups[j],
+                                               word_groups, ping_pong, slot + j * 3 * SLOT, &rs, &rr)
                         put_outcome(&outcome[t, l, 0], ws, wr, rs, rr, nref)
                     acc_tick(&acc, nl, wear, l0, cellmap)
                 acc_flush(&acc, nl, True, wear, l0, cellmap)
