@@ -133,6 +133,8 @@ def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], itera
         raise ConfigError(f"iterations must be >= 1, not {iterations}")
     if eval_every < 1:
         raise ConfigError(f"eval_every must be >= 1, not {eval_every}")
+    if seed < 0:
+        raise ConfigError(f"seed must not be negative, not {seed}")
     if not schemes:
         raise ConfigError("no schemes given")
     if len(set(schemes)) != len(schemes):

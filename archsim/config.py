@@ -12,6 +12,7 @@ Units are in the field names: ``_ns`` nanoseconds, ``_pj`` picojoules,
 """
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import math
 import tomllib
@@ -232,7 +233,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         except ConfigError:
             raise
         except Exception as exc:  # parser errors carry the line
-            raise ConfigError(f"{p}: not valid {p.suffix[1:].upper()}: {exc}") from None
+            detail = str(exc)
+            mark = getattr(exc, "problem_mark", None)  # YAML: multi-line message with a snippet
+            if mark is not None:
+                detail = f"{exc.problem} (at line {mark.line + 1}, column {mark.column + 1})"
+            raise ConfigError(f"{p}: not valid {p.suffix[1:].upper()}: {detail}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{p}: the top level must be a table of sections")
     if overrides:
@@ -278,6 +283,8 @@ def replace(cfg: Config, overrides: Mapping[str, Any]) -> Config:
         parts = key.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{key}: {part} is not a section")
         node[parts[-1]] = value
     return config_from_mapping(data)
 
@@ -350,10 +357,13 @@ def _coerce(tp: Any, value: Any, key: str):
             raise ConfigError(f"{key} must be a list, not {value!r}")
         (item_tp, *_rest) = typing.get_args(tp)
         return tuple(_coerce(item_tp, v, f"{key}[{i}]") for i, v in enumerate(value))
-    if origin in (Mapping, dict) or tp is dict:
+    if origin in (collections.abc.Mapping, dict) or tp is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{key} must be a table, not {value!r}")
-        return {str(k): (dict(v) if isinstance(v, Mapping) else v) for k, v in value.items()}
+        args = typing.get_args(tp)
+        value_tp = args[1] if len(args) == 2 else Any
+        return {str(k): _coerce(value_tp, (dict(v) if isinstance(v, Mapping) else v), f"{key}.{k}")
+                for k, v in value.items()}
     return value
 
 

@@ -111,8 +111,10 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep") -> SweepSpec:
                 if k not in keys:
                     keys.append(k)
             try:
-                replace(base, overrides)     # validate now, not on a worker an hour later
-            except ConfigError as exc:
+                cfg = replace(base, overrides)     # validate now, not on a worker an hour later
+                if cfg.run.trace:
+                    _check_trace(cfg)
+            except ArchsimError as exc:
                 raise ConfigError(f"{source}: point {overrides}: {exc}") from None
             pid = _hash({"base": base_hash, "overrides": overrides})[:12]
             if pid in seen:
@@ -120,6 +122,16 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep") -> SweepSpec:
             seen.add(pid)
             points.append(SweepPoint(pid, overrides))
     return SweepSpec(base, points, keys)
+
+
+def _check_trace(cfg: Config) -> None:
+    """The point's ``run.trace`` opens and holds ``run.iterations`` (reads the metadata only)."""
+    from workloads import open_trace
+
+    n = open_trace(cfg.run.trace).n_iterations
+    if cfg.run.iterations > n:
+        raise ConfigError(f"run.iterations = {cfg.run.iterations}, but the trace {cfg.run.trace} holds only "
+                          f"{n} iterations")
 
 
 def _hash(obj: Any) -> str:

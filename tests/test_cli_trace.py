@@ -90,3 +90,11 @@ def test_corrupt_trace_via_the_installed_command(tmp_path):
                            "--out", str(tmp_path / "m.trace"), "--data-dir", str(tmp_path / "nowhere")],
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 2 and "MNIST directory" in proc.stderr and "not found" in proc.stderr
+
+
+def test_out_naming_a_file_is_one_error_line(tmp_path, capsys):
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    assert main(["trace", "stats", "--workload", "synthetic-lenet", "--iterations", "2", "--out", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("archsim: error: ") and str(f) in err and "Traceback" not in err

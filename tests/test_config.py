@@ -68,3 +68,28 @@ def test_file_errors(tmp_path):
         other = tmp_path / "c.json"
         other.write_text("{}")
         load_config(other)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("encoding.schemes=3", "encoding.schemes must be a table"),
+    ("encoding.schemes.appwom=3", "encoding.schemes.appwom must be a table"),
+    ("run.knobs=3", "run.knobs must be a table"),
+])
+def test_tables_that_are_not_tables_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_replace_into_a_value_names_the_key():
+    from archsim.config import replace
+
+    with pytest.raises(ConfigError, match="set_latency_ns is not a section"):
+        replace(Config(), {"pcm.set_latency_ns.x": 1})
+
+
+def test_yaml_error_is_one_line(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("pcm:\n  set_latency_ns: [1, 2\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(f)
+    assert "\n" not in str(exc.value) and "bad.yaml: not valid YAML" in str(exc.value) and "line" in str(exc.value)

@@ -174,6 +174,8 @@ def test_cli_timing_run_and_sweep(tmp_path, capsys):
     assert t1.set_index("gap_ns").loc[200000.0, "device_avg_write_latency_ns"] == pytest.approx(125.0)
     assert main(args) == 0  # resumed: nothing recomputed, nothing appended
     assert len(pd.read_csv(sw / "sweep_gap.csv")) == 2
+    assert main(args + ["--set", "pcm.set_latency_ns=500"]) == 2  # another config: no stale rows reused
+    assert "different configuration" in capsys.readouterr().err
     assert main(["timing", "sweep-gap", "--gaps-ns", "x", "--out", str(sw)]) == 2
     assert "--gaps-ns" in capsys.readouterr().err
 

@@ -58,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArchsimError as exc:
         print(f"archsim: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the user gave: --out naming a file, no permission, disk full, ...
+        where = exc.filename if exc.filename is not None else ""
+        print(f"archsim: error: {where}: {exc.strerror or exc}" if where else f"archsim: error: {exc}",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("archsim: interrupted", file=sys.stderr)
         return 130

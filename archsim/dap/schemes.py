@@ -21,7 +21,8 @@ lossy SETs and RESETs fill the room left, then take rounds of that longer pulse.
 
 Time: write k of a line (k = 0, 1, ... over the stream) happens at
 ``(k + 1) * iteration_time_s`` unless the caller gives times
-(:meth:`DapEncoder.set_write_times`; the closed loop and a timing model do).
+(:meth:`DapEncoder.set_write_times`; the closed loop does, the timing model does not yet:
+docs/dap.md, "Integration with the timing model").
 """
 from __future__ import annotations
 

@@ -29,6 +29,12 @@ def _prepare(config: Config, source=None, progress: bool = False):
     config = resolve_config(config)
     if source is None:
         source = open_source(config, progress=progress)
+    if config.run.iterations > source.n_iterations:
+        from archsim.errors import ConfigError
+
+        what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload!r}"
+        raise ConfigError(f"run.iterations = {config.run.iterations}, but the {what} holds only "
+                          f"{source.n_iterations} iterations")
     layout = AddressLayout.from_meta(source.meta, config.layout)
     return config, TECHNOLOGIES.get(config.run.memory), source, layout
 
@@ -51,7 +57,7 @@ def simulate(config: Config, *, schemes: tuple[str, ...] | None = None, source=N
     """Timing results of each scheme (default ``run.schemes``) over ``run.iterations`` iterations."""
     config, tech, source, layout = _prepare(config, source, progress)
     schemes = tuple(schemes or config.run.schemes)
-    iterations = min(config.run.iterations, source.n_iterations)
+    iterations = config.run.iterations
     streams = {s: tech.open_stream(s, lines=layout.lines, words=layout.words_per_line, config=config)
                for s in schemes}
     models = {s: TimingModel(config, technology=tech, scheme=s, layout=layout, meta=source.meta,
@@ -83,12 +89,28 @@ def sweep_gap(config: Config, gaps_ns, *, schemes: tuple[str, ...] | None = None
     One row per (scheme, gap): the device (service) and queued average write
     latency, p99, refresh misses, idle-time refreshes, cancellations, utilisation.
     With ``out_dir`` the rows are appended to ``sweep_gap.csv`` as they finish and
-    points already there are not recomputed.
+    points already there are not recomputed; ``sweep_gap.config.toml`` records the
+    configuration, and a folder swept with a different one is an error.
     """
     config, tech, source, layout = _prepare(config, source, progress)
     schemes = tuple(schemes or config.run.schemes)
-    iterations = min(config.run.iterations, source.n_iterations)
+    iterations = config.run.iterations
     path = Path(out_dir) / "sweep_gap.csv" if out_dir is not None else None
+    if path is not None:  # rows on disk are reused only for the configuration that made them
+        stamp = path.with_name("sweep_gap.config.toml")
+        text = replace(config, {"run.schemes": []}).to_toml()  # schemes may be added on a rerun
+        if stamp.is_file() and stamp.read_text(encoding="utf-8") != text:
+            from archsim.errors import ConfigError
+
+            raise ConfigError(f"{path.parent}: holds a gap sweep of a different configuration "
+                              f"(see {stamp.name}); choose a new --out folder")
+        if path.exists() and not stamp.is_file():
+            from archsim.errors import ConfigError
+
+            raise ConfigError(f"{path.parent}: sweep_gap.csv has no {stamp.name} (cannot tell which "
+                              "configuration made it); choose a new --out folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(text, encoding="utf-8")
     done = pd.read_csv(path) if path is not None and path.exists() else pd.DataFrame()
     have = set(zip(done["scheme"], done["gap_ns"])) if len(done) else set()
     todo = {s: [g for g in gaps_ns if (s, float(g)) not in have] for s in schemes}
