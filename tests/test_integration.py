@@ -1,5 +1,6 @@
 """Cross-module seams: technologies x the timing model, scheme-specific service times."""
 import numpy as np
+import pytest
 import pandas as pd
 
 from archsim.cli import main
@@ -64,3 +65,24 @@ def test_dap_speeds_up_intermediate_writes_under_timing(tmp_path):
     assert main(["run", "--timing", "--iterations", "4", "--schemes", "dcw,dap", "--out", str(out)]) == 0
     s = pd.read_csv(out / "summary.csv").set_index("scheme")
     assert s.loc["dap", "queued_avg_write_latency_ns"] < 0.6 * s.loc["dcw", "queued_avg_write_latency_ns"]
+
+
+def test_timing_energy_charges_lossy_sets_at_their_own_energy():
+    """Weights only (minimal pattern): the timing model's write-SET energy equals the functional
+    replay's full-SET plus lossy-SET energy."""
+    from _timing_helpers import FakeLayout
+
+    from archsim.config import replace
+    from archsim.timing.model import TimingModel
+
+    cfg = replace(Config(), {"timing.access_pattern": "minimal"})
+    tech = TECHNOLOGIES.get("pcm")
+    model = TimingModel(cfg, technology=tech, scheme="dap", layout=FakeLayout([("w", 8)]))
+    stream = tech.open_stream("dap", lines=8, words=16, config=cfg)
+    rng = np.random.default_rng(0)
+    weights = (rng.normal(0, 0.05, (1, 8, 16)) + np.cumsum(rng.normal(0, 1e-3, (6, 8, 16)), axis=0))
+    model.feed(stream.feed(weights.astype(np.float32)))
+    kinds = stream.result().energy_by_kind()
+    assert kinds["write_lossy_set"] > 0
+    timing_set = model.finish().overall["energy_write_set_pj"]
+    assert timing_set == pytest.approx(kinds["write_set"] + kinds["write_lossy_set"], rel=1e-12)

@@ -194,11 +194,13 @@ class DapEncoder(Encoder):
         state.add_classes(keys[:n][order], counts[:n][order])
 
     def chunk_extras(self, state: DapState, outcome, pcm: PcmConfig) -> dict:
-        """Each line write's latency with lossy SETs at their own latency (for the timing model)."""
+        """Each line write's latency and SET energy, with lossy SETs at their own latency and
+        energy (for the timing model)."""
         lossy = state.last_lossy.astype(np.int64)
         full = outcome[..., WS].astype(np.int64) - lossy
         reset = outcome[..., WR].astype(np.int64)
-        return {"write_ns": write_latency_ns(full, lossy, reset, pcm, self.params.lossy_set_latency_ns)}
+        return {"write_ns": write_latency_ns(full, lossy, reset, pcm, self.params.lossy_set_latency_ns),
+                "write_set_energy_pj": full * pcm.set_energy_pj + lossy * self.params.lossy_set_energy_pj}
 
     def adjust_result(self, state: DapState, result: ReplayResult) -> "DapReplayResult":
         p = self.params

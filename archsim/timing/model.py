@@ -162,12 +162,14 @@ class TimingModel:
             data[i] = _random_words(rng, shape, self.config.layout.word_bits, t.intermediate_ones_fraction)
         return self._istream.feed(data)
 
-    def _account(self, first_line: int, outcome: np.ndarray) -> None:
+    def _account(self, first_line: int, chunk) -> None:
+        """Region manager and energy/wear totals of one chunk (its outcome, or the bare array)."""
+        outcome = np.asarray(getattr(chunk, "outcome", chunk))
         self.manager.observe(first_line, outcome[..., 4])
         if self.costs is None:
             return
         n = self.param_lines + self.inter_lines
-        for k, v in self.costs.line_totals(outcome, self.config).items():
+        for k, v in self.costs.line_totals(outcome, self.config, getattr(chunk, "extras", {})).items():
             acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
             acc[first_line:first_line + v.shape[0]] += v
 
@@ -189,13 +191,13 @@ class TimingModel:
         T = outcome.shape[0]
         st = self.technology.service_times(chunk, self.config)
         write_ps, refresh_ps = to_ps(st.write_ns), to_ps(st.refresh_ns)
-        self._account(0, outcome)
+        self._account(0, chunk)
         if self.inter_lines:
             ichunk = self._intermediate_outcome(T)
             sti = self.technology.service_times(ichunk, self.config)
             write_ps = np.concatenate([write_ps, to_ps(sti.write_ns)], axis=1)
             refresh_ps = np.concatenate([refresh_ps, to_ps(sti.refresh_ns)], axis=1)
-            self._account(self.param_lines, np.asarray(getattr(ichunk, "outcome", ichunk)))
+            self._account(self.param_lines, ichunk)
         self._prepared += T
         return write_ps, refresh_ps
 
