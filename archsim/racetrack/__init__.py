@@ -21,6 +21,7 @@ from archsim.racetrack.stream import OUTCOME_FIELDS, RacetrackResult, RacetrackS
 from archsim.racetrack.technology import Racetrack, line_read_ns
 from archsim.racetrack.requests import Requests, parse_requests, replay_requests
 from archsim.racetrack.codes import mofn_decode, mofn_encode
+import archsim.racetrack.timing_costs  # noqa: E402,F401  (registers the "racetrack" timing cost model)
 
 __all__ = [
     "RacetrackConfig", "RACETRACK_SCHEMES", "RacetrackScheme", "make_scheme", "MOFN_TABLE",
