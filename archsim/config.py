@@ -132,6 +132,9 @@ class RunConfig:
     """Path of a recorded trace to replay instead of ``workload`` ("" = record or stream the workload)."""
     knobs: Mapping[str, Any] = field(default_factory=dict)
     """The workload's knobs (e.g. ``lr``, ``batch_size``); unset knobs take the workload's defaults."""
+    observers: tuple[str, ...] = ()
+    """Run observers by registered name (:data:`archsim.run.OBSERVERS`, e.g. "timing"), run alongside
+    the replay; ``archsim run --observe NAME`` / ``--timing`` add to them."""
 
     def validate(self, where: str) -> None:
         from archsim.technology import TECHNOLOGIES
@@ -156,6 +159,16 @@ class RunConfig:
         _positive(self, "iterations", where)
         _non_negative(self, "seed", where)
         _positive(self, "chunk_iterations", where)
+        if self.observers:
+            from archsim.run import OBSERVERS  # lazily: archsim.run imports this module
+
+            for name in self.observers:
+                try:
+                    OBSERVERS.get(name)
+                except Exception as exc:
+                    raise ConfigError(f"{where}.observers: {exc}") from None
+            if len(set(self.observers)) != len(self.observers):
+                raise ConfigError(f"{where}.observers names an observer twice: {', '.join(self.observers)}")
 
     def resolved_schemes(self) -> tuple[str, ...]:
         """The schemes to replay: the configured ones, or the technology's defaults."""

@@ -231,12 +231,15 @@ def run_experiment(config: Config, *, observers: Sequence[RunObserver] = (), sou
                    progress: bool = True, workers: int | None = None) -> RunOutput:
     """Replay the configured trace under every scheme; returns the tables (writes nothing).
 
+    ``observers``: observer objects to run besides those ``run.observers`` names (which are
+    built here, before them, so that a run's ``config.toml`` repeats it with its observers).
     ``source``: a trace source to use instead of the configured one (its metadata
     must match). ``out_dir`` is only passed on to observers. ``workers``: threads
     feeding the schemes (default: one per core, at most one per scheme).
     """
     t0 = time.perf_counter()
     config = resolve_config(config)
+    observers = [*make_observers(config.run.observers, config), *observers]
     tech = TECHNOLOGIES.get(config.run.memory)
     schemes = tuple(config.run.schemes)
     if len(set(schemes)) != len(schemes):

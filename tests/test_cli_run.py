@@ -129,3 +129,42 @@ def test_other_memory_technology(trace, tmp_path, capsys):
     exact = s["scheme"].map(tech.is_exact)
     assert (s.loc[exact, "approx_max_rel_error"] == 0).all()
     assert 'memory = "racetrack"' in (out / "config.toml").read_text()
+
+
+def test_config_toml_records_observers_and_repeats_a_timing_run(trace, tmp_path, capsys):
+    out = tmp_path / "t"
+    assert main(["run", "--trace", str(trace), "--schemes", "preset,appwom", "--iterations", "6", "--timing",
+                 "--out", str(out), "--no-progress", "--no-figures"]) == 0
+    cfg = (out / "config.toml").read_text()
+    assert 'observers = ["timing"]' in cfg
+    first = pd.read_csv(out / "summary.csv")
+    assert {"queued_avg_write_latency_ns", "refresh_misses", "bank_utilisation"} <= set(first.columns)
+    assert first["queued_avg_write_latency_ns"].notna().all()
+    # the file alone repeats the run, timing included, byte for byte
+    again = tmp_path / "t2"
+    assert main(["run", "--config", str(out / "config.toml"), "--out", str(again), "--no-progress",
+                 "--no-figures"]) == 0
+    for name in ("summary.csv", "timing_banks.csv", "timing_overall.csv", "config.toml"):
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
+    # --timing on top of a file that already has it adds nothing twice
+    third = tmp_path / "t3"
+    assert main(["run", "--config", str(out / "config.toml"), "--timing", "--out", str(third), "--no-progress",
+                 "--no-figures"]) == 0
+    assert (out / "config.toml").read_bytes() == (third / "config.toml").read_bytes()
+    # a run without observers records none
+    plain = tmp_path / "p"
+    assert main(["run", "--trace", str(trace), "--schemes", "dcw", "--iterations", "2", "--out", str(plain),
+                 "--no-progress", "--no-figures"]) == 0
+    assert "observers = []" in (plain / "config.toml").read_text()
+    assert "queued_avg_write_latency_ns" not in pd.read_csv(plain / "summary.csv").columns
+
+
+def test_run_observers_are_validated(tmp_path):
+    from archsim.config import load_config
+    from archsim.errors import ConfigError
+
+    assert load_config(None, ["run.observers=timing"]).run.observers == ("timing",)
+    with pytest.raises(ConfigError, match=r"run.observers: unknown run observer 'nope'"):
+        load_config(None, ["run.observers=nope"])
+    with pytest.raises(ConfigError, match=r"run.observers names an observer twice"):
+        load_config(None, ["run.observers=timing,timing"])

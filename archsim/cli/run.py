@@ -70,10 +70,13 @@ def build_config(args: argparse.Namespace):
     return replace(cfg, changes) if changes else cfg
 
 
-def observer_names(args: argparse.Namespace) -> list[str]:
+def observer_names(args: argparse.Namespace, config=None) -> list[str]:
+    """The run's observers: those of the configuration (``run.observers``), then ``--observe``
+    and ``--timing``, each once."""
     from archsim.run import OBSERVERS
 
-    names = list(args.observe)
+    names = list(config.run.observers) if config is not None else []
+    names += list(args.observe)
     if args.timing:
         if "timing" not in OBSERVERS:
             raise ConfigError("--timing needs the 'timing' run observer (the SimPy timing model), which is not "
@@ -95,16 +98,19 @@ def default_out_dir(label: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from archsim.config import replace
     from archsim.results import format_summary
-    from archsim.run import make_observers, run_experiment
+    from archsim.run import run_experiment
 
     cfg = build_config(args)
-    observers = make_observers(observer_names(args), cfg)
+    names = observer_names(args, cfg)
+    if tuple(names) != cfg.run.observers:  # recorded in config.toml, so the file repeats the run
+        cfg = replace(cfg, {"run.observers": names})
     label = Path(cfg.run.trace).name if cfg.run.trace else cfg.run.workload
     out = args.out if args.out is not None else default_out_dir(label)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder")
-    output = run_experiment(cfg, observers=observers, out_dir=out, cache_dir=args.cache_dir,
+    output = run_experiment(cfg, out_dir=out, cache_dir=args.cache_dir,
                             progress=not args.no_progress)
     files = output.write(out, figures=not args.no_figures)
     L = output.layout
