@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from archsim.cli import main
+from archsim.errors import ConfigError
 from workloads import open_trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,3 +99,46 @@ def test_out_naming_a_file_is_one_error_line(tmp_path, capsys):
     assert main(["trace", "stats", "--workload", "synthetic-lenet", "--iterations", "2", "--out", str(f)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("archsim: error: ") and str(f) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("n", ["0", "-1"])
+def test_stats_rejects_non_positive_max_iterations(tmp_path, capsys, n):
+    out = tmp_path / "s"
+    assert main(["trace", "stats", "--workload", "synthetic-lenet", "--iterations", "2",
+                 "--max-iterations", n, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"archsim: error: trace stats: --max-iterations must be at least 1, not {n}"
+    assert not out.exists()  # refused before anything is written
+    from workloads import bit_statistics, make_source
+
+    with pytest.raises(ConfigError, match="max_iterations must be at least 1"):
+        bit_statistics(make_source("synthetic-lenet", iterations=2, seed=0), max_iterations=int(n))
+
+
+def test_record_into_an_existing_empty_folder(tmp_path, capsys):
+    out = tmp_path / "empty"
+    out.mkdir()
+    assert main(["record", "--workload", "synthetic-lenet", "--iterations", "3", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert open_trace(out).n_iterations == 3
+    capsys.readouterr()
+    # now it holds a trace: refused without --overwrite, replaced with it
+    assert main(["record", "--workload", "synthetic-lenet", "--iterations", "2", "--out", str(out),
+                 "--no-progress"]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+    assert open_trace(out).n_iterations == 3
+    assert main(["record", "--workload", "synthetic-lenet", "--iterations", "2", "--out", str(out),
+                 "--no-progress", "--overwrite"]) == 0
+    assert open_trace(out).n_iterations == 2
+    # a non-empty folder that is not a trace is never replaced
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main(["record", "--workload", "synthetic-lenet", "--iterations", "2", "--out", str(other),
+                 "--no-progress"]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+    assert main(["record", "--workload", "synthetic-lenet", "--iterations", "2", "--out", str(other),
+                 "--no-progress", "--overwrite"]) == 2
+    assert "not a trace" in capsys.readouterr().err
+    assert (other / "notes.txt").read_text() == "mine"

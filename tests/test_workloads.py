@@ -185,3 +185,22 @@ def test_mnist_label_mismatch_is_reported(tmp_path):
     write_idx(data / "t10k-labels-idx1-ubyte.gz", np.zeros(3, np.uint8))
     with pytest.raises(DatasetError, match="t10k-labels-idx1-ubyte.gz: \\(3,\\) labels for 40 images"):
         WORKLOADS.get("mlp-mnist")().train(iterations=1, seed=0, data_dir=str(data))
+
+
+def test_yes_no_knob_accepts_only_yes_no_words():
+    from workloads.workload import Workload
+
+    class Flagged(Workload):
+        name = "flagged"
+        knobs = {"flag": False, "lr": 0.1}
+
+    w = Flagged()
+    for word in ("1", "true", "Yes", "ON", " yes "):
+        assert w.resolve_knobs({"flag": word})["flag"] is True
+    for word in ("0", "false", "No", "OFF"):
+        assert w.resolve_knobs({"flag": word})["flag"] is False
+    assert w.resolve_knobs({"flag": True})["flag"] is True
+    for word in ("maybe", "", "2", "nein"):
+        with pytest.raises(ConfigError, match=r"workload 'flagged': knob flag='.*' is not a yes/no value; "
+                                              r"use one of 1, true, yes, on or 0, false, no, off"):
+            w.resolve_knobs({"flag": word})

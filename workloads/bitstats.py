@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from archsim.errors import ConfigError
 from workloads.source import TraceSource
 
 BIT_NAMES = ["S"] + [f"E{i}" for i in range(1, 9)] + [f"M{i}" for i in range(1, 24)]
@@ -61,6 +62,8 @@ def bit_statistics(source: TraceSource, *, max_iterations: int | None = None,
     ``change_rate``, ``ones``, ``changes``, ``words`` (word samples counted for
     ones) and ``transitions`` (word transitions counted for changes).
     """
+    if max_iterations is not None and max_iterations < 1:
+        raise ConfigError(f"bit statistics: max_iterations must be at least 1, not {max_iterations}")
     n_it = source.n_iterations if max_iterations is None else min(max_iterations, source.n_iterations)
     if chunk_iterations is None:
         chunk_iterations = max(1, (4 << 20) // max(1, source.n_params))

@@ -56,15 +56,16 @@ class TraceWriter:
             raise ValueError("rows_per_chunk must be >= 1")
         self.rows_per_chunk = int(rows_per_chunk)
         self._fsync = fsync
-        if self.path.exists():
+        empty_dir = self.path.is_dir() and not any(self.path.iterdir())  # used as it is
+        if self.path.exists() and not empty_dir:
             if not overwrite:
-                raise TraceError(f"trace {self.path}: already exists (choose another path or overwrite)")
-            if self.path.is_dir() and (self.path / META_FILE).exists() or (
-                    self.path.is_dir() and not any(self.path.iterdir())):
+                raise TraceError(f"trace {self.path}: already exists and is not empty "
+                                 "(choose another path or overwrite)")
+            if self.path.is_dir() and (self.path / META_FILE).exists():
                 shutil.rmtree(self.path)
             else:
                 raise TraceError(f"trace {self.path}: exists and is not a trace; not overwriting it")
-        self.path.mkdir(parents=True)
+        self.path.mkdir(parents=True, exist_ok=empty_dir)
         self._buf = np.empty((self.rows_per_chunk, self.n_params), PARAMS_DTYPE)
         self._rec = np.zeros(self.rows_per_chunk, RECORD_DTYPE)
         self._fill = 0

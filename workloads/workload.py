@@ -31,6 +31,10 @@ from archsim.registry import Registry
 
 WORKLOADS: Registry = Registry("workload")
 
+#: Words a yes/no knob accepts (case-insensitive); anything else is an error.
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
 
 class Workload:
     """Base class of workloads: knob handling and the common interface."""
@@ -53,7 +57,14 @@ class Workload:
                 continue
             default = out[k]
             if isinstance(default, bool) and isinstance(v, str):
-                v = v.lower() in ("1", "true", "yes", "on")
+                word = v.strip().lower()
+                if word in TRUE_WORDS:
+                    v = True
+                elif word in FALSE_WORDS:
+                    v = False
+                else:
+                    raise ConfigError(f"workload {self.name!r}: knob {k}={v!r} is not a yes/no value; "
+                                      f"use one of {', '.join(TRUE_WORDS)} or {', '.join(FALSE_WORDS)}")
             elif isinstance(default, (int, float)) and not isinstance(default, bool) and isinstance(v, str):
                 try:
                     v = type(default)(float(v)) if isinstance(default, float) else int(v)

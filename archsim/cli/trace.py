@@ -98,6 +98,8 @@ def run_stats(args: argparse.Namespace) -> int:
 
     if (args.path is None) == (args.workload is None):
         raise ConfigError("trace stats: give either a trace PATH or --workload NAME")
+    if args.max_iterations is not None and args.max_iterations < 1:
+        raise ConfigError(f"trace stats: --max-iterations must be at least 1, not {args.max_iterations}")
     if args.path is not None:
         source, label = open_trace(args.path), str(args.path)
     else:
