@@ -38,7 +38,7 @@ extensions = [
     Extension(
         name,
         [src],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "cython_kernels"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=COMPILE_ARGS,
     )
@@ -46,4 +46,5 @@ extensions = [
     if Path(src).exists()
 ]
 
-setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES))
+# cython_kernels/_bits.pxd (+ archsim_bits.h): the bit primitives every kernel cimports
+setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, include_path=["cython_kernels"]))

@@ -63,19 +63,11 @@ from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 from libc.math cimport log1p, pow, sqrt, INFINITY
 
-cdef extern from *:
-    """
-    static inline int dap_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
-    static inline int dap_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
-    """
-    int popcount64 "dap_popcount64"(unsigned long long x) nogil
-    int ctz64 "dap_ctz64"(unsigned long long x) nogil
+from _bits cimport PLANES, add1, ctz64, planes_to_bytes, popcount64
 
 cdef enum:
-    PLANES = 6             # bit-planes of the wear counters (0..63)
     PERIOD = 63            # writes between flushes: at most 63 flips per cell
     BYTE_FLUSHES = 4       # plane flushes between drains: 4 x 63 <= 255
-    ACC = 6                # offset of the 8 byte-lane accumulators in a lane's slot
     PEND = 14              # offset of the pending mask
     BACK = 15              # offset of the running OR of the generations since the queue's middle
     SLOT = 16              # uint64 per lane
@@ -83,16 +75,6 @@ cdef enum:
 
 cdef uint64_t GOLDEN = 0x9E3779B97F4A7C15ULL
 cdef uint64_t LOW32 = 0xFFFFFFFFULL
-
-# SPREAD[v]: byte j = bit j of v (moves a plane's bits into byte lanes)
-cdef uint64_t SPREAD[256]
-cdef int _v, _j
-for _v in range(256):
-    SPREAD[_v] = 0
-    for _j in range(8):
-        if (_v >> _j) & 1:
-            SPREAD[_v] |= (<uint64_t>1) << (8 * _j)
-
 
 cdef inline uint64_t mix(uint64_t z) noexcept nogil:
     z ^= z >> 30
@@ -157,43 +139,18 @@ cdef inline uint64_t due_decays(uint64_t bits, const double* dl, double now, dou
     return gone
 
 
-cdef inline void add1(uint64_t* p, uint64_t m) noexcept nogil:
-    """Add 1 to the 6-bit counter of every cell set in ``m`` (branchless ripple carry)."""
-    cdef uint64_t c
-    c = p[0] & m; p[0] ^= m; m = c
-    c = p[1] & m; p[1] ^= m; m = c
-    c = p[2] & m; p[2] ^= m; m = c
-    c = p[3] & m; p[3] ^= m; m = c
-    c = p[4] & m; p[4] ^= m; m = c
-    p[5] ^= m
-
-
-cdef inline void planes_to_bytes(uint64_t* slot) noexcept nogil:
-    """Move the plane counters of one lane into its byte-lane accumulators."""
-    cdef int j
-    cdef uint64_t p0 = slot[0], p1 = slot[1], p2 = slot[2], p3 = slot[3], p4 = slot[4], p5 = slot[5]
-    if (p0 | p1 | p2 | p3 | p4 | p5) == 0:
-        return
-    for j in range(8):
-        slot[ACC + j] += (SPREAD[p0 & 0xFF] + (SPREAD[p1 & 0xFF] << 1) + (SPREAD[p2 & 0xFF] << 2)
-                          + (SPREAD[p3 & 0xFF] << 3) + (SPREAD[p4 & 0xFF] << 4)
-                          + (SPREAD[p5 & 0xFF] << 5))
-        p0 >>= 8; p1 >>= 8; p2 >>= 8; p3 >>= 8; p4 >>= 8; p5 >>= 8
-    slot[0] = 0; slot[1] = 0; slot[2] = 0; slot[3] = 0; slot[4] = 0; slot[5] = 0
-
-
 cdef inline void drain(uint64_t* slot, uint64_t* wear_lane) noexcept nogil:
     """Add one lane's byte-lane accumulators into per-cell wear (lane bit B = cell
     ``32 * (B >> 5) + 31 - (B & 31)`` from the lane's first cell) and clear them."""
     cdef int j, b, bit
     cdef uint64_t a
     for j in range(8):
-        a = slot[ACC + j]
+        a = slot[PLANES + j]
         if a:
             for b in range(8):
                 bit = 8 * j + b
                 wear_lane[32 * (bit >> 5) + 31 - (bit & 31)] += (a >> (8 * b)) & 0xFF
-            slot[ACC + j] = 0
+            slot[PLANES + j] = 0
 
 
 cdef void materialise(uint64_t* slot, const uint64_t* gen, Py_ssize_t NL, Py_ssize_t last,
@@ -436,7 +393,7 @@ def dap_chunk(const uint32_t[:, :, ::1] writes, uint32_t[:, ::1] cells, uint32_t
                                     materialise(lane, lgen + k, NL, tt, &deadline[l, 2 * k, 0], &earliest[l, 2 * k],
                                                 c & lz, 2 * k, &draws[i], &times[0, l], L, p0)
                                 lane[BACK] = 0
-                                planes_to_bytes(lane)
+                                planes_to_bytes(lane, 8)
                                 if flushes == BYTE_FLUSHES or t == T - 1:
                                     drain(lane, &wear[l, 64 * k])
                             upto[i] = -1

@@ -39,14 +39,9 @@ the polarity.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
 from libc.stdlib cimport calloc, free
 
-cdef extern from *:
-    """
-    static inline int archsim_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
-    """
-    int popcount64 "archsim_popcount64"(unsigned long long x) nogil
+from _bits cimport PLANES, SPREAD, add1, add2, planes_to_bytes, popcount64
 
 cdef enum:
-    PLANES = 6             # bit-planes of the branchless counters (0..63)
     SLOT = 14              # uint64 per (lane, kind): 6 planes + 8 byte-lane accumulators
     PLANE_WRITES = 31      # writes between plane flushes: 31 writes x 2 flips <= 63
     BYTE_FLUSHES = 4       # plane flushes between drains: 4 x 62 <= 255
@@ -66,37 +61,6 @@ cdef enum:                 # raw modes
 
 cdef uint64_t LOW32 = 0xFFFFFFFFu
 
-# SPREAD[v]: byte j = bit j of v (moves a plane's bits into byte lanes)
-cdef uint64_t SPREAD[256]
-cdef int _v, _j
-for _v in range(256):
-    SPREAD[_v] = 0
-    for _j in range(8):
-        if (_v >> _j) & 1:
-            SPREAD[_v] |= (<uint64_t>1) << (8 * _j)
-
-
-cdef inline void add1(uint64_t* p, uint64_t m) noexcept nogil:
-    """Add 1 to the 6-bit counter of every cell set in ``m`` (branchless ripple carry)."""
-    cdef uint64_t c
-    c = p[0] & m; p[0] ^= m; m = c
-    c = p[1] & m; p[1] ^= m; m = c
-    c = p[2] & m; p[2] ^= m; m = c
-    c = p[3] & m; p[3] ^= m; m = c
-    c = p[4] & m; p[4] ^= m; m = c
-    p[5] ^= m
-
-
-cdef inline void add2(uint64_t* p, uint64_t m) noexcept nogil:
-    """Add 2 to the counter of every cell set in ``m``."""
-    cdef uint64_t c
-    c = p[1] & m; p[1] ^= m; m = c
-    c = p[2] & m; p[2] ^= m; m = c
-    c = p[3] & m; p[3] ^= m; m = c
-    c = p[4] & m; p[4] ^= m; m = c
-    p[5] ^= m
-
-
 cdef inline void add_pair(uint64_t* p, uint64_t m1, uint64_t m2) noexcept nogil:
     """Add the flips of a write (m1) and of its refresh (m2)."""
     if m2 == 0:           # DCW: no refresh
@@ -106,20 +70,6 @@ cdef inline void add_pair(uint64_t* p, uint64_t m1, uint64_t m2) noexcept nogil:
     else:
         add1(p, m1)
         add1(p, m2)
-
-
-cdef inline void planes_to_bytes(uint64_t* slot, int nbytes) noexcept nogil:
-    """Move the plane counters of one lane into its byte-lane accumulators."""
-    cdef int j
-    cdef uint64_t p0 = slot[0], p1 = slot[1], p2 = slot[2], p3 = slot[3], p4 = slot[4], p5 = slot[5]
-    if (p0 | p1 | p2 | p3 | p4 | p5) == 0:
-        return
-    for j in range(nbytes):
-        slot[PLANES + j] += (SPREAD[p0 & 0xFF] + (SPREAD[p1 & 0xFF] << 1) + (SPREAD[p2 & 0xFF] << 2)
-                             + (SPREAD[p3 & 0xFF] << 3) + (SPREAD[p4 & 0xFF] << 4)
-                             + (SPREAD[p5 & 0xFF] << 5))
-        p0 >>= 8; p1 >>= 8; p2 >>= 8; p3 >>= 8; p4 >>= 8; p5 >>= 8
-    slot[0] = 0; slot[1] = 0; slot[2] = 0; slot[3] = 0; slot[4] = 0; slot[5] = 0
 
 
 cdef inline void drain(uint64_t* slot, int nbytes, uint64_t* wear_lane,

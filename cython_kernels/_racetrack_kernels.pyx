@@ -56,11 +56,7 @@ from libc.string cimport memcpy
 from libc.stdlib cimport malloc, free
 from libc.math cimport fabs
 
-cdef extern from *:
-    """
-    static inline int archsim_rt_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
-    """
-    int pc64 "archsim_rt_popcount64"(unsigned long long x) nogil
+from _bits cimport popcount64 as pc64
 
 ctypedef fused item_t:
     uint32_t

@@ -11,7 +11,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=".venv/.archsim-installed${extras:+-$extras}"
 # the newest build input (no .pxd may exist: ls then fails, which pipefail would make fatal)
-newest=$(ls -t pyproject.toml setup.py cython_kernels/*.pyx cython_kernels/*.pxd 2>/dev/null | head -1) || true
+newest=$(ls -t pyproject.toml setup.py cython_kernels/*.pyx cython_kernels/*.pxd cython_kernels/*.h 2>/dev/null | head -1) || true
 up_to_date() {  # an install with these extras (any install, when none are asked for) newer than the inputs
   local f
   for f in .venv/.archsim-installed*; do
