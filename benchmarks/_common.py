@@ -20,6 +20,13 @@ def training_like(params: int, iterations: int, seed: int = 0, lr: float = 1e-3)
     return out
 
 
+def line_words(params: int, iterations: int, line_words: int) -> np.ndarray:
+    """:func:`training_like` weights laid out as (iterations, lines, line_words) uint32 words,
+    ``params`` rounded up to whole lines."""
+    lines = -(-params // line_words)
+    return training_like(lines * line_words, iterations).view(np.uint32).reshape(iterations, lines, line_words)
+
+
 def best_of(fn, repeat: int) -> float:
     """The shortest of ``repeat`` wall-clock runs of ``fn()``, s."""
     best = float("inf")

@@ -19,7 +19,7 @@ import numpy as np
 
 from archsim.encoding import EncoderStream, make_encoder
 from archsim.encoding.reference import reference_replay
-from _common import best_of, machine, training_like
+from _common import best_of, line_words, machine
 
 SCHEMES = {
     "preset": {},
@@ -43,9 +43,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    W = args.line_words
-    L = -(-args.params // W)
-    data = training_like(L * W, args.iterations).view(np.uint32).reshape(args.iterations, L, W)
+    data = line_words(args.params, args.iterations, args.line_words)
+    L, W = data.shape[1:]
     words = data.size
 
     # yardstick: count-only XOR + popcount of consecutive iterations, over the same words

@@ -23,7 +23,7 @@ import numpy as np
 
 from archsim.racetrack import RACETRACK_SCHEMES, RacetrackConfig, RacetrackStream, make_scheme
 from archsim.racetrack.reference import reference_trace
-from _common import best_of, machine, training_like
+from _common import best_of, line_words, machine
 
 
 def main() -> None:
@@ -36,9 +36,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    W = args.line_words
-    L = -(-args.params // W)
-    data = training_like(L * W, args.iterations).view(np.uint32).reshape(args.iterations, L, W)
+    data = line_words(args.params, args.iterations, args.line_words)
+    L, W = data.shape[1:]
     words = data.size
 
     prev = np.empty_like(data[0])
