@@ -1,4 +1,10 @@
+"""Shared test set-up. The tests are grouped by component (``core``, ``pcm``, ``racetrack``, ``timing``,
+``workloads``, ``cli``, ``golden``); helpers shared between groups live in ``tests/helpers``."""
 import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
 
 from hypothesis import HealthCheck, settings
 

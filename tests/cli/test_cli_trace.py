@@ -13,7 +13,7 @@ from archsim.cli import main
 from archsim.errors import ConfigError
 from workloads import open_trace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_record_info_verify_stats(tmp_path, capsys):

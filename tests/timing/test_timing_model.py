@@ -185,7 +185,7 @@ def test_tutorial_plugin_end_to_end(tmp_path):
 
     from archsim.cli import main
 
-    plugin = Path(__file__).resolve().parents[1] / "docs" / "examples" / "timing_plugin.py"
+    plugin = Path(__file__).resolve().parents[2] / "docs" / "examples" / "timing_plugin.py"
     from archsim.timing.scheduling import SCHEDULING_POLICIES
 
     args = [] if "write-batch" in SCHEDULING_POLICIES else ["--plugin", str(plugin)]

@@ -19,7 +19,7 @@ from workloads.trace_writer import TraceWriter
 
 from _trace_fixtures import small_meta, trace_values, write_trace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 5, 7, 23, 100])
@@ -104,7 +104,7 @@ CRASH_SCRIPT = textwrap.dedent("""
 
 def test_crash_mid_recording_leaves_a_readable_prefix(tmp_path):
     script = tmp_path / "crash.py"
-    script.write_text(CRASH_SCRIPT.format(root=str(ROOT), tests=str(ROOT / "tests")))
+    script.write_text(CRASH_SCRIPT.format(root=str(ROOT), tests=str(ROOT / "tests" / "helpers")))
     path = tmp_path / "crashed.trace"
     proc = subprocess.run([sys.executable, str(script), str(path)], capture_output=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()

@@ -16,7 +16,7 @@ from archsim.errors import ConfigError
 from archsim.sweep import load_results, load_sweep, point_path, run_sweep
 from test_run import write_tiny_trace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sweep_file(path: Path, body: str) -> Path:

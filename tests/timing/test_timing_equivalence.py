@@ -12,7 +12,7 @@ from archsim.timing.scheduling import SCHEDULING_POLICIES
 
 from _timing_helpers import ACCEPTED, COMPLETED, READ, WRITE, build, digits, drive, timing  # noqa: F401
 
-PLUGIN = Path(__file__).resolve().parents[1] / "docs" / "examples" / "timing_plugin.py"
+PLUGIN = Path(__file__).resolve().parents[2] / "docs" / "examples" / "timing_plugin.py"
 if "write-batch" not in SCHEDULING_POLICIES:  # the tutorial's plugin: third-party policies are tested too
     load_plugin(str(PLUGIN))
 

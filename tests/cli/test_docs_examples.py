@@ -7,7 +7,7 @@ import numpy as np
 from archsim.encoding import PCM_SCHEMES, replay
 from archsim.registry import load_plugin
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def test_encoder_plugin_example(tmp_path):
