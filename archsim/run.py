@@ -18,6 +18,7 @@ kernels release the GIL, so the schemes use all cores). Each stream touches
 only its own state, so the figures do not depend on thread scheduling.
 Memory is bounded: two line buffers of at most :data:`CHUNK_WORDS` words, the
 streams' state and per-cell wear; nothing grows with the number of iterations.
+That loop is :class:`RunLoop`; ``archsim timing run`` and the gap sweep use it too.
 
 Observers (:class:`RunObserver`, registry :data:`OBSERVERS`) see every
 chunk's per-write outcome of every scheme, on the main thread, in a fixed
@@ -238,76 +239,19 @@ def run_experiment(config: Config, *, observers: Sequence[RunObserver] = (), sou
     feeding the schemes (default: one per core, at most one per scheme).
     """
     t0 = time.perf_counter()
-    config = resolve_config(config)
+    loop = RunLoop(config)
+    config = loop.config
     observers = [*make_observers(config.run.observers, config), *observers]
-    tech = TECHNOLOGIES.get(config.run.memory)
-    schemes = tuple(config.run.schemes)
-    if len(set(schemes)) != len(schemes):
-        raise ConfigError(f"run.schemes names a scheme twice: {', '.join(schemes)}")
-    if source is None:
-        source = open_source(config, cache_dir=cache_dir, progress=progress)
-    iterations = config.run.iterations
-    if iterations > source.n_iterations:
-        what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload!r}"
-        raise ConfigError(f"run.iterations = {iterations}, but the {what} holds only "
-                          f"{source.n_iterations} iterations")
-    layout = AddressLayout.from_meta(source.meta, config.layout)
-    streams = {s: tech.open_stream(s, lines=layout.lines, words=layout.words_per_line, config=config,
-                                   keep_stored=False) for s in schemes}
-    errors = {s: ApproximationError(layout.n_params) for s in schemes if not tech.is_exact(s)}
-    ctx = RunContext(config, tech, schemes, source.meta, layout, iterations,
-                     Path(out_dir) if out_dir is not None else None)
-    for obs in observers:
-        obs.start(ctx)
-
-    def feed(scheme: str, lines: np.ndarray):
-        want = scheme in errors
-        outcome = streams[scheme].feed(lines, want_stored=want)
-        if want:
-            if outcome.stored is None:
-                raise ArchsimError(f"memory {tech.name!r}: scheme {scheme!r} is inexact but its stream "
-                                   "returns no stored values")
-            errors[scheme].add(lines, outcome.stored)
-            outcome.stored = None
-        return outcome if observers else None
-
-    n_workers = workers or min(len(schemes), os.cpu_count() or 1)
-    # longest-running schemes first, so that the pool's threads finish together
-    order = sorted(schemes, key=lambda s: tech.is_exact(s))
-    chunks = _line_chunks(source, layout, chunk_iterations(config, layout), iterations)
-    done = 0
-    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="archsim-scheme") as pool, \
-            tqdm(total=iterations, disable=not progress, desc="replay", unit="it") as bar:
-        try:
-            for first, lines, release in chunks:
-                futures = {s: pool.submit(feed, s, lines) for s in order}
-                outcomes = {s: futures[s].result() for s in order}
-                release()
-                for s in schemes:           # observers: main thread, scheme order
-                    for obs in observers:
-                        obs.chunk(s, first, outcomes[s])
-                del outcomes
-                done += lines.shape[0]
-                bar.update(lines.shape[0])
-        finally:
-            chunks.close()
+    loop.replay(observers, source=source, out_dir=out_dir, cache_dir=cache_dir, progress=progress, workers=workers)
+    source, layout, schemes = loop.source, loop.layout, loop.schemes
     from archsim.results import flips_table, summary_row
 
     rows, flips = {}, {}
-    context = {"memory": tech.name, "workload": _source_label(config, source), "n_params": layout.n_params,
+    context = {"memory": loop.technology.name, "workload": _source_label(config, source), "n_params": layout.n_params,
                "lines": layout.lines, "words_per_line": layout.words_per_line}
-    # one scheme's result at a time, fewest cells first: each frees its wear before the WOM
-    # codes build their (larger) totals, so the peak memory stays low
-    by_size = sorted(schemes, key=lambda s: getattr(getattr(streams[s], "encoder", None), "cells_per_word", 0))
-    for s in by_size:
-        stream = streams.pop(s)
-        result = stream.result()
-        rows[s] = summary_row(result, errors[s].columns() if s in errors else EXACT_ERROR, context)
+    for s, stream, result, error in loop.results():
+        rows[s] = summary_row(result, error, context)
         flips[s] = flips_table(s, result, getattr(stream, "encoder", None))
-        if getattr(result, "wear", None) is not None:
-            for obs in observers:
-                obs.wear(s, result.wear)
-        del stream, result
     reports = [obs.finish() for obs in observers]
     summary = pd.DataFrame([rows[s] for s in schemes])
     flips = [flips[s] for s in schemes]
@@ -320,6 +264,113 @@ def run_experiment(config: Config, *, observers: Sequence[RunObserver] = (), sou
     flips_df = pd.concat(flips, ignore_index=True) if flips else pd.DataFrame()
     return RunOutput(config, summary, flips_df, layout, source.meta, reports, time.perf_counter() - t0,
                      _source_label(config, source))
+
+
+class RunLoop:
+    """The run loop of ``archsim run``, ``archsim timing run`` and the gap sweep.
+
+    ::
+
+        loop = RunLoop(config)           # the config resolved (run.schemes, trace path): loop.config
+        loop.replay(observers)           # every chunk to every scheme, each outcome to the observers
+        for scheme, stream, result, error in loop.results():
+            ...                          # each scheme's result; its wear then goes to the observers
+
+    :meth:`replay` opens the trace source (unless given one), checks that it holds
+    ``run.iterations`` iterations, lays it out in memory lines, opens one stream per
+    scheme through the memory technology, gathers the chunks in a background thread
+    and feeds each to every scheme in a thread pool; the observers see every outcome
+    on the main thread (see :class:`RunObserver`). Afterwards ``source``, ``layout``,
+    ``schemes`` and ``streams`` (scheme -> stream, until :meth:`results` takes them)
+    are attributes. The caller calls the observers' :meth:`~RunObserver.finish`.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = resolve_config(config)
+        self.technology = TECHNOLOGIES.get(self.config.run.memory)
+        self.schemes: tuple[str, ...] = tuple(self.config.run.schemes)
+        self.observers: list[RunObserver] = []
+        self.streams: dict[str, Any] = {}
+        self.errors: dict[str, ApproximationError] = {}
+
+    def replay(self, observers: Sequence[RunObserver] = (), *, schemes: Sequence[str] | None = None, source=None,
+               out_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+               progress: bool = True, workers: int | None = None, approximation: bool = True) -> None:
+        """Replay ``run.iterations`` iterations under ``schemes`` (default: ``run.schemes``).
+
+        ``source``, ``out_dir``, ``cache_dir``, ``progress``, ``workers``: as for
+        :func:`run_experiment`. ``approximation``: measure the approximation error of the
+        inexact schemes (:meth:`results` gives it).
+        """
+        config, tech = self.config, self.technology
+        schemes = tuple(schemes) if schemes is not None else self.schemes
+        if len(set(schemes)) != len(schemes):
+            raise ConfigError(f"run.schemes names a scheme twice: {', '.join(schemes)}")
+        if source is None:
+            source = open_source(config, cache_dir=cache_dir, progress=progress)
+        iterations = config.run.iterations
+        if iterations > source.n_iterations:
+            what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload!r}"
+            raise ConfigError(f"run.iterations = {iterations}, but the {what} holds only "
+                              f"{source.n_iterations} iterations")
+        layout = AddressLayout.from_meta(source.meta, config.layout)
+        self.source, self.layout, self.schemes, self.observers = source, layout, schemes, list(observers)
+        observers = self.observers
+        streams = self.streams = {s: tech.open_stream(s, lines=layout.lines, words=layout.words_per_line,
+                                                      config=config, keep_stored=False) for s in schemes}
+        errors = self.errors = {s: ApproximationError(layout.n_params) for s in schemes
+                                if approximation and not tech.is_exact(s)}
+        ctx = RunContext(config, tech, schemes, source.meta, layout, iterations,
+                         Path(out_dir) if out_dir is not None else None)
+        for obs in observers:
+            obs.start(ctx)
+
+        def feed(scheme: str, lines: np.ndarray):
+            want = scheme in errors
+            outcome = streams[scheme].feed(lines, want_stored=want)
+            if want:
+                if outcome.stored is None:
+                    raise ArchsimError(f"memory {tech.name!r}: scheme {scheme!r} is inexact but its stream "
+                                       "returns no stored values")
+                errors[scheme].add(lines, outcome.stored)
+                outcome.stored = None
+            return outcome if observers else None
+
+        n_workers = workers or min(len(schemes), os.cpu_count() or 1)
+        # longest-running schemes first, so that the pool's threads finish together
+        order = sorted(schemes, key=lambda s: tech.is_exact(s))
+        chunks = _line_chunks(source, layout, chunk_iterations(config, layout), iterations)
+        with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="archsim-scheme") as pool, \
+                tqdm(total=iterations, disable=not progress, desc="replay", unit="it") as bar:
+            try:
+                for first, lines, release in chunks:
+                    futures = {s: pool.submit(feed, s, lines) for s in order}
+                    outcomes = {s: futures[s].result() for s in order}
+                    release()
+                    for s in schemes:           # observers: main thread, scheme order
+                        for obs in observers:
+                            obs.chunk(s, first, outcomes[s])
+                    del outcomes
+                    bar.update(lines.shape[0])
+            finally:
+                chunks.close()
+
+    def results(self):
+        """Each scheme's (scheme, stream, result, approximation-error columns), after :meth:`replay`
+        (the columns are None for an inexact scheme replayed without ``approximation``); the
+        result's wear (if any) goes to the observers' :meth:`~RunObserver.wear` once the caller
+        is done with the scheme. One scheme at a time, fewest cells first: each frees its wear
+        before the WOM codes build their (larger) totals, so the peak memory stays low."""
+        streams, errors, tech = self.streams, self.errors, self.technology
+        by_size = sorted(streams, key=lambda s: getattr(getattr(streams[s], "encoder", None), "cells_per_word", 0))
+        for s in by_size:
+            stream = streams.pop(s)
+            result = stream.result()
+            yield s, stream, result, errors[s].columns() if s in errors else EXACT_ERROR if tech.is_exact(s) else None
+            if getattr(result, "wear", None) is not None:
+                for obs in self.observers:
+                    obs.wear(s, result.wear)
+            del stream, result
 
 
 #: Words (uint32) a chunk may hold: the effective chunk is ``run.chunk_iterations`` iterations
@@ -405,7 +456,7 @@ class _line_chunks:
 
 
 __all__ = ["RunContext", "ObserverReport", "RunObserver", "OBSERVERS", "RunOutput", "ApproximationError",
-           "run_experiment", "chunk_iterations", "open_source", "resolve_config", "make_observers"]
+           "run_experiment", "RunLoop", "chunk_iterations", "open_source", "resolve_config", "make_observers"]
 
 
 import archsim.timing.observer  # noqa: E402,F401  (registers the "timing" observer)
