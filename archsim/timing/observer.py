@@ -12,23 +12,34 @@ scheme and bank), ``timing_overall`` (one row per scheme) and
 (per-bank write latency, utilisation and wear).
 
 Registered as "timing" in :data:`archsim.run.OBSERVERS` when this module is
-imported (``archsim/run.py`` imports it).
+imported (``archsim/run.py`` imports it). ``archsim timing run``
+(:func:`archsim.timing.runner.simulate`) is the same run loop with this observer.
 """
 from __future__ import annotations
 
 import pandas as pd
 
 from archsim.run import OBSERVERS, ObserverReport, RunContext, RunObserver
-from archsim.timing.model import TimingModel
+from archsim.timing.model import TimingModel, TimingResult
 
 
 class TimingObserver(RunObserver):
-    """Runs the timing model of every scheme alongside the functional replay."""
+    """Runs the timing model of every scheme alongside the functional replay.
+
+    ``engine``: "fast" or "reference" for every model (default ``timing.model``).
+    :meth:`results` gives each scheme's :class:`~archsim.timing.model.TimingResult`
+    (``archsim timing run``); :meth:`finish` builds the run's report from them.
+    """
+
+    def __init__(self, config, engine: str | None = None) -> None:
+        super().__init__(config)
+        self.engine = engine
 
     def start(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.models = {
-            s: TimingModel(ctx.config, technology=ctx.technology, scheme=s, layout=ctx.layout, meta=ctx.meta)
+            s: TimingModel(ctx.config, technology=ctx.technology, scheme=s, layout=ctx.layout, meta=ctx.meta,
+                           engine=self.engine)
             for s in ctx.schemes
         }
 
@@ -44,10 +55,14 @@ class TimingObserver(RunObserver):
         per-bank maximum cell flips and lifetime to the tables."""
         self.models[scheme].set_wear(wear)
 
+    def results(self) -> dict[str, TimingResult]:
+        """Each scheme's timing result, after the last chunk (and the wear)."""
+        return {s: m.finish() for s, m in self.models.items()}
+
     def finish(self) -> ObserverReport:
         from archsim.timing.figures import bank_figure
 
-        results = {s: m.finish() for s, m in self.models.items()}
+        results = self.results()
         banks = pd.concat([r.per_bank.assign(scheme=s) for s, r in results.items()], ignore_index=True)
         banks = banks[["scheme"] + [c for c in banks.columns if c != "scheme"]]
         overall = pd.DataFrame([{"scheme": s, **r.overall} for s, r in results.items()])
