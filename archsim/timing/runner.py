@@ -1,16 +1,18 @@
 """Standalone timing runs and the idle-gap sweep (``archsim timing run`` / ``sweep-gap``).
 
-:func:`simulate` replays the configured workload through the functional path
-and the timing model of each scheme, chunk by chunk (the same data flow as
-``archsim run --timing``, plus the per-cell wear for the per-bank lifetime).
+:func:`simulate` is the run loop of ``archsim run`` (:class:`archsim.run.RunLoop`)
+with the timing observer of ``archsim run --timing``, which also gets the per-cell
+wear for the per-bank lifetime, and returns its timing results.
 :func:`sweep_gap` measures how the average write latency depends on the idle
 time between iterations in the minimal access pattern (only the update writes,
-``gap_ns`` between iterations): the functional outcomes are computed once per
-scheme and replayed through one timing model per gap. Finished points are
-appended to ``sweep_gap.csv`` and skipped when the sweep is run again.
+``gap_ns`` between iterations): the same loop collects the functional outcomes of
+each scheme once, and they are replayed through one timing model per gap.
+Finished points are appended to ``sweep_gap.csv`` and skipped when the sweep is
+run again.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -18,63 +20,41 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from archsim.config import Config, replace
+from archsim.run import ObserverReport, RunContext, RunLoop, RunObserver
 from archsim.timing.model import TimingModel, TimingResult
-
-
-def _prepare(config: Config, source=None, progress: bool = False):
-    from archsim.layout import AddressLayout
-    from archsim.run import open_source, resolve_config
-    from archsim.technology import TECHNOLOGIES
-
-    config = resolve_config(config)
-    if source is None:
-        source = open_source(config, progress=progress)
-    if config.run.iterations > source.n_iterations:
-        from archsim.errors import ConfigError
-
-        what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload!r}"
-        raise ConfigError(f"run.iterations = {config.run.iterations}, but the {what} holds only "
-                          f"{source.n_iterations} iterations")
-    layout = AddressLayout.from_meta(source.meta, config.layout)
-    return config, TECHNOLOGIES.get(config.run.memory), source, layout
-
-
-def _chunks(source, layout, config: Config, iterations: int):
-    T = max(1, min(config.run.chunk_iterations, iterations))
-    done = 0
-    for chunk in source.iter_chunks(T):
-        chunk = chunk[: iterations - done]
-        if not len(chunk):
-            break
-        yield layout.to_lines(chunk)
-        done += len(chunk)
-        if done >= iterations:
-            break
+from archsim.timing.observer import TimingObserver
 
 
 def simulate(config: Config, *, schemes: tuple[str, ...] | None = None, source=None, engine: str | None = None,
              progress: bool = False) -> dict[str, TimingResult]:
-    """Timing results of each scheme (default ``run.schemes``) over ``run.iterations`` iterations."""
-    config, tech, source, layout = _prepare(config, source, progress)
-    schemes = tuple(schemes or config.run.schemes)
-    iterations = config.run.iterations
-    streams = {s: tech.open_stream(s, lines=layout.lines, words=layout.words_per_line, config=config)
-               for s in schemes}
-    models = {s: TimingModel(config, technology=tech, scheme=s, layout=layout, meta=source.meta,
-                             policy=getattr(getattr(streams[s], "encoder", None), "policy", None), engine=engine)
-              for s in schemes}
-    with tqdm(total=iterations * len(schemes), disable=not progress, desc="timing", unit="it") as bar:
-        for lines in _chunks(source, layout, config, iterations):
-            for s in schemes:
-                models[s].feed(streams[s].feed(lines))
-                bar.update(lines.shape[0])
-    out = {}
-    for s in schemes:
-        wear = getattr(streams[s], "wear", None)
-        if wear is not None:
-            models[s].set_wear(wear)
-        out[s] = models[s].finish()
-    return out
+    """Timing results of each scheme (default ``run.schemes``) over ``run.iterations`` iterations:
+    the run loop with the timing observer (``engine``: "fast" or "reference", default
+    ``timing.model``), which also gets each scheme's wear (the per-bank lifetime)."""
+    loop = RunLoop(config)
+    timing = TimingObserver(loop.config, engine=engine)
+    loop.replay([timing], schemes=schemes or None, source=source, progress=progress, approximation=False)
+    for _scheme in loop.results():  # hands each scheme's wear to the observer
+        pass
+    return timing.results()
+
+
+class _KeepOutcomes(RunObserver):
+    """Keeps every chunk outcome of every scheme, to replay them through several timing models.
+    The streams allocate new outcome arrays for every chunk, but observers must not keep the
+    loop's arrays, so it keeps copies (of the outcome fields and the per-write extras)."""
+
+    def start(self, ctx: RunContext) -> None:
+        self.outcomes: dict[str, list] = {s: [] for s in ctx.schemes}
+
+    def chunk(self, scheme: str, first_iteration: int, outcome) -> None:
+        kept = copy.copy(outcome)
+        kept.outcome = np.array(outcome.outcome)
+        kept.stored = None
+        kept.extras = {k: np.array(v) for k, v in getattr(outcome, "extras", {}).items()}
+        self.outcomes[scheme].append(kept)
+
+    def finish(self) -> ObserverReport:
+        return ObserverReport()
 
 
 def default_gaps_ns() -> list[float]:
@@ -92,9 +72,9 @@ def sweep_gap(config: Config, gaps_ns, *, schemes: tuple[str, ...] | None = None
     points already there are not recomputed; ``sweep_gap.config.toml`` records the
     configuration, and a folder swept with a different one is an error.
     """
-    config, tech, source, layout = _prepare(config, source, progress)
+    loop = RunLoop(config)
+    config = loop.config
     schemes = tuple(schemes or config.run.schemes)
-    iterations = config.run.iterations
     path = Path(out_dir) / "sweep_gap.csv" if out_dir is not None else None
     if path is not None:  # rows on disk are reused only for the configuration that made them
         stamp = path.with_name("sweep_gap.config.toml")
@@ -109,25 +89,24 @@ def sweep_gap(config: Config, gaps_ns, *, schemes: tuple[str, ...] | None = None
 
             raise ConfigError(f"{path.parent}: sweep_gap.csv has no {stamp.name} (cannot tell which "
                               "configuration made it); choose a new --out folder")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(text, encoding="utf-8")
     done = pd.read_csv(path) if path is not None and path.exists() else pd.DataFrame()
     have = set(zip(done["scheme"], done["gap_ns"])) if len(done) else set()
     todo = {s: [g for g in gaps_ns if (s, float(g)) not in have] for s in schemes}
-    outcomes: dict[str, list] = {}  # scheme -> chunk outcomes
-    streams = {s: tech.open_stream(s, lines=layout.lines, words=layout.words_per_line, config=config)
-               for s in schemes if todo[s]}
-    for lines in _chunks(source, layout, config, iterations) if streams else ():
-        for s, st in streams.items():
-            outcomes.setdefault(s, []).append(st.feed(lines))
+    keep = _KeepOutcomes(config)  # the functional outcomes of each scheme, once
+    if any(todo.values()):
+        loop.replay([keep], schemes=[s for s in schemes if todo[s]], source=source, progress=progress,
+                    approximation=False)
+    if path is not None:  # after the replay: a configuration the source cannot replay leaves no stamp
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(text, encoding="utf-8")
     rows = []
     with tqdm(total=sum(len(v) for v in todo.values()), disable=not progress, desc="gap sweep") as bar:
         for s in schemes:
             for g in todo[s]:
                 cfg = replace(config, {"timing.access_pattern": "minimal", "timing.gap_ns": float(g)})
-                model = TimingModel(cfg, technology=tech, scheme=s, layout=layout, meta=source.meta,
-                                    policy=getattr(getattr(streams[s], "encoder", None), "policy", None))
-                for o in outcomes[s]:
+                model = TimingModel(cfg, technology=loop.technology, scheme=s, layout=loop.layout,
+                                    meta=loop.source.meta)
+                for o in keep.outcomes[s]:
                     model.feed(o)
                 r = model.finish()
                 row = {"scheme": s, "gap_ns": float(g), **{k: float(v) for k, v in r.summary.items()},
