@@ -10,8 +10,8 @@ iteration reads the tensor* gives back:
 
 - exact schemes: the written values;
 - approximate schemes (``appwom``): the stored values (ignored low-bit updates);
-- schemes with a ``read(state, times)`` hook (``dap``, ``ps``): the cells after
-  the decay between the write and that read.
+- schemes whose stream's ``read_back(times)`` hook answers (``dap``, ``ps``): the
+  cells after the decay between the write and that read.
 
 Simulated time comes from a clock (:class:`IterationClock`: a configured
 ``iteration_time_s`` and each layer's position in the iteration's FLOP
@@ -21,7 +21,8 @@ timing model's request completion times.
 
 A device model that is not a digital write scheme (an analog synapse, the
 ``003`` seed) plugs in as its own ``Memory`` (see ``docs/dap.md``), or as a
-technology whose stream has the same ``feed`` / ``read`` protocol.
+technology whose stream has the same ``feed`` / ``read_back`` contract
+(:class:`archsim.contracts.TechnologyStream`).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from archsim.config import Config
+from archsim.contracts import TECHNOLOGIES
 from archsim.errors import ConfigError
 from archsim.layout import AddressLayout
 
@@ -88,7 +90,6 @@ class SchemeMemory:
 
     def __init__(self, scheme: str, config: Config, tensors: Sequence[Any], *, clock: Clock | None = None,
                  memory: str | None = None) -> None:
-        from archsim.technology import TECHNOLOGIES
 
         self.scheme = scheme
         self.config = config
@@ -106,8 +107,9 @@ class SchemeMemory:
             self._streams[t.name] = self.technology.open_stream(
                 scheme, lines=n, words=self.layout.words_per_line, config=config, line_offset=first)
 
-    def encoder(self, name: str):
-        return getattr(self._streams[name], "encoder", None)
+    def stream(self, name: str):
+        """The technology stream holding tensor ``name``."""
+        return self._streams[name]
 
     def store(self, name: str, values: np.ndarray) -> np.ndarray:
         if name not in self._streams:
@@ -122,16 +124,11 @@ class SchemeMemory:
         lines = stream.lines
         buf = np.zeros(lines * wpl, np.uint32)
         buf[:size] = arr.reshape(-1).view(np.uint32)
-        enc = getattr(stream, "encoder", None)
-        if enc is not None and hasattr(enc, "set_write_times"):
-            enc.set_write_times(stream.state, [self.clock.write_time(name, i)])
+        stream.set_write_times([self.clock.write_time(name, i)])
         out = stream.feed(buf.reshape(1, lines, wpl), want_stored=True)
-        if enc is not None and hasattr(enc, "read"):
-            back = enc.read(stream.state, self.clock.read_time(name, i))
-        elif out.stored is not None:
-            back = out.stored[0]
-        else:
-            back = buf.reshape(lines, wpl)
+        back = stream.read_back(self.clock.read_time(name, i))
+        if back is None:
+            back = out.stored[0] if out.stored is not None else buf.reshape(lines, wpl)
         self._iteration[name] = i + 1
         got = np.asarray(back).reshape(-1)[:size].view(np.float32)
         return got.reshape(np.shape(values)).astype(np.float32, copy=False)

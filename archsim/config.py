@@ -1,4 +1,4 @@
-"""Configuration: typed parameter sets with the papers' defaults, validated at the edge.
+"""Configuration: the schema of a run, typed parameter sets validated at the edge.
 
 A configuration is a tree of frozen dataclasses. It is built from a TOML or
 YAML file (:func:`load_config`), from a mapping (:func:`config_from_mapping`)
@@ -7,6 +7,16 @@ unknown key and every bad value is rejected with a :class:`ConfigError` that
 names the key (and the file, when there is one). The simulation core receives
 these objects and never parses strings.
 
+This module is the schema only. It hard-codes two sections, ``[layout]`` and
+``[run]``; every other section is contributed by the package it configures
+(``[pcm]``, ``[encoding]`` and ``[dap]`` by :mod:`archsim.pcm`, ``[racetrack]``,
+``[timing]``; a plugin's technology adds its own), registered in
+:data:`CONFIG_SECTIONS`. A key that selects an implementation (a scheduling
+policy, a workload, ...) is a :class:`Choice`: a table ``{name = "...", ...}``
+with that implementation's own parameters (its ``Params`` dataclass), or the
+bare name as shorthand. Importing this module loads no technology, engine or
+workload; they are loaded on the first look-up of a registry.
+
 Units are in the field names: ``_ns`` nanoseconds, ``_pj`` picojoules,
 ``_bits``/``_bytes``.
 """
@@ -14,55 +24,110 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import logging
 import math
 import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
-from archsim.dap.config import DapConfig
-from archsim.errors import ConfigError
-from archsim.racetrack.config import RacetrackConfig
-from archsim.timing.config import TimingConfig
+from archsim.errors import ConfigError, RegistryError
+from archsim.registry import EXTENSION_POINTS, NoParams, Registry, ensure_builtins
 
 GiB = 2**30
 
+_log = logging.getLogger("archsim.config")
+
+#: Configuration sections contributed by packages and plugins: name -> frozen dataclass with a
+#: ``validate(where)`` method (and optionally ``moved``: old key -> new key, for old configs).
+CONFIG_SECTIONS: Registry[type] = Registry("configuration section")
+
+
+# --------------------------------------------------------------------------- choices
+
 
 @dataclass(frozen=True)
-class PcmConfig:
-    """PCM cell parameters; defaults are Table II of the AppWOM paper (after Lee et al., ISCA 2009)."""
+class Choice:
+    """An implementation chosen by registered name, with its own parameters.
 
-    read_latency_ns: float = 125.0
-    """Latency of one line read, ns."""
-    set_latency_ns: float = 1000.0
-    """Latency of a SET (0 -> 1) pulse, ns; a line write with any SET takes this long."""
-    reset_latency_ns: float = 125.0
-    """Latency of a RESET (1 -> 0) pulse, ns."""
-    read_energy_pj_per_bit: float = 2.0
-    """Energy of reading one cell, pJ."""
-    set_energy_pj: float = 13.5
-    """Energy of SETting one cell, pJ."""
-    reset_energy_pj: float = 19.2
-    """Energy of RESETting one cell, pJ."""
-    endurance: float = 1e8
-    """Flips a cell survives."""
-    capacity_bytes: int = 32 * GiB
-    """Capacity of the memory, bytes."""
-    read_before_write: bool = False
-    """Charge one line read (latency and energy) before every write of a scheme that needs the old contents."""
-    write_power_budget: int = 0
-    """Cells a bank may program at once; a larger line write takes several rounds. 0 = unlimited."""
+    ``params`` is an instance of the implementation's ``Params`` dataclass. In
+    a file: ``[timing.scheduling]`` / ``name = "read-first"`` /
+    ``write_high_watermark = 24``, or ``scheduling = "read-first"`` (defaults).
+    """
 
-    def validate(self, where: str) -> None:
-        for name in ("read_latency_ns", "set_latency_ns", "reset_latency_ns"):
-            _positive(self, name, where)
-        for name in ("read_energy_pj_per_bit", "set_energy_pj", "reset_energy_pj"):
-            _non_negative(self, name, where)
-        _positive(self, "endurance", where)
-        _positive(self, "capacity_bytes", where)
-        _non_negative(self, "write_power_budget", where)
+    name: str
+    params: Any = field(default_factory=NoParams)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def kwargs(self) -> dict[str, Any]:
+        """The parameters as keyword arguments."""
+        return self.params.as_dict()
+
+
+def choice(kind: str, default: str) -> Any:
+    """A dataclass field choosing one implementation of the registry ``kind`` (default ``default``)."""
+    return field(default_factory=lambda: _make_choice(kind, default, {}, kind),
+                 metadata={"registry": kind})
+
+
+def choices(kind: str, default: tuple[str, ...] = ()) -> Any:
+    """A dataclass field choosing a list of implementations of the registry ``kind``."""
+    return field(default_factory=lambda: tuple(_make_choice(kind, d, {}, kind) for d in default),
+                 metadata={"registry": kind})
+
+
+def _registry(kind: str) -> Registry:
+    ensure_builtins()
+    return EXTENSION_POINTS[kind]
+
+
+def _make_choice(kind: str, name: str, params: Mapping[str, Any], key: str) -> Choice:
+    reg = _registry(kind)
+    try:
+        impl = reg.get(name)
+    except RegistryError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+    ptype = impl.Params
+    known = [f.name for f in dataclasses.fields(ptype)]
+    unknown = [k for k in params if k not in known]
+    if unknown:
+        raise ConfigError(f"{key}: unknown parameter {unknown[0]!r} of {reg.kind} {name!r}; "
+                          f"its parameters: {', '.join(known) or 'none'}")
+    return Choice(name, _build(ptype, params, key))
+
+
+def _coerce_choice(kind: str, value: Any, key: str) -> Choice:
+    if isinstance(value, Choice):
+        return value
+    if isinstance(value, str):
+        return _make_choice(kind, value, {}, key)
+    if isinstance(value, Mapping):
+        if "name" not in value or not isinstance(value["name"], str):
+            raise ConfigError(f"{key} must name the {kind} ({key}.name = \"...\"); "
+                              f"choices: {', '.join(_registry(kind).names())}")
+        params = {k: v for k, v in value.items() if k != "name"}
+        return _make_choice(kind, value["name"], params, key)
+    raise ConfigError(f"{key} must be a {kind} name or a table with its name and parameters, not {value!r}")
+
+
+def validate_section(section: Any, where: str) -> None:
+    """Validate one section: the parameters of its choices, then its own ``validate``."""
+    _validate_choices(section, where)
+    section.validate(where)
+
+
+def _validate_choices(section: Any, where: str) -> None:
+    for f in dataclasses.fields(section):
+        if "registry" not in f.metadata:
+            continue
+        value = getattr(section, f.name)
+        items = value if isinstance(value, tuple) else (value,)
+        for i, c in enumerate(items):
+            c.params.validate(f"{where}.{f.name}" + (f"[{i}]" if isinstance(value, tuple) else ""), section)
 
 
 @dataclass(frozen=True)
@@ -91,37 +156,18 @@ class LayoutConfig:
 
 
 @dataclass(frozen=True)
-class EncodingConfig:
-    """Options shared by every write scheme, and per-scheme parameter tables.
-
-    ``schemes`` maps a scheme name to its own parameters (for example
-    ``{"appwom": {"grouping": "fig5"}}``); each scheme validates its table.
-    """
-
-    refresh_unit: str = "line"
-    """What is exhausted and refreshed as a whole: "line" or "word"."""
-    schemes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    def validate(self, where: str) -> None:
-        if self.refresh_unit not in ("line", "word"):
-            raise ConfigError(f"{where}.refresh_unit must be 'line' or 'word', not {self.refresh_unit!r}")
-        from archsim.encoding import PCM_SCHEMES
-
-        for name, params in self.schemes.items():
-            encoder = PCM_SCHEMES.get(name)
-            encoder.check_params(dict(params), where=f"{where}.schemes.{name}")
-
-
-@dataclass(frozen=True)
 class RunConfig:
     """What ``archsim run`` does when no option overrides it."""
 
+    moved: ClassVar[dict[str, str]] = {"knobs": "workload"}
+
     memory: str = "pcm"
-    """Memory technology by registered name ("pcm"; see :mod:`archsim.technology`)."""
+    """Memory technology by registered name ("pcm", "racetrack"; its parameters are its own section)."""
     schemes: tuple[str, ...] = ()
     """Write schemes to replay, by registered name; empty = the technology's defaults."""
-    workload: str = "lenet-digits"
-    """Default workload (trace source) by registered name."""
+    workload: Choice = choice("workload", "lenet-digits")
+    """Default workload (trace source) by registered name, with its knobs (``lr``, ``batch_size``, ...)
+    as parameters: ``[run.workload]`` / ``name = "lenet-digits"`` / ``lr = 0.02``."""
     iterations: int = 200
     """Training iterations (weight updates) to record and replay."""
     seed: int = 0
@@ -130,72 +176,80 @@ class RunConfig:
     """Iterations handed to the kernels at once (memory grows with it, speed too)."""
     trace: str = ""
     """Path of a recorded trace to replay instead of ``workload`` ("" = record or stream the workload)."""
-    knobs: Mapping[str, Any] = field(default_factory=dict)
-    """The workload's knobs (e.g. ``lr``, ``batch_size``); unset knobs take the workload's defaults."""
-    observers: tuple[str, ...] = ()
-    """Run observers by registered name (:data:`archsim.run.OBSERVERS`, e.g. "timing"), run alongside
-    the replay; ``archsim run --observe NAME`` / ``--timing`` add to them."""
+    observers: tuple[Choice, ...] = choices("run observer")
+    """Run observers by registered name (e.g. "timing"), run alongside the replay;
+    ``archsim run --observe NAME`` / ``--timing`` add to them."""
 
     def validate(self, where: str) -> None:
-        from archsim.technology import TECHNOLOGIES
-
-        if not self.trace:  # the workload and its knobs must exist (plugins are loaded by now)
-            from workloads import WORKLOADS
-
-            try:
-                WORKLOADS.get(self.workload)().resolve_knobs(dict(self.knobs))
-            except Exception as exc:
-                raise ConfigError(f"{where}.workload: {exc}") from None
+        from archsim.contracts import TECHNOLOGIES  # the registry only (archsim.contracts is a leaf)
 
         try:
             tech = TECHNOLOGIES.get(self.memory)
-        except Exception as exc:
+        except RegistryError as exc:
             raise ConfigError(f"{where}.memory: {exc}") from None
         for name in self.schemes:
             try:
                 tech.schemes.get(name)
-            except Exception as exc:
+            except RegistryError as exc:
                 raise ConfigError(f"{where}.schemes: {exc}") from None
-        _positive(self, "iterations", where)
-        _non_negative(self, "seed", where)
-        _positive(self, "chunk_iterations", where)
-        if self.observers:
-            from archsim.run import OBSERVERS  # lazily: archsim.run imports this module
+        positive(self, "iterations", where)
+        non_negative(self, "seed", where)
+        positive(self, "chunk_iterations", where)
+        names = [o.name for o in self.observers]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{where}.observers names an observer twice: {', '.join(names)}")
 
-            for name in self.observers:
-                try:
-                    OBSERVERS.get(name)
-                except Exception as exc:
-                    raise ConfigError(f"{where}.observers: {exc}") from None
-            if len(set(self.observers)) != len(self.observers):
-                raise ConfigError(f"{where}.observers names an observer twice: {', '.join(self.observers)}")
+    @property
+    def knobs(self) -> dict[str, Any]:
+        """The workload's knobs (its resolved parameters)."""
+        return self.workload.kwargs()
 
     def resolved_schemes(self) -> tuple[str, ...]:
         """The schemes to replay: the configured ones, or the technology's defaults."""
-        from archsim.technology import TECHNOLOGIES
+        from archsim.contracts import TECHNOLOGIES
 
         return self.schemes or TECHNOLOGIES.get(self.memory).default_schemes
 
 
+CORE_SECTIONS = ("layout", "run")
+
+
+def _default_sections() -> dict[str, Any]:
+    ensure_builtins()
+    return {name: CONFIG_SECTIONS.get(name)() for name in CONFIG_SECTIONS.names()}
+
+
 @dataclass(frozen=True)
 class Config:
-    """The whole configuration of a run."""
+    """The whole configuration of a run: ``layout``, ``run`` and the registered sections.
 
-    pcm: PcmConfig = field(default_factory=PcmConfig)
+    A registered section reads as an attribute (``config.pcm``, ``config.timing``).
+    """
+
     layout: LayoutConfig = field(default_factory=LayoutConfig)
-    encoding: EncodingConfig = field(default_factory=EncodingConfig)
     run: RunConfig = field(default_factory=RunConfig)
-    timing: TimingConfig = field(default_factory=TimingConfig)
-    dap: DapConfig = field(default_factory=DapConfig)
-    racetrack: RacetrackConfig = field(default_factory=RacetrackConfig)
+    sections: Mapping[str, Any] = field(default_factory=_default_sections)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        raise AttributeError(f"the configuration has no section {name!r}; sections: "
+                             f"{', '.join([*CORE_SECTIONS, *sections])}")
+
+    def section(self, name: str) -> Any:
+        """The section ``name`` (core or registered)."""
+        return getattr(self, name)
 
     def validate(self, where: str = "") -> None:
-        for f in dataclasses.fields(self):
-            getattr(self, f.name).validate(f"{where}{f.name}")
+        for name in (*CORE_SECTIONS, *self.sections):
+            validate_section(self.section(name), f"{where}{name}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (TOML-serialisable) of the resolved configuration."""
-        return _plain(dataclasses.asdict(self))
+        return {name: _plain(self.section(name)) for name in (*CORE_SECTIONS, *self.sections)}
 
     def to_toml(self) -> str:
         """The resolved configuration as TOML, loadable by :func:`load_config`."""
@@ -220,10 +274,13 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str | None = None) -
     return cfg
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Load a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file, then apply overrides.
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                changes: Mapping[str, Any] | None = None) -> Config:
+    """Load a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file, then apply ``section.key=value``
+    overrides, then ``changes`` (``{"section.key": value}``, e.g. a command's own options).
 
-    With no path, the defaults. Errors name the file and the key.
+    All are applied to the data before it is resolved, so that ``{"run.workload.name": "x"}`` keeps
+    the knobs the file or an override gave. With no path, the defaults. Errors name the file and the key.
     """
     data: dict[str, Any] = {}
     source = None
@@ -255,11 +312,16 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise ConfigError(f"{p}: the top level must be a table of sections")
     if overrides:
         data = apply_overrides(data, overrides)
+    for key, value in (changes or {}).items():
+        _set_key(data, key.split("."), value, key)
     return config_from_mapping(data, source=source)
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``section.key=value`` overrides (value in TOML syntax, bare words are strings)."""
+    """Apply ``section.key=value`` overrides (value in TOML syntax, bare words are strings).
+
+    A key may reach into a choice's parameters: ``timing.scheduling.write_high_watermark=8``.
+    """
     out = _deepcopy(data)
     for item in overrides:
         if "=" not in item:
@@ -269,15 +331,22 @@ def apply_overrides(data: Mapping[str, Any], overrides: list[str]) -> dict[str, 
         parts = key.split(".")
         if len(parts) < 2 or not all(parts):
             raise ConfigError(f"override {item!r}: the key must be section.key")
-        value = parse_value(raw.strip())
-        node = out
-        for part in parts[:-1]:
-            nxt = node.setdefault(part, {})
-            if not isinstance(nxt, dict):
-                raise ConfigError(f"override {item!r}: {part} is not a section")
-            node = nxt
-        node[parts[-1]] = value
+        _set_key(out, parts, parse_value(raw.strip()), f"override {item!r}")
     return out
+
+
+def _set_key(data: dict[str, Any], parts: list[str], value: Any, label: str) -> None:
+    """Set ``data[parts[0]][parts[1]]... = value``; a choice given by name becomes ``{name = ...}``
+    when a key reaches into its parameters."""
+    node = data
+    for part in parts[:-1]:
+        nxt = node.setdefault(part, {})
+        if isinstance(nxt, str):  # a choice's shorthand: reach into its parameters
+            nxt = node[part] = {"name": nxt}
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"{label}: {part} is not a section")
+        node = nxt
+    node[parts[-1]] = value
 
 
 def parse_value(raw: str) -> Any:
@@ -292,13 +361,7 @@ def replace(cfg: Config, overrides: Mapping[str, Any]) -> Config:
     """A copy of ``cfg`` with ``{"section.key": value}`` changes, validated again."""
     data = cfg.to_dict()
     for key, value in overrides.items():
-        node = data
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"{key}: {part} is not a section")
-        node[parts[-1]] = value
+        _set_key(data, key.split("."), value, key)
     return config_from_mapping(data)
 
 
@@ -314,18 +377,99 @@ def _build(cls: type, data: Any, where: str):
     label = where or "the configuration"
     if not isinstance(data, Mapping):
         raise ConfigError(f"{label} must be a table, not {type(data).__name__}")
+    if cls is Config:
+        return _build_config(data)
+    data = _migrate(cls, data, where)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = [k for k in data if k not in fields]
     if unknown:
         key = f"{where}.{unknown[0]}" if where else str(unknown[0])
-        raise ConfigError(f"unknown key {key!r}; known keys: {', '.join(fields)}")
+        raise ConfigError(f"unknown key {key!r}; known keys: {', '.join(fields) or 'none'}")
     kwargs = {}
     for name, value in data.items():
         key = f"{where}.{name}" if where else name
-        kwargs[name] = _coerce(hints[name], value, key)
-    obj = cls(**kwargs)
-    return obj
+        kind = fields[name].metadata.get("registry")
+        if kind is None:
+            kwargs[name] = _coerce(hints[name], value, key)
+        elif typing.get_origin(hints[name]) is tuple:
+            if isinstance(value, (str, Mapping)):
+                value = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else [value]
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"{key} must be a list, not {value!r}")
+            kwargs[name] = tuple(_coerce_choice(kind, v, f"{key}[{i}]") for i, v in enumerate(value))
+        else:
+            kwargs[name] = _coerce_choice(kind, value, key)
+    return cls(**kwargs)
+
+
+def _build_config(data: Mapping[str, Any]) -> Config:
+    ensure_builtins()
+    known = [*CORE_SECTIONS, *CONFIG_SECTIONS.names()]
+    unknown = [k for k in data if k not in known]
+    if unknown:
+        raise ConfigError(f"unknown key {str(unknown[0])!r}; known keys: {', '.join(known)}")
+    core = {name: _build(cls, data.get(name, {}), name)
+            for name, cls in (("layout", LayoutConfig), ("run", RunConfig))}
+    sections = {name: _build(CONFIG_SECTIONS.get(name), data.get(name, {}), name)
+                for name in CONFIG_SECTIONS.names()}
+    return Config(**core, sections=sections)
+
+
+def current_key(key: str) -> str:
+    """The key ``section.key...`` of an older configuration as it is spelled now (the sections'
+    ``moved`` tables: ``run.knobs.lr`` -> ``run.workload.lr``); other keys unchanged."""
+    parts = key.split(".")
+    if len(parts) < 2:
+        return key
+    ensure_builtins()
+    core = {"layout": LayoutConfig, "run": RunConfig}
+    cls = core.get(parts[0]) or (CONFIG_SECTIONS.get(parts[0]) if parts[0] in CONFIG_SECTIONS else None)
+    moved = getattr(cls, "moved", None) or {}
+    if parts[1] in moved:
+        return ".".join([parts[0], moved[parts[1]], *parts[2:]])
+    return key
+
+
+def _migrate(cls: type, data: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """Keys of older configurations (``cls.moved``: old key -> new key) moved to where they live now,
+    with a one-line note each. A moved parameter of a choice goes into the choice's table if the
+    chosen implementation takes it, and is dropped otherwise."""
+    moved = getattr(cls, "moved", None) or {}
+    if not any(k in data for k in moved):
+        return data
+    data = dict(data)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for old, new in moved.items():
+        if old not in data:
+            continue
+        value = data.pop(old)
+        slot, _, param = new.partition(".")
+        current = data.get(slot, None)
+        if current is None:
+            default = fields[slot].default_factory()  # type: ignore[misc]
+            current = default.name
+        table = {"name": current} if isinstance(current, str) else dict(current)
+        old_key, new_key = f"{where}.{old}", f"{where}.{new}"
+        if not param:  # a whole table of parameters (run.knobs -> run.workload)
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{old_key} must be a table, not {value!r}")
+            table.update(value)
+            _log.warning("note: %s is now %s (read as such)", old_key, new_key)
+        else:
+            kind = fields[slot].metadata["registry"]
+            try:
+                takes = param in {f.name for f in dataclasses.fields(_registry(kind).params_type(table["name"]))}
+            except (RegistryError, KeyError):
+                takes = True  # the unknown name is reported where it is checked
+            if takes:
+                table[param] = value
+                _log.warning("note: %s is now %s (read as such)", old_key, new_key)
+            else:
+                _log.warning("note: %s (now %s) is not a parameter of %s %r: ignored", old_key, new_key,
+                             kind, table["name"])
+        data[slot] = table
+    return data
 
 
 def _coerce(tp: Any, value: Any, key: str):
@@ -380,13 +524,13 @@ def _coerce(tp: Any, value: Any, key: str):
     return value
 
 
-def _positive(obj: Any, name: str, where: str) -> None:
+def positive(obj: Any, name: str, where: str) -> None:
     value = getattr(obj, name)
     if not value > 0:
         raise ConfigError(f"{where}.{name} must be positive, not {value!r}")
 
 
-def _non_negative(obj: Any, name: str, where: str) -> None:
+def non_negative(obj: Any, name: str, where: str) -> None:
     value = getattr(obj, name)
     if not value >= 0:
         raise ConfigError(f"{where}.{name} must not be negative, not {value!r}")
@@ -397,6 +541,11 @@ def _deepcopy(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _plain(obj: Any) -> Any:
+    """Plain TOML-serialisable data of a section, a choice (``{name, **params}``) or a value."""
+    if isinstance(obj, Choice):
+        return {"name": obj.name, **_plain(obj.params)}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

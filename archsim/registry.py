@@ -1,11 +1,12 @@
 """Registries: extension points chosen by name from the configuration.
 
-Every extension point of archsim (write schemes, scheduling policies, refresh
-policies, address mappings, workloads, memory technologies) is a small
-interface plus a :class:`Registry`. A third party registers an implementation
-from a file of its own::
+Every extension point of archsim (memory technologies and their write schemes,
+scheduling, refresh and region-manager policies, address mappings, workloads,
+run observers, configuration sections) is a small interface plus a
+:class:`Registry`. A third party registers an implementation from a file of its
+own::
 
-    from archsim.encoding import PCM_SCHEMES, Encoder
+    from archsim.pcm import PCM_SCHEMES, Encoder
 
     @PCM_SCHEMES.register("my-scheme")
     class MyScheme(Encoder):
@@ -13,15 +14,71 @@ from a file of its own::
 
 and selects it by name in a config file or on the command line (load the file
 with ``--plugin my_file.py``).
+
+**Parameters.** An implementation declares its own parameters as a frozen
+dataclass, its ``Params`` class attribute (default :class:`NoParams`). The
+configuration selects it with a table ``{name = "...", <its parameters>}`` (or
+the bare name as shorthand) and builds the ``Params`` instance; unknown
+parameters are rejected naming the implementation.
+
+**Built-ins.** Registries are filled by importing the modules that register
+into them. The first look-up of any registry loads the built-in
+implementations (through :func:`archsim.compose.load_builtins`, the one place
+that names them), so that a registry is never seen half-filled; registering
+does not load anything.
+
+This module imports nothing of archsim's but :mod:`archsim.errors`.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from typing import Callable, Generic, Iterator, TypeVar
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from archsim.errors import RegistryError
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """The parameters of an implementation that has none of its own.
+
+    Subclass it (as a frozen dataclass) to declare parameters; override
+    :meth:`validate` for checks beyond the field types.
+    """
+
+    def validate(self, where: str, owner: Any = None) -> None:
+        """Check the values; raise :class:`~archsim.errors.ConfigError` naming ``where.field``.
+
+        ``owner`` is the configuration section holding the choice (e.g. the
+        ``TimingConfig`` of a scheduling policy), for checks against its other keys.
+        """
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as a plain dict (for keyword arguments and config dumps)."""
+        return dataclasses.asdict(self)
+
+
+#: Every registry by its ``kind`` (configuration slots name the registry they choose from).
+EXTENSION_POINTS: dict[str, "Registry"] = {}
+
+_builtins_state = {"loaded": False, "loading": False}
+
+
+def ensure_builtins() -> None:
+    """Load the built-in implementations once (see the module docstring)."""
+    if _builtins_state["loaded"] or _builtins_state["loading"]:
+        return
+    _builtins_state["loading"] = True
+    try:
+        import importlib
+
+        importlib.import_module("archsim.compose").load_builtins()
+        _builtins_state["loaded"] = True
+    finally:
+        _builtins_state["loading"] = False
 
 
 class Registry(Generic[T]):
@@ -34,6 +91,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        EXTENSION_POINTS.setdefault(kind, self)
 
     def register(self, name: str, obj: T | None = None, *, replace: bool = False):
         """Register ``obj`` under ``name``; usable as a decorator.
@@ -60,6 +118,8 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """The implementation registered as ``name``, or a clear error listing the choices."""
+        if name not in self._items:
+            ensure_builtins()
         try:
             return self._items[name]
         except KeyError:
@@ -71,16 +131,23 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         """Registered names, in registration order."""
+        ensure_builtins()
         return list(self._items)
 
+    def params_type(self, name: str) -> type:
+        """The parameter dataclass the implementation ``name`` declares (``Params``)."""
+        return self.get(name).Params  # type: ignore[attr-defined]
+
     def __contains__(self, name: object) -> bool:
+        if name not in self._items:
+            ensure_builtins()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
+        return iter(self.names())
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.names())
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.names()})"

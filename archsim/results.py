@@ -52,35 +52,38 @@ def summary_row(result, error_columns: Mapping[str, Any], context: Mapping[str, 
     return row
 
 
-def flips_table(scheme: str, result, encoder) -> pd.DataFrame:
+def flips_table(scheme: str, result, stream, iterations: int) -> pd.DataFrame:
     """Flips per bit group of a word (paper Figs. 4 and 9), summed over all lines and words.
 
+    ``result``: the scheme's :class:`~archsim.contracts.StreamResult`; ``stream``: its
+    :class:`~archsim.contracts.TechnologyStream` (for the cell and group labels).
     Raw schemes: one row per cell = data bit (float32 names S, E1..E8, M1..M23;
     Flip-N-Write adds its flag cells). WOM schemes: one row per 3-cell group,
     labelled by its two data bits ("S+E1", "M2+M13", ...). Columns: ``scheme``,
     ``position`` (0 = first cell or group of the word), ``group``, ``cells``
     (cells in the group), ``flips`` (total), ``share`` (of the scheme's flips),
     ``max_cell_flips`` (most-worn cell of this position), ``flips_per_word_iteration``
-    (flips / (words x iterations), padding words included).
+    (flips / (words x iterations), padding words included). Empty for a technology
+    without per-cell wear.
     """
-    if not hasattr(result, "wear_by_cell"):
+    per_cell = result.wear_by_cell()
+    if per_cell is None:
         return pd.DataFrame()
-    per_cell = np.asarray(result.wear_by_cell(), dtype=np.uint64)
-    wear = getattr(result, "wear", None)
-    cell_max = wear.max(axis=(0, 1)) if wear is not None and wear.size else np.zeros_like(per_cell)
-    cells = per_cell.size
-    labels = list(encoder.cell_labels()) if encoder is not None and hasattr(encoder, "cell_labels") else \
-        [f"c{i}" for i in range(cells)]
-    if encoder is not None and hasattr(encoder, "group_labels"):
-        groups = list(encoder.group_labels())
-        size = cells // len(groups)
+    per_cell = np.asarray(per_cell, dtype=np.uint64)
+    wear = result.cell_wear()
+    cell_max = wear.max(axis=(0, 1)) if wear.size else np.zeros_like(per_cell)
+    labels = list(stream.cell_labels())
+    groups = stream.group_labels()
+    if groups is not None:
+        groups = list(groups)
+        size = per_cell.size // len(groups)
     else:
         groups, size = labels, 1
     flips = per_cell.reshape(len(groups), size).sum(axis=1)
     gmax = cell_max.reshape(len(groups), size).max(axis=1)
     total = int(flips.sum())
-    words = int(getattr(result, "lines", 0)) * int(getattr(result, "words", 0))
-    its = int(getattr(result, "iterations", 0))
+    words = int(stream.lines) * int(stream.words)
+    its = int(iterations)
     return pd.DataFrame({
         "scheme": scheme,
         "position": np.arange(len(groups)),

@@ -13,18 +13,22 @@ cached, or a synthetic generator streaming without a file) yields float32
 chunks of ``run.chunk_iterations`` iterations; a background thread gathers
 each into memory lines (:class:`archsim.layout.AddressLayout`) while the
 previous chunk is being replayed; every scheme's stream (opened through
-:data:`archsim.technology.TECHNOLOGIES`) is fed the chunk in a thread pool (the
+:data:`archsim.contracts.TECHNOLOGIES`) is fed the chunk in a thread pool (the
 kernels release the GIL, so the schemes use all cores). Each stream touches
 only its own state, so the figures do not depend on thread scheduling.
 Memory is bounded: two line buffers of at most :data:`CHUNK_WORDS` words, the
 streams' state and per-cell wear; nothing grows with the number of iterations.
 That loop is :class:`RunLoop`; ``archsim timing run`` and the gap sweep use it too.
 
-Observers (:class:`RunObserver`, registry :data:`OBSERVERS`) see every
+Observers (:class:`archsim.observers.RunObserver`, registry :data:`~archsim.observers.OBSERVERS`) see every
 chunk's per-write outcome of every scheme, on the main thread, in a fixed
 order (chunk after chunk; within a chunk, scheme after scheme in the order of
 ``run.schemes``); the SimPy timing model plugs in here as the "timing"
 observer. Their extra summary columns, tables and figures join the run's.
+
+The objects of a run (technology, timing parts, observers) are built once from the
+configuration by the composition root (:func:`archsim.compose.build`); a caller that
+built them already passes its :class:`~archsim.compose.System` instead of a configuration.
 """
 from __future__ import annotations
 
@@ -32,86 +36,20 @@ import os
 import queue
 import threading
 import time
-from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from archsim.compose import System, build
 from archsim.config import Config, replace
 from archsim.errors import ArchsimError, ConfigError
 from archsim.layout import AddressLayout
-from archsim.registry import Registry
-from archsim.technology import TECHNOLOGIES, MemoryTechnology
-
-# --------------------------------------------------------------------------- observers
-
-
-@dataclass
-class RunContext:
-    """What an observer is told before the first chunk."""
-
-    config: Config
-    technology: MemoryTechnology
-    schemes: tuple[str, ...]
-    meta: Any
-    """The trace source's ``TraceMeta``."""
-    layout: AddressLayout
-    iterations: int
-    """Iterations that will be replayed."""
-    out_dir: Path | None
-
-
-@dataclass
-class ObserverReport:
-    """What an observer adds to a run's results."""
-
-    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """scheme -> extra summary columns (e.g. ``queued_avg_write_latency_ns``)."""
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    """Written as ``<name>.csv`` and ``<name>.parquet`` into the output folder."""
-    figures: dict[str, Any] = field(default_factory=dict)
-    """matplotlib Figures, saved as ``<name>.png`` and ``<name>.pdf``."""
-
-
-class RunObserver(ABC):
-    """Sees every chunk of every scheme of a run. Constructed as ``cls(config)``.
-
-    Register with ``@OBSERVERS.register("name")``; ``archsim run --observe name``
-    adds it. Calls come from the main thread: :meth:`start` once, :meth:`chunk`
-    for each chunk and scheme (chunk order; scheme order within a chunk),
-    :meth:`finish` once at the end.
-    """
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-
-    @abstractmethod
-    def start(self, ctx: RunContext) -> None:
-        """Called once before the first chunk."""
-
-    @abstractmethod
-    def chunk(self, scheme: str, first_iteration: int, outcome) -> None:
-        """``outcome``: the scheme's ``ChunkOutcome`` of iterations ``first_iteration ..
-        first_iteration + T - 1``; ``outcome.outcome`` is (T, lines, 5) uint32
-        (:data:`archsim.encoding.OUTCOME_FIELDS`). Do not keep references to it."""
-
-    def wear(self, scheme: str, wear: np.ndarray) -> None:
-        """Optional: the scheme's final per-cell wear (lines, words, cells), after the last chunk
-        and before :meth:`finish` (PCM schemes only). Reduce it at once; do not keep it."""
-
-    @abstractmethod
-    def finish(self) -> ObserverReport:
-        """Called once after the last chunk; returns the observer's results."""
-
-
-#: Observers of ``archsim run``, by name ("timing": the SimPy timing model, when installed).
-OBSERVERS: Registry[type[RunObserver]] = Registry("run observer")
-
+from archsim.observers import OBSERVERS, ObserverReport, RunContext, RunObserver
 
 # --------------------------------------------------------------------------- approximation error
 
@@ -210,8 +148,8 @@ def open_source(config: Config, *, cache_dir: str | os.PathLike | None = None, p
         return open_trace(r.trace)
     from workloads import make_source
 
-    return make_source(r.workload, iterations=r.iterations, seed=r.seed, cache_dir=cache_dir, progress=progress,
-                       **dict(r.knobs))
+    return make_source(r.workload.name, iterations=r.iterations, seed=r.seed, cache_dir=cache_dir,
+                       progress=progress, **r.knobs)
 
 
 def resolve_config(config: Config) -> Config:
@@ -222,18 +160,14 @@ def resolve_config(config: Config) -> Config:
     return replace(config, changes)
 
 
-def make_observers(names: Iterable[str], config: Config) -> list[RunObserver]:
-    """Instantiate registered observers by name."""
-    return [OBSERVERS.get(n)(config) for n in names]
-
-
-def run_experiment(config: Config, *, observers: Sequence[RunObserver] = (), source=None,
+def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] = (), source=None,
                    out_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
                    progress: bool = True, workers: int | None = None) -> RunOutput:
     """Replay the configured trace under every scheme; returns the tables (writes nothing).
 
-    ``observers``: observer objects to run besides those ``run.observers`` names (which are
-    built here, before them, so that a run's ``config.toml`` repeats it with its observers).
+    ``config``: the configuration, or the :class:`~archsim.compose.System` built from it.
+    ``observers``: observer objects to run besides those ``run.observers`` names (which the
+    composition root builds, before them, so that a run's ``config.toml`` repeats it with its observers).
     ``source``: a trace source to use instead of the configured one (its metadata
     must match). ``out_dir`` is only passed on to observers. ``workers``: threads
     feeding the schemes (default: one per core, at most one per scheme).
@@ -241,7 +175,7 @@ def run_experiment(config: Config, *, observers: Sequence[RunObserver] = (), sou
     t0 = time.perf_counter()
     loop = RunLoop(config)
     config = loop.config
-    observers = [*make_observers(config.run.observers, config), *observers]
+    observers = [*loop.system.observers, *observers]
     loop.replay(observers, source=source, out_dir=out_dir, cache_dir=cache_dir, progress=progress, workers=workers)
     source, layout, schemes = loop.source, loop.layout, loop.schemes
     from archsim.results import flips_table, summary_row
@@ -251,7 +185,7 @@ def run_experiment(config: Config, *, observers: Sequence[RunObserver] = (), sou
                "lines": layout.lines, "words_per_line": layout.words_per_line}
     for s, stream, result, error in loop.results():
         rows[s] = summary_row(result, error, context)
-        flips[s] = flips_table(s, result, getattr(stream, "encoder", None))
+        flips[s] = flips_table(s, result, stream, config.run.iterations)
     reports = [obs.finish() for obs in observers]
     summary = pd.DataFrame([rows[s] for s in schemes])
     flips = [flips[s] for s in schemes]
@@ -285,10 +219,12 @@ class RunLoop:
     are attributes. The caller calls the observers' :meth:`~RunObserver.finish`.
     """
 
-    def __init__(self, config: Config) -> None:
-        self.config = resolve_config(config)
-        self.technology = TECHNOLOGIES.get(self.config.run.memory)
-        self.schemes: tuple[str, ...] = tuple(self.config.run.schemes)
+    def __init__(self, config: Config | System) -> None:
+        system = config if isinstance(config, System) else build(config)
+        self.config = resolve_config(system.config)
+        self.system = system
+        self.technology = system.technology
+        self.schemes: tuple[str, ...] = system.schemes
         self.observers: list[RunObserver] = []
         self.streams: dict[str, Any] = {}
         self.errors: dict[str, ApproximationError] = {}
@@ -310,7 +246,7 @@ class RunLoop:
             source = open_source(config, cache_dir=cache_dir, progress=progress)
         iterations = config.run.iterations
         if iterations > source.n_iterations:
-            what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload!r}"
+            what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}"
             raise ConfigError(f"run.iterations = {iterations}, but the {what} holds only "
                               f"{source.n_iterations} iterations")
         layout = AddressLayout.from_meta(source.meta, config.layout)
@@ -320,7 +256,7 @@ class RunLoop:
                                                       config=config, keep_stored=False) for s in schemes}
         errors = self.errors = {s: ApproximationError(layout.n_params) for s in schemes
                                 if approximation and not tech.is_exact(s)}
-        ctx = RunContext(config, tech, schemes, source.meta, layout, iterations,
+        ctx = RunContext(config, tech, schemes, self.system, source.meta, layout, iterations,
                          Path(out_dir) if out_dir is not None else None)
         for obs in observers:
             obs.start(ctx)
@@ -362,14 +298,16 @@ class RunLoop:
         is done with the scheme. One scheme at a time, fewest cells first: each frees its wear
         before the WOM codes build their (larger) totals, so the peak memory stays low."""
         streams, errors, tech = self.streams, self.errors, self.technology
-        by_size = sorted(streams, key=lambda s: getattr(getattr(streams[s], "encoder", None), "cells_per_word", 0))
+        by_size = sorted(streams, key=lambda s: streams[s].cells_per_word)
         for s in by_size:
             stream = streams.pop(s)
             result = stream.result()
             yield s, stream, result, errors[s].columns() if s in errors else EXACT_ERROR if tech.is_exact(s) else None
-            if getattr(result, "wear", None) is not None:
+            wear = result.cell_wear()
+            if wear is not None:
                 for obs in self.observers:
-                    obs.wear(s, result.wear)
+                    obs.wear(s, wear)
+            del wear
             del stream, result
 
 
@@ -386,7 +324,7 @@ def chunk_iterations(config: Config, layout: AddressLayout) -> int:
 def _source_label(config: Config, source) -> str:
     if config.run.trace:
         return Path(config.run.trace).name
-    return config.run.workload
+    return config.run.workload.name
 
 
 class _line_chunks:
@@ -456,7 +394,4 @@ class _line_chunks:
 
 
 __all__ = ["RunContext", "ObserverReport", "RunObserver", "OBSERVERS", "RunOutput", "ApproximationError",
-           "run_experiment", "RunLoop", "chunk_iterations", "open_source", "resolve_config", "make_observers"]
-
-
-import archsim.timing.observer  # noqa: E402,F401  (registers the "timing" observer)
+           "run_experiment", "RunLoop", "chunk_iterations", "open_source", "resolve_config"]

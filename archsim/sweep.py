@@ -5,7 +5,7 @@ A sweep file (TOML) has a base configuration and a ``[sweep]`` table::
     base = "my-run.toml"            # or an inline [base] table in the run-config format
     [sweep]
     grid = {"encoding.refresh_unit" = ["line", "word"], "layout.line_bytes" = [32, 64]}
-    points = [{"run.knobs.lr" = 0.01}, {"run.knobs.lr" = 0.001}]
+    points = [{"run.workload.lr" = 0.01}, {"run.workload.lr" = 0.001}]
 
 ``grid`` is a Cartesian product over any configuration keys; ``points`` is an
 explicit list of changes; with both, every point is crossed with the grid.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import os
 import sys
 import tomllib
@@ -35,7 +36,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 from tqdm.auto import tqdm
 
-from archsim.config import Config, config_from_mapping, replace
+from archsim.config import Config, config_from_mapping, current_key, replace
 from archsim.errors import ArchsimError, ConfigError
 
 MANIFEST = "sweep.json"
@@ -100,6 +101,8 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep") -> SweepSpec:
             raise ConfigError(f"{source}: sweep.grid.{key} must be a non-empty list of values")
     if not isinstance(explicit, list) or not explicit or not all(isinstance(x, Mapping) for x in explicit):
         raise ConfigError(f"{source}: sweep.points must be a non-empty list of tables of changes")
+    grid = {_current(k, source): v for k, v in grid.items()}
+    explicit = [{_current(str(k), source): v for k, v in x.items()} for x in explicit]
     combos = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())] if grid else [{}]
     base_hash = _hash(base.to_dict())
     points, seen = [], set()
@@ -122,6 +125,13 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep") -> SweepSpec:
             seen.add(pid)
             points.append(SweepPoint(pid, overrides))
     return SweepSpec(base, points, keys)
+
+
+def _current(key: str, source: str) -> str:
+    new = current_key(key)
+    if new != key:
+        logging.getLogger("archsim.config").warning("note: %s: %s is now %s (read as such)", source, key, new)
+    return new
 
 
 def _check_trace(cfg: Config) -> None:
@@ -175,6 +185,8 @@ def _config_value(cfg: Config, key: str) -> Any:
     node: Any = cfg.to_dict()
     for part in key.split("."):
         node = node.get(part) if isinstance(node, Mapping) else None
+    if isinstance(node, Mapping) and isinstance(node.get("name"), str):  # a choice: its name
+        return node["name"]
     return node
 
 

@@ -11,9 +11,9 @@ import time
 
 import numpy as np
 
-from archsim.dap import DapConfig
-from archsim.dap.reference import ReferenceDap
-from archsim.encoding import open_stream
+from archsim.pcm.dap import DapConfig
+from archsim.pcm.dap.reference import ReferenceDap
+from archsim.pcm import open_stream
 
 
 def trace(lines: int, iterations: int, seed: int = 0) -> np.ndarray:

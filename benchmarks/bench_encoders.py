@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from archsim.encoding import EncoderStream, make_encoder
-from archsim.encoding.reference import reference_replay
+from archsim.pcm import EncoderStream, make_encoder
+from archsim.pcm.reference import reference_replay
 from _common import best_of, line_words, machine
 
 SCHEMES = {

@@ -18,7 +18,7 @@ import time
 import workloads
 from archsim.config import Config, replace
 from archsim.layout import AddressLayout
-from archsim.technology import TECHNOLOGIES
+from archsim.contracts import TECHNOLOGIES
 from archsim.timing.model import TimingModel
 
 

@@ -64,6 +64,7 @@ from libc.string cimport memcpy
 from libc.math cimport log1p, pow, sqrt, INFINITY
 
 from _bits cimport PLANES, add1, ctz64, planes_to_bytes, popcount64
+from _outcome cimport O_WR, O_WS
 
 cdef enum:
     PERIOD = 63            # writes between flushes: at most 63 flips per cell
@@ -367,8 +368,8 @@ def dap_chunk(const uint32_t[:, :, ::1] writes, uint32_t[:, ::1] cells, uint32_t
                             zrow[2 * k] = <uint32_t>lz
                         if want_stored:
                             memcpy(&stored[t, l, 0], wrow, W * sizeof(uint32_t))
-                        outcome[t, l, 0] = cnt.ns
-                        outcome[t, l, 1] = cnt.nr
+                        outcome[t, l, O_WS] = cnt.ns
+                        outcome[t, l, O_WR] = cnt.nr
                         nlossy[t, l] = cnt.nls
                         decayed[t, l] = cnt.nd
                     since += 1
@@ -458,7 +459,7 @@ def write_classes(const uint32_t[:, :, ::1] outcome, const uint32_t[:, ::1] nlos
             for t in range(T):
                 for l in range(L):
                     lo = nlossy[t, l]
-                    key = ((<int64_t>outcome[t, l, 0] - lo) << 40) | (lo << 20) | <int64_t>outcome[t, l, 1]
+                    key = ((<int64_t>outcome[t, l, O_WS] - lo) << 40) | (lo << 20) | <int64_t>outcome[t, l, O_WR]
                     if key == 0:
                         continue
                     h = mix(<uint64_t>key) & hmask

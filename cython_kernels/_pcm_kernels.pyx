@@ -40,19 +40,29 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
 from libc.stdlib cimport calloc, free
 
 from _bits cimport PLANES, SPREAD, add1, add2, planes_to_bytes, popcount64
+from _outcome cimport O_NREF, O_RR, O_RS, O_WR, O_WS, PCM_FIELDS
+
+
+def _outcome_names():
+    names = [""] * PCM_FIELDS
+    names[O_WS] = "write_set"
+    names[O_WR] = "write_reset"
+    names[O_RS] = "refresh_set"
+    names[O_RR] = "refresh_reset"
+    names[O_NREF] = "refreshes"
+    return tuple(names)
+
+
+#: Names of the per-write outcome fields, in their index order (``_outcome.pxd``).
+OUTCOME_FIELDS = _outcome_names()
+#: Extra totals of :func:`outcome_summary` after the summed fields.
+SUMMARY_FIELDS = OUTCOME_FIELDS + ("silent_writes", "set_writes", "reset_writes")
 
 cdef enum:
     SLOT = 14              # uint64 per (lane, kind): 6 planes + 8 byte-lane accumulators
     PLANE_WRITES = 31      # writes between plane flushes: 31 writes x 2 flips <= 63
     BYTE_FLUSHES = 4       # plane flushes between drains: 4 x 62 <= 255
     BLOCK_LANES = 512      # lanes of lines processed together (their state stays in cache)
-
-cdef enum:                 # outcome fields
-    O_WS = 0
-    O_WR = 1
-    O_RS = 2
-    O_RR = 3
-    O_NREF = 4
 
 cdef enum:                 # raw modes
     MODE_DCW = 0
@@ -522,15 +532,15 @@ def outcome_summary(const uint32_t[:, :, ::1] outcome, uint64_t[::1] totals):
     with nogil:
         for t in range(T):
             for l in range(L):
-                ws = outcome[t, l, 0]
-                wr = outcome[t, l, 1]
+                ws = outcome[t, l, O_WS]
+                wr = outcome[t, l, O_WR]
                 s0 += ws
                 s1 += wr
-                s2 += outcome[t, l, 2]
-                s3 += outcome[t, l, 3]
-                s4 += outcome[t, l, 4]
+                s2 += outcome[t, l, O_RS]
+                s3 += outcome[t, l, O_RR]
+                s4 += outcome[t, l, O_NREF]
                 silent += (ws == 0) & (wr == 0)
                 setw += ws != 0
                 resetw += (ws == 0) & (wr != 0)
-        totals[0] += s0; totals[1] += s1; totals[2] += s2; totals[3] += s3; totals[4] += s4
-        totals[5] += silent; totals[6] += setw; totals[7] += resetw
+        totals[O_WS] += s0; totals[O_WR] += s1; totals[O_RS] += s2; totals[O_RR] += s3; totals[O_NREF] += s4
+        totals[PCM_FIELDS] += silent; totals[PCM_FIELDS + 1] += setw; totals[PCM_FIELDS + 2] += resetw

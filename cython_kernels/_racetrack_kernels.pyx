@@ -57,6 +57,23 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport fabs
 
 from _bits cimport popcount64 as pc64
+from _outcome cimport F_DET, F_INS, F_PDET, F_PINS, F_PREM, F_REM, F_SHIFT, NFIELDS
+
+
+def _outcome_names():
+    names = [""] * NFIELDS
+    names[F_INS] = "insertions"
+    names[F_REM] = "removals"
+    names[F_DET] = "detects"
+    names[F_SHIFT] = "shifts"
+    names[F_PINS] = "path_insertions"
+    names[F_PREM] = "path_removals"
+    names[F_PDET] = "path_detects"
+    return tuple(names)
+
+
+#: Names of the per-write outcome fields, in their index order (``_outcome.pxd``).
+OUTCOME_FIELDS = _outcome_names()
 
 ctypedef fused item_t:
     uint32_t
@@ -69,16 +86,6 @@ cdef enum:
     PW = 3
     PWFNW = 4
     MOFN = 5
-
-cdef enum:                 # outcome fields
-    F_INS = 0
-    F_REM = 1
-    F_DET = 2
-    F_SHIFT = 3
-    F_PINS = 4
-    F_PREM = 5
-    F_PDET = 6
-    NFIELDS = 7
 
 cdef enum:
     MAXN = 70

@@ -9,7 +9,9 @@ constructor and::
 ``iterations`` counts training iterations; ``every`` records one in ``every``.
 ``knobs`` are the workload's tunables (learning rate, batch size, ...): each
 workload lists them with their defaults in ``knobs``, and an unknown one is a
-:class:`~archsim.errors.ConfigError`. A researcher adds a workload in a file of
+:class:`~archsim.errors.ConfigError`. They are also the workload's parameters in
+a configuration (``[run.workload]`` / ``name = "lenet-digits"`` / ``lr = 0.01``):
+every workload class gets a ``Params`` dataclass made from its ``knobs``. A researcher adds a workload in a file of
 their own::
 
     from workloads import WORKLOADS, Workload
@@ -23,11 +25,12 @@ and selects it with ``archsim --plugin my_file.py record --workload my-net ...``
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
 from archsim.errors import ConfigError
-from archsim.registry import Registry
+from archsim.registry import NoParams, Registry
 
 WORKLOADS: Registry = Registry("workload")
 
@@ -44,6 +47,12 @@ class Workload:
     streaming: ClassVar[bool] = False
     """True if :meth:`source` streams values without writing a file."""
     knobs: ClassVar[dict[str, Any]] = {}
+    #: The knobs as a parameter dataclass (made from :attr:`knobs` for every subclass).
+    Params: ClassVar[type] = NoParams
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.Params = knob_params(cls.__name__, cls.knobs)
 
     def resolve_knobs(self, given: dict[str, Any]) -> dict[str, Any]:
         """The workload's knobs with ``given`` applied (``None`` values mean the default)."""
@@ -79,6 +88,15 @@ class Workload:
 
     def source(self, *, iterations: int, seed: int, **knobs: Any):
         raise ConfigError(f"workload {self.name!r} is recorded, not streamed; record it first")
+
+
+def knob_params(name: str, knobs: dict[str, Any]) -> type:
+    """A frozen parameter dataclass with one field per knob (typed by its default)."""
+    if not knobs:
+        return NoParams
+    fields = [(k, type(v) if isinstance(v, (bool, int, float, str)) else Any, dataclasses.field(default=v))
+              for k, v in knobs.items()]
+    return dataclasses.make_dataclass(f"{name}Knobs", fields, bases=(NoParams,), frozen=True)
 
 
 def check_run_args(name: str, iterations: int, every: int) -> None:

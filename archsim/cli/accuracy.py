@@ -37,11 +37,12 @@ def run(args: argparse.Namespace) -> int:
     from archsim.accuracy import run_accuracy
     from archsim.config import load_config
 
-    cfg = load_config(args.config, args.overrides)
+    cfg = load_config(args.config, args.overrides,
+                      {"run.workload.name": args.workload} if args.workload else None)
     schemes = [s.strip() for s in args.schemes.split(",") if s.strip()]
     if not schemes:
         raise ConfigError("--schemes: name at least one scheme")
-    workload = args.workload or cfg.run.workload
+    workload = cfg.run.workload.name
     iterations = args.iterations if args.iterations is not None else cfg.run.iterations
     seed = args.seed if args.seed is not None else cfg.run.seed
     t0 = time.perf_counter()

@@ -43,14 +43,13 @@ def register(subparsers) -> None:
 
 def build_config(args: argparse.Namespace):
     """The configuration of the command: file, then --set overrides, then the explicit options."""
-    from archsim.config import load_config, replace
+    from archsim.config import load_config
 
-    cfg = load_config(args.config, args.overrides)
     changes: dict[str, Any] = {}
     if args.memory is not None:
         changes["run.memory"] = args.memory
     if args.workload is not None:
-        changes["run.workload"] = args.workload
+        changes["run.workload.name"] = args.workload
         changes["run.trace"] = ""
     if args.trace is not None:
         changes["run.trace"] = str(args.trace)
@@ -67,15 +66,15 @@ def build_config(args: argparse.Namespace):
         from workloads import open_trace
 
         changes["run.iterations"] = open_trace(args.trace).n_iterations
-    return replace(cfg, changes) if changes else cfg
+    return load_config(args.config, args.overrides, changes)
 
 
 def observer_names(args: argparse.Namespace, config=None) -> list[str]:
     """The run's observers: those of the configuration (``run.observers``), then ``--observe``
     and ``--timing``, each once."""
-    from archsim.run import OBSERVERS
+    from archsim.observers import OBSERVERS
 
-    names = list(config.run.observers) if config is not None else []
+    names = [o.name for o in config.run.observers] if config is not None else []
     names += list(args.observe)
     if args.timing:
         if "timing" not in OBSERVERS:
@@ -104,9 +103,10 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = build_config(args)
     names = observer_names(args, cfg)
-    if tuple(names) != cfg.run.observers:  # recorded in config.toml, so the file repeats the run
-        cfg = replace(cfg, {"run.observers": names})
-    label = Path(cfg.run.trace).name if cfg.run.trace else cfg.run.workload
+    if names != [o.name for o in cfg.run.observers]:  # recorded in config.toml: the file repeats the run
+        given = {o.name: o for o in cfg.run.observers}
+        cfg = replace(cfg, {"run.observers": [given.get(n, n) for n in names]})
+    label = Path(cfg.run.trace).name if cfg.run.trace else cfg.run.workload.name
     out = args.out if args.out is not None else default_out_dir(label)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder")

@@ -9,22 +9,18 @@ Quick use::
 
 Trace replay goes through the memory technology (``TECHNOLOGIES.get("racetrack").open_stream``,
 ``archsim run --memory racetrack``). Concepts and counting rules: ``docs/racetrack.md``.
-
-Import order matters: :mod:`archsim.config` imports :mod:`archsim.racetrack.config`, so nothing
-here may import :mod:`archsim.config` at module level.
 """
 from __future__ import annotations
 
 from archsim.racetrack.config import RacetrackConfig
 from archsim.racetrack.schemes import MOFN_TABLE, RACETRACK_SCHEMES, RacetrackScheme, make_scheme
 from archsim.racetrack.stream import OUTCOME_FIELDS, RacetrackResult, RacetrackStream, service_ns
-from archsim.racetrack.technology import Racetrack, line_read_ns
+from archsim.racetrack.technology import Racetrack, line_read_energy_pj, line_read_ns, tracks_moved_per_shift
 from archsim.racetrack.requests import Requests, parse_requests, replay_requests
 from archsim.racetrack.codes import mofn_decode, mofn_encode
-import archsim.racetrack.timing_costs  # noqa: E402,F401  (registers the "racetrack" timing cost model)
 
 __all__ = [
     "RacetrackConfig", "RACETRACK_SCHEMES", "RacetrackScheme", "make_scheme", "MOFN_TABLE",
-    "OUTCOME_FIELDS", "RacetrackResult", "RacetrackStream", "service_ns", "Racetrack", "line_read_ns",
+    "OUTCOME_FIELDS", "RacetrackResult", "RacetrackStream", "service_ns", "Racetrack", "line_read_ns", "line_read_energy_pj", "tracks_moved_per_shift",
     "Requests", "parse_requests", "replay_requests", "mofn_encode", "mofn_decode",
 ]

@@ -6,7 +6,7 @@ to latency (1 pJ per ns of operation): read 0.1, shift 0.5 (per track per step),
 1.0 pJ. That keeps the ordering racetrack.md asks for (insert the most expensive, read the cheapest);
 replace them with circuit-level figures for absolute energies.
 
-This module must not import :mod:`archsim.config` at import time (that module imports this one).
+The racetrack technology registers it as the ``[racetrack]`` section (:mod:`archsim.racetrack.technology`).
 """
 from __future__ import annotations
 

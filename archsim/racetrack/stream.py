@@ -20,17 +20,21 @@ from typing import Any
 import numpy as np
 
 from archsim import _racetrack_kernels as K
+from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
 from archsim.errors import ConfigError
+from archsim.pcm.stream import as_words
 from archsim.racetrack.config import RacetrackConfig
 from archsim.racetrack.ports import PortModel
 from archsim.racetrack.schemes import RacetrackScheme
 
-#: Fields of the per-write outcome array of a racetrack stream, in order. ``shifts`` are cluster
-#: shift steps; the ``path_`` fields are the port operations on the write's critical path (all of
-#: them in the serial layout; the slowest segment's in the spread layout).
-OUTCOME_FIELDS = ("insertions", "removals", "detects", "shifts",
-                  "path_insertions", "path_removals", "path_detects")
-INS, REM, DET, SHIFT, PINS, PREM, PDET = range(7)
+#: Fields of the per-write outcome array of a racetrack stream, in order (from the kernels'
+#: ``_outcome.pxd``). ``shifts`` are cluster shift steps; the ``path_`` fields are the port
+#: operations on the write's critical path (all of them in the serial layout; the slowest
+#: segment's in the spread layout).
+OUTCOME_FIELDS: tuple[str, ...] = K.OUTCOME_FIELDS
+INS, REM, DET, SHIFT, PINS, PREM, PDET = (OUTCOME_FIELDS.index(f) for f in (
+    "insertions", "removals", "detects", "shifts", "path_insertions", "path_removals", "path_detects"))
+NFIELDS = len(OUTCOME_FIELDS)
 
 _UINT = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
 
@@ -44,7 +48,7 @@ def service_ns(counts: np.ndarray, config: RacetrackConfig) -> np.ndarray:
 
 
 @dataclass
-class RacetrackResult:
+class RacetrackResult(StreamResult):
     """Operation counts, latency and energy of a replay. Latencies ns, energies pJ.
 
     ``latency_ns`` is the sum of the unqueued service times of all accesses (a bank serving
@@ -120,12 +124,13 @@ class RacetrackResult:
         return row
 
 
-class RacetrackStream:
+class RacetrackStream(TechnologyStream):
     """Replay one racetrack scheme over ``lines`` x ``words`` trace words, one chunk at a time.
 
-    Same protocol as :class:`archsim.encoding.EncoderStream`: :meth:`feed` takes writes of shape
-    (T, lines, words) (uint of ``word_bits`` or float32) and returns a chunk outcome whose
-    ``outcome`` is (T, lines, 7) uint32 (:data:`OUTCOME_FIELDS`); :meth:`result` summarises.
+    :meth:`feed` takes writes of shape (T, lines, words) (uint of ``word_bits`` or float32) and
+    returns a chunk outcome whose ``outcome`` is (T, lines, 7) uint32 (:data:`OUTCOME_FIELDS`);
+    :meth:`result` summarises. A racetrack has no per-cell wear (its wear proxy, insertions +
+    removals, is counted per line by the technology's :meth:`~archsim.racetrack.Racetrack.line_totals`).
     """
 
     def __init__(self, scheme: RacetrackScheme, lines: int, words: int, *, word_bits: int = 32,
@@ -157,7 +162,7 @@ class RacetrackStream:
         g1 = (line_offset + lines) * self.n_items - 1
         self.cluster0 = (g0 // D) // tpc
         self.offsets = np.zeros((g1 // D) // tpc - self.cluster0 + 1, dtype=np.int64)
-        self._totals = np.zeros(7, dtype=np.int64)
+        self._totals = np.zeros(NFIELDS, dtype=np.int64)
         self._iterations = 0
         self._stored: list[np.ndarray] = []
         self.format_insertions = 0
@@ -166,8 +171,6 @@ class RacetrackStream:
     # ---------------------------------------------------------------- packing
 
     def _words(self, writes: Any) -> np.ndarray:
-        from archsim.encoding.base import as_words
-
         w = as_words(writes, self.word_bits)
         if w.ndim == 2:
             w = w[None]
@@ -199,8 +202,8 @@ class RacetrackStream:
         if self.scheme.transforms_words:
             zeros = self.scheme.format_words(zeros)
         items = self._pack(zeros)
-        outcome = np.zeros((1, self.lines, 7), dtype=np.uint32)
-        fmt = np.zeros(7, dtype=np.int64)
+        outcome = np.zeros((1, self.lines, NFIELDS), dtype=np.uint32)
+        fmt = np.zeros(NFIELDS, dtype=np.int64)
         K.trace_chunk(items, self.state, self.offsets.copy(), outcome, items, False,
                       self.line_offset, self.cluster0, self._geo, self._sch, fmt)
         self.format_insertions = int(fmt[INS])
@@ -208,10 +211,8 @@ class RacetrackStream:
 
     # ---------------------------------------------------------------- protocol
 
-    def feed(self, writes: Any, *, want_stored: bool = False):
-        """Replay a chunk (T, lines, words); returns its :class:`~archsim.encoding.ChunkOutcome`."""
-        from archsim.encoding.base import ChunkOutcome
-
+    def feed(self, writes: Any, *, want_stored: bool = False) -> ChunkOutcome:
+        """Replay a chunk (T, lines, words); returns its :class:`~archsim.pcm.ChunkOutcome`."""
         w = self._words(writes)
         fused = self.scheme.kernel_transform(w, self.word_bits)    # the kernel transforms, or:
         if fused is None:
@@ -220,7 +221,7 @@ class RacetrackStream:
             self._format()
         items = self._pack(w)
         T = items.shape[0]
-        outcome = np.empty((T, self.lines, 7), dtype=np.uint32)    # the kernel fills every field
+        outcome = np.empty((T, self.lines, NFIELDS), dtype=np.uint32)    # the kernel fills every field
         need = want_stored or self.keep_stored
         stored = np.empty_like(items) if need else items[:1, :1, :1].copy()
         K.trace_chunk(items, self.state, self.offsets, outcome, stored, need,
@@ -230,7 +231,12 @@ class RacetrackStream:
         out_stored = self._unpack(stored) if need else None
         if self.keep_stored and out_stored is not None:
             self._stored.append(out_stored)
-        return ChunkOutcome(outcome, out_stored)
+        return ChunkOutcome(outcome, out_stored, {}, OUTCOME_FIELDS)
+
+    @property
+    def cells_per_word(self) -> int:
+        """Storage positions are not cells with wear here: one per trace bit."""
+        return self.word_bits
 
     def result(self) -> RacetrackResult:
         t = [int(x) for x in self._totals]

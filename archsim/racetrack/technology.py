@@ -1,16 +1,41 @@
-"""Skyrmion racetrack memory as an archsim memory technology (``--memory racetrack``)."""
+"""Skyrmion racetrack memory as an archsim memory technology (``run.memory = "racetrack"``).
+
+:class:`Racetrack` owns the racetrack cost model (for ``archsim run --memory racetrack --timing``
+and ``archsim timing run``): the bank service time of a line write, and the energy and wear per
+line that the timing tables report, summed from what the functional stream counted for every
+write (the outcome fields ``insertions``, ``removals``, ``detects``, ``shifts`` of
+:data:`archsim.racetrack.OUTCOME_FIELDS`) and priced with the operation energies of
+:class:`RacetrackConfig`, exactly as :meth:`archsim.racetrack.RacetrackResult.energy_by_op` prices
+the totals:
+
+* ``energy_insert_pj`` = insertions x ``insert_energy_pj``;
+* ``energy_remove_pj`` = removals x ``remove_energy_pj``;
+* ``energy_detect_pj`` = detects x ``read_energy_pj``;
+* ``energy_shift_pj`` = shift steps x tracks moved per step x ``shift_energy_pj``;
+* ``energy_read_pj`` = the access pattern's line reads x :func:`line_read_energy_pj`.
+
+Wear. A racetrack wears where skyrmions are created and annihilated (the insert and remove
+currents at the ports), not where they are shifted or sensed; the wear proxy of a line is its
+**insertions + removals** (reported as ``cell_flips``; ``mean_cell_flips`` divides it by the data
+bits of the bank's lines). The racetrack parameters have no endurance, so there is no per-bank
+lifetime (``max_cell_flips`` / ``lifetime_iterations`` stay out of racetrack tables).
+
+Registers itself and its ``[racetrack]`` section when :mod:`archsim.racetrack` is imported.
+Latencies ns, energies pJ.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
+from archsim.config import CONFIG_SECTIONS
+from archsim.contracts import TECHNOLOGIES, ChunkOutcome, MemoryTechnology, ServiceTimes
 from archsim.racetrack.config import RacetrackConfig
 from archsim.racetrack.ports import PortModel
 from archsim.racetrack.schemes import RACETRACK_SCHEMES, make_scheme
-from archsim.racetrack.stream import RacetrackStream, service_ns
+from archsim.racetrack.stream import DET, INS, OUTCOME_FIELDS, REM, SHIFT, RacetrackStream, service_ns
 from archsim.registry import Registry
-from archsim.technology import TECHNOLOGIES, MemoryTechnology, ServiceTimes
 
 
 class Racetrack(MemoryTechnology):
@@ -21,43 +46,71 @@ class Racetrack(MemoryTechnology):
     """
 
     name = "racetrack"
+    sections = ("racetrack",)
+    outcome_fields = OUTCOME_FIELDS
+    energy_kinds = ("insert", "remove", "detect", "shift", "read")
     default_schemes = ("naive", "dcw", "fnw", "pw", "pw+fnw", "m-of-n", "fixed-ones")
 
     @property
-    def schemes(self) -> Registry:  # type: ignore[override]
+    def schemes(self) -> Registry:
         return RACETRACK_SCHEMES
 
     def open_stream(self, scheme: str, *, lines: int, words: int, config: Any, line_offset: int = 0,
                     keep_stored: bool = False) -> RacetrackStream:
-        rt = _racetrack_config(config)
-        return RacetrackStream(make_scheme(scheme, rt), lines, words, word_bits=config.layout.word_bits,
-                               line_offset=line_offset, keep_stored=keep_stored)
+        return RacetrackStream(make_scheme(scheme, config.racetrack), lines, words,
+                               word_bits=config.layout.word_bits, line_offset=line_offset, keep_stored=keep_stored)
 
-    def service_times(self, outcome: Any, config: Any) -> ServiceTimes:
+    def service_times(self, chunk: ChunkOutcome, config: Any) -> ServiceTimes:
         """A line write: its shift steps x shift latency + its critical-path port operations
         (detects, removals, insertions) x their latencies; no refresh. ``read_ns``: reading one
         line whose items lie next to each other on a track, starting aligned: every position of the
         line's items detected, one shift step between consecutive positions (raw w-bit segments)."""
-        rt = _racetrack_config(config)
-        write = service_ns(np.asarray(getattr(outcome, "outcome", outcome)), rt)
+        write = service_ns(chunk.outcome, config.racetrack)
         return ServiceTimes(write, np.zeros_like(write), self.read_ns(config))
 
     def read_ns(self, config: Any) -> float:
-        return line_read_ns(_racetrack_config(config), config.layout.words_per_line, config.layout.word_bits)
+        return line_read_ns(config.racetrack, config.layout.words_per_line, config.layout.word_bits)
+
+    def line_totals(self, chunk: ChunkOutcome, config: Any) -> dict[str, np.ndarray]:
+        """Per line: ``flips`` (insertions + removals) and the energy of each operation, pJ."""
+        rt = config.racetrack
+        s = chunk.outcome[..., [INS, REM, DET, SHIFT]].sum(axis=0, dtype=np.uint64)  # (lines, 4)
+        return {
+            "flips": s[:, 0] + s[:, 1],
+            "insert": s[:, 0] * rt.insert_energy_pj,
+            "remove": s[:, 1] * rt.remove_energy_pj,
+            "detect": s[:, 2] * rt.read_energy_pj,
+            "shift": s[:, 3] * (tracks_moved_per_shift(rt) * rt.shift_energy_pj),
+        }
+
+    def read_energy_pj(self, config: Any, cells_per_line: int) -> float:
+        """One line read (:func:`line_read_energy_pj`); the geometry, not ``cells_per_line``, sets it."""
+        return line_read_energy_pj(config.racetrack, config.layout.words_per_line, config.layout.word_bits)
+
+
+def tracks_moved_per_shift(rt: RacetrackConfig) -> int:
+    """Tracks one shift step moves (the cluster; times the segments in the spread layout)."""
+    return PortModel.from_config(rt, rt.segment_bits).tracks_moved_per_shift
+
+
+def _line_walk(rt: RacetrackConfig, words_per_line: int, word_bits: int) -> int:
+    """Positions detected to read one line: every position of its items, one after another."""
+    items = -(-words_per_line // max(1, rt.item_bits // word_bits))
+    return items * PortModel.from_config(rt, rt.segment_bits).walk
 
 
 def line_read_ns(rt: RacetrackConfig, words_per_line: int, word_bits: int = 32) -> float:
     """Unqueued latency of reading one line (see :meth:`Racetrack.service_times`), ns."""
-    items = -(-words_per_line // max(1, rt.item_bits // word_bits))
-    ports = PortModel.from_config(rt, rt.segment_bits)
-    walk = items * ports.walk
-    detects = walk
-    return (walk - 1) * rt.shift_latency_ns + detects * rt.read_latency_ns
+    walk = _line_walk(rt, words_per_line, word_bits)
+    return (walk - 1) * rt.shift_latency_ns + walk * rt.read_latency_ns
 
 
-def _racetrack_config(config: Any) -> RacetrackConfig:
-    rt = getattr(config, "racetrack", None)
-    return rt if rt is not None else RacetrackConfig()
+def line_read_energy_pj(rt: RacetrackConfig, words_per_line: int, word_bits: int = 32) -> float:
+    """Energy of reading one line, pJ, in the model of :func:`line_read_ns`: every position of the
+    line's items detected, one shift step between consecutive positions."""
+    walk = _line_walk(rt, words_per_line, word_bits)
+    return walk * rt.read_energy_pj + (walk - 1) * tracks_moved_per_shift(rt) * rt.shift_energy_pj
 
 
+CONFIG_SECTIONS.register("racetrack", RacetrackConfig)
 TECHNOLOGIES.register("racetrack", Racetrack())

@@ -13,12 +13,12 @@ Modules (one concept each): :mod:`~archsim.timing.config` (``TimingConfig``),
 :mod:`~archsim.timing.frontend` (the NN-training access pattern),
 :mod:`~archsim.timing.system` (bursts), :mod:`~archsim.timing.fast` (the burst
 engine), :mod:`~archsim.timing.reference` (the event-per-request engine),
-:mod:`~archsim.timing.stats`, :mod:`~archsim.timing.energy`,
+:mod:`~archsim.timing.stats`, :mod:`~archsim.timing.parts` (the chosen implementations),
 :mod:`~archsim.timing.model` (``TimingModel``), :mod:`~archsim.timing.observer`
 (``archsim run --timing``), :mod:`~archsim.timing.runner` (standalone runs, the gap sweep).
 
-This package is imported by :mod:`archsim.config` (for ``TimingConfig``), so
-its top level stays light: names are loaded on first use.
+Its top level stays light (importing it loads only ``TimingConfig``, which registers the
+``[timing]`` section): names are loaded on first use.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ _LAZY = {
     "AddressMapping": "archsim.timing.organisation",
     "FieldOrderMapping": "archsim.timing.organisation",
     "Organisation": "archsim.timing.organisation",
-    "COST_MODELS": "archsim.timing.energy",
+    "TimingParts": "archsim.timing.parts",
 }
 
 

@@ -1,16 +1,25 @@
 """Configuration of the timing model (the ``[timing]`` section of a config file).
 
 Units are in the field names: ``_ns`` nanoseconds, ``_bytes`` bytes,
-``flops_per_s`` floating-point operations per second. Policies are chosen by
-registered name (see :mod:`archsim.timing.scheduling`, :mod:`archsim.timing.refresh`,
-:mod:`archsim.timing.region`, :mod:`archsim.timing.organisation`); the names are
-checked against the registries when the configuration is validated, so a typo
-is one error naming the key and the choices.
+``flops_per_s`` floating-point operations per second. The address mapping, the
+scheduling policy, the refresh policy and the region manager are choices
+(:class:`archsim.config.Choice`): a registered name with the implementation's
+own parameters (see :mod:`archsim.timing.scheduling`, :mod:`archsim.timing.refresh`,
+:mod:`archsim.timing.region`, :mod:`archsim.timing.organisation`), e.g.::
+
+    [timing.scheduling]
+    name = "read-first"
+    write_high_watermark = 24
+
+or ``timing.scheduling = "fcfs"``; a typo is one error naming the key and the choices.
+The timing package registers this section (``[timing]``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
+from archsim.config import CONFIG_SECTIONS, Choice, choice
 from archsim.errors import ConfigError
 
 ACCESS_PATTERNS = ("training", "minimal")
@@ -20,6 +29,13 @@ COMPUTE_MODELS = ("flops", "fixed")
 @dataclass(frozen=True)
 class TimingConfig:
     """Organisation, controller, refresh, region manager and access pattern of the SimPy model."""
+
+    #: Keys of older configurations and where they live now.
+    moved: ClassVar[dict[str, str]] = {
+        "write_high_watermark": "scheduling.write_high_watermark",
+        "write_low_watermark": "scheduling.write_low_watermark",
+        "region_lines": "region_manager.region_lines",
+    }
 
     # -- organisation ------------------------------------------------------------------
     channels: int = 1
@@ -32,26 +48,20 @@ class TimingConfig:
     """Lines per row (the column field of the address mapping)."""
     capacity_bytes: int = 32 * 2**30
     """Capacity of the memory, bytes (sets the rows per bank of the address mapping)."""
-    address_mapping: str = "RoCoBaRaCh"
+    address_mapping: Choice = choice("address mapping", "RoCoBaRaCh")
     """Address mapping by registered name (field order, most significant first)."""
     # -- controller --------------------------------------------------------------------
     read_queue: int = 32
     """Entries of each controller's read queue."""
     write_queue: int = 32
     """Entries of each controller's write queue."""
-    scheduling: str = "read-first"
-    """Scheduling policy by registered name ("fcfs", "read-first", ...)."""
-    write_high_watermark: int = 24
-    """Read-first: write-queue occupancy that starts a write drain."""
-    write_low_watermark: int = 8
-    """Read-first: occupancy at which a drain stops."""
+    scheduling: Choice = choice("scheduling policy", "read-first")
+    """Scheduling policy by registered name ("fcfs", "read-first" with its drain watermarks, ...)."""
     # -- refresh and region manager ----------------------------------------------------------
-    refresh_policy: str = "cancel"
+    refresh_policy: Choice = choice("refresh policy", "cancel")
     """What a demand request does to a refresh in progress: "cancel" it or "wait" for it."""
-    region_manager: str = "ping-pong"
-    """Region manager by registered name ("ping-pong", "region-exhausted", ...)."""
-    region_lines: int = 8
-    """Lines per region of a manager that refreshes by region ("region-exhausted")."""
+    region_manager: Choice = choice("region manager", "ping-pong")
+    """Region manager by registered name ("ping-pong", "region-exhausted" with its ``region_lines``, ...)."""
     # -- access pattern ----------------------------------------------------------------
     access_pattern: str = "training"
     """"training" (forward reads, intermediate writes, backward reads, update writes) or
@@ -82,15 +92,10 @@ class TimingConfig:
 
     def validate(self, where: str) -> None:
         for name in ("channels", "ranks", "banks", "row_lines", "read_queue", "write_queue",
-                     "requests_in_flight", "capacity_bytes", "region_lines"):
+                     "requests_in_flight", "capacity_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{where}.{name} must be a positive integer, not {value!r}")
-        if not 0 <= self.write_low_watermark < self.write_high_watermark <= self.write_queue:
-            raise ConfigError(
-                f"{where}: watermarks must satisfy 0 <= write_low_watermark < write_high_watermark <= write_queue, "
-                f"not {self.write_low_watermark}, {self.write_high_watermark}, {self.write_queue}"
-            )
         if self.access_pattern not in ACCESS_PATTERNS:
             raise ConfigError(f"{where}.access_pattern must be one of {', '.join(ACCESS_PATTERNS)}, "
                               f"not {self.access_pattern!r}")
@@ -108,14 +113,6 @@ class TimingConfig:
             raise ConfigError(f"{where}.seed must not be negative, not {self.seed!r}")
         if self.model not in ("fast", "reference"):
             raise ConfigError(f"{where}.model must be 'fast' or 'reference', not {self.model!r}")
-        from archsim.timing.organisation import ADDRESS_MAPPINGS
-        from archsim.timing.refresh import REFRESH_POLICIES
-        from archsim.timing.region import REGION_MANAGERS
-        from archsim.timing.scheduling import SCHEDULING_POLICIES
 
-        for key, registry in (("address_mapping", ADDRESS_MAPPINGS), ("scheduling", SCHEDULING_POLICIES),
-                              ("refresh_policy", REFRESH_POLICIES), ("region_manager", REGION_MANAGERS)):
-            try:
-                registry.get(getattr(self, key))
-            except Exception as exc:
-                raise ConfigError(f"{where}.{key}: {exc}") from None
+
+CONFIG_SECTIONS.register("timing", TimingConfig)

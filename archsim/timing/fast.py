@@ -17,8 +17,6 @@ import numpy as np
 import simpy
 
 from archsim import _timing_kernel as _k
-from archsim.timing.refresh import REFRESH_POLICIES
-from archsim.timing.scheduling import SCHEDULING_POLICIES
 from archsim.timing.system import INF_PS, MemorySystem
 
 _FLUSH = object()
@@ -37,11 +35,11 @@ class BurstMemorySystem(MemorySystem):
         self._rq_next = np.full(n, -1, np.int64)
         self._rq_prev = np.full(n, -1, np.int64)
         self._group_pending = np.zeros(spec.group_size.shape[0], np.int64)
-        refresh = REFRESH_POLICIES.get(t.refresh_policy)(t)
+        refresh = spec.refresh
         self.kernels = []
         self.inboxes = []
         for c in range(org.channels):
-            policy = SCHEDULING_POLICIES.get(t.scheduling)(t)
+            policy = spec.schedulers[c]
             high, low = policy.kernel_params()
             k = _k.ChannelKernel(
                 c, org.banks_per_channel, c * org.banks_per_channel, t.read_queue, t.write_queue,

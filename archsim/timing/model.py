@@ -9,10 +9,11 @@ outcomes chunk by chunk, read the tables.
         model.feed(chunk)
     result = model.finish()                 # TimingResult: per_bank, overall, summary, lifetimes
 
-The model consumes only :class:`archsim.technology.ServiceTimes` (through
-``technology.service_times``), so it serves any technology. In the training access
-pattern it also writes the intermediate data itself, through a stream of the same
-scheme over the intermediate lines, with seeded random content.
+The model asks the technology (:class:`archsim.contracts.MemoryTechnology`) for what it
+needs: the service times of each chunk's writes, the refreshes they triggered, the energy and
+wear per line, the read energy and the endurance; so it serves any technology. In the
+training access pattern it also writes the intermediate data itself, through a stream of the
+same scheme over the intermediate lines, with seeded random content.
 """
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from archsim.contracts import ChunkOutcome
 from archsim.errors import ConfigError
-from archsim.timing.energy import COST_MODELS
 from archsim.timing.fast import BurstMemorySystem
 from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases, training_phases
-from archsim.timing.organisation import Organisation, make_mapping
+from archsim.timing.organisation import Organisation
+from archsim.timing.parts import TimingParts
 from archsim.timing.reference import RequestMemorySystem
-from archsim.timing.region import REGION_MANAGERS, polarity_policy
 from archsim.timing.stats import TimingStats
 from archsim.timing.system import SystemSpec, to_ps
 
@@ -82,13 +83,15 @@ class TimingModel:
     ``layout``: an address layout (``.lines``, ``.words_per_line``, ``.tensor_lines(name)``).
     ``meta``: the trace's metadata (required by the training access pattern).
     ``policy``: the ping-pong policy object of the functional stream replaying the weights
-    (``stream.encoder.policy``); by default that of the model's own stream of the same scheme.
+    (``stream.polarity_policy()``); by default that of the model's own stream of the same scheme.
+    ``parts``: the implementations of the ``[timing]`` choices (default: resolved from ``config``).
     ``engine``: "fast" or "reference" (default ``config.timing.model``).
     """
 
     def __init__(self, config, *, technology, scheme: str, layout, meta=None, policy=None,
-                 engine: str | None = None, logging: bool = False) -> None:
+                 parts: TimingParts | None = None, engine: str | None = None, logging: bool = False) -> None:
         t = config.timing
+        parts = parts or TimingParts.from_config(t)
         self.config = config
         self.timing = t
         self.technology = technology
@@ -97,7 +100,7 @@ class TimingModel:
         self.param_lines = int(layout.lines)
         self.words = int(layout.words_per_line)
         self.org = Organisation.from_config(t, config.layout.line_bytes)
-        mapping = make_mapping(t.address_mapping, self.org)
+        mapping = parts.mapping(self.org)
         if t.access_pattern == "training":
             if meta is None:
                 raise ConfigError("the training access pattern needs the trace's metadata")
@@ -111,16 +114,15 @@ class TimingModel:
         probe_lines = self.inter_lines or 1
         self._istream = technology.open_stream(scheme, lines=probe_lines, words=self.words, config=config,
                                                line_offset=self.param_lines)
-        encoder = getattr(self._istream, "encoder", None)
-        if encoder is not None and self.inter_lines:
-            encoder.set_data_lifetimes(self._istream.state, self._intermediate_lifetimes_s(meta))
+        if self.inter_lines:
+            self._istream.set_data_lifetimes(self._intermediate_lifetimes_s(meta))
         if policy is None:
-            policy = polarity_policy(encoder)
-        self.cells_per_line = int(getattr(encoder, "cells_per_word", config.layout.word_bits)) * self.words
-        self.manager = REGION_MANAGERS.get(t.region_manager)(
-            policy, line_bank=self.line_bank, timing=t, refresh_unit=config.encoding.refresh_unit)
+            policy = self._istream.polarity_policy()
+        self.cells_per_line = int(self._istream.cells_per_word) * self.words
+        self.manager = parts.manager(policy, line_bank=self.line_bank, refresh_unit=config.encoding.refresh_unit)
         self.spec = SystemSpec(t, self.org, self.line_bank, self.manager.refresh_groups(),
-                               int(to_ps(technology.read_ns(config))), logging)
+                               int(to_ps(technology.read_ns(config))), parts.schedulers(self.org.channels),
+                               parts.refresh(), logging)
         self.env = simpy.Environment()
         self.stats = TimingStats.zeros(self.org.total_banks, self.org.channels)
         engine = engine or t.model
@@ -129,7 +131,7 @@ class TimingModel:
         self.system = ENGINES[engine](self.env, self.spec, self.stats)
         phases = training_phases(meta, layout, self.inter, t) if self.inter_lines else minimal_phases(layout, t)
         self.frontend = FrontEnd(self.env, self.system, phases)
-        self.costs = COST_MODELS.get(technology.name) if technology.name in COST_MODELS else None
+        self.has_costs = bool(technology.energy_kinds)
         self._totals: dict[str, np.ndarray] = {}
         self._param_wear: np.ndarray | None = None
         self.iterations = 0
@@ -162,30 +164,30 @@ class TimingModel:
             data[i] = _random_words(rng, shape, self.config.layout.word_bits, t.intermediate_ones_fraction)
         return self._istream.feed(data)
 
-    def _account(self, first_line: int, chunk) -> None:
-        """Region manager and energy/wear totals of one chunk (its outcome, or the bare array)."""
-        outcome = np.asarray(getattr(chunk, "outcome", chunk))
-        self.manager.observe(first_line, outcome[..., 4])
-        if self.costs is None:
+    def _account(self, first_line: int, chunk: ChunkOutcome) -> None:
+        """Region manager and energy/wear totals of one chunk."""
+        self.manager.observe(first_line, self.technology.refreshes(chunk))
+        if not self.has_costs:
             return
         n = self.param_lines + self.inter_lines
-        for k, v in self.costs.line_totals(outcome, self.config, getattr(chunk, "extras", {})).items():
+        for k, v in self.technology.line_totals(chunk, self.config).items():
             acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
             acc[first_line:first_line + v.shape[0]] += v
 
-    def feed(self, outcome) -> None:
-        """Simulate the iterations of one chunk: the weights' chunk outcome (or its bare
-        ``outcome`` array, (T, layout.lines, fields))."""
-        self.simulate(*self.prepare(outcome))
+    def feed(self, chunk: ChunkOutcome) -> None:
+        """Simulate the iterations of one chunk: the weights' chunk outcome (from the technology's
+        stream; a bare (T, layout.lines, fields) array is taken as one with no extras)."""
+        self.simulate(*self.prepare(chunk))
 
-    def prepare(self, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def prepare(self, chunk: ChunkOutcome) -> tuple[np.ndarray, np.ndarray]:
         """The functional side of a chunk: service times (ps) of every line's write and of the
         refresh it triggers, (T, lines) each, weights then intermediate data (whose writes
         this encodes); also follows the region manager and accounts energy and wear."""
         if self._finished is not None:
             raise RuntimeError("feed() after finish()")
-        chunk = outcome
-        outcome = np.asarray(getattr(chunk, "outcome", chunk))
+        if not isinstance(chunk, ChunkOutcome):
+            chunk = ChunkOutcome(np.asarray(chunk), None, {}, self.technology.outcome_fields)
+        outcome = chunk.outcome
         if outcome.ndim != 3 or outcome.shape[1] != self.param_lines:
             raise ConfigError(f"timing model of {self.layout.lines} lines fed an outcome of shape {outcome.shape}")
         T = outcome.shape[0]
@@ -239,19 +241,20 @@ class TimingModel:
         return self._finished
 
     def _cost_columns(self, per_bank: pd.DataFrame, overall: dict) -> None:
-        if self.costs is None:
+        if not self.has_costs:
             return
+        tech = self.technology
         nb = self.org.total_banks
         reads = self.stats.req[:, 0, 0]
-        for kind in self.costs.kinds:
+        for kind in tech.energy_kinds:
             if kind == "read":
-                e = reads * self.costs.read_energy_pj(self.config, self.cells_per_line)
+                e = reads * tech.read_energy_pj(self.config, self.cells_per_line)
             else:
                 e = np.bincount(self.line_bank, weights=self._totals.get(kind, np.zeros(len(self.line_bank))),
                                 minlength=nb)
             per_bank[f"energy_{kind}_pj"] = e
             overall[f"energy_{kind}_pj"] = float(np.sum(e))
-        energy = per_bank[[f"energy_{k}_pj" for k in self.costs.kinds]].sum(axis=1)
+        energy = per_bank[[f"energy_{k}_pj" for k in tech.energy_kinds]].sum(axis=1)
         per_bank["energy_pj"] = energy
         overall["energy_pj"] = float(energy.sum())
         flips = np.bincount(self.line_bank, weights=self._totals.get("flips", np.zeros(len(self.line_bank))),
@@ -260,14 +263,14 @@ class TimingModel:
         per_bank["cell_flips"] = flips
         per_bank["mean_cell_flips"] = np.where(cells > 0, flips / np.maximum(cells, 1), 0.0)
         overall["mean_cell_flips"] = float(flips.sum() / max(cells.sum(), 1))
-        if self._param_wear is not None:
+        endurance = tech.endurance(self.config)
+        if self._param_wear is not None and endurance is not None:
             line_max = np.zeros(len(self.line_bank))
             line_max[:self.param_lines] = self._param_wear
             if self.inter_lines:
                 line_max[self.param_lines:] = np.asarray(self._istream.wear).reshape(self.inter_lines, -1).max(axis=1)
             mx = np.zeros(nb)
             np.maximum.at(mx, self.line_bank, line_max)
-            endurance = self.costs.endurance(self.config)
             per_bank["max_cell_flips"] = mx
             per_bank["lifetime_iterations"] = np.where(mx > 0, endurance * self.iterations / np.maximum(mx, 1),
                                                        np.inf)

@@ -11,35 +11,50 @@ scheme and bank), ``timing_overall`` (one row per scheme) and
 ``timing_lifetimes`` (intermediate data); and the figure ``timing_banks``
 (per-bank write latency, utilisation and wear).
 
-Registered as "timing" in :data:`archsim.run.OBSERVERS` when this module is
-imported (``archsim/run.py`` imports it). ``archsim timing run``
-(:func:`archsim.timing.runner.simulate`) is the same run loop with this observer.
+Registered as "timing" in :data:`archsim.observers.OBSERVERS` (a built-in of
+:mod:`archsim.compose`). Its parameter ``engine`` ("fast" or "reference"; "" =
+``timing.model``): ``run.observers = [{name = "timing", engine = "reference"}]``.
+``archsim timing run`` (:func:`archsim.timing.runner.simulate`) is the same run
+loop with this observer.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pandas as pd
 
-from archsim.run import OBSERVERS, ObserverReport, RunContext, RunObserver
-from archsim.timing.model import TimingModel, TimingResult
+from archsim.errors import ConfigError
+from archsim.observers import OBSERVERS, ObserverReport, RunContext, RunObserver
+from archsim.registry import NoParams
+from archsim.timing.model import ENGINES, TimingModel, TimingResult
+
+
+@dataclass(frozen=True)
+class TimingObserverParams(NoParams):
+    engine: str = ""
+    """Simulation engine of every model: "fast", "reference", or "" (``timing.model``)."""
+
+    def validate(self, where: str, owner: Any = None) -> None:
+        if self.engine not in ("", *ENGINES):
+            raise ConfigError(f"{where}.engine must be one of {', '.join(ENGINES)} (or empty), not {self.engine!r}")
 
 
 class TimingObserver(RunObserver):
     """Runs the timing model of every scheme alongside the functional replay.
 
-    ``engine``: "fast" or "reference" for every model (default ``timing.model``).
+    Its models are built from the run's timing parts (``ctx.system.timing``).
     :meth:`results` gives each scheme's :class:`~archsim.timing.model.TimingResult`
     (``archsim timing run``); :meth:`finish` builds the run's report from them.
     """
 
-    def __init__(self, config, engine: str | None = None) -> None:
-        super().__init__(config)
-        self.engine = engine
+    Params = TimingObserverParams
 
     def start(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.models = {
             s: TimingModel(ctx.config, technology=ctx.technology, scheme=s, layout=ctx.layout, meta=ctx.meta,
-                           engine=self.engine)
+                           parts=ctx.system.timing, engine=self.params.engine or None)
             for s in ctx.schemes
         }
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from archsim.errors import ConfigError
-from archsim.registry import Registry
+from archsim.registry import NoParams, Registry
 
 FIELDS = ("row", "column", "bank", "rank", "channel")
 
@@ -67,9 +67,12 @@ class AddressMapping(ABC):
     """Maps global line indices to banks. Subclass and register in :data:`ADDRESS_MAPPINGS`."""
 
     name: ClassVar[str] = "?"
+    #: The mapping's own parameters (a frozen dataclass; ``[timing.address_mapping]`` sets them).
+    Params: ClassVar[type] = NoParams
 
-    def __init__(self, org: Organisation) -> None:
+    def __init__(self, org: Organisation, params: Any = None) -> None:
         self.org = org
+        self.params = self.Params() if params is None else params
 
     @abstractmethod
     def decompose(self, lines: np.ndarray) -> dict[str, np.ndarray]:
@@ -87,8 +90,8 @@ class FieldOrderMapping(AddressMapping):
 
     order: ClassVar[tuple[str, ...]] = ("row", "column", "bank", "rank", "channel")
 
-    def __init__(self, org: Organisation) -> None:
-        super().__init__(org)
+    def __init__(self, org: Organisation, params: Any = None) -> None:
+        super().__init__(org, params)
         if sorted(self.order) != sorted(FIELDS):
             raise ConfigError(f"address mapping {self.name}: order must name each of {', '.join(FIELDS)} once")
 
@@ -121,8 +124,3 @@ def _field_mapping(name: str, order: tuple[str, ...]) -> None:
 _field_mapping("RoCoBaRaCh", ("row", "column", "bank", "rank", "channel"))
 _field_mapping("RoBaRaCoCh", ("row", "bank", "rank", "column", "channel"))
 _field_mapping("ChRaBaRoCo", ("channel", "rank", "bank", "row", "column"))
-
-
-def make_mapping(name: str, org: Organisation) -> AddressMapping:
-    """The registered mapping ``name`` over ``org``."""
-    return ADDRESS_MAPPINGS.get(name)(org)

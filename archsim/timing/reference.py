@@ -24,8 +24,7 @@ import simpy
 from simpy.events import Event
 
 from archsim import _timing_kernel as _k
-from archsim.timing.refresh import REFRESH_POLICIES
-from archsim.timing.scheduling import SCHEDULING_POLICIES, Arbitration
+from archsim.timing.scheduling import Arbitration
 from archsim.timing.system import ACCEPTED, COMPLETED, READ, WRITE, MemorySystem
 
 LATE = 2
@@ -59,8 +58,8 @@ class _Channel:
         self.c = c
         self.nb = spec.org.banks_per_channel
         self.base = c * self.nb
-        self.policy = SCHEDULING_POLICIES.get(t.scheduling)(t)
-        self.refresh = REFRESH_POLICIES.get(t.refresh_policy)(t)
+        self.policy = spec.schedulers[c]
+        self.refresh = spec.refresh
         self.qr_cap, self.qw_cap, self.max_inflight = t.read_queue, t.write_queue, t.requests_in_flight
         self.port: deque = deque()
         self.rq: list = []

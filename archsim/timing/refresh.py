@@ -22,20 +22,22 @@ A policy is two flags; register a new one::
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from archsim.registry import Registry
+from archsim.registry import NoParams, Registry
 
 
 class RefreshPolicy:
     """Whether demand reads / writes cancel a refresh in progress (``False``: they wait)."""
 
     name: ClassVar[str] = "?"
+    #: The policy's own parameters (a frozen dataclass; ``[timing.refresh_policy]`` sets them).
+    Params: ClassVar[type] = NoParams
     preempt_reads: ClassVar[bool] = False
     preempt_writes: ClassVar[bool] = False
 
-    def __init__(self, timing=None) -> None:
-        self.timing = timing
+    def __init__(self, params: Any = None) -> None:
+        self.params = self.Params() if params is None else params
 
     def preempts(self, is_write: bool) -> bool:
         return self.preempt_writes if is_write else self.preempt_reads

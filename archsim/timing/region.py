@@ -1,6 +1,6 @@
 """The region manager: polarity of lines and regions, and how refreshes reach the scheduler.
 
-The functional ping-pong policy (:class:`archsim.encoding.polarity.PingPongPolicy`)
+The functional ping-pong policy (:class:`archsim.pcm.polarity.PingPongPolicy`)
 decides the initial polarity of every line (10: PreSET cells, served by the
 AppWOM10 code; 01: PreRESET cells, AppWOM01) and whether an exhausted line
 switches polarity. The encoder's kernels apply it; the region manager wraps the
@@ -15,7 +15,8 @@ switches polarity. The encoder's kernels apply it; the region manager wraps the
   one line (the default, ``-1``) hands each refresh over as soon as its write completes.
 
 Managers are registered in :data:`REGION_MANAGERS` and built as
-``cls(policy, line_bank=..., timing=..., refresh_unit=...)``. A manager changes
+``cls(policy, line_bank=..., params=..., refresh_unit=...)`` (``params``: the manager's own
+``Params``, set from ``[timing.region_manager]``). A manager changes
 *when* refreshes may run, never which cells they program: a write that finds its
 line's refresh not done performs it inline with the same flips as the
 functional replay (a refresh miss), so energy and wear stay those of the
@@ -23,12 +24,15 @@ functional path and only latency changes.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
-from archsim.encoding.polarity import POLARITY_01, POLARITY_10, PingPongPolicy
-from archsim.registry import Registry
+from archsim.errors import ConfigError
+
+from archsim.pcm.polarity import POLARITY_01, POLARITY_10, PingPongPolicy
+from archsim.registry import NoParams, Registry
 
 CODES = {POLARITY_10: "AppWOM10", POLARITY_01: "AppWOM01"}
 
@@ -45,11 +49,13 @@ class RegionManager:
     """
 
     name: ClassVar[str] = "?"
+    #: The manager's own parameters (a frozen dataclass; ``[timing.region_manager]`` sets them).
+    Params: ClassVar[type] = NoParams
 
-    def __init__(self, policy: PingPongPolicy | None, *, line_bank: np.ndarray, timing=None,
+    def __init__(self, policy: PingPongPolicy | None, *, line_bank: np.ndarray, params: Any = None,
                  refresh_unit: str = "line") -> None:
         self.policy = policy
-        self.timing = timing
+        self.params = self.Params() if params is None else params
         self.line_bank = np.asarray(line_bank, dtype=np.int64)
         self.lines = int(self.line_bank.shape[0])
         self.refresh_unit = refresh_unit
@@ -96,11 +102,23 @@ REGION_MANAGERS: Registry[type[RegionManager]] = Registry("region manager")
 REGION_MANAGERS.register("ping-pong", RegionManager)
 
 
+@dataclass(frozen=True)
+class RegionParams(NoParams):
+    """Parameters of :class:`RegionExhausted`."""
+
+    region_lines: int = 8
+    """Consecutive lines per region."""
+
+    def validate(self, where: str, owner: Any = None) -> None:
+        if isinstance(self.region_lines, bool) or self.region_lines < 1:
+            raise ConfigError(f"{where}.region_lines must be a positive integer, not {self.region_lines!r}")
+
+
 @REGION_MANAGERS.register("region-exhausted")
 class RegionExhausted(RegionManager):
     """Refresh a region only when all of it is exhausted.
 
-    The lines of one bank within a region of ``timing.region_lines`` consecutive
+    The lines of one bank within a region of ``region_lines`` consecutive
     lines form a group: their refreshes are held until every line of the group
     has one pending, then all are queued at once (row-at-a-time PreSET /
     PreRESET). A line written again while its refresh is held pays it inline (a
@@ -108,15 +126,10 @@ class RegionExhausted(RegionManager):
     latency differs from the eager manager.
     """
 
+    Params = RegionParams
+
     def refresh_groups(self) -> np.ndarray:
-        region_lines = 8 if self.timing is None else self.timing.region_lines
-        region = np.arange(self.lines, dtype=np.int64) // region_lines
+        region = np.arange(self.lines, dtype=np.int64) // self.params.region_lines
         key = region * (int(self.line_bank.max(initial=0)) + 1) + self.line_bank
         _, group = np.unique(key, return_inverse=True)
         return group.astype(np.int64)
-
-
-def polarity_policy(encoder) -> PingPongPolicy | None:
-    """The ping-pong policy an encoder applies (``encoder.policy``), or None."""
-    policy = getattr(encoder, "policy", None)
-    return policy if isinstance(policy, PingPongPolicy) else None

@@ -20,9 +20,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from archsim.config import Config, replace
-from archsim.run import ObserverReport, RunContext, RunLoop, RunObserver
+from archsim.errors import ConfigError
+from archsim.observers import ObserverReport, RunContext, RunObserver
+from archsim.run import RunLoop
 from archsim.timing.model import TimingModel, TimingResult
-from archsim.timing.observer import TimingObserver
+from archsim.timing.observer import TimingObserver, TimingObserverParams
 
 
 def simulate(config: Config, *, schemes: tuple[str, ...] | None = None, source=None, engine: str | None = None,
@@ -31,7 +33,7 @@ def simulate(config: Config, *, schemes: tuple[str, ...] | None = None, source=N
     the run loop with the timing observer (``engine``: "fast" or "reference", default
     ``timing.model``), which also gets each scheme's wear (the per-bank lifetime)."""
     loop = RunLoop(config)
-    timing = TimingObserver(loop.config, engine=engine)
+    timing = TimingObserver(loop.config, TimingObserverParams(engine or ""))
     loop.replay([timing], schemes=schemes or None, source=source, progress=progress, approximation=False)
     for _scheme in loop.results():  # hands each scheme's wear to the observer
         pass
@@ -50,7 +52,7 @@ class _KeepOutcomes(RunObserver):
         kept = copy.copy(outcome)
         kept.outcome = np.array(outcome.outcome)
         kept.stored = None
-        kept.extras = {k: np.array(v) for k, v in getattr(outcome, "extras", {}).items()}
+        kept.extras = {k: np.array(v) for k, v in outcome.extras.items()}
         self.outcomes[scheme].append(kept)
 
     def finish(self) -> ObserverReport:
@@ -80,13 +82,9 @@ def sweep_gap(config: Config, gaps_ns, *, schemes: tuple[str, ...] | None = None
         stamp = path.with_name("sweep_gap.config.toml")
         text = replace(config, {"run.schemes": []}).to_toml()  # schemes may be added on a rerun
         if stamp.is_file() and stamp.read_text(encoding="utf-8") != text:
-            from archsim.errors import ConfigError
-
             raise ConfigError(f"{path.parent}: holds a gap sweep of a different configuration "
                               f"(see {stamp.name}); choose a new --out folder")
         if path.exists() and not stamp.is_file():
-            from archsim.errors import ConfigError
-
             raise ConfigError(f"{path.parent}: sweep_gap.csv has no {stamp.name} (cannot tell which "
                               "configuration made it); choose a new --out folder")
     done = pd.read_csv(path) if path is not None and path.exists() else pd.DataFrame()
@@ -105,7 +103,7 @@ def sweep_gap(config: Config, gaps_ns, *, schemes: tuple[str, ...] | None = None
             for g in todo[s]:
                 cfg = replace(config, {"timing.access_pattern": "minimal", "timing.gap_ns": float(g)})
                 model = TimingModel(cfg, technology=loop.technology, scheme=s, layout=loop.layout,
-                                    meta=loop.source.meta)
+                                    meta=loop.source.meta, parts=loop.system.timing)
                 for o in keep.outcomes[s]:
                     model.feed(o)
                 r = model.finish()

@@ -20,7 +20,8 @@ Answers (:class:`Arbitration`):
 ========================  ================================================================
 
 A policy object belongs to one controller (it may keep state, such as a drain
-flag); it is built as ``cls(timing_config)``. Register a new one::
+flag); it is built as ``cls(params)`` with its own parameters (``Params``, a
+frozen dataclass set from ``[timing.scheduling]``). Register a new one::
 
     from archsim.timing.scheduling import SCHEDULING_POLICIES, SchedulingPolicy, Arbitration
 
@@ -36,10 +37,12 @@ kernel through Python (correct, slower: about 0.1-0.2 us per decision).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from archsim.registry import Registry
+from archsim.errors import ConfigError
+from archsim.registry import NoParams, Registry
 
 
 class Arbitration(IntEnum):
@@ -63,11 +66,13 @@ class SchedulingPolicy(ABC):
     """Chooses which queue a controller serves; one instance per controller."""
 
     name: ClassVar[str] = "?"
+    #: The policy's own parameters (a frozen dataclass; ``[timing.scheduling]`` sets them).
+    Params: ClassVar[type] = NoParams
     #: The compiled twin of this policy in the fast model (``KERNEL_PYTHON``: call :meth:`arbitrate`).
     kernel_code: ClassVar[int] = KERNEL_PYTHON
 
-    def __init__(self, timing=None) -> None:
-        self.timing = timing
+    def __init__(self, params: Any = None) -> None:
+        self.params = self.Params() if params is None else params
 
     @abstractmethod
     def arbitrate(self, reads: int, writes: int) -> int:
@@ -92,6 +97,23 @@ class Fcfs(SchedulingPolicy):
         return Arbitration.OLDEST
 
 
+@dataclass(frozen=True)
+class ReadFirstParams(NoParams):
+    """Drain watermarks of :class:`ReadFirst` (write-queue entries)."""
+
+    write_high_watermark: int = 24
+    """Write-queue occupancy that starts a write drain."""
+    write_low_watermark: int = 8
+    """Occupancy at which a drain stops."""
+
+    def validate(self, where: str, owner: Any = None) -> None:
+        queue = getattr(owner, "write_queue", None)
+        if not 0 <= self.write_low_watermark < self.write_high_watermark <= (queue or self.write_high_watermark):
+            raise ConfigError(
+                f"{where}: watermarks must satisfy 0 <= write_low_watermark < write_high_watermark <= "
+                f"write_queue, not {self.write_low_watermark}, {self.write_high_watermark}, {queue}")
+
+
 @SCHEDULING_POLICIES.register("read-first")
 class ReadFirst(SchedulingPolicy):
     """Reads before writes, with a write drain between watermarks.
@@ -102,12 +124,13 @@ class ReadFirst(SchedulingPolicy):
     ``write_low_watermark``. With no read queued, writes are issued.
     """
 
+    Params = ReadFirstParams
     kernel_code = KERNEL_READ_FIRST
 
-    def __init__(self, timing=None) -> None:
-        super().__init__(timing)
-        self.high = 24 if timing is None else timing.write_high_watermark
-        self.low = 8 if timing is None else timing.write_low_watermark
+    def __init__(self, params: ReadFirstParams | None = None) -> None:
+        super().__init__(params)
+        self.high = self.params.write_high_watermark
+        self.low = self.params.write_low_watermark
         self.draining = False
 
     def arbitrate(self, reads: int, writes: int) -> int:

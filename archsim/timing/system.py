@@ -51,13 +51,16 @@ class Phase:
 
 @dataclass
 class SystemSpec:
-    """The static memory: organisation, the bank of every line, refresh groups, read latency."""
+    """The static memory: organisation, the bank of every line, refresh groups, read latency, and the
+    controller's policy objects (one scheduling policy per channel, the refresh policy)."""
 
     timing: object
     org: Organisation
     line_bank: np.ndarray
     groups: np.ndarray
     read_ps: int
+    schedulers: list
+    refresh: object
     logging: bool = False
 
     def __post_init__(self) -> None:

@@ -118,7 +118,7 @@ def test_bad_trace_and_timing_flag(tmp_path, capsys, trace, monkeypatch):
 
 def test_other_memory_technology(trace, tmp_path, capsys):
     """--memory selects any registered technology; its streams follow the same protocol."""
-    from archsim.technology import TECHNOLOGIES
+    from archsim.contracts import TECHNOLOGIES
 
     tech = TECHNOLOGIES.get("racetrack")
     out = tmp_path / "rt"
@@ -136,7 +136,7 @@ def test_config_toml_records_observers_and_repeats_a_timing_run(trace, tmp_path,
     assert main(["run", "--trace", str(trace), "--schemes", "preset,appwom", "--iterations", "6", "--timing",
                  "--out", str(out), "--no-progress", "--no-figures"]) == 0
     cfg = (out / "config.toml").read_text()
-    assert 'observers = ["timing"]' in cfg
+    assert 'observers = [{name = "timing", engine = ""}]' in cfg
     first = pd.read_csv(out / "summary.csv")
     assert {"queued_avg_write_latency_ns", "refresh_misses", "bank_utilisation"} <= set(first.columns)
     assert first["queued_avg_write_latency_ns"].notna().all()
@@ -163,8 +163,8 @@ def test_run_observers_are_validated(tmp_path):
     from archsim.config import load_config
     from archsim.errors import ConfigError
 
-    assert load_config(None, ["run.observers=timing"]).run.observers == ("timing",)
-    with pytest.raises(ConfigError, match=r"run.observers: unknown run observer 'nope'"):
+    assert [o.name for o in load_config(None, ["run.observers=timing"]).run.observers] == ["timing"]
+    with pytest.raises(ConfigError, match=r"run.observers\[0\]: unknown run observer 'nope'"):
         load_config(None, ["run.observers=nope"])
     with pytest.raises(ConfigError, match=r"run.observers names an observer twice"):
         load_config(None, ["run.observers=timing,timing"])

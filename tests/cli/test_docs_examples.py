@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.encoding import PCM_SCHEMES, replay
+from archsim.pcm import PCM_SCHEMES, replay
 from archsim.registry import load_plugin
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

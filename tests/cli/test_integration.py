@@ -5,7 +5,7 @@ import pandas as pd
 
 from archsim.cli import main
 from archsim.config import Config
-from archsim.technology import TECHNOLOGIES
+from archsim.contracts import TECHNOLOGIES, ChunkOutcome
 
 
 def test_racetrack_run_with_timing(tmp_path):
@@ -32,10 +32,10 @@ def test_dap_lossy_sets_are_timed_at_their_own_latency():
     assert lossy_ns < cfg.pcm.set_latency_ns
     np.testing.assert_array_equal(t_low, lossy_ns)
     np.testing.assert_array_equal(t_high, cfg.pcm.set_latency_ns)
-    # the bare outcome array (no extras) falls back to the SET/RESET rule, which charges a full SET
+    # an outcome without extras falls back to the SET/RESET rule, which charges a full SET
     fresh = tech.open_stream("dap", lines=2, words=16, config=cfg)
-    np.testing.assert_array_equal(tech.service_times(fresh.feed(low).outcome, cfg).write_ns,
-                                  cfg.pcm.set_latency_ns)
+    bare = ChunkOutcome(fresh.feed(low).outcome, None, {}, tech.outcome_fields)
+    np.testing.assert_array_equal(tech.service_times(bare, cfg).write_ns, cfg.pcm.set_latency_ns)
 
 
 def test_read_latency_per_technology():
@@ -45,8 +45,8 @@ def test_read_latency_per_technology():
 
 
 def test_layer_aware_policy_from_lifetimes():
-    from archsim.dap.policy import ALL_BITS
-    from archsim.encoding import make_encoder
+    from archsim.pcm.dap.policy import ALL_BITS
+    from archsim.pcm import make_encoder
 
     dap = make_encoder("dap", retention_s=0.1)
     state = dap.new_state(3, 4)

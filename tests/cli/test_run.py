@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from archsim.config import Config, load_config, replace
-from archsim.encoding import replay
+from archsim.pcm import replay
 from archsim.errors import ConfigError, RegistryError
 from archsim.layout import AddressLayout
 from archsim.results import SUMMARY_COLUMNS

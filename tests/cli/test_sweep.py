@@ -41,7 +41,7 @@ points = [{"run.seed" = 1}, {"run.seed" = 2}]
     assert not {p.id for p in load_sweep(f2).points} & {p.id for p in spec.points}     # base in the id
     base = sweep_file(tmp_path / "base.toml", "[run]\nworkload = 'mlp-digits'\niterations = 5\n")
     f3 = sweep_file(tmp_path / "s3.toml", 'base = "base.toml"\n[sweep]\npoints = [{"run.seed" = 3}]\n')
-    assert load_sweep(f3).base.run.workload == "mlp-digits"
+    assert load_sweep(f3).base.run.workload.name == "mlp-digits"
 
 
 @pytest.mark.parametrize("body, message", [

@@ -1,7 +1,8 @@
 """Configuration: defaults, files, overrides, and one clear error naming the key."""
 import pytest
 
-from archsim.config import Config, PcmConfig, config_from_mapping, load_config
+from archsim.config import Config, config_from_mapping, load_config
+from archsim.pcm.config import PcmConfig
 from archsim.errors import ConfigError
 
 

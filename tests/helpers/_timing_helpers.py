@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
+from archsim.config import build_dataclass, validate_section
 from archsim.timing.config import TimingConfig
 from archsim.timing.fast import BurstMemorySystem
-from archsim.timing.organisation import Organisation, make_mapping
+from archsim.timing.organisation import Organisation
+from archsim.timing.parts import TimingParts
 from archsim.timing.reference import RequestMemorySystem
 from archsim.timing.stats import TimingStats
 from archsim.timing.system import ACCEPTED, COMPLETED, READ, WRITE, Phase, SystemSpec
@@ -36,16 +38,18 @@ class FakeLayout:
 def timing(**kw) -> TimingConfig:
     base = dict(channels=1, ranks=1, banks=1, scheduling="fcfs", refresh_policy="cancel")
     base.update(kw)
-    t = TimingConfig(**base)
-    t.validate("timing")
+    t = build_dataclass(TimingConfig, base, "timing")
+    validate_section(t, "timing")
     return t
 
 
 def build(engine: str, t: TimingConfig, lines: int, *, read_ns: float = 50.0, groups=None):
     org = Organisation.from_config(t, 64)
-    line_bank = make_mapping(t.address_mapping, org).global_bank(np.arange(lines))
+    parts = TimingParts.from_config(t)
+    line_bank = parts.mapping(org).global_bank(np.arange(lines))
     groups = np.full(lines, -1, np.int64) if groups is None else groups
-    spec = SystemSpec(t, org, line_bank, groups, int(read_ns * NS), logging=True)
+    spec = SystemSpec(t, org, line_bank, groups, int(read_ns * NS), parts.schedulers(org.channels), parts.refresh(),
+                      logging=True)
     env = simpy.Environment()
     stats = TimingStats.zeros(org.total_banks, org.channels)
     return env, ENGINES[engine](env, spec, stats), stats
@@ -109,7 +113,7 @@ def digits():
     import workloads
     from archsim.config import Config
     from archsim.layout import AddressLayout
-    from archsim.technology import TECHNOLOGIES
+    from archsim.contracts import TECHNOLOGIES
 
     source = workloads.make_source("lenet-digits", iterations=40, seed=0)
     cfg = Config()

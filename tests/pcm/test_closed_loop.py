@@ -6,7 +6,7 @@ import pytest
 
 from archsim.closed_loop import IterationClock, SchemeMemory, merge_results
 from archsim.config import load_config
-from archsim.encoding import replay
+from archsim.pcm import replay
 from archsim.errors import ConfigError
 from workloads import WORKLOADS, IdentityMemory, TensorSpec
 

@@ -8,11 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archsim.config import PcmConfig, load_config
-from archsim.dap import DapConfig, DecayModel, dual_set_mask, layer_aware_mask, tensor_mask, uniforms
-from archsim.dap.reference import ReferenceDap, from_bits
-from archsim.dap.schemes import write_latency_ns
-from archsim.encoding import SCHEMES, open_stream, replay
+from archsim.config import load_config
+from archsim.pcm.config import PcmConfig
+from archsim.pcm.costs import write_latency_ns
+from archsim.pcm.dap import DapConfig, DecayModel, dual_set_mask, layer_aware_mask, tensor_mask, uniforms
+from archsim.pcm.dap.reference import ReferenceDap, from_bits
+from archsim.pcm import SCHEMES, open_stream, replay
 from archsim.errors import ConfigError
 
 
@@ -63,7 +64,7 @@ def test_kernel_matches_reference(seed, law, lines, words, T, split, bits, reten
     kernel_dl = s.state.deadline[finite]
     np.testing.assert_allclose(kernel_dl, ref.deadline[finite], rtol=1e-12)
     t_read = T * dt + data.draw(st.floats(0, 0.2))
-    np.testing.assert_array_equal(s.encoder.read(s.state, t_read), ref.read(t_read))
+    np.testing.assert_array_equal(s.read_back(t_read), ref.read(t_read))
     assert s.result().decayed_cells == ref.decayed
 
 
@@ -87,7 +88,7 @@ def test_decay_model_deterministic_for_a_seed():
         s = _stream("ps", 8, 16, cfg)
         rng = np.random.default_rng(0)
         s.feed(rng.integers(0, 2**32, (5, 8, 16), dtype=np.uint64).astype(np.uint32))
-        return s.state.deadline.copy(), s.encoder.read(s.state, 0.08), s.result().summary()
+        return s.state.deadline.copy(), s.read_back(0.08), s.result().summary()
 
     a, b, c = run(7), run(7), run(8)
     np.testing.assert_array_equal(a[0], b[0])
@@ -112,7 +113,7 @@ def test_data_younger_than_retention_is_never_lost(law, retention, frac, seed):
     s.encoder.set_write_times(s.state, [1.0, 1.0 + retention * frac / 2])
     s.feed(data)
     t_read = 1.0 + retention * frac / 2 + retention * frac / 2 * 0.999
-    np.testing.assert_array_equal(s.encoder.read(s.state, t_read), data[1])
+    np.testing.assert_array_equal(s.read_back(t_read), data[1])
     assert s.result().decayed_cells == 0
 
 
@@ -122,8 +123,8 @@ def test_decay_after_retention_deadline_law():
     s = _stream("dap", 1, 1, cfg)
     s.encoder.set_write_times(s.state, [2.0])
     s.feed(np.array([[[0xFFFFFFFF]]], np.uint32))
-    assert s.encoder.read(s.state, 2.4999)[0, 0] == 0xFFFFFFFF
-    assert s.encoder.read(s.state, 2.5)[0, 0] == 0xFFFFFF00
+    assert s.read_back(2.4999)[0, 0] == 0xFFFFFFFF
+    assert s.read_back(2.5)[0, 0] == 0xFFFFFF00
     # the next write of the same data re-SETs the 8 decayed cells (lossy), nothing else
     s.encoder.set_write_times(s.state, [3.0])
     out = s.feed(np.array([[[0xFFFFFFFF]]], np.uint32))
@@ -139,8 +140,8 @@ def test_unreprogrammed_cell_keeps_decaying():
     for t in (0.0, 0.6, 0.9):
         s.encoder.set_write_times(s.state, [t])
         s.feed(np.array([[[1]]], np.uint32))
-    assert s.encoder.read(s.state, 0.99)[0, 0] == 1
-    assert s.encoder.read(s.state, 1.0)[0, 0] == 0
+    assert s.read_back(0.99)[0, 0] == 1
+    assert s.read_back(1.0)[0, 0] == 0
 
 
 def test_weibull_probability():
@@ -173,9 +174,10 @@ def test_energy_and_latency_golden():
     r = replay("dap", np.array([[0x000007FF]], np.uint32), lossy_set_latency_ns=300.0)
     assert r.avg_write_latency_ns == 300.0
     # power budget of 4 cells: 1 full SET round (room 3) then ceil((11-3)/4) = 2 rounds of the lossy pulse
-    lat = write_latency_ns([1], [11], [0], PcmConfig(write_power_budget=4), 125.0)
+    # (the one PCM latency rule: full SETs, RESETs, lossy SETs at their pulse)
+    lat = write_latency_ns([1], [0], PcmConfig(write_power_budget=4), [11], 125.0)
     assert lat[0] == 1000.0 + 2 * 125.0
-    assert write_latency_ns([0], [0], [0], pcm, 125.0)[0] == 0
+    assert write_latency_ns([0], [0], pcm, [0], 125.0)[0] == 0
 
 
 def test_policies():
@@ -199,7 +201,7 @@ def test_set_line_masks_layer_aware():
 def test_config_section_and_scheme_table():
     cfg = load_config(None, ["dap.retention_s=0.25", "encoding.schemes.ps.retention_s=0.5"])
     assert cfg.dap.retention_s == 0.25
-    from archsim.technology import TECHNOLOGIES
+    from archsim.contracts import TECHNOLOGIES
 
     pcm = TECHNOLOGIES.get("pcm")
     assert pcm.open_stream("dap", lines=1, words=1, config=cfg).encoder.params.retention_s == 0.25

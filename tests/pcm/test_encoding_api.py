@@ -4,12 +4,13 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from archsim.config import PcmConfig
-from archsim.encoding import (
+from archsim.pcm.config import PcmConfig
+from archsim.pcm import (
     PCM_SCHEMES,
     SCHEMES,
     Encoder,
     EncoderStream,
+    SchemeParams,
     make_encoder,
     open_stream,
     register,
@@ -154,7 +155,7 @@ def test_register_a_new_scheme_in_one_class():
     """A plugin: one class and one registration line, usable by name everywhere."""
 
     @dataclass(frozen=True)
-    class P:
+    class P(SchemeParams):
         mask_bits: int = 4
 
     class LowBitsIgnored(Encoder):

@@ -5,9 +5,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archsim.encoding import EncoderStream, make_encoder
-from archsim.encoding.base import OUTCOME_FIELDS
-from archsim.encoding.reference import reference_replay
+from archsim.pcm import EncoderStream, make_encoder
+from archsim.pcm.encoder import OUTCOME_FIELDS
+from archsim.pcm.reference import reference_replay
 
 WIDTHS = st.sampled_from([8, 16, 32, 64])
 

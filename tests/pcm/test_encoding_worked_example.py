@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from archsim.encoding import replay
+from archsim.pcm import replay
 
 WRITES = np.array([[0b00011011], [0b11101110], [0b01010101]], dtype=np.uint8)
 COSTS = dict(word_bits=8, set_energy_pj=14, reset_energy_pj=20)

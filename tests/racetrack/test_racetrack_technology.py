@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from archsim.config import Config, config_from_mapping, load_config
-from archsim.encoding import PCM_SCHEMES
+from archsim.pcm import PCM_SCHEMES
 from archsim.errors import ConfigError
 from archsim.racetrack import RacetrackConfig, line_read_ns
 from archsim.racetrack.matrix import layout_report, multiply_ops, multiply_requests, transpose_ops
-from archsim.technology import TECHNOLOGIES
+from archsim.contracts import TECHNOLOGIES
 
 
 def test_registered_beside_pcm():
@@ -57,7 +57,7 @@ def test_open_stream_and_service_times():
         for key in ("scheme", "iterations", "insertions", "removals", "shifts", "detects", "latency_ns",
                     "energy_pj", "energy_per_iteration_pj", "avg_write_latency_ns"):
             assert key in row
-        times = tech.service_times(chunk.outcome, cfg)
+        times = tech.service_times(chunk, cfg)
         assert times.write_ns.shape == (4, 3) and (times.refresh_ns == 0).all()
         # the bank serves the writes back to back: their service times add up to the result's latency
         assert times.write_ns.sum() == pytest.approx(result.latency_ns)
@@ -74,15 +74,16 @@ def test_open_stream_and_service_times():
 
 def test_spread_layout_runs_segments_in_parallel():
     x = np.random.default_rng(1).integers(0, 2**32, (3, 2, 4), dtype=np.uint64).astype(np.uint32)
-    serial = Config(racetrack=RacetrackConfig(segment_bits=8))
-    spread = Config(racetrack=RacetrackConfig(segment_bits=8, layout="spread"))
+    serial = load_config(None, ["racetrack.segment_bits=8"])
+    spread = load_config(None, ["racetrack.segment_bits=8", "racetrack.layout=spread"])
     tech = TECHNOLOGIES.get("racetrack")
-    a = tech.open_stream("dcw", lines=2, words=4, config=serial).feed(x).outcome
-    b = tech.open_stream("dcw", lines=2, words=4, config=spread).feed(x).outcome
+    ca = tech.open_stream("dcw", lines=2, words=4, config=serial).feed(x)
+    cb = tech.open_stream("dcw", lines=2, words=4, config=spread).feed(x)
+    a, b = ca.outcome, cb.outcome
     assert (a[..., :3] == b[..., :3]).all()                   # same port operations in total
-    assert (b[..., 3] < a[..., 3]).all()                      # far fewer shift steps (walk 8 vs 64)
-    assert (b[..., 6] == 2 * 8).all()                         # path: one segment per item, 2 items
-    assert (tech.service_times(b, spread).write_ns < tech.service_times(a, serial).write_ns).all()
+    assert (cb.field("shifts") < ca.field("shifts")).all()    # far fewer shift steps (walk 8 vs 64)
+    assert (cb.field("path_detects") == 2 * 8).all()          # path: one segment per item, 2 items
+    assert (tech.service_times(cb, spread).write_ns < tech.service_times(ca, serial).write_ns).all()
 
 
 def test_multiply_requests_order():

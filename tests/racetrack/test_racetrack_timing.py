@@ -1,4 +1,4 @@
-"""Racetrack timing runs report energy and wear per bank (the "racetrack" timing cost model)."""
+"""Racetrack timing runs report energy and wear per bank (the racetrack technology's cost model)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,10 +7,8 @@ import pytest
 
 from archsim.cli import main
 from archsim.config import load_config
-from archsim.errors import ConfigError
-from archsim.racetrack import RacetrackConfig, line_read_ns
-from archsim.racetrack.timing_costs import RacetrackCosts, line_read_energy_pj
-from archsim.timing.energy import COST_MODELS
+from archsim.contracts import TECHNOLOGIES, ChunkOutcome
+from archsim.racetrack import OUTCOME_FIELDS, Racetrack, RacetrackConfig, line_read_energy_pj, line_read_ns
 
 OPS = ("insert", "remove", "detect", "shift")
 
@@ -23,7 +21,8 @@ def _run(tmp_path, name, *extra):
 
 
 def test_registered_and_hand_computed_line_totals():
-    assert isinstance(COST_MODELS.get("racetrack"), RacetrackCosts)
+    tech = TECHNOLOGIES.get("racetrack")
+    assert isinstance(tech, Racetrack)
     cfg = load_config(None, ["run.memory=racetrack", "racetrack.tracks_per_cluster=2",
                              "racetrack.insert_energy_pj=3.0", "racetrack.remove_energy_pj=2.0",
                              "racetrack.read_energy_pj=0.25", "racetrack.shift_energy_pj=0.5"])
@@ -31,7 +30,7 @@ def test_registered_and_hand_computed_line_totals():
     # two writes of two lines: (insertions, removals, detects, shifts, path fields ignored)
     outcome = np.array([[[1, 2, 3, 4, 9, 9, 9], [0, 0, 5, 1, 9, 9, 9]],
                         [[2, 0, 1, 0, 9, 9, 9], [7, 1, 0, 3, 9, 9, 9]]], dtype=np.uint32)
-    t = RacetrackCosts().line_totals(outcome, cfg)
+    t = tech.line_totals(ChunkOutcome(outcome, None, {}, OUTCOME_FIELDS), cfg)
     np.testing.assert_array_equal(t["flips"], [3 + 2, 0 + 8])          # insertions + removals
     np.testing.assert_allclose(t["insert"], [3 * 3.0, 7 * 3.0])
     np.testing.assert_allclose(t["remove"], [2 * 2.0, 1 * 2.0])
@@ -39,8 +38,7 @@ def test_registered_and_hand_computed_line_totals():
     np.testing.assert_allclose(t["shift"], [4 * 2 * 0.5, 4 * 2 * 0.5])  # steps x 2 tracks x 0.5 pJ
     # a 16-word line = 8 items of 64 bits, 64 positions each, serial: 512 detects, 511 steps of 2 tracks
     assert line_read_energy_pj(rt, 16) == pytest.approx(512 * 0.25 + 511 * 2 * 0.5)
-    with pytest.raises(ConfigError, match="no endurance"):
-        RacetrackCosts().endurance(cfg)
+    assert tech.endurance(cfg) is None  # no lifetime columns
 
 
 def test_minimal_pattern_energy_equals_the_functional_summary(tmp_path):

@@ -31,12 +31,14 @@ def _scenario(seed: int, lines: int):
     return bursts
 
 
-def _run(engine, t, bursts, lines, manager):
-    from archsim.timing.organisation import Organisation, make_mapping
+def _run(engine, t, bursts, lines):
+    from archsim.timing.organisation import Organisation
+    from archsim.timing.parts import TimingParts
 
     org = Organisation.from_config(t, 64)
-    line_bank = make_mapping(t.address_mapping, org).global_bank(np.arange(lines))
-    groups = REGION_MANAGERS.get(manager)(None, line_bank=line_bank, timing=t).refresh_groups()
+    parts = TimingParts.from_config(t)
+    line_bank = parts.mapping(org).global_bank(np.arange(lines))
+    groups = parts.manager(None, line_bank=line_bank, refresh_unit="line").refresh_groups()
     env, system, stats = build(engine, t, lines, groups=groups)
     times = drive(env, system, bursts, lines)
     return stats, times, sorted(system.request_log()), sorted(system.refresh_log()), env.now
@@ -48,14 +50,20 @@ def _run(engine, t, bursts, lines, manager):
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
 def test_fast_equals_reference(scheduling, refresh, manager, seed):
     channels = 1 + seed % 2
-    t = timing(channels=channels, ranks=2, banks=2, scheduling=scheduling, refresh_policy=refresh,
-               read_queue=3, write_queue=4, write_high_watermark=3, write_low_watermark=1,
-               requests_in_flight=6, region_lines=3, address_mapping=["RoCoBaRaCh", "RoBaRaCoCh"][seed % 2],
-               row_lines=2)
+    # every parameter the policies take, set small enough for the scenario to reach them
+    params = {"write_high_watermark": 3, "write_low_watermark": 1, "batch": 3, "region_lines": 3}
+
+    def choice(registry, name):
+        known = [f for f in registry.params_type(name).__dataclass_fields__]
+        return {"name": name, **{k: v for k, v in params.items() if k in known}}
+
+    t = timing(channels=channels, ranks=2, banks=2, scheduling=choice(SCHEDULING_POLICIES, scheduling),
+               refresh_policy=refresh, region_manager=choice(REGION_MANAGERS, manager), read_queue=3, write_queue=4,
+               requests_in_flight=6, address_mapping=["RoCoBaRaCh", "RoBaRaCoCh"][seed % 2], row_lines=2)
     lines = 30
     bursts = _scenario(seed, lines)
-    fast = _run("fast", t, bursts, lines, manager)
-    ref = _run("reference", t, bursts, lines, manager)
+    fast = _run("fast", t, bursts, lines)
+    ref = _run("reference", t, bursts, lines)
     assert fast[0].equal(ref[0])
     assert fast[1] == ref[1]  # the front end saw the same acceptance / completion times
     assert fast[2] == ref[2]  # every request: enqueue, start, finish, miss
@@ -72,7 +80,7 @@ def test_fast_equals_reference(scheduling, refresh, manager, seed):
 def test_model_engines_agree_on_the_digits_trace(digits):
     """The whole model (training access pattern, intermediate data) on a real trace."""
     from archsim.config import Config
-    from archsim.technology import TECHNOLOGIES
+    from archsim.contracts import TECHNOLOGIES
     from archsim.timing.model import TimingModel
 
     cfg = Config()

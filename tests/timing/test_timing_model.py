@@ -6,7 +6,7 @@ import pytest
 
 from archsim.config import Config, replace
 from archsim.errors import ConfigError
-from archsim.technology import TECHNOLOGIES
+from archsim.contracts import TECHNOLOGIES
 from archsim.timing.model import TimingModel
 
 from _timing_helpers import digits  # noqa: F401  (pytest fixture)
@@ -114,7 +114,9 @@ def test_config_errors():
 
 
 def test_observer_with_a_minimal_context(digits):
-    from archsim.run import OBSERVERS, RunContext
+    from archsim.compose import build
+    from archsim.contracts import ChunkOutcome
+    from archsim.observers import OBSERVERS, RunContext
     from archsim.timing.observer import TimingObserver
 
     assert OBSERVERS.get("timing") is TimingObserver
@@ -122,11 +124,11 @@ def test_observer_with_a_minimal_context(digits):
     _, _, outs_a = digits("appwom", 4)
     cfg = Config()
     obs = TimingObserver(cfg)
-    obs.start(RunContext(cfg, PCM, ("preset", "appwom"), source.meta, layout, 4, None))
+    obs.start(RunContext(cfg, PCM, ("preset", "appwom"), build(cfg), source.meta, layout, 4, None))
     first = 0
     for o, oa in zip(outs, outs_a):
-        obs.chunk("preset", first, type("C", (), {"outcome": o})())
-        obs.chunk("appwom", first, type("C", (), {"outcome": oa})())
+        obs.chunk("preset", first, ChunkOutcome(o, None, {}, PCM.outcome_fields))
+        obs.chunk("appwom", first, ChunkOutcome(oa, None, {}, PCM.outcome_fields))
         first += o.shape[0]
     rep = obs.finish()
     for s in ("preset", "appwom"):

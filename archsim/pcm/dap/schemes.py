@@ -5,7 +5,7 @@ SETs the bits going 0 -> 1 and RESETs those going 1 -> 0, comparing against
 the cells *as they are now* (a decayed lossy cell reads 0, so a write that
 wants a 1 there SETs it again: that is the only re-programming of decayed
 cells). SETs of bits in the line's lossy mask are lossy SETs (own latency and
-energy, the cell decays later, :mod:`archsim.dap.decay`); the other SETs are
+energy, the cell decays later, :mod:`archsim.pcm.dap.decay`); the other SETs are
 full SETs. ``dap`` uses the bit-aware Dual-SET mask on every line (weights and
 biases; the closed loop can set the layer-aware mask of intermediate lines
 with :meth:`DapEncoder.set_line_masks`); ``ps`` uses lossy SET on every bit.
@@ -33,27 +33,14 @@ from typing import Any
 import numpy as np
 
 from archsim import _dap_kernels as K
-from archsim.config import PcmConfig
-from archsim.dap.config import DapConfig
-from archsim.dap.decay import LAW_IDS
-from archsim.dap.policy import ALL_BITS, dual_set_mask
-from archsim.encoding.base import PCM_SCHEMES, WR, WS, Encoder, ReplayResult
+from archsim.pcm.config import PcmConfig
+from archsim.pcm.costs import write_latency_ns
+from archsim.pcm.dap.config import DapConfig
+from archsim.pcm.dap.decay import LAW_IDS
+from archsim.pcm.dap.policy import ALL_BITS, dual_set_mask
+from archsim.pcm.encoder import PCM_SCHEMES, WR, WS, Encoder
+from archsim.pcm.stream import ReplayResult
 from archsim.errors import ConfigError
-
-
-def write_latency_ns(full, lossy, reset, pcm: PcmConfig, lossy_set_latency_ns: float) -> np.ndarray:
-    """Latency (ns) of line writes that full-SET ``full``, lossy-SET ``lossy`` and RESET ``reset`` cells."""
-    f = np.asarray(full, np.int64)
-    lo = np.asarray(lossy, np.int64)
-    r = np.asarray(reset, np.int64)
-    rest_lat = np.maximum(np.where(lo > 0, lossy_set_latency_ns, 0.0), np.where(r > 0, pcm.reset_latency_ns, 0.0))
-    budget = pcm.write_power_budget
-    if budget <= 0:
-        return np.where(f > 0, pcm.set_latency_ns, rest_lat)
-    set_rounds = -(-f // budget)
-    room = set_rounds * budget - f
-    rest_rounds = -(-np.maximum(lo + r - room, 0) // budget)
-    return set_rounds * pcm.set_latency_ns + rest_rounds * rest_lat
 
 
 @dataclass
@@ -110,6 +97,12 @@ class DapEncoder(Encoder):
     needs_read = True
     exact = False
 
+    @classmethod
+    def config_defaults(cls, config) -> dict[str, Any]:
+        """The ``[dap]`` section of the configuration as parameters (``[encoding.schemes.dap]`` /
+        ``[encoding.schemes.ps]`` override single fields)."""
+        return dataclasses.asdict(config.dap)
+
     def default_mask(self) -> int:
         return dual_set_mask(self.params.lossy_mantissa_bits)
 
@@ -118,7 +111,7 @@ class DapEncoder(Encoder):
         return 32
 
     def cell_labels(self) -> list[str]:
-        from archsim.encoding.grouping import float32_bit_name
+        from archsim.pcm.grouping import float32_bit_name
 
         return [float32_bit_name(31 - i) for i in range(32)]
 
@@ -154,7 +147,7 @@ class DapEncoder(Encoder):
         state.next_times = np.asarray(times, np.float64)
 
     @staticmethod
-    def read(state: DapState, times) -> np.ndarray:
+    def read_back(state: DapState, times) -> np.ndarray:
         """What reading every line at ``times`` (s; scalar or (lines,)) returns: the cells after decay.
         Decayed cells stay 0 (the state is updated). Returns (lines, words) uint32."""
         t = np.ascontiguousarray(np.broadcast_to(np.asarray(times, np.float64), state.masks.shape))
@@ -199,7 +192,7 @@ class DapEncoder(Encoder):
         lossy = state.last_lossy.astype(np.int64)
         full = outcome[..., WS].astype(np.int64) - lossy
         reset = outcome[..., WR].astype(np.int64)
-        return {"write_ns": write_latency_ns(full, lossy, reset, pcm, self.params.lossy_set_latency_ns),
+        return {"write_ns": write_latency_ns(full, reset, pcm, lossy, self.params.lossy_set_latency_ns),
                 "write_set_energy_pj": full * pcm.set_energy_pj + lossy * self.params.lossy_set_energy_pj}
 
     def adjust_result(self, state: DapState, result: ReplayResult) -> "DapReplayResult":
@@ -209,7 +202,7 @@ class DapEncoder(Encoder):
             k = state.class_keys
             cls = np.stack([k >> 40, (k >> 20) & 0xFFFFF, k & 0xFFFFF], axis=1)
             n = state.class_counts.astype(np.float64)
-            lat = write_latency_ns(cls[:, 0], cls[:, 1], cls[:, 2], pcm, p.lossy_set_latency_ns)
+            lat = write_latency_ns(cls[:, 0], cls[:, 2], pcm, cls[:, 1], p.lossy_set_latency_ns)
             total = float((lat * n).sum())
             if pcm.read_before_write and self.needs_read:
                 total += float(n.sum()) * pcm.read_latency_ns
@@ -268,14 +261,3 @@ class Ps(DapEncoder):
 
     def default_mask(self) -> int:
         return ALL_BITS
-
-
-def scheme_defaults(config) -> dict[str, Any]:
-    """The ``[dap]`` section of a :class:`archsim.config.Config` as scheme parameters (defaults
-    that ``[encoding.schemes.dap]`` / ``[encoding.schemes.ps]`` override)."""
-    dap = getattr(config, "dap", None)
-    return dataclasses.asdict(dap) if dap is not None else {}
-
-
-Dap.config_defaults = staticmethod(scheme_defaults)
-Ps.config_defaults = staticmethod(scheme_defaults)

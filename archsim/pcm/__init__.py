@@ -1,9 +1,19 @@
-"""The functional path: PCM write schemes, cell by cell, with flips, energy, wear and stored values.
+"""Phase-change memory: its configuration, cost rules, write schemes (encoders), streams and DAP.
+
+Layout of the package (one concept per module):
+
+- :mod:`~archsim.pcm.config`: the ``[pcm]`` and ``[encoding]`` sections (``[dap]``: :mod:`~archsim.pcm.dap.config`);
+- :mod:`~archsim.pcm.costs`: the cost rules, in one place (line-write latency, flip and read energy);
+- :mod:`~archsim.pcm.encoder`: the :class:`Encoder` interface and the :data:`PCM_SCHEMES` registry;
+- :mod:`~archsim.pcm.stream`: :class:`EncoderStream`, :class:`ReplayResult`, :func:`replay`;
+- :mod:`~archsim.pcm.schemes`: the built-in schemes by family (``raw``: preset, prereset, dcw;
+  ``fnw``; ``wom``: wom-set, appwom), and :mod:`~archsim.pcm.dap`: dap, ps and the lossy-SET model;
+- :mod:`~archsim.pcm.technology`: :class:`Pcm`, the memory technology with its cost model.
 
 Quick use::
 
     import numpy as np
-    from archsim.encoding import replay, SCHEMES
+    from archsim.pcm import replay, SCHEMES
     r = replay("appwom", np.random.default_rng(0).random((100, 16), dtype=np.float32))
     r.bit_flips, r.energy_pj, r.wear.shape, r.lifetime_iterations()
 
@@ -20,23 +30,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from archsim.config import PcmConfig
-from archsim.encoding import schemes as _schemes  # noqa: F401  (registers the built-ins)
-from archsim.encoding.base import (
-    OUTCOME_FIELDS,
-    PCM_SCHEMES,
-    ChunkOutcome,
-    Encoder,
-    EncoderStream,
-    ReplayResult,
-    as_words,
-    make_encoder,
-    pcm_from_params,
-    replay,
-    split_params,
-)
-from archsim.encoding.grouping import Group, adjacent_grouping, fig5_grouping
-from archsim.encoding.polarity import POLARITY_01, POLARITY_10, PingPongPolicy
+from archsim.contracts import ChunkOutcome
+from archsim.pcm import schemes as _schemes  # noqa: F401  (registers the built-ins)
+from archsim.pcm.config import EncodingConfig, PcmConfig
+from archsim.pcm.dap import schemes as _dap_schemes  # noqa: F401  (registers dap and ps)
+from archsim.pcm.dap.config import DapConfig
+from archsim.pcm.encoder import OUTCOME_FIELDS, PCM_SCHEMES, Encoder, SchemeParams, make_encoder
+from archsim.pcm.grouping import Group, adjacent_grouping, fig5_grouping
+from archsim.pcm.polarity import POLARITY_01, POLARITY_10, PingPongPolicy
+from archsim.pcm.stream import EncoderStream, ReplayResult, as_words, pcm_from_params, replay, split_params
+from archsim.pcm.technology import Pcm
 
 
 class _SchemeNames:
@@ -78,8 +81,8 @@ def open_stream(scheme: str, *, lines: int, words: int, word_bits: int = 32, lin
 
 
 __all__ = [
-    "SCHEMES", "PCM_SCHEMES", "register", "Encoder", "EncoderStream", "ReplayResult", "ChunkOutcome",
-    "OUTCOME_FIELDS", "replay", "open_stream", "make_encoder", "as_words", "Group", "fig5_grouping",
-    "adjacent_grouping", "PingPongPolicy", "POLARITY_10", "POLARITY_01",
+    "SCHEMES", "PCM_SCHEMES", "register", "Encoder", "SchemeParams", "EncoderStream", "ReplayResult",
+    "ChunkOutcome", "OUTCOME_FIELDS", "replay", "open_stream", "make_encoder", "as_words", "Group",
+    "fig5_grouping", "adjacent_grouping", "PingPongPolicy", "POLARITY_10", "POLARITY_01", "PcmConfig",
+    "EncodingConfig", "DapConfig", "Pcm",
 ]
-from archsim.dap import schemes as _dap_schemes  # noqa: E402,F401  (registers dap and ps)

@@ -1,6 +1,6 @@
 """Configuration of the lossy-SET cell model, the DAP policies and the closed-loop clock.
 
-:class:`DapConfig` is both the ``[dap]`` section of :class:`archsim.config.Config`
+:class:`DapConfig` is both the ``[dap]`` section of the configuration
 and the parameter set of the ``dap`` and ``ps`` PCM schemes: a scheme's table
 ``[encoding.schemes.dap]`` overrides single fields of ``[dap]`` for that scheme.
 
@@ -13,12 +13,13 @@ import math
 from dataclasses import dataclass
 
 from archsim.errors import ConfigError
+from archsim.pcm.encoder import SchemeParams
 
 DECAY_LAWS = ("weibull", "deadline")
 
 
 @dataclass(frozen=True)
-class DapConfig:
+class DapConfig(SchemeParams):
     """Lossy SET, DAP policy and closed-loop time.
 
     Lossy SET: a short SET pulse (``lossy_set_latency_ns``, ``lossy_set_energy_pj``
@@ -51,7 +52,7 @@ class DapConfig:
     iteration_time_s: float = 0.01
     """Simulated seconds per training iteration (when no timing model supplies times)."""
 
-    def validate(self, where: str) -> None:
+    def validate(self, where: str, owner=None) -> None:
         if self.decay_law not in DECAY_LAWS:
             raise ConfigError(f"{where}.decay_law must be one of {', '.join(DECAY_LAWS)}, not {self.decay_law!r}")
         for name in ("weibull_scale_s", "weibull_shape", "lossy_set_latency_ns", "iteration_time_s"):

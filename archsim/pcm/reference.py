@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsim.encoding.base import Encoder
-from archsim.encoding.schemes import AppWom, Dcw, FlipNWrite, Prereset, Preset, WomSet
+from archsim.pcm.encoder import Encoder
+from archsim.pcm.schemes import AppWom, Dcw, FlipNWrite, Prereset, Preset, WomSet
 
 # PreSET-form WOM codewords (cells left to right) of each 2-bit value (important bit first).
 FIRST = np.array([[1, 1, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], dtype=np.uint8)

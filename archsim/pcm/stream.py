@@ -1,155 +1,31 @@
-"""The write-scheme interface, its registry, the streaming replay and its result.
+"""The streaming replay of a PCM scheme and its result: :class:`EncoderStream`, :class:`ReplayResult`,
+:func:`replay`.
 
-An :class:`Encoder` is a state machine over the cells of memory lines. The
-contract is one method, :meth:`Encoder.encode`: given a chunk of writes
-``writes[t, line, word]`` and the lines' state, program the cells, and report
-per write (t, line) how many cells the write SET and RESET, how many its
-refresh SET and RESET, and how many refresh units it refreshed (the
-``outcome`` array, fields :data:`OUTCOME_FIELDS`); add every programmed cell
-to ``wear[line, word, cell]``; and, when asked, fill ``stored[t, line, word]``
-with what a read returns right after the write.
-
-Everything else (energy, latency, lifetime, silent writes, per-chunk
-streaming) is computed here from those outcomes, once for every scheme.
+The stream runs an :class:`~archsim.pcm.encoder.Encoder` over a fixed set of
+lines, keeps the cells' state, the per-cell wear and running totals between
+chunks, and prices everything with the cost rules of :mod:`archsim.pcm.costs`.
 """
 from __future__ import annotations
 
 import dataclasses
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from archsim import _pcm_kernels as _kernels
-from archsim.config import PcmConfig, build_dataclass
-from archsim.encoding.costs import flip_energy_pj, write_latency_ns
+from archsim.config import build_dataclass
+from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
 from archsim.errors import ConfigError
-from archsim.registry import Registry
-
-#: Fields of the per-write outcome array, in order.
-OUTCOME_FIELDS = ("write_set", "write_reset", "refresh_set", "refresh_reset", "refreshes")
-WS, WR, RS, RR, NREF = range(5)
-
-WORD_DTYPES = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
-FLOAT_DTYPES = {16: np.float16, 32: np.float32, 64: np.float64}
-
-
-@dataclass(frozen=True)
-class NoParams:
-    """A scheme without parameters of its own."""
-
-
-class Encoder(ABC):
-    """A PCM write scheme. Subclass, declare ``Params``, implement the three methods below.
-
-    Register with ``@PCM_SCHEMES.register("name")``. The constructor takes the
-    word width (bits), the refresh unit ("line" or "word") and the scheme's own
-    parameters (fields of its ``Params`` dataclass), validated here so that a
-    bad value is one clear error naming the parameter.
-    """
-
-    name: ClassVar[str] = "?"
-    Params: ClassVar[type] = NoParams
-    #: Whether the scheme must read a line's old contents before writing it
-    #: (charged when ``PcmConfig.read_before_write`` is on).
-    needs_read: ClassVar[bool] = True
-    #: Whether a read right after a write returns exactly the written value.
-    exact: ClassVar[bool] = True
-
-    def __init__(self, *, word_bits: int = 32, refresh_unit: str = "line", **params: Any) -> None:
-        if word_bits not in WORD_DTYPES:
-            raise ConfigError(f"scheme {self.name}: word_bits must be 8, 16, 32 or 64, not {word_bits!r}")
-        if refresh_unit not in ("line", "word"):
-            raise ConfigError(f"scheme {self.name}: refresh_unit must be 'line' or 'word', not {refresh_unit!r}")
-        self.word_bits = word_bits
-        self.refresh_unit = refresh_unit
-        self.params = self.check_params(params, where=f"scheme {self.name}", word_bits=word_bits)
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any], *, where: str, word_bits: int = 32):
-        """Validate the scheme's own parameters; returns the ``Params`` instance."""
-        p = build_dataclass(cls.Params, dict(params), where)
-        check = getattr(p, "check", None)
-        if check is not None:
-            check(where, word_bits)
-        return p
-
-    @property
-    def word_dtype(self) -> np.dtype:
-        return np.dtype(WORD_DTYPES[self.word_bits])
-
-    @property
-    @abstractmethod
-    def cells_per_word(self) -> int:
-        """Cells one data word occupies (32 raw, 33 with a Flip-N-Write flag, 48 for WOM codes)."""
-
-    def cell_labels(self) -> list[str]:
-        """A name for each cell position of a word, in wear order."""
-        return [f"c{i}" for i in range(self.cells_per_word)]
-
-    @abstractmethod
-    def new_state(self, lines: int, words: int, line_offset: int = 0) -> Any:
-        """Fresh state of ``lines`` lines of ``words`` words; ``line_offset`` is the global
-        index of the first line (region policies depend on it)."""
-
-    @abstractmethod
-    def encode(self, state: Any, writes: np.ndarray, outcome: np.ndarray, wear: np.ndarray,
-               stored: np.ndarray | None) -> None:
-        """Program a chunk of writes; see the module docstring for the contract.
-
-        ``writes``: (T, lines, words) of the word dtype, C-contiguous.
-        ``outcome``: (T, lines, 5) uint32, to fill. ``wear``: (lines, words,
-        cells) uint64, to add to. ``stored``: (T, lines, words) or None.
-        """
-
-    def total_wear(self, state: Any, wear: np.ndarray) -> np.ndarray:
-        """Flips per cell so far, from the ``wear`` array :meth:`encode` adds to and the state.
-
-        Schemes that count every flip as it happens return ``wear`` itself;
-        a scheme may instead defer counting (the WOM codes count whole
-        refresh cycles) and complete the figure here.
-        """
-        return wear
-
-    def set_data_lifetimes(self, state: Any, lifetimes_s: np.ndarray) -> None:
-        """Hook: the expected lifetime (s, forward write to last read) of the data on each
-        line, (lines,); ``inf`` for data that lives on (weights). The timing model calls it
-        for the lines of intermediate data; DAP's layer-aware policy uses it. Default: ignored."""
-
-    def chunk_extras(self, state: Any, outcome: np.ndarray, pcm: PcmConfig) -> dict[str, np.ndarray]:
-        """Hook: per-write figures of the chunk just encoded beyond the five outcome fields,
-        as (T, lines) arrays. ``"write_ns"``, if given, is each line write's latency and
-        replaces the SET/RESET rule in the timing model (DAP's lossy SETs use it)."""
-        return {}
-
-    def adjust_result(self, state: Any, result: "ReplayResult") -> "ReplayResult":
-        """Hook: a scheme whose costs are not only SET/RESET flips (DAP's lossy SET) returns a
-        corrected result (e.g. a :class:`ReplayResult` subclass); the default returns ``result``."""
-        return result
-
-    def describe(self) -> dict[str, Any]:
-        """The scheme's resolved parameters (for result tables and config dumps)."""
-        d = dataclasses.asdict(self.params)
-        d.update(word_bits=self.word_bits, refresh_unit=self.refresh_unit)
-        return d
-
-
-#: The PCM write schemes, by name.
-PCM_SCHEMES: Registry[type[Encoder]] = Registry("PCM write scheme")
-
-
-def make_encoder(scheme: str, *, word_bits: int = 32, refresh_unit: str = "line", **params: Any) -> Encoder:
-    """Build a registered PCM encoder by name with its parameters."""
-    cls = PCM_SCHEMES.get(scheme)
-    return cls(word_bits=word_bits, refresh_unit=refresh_unit, **params)
-
+from archsim.pcm.config import PcmConfig
+from archsim.pcm.costs import flip_energy_pj, read_cells_energy_pj, total_write_latency_ns, write_latency_ns
+from archsim.pcm.encoder import OUTCOME_FIELDS, WORD_DTYPES, WR, WS, Encoder, make_encoder
 
 # --------------------------------------------------------------------------- results
 
 
 @dataclass
-class ReplayResult:
+class ReplayResult(StreamResult):
     """What replaying writes under one scheme did to the memory.
 
     Counts are cells (flips); energies pJ; latencies ns. A *line write* is
@@ -233,9 +109,8 @@ class ReplayResult:
         m = self.max_cell_flips
         return endurance * self.iterations / m if m else float("inf")
 
-    def wear_by_cell(self) -> np.ndarray:
-        """Total flips per cell position of a word (summed over lines and words), shape (cells,)."""
-        return self.wear.sum(axis=(0, 1), dtype=np.uint64)
+    def cell_wear(self) -> np.ndarray:
+        return self.wear
 
     def summary(self) -> dict[str, Any]:
         """One flat row of the figures (for a DataFrame)."""
@@ -266,7 +141,7 @@ class ReplayResult:
 # --------------------------------------------------------------------------- streaming
 
 
-class EncoderStream:
+class EncoderStream(TechnologyStream):
     """Replay a scheme over a fixed set of lines, fed one chunk of writes at a time.
 
     The lines' cell state, wear and running totals persist between
@@ -285,10 +160,10 @@ class EncoderStream:
         self.keep_stored = keep_stored
         self.state = encoder.new_state(lines, words, line_offset)
         self._wear = np.zeros((lines, words, encoder.cells_per_word), dtype=np.uint64)
-        # the five outcome fields summed, then silent, SET and RESET-only line writes
-        self._totals = np.zeros(8, dtype=np.uint64)
+        # the outcome fields summed, then silent, SET and RESET-only line writes (_kernels.SUMMARY_FIELDS)
+        self._totals = np.zeros(len(_kernels.SUMMARY_FIELDS), dtype=np.uint64)
         self._iterations = 0
-        self._latency_extra = 0.0  # write-power rounds beyond one pulse (budgeted writes only)
+        self._budget_latency_ns = 0.0  # with a write-power budget: the exact sum of the write latencies
         self._stored: list[np.ndarray] = []
 
     def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> "ChunkOutcome":
@@ -312,39 +187,62 @@ class EncoderStream:
         self._account(outcome)
         if self.keep_stored and stored is not None:
             self._stored.append(stored)
-        return ChunkOutcome(outcome, stored, self.encoder.chunk_extras(self.state, outcome, self.pcm))
+        return ChunkOutcome(outcome, stored, self.encoder.chunk_extras(self.state, outcome, self.pcm), OUTCOME_FIELDS)
 
     @property
     def wear(self) -> np.ndarray:
         """Flips per cell so far, shape (lines, words, cells)."""
         return self.encoder.total_wear(self.state, self._wear)
 
+    @property
+    def cells_per_word(self) -> int:
+        return self.encoder.cells_per_word
+
+    def cell_labels(self) -> list[str]:
+        return self.encoder.cell_labels()
+
+    def group_labels(self) -> list[str] | None:
+        return self.encoder.group_labels()
+
+    def polarity_policy(self):
+        return self.encoder.policy
+
+    def set_data_lifetimes(self, lifetimes_s: np.ndarray) -> None:
+        self.encoder.set_data_lifetimes(self.state, lifetimes_s)
+
+    def set_write_times(self, times_s) -> None:
+        self.encoder.set_write_times(self.state, times_s)
+
+    def read_back(self, times_s) -> np.ndarray | None:
+        return self.encoder.read_back(self.state, times_s)
+
     def _account(self, outcome: np.ndarray) -> None:
         _kernels.outcome_summary(outcome, self._totals)
         self._iterations += outcome.shape[0]
-        if self.pcm.write_power_budget > 0:
-            # rounds depend on each write's counts: the exact latencies, less the one-pulse figure
-            ws = outcome[..., WS]
-            wr = outcome[..., WR]
-            one_pulse = np.where(ws > 0, self.pcm.set_latency_ns, np.where(wr > 0, self.pcm.reset_latency_ns, 0.0))
-            self._latency_extra += float((write_latency_ns(ws, wr, self.pcm) - one_pulse).sum())
+        if self.pcm.write_power_budget > 0:  # rounds depend on each write's counts
+            self._budget_latency_ns += float(write_latency_ns(outcome[..., WS], outcome[..., WR], self.pcm).sum())
+
+    def _counts(self) -> dict[str, int]:
+        return dict(zip(_kernels.SUMMARY_FIELDS, (int(x) for x in self._totals)))
 
     def _latency_total(self) -> float:
         """Sum of the unqueued latencies of all line writes so far, ns."""
-        silent, set_writes, reset_writes = (int(x) for x in self._totals[5:8])
-        total = set_writes * self.pcm.set_latency_ns + reset_writes * self.pcm.reset_latency_ns
-        total += self._latency_extra
+        t = self._counts()
+        if self.pcm.write_power_budget > 0:
+            total = self._budget_latency_ns
+        else:
+            total = total_write_latency_ns(t["set_writes"], t["reset_writes"], self.pcm)
         if self.pcm.read_before_write and self.encoder.needs_read:
-            total += (set_writes + reset_writes) * self.pcm.read_latency_ns
+            total += (t["set_writes"] + t["reset_writes"]) * self.pcm.read_latency_ns
         return total
 
     def result(self) -> ReplayResult:
         """Totals, wear and (if kept) stored values of everything fed so far."""
-        t = [int(x) for x in self._totals]
+        t = self._counts()
         line_writes = self._iterations * self.lines
         read_energy = 0.0
         if self.pcm.read_before_write and self.encoder.needs_read:
-            read_energy = line_writes * self.words * self.encoder.cells_per_word * self.pcm.read_energy_pj_per_bit
+            read_energy = read_cells_energy_pj(line_writes * self.words * self.encoder.cells_per_word, self.pcm)
         stored = np.concatenate(self._stored) if self._stored else None
         return self.encoder.adjust_result(self.state, ReplayResult(
             scheme=self.encoder.name,
@@ -354,14 +252,14 @@ class EncoderStream:
             words=self.words,
             iterations=self._iterations,
             line_writes=line_writes,
-            write_set_flips=t[WS],
-            write_reset_flips=t[WR],
-            refresh_set_flips=t[RS],
-            refresh_reset_flips=t[RR],
-            refreshes=t[NREF],
-            silent_writes=t[5],
-            set_writes=t[6],
-            reset_writes=t[7],
+            write_set_flips=t["write_set"],
+            write_reset_flips=t["write_reset"],
+            refresh_set_flips=t["refresh_set"],
+            refresh_reset_flips=t["refresh_reset"],
+            refreshes=t["refreshes"],
+            silent_writes=t["silent_writes"],
+            set_writes=t["set_writes"],
+            reset_writes=t["reset_writes"],
             write_latency_ns_total=self._latency_total(),
             read_energy_pj=read_energy,
             wear=self.wear,
@@ -369,20 +267,6 @@ class EncoderStream:
             stored=stored,
             params=self.encoder.describe(),
         ))
-
-
-@dataclass
-class ChunkOutcome:
-    """Per-write outcomes of one fed chunk: ``outcome[t, line, field]`` (:data:`OUTCOME_FIELDS`),
-    the stored values (or None) and scheme-specific per-write extras (see
-    :meth:`Encoder.chunk_extras`)."""
-
-    outcome: np.ndarray
-    stored: np.ndarray | None
-    extras: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def field(self, name: str) -> np.ndarray:
-        return self.outcome[..., OUTCOME_FIELDS.index(name)]
 
 
 def as_words(writes: Any, word_bits: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsim.dap.config import DapConfig
+from archsim.pcm.dap.config import DapConfig
 
 M64 = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15

@@ -1,6 +1,6 @@
 """Plain numpy reference of the DAP kernels (for tests): one write at a time, cells as bit arrays.
 
-Same semantics as :mod:`archsim._dap_kernels` (see :mod:`archsim.dap.schemes`), written for
+Same semantics as :mod:`archsim._dap_kernels` (see :mod:`archsim.pcm.dap.schemes`), written for
 clarity: state is ``bits[line, word, cell]`` (cell i = bit 31 - i), ``lossy`` and
 ``deadline`` of the same shape.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsim.dap.config import DapConfig
-from archsim.dap.decay import DecayModel
+from archsim.pcm.dap.config import DapConfig
+from archsim.pcm.dap.decay import DecayModel
 
 SHIFTS = np.arange(31, -1, -1, dtype=np.uint32)  # cell i holds bit 31 - i
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from archsim.encoding.grouping import Group
+from archsim.pcm.grouping import Group
 
 
 @dataclass(frozen=True)

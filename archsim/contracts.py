@@ -1,0 +1,222 @@
+"""The written contracts between a memory technology and the rest of archsim.
+
+A **memory technology** (PCM, racetrack, a plugin's ReRAM, ...) is one package
+that subclasses :class:`MemoryTechnology`, registers an instance in
+:data:`TECHNOLOGIES` and its configuration section in
+:data:`archsim.config.CONFIG_SECTIONS`. Everything the run pipeline, the
+closed loop and the SimPy timing model need from it goes through the methods
+below; optional hooks are methods with defaults here, never probed for.
+
+Data flow of one scheme::
+
+    stream = technology.open_stream(scheme, lines=L, words=W, config=cfg)   # a TechnologyStream
+    chunk = stream.feed(writes)          # writes (T, L, W) words -> ChunkOutcome
+    technology.service_times(chunk, cfg) # -> ServiceTimes (ns per line write, for the timing model)
+    technology.refreshes(chunk)          # -> (T, L) refresh units each write triggered
+    technology.line_totals(chunk, cfg)   # -> energy (pJ) per kind and wear per line, for the timing tables
+    result = stream.result()             # -> StreamResult: summary() is one row of the run's table
+
+Units: latencies ns, energies pJ, times s unless a name says otherwise.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from archsim.registry import NoParams, Registry
+
+# --------------------------------------------------------------------------- chunk outcomes
+
+
+@dataclass
+class ChunkOutcome:
+    """What one fed chunk of writes did: per write (t, line) a row of named counters.
+
+    ``outcome[t, line, k]`` (uint32, shape (T, lines, len(fields))) holds the
+    counter ``fields[k]``; the names are the technology's
+    (:attr:`MemoryTechnology.outcome_fields`) and come from its kernels (the
+    kernels and Python share them through one ``.pxd`` per technology).
+    ``stored``: what a read right after each write returns, (T, lines, words),
+    or None when not asked for. ``extras``: scheme-specific per-write figures,
+    (T, lines) arrays by name (for PCM: :meth:`archsim.pcm.Encoder.chunk_extras`).
+    """
+
+    outcome: np.ndarray
+    stored: np.ndarray | None
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    fields: tuple[str, ...] = ()
+
+    def field(self, name: str) -> np.ndarray:
+        """The (T, lines) counter ``name``."""
+        return self.outcome[..., self.fields.index(name)]
+
+    @property
+    def writes(self) -> int:
+        """Iterations (writes per line) in the chunk."""
+        return int(self.outcome.shape[0])
+
+
+@dataclass
+class ServiceTimes:
+    """What each line write of a chunk costs a bank, ns (arrays of shape (T, lines)).
+
+    ``write_ns``: the write itself (0 for a write that programs nothing);
+    ``refresh_ns``: the refresh (PreSET / PreRESET / ...) the write triggered, 0 if none;
+    ``read_ns``: one line read (a scalar). The timing model runs refreshes in idle time
+    and charges a write that finds its line's refresh unfinished both latencies.
+    """
+
+    write_ns: np.ndarray
+    refresh_ns: np.ndarray
+    read_ns: float
+
+
+# --------------------------------------------------------------------------- streams and results
+
+
+class StreamResult(ABC):
+    """What replaying writes under one scheme did, summarised (a stream's :meth:`~TechnologyStream.result`)."""
+
+    scheme: str
+
+    @abstractmethod
+    def summary(self) -> dict[str, Any]:
+        """One flat row of figures (a row of the run's ``summary`` table)."""
+
+    def cell_wear(self) -> np.ndarray | None:
+        """Flips per cell, (lines, words, cells), or None for a technology without per-cell wear."""
+        return None
+
+    def wear_by_cell(self) -> np.ndarray | None:
+        """Total flips per cell position of a word, (cells,), or None (no per-bit flips table)."""
+        wear = self.cell_wear()
+        return None if wear is None else wear.sum(axis=(0, 1), dtype=np.uint64)
+
+
+class TechnologyStream(ABC):
+    """A streaming replay of one scheme over ``lines`` x ``words`` data words; state persists
+    between :meth:`feed` calls."""
+
+    lines: int
+    words: int
+
+    @abstractmethod
+    def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> ChunkOutcome:
+        """Replay ``writes`` (T, lines, words) (unsigned words, or floats of the word width)."""
+
+    @abstractmethod
+    def result(self) -> StreamResult:
+        """Everything fed so far, summarised."""
+
+    @property
+    @abstractmethod
+    def cells_per_word(self) -> int:
+        """Cells (storage positions) one data word occupies."""
+
+    @property
+    def wear(self) -> np.ndarray | None:
+        """Flips per cell so far, (lines, words, cells); None without per-cell wear."""
+        return None
+
+    def cell_labels(self) -> list[str]:
+        """A name for each cell position of a word (rows of the per-bit flips table)."""
+        return [f"c{i}" for i in range(self.cells_per_word)]
+
+    def group_labels(self) -> list[str] | None:
+        """Names of groups of cells counted together in the per-bit table (WOM codes), or None."""
+        return None
+
+    def polarity_policy(self):
+        """The scheme's ping-pong policy (:class:`archsim.pcm.PingPongPolicy`) that the timing
+        model's region manager follows, or None for a scheme without polarity."""
+        return None
+
+    def set_data_lifetimes(self, lifetimes_s: np.ndarray) -> None:
+        """Hook: expected lifetime (s, forward write to last read) of the data on each line,
+        (lines,); ``inf`` for data that lives on. DAP's layer-aware policy uses it."""
+
+    def set_write_times(self, times_s) -> None:
+        """Hook: simulated time (s) of each write of the next chunk (the closed loop's clock)."""
+
+    def read_back(self, times_s) -> np.ndarray | None:
+        """Hook: what reading every line at ``times_s`` returns, (lines, words), when it can differ
+        from the stored values (lossy cells decay); None: a read returns what was stored."""
+        return None
+
+
+# --------------------------------------------------------------------------- the technology
+
+
+class MemoryTechnology(ABC):
+    """One kind of memory, with its write schemes and its cost model.
+
+    Subclass, then ``TECHNOLOGIES.register("name", instance)`` and register the
+    configuration section(s) it reads (``CONFIG_SECTIONS.register("name", SectionDataclass)``).
+    """
+
+    name: ClassVar[str] = "?"
+    Params: ClassVar[type] = NoParams
+    #: The configuration sections the technology contributes, by name (its own parameters).
+    sections: ClassVar[tuple[str, ...]] = ()
+    #: Names of the per-write counters of its :class:`ChunkOutcome`.
+    outcome_fields: ClassVar[tuple[str, ...]] = ()
+    #: Energy kinds its :meth:`line_totals` reports (timing tables: ``energy_<kind>_pj``); "read"
+    #: is priced by :meth:`read_energy_pj`. Empty: the timing tables have no energy and wear columns.
+    energy_kinds: ClassVar[tuple[str, ...]] = ()
+    #: Schemes replayed when the user names none.
+    default_schemes: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    @abstractmethod
+    def schemes(self) -> Registry:
+        """The technology's write schemes, by name (its own registry: PCM ``dcw`` and racetrack
+        ``dcw`` coexist)."""
+
+    @abstractmethod
+    def open_stream(self, scheme: str, *, lines: int, words: int, config: Any, line_offset: int = 0,
+                    keep_stored: bool = False) -> TechnologyStream:
+        """A streaming replay of ``scheme`` over ``lines`` x ``words`` data words, parameters from
+        ``config`` (an :class:`archsim.config.Config`); ``line_offset`` is the global index of the
+        first line (region policies depend on it)."""
+
+    @abstractmethod
+    def service_times(self, chunk: ChunkOutcome, config: Any) -> ServiceTimes:
+        """Bank service times of the line writes of one chunk."""
+
+    @abstractmethod
+    def read_ns(self, config: Any) -> float:
+        """Unqueued latency of reading one line, ns."""
+
+    # -- optional, with defaults ------------------------------------------------------------
+    def refreshes(self, chunk: ChunkOutcome) -> np.ndarray:
+        """Refresh units each write of the chunk triggered, (T, lines) (the region manager follows
+        them); default: none."""
+        return np.zeros(chunk.outcome.shape[:2], np.uint32)
+
+    def line_totals(self, chunk: ChunkOutcome, config: Any) -> dict[str, np.ndarray]:
+        """Per line, summed over the chunk's writes: ``flips`` (the wear proxy) and the energy (pJ)
+        of each kind of :attr:`energy_kinds` except ``read``. Default: nothing (no cost columns)."""
+        return {}
+
+    def read_energy_pj(self, config: Any, cells_per_line: int) -> float:
+        """Energy of one line read, pJ."""
+        return 0.0
+
+    def endurance(self, config: Any) -> float | None:
+        """Flips a cell survives; None: no lifetime is reported."""
+        return None
+
+    def is_exact(self, scheme: str) -> bool:
+        """Whether a read right after a write returns exactly what was written."""
+        return bool(self.schemes.get(scheme).exact)
+
+    def scheme_params(self, scheme: str, config: Any) -> Mapping[str, Any]:
+        """The resolved parameters of ``scheme`` under ``config`` (for config dumps); default none."""
+        return {}
+
+
+#: Registered memory technologies (instances), by name.
+TECHNOLOGIES: Registry[MemoryTechnology] = Registry("memory technology")

@@ -1,0 +1,91 @@
+"""Run observers: the extension point that sees every chunk of every scheme of ``archsim run``.
+
+The SimPy timing model plugs in here as the ``timing`` observer
+(:mod:`archsim.timing.observer`); a plugin registers its own with
+``@OBSERVERS.register("name")``. Their extra summary columns, tables and figures join the run's.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from archsim.config import Config
+from archsim.contracts import MemoryTechnology
+from archsim.layout import AddressLayout
+from archsim.registry import NoParams, Registry
+
+
+
+@dataclass
+class RunContext:
+    """What an observer is told before the first chunk."""
+
+    config: Config
+    technology: MemoryTechnology
+    schemes: tuple[str, ...]
+    system: Any
+    """The run's :class:`archsim.compose.System` (its technology, timing parts, ...)."""
+    meta: Any
+    """The trace source's ``TraceMeta``."""
+    layout: AddressLayout
+    iterations: int
+    """Iterations that will be replayed."""
+    out_dir: Path | None
+
+
+@dataclass
+class ObserverReport:
+    """What an observer adds to a run's results."""
+
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """scheme -> extra summary columns (e.g. ``queued_avg_write_latency_ns``)."""
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Written as ``<name>.csv`` and ``<name>.parquet`` into the output folder."""
+    figures: dict[str, Any] = field(default_factory=dict)
+    """matplotlib Figures, saved as ``<name>.png`` and ``<name>.pdf``."""
+
+
+class RunObserver(ABC):
+    """Sees every chunk of every scheme of a run. Constructed as ``cls(config, params)``.
+
+    Register with ``@OBSERVERS.register("name")``; ``archsim run --observe name``
+    adds it, or ``run.observers = ["name"]`` (a table ``{name = "name", ...}`` sets
+    its own ``Params``). Calls come from the main thread: :meth:`start` once,
+    :meth:`chunk` for each chunk and scheme (chunk order; scheme order within a
+    chunk), :meth:`wear` once per scheme with per-cell wear, :meth:`finish` once
+    at the end.
+    """
+
+    #: The observer's own parameters (a frozen dataclass).
+    Params: ClassVar[type] = NoParams
+
+    def __init__(self, config: Config, params: Any = None) -> None:
+        self.config = config
+        self.params = self.Params() if params is None else params
+
+    @abstractmethod
+    def start(self, ctx: RunContext) -> None:
+        """Called once before the first chunk."""
+
+    @abstractmethod
+    def chunk(self, scheme: str, first_iteration: int, outcome) -> None:
+        """``outcome``: the scheme's ``ChunkOutcome`` of iterations ``first_iteration ..
+        first_iteration + T - 1``; ``outcome.outcome`` is (T, lines, fields) uint32 with the
+        technology's ``outcome_fields``. Do not keep references to it."""
+
+    def wear(self, scheme: str, wear: np.ndarray) -> None:
+        """Optional: the scheme's final per-cell wear (lines, words, cells), after the last chunk
+        and before :meth:`finish` (schemes with per-cell wear only). Reduce it at once; do not keep it."""
+
+    @abstractmethod
+    def finish(self) -> ObserverReport:
+        """Called once after the last chunk; returns the observer's results."""
+
+
+#: Observers of ``archsim run``, by name ("timing": the SimPy timing model).
+OBSERVERS: Registry[type[RunObserver]] = Registry("run observer")

@@ -1,0 +1,93 @@
+"""Phase-change memory as an archsim memory technology (``run.memory = "pcm"``, the default).
+
+:class:`Pcm` owns PCM's cost model: the bank service time of every line write
+and of the refresh it triggered (the SET/RESET rule of :mod:`archsim.pcm.costs`,
+DAP's lossy SETs at their own latency), and the energy and wear per line that
+the timing tables report. It registers itself and its configuration sections
+(``[pcm]``, ``[encoding]``, ``[dap]``) when :mod:`archsim.pcm` is imported.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from archsim.config import CONFIG_SECTIONS
+from archsim.contracts import TECHNOLOGIES, ChunkOutcome, MemoryTechnology, ServiceTimes
+from archsim.pcm.config import EncodingConfig, PcmConfig
+from archsim.pcm.costs import read_cells_energy_pj, write_latency_ns
+from archsim.pcm.dap.config import DapConfig
+from archsim.pcm.encoder import NREF, OUTCOME_FIELDS, PCM_SCHEMES, RR, RS, WR, WS, make_encoder
+from archsim.pcm.stream import EncoderStream
+from archsim.registry import Registry
+
+
+class Pcm(MemoryTechnology):
+    """Phase-change memory: the schemes of ``pcm.md`` (:data:`archsim.pcm.PCM_SCHEMES`)."""
+
+    name = "pcm"
+    sections = ("pcm", "encoding", "dap")
+    outcome_fields = OUTCOME_FIELDS
+    energy_kinds = ("write_set", "write_reset", "refresh_set", "refresh_reset", "read")
+    default_schemes = ("preset", "prereset", "dcw", "fnw", "wom-set", "appwom")
+
+    @property
+    def schemes(self) -> Registry:
+        return PCM_SCHEMES
+
+    def scheme_params(self, scheme: str, config: Any) -> Mapping[str, Any]:
+        """Defaults from the configuration (``[dap]`` for dap/ps), then ``[encoding.schemes.<scheme>]``."""
+        return {**self.schemes.get(scheme).config_defaults(config), **config.encoding.schemes.get(scheme, {})}
+
+    def open_stream(self, scheme: str, *, lines: int, words: int, config: Any, line_offset: int = 0,
+                    keep_stored: bool = False) -> EncoderStream:
+        encoder = make_encoder(scheme, word_bits=config.layout.word_bits, refresh_unit=config.encoding.refresh_unit,
+                               **self.scheme_params(scheme, config))
+        return EncoderStream(encoder, lines, words, pcm=config.pcm, line_offset=line_offset,
+                             keep_stored=keep_stored)
+
+    def service_times(self, chunk: ChunkOutcome, config: Any) -> ServiceTimes:
+        """Write: SET latency if it SETs any cell, else RESET latency (write-power rounds with a budget),
+        unless the scheme gave each write's latency (``extras["write_ns"]``: DAP's lossy SETs); plus a
+        line read first with ``pcm.read_before_write``. Refresh: the same rule over the refresh's cells."""
+        pcm = config.pcm
+        outcome = chunk.outcome
+        write = chunk.extras.get("write_ns")
+        if write is None:
+            write = write_latency_ns(outcome[..., WS], outcome[..., WR], pcm)
+        refresh = write_latency_ns(outcome[..., RS], outcome[..., RR], pcm)
+        if pcm.read_before_write:
+            write = np.where(write > 0, write + pcm.read_latency_ns, 0.0)
+        return ServiceTimes(write, refresh, pcm.read_latency_ns)
+
+    def read_ns(self, config: Any) -> float:
+        return config.pcm.read_latency_ns
+
+    def refreshes(self, chunk: ChunkOutcome) -> np.ndarray:
+        return chunk.outcome[..., NREF]
+
+    def line_totals(self, chunk: ChunkOutcome, config: Any) -> dict[str, np.ndarray]:
+        """SET flips x SET energy, RESET flips x RESET energy, per line; the SETs at each write's own
+        SET energy where the scheme gave it (``extras["write_set_energy_pj"]``: DAP's lossy SETs)."""
+        s = chunk.outcome[..., [WS, WR, RS, RR]].sum(axis=0, dtype=np.uint64)  # (lines, 4)
+        pcm = config.pcm
+        set_energy = chunk.extras.get("write_set_energy_pj")
+        return {
+            "flips": s.sum(axis=1, dtype=np.uint64),
+            "write_set": (s[:, 0] * pcm.set_energy_pj if set_energy is None
+                          else np.asarray(set_energy, np.float64).sum(axis=0)),
+            "write_reset": s[:, 1] * pcm.reset_energy_pj,
+            "refresh_set": s[:, 2] * pcm.set_energy_pj,
+            "refresh_reset": s[:, 3] * pcm.reset_energy_pj,
+        }
+
+    def read_energy_pj(self, config: Any, cells_per_line: int) -> float:
+        return read_cells_energy_pj(cells_per_line, config.pcm)
+
+    def endurance(self, config: Any) -> float:
+        return float(config.pcm.endurance)
+
+
+for _name, _section in (("pcm", PcmConfig), ("encoding", EncodingConfig), ("dap", DapConfig)):
+    CONFIG_SECTIONS.register(_name, _section)
+TECHNOLOGIES.register("pcm", Pcm())

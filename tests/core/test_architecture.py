@@ -1,0 +1,151 @@
+"""The package's shape: no circle of module-level imports, a configuration schema that loads no
+technology, engine or workload, and the built-ins named in one place (the composition root)."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("archsim", "workloads", "plots")
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in (ROOT / pkg).rglob("*.py"):
+            rel = path.relative_to(ROOT).with_suffix("")
+            parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+            out[".".join(parts)] = path
+    return out
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    t = node.test
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or \
+        (isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
+
+
+def _module_level_imports(path: Path, module: str, is_pkg: bool) -> set[str]:
+    """Names imported when the module is executed (function bodies and TYPE_CHECKING blocks excluded)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+
+    def visit(body):
+        for node in body:
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = module.split(".")
+                    base = base if is_pkg else base[:-1]
+                    base = base[:len(base) - node.level + 1]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                names.add(target)
+                names.update(f"{target}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.If) and not _is_type_checking(node):
+                visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+                for h in node.handlers:
+                    visit(h.body)
+                visit(node.orelse)
+                visit(node.finalbody)
+
+    visit(tree.body)
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the project modules its execution imports (the target and its parent packages)."""
+    mods = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        edges: set[str] = set()
+        for target in _module_level_imports(path, name, path.name == "__init__.py"):
+            parts = target.split(".")
+            for i in range(1, len(parts) + 1):
+                anc = ".".join(parts[:i])
+                # importing a.b.c runs a, a.b and a.b.c; a module inside a package does not re-run it
+                if anc in mods and anc != name and not name.startswith(anc + "."):
+                    edges.add(anc)
+        graph[name] = edges
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def dfs(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = dfs(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = dfs(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_detector_finds_a_planted_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_circle_of_module_level_imports():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def _loaded_after(statement: str) -> list[str]:
+    code = (f"import sys; {statement}; "
+            "print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('archsim', 'workloads', 'plots', 'simpy', 'torch', 'dask'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return out.stdout.split()
+
+
+def test_importing_the_schema_loads_no_technology_engine_or_workload():
+    loaded = _loaded_after("import archsim.config")
+    assert loaded == ["archsim", "archsim.config", "archsim.errors", "archsim.registry"], loaded
+
+
+def test_loading_a_configuration_loads_the_builtins_through_the_composition_root():
+    loaded = _loaded_after("import archsim.config as c; c.load_config(None)")
+    for name in ("archsim.compose", "archsim.pcm", "archsim.racetrack", "archsim.timing.scheduling", "workloads"):
+        assert name in loaded
+
+
+def test_only_the_composition_root_imports_modules_for_their_registrations():
+    """A module imports what it uses. An import only for its side effect (a registration, marked
+    ``noqa: F401``) is the composition root's job, or a package's own ``__init__`` importing its
+    own submodules."""
+    offenders = []
+    for name, path in _modules().items():
+        if name == "archsim.compose":
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            if not stripped.startswith(("import ", "from ")) or "noqa" not in stripped or "F401" not in stripped:
+                continue
+            target = stripped.split()[1]
+            own = path.name == "__init__.py" and (target == name or target.startswith(name + "."))
+            if not own:
+                offenders.append(f"{name}: {stripped}")
+    assert not offenders, offenders
