@@ -30,7 +30,7 @@ from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases
 from archsim.timing.organisation import Organisation, make_mapping
 from archsim.timing.reference import RequestMemorySystem
 from archsim.timing.region import REGION_MANAGERS, polarity_policy
-from archsim.timing.stats import TimingStats
+from archsim.timing.stats import R_COUNT, READ, TimingStats
 from archsim.timing.system import SystemSpec, to_ps
 
 ENGINES = {"fast": BurstMemorySystem, "reference": RequestMemorySystem}
@@ -242,7 +242,7 @@ class TimingModel:
         if self.costs is None:
             return
         nb = self.org.total_banks
-        reads = self.stats.req[:, 0, 0]
+        reads = self.stats.req[:, READ, R_COUNT]
         for kind in self.costs.kinds:
             if kind == "read":
                 e = reads * self.costs.read_energy_pj(self.config, self.cells_per_line)
