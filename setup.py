@@ -47,4 +47,6 @@ extensions = [
 ]
 
 # cython_kernels/_bits.pxd (+ archsim_bits.h): the bit primitives every kernel cimports
+# cython_kernels/_timing_layout.pxd: the timing statistics layout, cimported by _timing_kernel.pyx
+# (cythonize follows cimports: editing a .pxd recompiles the kernels that use it)
 setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, include_path=["cython_kernels"]))

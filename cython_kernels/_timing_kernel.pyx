@@ -13,6 +13,9 @@
 from libc.stdint cimport int64_t, int32_t, int8_t
 from libc.math cimport log2, floor
 
+# the statistics layout (request kinds, the fields of req / bank / chan, the histogram's shape)
+from _timing_layout cimport *
+
 import numpy as np
 
 cdef int64_t INF = 0x7FFFFFFFFFFFFFFF
@@ -26,9 +29,6 @@ DEF P_QUEUED = 1
 DEF P_HELD = 2
 DEF P_RUNNING = 3
 
-DEF READ = 0
-DEF WRITE = 1
-
 DEF A_OLDEST = 0
 DEF A_READS_FIRST = 1
 DEF A_WRITES_FIRST = 2
@@ -40,34 +40,37 @@ DEF K_PYTHON = -1
 DEF K_FCFS = 0
 DEF K_READ_FIRST = 1
 
-# per-request statistics fields (stats_req[bank, kind, field])
-DEF R_COUNT = 0
-DEF R_LAT = 1
-DEF R_QUEUE = 2
-DEF R_SERVICE = 3
-DEF R_MAX = 4
-# per-bank fields (stats_bank[bank, field])
-DEF B_BUSY = 0
-DEF B_REF_DONE = 1
-DEF B_REF_DONE_PS = 2
-DEF B_MISS = 3
-DEF B_MISS_PS = 4
-DEF B_CANCEL = 5
-DEF B_CANCEL_PS = 6
-DEF B_SILENT = 7
-# per-channel fields (stats_chan[channel, field])
-DEF C_STALLED = 0
-DEF C_STALL_PS = 1
-DEF C_ACCEPTED = 2
+# ---- the statistics layout, exported to Python (archsim.timing.stats takes it from here)
+cdef dict _constants(dict values):
+    """Put each constant in the module under its name (a C constant cannot be assigned to a
+    Python name of its own spelling in Cython)."""
+    globals().update(values)
+    return values
 
-DEF LIN_NS = 4096
-DEF PER_OCTAVE = 256
-DEF OCTAVES = 40
 
-NBINS = LIN_NS + PER_OCTAVE * OCTAVES
-REQ_FIELDS = 5
-BANK_FIELDS = 8
-CHAN_FIELDS = 3
+cdef tuple _fields(str prefix, dict index, int n):
+    """The names of a table ordered by their constants, which must number them 0..n-1;
+    each constant also becomes a module attribute, prefix + NAME (``B_REFRESH_MISSES``)."""
+    names = tuple(sorted(index, key=index.__getitem__))
+    if [index[f] for f in names] != list(range(n)):
+        raise ImportError(f"_timing_layout.pxd: the constants of {', '.join(index)} do not number them 0..{n - 1}")
+    _constants({prefix + f.upper(): index[f] for f in names})
+    return names
+
+
+KINDS = _fields("", {"read": READ, "write": WRITE}, NKINDS)
+REQ_FIELDS = _fields("R_", {"count": R_COUNT, "latency_ps": R_LATENCY_PS, "queue_ps": R_QUEUE_PS,
+                            "service_ps": R_SERVICE_PS, "max_ps": R_MAX_PS}, R_NFIELDS)
+BANK_FIELDS = _fields("B_", {"busy_ps": B_BUSY_PS, "refreshes_idle": B_REFRESHES_IDLE,
+                             "refresh_idle_ps": B_REFRESH_IDLE_PS, "refresh_misses": B_REFRESH_MISSES,
+                             "refresh_miss_ps": B_REFRESH_MISS_PS,
+                             "refresh_cancellations": B_REFRESH_CANCELLATIONS,
+                             "refresh_cancelled_ps": B_REFRESH_CANCELLED_PS,
+                             "silent_writes": B_SILENT_WRITES}, B_NFIELDS)
+CHAN_FIELDS = _fields("C_", {"stalled_requests": C_STALLED_REQUESTS, "stall_ps": C_STALL_PS,
+                             "accepted": C_ACCEPTED}, C_NFIELDS)
+_constants({"NKINDS": NKINDS, "R_NFIELDS": R_NFIELDS, "B_NFIELDS": B_NFIELDS, "C_NFIELDS": C_NFIELDS,
+            "LIN_NS": LIN_NS, "PER_OCTAVE": PER_OCTAVE, "OCTAVES": OCTAVES, "NBINS": NBINS})
 
 STOP_REACHED = 0
 STOP_CONDITION = 1
@@ -75,14 +78,14 @@ STOP_IDLE = 2
 
 
 cpdef int64_t latency_bin(int64_t ps):
-    """Histogram bin of a latency (ps): 1-ns bins below 4096 ns, then 256 bins per octave."""
+    """Histogram bin of a latency (ps): 1-ns bins below LIN_NS (4096) ns, then PER_OCTAVE (256) per octave."""
     cdef int64_t ns = ps // 1000
     cdef int64_t b
     if ns < LIN_NS:
         return ns
     b = LIN_NS + <int64_t>floor(log2(<double>ns / LIN_NS) * PER_OCTAVE)
-    if b >= LIN_NS + PER_OCTAVE * OCTAVES:
-        b = LIN_NS + PER_OCTAVE * OCTAVES - 1
+    if b >= NBINS:
+        b = NBINS - 1
     return b
 
 
@@ -138,6 +141,9 @@ cdef class ChannelKernel:
                  int64_t[:, :, ::1] st_req, int64_t[:, :, ::1] st_hist, int64_t[:, ::1] st_bank,
                  int64_t[:, ::1] st_chan, bint logging=False):
         cdef int i
+        if (st_req.shape[1] != NKINDS or st_req.shape[2] != R_NFIELDS or st_hist.shape[1] != NKINDS
+                or st_hist.shape[2] != NBINS or st_bank.shape[1] != B_NFIELDS or st_chan.shape[1] != C_NFIELDS):
+            raise ValueError("statistics arrays not of the layout of _timing_layout.pxd")
         self.channel = channel
         self.nbl = banks
         self.bank_base = bank_base
@@ -294,13 +300,13 @@ cdef class ChannelKernel:
                 k = self.s_kind[s]
                 lat = self.now - self.s_enq[s]
                 self.st_req[gb, k, R_COUNT] += 1
-                self.st_req[gb, k, R_LAT] += lat
-                self.st_req[gb, k, R_QUEUE] += self.s_start[s] - self.s_enq[s]
-                self.st_req[gb, k, R_SERVICE] += self.now - self.s_start[s]
-                if lat > self.st_req[gb, k, R_MAX]:
-                    self.st_req[gb, k, R_MAX] = lat
+                self.st_req[gb, k, R_LATENCY_PS] += lat
+                self.st_req[gb, k, R_QUEUE_PS] += self.s_start[s] - self.s_enq[s]
+                self.st_req[gb, k, R_SERVICE_PS] += self.now - self.s_start[s]
+                if lat > self.st_req[gb, k, R_MAX_PS]:
+                    self.st_req[gb, k, R_MAX_PS] = lat
                 self.st_hist[gb, k, latency_bin(lat)] += 1
-                self.st_bank[gb, B_BUSY] += self.now - self.s_start[s]
+                self.st_bank[gb, B_BUSY_PS] += self.now - self.s_start[s]
                 if self.logging:
                     self.req_log.append((self.s_burst[s], self.s_index[s], k, gb, self.s_line[s],
                                          self.s_release[s], self.s_enq[s], self.s_start[s], self.now,
@@ -317,9 +323,9 @@ cdef class ChannelKernel:
                 line = self.b_rline[b]
                 self.pend_state[line] = P_NONE
                 self.pend_ns[line] = 0
-                self.st_bank[gb, B_REF_DONE] += 1
-                self.st_bank[gb, B_REF_DONE_PS] += self.b_rns[b]
-                self.st_bank[gb, B_BUSY] += self.b_rns[b]
+                self.st_bank[gb, B_REFRESHES_IDLE] += 1
+                self.st_bank[gb, B_REFRESH_IDLE_PS] += self.b_rns[b]
+                self.st_bank[gb, B_BUSY_PS] += self.b_rns[b]
                 if self.logging:
                     self.ref_log.append((gb, line, self.b_rstart[b], self.now, "done"))
                 self.b_rline[b] = -1
@@ -350,7 +356,7 @@ cdef class ChannelKernel:
             self.s_miss[s] = 0
             self.seq += 1
             if self.now > self.p_release:
-                self.st_chan[self.channel, C_STALLED] += 1
+                self.st_chan[self.channel, C_STALLED_REQUESTS] += 1
                 self.st_chan[self.channel, C_STALL_PS] += self.now - self.p_release
             self.st_chan[self.channel, C_ACCEPTED] += 1
             if k == READ:
@@ -414,9 +420,9 @@ cdef class ChannelKernel:
         self.queued_for_bank[b] -= 1
         if self.b_state[b] == REFRESH:  # cancel the refresh: back to the head of the queue
             r = self.b_rline[b]
-            self.st_bank[gb, B_CANCEL] += 1
-            self.st_bank[gb, B_CANCEL_PS] += self.now - self.b_rstart[b]
-            self.st_bank[gb, B_BUSY] += self.now - self.b_rstart[b]
+            self.st_bank[gb, B_REFRESH_CANCELLATIONS] += 1
+            self.st_bank[gb, B_REFRESH_CANCELLED_PS] += self.now - self.b_rstart[b]
+            self.st_bank[gb, B_BUSY_PS] += self.now - self.b_rstart[b]
             if self.logging:
                 self.ref_log.append((gb, r, self.b_rstart[b], self.now, "cancelled"))
             self.pend_state[r] = P_QUEUED
@@ -432,14 +438,14 @@ cdef class ChannelKernel:
                     self._unlink(b, line)
                 else:
                     self.group_pending[self.group_of[line]] -= 1
-                self.st_bank[gb, B_MISS] += 1
-                self.st_bank[gb, B_MISS_PS] += self.pend_ns[line]
+                self.st_bank[gb, B_REFRESH_MISSES] += 1
+                self.st_bank[gb, B_REFRESH_MISS_PS] += self.pend_ns[line]
                 svc += self.pend_ns[line]
                 self.pend_state[line] = P_NONE
                 self.pend_ns[line] = 0
                 self.s_miss[s] = 1
             elif svc == 0:
-                self.st_bank[gb, B_SILENT] += 1
+                self.st_bank[gb, B_SILENT_WRITES] += 1
         self.s_start[s] = self.now
         self.b_state[b] = DEMAND
         self.b_until[b] = self.now + svc

@@ -31,7 +31,7 @@ from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases
 from archsim.timing.organisation import Organisation
 from archsim.timing.parts import TimingParts
 from archsim.timing.reference import RequestMemorySystem
-from archsim.timing.stats import TimingStats
+from archsim.timing.stats import R_COUNT, READ, TimingStats
 from archsim.timing.system import SystemSpec, to_ps
 
 ENGINES = {"fast": BurstMemorySystem, "reference": RequestMemorySystem}
@@ -245,7 +245,7 @@ class TimingModel:
             return
         tech = self.technology
         nb = self.org.total_banks
-        reads = self.stats.req[:, 0, 0]
+        reads = self.stats.req[:, READ, R_COUNT]
         for kind in tech.energy_kinds:
             if kind == "read":
                 e = reads * tech.read_energy_pj(self.config, self.cells_per_line)

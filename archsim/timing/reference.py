@@ -25,6 +25,10 @@ from simpy.events import Event
 
 from archsim import _timing_kernel as _k
 from archsim.timing.scheduling import Arbitration
+from archsim.timing.stats import (B_BUSY_PS, B_REFRESH_CANCELLATIONS, B_REFRESH_CANCELLED_PS, B_REFRESH_IDLE_PS,
+                                  B_REFRESH_MISS_PS, B_REFRESH_MISSES, B_REFRESHES_IDLE, B_SILENT_WRITES, C_ACCEPTED,
+                                  C_STALL_PS, C_STALLED_REQUESTS, R_COUNT, R_LATENCY_PS, R_MAX_PS, R_QUEUE_PS,
+                                  R_SERVICE_PS)
 from archsim.timing.system import ACCEPTED, COMPLETED, READ, WRITE, MemorySystem
 
 LATE = 2
@@ -109,13 +113,13 @@ class _Channel:
         gb = self.base + r.bank
         lat = now - r.enq
         row = st.req[gb, r.kind]
-        row[0] += 1
-        row[1] += lat
-        row[2] += r.start - r.enq
-        row[3] += now - r.start
-        row[4] = max(row[4], lat)
+        row[R_COUNT] += 1
+        row[R_LATENCY_PS] += lat
+        row[R_QUEUE_PS] += r.start - r.enq
+        row[R_SERVICE_PS] += now - r.start
+        row[R_MAX_PS] = max(row[R_MAX_PS], lat)
         st.hist[gb, r.kind, _k.latency_bin(lat)] += 1
-        st.bank[gb, 0] += now - r.start
+        st.bank[gb, B_BUSY_PS] += now - r.start
         if self.sys.spec.logging:
             self.sys.req_log.append((r.burst, r.index, r.kind, gb, r.line, r.release, r.enq, r.start, now, r.miss))
         if r.kind == WRITE and r.rps > 0:
@@ -136,9 +140,9 @@ class _Channel:
         gb = self.base + bank
         self.sys.pend.pop(line)
         st = self.sys.stats
-        st.bank[gb, 1] += 1
-        st.bank[gb, 2] += ns
-        st.bank[gb, 0] += ns
+        st.bank[gb, B_REFRESHES_IDLE] += 1
+        st.bank[gb, B_REFRESH_IDLE_PS] += ns
+        st.bank[gb, B_BUSY_PS] += ns
         if self.sys.spec.logging:
             self.sys.ref_log.append((gb, line, start, int(self.env.now), "done"))
         self.state[bank] = IDLE
@@ -165,9 +169,9 @@ class _Channel:
             r.enq, r.seq = now, self.seq
             self.seq += 1
             if now > r.release:
-                st.chan[self.c, 0] += 1
-                st.chan[self.c, 1] += now - r.release
-            st.chan[self.c, 2] += 1
+                st.chan[self.c, C_STALLED_REQUESTS] += 1
+                st.chan[self.c, C_STALL_PS] += now - r.release
+            st.chan[self.c, C_ACCEPTED] += 1
             (self.rq if r.kind == READ else self.wq).append(r)
             self.queued[r.bank] += 1
             self.inflight += 1
@@ -227,9 +231,9 @@ class _Channel:
         self.queued[b] -= 1
         if self.state[b] == REFRESH:  # cancel: back to the head of the bank's refresh queue
             line, start, _ns = self.ref[b]
-            st.bank[gb, 5] += 1
-            st.bank[gb, 6] += now - start
-            st.bank[gb, 0] += now - start
+            st.bank[gb, B_REFRESH_CANCELLATIONS] += 1
+            st.bank[gb, B_REFRESH_CANCELLED_PS] += now - start
+            st.bank[gb, B_BUSY_PS] += now - start
             if self.sys.spec.logging:
                 self.sys.ref_log.append((gb, line, start, now, "cancelled"))
             self.gen[b] += 1
@@ -246,12 +250,12 @@ class _Channel:
                 else:
                     self.sys.group_pending[self.sys.spec.groups[r.line]] -= 1
                 del self.sys.pend[r.line]
-                st.bank[gb, 3] += 1
-                st.bank[gb, 4] += p[1]
+                st.bank[gb, B_REFRESH_MISSES] += 1
+                st.bank[gb, B_REFRESH_MISS_PS] += p[1]
                 service += p[1]
                 r.miss = 1
             elif service == 0:
-                st.bank[gb, 7] += 1
+                st.bank[gb, B_SILENT_WRITES] += 1
         r.start = now
         r.service = service
         self.state[b] = DEMAND

@@ -3,12 +3,12 @@
 Both engines (the fast burst model and the event-per-request reference) fill the
 same integer arrays, in picoseconds, so their results can be compared exactly:
 
-* ``req[bank, kind, field]`` (kind 0 read, 1 write): count, summed latency
+* ``req[bank, kind, field]`` (kind ``READ`` or ``WRITE``): count, summed latency
   (enqueue to completion), summed queueing delay (enqueue to service start),
   summed service time, maximum latency;
-* ``hist[bank, kind, bin]``: latency histogram, 1-ns bins below 4096 ns, then 256
-  bins per octave (0.27 % wide); percentiles are read from it (nearest rank,
-  reported as the bin's lower edge);
+* ``hist[bank, kind, bin]``: latency histogram, 1-ns bins below ``LIN_NS`` (4096) ns,
+  then ``PER_OCTAVE`` (256) bins per octave (0.27 % wide); percentiles are read from
+  it (nearest rank, reported as the bin's lower edge);
 * ``bank[bank, field]``: busy time (demand service + refreshes + the wasted part
   of cancelled refreshes), refreshes done in idle time and their time, refresh
   misses and the inline refresh time they added, refresh cancellations and the
@@ -16,6 +16,13 @@ same integer arrays, in picoseconds, so their results can be compared exactly:
 * ``chan[channel, field]``: requests that waited at the front end's issue port
   (back-pressure: the queue was full or the in-flight limit reached), the total
   time they waited, and requests accepted.
+
+The layout (which field is which index, the histogram's shape) is kept once, in
+``cython_kernels/_timing_layout.pxd``; the compiled kernel indexes with it and exports
+it, and this module takes it from there: the names of the fields (``REQ_FIELDS``,
+``BANK_FIELDS``, ``CHAN_FIELDS``, ``KINDS``) in index order and one constant per index,
+named after its field (``req[bank, READ, R_MAX_PS]``, ``bank[bank, B_REFRESH_MISSES]``,
+``chan[channel, C_ACCEPTED]``).
 """
 from __future__ import annotations
 
@@ -24,22 +31,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from archsim import _timing_kernel as _k
+from archsim._timing_kernel import (  # noqa: F401  (the layout, re-exported for the engines and tests)
+    B_BUSY_PS, B_REFRESH_CANCELLATIONS, B_REFRESH_CANCELLED_PS, B_REFRESH_IDLE_PS, B_REFRESH_MISS_PS,
+    B_REFRESH_MISSES, B_REFRESHES_IDLE, B_SILENT_WRITES, BANK_FIELDS, C_ACCEPTED, C_STALL_PS,
+    C_STALLED_REQUESTS, CHAN_FIELDS, KINDS, LIN_NS, NBINS, NKINDS, OCTAVES, PER_OCTAVE, R_COUNT,
+    R_LATENCY_PS, R_MAX_PS, R_QUEUE_PS, R_SERVICE_PS, READ, REQ_FIELDS, WRITE)
 
 PS = 1000
-NBINS = _k.NBINS
-REQ_FIELDS = ("count", "latency_ps", "queue_ps", "service_ps", "max_ps")
-BANK_FIELDS = ("busy_ps", "refreshes_idle", "refresh_idle_ps", "refresh_misses", "refresh_miss_ps",
-               "refresh_cancellations", "refresh_cancelled_ps", "silent_writes")
-CHAN_FIELDS = ("stalled_requests", "stall_ps", "accepted")
-KINDS = ("read", "write")
 QUANTILES = (0.5, 0.95, 0.99)
 
 
 def bin_lower_ns(index: np.ndarray | int) -> np.ndarray:
     """Lower edge (ns) of latency histogram bins."""
     i = np.asarray(index, dtype=np.float64)
-    return np.where(i < 4096, i, 4096.0 * np.exp2((i - 4096.0) / 256.0))
+    return np.where(i < LIN_NS, i, LIN_NS * np.exp2((i - LIN_NS) / PER_OCTAVE))
 
 
 def quantile_ns(hist: np.ndarray, q: float) -> float:
@@ -63,7 +68,7 @@ class TimingStats:
 
     @classmethod
     def zeros(cls, banks: int, channels: int) -> "TimingStats":
-        return cls(np.zeros((banks, 2, len(REQ_FIELDS)), np.int64), np.zeros((banks, 2, NBINS), np.int64),
+        return cls(np.zeros((banks, NKINDS, len(REQ_FIELDS)), np.int64), np.zeros((banks, NKINDS, NBINS), np.int64),
                    np.zeros((banks, len(BANK_FIELDS)), np.int64), np.zeros((channels, len(CHAN_FIELDS)), np.int64))
 
     def equal(self, other: "TimingStats") -> bool:
@@ -74,14 +79,14 @@ class TimingStats:
     def _latency_columns(self, req: np.ndarray, hist: np.ndarray) -> dict[str, float]:
         row: dict[str, float] = {}
         for k, kind in enumerate(KINDS):
-            n = int(req[k, 0])
+            n = int(req[k, R_COUNT])
             row[f"{kind}s"] = n
-            row[f"{kind}_avg_latency_ns"] = req[k, 1] / PS / n if n else float("nan")
+            row[f"{kind}_avg_latency_ns"] = req[k, R_LATENCY_PS] / PS / n if n else float("nan")
             for q in QUANTILES:
                 row[f"{kind}_p{int(q * 100)}_latency_ns"] = quantile_ns(hist[k], q)
-            row[f"{kind}_max_latency_ns"] = req[k, 4] / PS if n else float("nan")
-            row[f"{kind}_avg_queue_ns"] = req[k, 2] / PS / n if n else float("nan")
-            row[f"{kind}_avg_service_ns"] = req[k, 3] / PS / n if n else float("nan")
+            row[f"{kind}_max_latency_ns"] = req[k, R_MAX_PS] / PS if n else float("nan")
+            row[f"{kind}_avg_queue_ns"] = req[k, R_QUEUE_PS] / PS / n if n else float("nan")
+            row[f"{kind}_avg_service_ns"] = req[k, R_SERVICE_PS] / PS / n if n else float("nan")
         return row
 
     def _bank_columns(self, bank: np.ndarray, elapsed_ps: int, banks: int) -> dict[str, float]:
@@ -111,10 +116,11 @@ class TimingStats:
     def overall(self, elapsed_ps: int) -> dict[str, float]:
         """The whole memory in one row (utilisation averaged over banks)."""
         req = self.req.sum(axis=0)
-        req[:, 4] = self.req[:, :, 4].max(axis=0)
+        req[:, R_MAX_PS] = self.req[:, :, R_MAX_PS].max(axis=0)
         row = {"elapsed_ns": elapsed_ps / PS}
         row.update(self._latency_columns(req, self.hist.sum(axis=0)))
         row.update(self._bank_columns(self.bank.sum(axis=0), elapsed_ps, self.bank.shape[0]))
         c = self.chan.sum(axis=0)
-        row.update(stalled_requests=int(c[0]), stall_ns=c[1] / PS, accepted_requests=int(c[2]))
+        row.update(stalled_requests=int(c[C_STALLED_REQUESTS]), stall_ns=c[C_STALL_PS] / PS,
+                   accepted_requests=int(c[C_ACCEPTED]))
         return row

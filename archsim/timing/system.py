@@ -21,10 +21,8 @@ import simpy
 
 from archsim.errors import ConfigError
 from archsim.timing.organisation import Organisation
-from archsim.timing.stats import TimingStats
+from archsim.timing.stats import READ, WRITE, TimingStats  # noqa: F401  (the request kinds, re-exported)
 
-READ = 0
-WRITE = 1
 ACCEPTED = 1
 COMPLETED = 2
 INF_PS = 2**63 - 1
