@@ -73,7 +73,9 @@ def split_scheme(spec: str, default_memory: str) -> tuple[str, str]:
 
 
 def _model_description(wl, seed: int, knobs: dict[str, Any]):
-    if not hasattr(wl, "trainer") or not hasattr(type(wl), "build_model"):
+    from workloads.builtin import NumpyWorkload
+
+    if not isinstance(wl, NumpyWorkload):
         raise ConfigError(f"workload {wl.name!r} has no built-in trainer: the closed loop needs one "
                           f"(lenet-digits, mlp-digits, lenet-mnist, mlp-mnist)")
     k = wl.resolve_knobs(knobs)

@@ -45,6 +45,24 @@ _log = logging.getLogger("archsim.config")
 CONFIG_SECTIONS: Registry[type] = Registry("configuration section")
 
 
+# --------------------------------------------------------------------------- sections
+
+
+class Section:
+    """Base of a configuration section: a frozen dataclass of typed fields (units in the names).
+
+    Register a section with ``CONFIG_SECTIONS.register("name", MySection)``; it reads as
+    ``config.name`` and is the ``[name]`` table of a file.
+    """
+
+    #: Keys of older configurations and where they live now (``"old": "slot.param"``); they load
+    #: with a one-line note.
+    moved: ClassVar[dict[str, str]] = {}
+
+    def validate(self, where: str) -> None:
+        """Checks beyond the field types; raise :class:`ConfigError` naming ``where.key``."""
+
+
 # --------------------------------------------------------------------------- choices
 
 
@@ -92,6 +110,9 @@ def _make_choice(kind: str, name: str, params: Mapping[str, Any], key: str) -> C
     except RegistryError as exc:
         raise ConfigError(f"{key}: {exc}") from None
     ptype = impl.Params
+    if not (isinstance(ptype, type) and issubclass(ptype, NoParams)):
+        raise ConfigError(f"{key}: {reg.kind} {name!r} declares Params that do not subclass "
+                          "archsim.registry.NoParams (a frozen dataclass)")
     known = [f.name for f in dataclasses.fields(ptype)]
     unknown = [k for k in params if k not in known]
     if unknown:
@@ -131,7 +152,7 @@ def _validate_choices(section: Any, where: str) -> None:
 
 
 @dataclass(frozen=True)
-class LayoutConfig:
+class LayoutConfig(Section):
     """How data words are laid out in memory lines."""
 
     word_bits: int = 32
@@ -156,7 +177,7 @@ class LayoutConfig:
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class RunConfig(Section):
     """What ``archsim run`` does when no option overrides it."""
 
     moved: ClassVar[dict[str, str]] = {"knobs": "workload"}
@@ -411,8 +432,12 @@ def _build_config(data: Mapping[str, Any]) -> Config:
         raise ConfigError(f"unknown key {str(unknown[0])!r}; known keys: {', '.join(known)}")
     core = {name: _build(cls, data.get(name, {}), name)
             for name, cls in (("layout", LayoutConfig), ("run", RunConfig))}
-    sections = {name: _build(CONFIG_SECTIONS.get(name), data.get(name, {}), name)
-                for name in CONFIG_SECTIONS.names()}
+    sections = {}
+    for name in CONFIG_SECTIONS.names():
+        cls = CONFIG_SECTIONS.get(name)
+        if not (isinstance(cls, type) and issubclass(cls, Section) and dataclasses.is_dataclass(cls)):
+            raise ConfigError(f"configuration section {name!r} must be a dataclass subclassing archsim.config.Section")
+        sections[name] = _build(cls, data.get(name, {}), name)
     return Config(**core, sections=sections)
 
 
@@ -425,7 +450,7 @@ def current_key(key: str) -> str:
     ensure_builtins()
     core = {"layout": LayoutConfig, "run": RunConfig}
     cls = core.get(parts[0]) or (CONFIG_SECTIONS.get(parts[0]) if parts[0] in CONFIG_SECTIONS else None)
-    moved = getattr(cls, "moved", None) or {}
+    moved = cls.moved if cls is not None else {}
     if parts[1] in moved:
         return ".".join([parts[0], moved[parts[1]], *parts[2:]])
     return key
@@ -435,7 +460,7 @@ def _migrate(cls: type, data: Mapping[str, Any], where: str) -> Mapping[str, Any
     """Keys of older configurations (``cls.moved``: old key -> new key) moved to where they live now,
     with a one-line note each. A moved parameter of a choice goes into the choice's table if the
     chosen implementation takes it, and is dropped otherwise."""
-    moved = getattr(cls, "moved", None) or {}
+    moved = cls.moved if isinstance(cls, type) and issubclass(cls, Section) else {}
     if not any(k in data for k in moved):
         return data
     data = dict(data)

@@ -213,8 +213,9 @@ class MemoryTechnology(ABC):
         """Whether a read right after a write returns exactly what was written."""
         return bool(self.schemes.get(scheme).exact)
 
-    def scheme_params(self, scheme: str, config: Any) -> Mapping[str, Any]:
-        """The resolved parameters of ``scheme`` under ``config`` (for config dumps); default none."""
+    def explicit_config(self, config: Any, schemes: tuple[str, ...]) -> dict[str, Any]:
+        """Changes (``{"section.key": value}``) that write the resolved parameters of ``schemes``
+        into the configuration, so that a run's ``config.toml`` states every one; default none."""
         return {}
 
 

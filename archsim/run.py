@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 
 from archsim.compose import System, build
 from archsim.config import Config, replace
+from archsim.contracts import TECHNOLOGIES
 from archsim.errors import ArchsimError, ConfigError
 from archsim.layout import AddressLayout
 from archsim.observers import OBSERVERS, ObserverReport, RunContext, RunObserver
@@ -154,7 +155,9 @@ def open_source(config: Config, *, cache_dir: str | os.PathLike | None = None, p
 
 def resolve_config(config: Config) -> Config:
     """The configuration with everything implicit made explicit (schemes, absolute trace path)."""
-    changes: dict[str, Any] = {"run.schemes": list(config.run.resolved_schemes())}
+    schemes = config.run.resolved_schemes()
+    changes: dict[str, Any] = {"run.schemes": list(schemes),
+                               **TECHNOLOGIES.get(config.run.memory).explicit_config(config, schemes)}
     if config.run.trace:
         changes["run.trace"] = str(Path(config.run.trace).expanduser().resolve())
     return replace(config, changes)

@@ -40,21 +40,11 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
 from libc.stdlib cimport calloc, free
 
 from _bits cimport PLANES, SPREAD, add1, add2, planes_to_bytes, popcount64
-from _outcome cimport O_NREF, O_RR, O_RS, O_WR, O_WS, PCM_FIELDS
-
-
-def _outcome_names():
-    names = [""] * PCM_FIELDS
-    names[O_WS] = "write_set"
-    names[O_WR] = "write_reset"
-    names[O_RS] = "refresh_set"
-    names[O_RR] = "refresh_reset"
-    names[O_NREF] = "refreshes"
-    return tuple(names)
+from _outcome cimport O_NREF, O_RR, O_RS, O_WR, O_WS, PCM_FIELDS, pcm_outcome_names
 
 
 #: Names of the per-write outcome fields, in their index order (``_outcome.pxd``).
-OUTCOME_FIELDS = _outcome_names()
+OUTCOME_FIELDS = pcm_outcome_names()
 #: Extra totals of :func:`outcome_summary` after the summed fields.
 SUMMARY_FIELDS = OUTCOME_FIELDS + ("silent_writes", "set_writes", "reset_writes")
 

@@ -57,23 +57,11 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport fabs
 
 from _bits cimport popcount64 as pc64
-from _outcome cimport F_DET, F_INS, F_PDET, F_PINS, F_PREM, F_REM, F_SHIFT, NFIELDS
-
-
-def _outcome_names():
-    names = [""] * NFIELDS
-    names[F_INS] = "insertions"
-    names[F_REM] = "removals"
-    names[F_DET] = "detects"
-    names[F_SHIFT] = "shifts"
-    names[F_PINS] = "path_insertions"
-    names[F_PREM] = "path_removals"
-    names[F_PDET] = "path_detects"
-    return tuple(names)
+from _outcome cimport F_DET, F_INS, F_PDET, F_PINS, F_PREM, F_REM, F_SHIFT, NFIELDS, racetrack_outcome_names
 
 
 #: Names of the per-write outcome fields, in their index order (``_outcome.pxd``).
-OUTCOME_FIELDS = _outcome_names()
+OUTCOME_FIELDS = racetrack_outcome_names()
 
 ctypedef fused item_t:
     uint32_t

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from archsim.config import GiB, non_negative, positive
+from archsim.config import GiB, Section, non_negative, positive
 from archsim.errors import ConfigError
 from archsim.pcm.encoder import PCM_SCHEMES
 
 
 @dataclass(frozen=True)
-class PcmConfig:
+class PcmConfig(Section):
     """PCM cell parameters; defaults are Table II of the AppWOM paper (after Lee et al., ISCA 2009)."""
 
     read_latency_ns: float = 125.0
@@ -51,7 +51,7 @@ class PcmConfig:
 
 
 @dataclass(frozen=True)
-class EncodingConfig:
+class EncodingConfig(Section):
     """Options shared by every PCM write scheme, and per-scheme parameter tables.
 
     ``schemes`` maps a scheme name to its own parameters (for example

@@ -39,6 +39,19 @@ class Pcm(MemoryTechnology):
         """Defaults from the configuration (``[dap]`` for dap/ps), then ``[encoding.schemes.<scheme>]``."""
         return {**self.schemes.get(scheme).config_defaults(config), **config.encoding.schemes.get(scheme, {})}
 
+    def explicit_config(self, config: Any, schemes: tuple[str, ...]) -> dict[str, Any]:
+        """Every parameter of every scheme in ``[encoding.schemes.<name>]``, except those a scheme
+        takes from another section (dap/ps: ``[dap]``, which the dump states already)."""
+        out = {}
+        for s in schemes:
+            cls = self.schemes.get(s)
+            if cls.config_defaults(config):
+                continue
+            params = cls.check_params(config.encoding.schemes.get(s, {}), where=f"encoding.schemes.{s}",
+                                      word_bits=config.layout.word_bits)
+            out[f"encoding.schemes.{s}"] = params.as_dict()
+        return out
+
     def open_stream(self, scheme: str, *, lines: int, words: int, config: Any, line_offset: int = 0,
                     keep_stored: bool = False) -> EncoderStream:
         encoder = make_encoder(scheme, word_bits=config.layout.word_bits, refresh_unit=config.encoding.refresh_unit,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archsim.config import Section
 from archsim.errors import ConfigError
 
 SEGMENT_BITS = (8, 16, 32, 64)
@@ -22,7 +23,7 @@ LAYOUTS = ("serial", "spread")
 
 
 @dataclass(frozen=True)
-class RacetrackConfig:
+class RacetrackConfig(Section):
     """Geometry, port model, operation costs and scheme parameters of skyrmion racetrack memory.
 
     A *data item* is ``item_bits`` wide (64 in racetrack.md) and stored as ``item_bits / segment_bits``

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from archsim.config import CONFIG_SECTIONS, Choice, choice
+from archsim.config import CONFIG_SECTIONS, Choice, Section, choice
 from archsim.errors import ConfigError
 
 ACCESS_PATTERNS = ("training", "minimal")
@@ -27,10 +27,9 @@ COMPUTE_MODELS = ("flops", "fixed")
 
 
 @dataclass(frozen=True)
-class TimingConfig:
+class TimingConfig(Section):
     """Organisation, controller, refresh, region manager and access pattern of the SimPy model."""
 
-    #: Keys of older configurations and where they live now.
     moved: ClassVar[dict[str, str]] = {
         "write_high_watermark": "scheduling.write_high_watermark",
         "write_low_watermark": "scheduling.write_low_watermark",

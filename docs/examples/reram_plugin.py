@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from archsim.config import CONFIG_SECTIONS, non_negative, positive
+from archsim.config import CONFIG_SECTIONS, Section, non_negative, positive
 from archsim.contracts import (TECHNOLOGIES, ChunkOutcome, MemoryTechnology, ServiceTimes, StreamResult,
                                TechnologyStream)
 from archsim.errors import ConfigError
@@ -33,7 +33,7 @@ SETS, RESETS = 0, 1
 
 
 @dataclass(frozen=True)
-class ReramConfig:
+class ReramConfig(Section):
     """The ``[reram]`` section: cell latencies (ns), energies (pJ), endurance (programmings per cell)."""
 
     read_latency_ns: float = 20.0

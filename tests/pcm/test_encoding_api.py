@@ -1,5 +1,6 @@
 """The public encoding API: replay, streaming, parameters, errors, registration of new schemes."""
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,13 +11,12 @@ from archsim.pcm import (
     SCHEMES,
     Encoder,
     EncoderStream,
-    SchemeParams,
     make_encoder,
     open_stream,
-    register,
     replay,
 )
 from archsim.errors import ArchsimError, ConfigError
+from archsim.registry import load_plugin
 
 
 def training_words(T=40, L=6, W=16, seed=0, lr=1e-3):
@@ -152,50 +152,28 @@ def test_ping_pong_ablation_and_word_unit():
 
 
 def test_register_a_new_scheme_in_one_class():
-    """A plugin: one class and one registration line, usable by name everywhere."""
+    """A plugin: one class and one registration line, usable by name everywhere
+    (docs/examples/pcm_scheme_plugin.py, the example of docs/encoders.md)."""
+    plugin = Path(__file__).resolve().parents[2] / "docs" / "examples" / "pcm_scheme_plugin.py"
+    if "dcw-skip-low" not in PCM_SCHEMES:
+        load_plugin(str(plugin))
+    assert "dcw-skip-low" in SCHEMES
+    w = np.array([[0xFF], [0x0F], [0xF0]], dtype=np.uint32)
+    r = replay("dcw-skip-low", w, mask_bits=4)
+    assert [int(x) for x in r.stored[:, 0]] == [0xF0, 0x00, 0xF0]
+    assert r.bit_flips == 12 and r.summary()["scheme"] == "dcw-skip-low"
+    with pytest.raises(ConfigError, match="mask"):
+        make_encoder("dcw-skip-low", mask_bit=3)
 
+
+def test_scheme_parameters_must_be_scheme_params():
     @dataclass(frozen=True)
-    class P(SchemeParams):
-        mask_bits: int = 4
+    class Plain:
+        x: int = 1
 
-    class LowBitsIgnored(Encoder):
-        """DCW that never programs the lowest ``mask_bits`` bits (a toy approximate scheme)."""
-
-        Params = P
-        exact = False
-
-        @property
-        def cells_per_word(self):
-            return self.word_bits
-
-        def new_state(self, lines, words, line_offset=0):
-            return np.zeros((lines, words), dtype=self.word_dtype)
-
-        def encode(self, state, writes, outcome, wear, stored):
-            keep = ~np.array((1 << self.params.mask_bits) - 1, dtype=self.word_dtype)
-            for t in range(writes.shape[0]):
-                new = (writes[t] & keep) | (state & ~keep)
-                s, r = ~state & new, state & ~new
-                bits = np.arange(self.word_bits - 1, -1, -1, dtype=self.word_dtype)
-                flipped = (((s | r)[..., None] >> bits) & 1).astype(np.uint64)
-                wear += flipped
-                outcome[t, :, 0] = np.bitwise_count(s).sum(axis=1)
-                outcome[t, :, 1] = np.bitwise_count(r).sum(axis=1)
-                state[...] = new
-                if stored is not None:
-                    stored[t] = new
-
-    register("test-low-bits-ignored", LowBitsIgnored)
-    try:
-        assert "test-low-bits-ignored" in SCHEMES
-        w = np.array([[0xFF], [0x0F], [0xF0]], dtype=np.uint32)
-        r = replay("test-low-bits-ignored", w, mask_bits=4)
-        assert [int(x) for x in r.stored[:, 0]] == [0xF0, 0x00, 0xF0]
-        assert r.bit_flips == 12 and r.summary()["scheme"] == "test-low-bits-ignored"
-        with pytest.raises(ConfigError, match="mask"):
-            make_encoder("test-low-bits-ignored", mask_bit=3)
-    finally:
-        PCM_SCHEMES._items.pop("test-low-bits-ignored")
+    with pytest.raises(TypeError, match="SchemeParams"):
+        class Bad(Encoder):  # noqa: F841
+            Params = Plain
 
 
 def test_two_streams_are_independent():
@@ -215,3 +193,22 @@ def test_deterministic():
     r1, r2 = replay("appwom", writes), replay("appwom", writes)
     assert r1.summary() == r2.summary()
     np.testing.assert_array_equal(r1.wear, r2.wear)
+
+
+def test_outcome_fields_are_named_by_the_kernels():
+    """The kernels and Python share one outcome table (cython_kernels/_outcome.pxd): each counter lands
+    in the field of its name."""
+    from archsim.contracts import TECHNOLOGIES
+    from archsim.config import load_config
+
+    pcm = TECHNOLOGIES.get("pcm")
+    assert pcm.outcome_fields == ("write_set", "write_reset", "refresh_set", "refresh_reset", "refreshes")
+    stream = open_stream("preset", lines=1, words=1)
+    chunk = stream.feed(np.array([[[0x0000000F]]], np.uint32))   # preset: RESET the 28 zero bits, PreSET them back
+    assert chunk.field("write_set").item() == 0 and chunk.field("write_reset").item() == 28
+    assert chunk.field("refresh_set").item() == 28 and chunk.field("refresh_reset").item() == 0
+    assert chunk.field("refreshes").item() == 1
+    rt = TECHNOLOGIES.get("racetrack")
+    s = rt.open_stream("naive", lines=1, words=2, config=load_config(None, ["run.memory=racetrack"]))
+    c = s.feed(np.array([[[0x7, 0x0]]], np.uint32))  # naive: clear the 64 positions, insert the three ones
+    assert c.fields == rt.outcome_fields and c.field("insertions").item() == 3 and c.field("removals").item() == 64

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from archsim.config import Section
 from archsim.errors import ConfigError
 from archsim.pcm.encoder import SchemeParams
 
@@ -19,7 +20,7 @@ DECAY_LAWS = ("weibull", "deadline")
 
 
 @dataclass(frozen=True)
-class DapConfig(SchemeParams):
+class DapConfig(SchemeParams, Section):
     """Lossy SET, DAP policy and closed-loop time.
 
     Lossy SET: a short SET pulse (``lossy_set_latency_ns``, ``lossy_set_energy_pj``

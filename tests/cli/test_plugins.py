@@ -1,0 +1,95 @@
+"""The three plugins of docs/examples, each one file loaded with --plugin, run end to end through the CLI
+(in a subprocess, so their registrations stay out of the other tests): a memory technology with its own
+cost model, a PCM write scheme with its own parameter, a scheduling policy with its own parameter."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+RUN = ["run", "--workload", "mlp-digits", "--iterations", "4", "--no-figures", "--no-progress"]
+
+
+def archsim(tmp_path, plugin: str, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "archsim", "--plugin", str(EXAMPLES / plugin), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert (proc.returncode == 0) == ok, proc.stderr
+    return proc
+
+
+def test_a_memory_technology_as_a_plugin(tmp_path):
+    out = tmp_path / "reram"
+    archsim(tmp_path, "reram_plugin.py", *RUN, "--memory", "reram", "--out", str(out))
+    s = pd.read_csv(out / "summary.csv").set_index("scheme")
+    assert list(s.index) == ["naive", "dcw"] and (s["memory"] == "reram").all()
+    # naive programs every cell of every write; dcw only the changed ones
+    assert s.loc["naive", "bit_flips"] == 4 * s.loc["naive", "lines"] * s.loc["naive", "words_per_line"] * 32
+    assert 0 < s.loc["dcw", "bit_flips"] < s.loc["naive", "bit_flips"]
+    assert s.loc["dcw", "energy_pj"] == pytest.approx(s.loc["dcw", "set_flips"] * 2.0 + s.loc["dcw", "reset_flips"] * 3.0)
+    assert len(pd.read_csv(out / "bit_flips.csv")) == 2 * 32  # per-cell wear gives the per-bit table
+
+    timed = tmp_path / "reram-timing"
+    archsim(tmp_path, "reram_plugin.py", *RUN, "--memory", "reram", "--timing", "--set", "reram.set_latency_ns=20",
+            "--out", str(timed))
+    banks = pd.read_csv(timed / "timing_banks.csv")
+    for col in ("energy_set_pj", "energy_reset_pj", "energy_read_pj", "cell_flips", "lifetime_iterations"):
+        assert col in banks.columns
+    t = pd.read_csv(timed / "summary.csv").set_index("scheme")
+    assert (t["queued_avg_write_latency_ns"] >= t["avg_write_latency_ns"]).all()
+    assert (t["avg_write_latency_ns"] < s["avg_write_latency_ns"]).all()  # the faster SET pulse
+    assert "[reram]" in (timed / "config.toml").read_text() and "set_latency_ns = 20.0" in \
+        (timed / "config.toml").read_text()
+    # the run's config.toml repeats it, with the plugin
+    again = tmp_path / "again"
+    archsim(tmp_path, "reram_plugin.py", "run", "--config", str(timed / "config.toml"), "--no-figures",
+            "--no-progress", "--out", str(again))
+    for name in ("summary.csv", "timing_banks.csv"):
+        assert (again / name).read_bytes() == (timed / name).read_bytes()
+
+
+def test_a_pcm_scheme_with_its_own_parameter(tmp_path):
+    outs = {}
+    for bits in (4, 12):
+        outs[bits] = tmp_path / f"m{bits}"
+        archsim(tmp_path, "pcm_scheme_plugin.py", *RUN, "--schemes", "dcw,dcw-skip-low",
+                "--set", f"encoding.schemes.dcw-skip-low.mask_bits={bits}", "--out", str(outs[bits]))
+    s4 = pd.read_csv(outs[4] / "summary.csv").set_index("scheme")
+    s12 = pd.read_csv(outs[12] / "summary.csv").set_index("scheme")
+    assert s4.loc["dcw", "bit_flips"] == s12.loc["dcw", "bit_flips"]
+    assert s12.loc["dcw-skip-low", "bit_flips"] < s4.loc["dcw-skip-low", "bit_flips"] < s4.loc["dcw", "bit_flips"]
+    assert s12.loc["dcw-skip-low", "approx_max_rel_error"] > 0
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[encoding.schemes.dcw-skip-low]\nmask_bits = 12\n')
+    from_file = tmp_path / "file"
+    archsim(tmp_path, "pcm_scheme_plugin.py", *RUN, "--schemes", "dcw,dcw-skip-low", "--config", str(cfg),
+            "--out", str(from_file))
+    assert (from_file / "summary.csv").read_bytes() == (outs[12] / "summary.csv").read_bytes()
+    bad = archsim(tmp_path, "pcm_scheme_plugin.py", *RUN, "--schemes", "dcw-skip-low",
+                  "--set", "encoding.schemes.dcw-skip-low.nope=1", "--out", str(tmp_path / "x"), ok=False)
+    assert "encoding.schemes.dcw-skip-low.nope" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_scheduling_policy_with_its_own_parameter(tmp_path):
+    cfg = tmp_path / "wb.toml"   # two banks: reads and writes contend, so the drain threshold matters
+    cfg.write_text('[timing]\nranks = 1\nbanks = 2\n[timing.scheduling]\nname = "write-batch"\nbatch = 32\n')
+    a, b = tmp_path / "a", tmp_path / "b"
+    lenet = ["run", "--iterations", "3", "--no-figures", "--no-progress", "--schemes", "preset", "--timing"]
+    archsim(tmp_path, "timing_plugin.py", *lenet, "--config", str(cfg), "--out", str(a))
+    assert 'name = "write-batch"\nbatch = 32' in (a / "config.toml").read_text()
+    archsim(tmp_path, "timing_plugin.py", *lenet, "--config", str(cfg), "--set", "timing.scheduling.batch=1",
+            "--out", str(b))
+    assert 'name = "write-batch"\nbatch = 1' in (b / "config.toml").read_text()
+    qa = pd.read_csv(a / "timing_overall.csv")
+    qb = pd.read_csv(b / "timing_overall.csv")
+    assert not qa["write_avg_latency_ns"].equals(qb["write_avg_latency_ns"])  # the parameter reaches the policy
+    for args, message in (
+        (["--set", "timing.scheduling.nope=1"], "unknown parameter 'nope' of scheduling policy 'write-batch'"),
+        (["--set", "timing.scheduling.batch=0"], "timing.scheduling.batch must be in 1..write_queue"),
+    ):
+        bad = archsim(tmp_path, "timing_plugin.py", *RUN, "--timing", "--config", str(cfg), *args,
+                      "--out", str(tmp_path / "bad"), ok=False)
+        assert message in bad.stderr and "Traceback" not in bad.stderr
