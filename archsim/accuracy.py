@@ -32,7 +32,7 @@ BASELINE_SCHEME = "dcw"
 
 TABLE_COLUMNS = ("scheme", "train_accuracy", "test_accuracy", "final_loss", "energy_pj",
                  "energy_per_iteration_pj", "avg_write_latency_ns", "lifetime_iterations", "bit_flips",
-                 "max_cell_flips", "decayed_cells", "lossy_set_flips", "iterations", "seconds")
+                 "max_cell_flips", "decayed_cells", "lossy_set_flips", "iterations")
 
 
 @dataclass
@@ -44,22 +44,32 @@ class AccuracyOutput:
     config: Config
     workload: str
 
-    def write(self, out_dir, *, figures: bool = True) -> list:
-        from pathlib import Path
+    seconds: dict[str, float]
+    """Wall-clock seconds per scheme (machine-dependent: in ``run.json``, not in the tables)."""
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+    def write(self, out_dir, *, figures: bool = True, overwrite: bool = False) -> list:
+        """Write the tables, ``config.toml``, ``run.json`` and the curves figure into ``out_dir`` (a path or
+        a claimed :class:`~archsim.outputs.OutputFolder`), then the manifest."""
+        import json
+
+        from archsim.outputs import OutputFolder
+
+        folder = out_dir if isinstance(out_dir, OutputFolder) else OutputFolder(
+            out_dir, "accuracy", overwrite=overwrite, resumable=True, state=(CHECKPOINTS,))
         written = []
         for name, df in (("accuracy", self.table), ("accuracy_curves", self.curves)):
-            p = out / f"{name}.csv"
-            df.to_csv(p, index=False)
-            written.append(p)
-        p = out / "config.toml"
-        p.write_text(self.config.to_toml(), encoding="utf-8")
-        written.append(p)
+            written += folder.table(df, name)
+        written.append(folder.text("config.toml", self.config.to_toml()))
+        written.append(folder.text("run.json", json.dumps({"workload": self.workload, "seconds": self.seconds},
+                                                          indent=2) + "\n"))
         if figures:
-            written += plot_curves(self.curves, out / "accuracy_curves", title=self.workload)
+            written += folder.figure(plot_curves(self.curves, title=self.workload), "accuracy_curves")
+        folder.complete()
         return written
+
+
+#: The folder (inside the output folder) that keeps each finished scheme, for resuming.
+CHECKPOINTS = ".checkpoints"
 
 
 def split_scheme(spec: str, default_memory: str) -> tuple[str, str]:
@@ -86,7 +96,7 @@ def _model_description(wl, seed: int, knobs: dict[str, Any]):
 
 def run_scheme(config: Config, workload: str, spec: str, *, iterations: int, seed: int, eval_every: int,
                knobs: dict[str, Any] | None = None, progress: bool = False) -> tuple[dict, list[dict]]:
-    """Train ``workload`` with memory scheme ``spec``; returns (table row, curve rows)."""
+    """Train ``workload`` with memory scheme ``spec``; returns (table row, curve rows, wall-clock seconds)."""
     from workloads import WORKLOADS
 
     knobs = dict(knobs or {})
@@ -119,8 +129,8 @@ def run_scheme(config: Config, workload: str, spec: str, *, iterations: int, see
            "avg_write_latency_ns": s.get("avg_write_latency_ns"), "lifetime_iterations": s.get("lifetime_iterations"),
            "bit_flips": s.get("bit_flips"), "max_cell_flips": s.get("max_cell_flips"),
            "decayed_cells": s.get("decayed_cells", 0), "lossy_set_flips": s.get("lossy_set_flips", 0),
-           "iterations": iterations, "seconds": time.perf_counter() - t0}
-    return row, curve
+           "iterations": iterations}
+    return row, curve, time.perf_counter() - t0
 
 
 def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], iterations: int, seed: int,
@@ -141,18 +151,19 @@ def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], itera
         raise ConfigError("no schemes given")
     if len(set(schemes)) != len(schemes):
         raise ConfigError(f"a scheme is named twice: {', '.join(schemes)}")
-    rows, curves = [], []
+    rows, curves, seconds = [], [], {}
     key = _run_key(config, workload, iterations, seed, eval_every, knobs)
     for spec in schemes:
         done = _load_checkpoint(checkpoint_dir, spec, key)
         if done is None:
-            row, curve = run_scheme(config, workload, spec, iterations=iterations, seed=seed,
-                                    eval_every=eval_every, knobs=knobs, progress=progress)
-            _save_checkpoint(checkpoint_dir, spec, key, row, curve)
+            row, curve, secs = run_scheme(config, workload, spec, iterations=iterations, seed=seed,
+                                          eval_every=eval_every, knobs=knobs, progress=progress)
+            _save_checkpoint(checkpoint_dir, spec, key, row, curve, secs)
         else:
-            row, curve = done
+            row, curve, secs = done
         rows.append(row)
         curves += curve
+        seconds[spec] = round(secs, 3)
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     base = table[table["scheme"] == BASELINE]
     if len(base):
@@ -161,11 +172,11 @@ def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], itera
         table["latency_speedup_vs_baseline"] = b["avg_write_latency_ns"] / table["avg_write_latency_ns"]
         table["lifetime_vs_baseline"] = table["lifetime_iterations"] / b["lifetime_iterations"]
         table["energy_vs_baseline"] = table["energy_pj"] / b["energy_pj"]
-    return AccuracyOutput(table, pd.DataFrame(curves), config, workload)
+    return AccuracyOutput(table, pd.DataFrame(curves), config, workload, seconds)
 
 
-def plot_curves(curves: pd.DataFrame, stem, *, title: str = "") -> list:
-    """Test and train accuracy per scheme against iterations; saves ``stem``.png and .pdf."""
+def plot_curves(curves: pd.DataFrame, *, title: str = ""):
+    """Test and train accuracy per scheme against iterations (a matplotlib Figure)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -183,15 +194,7 @@ def plot_curves(curves: pd.DataFrame, stem, *, title: str = "") -> list:
     axes[0].set_ylabel("accuracy (%)")
     axes[1].legend(loc="lower right")
     fig.tight_layout()
-    from pathlib import Path
-
-    out = []
-    for ext in ("png", "pdf"):
-        p = Path(f"{stem}.{ext}")
-        fig.savefig(p, dpi=150)
-        out.append(p)
-    plt.close(fig)
-    return out
+    return fig
 
 
 def _run_key(config: Config, workload, iterations, seed, eval_every, knobs) -> str:
@@ -222,12 +225,12 @@ def _load_checkpoint(checkpoint_dir, spec: str, key: str):
         data = json.loads(p.read_text(encoding="utf-8"))
     except ValueError:
         return None  # a torn file from an interrupted write: recompute
-    if data.get("key") != key:
+    if data.get("key") != key or "seconds" not in data:
         return None
-    return data["row"], data["curve"]
+    return data["row"], data["curve"], data["seconds"]
 
 
-def _save_checkpoint(checkpoint_dir, spec: str, key: str, row: dict, curve: list) -> None:
+def _save_checkpoint(checkpoint_dir, spec: str, key: str, row: dict, curve: list, seconds: float) -> None:
     import json
     import os
 
@@ -236,5 +239,5 @@ def _save_checkpoint(checkpoint_dir, spec: str, key: str, row: dict, curve: list
     p = _checkpoint_path(checkpoint_dir, spec)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "row": row, "curve": curve}), encoding="utf-8")
+    tmp.write_text(json.dumps({"key": key, "row": row, "curve": curve, "seconds": seconds}), encoding="utf-8")
     os.replace(tmp, p)

@@ -20,6 +20,7 @@ import pandas as pd
 
 import archsim
 from archsim.errors import ArchsimError
+from archsim.outputs import OutputFolder, complete_files
 
 #: The summary's leading columns, in order (``ReplayResult.summary()`` plus the approximation error).
 SUMMARY_COLUMNS = (
@@ -134,60 +135,41 @@ def _ratio(a: Any, b: Any) -> float:
 # --------------------------------------------------------------------------- files
 
 
-def write_table(df: pd.DataFrame, out_dir: Path, name: str) -> list[Path]:
-    """``name.csv`` and ``name.parquet`` in ``out_dir``."""
-    csv, pq = out_dir / f"{name}.csv", out_dir / f"{name}.parquet"
-    df.to_csv(csv, index=False)
-    df.to_parquet(pq, index=False)
-    return [csv, pq]
-
-
-def save_figure(fig, out_dir: Path, name: str) -> list[Path]:
-    """``name.png`` (150 dpi) and ``name.pdf``."""
-    png, pdf = out_dir / f"{name}.png", out_dir / f"{name}.pdf"
-    fig.savefig(png, dpi=150)
-    fig.savefig(pdf)
-    return [png, pdf]
-
-
-def write_run(output, out_dir: Path, *, figures: bool = True) -> list[Path]:
-    """Write a :class:`archsim.run.RunOutput`: tables, figures, ``config.toml``, ``run.json``."""
+def write_run(output, folder: OutputFolder, *, figures: bool = True) -> list[Path]:
+    """Write a :class:`archsim.run.RunOutput` into ``folder``: tables, figures, ``config.toml``,
+    ``run.json`` (the machine-dependent facts: wall-clock seconds, versions), then the manifest."""
     from archsim.run import chunk_iterations
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    written += write_table(output.summary, out_dir, "summary")
-    written += write_table(output.flips, out_dir, "bit_flips")
+    written += folder.table(output.summary, "summary")
+    written += folder.table(output.flips, "bit_flips")
     r = ratios(output.summary)
     if not r.empty:
-        written += write_table(r, out_dir, "ratios")
+        written += folder.table(r, "ratios")
     for rep in output.reports:
         for name, table in rep.tables.items():
-            written += write_table(table, out_dir, name)
-    cfg = out_dir / "config.toml"
-    cfg.write_text(output.config.to_toml(), encoding="utf-8")
-    written.append(cfg)
+            written += folder.table(table, name)
+    written.append(folder.text("config.toml", output.config.to_toml()))
     info = {
         "archsim_version": archsim.__version__,
         "source": output.source_label,
-        "model": getattr(output.meta, "model", None),
-        "trace_learning_rate": getattr(output.meta, "learning_rate", None),
+        "model": output.meta.model,
+        "trace_learning_rate": output.meta.learning_rate,
         "layout": output.layout.describe(),
         "chunk_iterations_effective": chunk_iterations(output.config, output.layout),
         "seconds": round(output.seconds, 3),
     }
-    meta_path = out_dir / "run.json"
-    meta_path.write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
-    written.append(meta_path)
+    written.append(folder.text("run.json", json.dumps(info, indent=2, default=str) + "\n"))
     if figures:
-        written += draw_run_figures(output.summary, output.flips, out_dir, title=output.source_label)
+        written += draw_run_figures(output.summary, output.flips, folder, title=output.source_label)
         for rep in output.reports:
             for name, fig in rep.figures.items():
-                written += save_figure(fig, out_dir, name)
+                written += folder.figure(fig, name)
+    folder.complete()
     return written
 
 
-def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, out_dir: Path, *, title: str | None = None,
+def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputFolder, *, title: str | None = None,
                      suffix: str = "") -> list[Path]:
     """The figures of one run (those whose columns the tables have)."""
     import plots
@@ -199,17 +181,17 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, out_dir: Path, 
             fig = getattr(plots, fn)(table, title=title)
         except plots.MissingColumns:
             continue
-        written += save_figure(fig, out_dir, stem + suffix)
+        written += folder.figure(fig, stem + suffix)
     return written
 
 
-def read_table(folder: Path, name: str) -> pd.DataFrame | None:
-    """A table of a results folder (Parquet preferred, else CSV); None if absent."""
+def read_table(folder: Path, name: str, files: set[str]) -> pd.DataFrame | None:
+    """A table of a results folder among its manifest's ``files`` (Parquet preferred, else CSV); None if absent."""
     pq, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
     try:
-        if pq.is_file():
+        if pq.name in files:
             return pd.read_parquet(pq)
-        if csv.is_file():
+        if csv.name in files:
             return pd.read_csv(csv)
     except Exception as exc:
         raise ArchsimError(f"{pq if pq.is_file() else csv}: cannot be read as a table: {exc}") from None
@@ -217,17 +199,18 @@ def read_table(folder: Path, name: str) -> pd.DataFrame | None:
 
 
 def read_run(folder: str | os.PathLike) -> dict[str, Any]:
-    """The tables of a results folder: ``summary`` (required), ``bit_flips``, ``ratios`` (or None)."""
+    """The tables of a complete results folder: ``summary`` (required), ``bit_flips``, ``ratios`` (or None);
+    only the files its manifest names are read."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise ArchsimError(f"{folder}: no such results folder")
-    summary = read_table(folder, "summary")
+    files = set(complete_files(folder))
+    summary = read_table(folder, "summary", files)
     if summary is None:
         raise ArchsimError(f"{folder}: no summary.parquet or summary.csv (not an archsim run folder?)")
     missing = {"scheme"} - set(summary.columns)
     if missing:
         raise ArchsimError(f"{folder}/summary: lacks the column 'scheme'")
-    return {"summary": summary, "bit_flips": read_table(folder, "bit_flips"), "ratios": read_table(folder, "ratios")}
+    return {"summary": summary, "bit_flips": read_table(folder, "bit_flips", files),
+            "ratios": read_table(folder, "ratios", files)}
 
 
 # --------------------------------------------------------------------------- text

@@ -132,11 +132,15 @@ class RunOutput:
             out.update(rep.tables)
         return out
 
-    def write(self, out_dir: str | os.PathLike, *, figures: bool = True) -> list[Path]:
-        """Write tables, figures and ``config.toml`` to ``out_dir``; returns the files written."""
+    def write(self, out_dir, *, figures: bool = True, overwrite: bool = False) -> list[Path]:
+        """Write tables, figures and ``config.toml`` to ``out_dir`` (a path, or an
+        :class:`~archsim.outputs.OutputFolder` claimed already; see :mod:`archsim.outputs` for the folder
+        rules: ``overwrite`` replaces a complete earlier result); returns the files written."""
+        from archsim.outputs import OutputFolder
         from archsim.results import write_run
 
-        return write_run(self, Path(out_dir), figures=figures)
+        folder = out_dir if isinstance(out_dir, OutputFolder) else OutputFolder(out_dir, "run", overwrite=overwrite)
+        return write_run(self, folder, figures=figures)
 
 
 def open_source(config: Config, *, cache_dir: str | os.PathLike | None = None, progress: bool = False):

@@ -30,12 +30,15 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder")
     p.add_argument("--no-figures", action="store_true", help="write the tables only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the complete results (and saved schemes) of an earlier run in DIR")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from archsim.accuracy import run_accuracy
+    from archsim.accuracy import CHECKPOINTS, run_accuracy
     from archsim.config import load_config
+    from archsim.outputs import OutputFolder
 
     cfg = load_config(args.config, args.overrides,
                       {"run.workload.name": args.workload} if args.workload else None)
@@ -46,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
     iterations = args.iterations if args.iterations is not None else cfg.run.iterations
     seed = args.seed if args.seed is not None else cfg.run.seed
     t0 = time.perf_counter()
+    folder = OutputFolder(args.out, "accuracy", overwrite=args.overwrite, resumable=True, state=(CHECKPOINTS,))
     out = run_accuracy(cfg, workload=workload, schemes=schemes, iterations=iterations, seed=seed,
                        eval_every=args.eval_every, knobs=dict(cfg.run.knobs), progress=not args.no_progress,
-                       checkpoint_dir=args.out / ".checkpoints")
-    files = out.write(args.out, figures=not args.no_figures)
+                       checkpoint_dir=args.out / CHECKPOINTS)
+    files = out.write(folder, figures=not args.no_figures)
     cols = ["scheme", "train_accuracy", "test_accuracy", "energy_pj", "avg_write_latency_ns", "lifetime_iterations",
             "decayed_cells"]
     print(out.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))

@@ -16,6 +16,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="OUT", help="folder for the figures")
     p.add_argument("--label", action="append", default=[], metavar="NAME",
                    help="label of each run in the legends, in order (default: folder names)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier report in OUT")
     p.set_defaults(func=run)
 
 
@@ -24,13 +25,14 @@ def run(args: argparse.Namespace) -> int:
 
     import plots
     from archsim.errors import ConfigError
-    from archsim.results import RUN_FIGURES, read_run, save_figure, write_table
+    from archsim.outputs import OutputFolder
+    from archsim.results import RUN_FIGURES, read_run
 
     if args.label and len(args.label) != len(args.runs):
         raise ConfigError(f"--label given {len(args.label)} times for {len(args.runs)} runs")
     labels = list(args.label) or _labels(args.runs)
     runs = {label: read_run(folder) for label, folder in zip(labels, args.runs)}
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = OutputFolder(args.out, "report", overwrite=args.overwrite)
     written = []
     summaries = {label: r["summary"] for label, r in runs.items()}
     for stem, fn in RUN_FIGURES.items():
@@ -42,14 +44,15 @@ def run(args: argparse.Namespace) -> int:
         except plots.MissingColumns as exc:
             print(f"skipped {stem}: {exc}")
             continue
-        written += save_figure(fig, args.out, stem)
+        written += out.figure(fig, stem)
     for label, r in runs.items():
         if r["bit_flips"] is None or r["bit_flips"].empty:
             continue
         stem = "bit_flips" if len(runs) == 1 else f"bit_flips_{_safe(label)}"
-        written += save_figure(plots.bit_flips_figure(r["bit_flips"], title=label), args.out, stem)
+        written += out.figure(plots.bit_flips_figure(r["bit_flips"], title=label), stem)
     combined = pd.concat([df.assign(run=label) for label, df in summaries.items()], ignore_index=True)
-    written += write_table(combined, args.out, "summary_all")
+    written += out.table(combined, "summary_all")
+    out.complete(runs=[str(f) for f in args.runs])
     print(f"{len(runs)} run(s): wrote {len(written)} files to {args.out}")
     return 0
 

@@ -38,6 +38,8 @@ def register(subparsers) -> None:
                    help="where recorded workload traces are cached (default ./.archsim-cache/traces)")
     p.add_argument("--no-figures", action="store_true", help="write the tables only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the complete results of an earlier run in the output folder")
     p.set_defaults(func=run)
 
 
@@ -98,6 +100,7 @@ def default_out_dir(label: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from archsim.config import replace
+    from archsim.outputs import OutputFolder
     from archsim.results import format_summary
     from archsim.run import run_experiment
 
@@ -108,11 +111,10 @@ def run(args: argparse.Namespace) -> int:
         cfg = replace(cfg, {"run.observers": [given.get(n, n) for n in names]})
     label = Path(cfg.run.trace).name if cfg.run.trace else cfg.run.workload.name
     out = args.out if args.out is not None else default_out_dir(label)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a folder")
+    folder = OutputFolder(out, "run", overwrite=args.overwrite)  # claimed before the work, not after
     output = run_experiment(cfg, out_dir=out, cache_dir=args.cache_dir,
                             progress=not args.no_progress)
-    files = output.write(out, figures=not args.no_figures)
+    files = output.write(folder, figures=not args.no_figures)
     L = output.layout
     print(f"{output.source_label}: {int(output.summary['iterations'].iloc[0]):,} iterations of "
           f"{L.n_params:,} values in {L.lines:,} lines x {L.words_per_line} words, "

@@ -19,22 +19,27 @@ def register(subparsers) -> None:
     p.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="trace cache shared by the workers (default ./.archsim-cache/traces)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over in a folder holding a finished sweep (its points are removed)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from archsim.errors import ConfigError
-    from archsim.results import write_table
-    from archsim.sweep import load_results, load_sweep, run_sweep
+    from archsim.outputs import OutputFolder
+    from archsim.sweep import MANIFEST, load_results, load_sweep, run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers must be at least 1")
     spec = load_sweep(args.config)
+    folder = OutputFolder(args.out, "sweep", overwrite=args.overwrite, resumable=True,
+                          state=("points", MANIFEST, "base.toml"))
     counts = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
                        plugins=getattr(args, "plugin", []), progress=not args.no_progress,
                        cache_dir=args.cache_dir)
     table = load_results(args.out, complete=True)
-    write_table(table, Path(args.out), "results")
+    folder.table(table, "results")
+    folder.complete(points=counts["points"])
     print(f"{counts['points']} points ({counts['skipped']} already done, {counts['ran']} run); "
           f"{len(table)} rows in {args.out}/results.csv")
     return 0

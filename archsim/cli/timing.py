@@ -21,6 +21,7 @@ def register(subparsers) -> None:
         q.add_argument("--iterations", type=int, help="iterations (default run.iterations)")
         q.add_argument("--out", type=Path, required=True, help="output directory")
         q.add_argument("--no-progress", action="store_true", help="no progress bar")
+        q.add_argument("--overwrite", action="store_true", help="start over in a folder of an earlier run")
         if name == "sweep-gap":
             q.add_argument("--gaps-ns", type=str, help="comma-separated gaps in ns (default 1 us .. 1 ms, 13 points)")
             q.set_defaults(func=run_sweep)
@@ -41,28 +42,27 @@ def _config(args: argparse.Namespace):
 def run_timing(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from archsim.outputs import OutputFolder
     from archsim.timing.figures import bank_figure
     from archsim.timing.runner import simulate
 
     cfg = _config(args)
+    out = OutputFolder(args.out, "timing run", overwrite=args.overwrite)
     results = simulate(cfg, schemes=tuple(args.scheme) or None, engine=args.engine,
                        progress=not args.no_progress)
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
     summary = pd.DataFrame([{"scheme": s, **r.summary} for s, r in results.items()])
     banks = pd.concat([r.per_bank.assign(scheme=s) for s, r in results.items()], ignore_index=True)
     overall = pd.DataFrame([{"scheme": s, **r.overall} for s, r in results.items()])
     lifetimes = pd.concat([r.lifetimes.assign(scheme=s) for s, r in results.items()], ignore_index=True)
     for name, df in (("timing_summary", summary), ("timing_banks", banks), ("timing_overall", overall),
                      ("timing_lifetimes", lifetimes)):
-        df.to_csv(out / f"{name}.csv", index=False)
-        df.to_parquet(out / f"{name}.parquet", index=False)
-    fig = bank_figure(results)
-    fig.savefig(out / "timing_banks.png", dpi=120)
-    (out / "config.toml").write_text(cfg.to_toml())
+        out.table(df, name)
+    out.figure(bank_figure(results), "timing_banks", dpi=120)
+    out.text("config.toml", cfg.to_toml())
+    out.complete()
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(summary.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
-    print(f"tables and figure written to {out}")
+    print(f"tables and figure written to {args.out}")
     return 0
 
 
@@ -70,6 +70,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from archsim.errors import ConfigError
+    from archsim.outputs import OutputFolder
     from archsim.timing.figures import knee_figure
     from archsim.timing.runner import default_gaps_ns, sweep_gap
 
@@ -84,10 +85,13 @@ def run_sweep(args: argparse.Namespace) -> int:
     else:
         gaps = default_gaps_ns()
     schemes = tuple(args.scheme) or ("preset", "prereset", "appwom")
+    out = OutputFolder(args.out, "timing sweep-gap", overwrite=args.overwrite, resumable=True,
+                       state=("sweep_gap.csv", "sweep_gap.config.toml"))
     table = sweep_gap(cfg, gaps, schemes=schemes, out_dir=args.out, progress=not args.no_progress)
     fig = knee_figure(table, set_ns=cfg.pcm.set_latency_ns if cfg.run.memory == "pcm" else None,
                       reset_ns=cfg.pcm.reset_latency_ns if cfg.run.memory == "pcm" else None)
-    fig.savefig(args.out / "sweep_gap.png", dpi=120)
+    out.figure(fig, "sweep_gap", dpi=120, formats=("png",))
+    out.complete()
     cols = ["scheme", "gap_ns", "device_avg_write_latency_ns", "queued_avg_write_latency_ns", "refresh_misses"]
     with pd.option_context("display.width", 160):
         print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.1f}"))

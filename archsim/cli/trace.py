@@ -31,6 +31,7 @@ def register(subparsers) -> None:
     stats.add_argument("--max-iterations", type=int, help="use only the first N recorded iterations")
     stats.add_argument("--by", choices=["layer", "kind", "tensor"], help="also one table per group")
     stats.add_argument("--out", type=Path, required=True, help="output directory")
+    stats.add_argument("--overwrite", action="store_true", help="replace earlier statistics in --out")
     stats.set_defaults(func=run_stats)
 
 
@@ -105,17 +106,20 @@ def run_stats(args: argparse.Namespace) -> int:
     else:
         source = make_source(args.workload, iterations=args.iterations, seed=args.seed, progress=True)
         label = args.workload
-    args.out.mkdir(parents=True, exist_ok=True)
+    from archsim.outputs import OutputFolder
+
+    out = OutputFolder(args.out, "trace stats", overwrite=args.overwrite)
     df = bit_statistics(source, max_iterations=args.max_iterations)
-    df.to_csv(args.out / "bit_statistics.csv", index=False)
+    out.csv(df, "bit_statistics")
     fig = bit_statistics_figure(df, title=f"Per-bit statistics: {label} ({source.meta.model}, "
                                           f"{min(source.n_iterations, args.max_iterations or 10**18)} iterations)")
-    fig.savefig(args.out / "bit_statistics.png", dpi=120)
+    out.figure(fig, "bit_statistics", dpi=120, formats=("png",))
     written = ["bit_statistics.csv", "bit_statistics.png"]
     if args.by:
         by = bit_statistics(source, max_iterations=args.max_iterations, by=args.by)
-        by.to_csv(args.out / f"bit_statistics_by_{args.by}.csv", index=False)
+        out.csv(by, f"bit_statistics_by_{args.by}")
         written.append(f"bit_statistics_by_{args.by}.csv")
+    out.complete()
     print(df[["name", "ones_fraction", "change_rate"]].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"wrote {', '.join(written)} to {args.out}")
     return 0

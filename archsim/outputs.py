@@ -1,0 +1,187 @@
+"""Results folders: claimed by one command, written atomically, completed by a manifest written last.
+
+The rules (also in ``docs/user-guide.md``, "Output folders"):
+
+- Every file is written to a temporary name beside its final name and renamed into place, so a table is
+  either complete or absent, never truncated (a full disk or a kill leaves no half-written table).
+- ``manifest.json`` lists the command, the archsim version and every file the command wrote. It is written
+  first as *incomplete* and rewritten as *complete* after the last file: a folder is a finished result only
+  when its manifest says so. ``archsim report`` reads only complete folders, and only the files their
+  manifest names (stale files of an earlier run are never mistaken for this run's).
+- A command writes into a folder that does not exist, an empty folder, or a folder of the same command:
+  resumable commands (``accuracy``, ``timing sweep-gap``, ``sweep``) pick up their saved state there (an
+  interrupted run finishes, a finished one is extended or rewritten); the others start over in an
+  interrupted folder and refuse a *complete* one. ``--overwrite`` starts over in any archsim folder (it first
+  removes the files and saved state its manifest names). A folder of another command is refused, and so is
+  a non-empty folder that holds no manifest (archsim never deletes files it did not write).
+- A write error (disk full, no permission) is one error naming the path.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+from archsim.errors import ArchsimError
+
+MANIFEST = "manifest.json"
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it to ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ArchsimError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's manifest, or None if it has none; an unreadable one is an error naming it."""
+    p = Path(folder) / MANIFEST
+    if not p.is_file():
+        return None
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+            raise ValueError("not an archsim manifest")
+        return data
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArchsimError(f"{p}: unreadable manifest ({exc})") from None
+
+
+class OutputFolder:
+    """The folder a command writes its results into (see the module docstring for the rules).
+
+    ``command``: the command's name (``"run"``, ``"accuracy"``, ...); ``resumable``: an incomplete
+    folder of the same command keeps its files (the command resumes from its saved state);
+    ``state``: files or folders holding that saved state, removed with the rest on ``--overwrite``.
+    """
+
+    def __init__(self, path: str | os.PathLike, command: str, *, overwrite: bool = False, resumable: bool = False,
+                 state: tuple[str, ...] = ()) -> None:
+        self.path = Path(path)
+        self.command = command
+        self.files: list[str] = []
+        self.state = list(state)
+        self._claim(overwrite, resumable)
+
+    # -- claiming ------------------------------------------------------------------------------
+    def _claim(self, overwrite: bool, resumable: bool) -> None:
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise ArchsimError(f"{p}: exists and is not a folder")
+        entries = list(p.iterdir()) if p.exists() else []
+        manifest = read_manifest(p) if entries else None
+        if entries and manifest is None:
+            raise ArchsimError(f"{p}: not empty and not an archsim results folder (no {MANIFEST}); choose an "
+                               "empty or new folder")
+        if manifest is not None:
+            same = manifest.get("command") == self.command
+            what = "the complete results" if manifest.get("complete") else "an interrupted run"
+            if overwrite:
+                self._clear(manifest)
+            elif not same:
+                raise ArchsimError(f"{p}: holds {what} of `archsim {manifest.get('command')}`; choose a new folder "
+                                   "or pass --overwrite")
+            elif resumable:  # resume (or extend): keep the files and the saved state
+                self.files = [f for f in manifest["files"] if (p / f).exists()]
+                self.state = list(dict.fromkeys([*manifest.get("state", []), *self.state]))
+            elif manifest.get("complete"):
+                raise ArchsimError(f"{p}: holds the complete results of `archsim {self.command}`; choose a new "
+                                   "folder or pass --overwrite")
+            else:  # an interrupted run of the same command: start over
+                self._clear(manifest)
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArchsimError(f"{p}: cannot create the folder: {exc.strerror or exc}") from None
+        self._write_manifest(complete=False)
+
+    def _clear(self, manifest: dict[str, Any]) -> None:
+        for name in [*manifest.get("files", []), *manifest.get("state", [])]:
+            target = (self.path / name).resolve()
+            if self.path.resolve() not in target.parents:  # never outside the folder
+                continue
+            if target.is_dir():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+        (self.path / MANIFEST).unlink(missing_ok=True)
+
+    # -- writing ----------------------------------------------------------------------------------
+    def _add(self, path: Path) -> Path:
+        name = str(path.relative_to(self.path))
+        if name not in self.files:
+            self.files.append(name)
+        return path
+
+    def write(self, name: str, write: Callable[[Path], None]) -> Path:
+        """Write the file ``name`` atomically with ``write(tmp_path)``."""
+        return self._add(atomic_write(self.path / name, write))
+
+    def table(self, df, name: str) -> list[Path]:
+        """``name.csv`` and ``name.parquet``."""
+        return [self.write(f"{name}.csv", lambda t: df.to_csv(t, index=False)),
+                self.write(f"{name}.parquet", lambda t: df.to_parquet(t, index=False))]
+
+    def figure(self, fig, name: str, *, dpi: int = 150, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
+        """``name.png`` and ``name.pdf`` (or the given ``formats``); the figure is closed afterwards."""
+        import matplotlib.pyplot as plt
+
+        try:
+            return [self.write(f"{name}.{ext}", lambda t, ext=ext: fig.savefig(t, dpi=dpi, format=ext))
+                    for ext in formats]
+        finally:
+            plt.close(fig)
+
+    def csv(self, df, name: str) -> Path:
+        """``name.csv`` only."""
+        return self.write(f"{name}.csv", lambda t: df.to_csv(t, index=False))
+
+    def text(self, name: str, text: str) -> Path:
+        return self.write(name, lambda t: t.write_text(text, encoding="utf-8"))
+
+    def add_state(self, name: str) -> None:
+        """Record a file or folder of saved state (removed with the results on ``--overwrite``)."""
+        if name not in self.state:
+            self.state.append(name)
+            self._write_manifest(complete=False)
+
+    def complete(self, **info: Any) -> Path:
+        """Write the manifest as complete (call after the last file)."""
+        return self._write_manifest(complete=True, **info)
+
+    def _write_manifest(self, *, complete: bool, **info: Any) -> Path:
+        import archsim
+
+        data = {"command": self.command, "archsim_version": archsim.__version__, "complete": complete,
+                "files": sorted(self.files), "state": self.state, **info}
+        return atomic_write(self.path / MANIFEST,
+                            lambda t: t.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8"))
+
+
+def complete_files(folder: str | os.PathLike) -> list[str]:
+    """The files of a complete results folder (its manifest's list); an error naming the folder otherwise."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArchsimError(f"{folder}: no such results folder")
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise ArchsimError(f"{folder}: no {MANIFEST} (not an archsim results folder, or written by an archsim "
+                           "from before result manifests)")
+    if not manifest.get("complete"):
+        raise ArchsimError(f"{folder}: incomplete results (the command that wrote it did not finish)")
+    missing = [f for f in manifest["files"] if not (folder / f).is_file()]
+    if missing:
+        raise ArchsimError(f"{folder}: {missing[0]} is named by {MANIFEST} but missing")
+    return list(manifest["files"])
