@@ -33,7 +33,7 @@ import numpy as np
 
 from archsim.config import Config
 from archsim.contracts import TECHNOLOGIES
-from archsim.errors import ConfigError
+from archsim.errors import ConfigError, TraceError
 from archsim.layout import AddressLayout
 
 
@@ -115,6 +115,9 @@ class SchemeMemory:
         if name not in self._streams:
             raise ConfigError(f"closed loop: tensor {name!r} is not in the memory layout")
         arr = np.ascontiguousarray(values, np.float32)
+        if not np.isfinite(arr).all():  # the policy of workloads.TraceMeta.check_finite: never stored
+            raise TraceError(f"closed loop, scheme {self.scheme}: iteration {self._iteration[name] + 1}: tensor "
+                             f"{name} holds a non-finite value (the training diverged; lower the learning rate)")
         size = self._shapes[name]
         if arr.size != size:
             raise ConfigError(f"closed loop: tensor {name!r} has {arr.size} values, the layout {size}")

@@ -310,7 +310,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         source = str(p)
         if not p.is_file():
             raise ConfigError(f"{p}: config file not found")
-        text = p.read_text(encoding="utf-8")
+        text = read_text(p)
         try:
             if p.suffix in (".yaml", ".yml"):
                 import yaml
@@ -336,6 +336,18 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     for key, value in (changes or {}).items():
         _set_key(data, key.split("."), value, key)
     return config_from_mapping(data, source=source)
+
+
+def read_text(path: Path) -> str:
+    """A configuration file's text (UTF-8; a byte-order mark is ignored); undecodable bytes are one
+    error naming the file and the line."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file "
+                          "as UTF-8") from None
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -414,12 +426,15 @@ def _build(cls: type, data: Any, where: str):
         if kind is None:
             kwargs[name] = _coerce(hints[name], value, key)
         elif typing.get_origin(hints[name]) is tuple:
+            # (each entry of a list of choices names its implementation)
             if isinstance(value, (str, Mapping)):
                 value = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else [value]
             if not isinstance(value, (list, tuple)):
                 raise ConfigError(f"{key} must be a list, not {value!r}")
             kwargs[name] = tuple(_coerce_choice(kind, v, f"{key}[{i}]") for i, v in enumerate(value))
         else:
+            if isinstance(value, Mapping) and "name" not in value:  # parameters of the default implementation
+                value = {"name": fields[name].default_factory().name, **value}  # type: ignore[misc]
             kwargs[name] = _coerce_choice(kind, value, key)
     return cls(**kwargs)
 

@@ -282,7 +282,8 @@ class RunLoop:
         n_workers = workers or min(len(schemes), os.cpu_count() or 1)
         # longest-running schemes first, so that the pool's threads finish together
         order = sorted(schemes, key=lambda s: tech.is_exact(s))
-        chunks = _line_chunks(source, layout, chunk_iterations(config, layout), iterations)
+        chunks = _line_chunks(source, layout, chunk_iterations(config, layout), iterations,
+                              f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}")
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="archsim-scheme") as pool, \
                 tqdm(total=iterations, disable=not progress, desc="replay", unit="it") as bar:
             try:
@@ -339,7 +340,9 @@ class _line_chunks:
     thread from the source, ``iterations`` in all. Two line buffers rotate: the next chunk is
     gathered while the current one is replayed; ``release()`` hands a buffer back."""
 
-    def __init__(self, source, layout: AddressLayout, chunk_iterations: int, iterations: int) -> None:
+    def __init__(self, source, layout: AddressLayout, chunk_iterations: int, iterations: int,
+                 label: str = "the trace") -> None:
+        self._label = label
         self._layout = layout
         self._T = min(chunk_iterations, iterations)
         self._iterations = iterations
@@ -359,6 +362,7 @@ class _line_chunks:
                 if first >= self._iterations:
                     break
                 block = block[: self._iterations - first]
+                self._source.meta.check_finite(block, first, self._label)
                 buf = self._take_free()
                 if buf is None:
                     return

@@ -36,7 +36,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 from tqdm.auto import tqdm
 
-from archsim.config import Config, config_from_mapping, current_key, replace
+from archsim.config import Config, config_from_mapping, current_key, read_text, replace
 from archsim.errors import ArchsimError, ConfigError
 
 MANIFEST = "sweep.json"
@@ -66,7 +66,7 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
     if not p.is_file():
         raise ConfigError(f"{p}: sweep file not found")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(p))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
     unknown = set(data) - {"base", "sweep"}

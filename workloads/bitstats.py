@@ -77,6 +77,7 @@ def bit_statistics(source: TraceSource, *, max_iterations: int | None = None,
         block = block[: n_it - seen]
         if len(block) == 0:
             break
+        source.meta.check_finite(block, seen, "the trace")
         u = block.view(np.uint32)
         for g, spans in groups.items():
             for a, b in spans:

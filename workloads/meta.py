@@ -21,6 +21,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
+from archsim.errors import TraceError
+
 FORMAT_NAME = "archsim-trace"
 FORMAT_VERSION = 1
 """Version of the on-disk layout; a reader refuses any other (no silent guessing)."""
@@ -143,6 +147,22 @@ class TraceMeta:
     def params(self) -> tuple[TensorSpec, ...]:
         """Weights and biases, in row order."""
         return tuple(t for t in self.tensors if t.kind in ("weight", "bias"))
+
+    def check_finite(self, block: np.ndarray, first_iteration: int, where: str) -> None:
+        """Raise :class:`~archsim.errors.TraceError` naming the iteration and tensor of the first NaN or
+        infinity in ``block`` (float32 ``(T, n_params)`` rows of iterations ``first_iteration ...``).
+
+        archsim's policy for non-finite data: it is never replayed, counted or drawn (a NaN weight would
+        make every error statistic meaningless); a trace that holds one is rejected where it is written
+        or read, with the place named.
+        """
+        rows = np.asarray(block).reshape(len(block), -1)
+        if np.isfinite(rows).all():
+            return
+        t, col = (int(x[0]) for x in np.nonzero(~np.isfinite(rows)))
+        name = next((s.name for s in self.params if s.offset <= col < s.offset + s.size), f"value {col}")
+        raise TraceError(f"{where}: iteration {first_iteration + t}: tensor {name} holds {rows[t, col]} (a non-finite "
+                         "value: the training diverged; lower the learning rate or check the model)")
 
     @property
     def intermediates(self) -> tuple[TensorSpec, ...]:

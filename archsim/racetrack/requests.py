@@ -2,7 +2,9 @@
 
 One request a line: ``W <track> <index> <value>`` or ``R <track> <index> [<value>]``; values are
 unsigned decimal integers below 2^item_bits (2^64 by default), ignored on reads. A line whose
-first word is not ``W`` or ``R`` is a comment. Every bad request line is an error naming the file
+first word is not ``W`` or ``R`` is a comment, except a line that looks like a request written
+wrong (a lower-case ``w``/``r``, or ``W12`` without a space): that is an error, not a silently
+skipped request. A UTF-8 byte-order mark is ignored. Every bad request line is an error naming the file
 and line number; so is a track index >= ``tracks``, a data index >= ``data_per_track`` and a value
 too wide for a data item. The memory starts formatted with value 0 everywhere.
 """
@@ -23,6 +25,7 @@ from archsim.racetrack.schemes import RacetrackScheme, make_scheme
 from archsim.racetrack.stream import RacetrackResult
 
 _UINT = re.compile(r"[0-9]+\Z")
+_LOOKS_LIKE_REQUEST = re.compile(r"^(?:[wr]|[WRwr]\d.*)$")
 
 
 class RequestFileError(ArchsimError):
@@ -72,7 +75,7 @@ def parse_requests(path: str | Path, config: RacetrackConfig) -> Requests:
     """Read a request file, checking every line against the memory size of ``config``."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first request
     except FileNotFoundError:
         raise RequestFileError(f"{p}: request file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -82,7 +85,12 @@ def parse_requests(path: str | Path, config: RacetrackConfig) -> Requests:
     T, D = config.tracks, config.data_per_track
     for lineno, raw in enumerate(text.splitlines(), 1):
         parts = raw.split()
-        if not parts or parts[0] not in ("W", "R"):
+        if not parts:
+            continue
+        if parts[0] not in ("W", "R"):
+            if _LOOKS_LIKE_REQUEST.match(parts[0]):  # w/r, or W12: a request written wrong, not a comment
+                raise RequestFileError(f"{p}:{lineno}: {raw.strip()!r} looks like a request but is not one: a request "
+                                       "starts with the word W or R (upper case), then its numbers")
             continue
         kind = parts[0]
         if kind == "W" and len(parts) != 4:

@@ -94,3 +94,38 @@ def test_yaml_error_is_one_line(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_config(f)
     assert "\n" not in str(exc.value) and "bad.yaml: not valid YAML" in str(exc.value) and "line" in str(exc.value)
+
+
+def test_a_config_file_that_is_not_utf8_is_one_error_naming_file_and_line(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_bytes(b"[pcm]\nset_energy_pj = 1.0  # \xe9nergie\n")
+    with pytest.raises(ConfigError, match=r"c\.toml: line 2: not UTF-8 text \(byte 0xe9\)"):
+        load_config(p)
+    p.write_bytes("[pcm]\nset_energy_pj = 1.0\n".encode("utf-8-sig"))
+    assert load_config(p).pcm.set_energy_pj == 1.0
+
+
+def test_old_keys_load_with_a_note_naming_the_new_key(caplog):
+    cfg = load_config(None, ["timing.write_high_watermark=20", "timing.region_lines=4", "run.knobs.lr=0.5"])
+    assert cfg.timing.scheduling.params.write_high_watermark == 20
+    assert cfg.run.workload.params.lr == 0.5
+    notes = [r.getMessage() for r in caplog.records]
+    assert any("timing.write_high_watermark is now timing.scheduling.write_high_watermark" in n for n in notes)
+    assert any("timing.region_lines (now timing.region_manager.region_lines) is not a parameter of region "
+               "manager 'ping-pong': ignored" in n for n in notes)
+    assert any("run.knobs is now run.workload" in n for n in notes)
+
+
+def test_a_choice_takes_its_implementations_parameters_only():
+    cfg = load_config(None, ["timing.scheduling.write_high_watermark=16"])
+    assert cfg.timing.scheduling.name == "read-first" and cfg.timing.scheduling.params.write_high_watermark == 16
+    with pytest.raises(ConfigError, match=r"timing\.scheduling: unknown parameter 'write_high_watermark' of "
+                                          r"scheduling policy 'fcfs'; its parameters: none"):
+        load_config(None, ["timing.scheduling=fcfs", "timing.scheduling.write_high_watermark=16"])
+    with pytest.raises(ConfigError, match=r"timing\.scheduling: watermarks must satisfy"):
+        load_config(None, ["timing.scheduling.write_high_watermark=40"])
+    with pytest.raises(ConfigError, match=r"timing\.scheduling must name the scheduling policy"):
+        config_from_mapping({"timing": {"scheduling": {"name": 3}}})
+    # a table without a name sets the parameters of the default implementation
+    assert config_from_mapping({"timing": {"scheduling": {"write_low_watermark": 2}}}).timing.scheduling.name == \
+        "read-first"

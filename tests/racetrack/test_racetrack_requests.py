@@ -137,3 +137,19 @@ def test_cli_matrix(tmp_path, capsys):
     assert [r["variant"] for r in rows] == ["no buffer", "buffer track", "copy", "skip (remap)"]
     assert "50%" in capsys.readouterr().out
     assert main(["racetrack", "--matrix", "4,x,4"]) == 2
+
+
+def test_byte_order_mark_and_requests_written_wrong(tmp_path):
+    from archsim.racetrack import RacetrackConfig, parse_requests
+    from archsim.racetrack.requests import RequestFileError
+
+    cfg = RacetrackConfig(tracks=4, data_per_track=8)
+    p = tmp_path / "bom.txt"
+    p.write_bytes("W 0 1 5\nR 0 1\n".encode("utf-8-sig"))
+    assert len(parse_requests(p, cfg).op) == 2  # the first request is not lost to the BOM
+    for line in ("w 0 1 5", "r 0 1", "W0 1 5"):
+        p.write_text(f"# header\n{line}\n")
+        with pytest.raises(RequestFileError, match=r":2: .*looks like a request"):
+            parse_requests(p, cfg)
+    p.write_text("# a comment\nwrite-heavy section follows\nW 0 1 5\n")
+    assert len(parse_requests(p, cfg).op) == 1  # a line of words is a comment, as the format says
