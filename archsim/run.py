@@ -32,6 +32,7 @@ built them already passes its :class:`~archsim.compose.System` instead of a conf
 """
 from __future__ import annotations
 
+import math
 import os
 import queue
 import threading
@@ -64,6 +65,10 @@ class ApproximationError:
     the float32 values. ``max`` and ``mean`` are over those pairs; ``inexact`` is
     the fraction of all (iteration, weight) pairs whose stored word differs from
     the written one in any bit. Padding words are not weights and are excluded.
+
+    The figures do not depend on how the iterations are chunked: each iteration's
+    errors are summed on their own, and the per-iteration sums are added exactly
+    (:func:`math.fsum`) at the end.
     """
 
     BLOCK = 1 << 20  # values per float64 block: bounds the temporaries to ~25 MB
@@ -71,36 +76,38 @@ class ApproximationError:
     def __init__(self, n_params: int) -> None:
         self.n_params = n_params
         self.max = 0.0
-        self.sum = 0.0
+        self.sums: list[float] = []
         self.count = 0
         self.inexact = 0
         self.pairs = 0
 
     def add(self, written: np.ndarray, stored: np.ndarray) -> None:
-        """``written`` and ``stored``: uint32 arrays of the same shape (padding words are 0 in both)."""
-        w_all = written.reshape(-1)
-        s_all = stored.reshape(-1)
+        """``written`` and ``stored``: uint32 arrays of shape (T, ...), the same (padding words are 0 in both)."""
         self.pairs += written.shape[0] * self.n_params
-        for i in range(0, w_all.size, self.BLOCK):
-            wu = w_all[i:i + self.BLOCK]
-            su = s_all[i:i + self.BLOCK]
-            self.inexact += int(np.count_nonzero(wu != su))
-            w = wu.view(np.float32).astype(np.float64)
-            nz = w != 0
-            n = int(np.count_nonzero(nz))
-            if not n:
-                continue
-            rel = np.abs(su.view(np.float32).astype(np.float64) - w)
-            np.divide(rel, np.abs(w), out=rel, where=nz)
-            rel[~nz] = 0.0
-            self.max = max(self.max, float(rel.max()))
-            self.sum += float(rel.sum())
-            self.count += n
+        for wt, st in zip(written, stored):  # one iteration at a time: chunk-independent sums
+            w_all, s_all = wt.reshape(-1), st.reshape(-1)
+            parts = []
+            for i in range(0, w_all.size, self.BLOCK):
+                wu = w_all[i:i + self.BLOCK]
+                su = s_all[i:i + self.BLOCK]
+                self.inexact += int(np.count_nonzero(wu != su))
+                w = wu.view(np.float32).astype(np.float64)
+                nz = w != 0
+                n = int(np.count_nonzero(nz))
+                if not n:
+                    continue
+                rel = np.abs(su.view(np.float32).astype(np.float64) - w)
+                np.divide(rel, np.abs(w), out=rel, where=nz)
+                rel[~nz] = 0.0
+                self.max = max(self.max, float(rel.max()))
+                parts.append(float(rel.sum()))
+                self.count += n
+            self.sums.append(math.fsum(parts))
 
     def columns(self) -> dict[str, float]:
         return {
             "approx_max_rel_error": self.max,
-            "approx_mean_rel_error": self.sum / self.count if self.count else 0.0,
+            "approx_mean_rel_error": math.fsum(self.sums) / self.count if self.count else 0.0,
             "approx_inexact_fraction": self.inexact / self.pairs if self.pairs else 0.0,
         }
 
