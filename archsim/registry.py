@@ -180,8 +180,12 @@ def load_plugin(spec: str) -> None:
             module_spec.loader.exec_module(module)
         else:
             importlib.import_module(spec)
-    except ArchsimError:
-        raise
+    except ArchsimError as exc:  # e.g. a name registered twice: say which plugin did it
+        if str(exc).startswith(f"plugin {spec}"):
+            raise
+        raise ArchsimError(f"plugin {spec}: {exc}") from exc
+    except SystemExit as exc:  # a plugin must not end the run (silently, with status 0)
+        raise ArchsimError(f"plugin {spec}: called sys.exit({exc.code!r}) while being loaded") from None
     except Exception as exc:  # a plugin's own bug: name it, keep the cause
         raise ArchsimError(f"plugin {spec}: {type(exc).__name__}: {exc}") from exc
 

@@ -93,3 +93,20 @@ def test_a_scheduling_policy_with_its_own_parameter(tmp_path):
         bad = archsim(tmp_path, "timing_plugin.py", *RUN, "--timing", "--config", str(cfg), *args,
                       "--out", str(tmp_path / "bad"), ok=False)
         assert message in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("body, message", [
+    ("import sys\nsys.exit(0)\n", "called sys.exit(0) while being loaded"),
+    ("from archsim.pcm import PCM_SCHEMES\nfrom archsim.pcm.schemes import Dcw\n"
+     "PCM_SCHEMES.register('dcw', type('Other', (Dcw,), {}))\n", "PCM write scheme 'dcw' is already registered"),
+    ("raise ValueError('my bug')\n", "ValueError: my bug"),
+])
+def test_a_failing_plugin_is_one_error_naming_its_file(tmp_path, body, message):
+    plugin = tmp_path / "bad_plugin.py"
+    plugin.write_text(body)
+    proc = subprocess.run([sys.executable, "-m", "archsim", "--plugin", str(plugin), "run", "--iterations", "1",
+                           "--no-progress", "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"archsim: error: plugin {plugin}: " + proc.stderr.strip().split(": ", 3)[-1]
+    assert message in proc.stderr and str(plugin) in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()  # nothing written
