@@ -37,6 +37,11 @@ from archsim.errors import ConfigError, RegistryError
 from archsim.registry import EXTENSION_POINTS, NoParams, Registry, ensure_builtins
 
 GiB = 2**30
+#: Largest memory line, bytes (``layout.line_bytes``).
+MAX_LINE_BYTES = 1 << 16
+#: Largest latency (ns), energy (pJ) and endurance a configuration may hold: far beyond any device, and
+#: small enough that totals over a paper-scale run stay finite (no ``inf`` in a table).
+MAX_MAGNITUDE = 1e15
 
 _log = logging.getLogger("archsim.config")
 
@@ -58,6 +63,8 @@ class Section:
     #: Keys of older configurations and where they live now (``"old": "slot.param"``); they load
     #: with a one-line note.
     moved: ClassVar[dict[str, str]] = {}
+    #: Keys of older configurations that no longer exist, with the reason; ignored with a note.
+    removed: ClassVar[dict[str, str]] = {}
 
     def validate(self, where: str) -> None:
         """Checks beyond the field types; raise :class:`ConfigError` naming ``where.key``."""
@@ -170,6 +177,9 @@ class LayoutConfig(Section):
                 f"{where}.line_bytes must be a positive multiple of the word size "
                 f"({self.word_bits // 8} bytes), not {self.line_bytes}"
             )
+        if self.line_bytes > MAX_LINE_BYTES:
+            raise ConfigError(f"{where}.line_bytes must be at most {MAX_LINE_BYTES} (a 64 KiB memory line; every "
+                              f"tensor starts a line, so larger lines are mostly padding), not {self.line_bytes}")
 
     @property
     def words_per_line(self) -> int:
@@ -475,10 +485,16 @@ def _migrate(cls: type, data: Mapping[str, Any], where: str) -> Mapping[str, Any
     """Keys of older configurations (``cls.moved``: old key -> new key) moved to where they live now,
     with a one-line note each. A moved parameter of a choice goes into the choice's table if the
     chosen implementation takes it, and is dropped otherwise."""
-    moved = cls.moved if isinstance(cls, type) and issubclass(cls, Section) else {}
-    if not any(k in data for k in moved):
+    section = isinstance(cls, type) and issubclass(cls, Section)
+    moved = cls.moved if section else {}
+    removed = cls.removed if section else {}
+    if not any(k in data for k in (*moved, *removed)):
         return data
     data = dict(data)
+    for old, why in removed.items():
+        if old in data:
+            del data[old]
+            _log.warning("note: %s.%s is not used any more (%s): ignored", where, old, why)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for old, new in moved.items():
         if old not in data:
@@ -568,12 +584,21 @@ def positive(obj: Any, name: str, where: str) -> None:
     value = getattr(obj, name)
     if not value > 0:
         raise ConfigError(f"{where}.{name} must be positive, not {value!r}")
+    bounded(obj, name, where)
+
+
+def bounded(obj: Any, name: str, where: str, limit: float = MAX_MAGNITUDE) -> None:
+    """A latency, energy or endurance must not exceed ``limit`` (see :data:`MAX_MAGNITUDE`)."""
+    value = getattr(obj, name)
+    if isinstance(value, float) and not value <= limit:
+        raise ConfigError(f"{where}.{name} must be at most {limit:g}, not {value!r}")
 
 
 def non_negative(obj: Any, name: str, where: str) -> None:
     value = getattr(obj, name)
     if not value >= 0:
         raise ConfigError(f"{where}.{name} must not be negative, not {value!r}")
+    bounded(obj, name, where)
 
 
 def _deepcopy(data: Mapping[str, Any]) -> dict[str, Any]:

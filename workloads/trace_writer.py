@@ -41,7 +41,10 @@ class TraceWriter:
 
     def __init__(self, path: str | os.PathLike, meta: TraceMeta, *,
                  rows_per_chunk: int | None = None, fsync: bool = True,
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, finite: bool = True) -> None:
+        # finite: refuse NaN and infinity (TraceMeta.check_finite), as a recorder of training must;
+        # False keeps any float32 bit for bit (the format is a bit-exact container)
+        self.finite = finite
         self.path = Path(path)
         try:
             meta.validate()
@@ -92,7 +95,8 @@ class TraceWriter:
         if row.dtype != PARAMS_DTYPE or row.size != self.n_params:
             raise ValueError(f"trace {self.path}: a row must be {self.n_params} float32 values, "
                              f"got {row.size} {row.dtype}")
-        self.meta.check_finite(row.reshape(1, -1), self.n_iterations, f"trace {self.path}")
+        if self.finite:
+            self.meta.check_finite(row.reshape(1, -1), self.n_iterations, f"trace {self.path}")
         self._buf[self._fill] = row.reshape(-1)
         self._rec[self._fill] = (iteration, self.meta.batch_size if batch_size is None else batch_size,
                                  loss)
@@ -105,7 +109,8 @@ class TraceWriter:
         block = np.asarray(block)
         if block.ndim != 2 or block.shape[1] != self.n_params or block.dtype != PARAMS_DTYPE:
             raise ValueError(f"trace {self.path}: block must be float32 (T, {self.n_params})")
-        self.meta.check_finite(block, self.n_iterations, f"trace {self.path}")
+        if self.finite:
+            self.meta.check_finite(block, self.n_iterations, f"trace {self.path}")
         t = block.shape[0]
         its = np.broadcast_to(np.asarray(iterations, np.int64), (t,))
         bs = np.broadcast_to(np.asarray(self.meta.batch_size if batch_sizes is None else batch_sizes,

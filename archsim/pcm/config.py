@@ -8,9 +8,9 @@ Units are in the field names: ``_ns`` nanoseconds, ``_pj`` picojoules, ``_bytes`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
-from archsim.config import GiB, Section, non_negative, positive
+from archsim.config import Section, non_negative, positive
 from archsim.errors import ConfigError
 from archsim.pcm.encoder import PCM_SCHEMES
 
@@ -18,6 +18,9 @@ from archsim.pcm.encoder import PCM_SCHEMES
 @dataclass(frozen=True)
 class PcmConfig(Section):
     """PCM cell parameters; defaults are Table II of the AppWOM paper (after Lee et al., ISCA 2009)."""
+
+    removed: ClassVar[dict[str, str]] = {
+        "capacity_bytes": "the memory's capacity is timing.capacity_bytes, which sets the rows of the timing model"}
 
     read_latency_ns: float = 125.0
     """Latency of one line read, ns."""
@@ -33,8 +36,6 @@ class PcmConfig(Section):
     """Energy of RESETting one cell, pJ."""
     endurance: float = 1e8
     """Flips a cell survives."""
-    capacity_bytes: int = 32 * GiB
-    """Capacity of the memory, bytes."""
     read_before_write: bool = False
     """Charge one line read (latency and energy) before every write of a scheme that needs the old contents."""
     write_power_budget: int = 0
@@ -46,7 +47,6 @@ class PcmConfig(Section):
         for name in ("read_energy_pj_per_bit", "set_energy_pj", "reset_energy_pj"):
             non_negative(self, name, where)
         positive(self, "endurance", where)
-        positive(self, "capacity_bytes", where)
         non_negative(self, "write_power_budget", where)
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archsim.config import Section
+from archsim.config import Section, non_negative, positive
 from archsim.errors import ConfigError
 
 SEGMENT_BITS = (8, 16, 32, 64)
+#: Most data items of one bank (tracks x data_per_track) a replay allocates.
+MAX_ITEMS = 1 << 26
 PORT_PLACEMENTS = ("center", "start")
 PORT_CHOICES = ("static", "dynamic")
 RETURN_POLICIES = ("lazy", "eager")
@@ -96,12 +98,11 @@ class RacetrackConfig(Section):
                 raise ConfigError(f"{where}.{name} must be one of {', '.join(map(repr, choices))}, "
                                   f"not {value!r}")
         for kind in ("read", "shift", "remove", "insert"):
-            lat = getattr(self, f"{kind}_latency_ns")
-            if not lat > 0:
-                raise ConfigError(f"{where}.{kind}_latency_ns must be positive, not {lat!r}")
-            en = getattr(self, f"{kind}_energy_pj")
-            if not en >= 0:
-                raise ConfigError(f"{where}.{kind}_energy_pj must not be negative, not {en!r}")
+            positive(self, f"{kind}_latency_ns", where)
+            non_negative(self, f"{kind}_energy_pj", where)
+        if self.tracks * self.data_per_track > MAX_ITEMS:
+            raise ConfigError(f"{where}: tracks x data_per_track = {self.tracks * self.data_per_track:,} items; at "
+                              f"most {MAX_ITEMS:,} (2^26) are simulated in one bank")
         if not 0 <= self.fixed_ones_k <= 32:
             raise ConfigError(f"{where}.fixed_ones_k must be 0 (automatic) or 1..32, not {self.fixed_ones_k!r}")
 

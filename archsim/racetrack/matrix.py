@@ -141,9 +141,17 @@ def _with_saving(pair: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return pair
 
 
+#: Most operand accesses (m x k x n for a multiply, rows x cols for a transpose) a layout count builds.
+MAX_ELEMENTS = 1 << 24
+
+
 def _positive(**sizes: int) -> None:
     from archsim.errors import ConfigError
 
     for name, v in sizes.items():
         if not isinstance(v, (int, np.integer)) or v <= 0:
             raise ConfigError(f"matrix size {name} must be a positive integer, not {v!r}")
+    product = int(np.prod([int(v) for v in sizes.values()], dtype=object))
+    if product > MAX_ELEMENTS:
+        raise ConfigError(f"matrix sizes {' x '.join(f'{k}={v}' for k, v in sizes.items())}: {product:,} accesses; "
+                          f"at most {MAX_ELEMENTS:,} (2^24) are counted")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from archsim.config import CONFIG_SECTIONS, Choice, Section, choice
+from archsim.config import CONFIG_SECTIONS, Choice, Section, choice, non_negative
 from archsim.errors import ConfigError
 
 ACCESS_PATTERNS = ("training", "minimal")
@@ -103,8 +103,7 @@ class TimingConfig(Section):
                               f"not {self.compute_model!r}")
         if not self.flops_per_s > 0:
             raise ConfigError(f"{where}.flops_per_s must be positive, not {self.flops_per_s!r}")
-        if not self.gap_ns >= 0:
-            raise ConfigError(f"{where}.gap_ns must not be negative, not {self.gap_ns!r}")
+        non_negative(self, "gap_ns", where)
         if not 0.0 <= self.intermediate_ones_fraction <= 1.0:
             raise ConfigError(f"{where}.intermediate_ones_fraction must be in [0, 1], "
                               f"not {self.intermediate_ones_fraction!r}")

@@ -54,7 +54,12 @@ class Organisation:
     @classmethod
     def from_config(cls, timing, line_bytes: int) -> "Organisation":
         """The organisation of ``timing`` for lines of ``line_bytes`` bytes (``layout.line_bytes``)."""
-        rows = max(1, timing.capacity_bytes // (line_bytes * timing.row_lines * timing.total_banks))
+        row_bytes = line_bytes * timing.row_lines
+        rows = timing.capacity_bytes // (row_bytes * timing.total_banks)
+        if rows < 1:
+            raise ConfigError(f"timing.row_lines = {timing.row_lines} lines of {line_bytes} bytes is a row of "
+                              f"{row_bytes:,} bytes, more than a bank holds (timing.capacity_bytes / "
+                              f"{timing.total_banks} banks = {timing.capacity_bytes // timing.total_banks:,} bytes)")
         return cls(timing.channels, timing.ranks, timing.banks, timing.row_lines, int(rows))
 
     def bank_labels(self) -> list[str]:

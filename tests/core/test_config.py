@@ -10,7 +10,7 @@ def test_table_ii_defaults():
     p = PcmConfig()
     assert (p.read_latency_ns, p.set_latency_ns, p.reset_latency_ns) == (125, 1000, 125)
     assert (p.read_energy_pj_per_bit, p.set_energy_pj, p.reset_energy_pj) == (2, 13.5, 19.2)
-    assert p.endurance == 1e8 and p.capacity_bytes == 32 * 2**30
+    assert p.endurance == 1e8
     assert Config().layout.words_per_line == 16
 
 
@@ -129,3 +129,37 @@ def test_a_choice_takes_its_implementations_parameters_only():
     # a table without a name sets the parameters of the default implementation
     assert config_from_mapping({"timing": {"scheduling": {"write_low_watermark": 2}}}).timing.scheduling.name == \
         "read-first"
+
+
+@pytest.mark.parametrize("override, message", [
+    ("layout.line_bytes=100000000", "layout.line_bytes must be at most 65536"),
+    ("pcm.set_energy_pj=1e300", "pcm.set_energy_pj must be at most 1e+15"),
+    ("pcm.endurance=1e308", "pcm.endurance must be at most 1e+15"),
+    ("racetrack.tracks=100000000", "racetrack: tracks x data_per_track"),
+    ("racetrack.insert_latency_ns=1e300", "racetrack.insert_latency_ns must be at most"),
+    ("dap.lossy_set_latency_ns=1e300", "dap.lossy_set_latency_ns must be at most"),
+    ("timing.gap_ns=1e300", "timing.gap_ns must be at most"),
+])
+def test_magnitudes_are_bounded_naming_the_key(override, message):
+    with pytest.raises(ConfigError, match=message.replace("+", r"\+").replace("(", r"\(")):
+        load_config(None, [override])
+
+
+def test_an_unused_key_of_older_configs_is_ignored_with_a_note(caplog):
+    load_config(None, ["pcm.capacity_bytes=5"])
+    assert any("pcm.capacity_bytes is not used any more" in r.getMessage() for r in caplog.records)
+
+
+def test_a_row_larger_than_a_bank_is_an_error_not_a_clamp():
+    from archsim.timing.organisation import Organisation
+
+    cfg = load_config(None, ["timing.row_lines=100000000"])
+    with pytest.raises(ConfigError, match="timing.row_lines = 100000000 lines of 64 bytes is a row of"):
+        Organisation.from_config(cfg.timing, cfg.layout.line_bytes)
+
+
+def test_a_huge_matrix_is_refused():
+    from archsim.racetrack.matrix import layout_report
+
+    with pytest.raises(ConfigError, match=r"at most 16,777,216 \(2\^24\) are counted"):
+        layout_report(100000, 100000, 100000)

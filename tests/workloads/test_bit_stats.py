@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -42,7 +43,7 @@ def _reference(words: np.ndarray):
 @given(st.integers(1, 9), st.integers(1, 13), st.integers(1, 5), st.integers(0, 2**32 - 1))
 def test_matches_brute_force(t, n, chunk, seed):
     words = np.random.default_rng(seed).integers(0, 2**32, (t, n), dtype=np.uint32)
-    df = bit_statistics(ArraySource(words.view(np.float32)), chunk_iterations=chunk)
+    df = bit_statistics(ArraySource(words.view(np.float32)), chunk_iterations=chunk, finite=False)
     ones, changes = _reference(words)
     assert df["name"].tolist() == BIT_NAMES and df["bit"].tolist() == list(range(31, -1, -1))
     np.testing.assert_array_equal(df["ones"], ones)
@@ -57,7 +58,7 @@ def test_matches_brute_force(t, n, chunk, seed):
 def test_known_words():
     words = np.array([[0x00000000, 0xFFFFFFFF], [0x80000001, 0xFFFFFFFF], [0x80000000, 0x7FFFFFFF]],
                      np.uint32)
-    df = bit_statistics(ArraySource(words.view(np.float32))).set_index("name")
+    df = bit_statistics(ArraySource(words.view(np.float32)), finite=False).set_index("name")
     assert df.loc["S", "ones"] == 1 + 1 + 2 + 0 and df.loc["S", "changes"] == 2
     assert df.loc["M23", "changes"] == 2 and df.loc["M23", "ones"] == 4
     assert df.loc["E1", "changes"] == 0 and df.loc["E1", "ones_fraction"] == 0.5
@@ -66,13 +67,13 @@ def test_known_words():
 def test_max_iterations_and_groups():
     words = np.random.default_rng(1).integers(0, 2**32, (10, 8), dtype=np.uint32)
     src = ArraySource(words.view(np.float32), split=2)
-    head = bit_statistics(src, max_iterations=4, chunk_iterations=3)
+    head = bit_statistics(src, max_iterations=4, chunk_iterations=3, finite=False)
     ones, changes = _reference(words[:4])
     np.testing.assert_array_equal(head["ones"], ones)
     np.testing.assert_array_equal(head["changes"], changes)
-    by = bit_statistics(src, by="layer")
+    by = bit_statistics(src, by="layer", finite=False)
     assert set(by["group"]) == {"a", "b"}
-    total = bit_statistics(src)
+    total = bit_statistics(src, finite=False)
     summed = by.groupby("bit", sort=False)[["ones", "changes"]].sum().loc[total["bit"]]
     np.testing.assert_array_equal(summed["ones"].to_numpy(), total["ones"].to_numpy())
     np.testing.assert_array_equal(summed["changes"].to_numpy(), total["changes"].to_numpy())
@@ -94,7 +95,7 @@ def test_on_a_recorded_trace(tmp_path):
 
 def test_figures(tmp_path):
     words = np.random.default_rng(2).integers(0, 2**32, (5, 6), dtype=np.uint32)
-    df = bit_statistics(ArraySource(words.view(np.float32)))
+    df = bit_statistics(ArraySource(words.view(np.float32)), finite=False)
     fig = bit_statistics_figure(df, title="t")
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == BIT_NAMES
@@ -106,3 +107,12 @@ def test_figures(tmp_path):
 
     with pytest.raises(ValueError, match="columns"):
         bit_statistics_figure(pd.DataFrame({"name": BIT_NAMES}))
+
+
+def test_training_statistics_refuse_non_finite_words():
+    from archsim.errors import TraceError
+
+    words = np.array([[0x3F800000, 0x7FC00000]], np.uint32)  # 1.0 and a NaN
+    with pytest.raises(TraceError, match="iteration 0: tensor .* holds nan"):
+        bit_statistics(ArraySource(words.view(np.float32)))
+    assert len(bit_statistics(ArraySource(words.view(np.float32)), finite=False))  # bit patterns on request

@@ -57,7 +57,7 @@ def test_metadata_round_trip(tmp_path):
 def test_nan_inf_and_negative_zero_survive_bit_for_bit(tmp_path):
     meta = small_meta(1, 3)
     words = np.array([[0x7FC00001, 0x80000000, 0x7F800000, 0x00000001]], np.uint32)
-    with TraceWriter(tmp_path / "t.trace", meta, fsync=False) as w:
+    with TraceWriter(tmp_path / "t.trace", meta, fsync=False, finite=False) as w:
         w.append(words.view(np.float32)[0], iteration=0)
     assert open_trace(tmp_path / "t.trace").read().view(np.uint32).tolist() == words.tolist()
 

@@ -9,10 +9,9 @@ Defaults and their sources are explained in ``docs/dap.md``.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from archsim.config import Section
+from archsim.config import Section, non_negative, positive
 from archsim.errors import ConfigError
 from archsim.pcm.encoder import SchemeParams
 
@@ -57,13 +56,9 @@ class DapConfig(SchemeParams, Section):
         if self.decay_law not in DECAY_LAWS:
             raise ConfigError(f"{where}.decay_law must be one of {', '.join(DECAY_LAWS)}, not {self.decay_law!r}")
         for name in ("weibull_scale_s", "weibull_shape", "lossy_set_latency_ns", "iteration_time_s"):
-            value = getattr(self, name)
-            if not (value > 0 and math.isfinite(value)):
-                raise ConfigError(f"{where}.{name} must be positive, not {value!r}")
+            positive(self, name, where)
         for name in ("retention_s", "lossy_set_energy_pj"):
-            value = getattr(self, name)
-            if not (value >= 0 and math.isfinite(value)):
-                raise ConfigError(f"{where}.{name} must not be negative, not {value!r}")
+            non_negative(self, name, where)
         if self.decay_law == "deadline" and not self.retention_s > 0:
             raise ConfigError(f"{where}.retention_s must be positive with the deadline law, not {self.retention_s!r}")
         if not 0 <= self.lossy_mantissa_bits <= 23:
