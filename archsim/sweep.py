@@ -152,13 +152,21 @@ def point_path(out_dir: Path, point_id: str, flips: bool = False) -> Path:
     return out_dir / "points" / (f"{point_id}.flips.parquet" if flips else f"{point_id}.parquet")
 
 
-def run_point(base: Config, point: SweepPoint, keys: Sequence[str], out_dir: str, plugins: Sequence[str] = (),
-              cache_dir: str | None = None) -> str:
-    """Run one point and write its tables atomically; returns the point id. Runs on a Dask worker."""
+def run_point(base: Config | Mapping[str, Any], point: SweepPoint, keys: Sequence[str], out_dir: str,
+              plugins: Sequence[str] = (), cache_dir: str | None = None) -> str:
+    """Run one point and write its tables atomically; returns the point id. Runs on a Dask worker.
+
+    ``base`` travels as plain data (``Config.to_dict()``) and is rebuilt here after the plugins are
+    loaded: a configuration holding a plugin's objects cannot be unpickled before that. A point whose
+    table exists already (a worker died after writing it) is not run again."""
+    out = Path(out_dir)
+    if point_path(out, point.id).is_file():
+        return point.id
     _load_plugins(plugins)
     from archsim.run import run_experiment
 
-    out = Path(out_dir)
+    if not isinstance(base, Config):
+        base = config_from_mapping(base)
     cfg = replace(base, point.overrides)
     result = run_experiment(cfg, progress=False, cache_dir=cache_dir)
     tables = {True: result.flips.copy(), False: result.summary.copy()}
@@ -233,18 +241,24 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
         client = Client(cluster)
     try:
-        futures = [client.submit(run_point, spec.base, p, spec.keys, str(out), tuple(plugins), cache,
+        futures = [client.submit(run_point, spec.base.to_dict(), p, spec.keys, str(out), tuple(plugins), cache,
                                  key=f"archsim-point-{p.id}", pure=False, priority=-i)
                    for i, p in enumerate(todo)]
         with tqdm(total=len(spec.points), initial=counts["skipped"], desc="sweep", unit="point",
                   disable=not progress) as bar:
-            for fut in as_completed(futures):
+            pending = as_completed(futures)
+            del futures  # the iterator holds each future until it is done; then it is released
+            for fut in pending:
                 try:
                     fut.result()
-                except ArchsimError:
-                    raise
+                except ArchsimError as exc:
+                    raise ArchsimError(f"sweep point {fut.key.removeprefix('archsim-point-')} (on a Dask worker): "
+                                       f"{exc}") from None
                 except Exception as exc:
-                    raise ArchsimError(f"sweep point failed: {type(exc).__name__}: {exc}") from exc
+                    raise ArchsimError(f"sweep point {fut.key.removeprefix('archsim-point-')} failed on a Dask "
+                                       f"worker: {type(exc).__name__}: {exc}") from None
+                finally:
+                    fut.release()
                 counts["ran"] += 1
                 bar.update()
     finally:

@@ -110,3 +110,17 @@ def test_a_failing_plugin_is_one_error_naming_its_file(tmp_path, body, message):
     assert proc.stderr.strip() == f"archsim: error: plugin {plugin}: " + proc.stderr.strip().split(": ", 3)[-1]
     assert message in proc.stderr and str(plugin) in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()  # nothing written
+
+
+def test_a_sweep_over_a_plugin_technology_runs_on_dask_workers(tmp_path):
+    """The base configuration holds the plugin's section; the workers load the plugin before rebuilding it."""
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('[base.run]\nmemory = "reram"\nworkload = "mlp-digits"\niterations = 3\n'
+                     '[sweep]\npoints = [{"reram.verify_rounds" = 1}, {"reram.verify_rounds" = 2}]\n')
+    proc = subprocess.run([sys.executable, "-m", "archsim", "--plugin", str(EXAMPLES / "reram_plugin.py"), "sweep",
+                           "--config", str(sweep), "--out", str(tmp_path / "out"), "--workers", "1",
+                           "--no-progress"], capture_output=True, text=True, cwd=tmp_path, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    lat = table.set_index(["reram.verify_rounds", "scheme"])["avg_write_latency_ns"]
+    assert lat[(2, "dcw")] == pytest.approx(2 * lat[(1, "dcw")])  # each pulse verified twice
