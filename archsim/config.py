@@ -69,6 +69,9 @@ class Section:
     def validate(self, where: str) -> None:
         """Checks beyond the field types; raise :class:`ConfigError` naming ``where.key``."""
 
+    def validate_with(self, config: "Config", where: str) -> None:
+        """Checks against other sections of the whole ``config`` (after every section's :meth:`validate`)."""
+
 
 # --------------------------------------------------------------------------- choices
 
@@ -277,6 +280,8 @@ class Config:
     def validate(self, where: str = "") -> None:
         for name in (*CORE_SECTIONS, *self.sections):
             validate_section(self.section(name), f"{where}{name}")
+        for name in (*CORE_SECTIONS, *self.sections):
+            self.section(name).validate_with(self, f"{where}{name}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (TOML-serialisable) of the resolved configuration."""

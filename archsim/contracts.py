@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
-from archsim.registry import NoParams, Registry
+from archsim.registry import Registry
 
 # --------------------------------------------------------------------------- chunk outcomes
 
@@ -130,8 +130,8 @@ class TechnologyStream(ABC):
         return None
 
     def polarity_policy(self):
-        """The scheme's ping-pong policy (:class:`archsim.pcm.PingPongPolicy`) that the timing
-        model's region manager follows, or None for a scheme without polarity."""
+        """The ping-pong policy (:class:`archsim.pcm.PingPongPolicy`) the scheme applies to whole lines,
+        which the timing model's region manager follows; None for a scheme without per-line polarity."""
         return None
 
     def set_data_lifetimes(self, lifetimes_s: np.ndarray) -> None:
@@ -158,8 +158,8 @@ class MemoryTechnology(ABC):
     """
 
     name: ClassVar[str] = "?"
-    Params: ClassVar[type] = NoParams
-    #: The configuration sections the technology contributes, by name (its own parameters).
+    #: The configuration sections the technology contributes, by name (its own parameters; a
+    #: technology is chosen by ``run.memory`` and configured by its sections).
     sections: ClassVar[tuple[str, ...]] = ()
     #: Names of the per-write counters of its :class:`ChunkOutcome`.
     outcome_fields: ClassVar[tuple[str, ...]] = ()

@@ -66,9 +66,14 @@ class EncodingConfig(Section):
     def validate(self, where: str) -> None:
         if self.refresh_unit not in ("line", "word"):
             raise ConfigError(f"{where}.refresh_unit must be 'line' or 'word', not {self.refresh_unit!r}")
-        for name, params in self.schemes.items():
+        for name in self.schemes:
             try:
-                encoder = PCM_SCHEMES.get(name)
+                PCM_SCHEMES.get(name)
             except Exception as exc:
                 raise ConfigError(f"{where}.schemes: {exc}") from None
-            encoder.check_params(dict(params), where=f"{where}.schemes.{name}")
+
+    def validate_with(self, config: Any, where: str) -> None:
+        """Each scheme's parameters, for the configured word width (``layout.word_bits``)."""
+        for name, params in self.schemes.items():
+            PCM_SCHEMES.get(name).check_params(dict(params), where=f"{where}.schemes.{name}",
+                                               word_bits=config.layout.word_bits)

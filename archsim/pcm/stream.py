@@ -205,7 +205,9 @@ class EncoderStream(TechnologyStream):
         return self.encoder.group_labels()
 
     def polarity_policy(self):
-        return self.encoder.policy
+        """The encoder's ping-pong policy when it switches whole lines (``refresh_unit = "line"``); with
+        ``"word"`` each word switches on its own, so there is no per-line polarity: None."""
+        return self.encoder.policy if self.encoder.refresh_unit == "line" else None
 
     def set_data_lifetimes(self, lifetimes_s: np.ndarray) -> None:
         self.encoder.set_data_lifetimes(self.state, lifetimes_s)

@@ -76,9 +76,11 @@ class RacetrackResult(StreamResult):
 
     @property
     def latency_ns(self) -> float:
-        c = self.config
-        return (self.shifts * c.shift_latency_ns + self.path_detects * c.read_latency_ns
-                + self.path_removals * c.remove_latency_ns + self.path_insertions * c.insert_latency_ns)
+        """The service times of all accesses, back to back (:func:`service_ns` of the totals)."""
+        counts = np.zeros(NFIELDS, np.int64)
+        for name in OUTCOME_FIELDS:
+            counts[OUTCOME_FIELDS.index(name)] = getattr(self, name)
+        return float(service_ns(counts, self.config))
 
     def energy_by_op(self) -> dict[str, float]:
         """Energy (pJ) by operation; a shift step costs ``shift_energy_pj`` per track moved."""

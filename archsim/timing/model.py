@@ -119,7 +119,7 @@ class TimingModel:
         if policy is None:
             policy = self._istream.polarity_policy()
         self.cells_per_line = int(self._istream.cells_per_word) * self.words
-        self.manager = parts.manager(policy, line_bank=self.line_bank, refresh_unit=config.encoding.refresh_unit)
+        self.manager = parts.manager(policy, line_bank=self.line_bank)
         self.spec = SystemSpec(t, self.org, self.line_bank, self.manager.refresh_groups(),
                                int(to_ps(technology.read_ns(config))), parts.schedulers(self.org.channels),
                                parts.refresh(), logging)

@@ -59,6 +59,5 @@ class TimingParts:
     def refresh(self) -> RefreshPolicy:
         return self.refresh_policy.cls(self.refresh_policy.params)
 
-    def manager(self, policy, *, line_bank: np.ndarray, refresh_unit: str) -> RegionManager:
-        return self.region_manager.cls(policy, line_bank=line_bank, params=self.region_manager.params,
-                                       refresh_unit=refresh_unit)
+    def manager(self, policy, *, line_bank: np.ndarray) -> RegionManager:
+        return self.region_manager.cls(policy, line_bank=line_bank, params=self.region_manager.params)

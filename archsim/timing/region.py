@@ -15,7 +15,7 @@ switches polarity. The encoder's kernels apply it; the region manager wraps the
   one line (the default, ``-1``) hands each refresh over as soon as its write completes.
 
 Managers are registered in :data:`REGION_MANAGERS` and built as
-``cls(policy, line_bank=..., params=..., refresh_unit=...)`` (``params``: the manager's own
+``cls(policy, line_bank=..., params=...)`` (``params``: the manager's own
 ``Params``, set from ``[timing.region_manager]``). A manager changes
 *when* refreshes may run, never which cells they program: a write that finds its
 line's refresh not done performs it inline with the same flips as the
@@ -40,27 +40,23 @@ CODES = {POLARITY_10: "AppWOM10", POLARITY_01: "AppWOM01"}
 class RegionManager:
     """Eager hand-off (the paper's ping-pong): each refresh is queued when its write completes.
 
-    ``policy``: the scheme's ping-pong policy, or None for a scheme without
-    polarity (its lines then have no code to choose). ``line_bank``: the global
-    bank of every line (int array, the lines of the simulated address space in
-    global order). ``refresh_unit``: the encoder's; polarity is tracked per line
-    when it is "line" (with "word" each word switches on its own and
-    :attr:`polarity` is None).
+    ``policy``: the ping-pong policy the scheme applies per line (the stream's
+    :meth:`~archsim.contracts.TechnologyStream.polarity_policy`), or None for a scheme
+    without per-line polarity (its lines then have no code to choose, :attr:`polarity`
+    is None). ``line_bank``: the global bank of every line (int array, the lines of the
+    simulated address space in global order).
     """
 
     name: ClassVar[str] = "?"
     #: The manager's own parameters (a frozen dataclass; ``[timing.region_manager]`` sets them).
     Params: ClassVar[type] = NoParams
 
-    def __init__(self, policy: PingPongPolicy | None, *, line_bank: np.ndarray, params: Any = None,
-                 refresh_unit: str = "line") -> None:
+    def __init__(self, policy: PingPongPolicy | None, *, line_bank: np.ndarray, params: Any = None) -> None:
         self.policy = policy
         self.params = self.Params() if params is None else params
         self.line_bank = np.asarray(line_bank, dtype=np.int64)
         self.lines = int(self.line_bank.shape[0])
-        self.refresh_unit = refresh_unit
-        tracked = policy is not None and refresh_unit == "line"
-        self.polarity: np.ndarray | None = policy.initial(self.lines, 0) if tracked else None
+        self.polarity: np.ndarray | None = policy.initial(self.lines, 0) if policy is not None else None
         self.switches = np.zeros(self.lines, dtype=np.int64)
 
     # -- polarity ------------------------------------------------------------------------

@@ -88,6 +88,8 @@ class ReramResult(StreamResult):
     scheme: str
     iterations: int
     line_writes: int
+    programming_writes: int
+    """Line writes that program at least one cell (the others are silent: they cost nothing)."""
     sets: int
     resets: int
     latency_ns: float
@@ -107,7 +109,8 @@ class ReramResult(StreamResult):
             "energy_pj": energy, "energy_per_iteration_pj": energy / max(self.iterations, 1),
             "max_cell_flips": worst, "mean_cell_flips": float(self.wear.mean()) if self.wear.size else 0.0,
             "lifetime_iterations": c.endurance * self.iterations / worst if worst else float("inf"),
-            "avg_write_latency_ns": self.latency_ns / max(self.line_writes, 1),
+            "avg_write_latency_ns": self.latency_ns / max(self.programming_writes, 1),
+            "silent_writes": self.line_writes - self.programming_writes,
         }
 
 
@@ -126,6 +129,7 @@ class ReramStream(TechnologyStream):
         self._totals = np.zeros(2, np.int64)
         self._latency = 0.0
         self._iterations = 0
+        self._programming = 0
 
     @property
     def cells_per_word(self) -> int:
@@ -148,13 +152,14 @@ class ReramStream(TechnologyStream):
             self._wear += ((prog[..., None] >> shifts) & 1).astype(np.uint64)
             self.cells = w[t].copy()
         self._totals += outcome.sum(axis=(0, 1), dtype=np.int64)
+        self._programming += int(np.count_nonzero(outcome.sum(axis=2)))
         self._latency += float(write_latency_ns(outcome[..., SETS], outcome[..., RESETS], self.config).sum())
         self._iterations += w.shape[0]
         return ChunkOutcome(outcome, w.copy() if want_stored else None, {}, FIELDS)
 
     def result(self) -> ReramResult:
-        return ReramResult(self.scheme.name, self._iterations, self._iterations * self.lines, int(self._totals[SETS]),
-                           int(self._totals[RESETS]), self._latency, self._wear, self.config)
+        return ReramResult(self.scheme.name, self._iterations, self._iterations * self.lines, self._programming,
+                           int(self._totals[SETS]), int(self._totals[RESETS]), self._latency, self._wear, self.config)
 
 
 class Reram(MemoryTechnology):

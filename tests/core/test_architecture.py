@@ -149,3 +149,14 @@ def test_only_the_composition_root_imports_modules_for_their_registrations():
             if not own:
                 offenders.append(f"{name}: {stripped}")
     assert not offenders, offenders
+
+
+def test_every_technology_registers_the_sections_it_names():
+    from archsim.config import CONFIG_SECTIONS, Section
+    from archsim.contracts import TECHNOLOGIES
+
+    for name in TECHNOLOGIES.names():
+        tech = TECHNOLOGIES.get(name)
+        assert tech.sections, name
+        for section in tech.sections:
+            assert issubclass(CONFIG_SECTIONS.get(section), Section), (name, section)

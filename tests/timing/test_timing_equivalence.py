@@ -38,7 +38,7 @@ def _run(engine, t, bursts, lines):
     org = Organisation.from_config(t, 64)
     parts = TimingParts.from_config(t)
     line_bank = parts.mapping(org).global_bank(np.arange(lines))
-    groups = parts.manager(None, line_bank=line_bank, refresh_unit="line").refresh_groups()
+    groups = parts.manager(None, line_bank=line_bank).refresh_groups()
     env, system, stats = build(engine, t, lines, groups=groups)
     times = drive(env, system, bursts, lines)
     return stats, times, sorted(system.request_log()), sorted(system.refresh_log()), env.now
