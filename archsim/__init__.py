@@ -1,7 +1,9 @@
 """archsim: a discrete-event simulator of non-volatile main memory under NN training.
 
 The functional path (which cells a write programs, with what energy and wear)
-lives in :mod:`archsim.encoding`; configuration in :mod:`archsim.config`.
+lives in the technology packages (:mod:`archsim.pcm`, :mod:`archsim.racetrack`); their contracts in
+:mod:`archsim.contracts`; the configuration schema in :mod:`archsim.config`; the composition root in
+:mod:`archsim.compose`.
 """
 from archsim.errors import ArchsimError, ConfigError, TraceError
 

@@ -113,22 +113,32 @@ def _registry(kind: str) -> Registry:
     return EXTENSION_POINTS[kind]
 
 
-def _make_choice(kind: str, name: str, params: Mapping[str, Any], key: str) -> Choice:
+def _params_type(kind: str, name: str, key: str) -> type:
     reg = _registry(kind)
     try:
         impl = reg.get(name)
     except RegistryError as exc:
         raise ConfigError(f"{key}: {exc}") from None
-    ptype = impl.Params
-    if not (isinstance(ptype, type) and issubclass(ptype, NoParams)):
-        raise ConfigError(f"{key}: {reg.kind} {name!r} declares Params that do not subclass "
-                          "archsim.registry.NoParams (a frozen dataclass)")
+    ptype = getattr(impl, "Params", None)  # validating a plugin's class, not probing for a hook
+    if not (isinstance(ptype, type) and issubclass(ptype, NoParams) and dataclasses.is_dataclass(ptype)):
+        raise ConfigError(f"{key}: {reg.kind} {name!r} ({impl!r}) must declare Params, a frozen dataclass "
+                          "subclassing archsim.registry.NoParams (subclass the extension point's base class)")
+    return ptype
+
+
+def _make_choice(kind: str, name: str, params: Mapping[str, Any], key: str) -> Choice:
+    reg = _registry(kind)
+    ptype = _params_type(kind, name, key)
     known = [f.name for f in dataclasses.fields(ptype)]
     unknown = [k for k in params if k not in known]
     if unknown:
         raise ConfigError(f"{key}: unknown parameter {unknown[0]!r} of {reg.kind} {name!r}; "
                           f"its parameters: {', '.join(known) or 'none'}")
     return Choice(name, _build(ptype, params, key))
+
+
+#: Key of a choice table holding the parameters given for the implementation it replaced (see _set_key).
+CARRIED = "__carried__"
 
 
 def _coerce_choice(kind: str, value: Any, key: str) -> Choice:
@@ -140,7 +150,15 @@ def _coerce_choice(kind: str, value: Any, key: str) -> Choice:
         if "name" not in value or not isinstance(value["name"], str):
             raise ConfigError(f"{key} must name the {kind} ({key}.name = \"...\"); "
                               f"choices: {', '.join(_registry(kind).names())}")
-        params = {k: v for k, v in value.items() if k != "name"}
+        params = {k: v for k, v in value.items() if k not in ("name", CARRIED)}
+        carried = value.get(CARRIED) or {}
+        if carried:
+            known = {f.name for f in dataclasses.fields(_params_type(kind, value["name"], key))}
+            dropped = sorted(k for k in carried if k not in known and k not in params)
+            params = {**{k: v for k, v in carried.items() if k in known}, **params}
+            if dropped:
+                _log.warning("note: %s: %s %r takes no %s (given for the %s it replaces): dropped", key, kind,
+                             value["name"], ", ".join(dropped), kind)
         return _make_choice(kind, value["name"], params, key)
     raise ConfigError(f"{key} must be a {kind} name or a table with its name and parameters, not {value!r}")
 
@@ -318,37 +336,50 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     All are applied to the data before it is resolved, so that ``{"run.workload.name": "x"}`` keeps
     the knobs the file or an override gave. With no path, the defaults. Errors name the file and the key.
     """
-    data: dict[str, Any] = {}
-    source = None
-    if path is not None:
-        p = Path(path)
-        source = str(p)
-        if not p.is_file():
-            raise ConfigError(f"{p}: config file not found")
-        text = read_text(p)
-        try:
-            if p.suffix in (".yaml", ".yml"):
-                import yaml
-
-                loaded = yaml.safe_load(text)
-                data = {} if loaded is None else loaded
-            elif p.suffix == ".toml":
-                data = tomllib.loads(text)
-            else:
-                raise ConfigError(f"{p}: config files must end in .toml, .yaml or .yml")
-        except ConfigError:
-            raise
-        except Exception as exc:  # parser errors carry the line
-            detail = str(exc)
-            mark = getattr(exc, "problem_mark", None)  # YAML: multi-line message with a snippet
-            if mark is not None:
-                detail = f"{exc.problem} (at line {mark.line + 1}, column {mark.column + 1})"
-            raise ConfigError(f"{p}: not valid {p.suffix[1:].upper()}: {detail}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{p}: the top level must be a table of sections")
+    data = read_config_data(path) if path is not None else {}
+    source = str(path) if path is not None else None
+    if overrides or changes:
+        source = f"{source} with the command's options" if source else None
     if overrides:
         data = apply_overrides(data, overrides)
-    for key, value in (changes or {}).items():
+    return config_with(data, changes or {}, source=source)
+
+
+def read_config_data(path: str | Path) -> dict[str, Any]:
+    """The raw tables of a TOML or YAML configuration file (not yet validated); errors name the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: config file not found")
+    text = read_text(p)
+    try:
+        if p.suffix in (".yaml", ".yml"):
+            import yaml
+
+            loaded = yaml.safe_load(text)
+            data = {} if loaded is None else loaded
+        elif p.suffix == ".toml":
+            data = tomllib.loads(text)
+        else:
+            raise ConfigError(f"{p}: config files must end in .toml, .yaml or .yml")
+    except ConfigError:
+        raise
+    except Exception as exc:  # parser errors carry the line
+        detail = str(exc)
+        mark = getattr(exc, "problem_mark", None)  # YAML: multi-line message with a snippet
+        if mark is not None:
+            detail = f"{exc.problem} (at line {mark.line + 1}, column {mark.column + 1})"
+        raise ConfigError(f"{p}: not valid {p.suffix[1:].upper()}: {detail}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a table of sections")
+    return data
+
+
+def config_with(data: Mapping[str, Any], changes: Mapping[str, Any], *, source: str | None = None) -> Config:
+    """The configuration of raw ``data`` with ``{"section.key": value}`` changes applied to the data
+    before it is resolved (a changed choice keeps the parameters given for it, where the new
+    implementation takes them)."""
+    data = _deepcopy(data)
+    for key, value in changes.items():
         _set_key(data, key.split("."), value, key)
     return config_from_mapping(data, source=source)
 
@@ -392,8 +423,13 @@ def _set_key(data: dict[str, Any], parts: list[str], value: Any, label: str) -> 
         if isinstance(nxt, str):  # a choice's shorthand: reach into its parameters
             nxt = node[part] = {"name": nxt}
         if not isinstance(nxt, dict):
-            raise ConfigError(f"{label}: {part} is not a section")
+            raise ConfigError(f"{label}: {part} is not a table of keys (it is {nxt!r})")
         node = nxt
+    old = node.get(parts[-1])
+    if isinstance(value, str) and isinstance(old, Mapping) and isinstance(old.get("name"), str) \
+            and old["name"] != value:  # another implementation: it keeps the parameters it takes
+        params = {k: v for k, v in old.items() if k not in ("name", CARRIED)}
+        value = {"name": value, CARRIED: {**old.get(CARRIED, {}), **params}} if params else value
     node[parts[-1]] = value
 
 
@@ -407,10 +443,7 @@ def parse_value(raw: str) -> Any:
 
 def replace(cfg: Config, overrides: Mapping[str, Any]) -> Config:
     """A copy of ``cfg`` with ``{"section.key": value}`` changes, validated again."""
-    data = cfg.to_dict()
-    for key, value in overrides.items():
-        _set_key(data, key.split("."), value, key)
-    return config_from_mapping(data)
+    return config_with(cfg.to_dict(), overrides)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -511,18 +544,23 @@ def _migrate(cls: type, data: Mapping[str, Any], where: str) -> Mapping[str, Any
             default = fields[slot].default_factory()  # type: ignore[misc]
             current = default.name
         table = {"name": current} if isinstance(current, str) else dict(current)
+        table.setdefault("name", fields[slot].default_factory().name)  # type: ignore[misc]
         old_key, new_key = f"{where}.{old}", f"{where}.{new}"
-        if not param:  # a whole table of parameters (run.knobs -> run.workload)
+        if not param:  # a whole table of parameters (run.knobs -> run.workload); the new keys win
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{old_key} must be a table, not {value!r}")
-            table.update(value)
-            _log.warning("note: %s is now %s (read as such)", old_key, new_key)
+            both = sorted(k for k in value if k in table)
+            table = {**value, **table}
+            _log.warning("note: %s is now %s (read as such%s)", old_key, new_key,
+                         f"; {', '.join(both)} given in both: {new_key} wins" if both else "")
+        elif param in table:  # given both ways: the new key wins
+            _log.warning("note: %s is ignored: %s is given too (the new key)", old_key, new_key)
         else:
             kind = fields[slot].metadata["registry"]
             try:
                 takes = param in {f.name for f in dataclasses.fields(_registry(kind).params_type(table["name"]))}
-            except (RegistryError, KeyError):
-                takes = True  # the unknown name is reported where it is checked
+            except (RegistryError, KeyError, AttributeError):
+                takes = True  # an unknown name is reported where it is checked
             if takes:
                 table[param] = value
                 _log.warning("note: %s is now %s (read as such)", old_key, new_key)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import logging
 import os
 import sys
 import tomllib
@@ -36,7 +35,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 from tqdm.auto import tqdm
 
-from archsim.config import Config, config_from_mapping, current_key, read_text, replace
+from archsim.config import Config, config_from_mapping, config_with, current_key, read_config_data, read_text
 from archsim.errors import ArchsimError, ConfigError
 
 MANIFEST = "sweep.json"
@@ -58,6 +57,13 @@ class SweepSpec:
     points: list[SweepPoint]
     keys: list[str]
     """The swept keys, in order of first appearance (the table's extra columns)."""
+    base_data: dict[str, Any] | None = None
+    """The base as written (raw tables): each point's changes apply to it before it is resolved, so a
+    changed choice (e.g. ``run.workload``) keeps the parameters the base gave for it."""
+
+    def point_config(self, point: SweepPoint) -> Config:
+        """The resolved configuration of ``point``."""
+        return config_with(self.base_data if self.base_data is not None else self.base.to_dict(), point.overrides)
 
 
 def load_sweep(path: str | os.PathLike) -> SweepSpec:
@@ -75,18 +81,20 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
                           "'base' and '[sweep]'")
     base_data = data.get("base", {})
     if isinstance(base_data, str):
-        from archsim.config import load_config
-
-        base = load_config(p.parent / base_data if not Path(base_data).is_absolute() else base_data)
+        bpath = p.parent / base_data if not Path(base_data).is_absolute() else Path(base_data)
+        base_data = read_config_data(bpath)
+        base = config_from_mapping(base_data, source=str(bpath))
     elif isinstance(base_data, Mapping):
         base = config_from_mapping(base_data, source=f"{p} [base]")
     else:
         raise ConfigError(f"{p}: base must be a table or the path of a config file")
-    return make_spec(base, data.get("sweep"), source=str(p))
+    return make_spec(base, data.get("sweep"), source=str(p), base_data=dict(base_data))
 
 
-def make_spec(base: Config, sweep: Any, *, source: str = "sweep") -> SweepSpec:
-    """Build the points of a ``[sweep]`` table (``grid`` and/or ``points``) over ``base``."""
+def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
+              base_data: Mapping[str, Any] | None = None) -> SweepSpec:
+    """Build the points of a ``[sweep]`` table (``grid`` and/or ``points``) over ``base`` (and its raw
+    tables ``base_data``, when known: see :attr:`SweepSpec.base_data`)."""
     if not isinstance(sweep, Mapping):
         raise ConfigError(f"{source}: needs a [sweep] table with 'grid' and/or 'points'")
     unknown = set(sweep) - {"grid", "points"}
@@ -101,8 +109,7 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep") -> SweepSpec:
             raise ConfigError(f"{source}: sweep.grid.{key} must be a non-empty list of values")
     if not isinstance(explicit, list) or not explicit or not all(isinstance(x, Mapping) for x in explicit):
         raise ConfigError(f"{source}: sweep.points must be a non-empty list of tables of changes")
-    grid = {_current(k, source): v for k, v in grid.items()}
-    explicit = [{_current(str(k), source): v for k, v in x.items()} for x in explicit]
+    _check_spellings([*grid, *(k for x in explicit for k in x)], source)
     combos = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())] if grid else [{}]
     base_hash = _hash(base.to_dict())
     points, seen = [], set()
@@ -114,7 +121,7 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep") -> SweepSpec:
                 if k not in keys:
                     keys.append(k)
             try:
-                cfg = replace(base, overrides)     # validate now, not on a worker an hour later
+                cfg = SweepSpec(base, [], [], base_data).point_config(SweepPoint("", overrides))  # now, not later
                 if cfg.run.trace:
                     _check_trace(cfg)
             except ArchsimError as exc:
@@ -124,14 +131,21 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep") -> SweepSpec:
                 raise ConfigError(f"{source}: the point {overrides} appears twice")
             seen.add(pid)
             points.append(SweepPoint(pid, overrides))
-    return SweepSpec(base, points, keys)
+    return SweepSpec(base, points, keys, dict(base_data) if base_data is not None else None)
 
 
-def _current(key: str, source: str) -> str:
-    new = current_key(key)
-    if new != key:
-        logging.getLogger("archsim.config").warning("note: %s: %s is now %s (read as such)", source, key, new)
-    return new
+def _check_spellings(keys: Sequence[str], source: str) -> None:
+    """Two spellings of one key (an old and its new name) in one sweep are an error. (A whole table
+    moved, ``run.knobs`` -> the parameters of ``run.workload``, is not the same key as the choice's name.)"""
+    seen: dict[str, str] = {}
+    for key in dict.fromkeys(str(k) for k in keys):
+        new = current_key(key)
+        if new != key and new.count(".") == key.count("."):
+            continue
+        if new in seen and seen[new] != key:
+            raise ConfigError(f"{source}: {seen[new]!r} and {key!r} are the same key (old and new spelling); "
+                              f"use {new!r} only")
+        seen[new] = key
 
 
 def _check_trace(cfg: Config) -> None:
@@ -156,24 +170,22 @@ def run_point(base: Config | Mapping[str, Any], point: SweepPoint, keys: Sequenc
               plugins: Sequence[str] = (), cache_dir: str | None = None) -> str:
     """Run one point and write its tables atomically; returns the point id. Runs on a Dask worker.
 
-    ``base`` travels as plain data (``Config.to_dict()``) and is rebuilt here after the plugins are
-    loaded: a configuration holding a plugin's objects cannot be unpickled before that. A point whose
-    table exists already (a worker died after writing it) is not run again."""
+    ``base`` travels as plain data (the sweep's raw base tables) and the point's configuration is built
+    here after the plugins are loaded: a configuration holding a plugin's objects cannot be unpickled
+    before that. A point whose table exists already (a worker died after writing it) is not run again."""
     out = Path(out_dir)
     if point_path(out, point.id).is_file():
         return point.id
     _load_plugins(plugins)
     from archsim.run import run_experiment
 
-    if not isinstance(base, Config):
-        base = config_from_mapping(base)
-    cfg = replace(base, point.overrides)
+    cfg = config_with(base.to_dict() if isinstance(base, Config) else base, point.overrides)
     result = run_experiment(cfg, progress=False, cache_dir=cache_dir)
     tables = {True: result.flips.copy(), False: result.summary.copy()}
     for df in tables.values():
         df.insert(0, "point", point.id)
         for i, key in enumerate(keys):
-            value = point.overrides.get(key, _config_value(cfg, key))
+            value = point.overrides.get(key, _config_value(cfg, current_key(key)))
             df.insert(1 + i, key, _cell(value))
     # flips first, summary last: the summary file marks the point finished
     for is_flips in (True, False):
@@ -241,7 +253,8 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
         client = Client(cluster)
     try:
-        futures = [client.submit(run_point, spec.base.to_dict(), p, spec.keys, str(out), tuple(plugins), cache,
+        base = spec.base_data if spec.base_data is not None else spec.base.to_dict()
+        futures = [client.submit(run_point, base, p, spec.keys, str(out), tuple(plugins), cache,
                                  key=f"archsim-point-{p.id}", pure=False, priority=-i)
                    for i, p in enumerate(todo)]
         with tqdm(total=len(spec.points), initial=counts["skipped"], desc="sweep", unit="point",

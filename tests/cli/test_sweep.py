@@ -120,3 +120,29 @@ grid = {{"encoding.refresh_unit" = ["line", "word"]}}
     assert main(["sweep", "--config", str(f), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
     assert "2 points (2 already done, 0 run)" in capsys.readouterr().out
     assert main(["sweep", "--config", str(tmp_path / "none.toml"), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_points_apply_to_the_base_as_written(tmp_path):
+    """A point that changes a choice keeps the parameters the base gave for it; old spellings read as in a
+    config file; an old and a new spelling of one key together are an error."""
+    f = sweep_file(tmp_path / "s.toml", """
+[base.run]
+workload = "lenet-digits"
+iterations = 5
+[base.run.knobs]
+lr = 0.1
+[sweep]
+grid = {"run.workload" = ["lenet-digits", "mlp-digits"]}
+points = [{"run.knobs.momentum" = 0.5}, {"timing.region_lines" = 4}]
+""")
+    spec = load_sweep(f)
+    configs = [spec.point_config(p) for p in spec.points]
+    assert [c.run.workload.name for c in configs] == ["lenet-digits", "mlp-digits"] * 2
+    assert all(c.run.workload.params.lr == 0.1 for c in configs)  # the base's knob, whatever the workload
+    assert [c.run.workload.params.momentum for c in configs] == [0.5, 0.5, 0.9, 0.9]
+    bad = sweep_file(tmp_path / "b.toml", """
+[sweep]
+grid = {"timing.write_high_watermark" = [16, 20], "timing.scheduling.write_high_watermark" = [16, 20]}
+""")
+    with pytest.raises(ConfigError, match=r"are the same key \(old and new spelling\)"):
+        load_sweep(bad)

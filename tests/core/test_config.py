@@ -84,7 +84,7 @@ def test_tables_that_are_not_tables_name_the_key(override, message):
 def test_replace_into_a_value_names_the_key():
     from archsim.config import replace
 
-    with pytest.raises(ConfigError, match="set_latency_ns is not a section"):
+    with pytest.raises(ConfigError, match="set_latency_ns is not a table of keys"):
         replace(Config(), {"pcm.set_latency_ns.x": 1})
 
 
@@ -163,3 +163,24 @@ def test_a_huge_matrix_is_refused():
 
     with pytest.raises(ConfigError, match=r"at most 16,777,216 \(2\^24\) are counted"):
         layout_report(100000, 100000, 100000)
+
+
+def test_a_new_key_wins_over_its_old_spelling(caplog):
+    cfg = config_from_mapping({"timing": {"write_high_watermark": 20, "scheduling": {"write_high_watermark": 16}},
+                               "run": {"knobs": {"lr": 0.1, "momentum": 0.5}, "workload": {"lr": 0.5}}})
+    assert cfg.timing.scheduling.params.write_high_watermark == 16
+    assert cfg.run.workload.params.lr == 0.5 and cfg.run.workload.params.momentum == 0.5
+    notes = " ".join(r.getMessage() for r in caplog.records)
+    assert "timing.write_high_watermark is ignored: timing.scheduling.write_high_watermark is given too" in notes
+    assert "lr given in both: run.workload wins" in notes
+
+
+def test_changing_a_choice_keeps_the_parameters_the_new_one_takes(caplog):
+    data = {"run": {"workload": {"name": "lenet-digits", "lr": 0.1}},
+            "timing": {"scheduling": {"name": "read-first", "write_high_watermark": 20}}}
+    from archsim.config import config_with
+
+    cfg = config_with(data, {"run.workload": "mlp-digits", "timing.scheduling": "fcfs"})
+    assert cfg.run.workload.name == "mlp-digits" and cfg.run.workload.params.lr == 0.1  # the knob given stays
+    assert cfg.timing.scheduling.name == "fcfs"
+    assert any("scheduling policy 'fcfs' takes no write_high_watermark" in r.getMessage() for r in caplog.records)
