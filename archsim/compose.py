@@ -7,8 +7,9 @@ the run observers, the workloads). Registries call it on their first look-up, so
 before any name is resolved; a plugin registers into the same registries.
 
 :func:`build` resolves every name of a configuration once and builds the objects the engines are
-handed: the memory technology, the schemes, the timing model's parts, the run observers. Nothing
-below this module looks a name up again.
+handed: the memory technology, the schemes, the timing model's parts, the run observers; the run
+pipeline and the timing model use these objects (a :class:`~archsim.timing.model.TimingModel` built
+on its own, without parts, resolves its ``[timing]`` choices itself).
 """
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ import collections.abc
 import dataclasses
 import logging
 import math
+import re
 import tomllib
 import types
 import typing
@@ -380,7 +381,14 @@ def config_with(data: Mapping[str, Any], changes: Mapping[str, Any], *, source: 
     implementation takes them)."""
     data = _deepcopy(data)
     for key, value in changes.items():
-        _set_key(data, key.split("."), value, key)
+        new = current_key(key)  # an old spelling is changed where the key lives now
+        if new != key:
+            _log.warning("note: %s is now %s (read as such)", key, new)
+        if new != key and new.count(".") == key.count(".") and isinstance(value, Mapping):
+            for k, v in value.items():  # a whole table moved (run.knobs -> run.workload): its keys, one by one
+                _set_key(data, [*new.split("."), str(k)], v, f"{key}.{k}")
+        else:
+            _set_key(data, new.split("."), value, key)
     return config_from_mapping(data, source=source)
 
 
@@ -489,10 +497,15 @@ def _build(cls: type, data: Any, where: str):
 
 def _build_config(data: Mapping[str, Any]) -> Config:
     ensure_builtins()
+    clash = [n for n in CONFIG_SECTIONS.names() if n in CORE_SECTIONS]
+    if clash:
+        raise ConfigError(f"a configuration section named {clash[0]!r} was registered (by a plugin?); "
+                          f"{', '.join(CORE_SECTIONS)} are the schema's own")
     known = [*CORE_SECTIONS, *CONFIG_SECTIONS.names()]
     unknown = [k for k in data if k not in known]
     if unknown:
-        raise ConfigError(f"unknown key {str(unknown[0])!r}; known keys: {', '.join(known)}")
+        raise ConfigError(f"unknown key {str(unknown[0])!r}; known keys: {', '.join(known)} (a plugin's section? "
+                          "load the plugin with --plugin)")
     core = {name: _build(cls, data.get(name, {}), name)
             for name, cls in (("layout", LayoutConfig), ("run", RunConfig))}
     sections = {}
@@ -571,6 +584,10 @@ def _migrate(cls: type, data: Mapping[str, Any], where: str) -> Mapping[str, Any
     return data
 
 
+#: A decimal number written as text (YAML 1.1 reads ``1e-3`` as a string).
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _coerce(tp: Any, value: Any, key: str):
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
@@ -597,6 +614,8 @@ def _coerce(tp: Any, value: Any, key: str):
             raise ConfigError(f"{key} must be an integer, not {value!r}")
         return int(value)
     if tp is float:
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):  # YAML reads 1e-3 as a string
+            value = float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key} must be a number, not {value!r}")
         if not math.isfinite(value):

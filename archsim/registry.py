@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Generic, Iterator, TypeVar
 
 from archsim.errors import RegistryError
 
@@ -106,10 +106,8 @@ class Registry(Generic[T]):
             if name in self._items and not replace and self._items[name] is not item:
                 raise RegistryError(f"{self.kind} {name!r} is already registered")
             self._items[name] = item
-            if hasattr(item, "__dict__") and isinstance(item, type):
-                # the class knows its registered name (used in results)
-                if "name" not in item.__dict__:
-                    item.name = name  # type: ignore[attr-defined]
+            if isinstance(item, type) and "name" not in item.__dict__:
+                item.name = name  # type: ignore[attr-defined]  # the class knows its registered name
             return item
 
         if obj is not None:
@@ -189,5 +187,3 @@ def load_plugin(spec: str) -> None:
     except Exception as exc:  # a plugin's own bug: name it, keep the cause
         raise ArchsimError(f"plugin {spec}: {type(exc).__name__}: {exc}") from exc
 
-
-Factory = Callable[..., T]

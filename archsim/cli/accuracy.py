@@ -40,14 +40,14 @@ def run(args: argparse.Namespace) -> int:
     from archsim.config import load_config
     from archsim.outputs import OutputFolder
 
-    cfg = load_config(args.config, args.overrides,
-                      {"run.workload.name": args.workload} if args.workload else None)
+    changes = {key: value for key, value in (("run.workload.name", args.workload), ("run.iterations", args.iterations),
+                                             ("run.seed", args.seed)) if value is not None}
+    cfg = load_config(args.config, args.overrides, changes)  # the options in config.toml: it repeats the run
     schemes = [s.strip() for s in args.schemes.split(",") if s.strip()]
     if not schemes:
         raise ConfigError("--schemes: name at least one scheme")
     workload = cfg.run.workload.name
-    iterations = args.iterations if args.iterations is not None else cfg.run.iterations
-    seed = args.seed if args.seed is not None else cfg.run.seed
+    iterations, seed = cfg.run.iterations, cfg.run.seed
     t0 = time.perf_counter()
     folder = OutputFolder(args.out, "accuracy", overwrite=args.overwrite, resumable=True, state=(CHECKPOINTS,))
     out = run_accuracy(cfg, workload=workload, schemes=schemes, iterations=iterations, seed=seed,

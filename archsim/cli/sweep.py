@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     folder = OutputFolder(args.out, "sweep", overwrite=args.overwrite, resumable=True,
                           state=("points", MANIFEST, "base.toml"))
     counts = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
-                       plugins=getattr(args, "plugin", []), progress=not args.no_progress,
+                       plugins=args.plugin, progress=not args.no_progress,
                        cache_dir=args.cache_dir)
     table = load_results(args.out, complete=True)
     folder.table(table, "results")

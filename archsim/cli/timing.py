@@ -24,19 +24,24 @@ def register(subparsers) -> None:
         q.add_argument("--overwrite", action="store_true", help="start over in a folder of an earlier run")
         if name == "sweep-gap":
             q.add_argument("--gaps-ns", type=str, help="comma-separated gaps in ns (default 1 us .. 1 ms, 13 points)")
-            q.set_defaults(func=run_sweep)
+            q.set_defaults(func=run_sweep, engine=None)
         else:
             q.add_argument("--engine", choices=["fast", "reference"], help="simulation engine (default timing.model)")
             q.set_defaults(func=run_timing)
 
 
 def _config(args: argparse.Namespace):
+    """The configuration with the command's options in it (so that its ``config.toml`` repeats the run)."""
     from archsim.config import load_config
 
-    overrides = list(args.set)
+    changes: dict = {}
     if args.iterations is not None:
-        overrides.append(f"run.iterations={args.iterations}")
-    return load_config(args.config, overrides)
+        changes["run.iterations"] = args.iterations
+    if args.scheme:
+        changes["run.schemes"] = list(args.scheme)
+    if args.engine:
+        changes["timing.model"] = args.engine
+    return load_config(args.config, list(args.set), changes)
 
 
 def run_timing(args: argparse.Namespace) -> int:
@@ -48,8 +53,7 @@ def run_timing(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     out = OutputFolder(args.out, "timing run", overwrite=args.overwrite)
-    results = simulate(cfg, schemes=tuple(args.scheme) or None, engine=args.engine,
-                       progress=not args.no_progress)
+    results = simulate(cfg, progress=not args.no_progress)
     summary = pd.DataFrame([{"scheme": s, **r.summary} for s, r in results.items()])
     banks = pd.concat([r.per_bank.assign(scheme=s) for s, r in results.items()], ignore_index=True)
     overall = pd.DataFrame([{"scheme": s, **r.overall} for s, r in results.items()])

@@ -46,11 +46,8 @@ class SchemeParams(NoParams):
     """Base of a scheme's parameters (a frozen dataclass); a scheme without any uses it as is."""
 
     def check(self, where: str, word_bits: int) -> None:
-        """Checks that depend on the word width (called with the scheme's ``word_bits``)."""
-
-    def validate(self, where: str, owner: Any = None) -> None:
-        word_bits = getattr(owner, "word_bits", 32)
-        self.check(where, word_bits)
+        """Checks of the values, which may depend on the word width (the scheme's ``word_bits``); raise
+        :class:`~archsim.errors.ConfigError` naming ``where.field``."""
 
 
 class Encoder(ABC):

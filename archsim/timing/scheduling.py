@@ -107,11 +107,14 @@ class ReadFirstParams(NoParams):
     """Occupancy at which a drain stops."""
 
     def validate(self, where: str, owner: Any = None) -> None:
-        queue = getattr(owner, "write_queue", None)
-        if not 0 <= self.write_low_watermark < self.write_high_watermark <= (queue or self.write_high_watermark):
+        # owner: the [timing] section (None when a policy is built on its own)
+        queue = owner.write_queue if owner is not None else self.write_high_watermark
+        if not 0 <= self.write_low_watermark < self.write_high_watermark <= queue:
             raise ConfigError(
                 f"{where}: watermarks must satisfy 0 <= write_low_watermark < write_high_watermark <= "
-                f"write_queue, not {self.write_low_watermark}, {self.write_high_watermark}, {queue}")
+                f"write_queue, not {self.write_low_watermark}, {self.write_high_watermark}, {queue} (the defaults "
+                f"are 24 and 8: with a smaller timing.write_queue set {where}.write_high_watermark and "
+                f"{where}.write_low_watermark too)")
 
 
 @SCHEDULING_POLICIES.register("read-first")

@@ -11,11 +11,16 @@ or in a config file::
 """
 from dataclasses import dataclass
 import numpy as np
+from archsim.errors import ConfigError
 from archsim.pcm import Encoder, SchemeParams, register
 
 @dataclass(frozen=True)
 class Params(SchemeParams):
     mask_bits: int = 4          # parameters are a dataclass: unknown keys and bad types are rejected
+
+    def check(self, where, word_bits):   # and the values, for the word width
+        if not 0 <= self.mask_bits < word_bits:
+            raise ConfigError(f"{where}.mask_bits must be in 0..{word_bits - 1}, not {self.mask_bits}")
 
 @register("dcw-skip-low")
 class DcwSkipLow(Encoder):

@@ -133,13 +133,18 @@ iterations = 5
 lr = 0.1
 [sweep]
 grid = {"run.workload" = ["lenet-digits", "mlp-digits"]}
-points = [{"run.knobs.momentum" = 0.5}, {"timing.region_lines" = 4}]
+points = [{"run.knobs.momentum" = 0.5}, {"timing.write_high_watermark" = 20}]
 """)
     spec = load_sweep(f)
     configs = [spec.point_config(p) for p in spec.points]
     assert [c.run.workload.name for c in configs] == ["lenet-digits", "mlp-digits"] * 2
     assert all(c.run.workload.params.lr == 0.1 for c in configs)  # the base's knob, whatever the workload
     assert [c.run.workload.params.momentum for c in configs] == [0.5, 0.5, 0.9, 0.9]
+    assert [c.timing.scheduling.params.write_high_watermark for c in configs] == [24, 24, 20, 20]
+    # a change asked for must take effect: an old key the chosen implementation does not take is an error
+    f2 = sweep_file(tmp_path / "s2.toml", '[sweep]\npoints = [{"timing.region_lines" = 4}]\n')
+    with pytest.raises(ConfigError, match="unknown parameter 'region_lines' of region manager 'ping-pong'"):
+        load_sweep(f2)
     bad = sweep_file(tmp_path / "b.toml", """
 [sweep]
 grid = {"timing.write_high_watermark" = [16, 20], "timing.scheduling.write_high_watermark" = [16, 20]}
