@@ -434,9 +434,10 @@ def _set_key(data: dict[str, Any], parts: list[str], value: Any, label: str) -> 
             raise ConfigError(f"{label}: {part} is not a table of keys (it is {nxt!r})")
         node = nxt
     old = node.get(parts[-1])
-    if isinstance(value, str) and isinstance(old, Mapping) and isinstance(old.get("name"), str) \
-            and old["name"] != value:  # another implementation: it keeps the parameters it takes
-        params = {k: v for k, v in old.items() if k not in ("name", CARRIED)}
+    if isinstance(value, str) and isinstance(old, Mapping) and isinstance(old.get("name"), str):
+        if old["name"] == value:  # the same implementation: its parameters stay
+            return
+        params = {k: v for k, v in old.items() if k not in ("name", CARRIED)}  # another one keeps those it takes
         value = {"name": value, CARRIED: {**old.get(CARRIED, {}), **params}} if params else value
     node[parts[-1]] = value
 
