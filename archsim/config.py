@@ -380,15 +380,18 @@ def config_with(data: Mapping[str, Any], changes: Mapping[str, Any], *, source: 
     before it is resolved (a changed choice keeps the parameters given for it, where the new
     implementation takes them)."""
     data = _deepcopy(data)
-    for key, value in changes.items():
-        new = current_key(key)  # an old spelling is changed where the key lives now
-        if new != key:
-            _log.warning("note: %s is now %s (read as such)", key, new)
-        if new != key and new.count(".") == key.count(".") and isinstance(value, Mapping):
-            for k, v in value.items():  # a whole table moved (run.knobs -> run.workload): its keys, one by one
-                _set_key(data, [*new.split("."), str(k)], v, f"{key}.{k}")
-        else:
-            _set_key(data, new.split("."), value, key)
+    try:
+        for key, value in changes.items():
+            new = current_key(key)  # an old spelling is changed where the key lives now
+            if new != key:
+                _log.warning("note: %s is now %s (read as such)", key, new)
+            if new != key and new.count(".") == key.count(".") and isinstance(value, Mapping):
+                for k, v in value.items():  # a whole table moved (run.knobs -> run.workload): key by key
+                    _set_key(data, [*new.split("."), str(k)], v, f"{key}.{k}")
+            else:
+                _set_key(data, new.split("."), value, key)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}" if source else str(exc)) from None
     return config_from_mapping(data, source=source)
 
 
