@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsim.analog.config import AnalogConfig, DeviceSpec
-from archsim.analog.device import DeviceArrays, DeviceModel, apply_pulses, label_to_a
+from archsim.analog.device import DeviceArrays, DeviceModel, label_to_a, pulse_devices
 from archsim.analog.optim import Rounding
 
 
@@ -85,9 +85,11 @@ class CrossbarArray:
         self.pulses = np.zeros(shape2, np.int64)
         self.counters = ArrayCounters()
         self.gmin_rel = 1.0 / device.on_off
-        self._row_g = None
         self.row_tiles = -(-self.n_in // cfg.rows)
         self.col_tiles = -(-self.n_out // cfg.cols)
+        self._row_starts = np.arange(0, self.n_in, cfg.rows)
+        self._col_starts = np.arange(0, self.n_out, cfg.cols)
+        self._cache: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ state
     def u(self) -> np.ndarray:
@@ -97,6 +99,23 @@ class CrossbarArray:
     def weights(self) -> np.ndarray:
         """The weights the devices hold, float32, in the tensor's shape."""
         return (self.bound * self.u()).astype(np.float32).reshape(self.shape)
+
+    def _cached(self, key: str) -> np.ndarray:
+        """Readout operands derived from the state, computed once per update."""
+        got = self._cache.get(key)
+        if got is None:
+            span = 1.0 - self.gmin_rel
+            if key == "u":
+                got = self.u().astype(np.float32)
+            elif key == "gp":
+                got = (self.gmin_rel + self.g[0] * span).astype(np.float32)
+            elif key == "gm":
+                got = (self.gmin_rel + self.g[1] * span).astype(np.float32)
+            else:  # "row_g": relative conductance per row, the reference column included
+                g_rel = self.gmin_rel + self.g * span
+                got = g_rel.sum(axis=(0, 1)) + (0.0 if self.differential else 0.5 * (1 + self.gmin_rel))
+            self._cache[key] = got
+        return got
 
     # ------------------------------------------------------------------ readout
     def mac(self, x: np.ndarray, train: bool = True) -> np.ndarray:
@@ -113,15 +132,13 @@ class CrossbarArray:
             v = np.rint(v * top) / top
         phases = [v] if v.min() >= 0 else [np.maximum(v, 0), np.maximum(-v, 0)]
         signs = (1.0,) if len(phases) == 1 else (1.0, -1.0)
-        u = self.u().astype(np.float32)
         if not cfg.adc_bits:
-            out = v @ u.T
+            out = v @ self._cached("u").T
         else:
             out = np.zeros((x.shape[0], self.n_out), np.float32)
             span = np.float32(1.0 - self.gmin_rel)
-            gp = (self.gmin_rel + self.g[0] * (1.0 - self.gmin_rel)).astype(np.float32)
-            gm = (self.gmin_rel + self.g[1] * (1.0 - self.gmin_rel)).astype(np.float32) if self.differential \
-                else None
+            gp = self._cached("gp")
+            gm = self._cached("gm") if self.differential else None
             gref = np.float32(self.gmin_rel + 0.5 * (1.0 - self.gmin_rel))
             levels = 2 ** cfg.adc_bits - 1
             for sign, ph in zip(signs, phases):
@@ -134,11 +151,14 @@ class CrossbarArray:
                         fs = np.float32(sl.stop - sl.start)
                     else:
                         fs = np.float32(max(float(cur.max()), float(np.max(ref)), 1e-30))
-                    q = fs / levels
-                    cur_q = np.clip(np.rint(cur / q), 0, levels) * q
-                    ref_q = np.clip(np.rint(ref / q), 0, levels) * q
-                    part = (cur_q - ref_q) / span
-                    out += np.float32(sign) * (part if self.differential else 2 * part)
+                    inv_q = np.float32(levels / fs)
+                    cur *= inv_q                                        # currents in ADC steps
+                    np.rint(cur, out=cur)
+                    np.minimum(cur, levels, out=cur)                    # currents are never negative
+                    ref = np.minimum(np.rint(ref * inv_q), levels)
+                    cur -= ref
+                    cur *= np.float32(sign * (1.0 if self.differential else 2.0) / (inv_q * span))
+                    out += cur
         if train:
             c = self.counters
             per_sample = self.n_out * self.row_tiles * len(phases)
@@ -147,10 +167,7 @@ class CrossbarArray:
                 c.adc_conversions += x.shape[0] * (per_sample * (2 if self.differential else 1) + ref_cols)
             c.macs += x.shape[0] * self.n_out * self.n_in
             # V^2 G t of every cell read: sum_b sum_i (v_bi V_read)^2 sum_j G_ji (V, S, ns -> nJ; x 1e3 pJ)
-            if self._row_g is None:   # relative conductance per row, reference column included
-                g_rel = self.gmin_rel + self.g * (1.0 - self.gmin_rel)
-                self._row_g = g_rel.sum(axis=(0, 1)) + (0.0 if self.differential else 0.5 * (1 + self.gmin_rel))
-            row_g = self._row_g
+            row_g = self._cached("row_g")
             v2 = sum((ph.astype(np.float64) ** 2).sum(axis=0) for ph in phases)
             c.read_energy_pj += float(v2 @ row_g) * cfg.read_voltage_v ** 2 * cfg.g_max_us * 1e-6 \
                 * cfg.read_pulse_ns * 1e3
@@ -164,39 +181,53 @@ class CrossbarArray:
         n = np.clip(n, -self.P, self.P)
         c = self.counters
         c.updates += 1
-        if not n.any():
+        flat_n = n.reshape(-1)
+        idx1 = np.flatnonzero(flat_n)
+        if idx1.size == 0:
             return
-        ns = np.stack([n, -n]) if self.differential else n[None]
-        before = self.g
-        self._row_g = None
-        self.g = apply_pulses(self.model, before, ns, self.dev, sigma_c2c=self.device.sigma_c2c, rng=self.rng)
+        m = self.n_out * self.n_in
+        if self.differential:             # +n on G+ (first plane), -n on G- (second plane)
+            idx = np.concatenate([idx1, idx1 + m])
+            ns = np.concatenate([flat_n[idx1], -flat_n[idx1]])
+        else:
+            idx, ns = idx1, flat_n[idx1]
+        g_flat = self.g.reshape(-1)
+        before = g_flat[idx]
+        after = pulse_devices(self.model, g_flat, idx, ns, self.dev, self.g.shape,
+                              sigma_c2c=self.device.sigma_c2c, rng=self.rng)
+        g_flat[idx] = after
+        self._cache.clear()
+        up = ns > 0
         absn = np.abs(ns)
-        up = np.where(ns > 0, ns, 0)
-        down = np.where(ns < 0, -ns, 0)
-        c.ltp_pulses += int(up.sum())
-        c.ltd_pulses += int(down.sum())
-        self.pulses += absn.astype(np.int64)
+        n_up = float(absn[up].sum())
+        c.ltp_pulses += int(n_up)
+        c.ltd_pulses += int(absn.sum() - n_up)
+        self.pulses.reshape(-1)[idx] += absn.astype(np.int64)       # idx are distinct devices
         d = self.device
-        g_mid = self.cfg.g_max_us * 1e-6 * (self.gmin_rel + (1 - self.gmin_rel) * 0.5 * (before + self.g))
-        # V^2 G t: V in volts, G in siemens, t in ns -> nJ; x 1e3 -> pJ
-        e = (up * d.ltp_voltage_v ** 2 * d.ltp_pulse_ns + down * d.ltd_voltage_v ** 2 * d.ltd_pulse_ns) * g_mid
-        c.programming_energy_pj += float(e.sum()) * 1e3
-        c.programming_time_ns += self._program_time_ns(up, down)
+        # V^2 G t per pulse, G the mean of before and after: V, S, ns -> nJ; x 1e3 -> pJ
+        g_mid = self.cfg.g_max_us * 1e-6 * (self.gmin_rel + (1 - self.gmin_rel) * 0.5 * (before + after))
+        per_pulse = np.where(up, d.ltp_voltage_v ** 2 * d.ltp_pulse_ns, d.ltd_voltage_v ** 2 * d.ltd_pulse_ns)
+        c.programming_energy_pj += float((absn * per_pulse * g_mid).sum()) * 1e3
+        c.programming_time_ns += self._program_time_ns(n)
 
-    def _program_time_ns(self, up: np.ndarray, down: np.ndarray) -> float:
-        """Rows one at a time per subarray (LTP phase, then LTD phase), subarrays in parallel."""
-        cfg, d = self.cfg, self.device
-        R, C = cfg.rows, cfg.cols
-        pad_o, pad_i = self.col_tiles * C - self.n_out, self.row_tiles * R - self.n_in
-        total = None
-        for arr, t_ns in ((up, d.ltp_pulse_ns), (down, d.ltd_pulse_ns)):
-            a = arr.max(axis=0)                                   # a pair's two devices: parallel columns
-            a = np.pad(a, ((0, pad_o), (0, pad_i)))
-            a = a.reshape(self.col_tiles, C, self.row_tiles, R)   # (col tile, col, row tile, row)
-            per_row = a.max(axis=1)                               # (col tile, row tile, row)
-            t = per_row.sum(axis=2) * t_ns                        # (col tile, row tile)
-            total = t if total is None else total + t
-        return float(total.max())
+    def _program_time_ns(self, n: np.ndarray) -> float:
+        """Rows one at a time per subarray (the LTP pulses of all the row's cells in parallel, then the
+        LTD pulses), subarrays in parallel. ``n``: pulses per weight (n_out, n_in); a differential
+        pair's two devices sit in parallel columns, one potentiated and one depressed by ``|n|``."""
+        d = self.device
+        total = 0.0
+        if self.differential:
+            a = np.abs(n)
+            phases = ((a, d.ltp_pulse_ns), (a, d.ltd_pulse_ns))
+        else:
+            phases = ((np.maximum(n, 0), d.ltp_pulse_ns), (np.maximum(-n, 0), d.ltd_pulse_ns))
+        for arr, t_ns in phases:
+            per_row = arr.max(axis=0, keepdims=True) if self.col_tiles == 1 else \
+                np.maximum.reduceat(arr, self._col_starts, axis=0)        # (col tiles, n_in)
+            per_tile = per_row.sum(axis=1, keepdims=True) if self.row_tiles == 1 else \
+                np.add.reduceat(per_row, self._row_starts, axis=1)        # (col tiles, row tiles)
+            total = total + per_tile * t_ns
+        return float(np.max(total))
 
     # ------------------------------------------------------------------ summary
     @property

@@ -111,24 +111,16 @@ class Nonlinear(DeviceModel):
     """NeuroSim's exponential LTP/LTD curves (see the module docstring)."""
 
     def apply(self, g, n, dev):
+        # LTD is LTP mirrored: depressing g by s pulses = 1 - potentiating (1 - g) by s on the LTD shape
         up = n > 0
-        out = np.empty_like(g)
-        step = np.abs(n) / dev.levels
-        for mask, a_all, ltp in ((up, dev.a_ltp, True), (~up, dev.a_ltd, False)):
-            if not mask.any():
-                continue
-            a = _pick(a_all, mask)
-            gm, s = g[mask], step[mask]
-            d = -np.expm1(-1.0 / a)
-            if ltp:
-                x = -a * np.log1p(-gm * d)
-                x = np.minimum(x + s, 1.0)
-                out[mask] = -np.expm1(-x / a) / d
-            else:
-                x = 1.0 + a * np.log1p(-(1.0 - gm) * d)
-                x = np.maximum(x - s, 0.0)
-                out[mask] = 1.0 + np.expm1((x - 1.0) / a) / d
-        return out
+        h = np.where(up, g, 1.0 - g)
+        a = np.where(up, dev.a_ltp, dev.a_ltd)
+        d = -np.expm1(-1.0 / a)
+        y = -a * np.log1p(-h * d)
+        y += np.abs(n) / dev.levels
+        np.minimum(y, 1.0, out=y)
+        h = -np.expm1(-y / a) / d
+        return np.where(up, h, 1.0 - h)
 
 
 @dataclass(frozen=True)
@@ -197,24 +189,31 @@ class SoftBounds(DeviceModel):
         return np.where(n > 0, 1.0 - (1.0 - g) * r, g * r)
 
 
-def apply_pulses(model: DeviceModel, g: np.ndarray, n: np.ndarray, dev: DeviceArrays, *,
-                 sigma_c2c: float = 0.0, rng: np.random.Generator | None = None) -> np.ndarray:
-    """The devices after pulses ``n``: the model's response, cycle-to-cycle noise
-    ``N(0, sigma_c2c sqrt(|n|))`` (normalised units) on every device that got a pulse, clipped to
-    [0, 1]. Only devices with ``n != 0`` are computed; returns a new array."""
-    out = g.copy()
-    idx = np.flatnonzero(n)
-    if idx.size == 0:
-        return out
-    gi = g.reshape(-1)[idx]
-    ni = n.reshape(-1)[idx].astype(np.float64)
-    sub = DeviceArrays(dev.levels, _flat_pick(dev.a_ltp, idx, g.shape), _flat_pick(dev.a_ltd, idx, g.shape))
-    new = model.apply(gi, ni, sub)
+def pulse_devices(model: DeviceModel, g_flat: np.ndarray, idx: np.ndarray, n_sub: np.ndarray, dev: DeviceArrays,
+                  shape: tuple[int, ...], *, sigma_c2c: float = 0.0,
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """The new states of the devices ``idx`` (flat indices into an array of ``shape``) after pulses
+    ``n_sub``: the model's response, cycle-to-cycle noise ``N(0, sigma_c2c sqrt(|n|))`` (normalised
+    units), clipped to [0, 1]. The kernel of :func:`apply_pulses` and of the arrays' updates."""
+    sub = DeviceArrays(dev.levels, _flat_pick(dev.a_ltp, idx, shape), _flat_pick(dev.a_ltd, idx, shape))
+    new = model.apply(g_flat[idx], n_sub, sub)
     if sigma_c2c > 0:
         if rng is None:
             raise ValueError("cycle-to-cycle variation needs a random generator")
-        new = new + rng.standard_normal(idx.size) * (sigma_c2c * np.sqrt(np.abs(ni)))
-    out.reshape(-1)[idx] = np.clip(new, 0.0, 1.0)
+        new = new + rng.standard_normal(idx.size) * (sigma_c2c * np.sqrt(np.abs(n_sub)))
+    return np.clip(new, 0.0, 1.0)
+
+
+def apply_pulses(model: DeviceModel, g: np.ndarray, n: np.ndarray, dev: DeviceArrays, *,
+                 sigma_c2c: float = 0.0, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The devices after pulses ``n`` (same shape as ``g``): only devices with ``n != 0`` are
+    computed and change (:func:`pulse_devices`); returns a new array."""
+    out = np.array(g, np.float64, copy=True)
+    flat = out.reshape(-1)
+    nf = np.asarray(n, np.float64).reshape(-1)
+    idx = np.flatnonzero(nf)
+    if idx.size:
+        flat[idx] = pulse_devices(model, flat, idx, nf[idx], dev, out.shape, sigma_c2c=sigma_c2c, rng=rng)
     return out
 
 
