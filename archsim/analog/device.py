@@ -160,7 +160,7 @@ class LinearStepParams(NoParams):
 
 def _geometric(g, k, gamma, s):
     """``k`` pulses of ``g -> g + s (1 - gamma g)`` in closed form (``gamma = 0``: linear)."""
-    if gamma == 0:
+    if gamma < 1e-12:                 # linear to double precision
         return g + k * s
     # g_k = g + (1 - gamma g) (1 - (1 - s gamma)^k) / gamma, stable for small gamma
     return g + (1.0 - gamma * g) * (-np.expm1(k * np.log1p(-s * gamma)) / gamma)
