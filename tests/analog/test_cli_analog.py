@@ -69,3 +69,23 @@ def test_analog_sweep_point(tmp_path):
     assert list(t["analog.adc_bits"]) == [4, 0] and (t["preset"] == "epiram").all()
     with pytest.raises(Exception, match="unknown sweep experiment"):
         make_spec(base, {"experiment": "nope", "grid": {"analog.adc_bits": [4]}})
+
+
+def test_docs_plugin_example_runs(tmp_path):
+    """docs/analog.md's extension example is docs/examples/analog_plugin.py, and it runs through the CLI."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    plugin = root / "docs" / "examples" / "analog_plugin.py"
+    body = plugin.read_text().split('"""\n', 1)[1].lstrip("\n")
+    assert body in (root / "docs" / "analog.md").read_text()
+    out = tmp_path / "p"
+    r = subprocess.run([sys.executable, "-m", "archsim", "--plugin", str(plugin), "analog", "--presets", "my-rram",
+                        "--set", "analog.model=exp-step", "--set", "analog.model.rate=0.5", "--epochs", "1",
+                        "--set", "analog.batch_size=64", "--no-figures", "--no-progress", "--out", str(out)],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stderr
+    t = pd.read_csv(out / "analog.csv")
+    assert list(t["preset"]) == ["my-rram"] and list(t["model"]) == ["exp-step"] and t["ltp_pulses"][0] > 0
