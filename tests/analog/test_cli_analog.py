@@ -14,7 +14,7 @@ ISSUE_COLUMNS = ["preset", "optimizer", "adc_bits", "test_accuracy", "baseline_a
 def test_cli_end_to_end_and_resume(tmp_path, capsys):
     out = tmp_path / "an"
     args = ["analog", "--presets", "ideal,pcmo", "--optimizers", "sgd,momentum", "--adc-bits", "8",
-            "--epochs", "1", "--set", "analog.batch_size=32", "--out", str(out), "--no-progress", "--jobs", "2"]
+            "--epochs", "1", "--set", "analog.batch_size=64", "--out", str(out), "--no-progress", "--jobs", "2"]
     assert main(args) == 0
     t = pd.read_csv(out / "analog.csv")
     assert list(t.columns[:6]) == ISSUE_COLUMNS[:3] + ["seed"] + ISSUE_COLUMNS[3:5]
