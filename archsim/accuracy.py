@@ -24,7 +24,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from archsim.closed_loop import IterationClock, SchemeMemory
-from archsim.config import Config
+from archsim.config import Config, dump_toml
 from archsim.errors import ConfigError
 
 BASELINE = "baseline"
@@ -201,7 +201,7 @@ def _run_key(config: Config, workload, iterations, seed, eval_every, knobs) -> s
     import hashlib
     import json
 
-    text = json.dumps({"config": config.to_toml(), "workload": workload, "iterations": iterations, "seed": seed,
+    text = json.dumps({"config": dump_toml(config.identity()), "workload": workload, "iterations": iterations, "seed": seed,
                        "eval_every": eval_every, "knobs": {k: str(v) for k, v in sorted((knobs or {}).items())}},
                       sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

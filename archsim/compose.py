@@ -27,6 +27,7 @@ from archsim.timing.parts import TimingParts
 BUILTINS = (
     "archsim.pcm",                 # technology "pcm", its schemes, sections [pcm] [encoding] [dap]
     "archsim.racetrack",           # technology "racetrack", its schemes, section [racetrack]
+    "archsim.analog",              # section [analog], device models, presets, optimisers (in-situ training)
     "archsim.timing.config",       # section [timing]
     "archsim.timing.organisation", # address mappings
     "archsim.timing.scheduling",   # scheduling policies

@@ -67,6 +67,11 @@ class Section:
     #: Keys of older configurations that no longer exist, with the reason; ignored with a note.
     removed: ClassVar[dict[str, str]] = {}
 
+    #: Whether the section takes part in identities derived from a whole configuration (the ids of
+    #: sweep points) while it holds its default values. A section added to archsim after such ids
+    #: existed sets it False, so that earlier sweeps keep their ids (and resume).
+    identity_at_default: ClassVar[bool] = True
+
     def validate(self, where: str) -> None:
         """Checks beyond the field types; raise :class:`ConfigError` naming ``where.key``."""
 
@@ -305,6 +310,15 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (TOML-serialisable) of the resolved configuration."""
         return {name: _plain(self.section(name)) for name in (*CORE_SECTIONS, *self.sections)}
+
+    def identity(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the sections that hold their defaults and opt out of identities
+        (:attr:`Section.identity_at_default`)."""
+        out = self.to_dict()
+        for name, sec in self.sections.items():
+            if not type(sec).identity_at_default and sec == type(sec)():
+                del out[name]
+        return out
 
     def to_toml(self) -> str:
         """The resolved configuration as TOML, loadable by :func:`load_config`."""

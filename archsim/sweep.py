@@ -37,8 +37,25 @@ from tqdm.auto import tqdm
 
 from archsim.config import Config, config_from_mapping, config_with, current_key, read_config_data, read_text
 from archsim.errors import ArchsimError, ConfigError
+from archsim.registry import Registry
 
 MANIFEST = "sweep.json"
+
+#: What one point of a sweep runs: name -> ``f(config, cache_dir) -> (summary, second table)``; the
+#: summary is one or more rows of the sweep's table, the second table goes to ``<id>.flips.parquet``.
+#: ``run`` (the default) is ``archsim run``; a package adds its own (``analog``: ``archsim analog``).
+#: A sweep file chooses one with ``[sweep] experiment = "name"``.
+SWEEP_EXPERIMENTS: Registry = Registry("sweep experiment")
+
+
+def _run_experiment_tables(cfg: Config, cache_dir: str | None = None):
+    from archsim.run import run_experiment
+
+    result = run_experiment(cfg, progress=False, cache_dir=cache_dir)
+    return result.summary.copy(), result.flips.copy()
+
+
+SWEEP_EXPERIMENTS.register("run", _run_experiment_tables)
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,8 @@ class SweepSpec:
     points: list[SweepPoint]
     keys: list[str]
     """The swept keys, in order of first appearance (the table's extra columns)."""
+    experiment: str = "run"
+    """What each point runs (:data:`SWEEP_EXPERIMENTS`)."""
     base_data: dict[str, Any] | None = None
     """The base as written (raw tables): each point's changes apply to it before it is resolved, so a
     changed choice (e.g. ``run.workload``) keeps the parameters the base gave for it."""
@@ -97,9 +116,17 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
     tables ``base_data``, when known: see :attr:`SweepSpec.base_data`)."""
     if not isinstance(sweep, Mapping):
         raise ConfigError(f"{source}: needs a [sweep] table with 'grid' and/or 'points'")
-    unknown = set(sweep) - {"grid", "points"}
+    unknown = set(sweep) - {"grid", "points", "experiment"}
     if unknown:
-        raise ConfigError(f"{source}: [sweep] has unknown key(s) {', '.join(sorted(unknown))}; use grid, points")
+        raise ConfigError(f"{source}: [sweep] has unknown key(s) {', '.join(sorted(unknown))}; "
+                          "use grid, points, experiment")
+    experiment = sweep.get("experiment", "run")
+    if not isinstance(experiment, str):
+        raise ConfigError(f"{source}: sweep.experiment must be a name, not {experiment!r}")
+    try:
+        SWEEP_EXPERIMENTS.get(experiment)
+    except ArchsimError as exc:
+        raise ConfigError(f"{source}: sweep.experiment: {exc}") from None
     grid = sweep.get("grid", {})
     explicit = sweep.get("points", [{}])
     if not isinstance(grid, Mapping):
@@ -111,7 +138,7 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
         raise ConfigError(f"{source}: sweep.points must be a non-empty list of tables of changes")
     _check_spellings([*grid, *(k for x in explicit for k in x)], source)
     combos = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())] if grid else [{}]
-    base_hash = _hash(base.to_dict())
+    base_hash = _hash(base.identity())
     points, seen = [], set()
     keys: list[str] = []
     for extra in explicit:
@@ -121,17 +148,21 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
                 if k not in keys:
                     keys.append(k)
             try:
-                cfg = SweepSpec(base, [], [], base_data).point_config(SweepPoint("", overrides))  # now, not later
+                # validated now, not on a worker an hour later
+                cfg = SweepSpec(base, [], [], experiment, base_data).point_config(SweepPoint("", overrides))
                 if cfg.run.trace:
                     _check_trace(cfg)
             except ArchsimError as exc:
                 raise ConfigError(f"{source}: point {overrides}: {exc}") from None
-            pid = _hash({"base": base_hash, "overrides": overrides})[:12]
+            ident = {"base": base_hash, "overrides": overrides}
+            if experiment != "run":                # ids of existing "run" sweeps stay as they were
+                ident["experiment"] = experiment
+            pid = _hash(ident)[:12]
             if pid in seen:
                 raise ConfigError(f"{source}: the point {overrides} appears twice")
             seen.add(pid)
             points.append(SweepPoint(pid, overrides))
-    return SweepSpec(base, points, keys, dict(base_data) if base_data is not None else None)
+    return SweepSpec(base, points, keys, experiment, dict(base_data) if base_data is not None else None)
 
 
 def _check_spellings(keys: Sequence[str], source: str) -> None:
@@ -167,7 +198,7 @@ def point_path(out_dir: Path, point_id: str, flips: bool = False) -> Path:
 
 
 def run_point(base: Config | Mapping[str, Any], point: SweepPoint, keys: Sequence[str], out_dir: str,
-              plugins: Sequence[str] = (), cache_dir: str | None = None) -> str:
+              plugins: Sequence[str] = (), cache_dir: str | None = None, experiment: str = "run") -> str:
     """Run one point and write its tables atomically; returns the point id. Runs on a Dask worker.
 
     ``base`` travels as plain data (the sweep's raw base tables) and the point's configuration is built
@@ -177,11 +208,9 @@ def run_point(base: Config | Mapping[str, Any], point: SweepPoint, keys: Sequenc
     if point_path(out, point.id).is_file():
         return point.id
     _load_plugins(plugins)
-    from archsim.run import run_experiment
-
     cfg = config_with(base.to_dict() if isinstance(base, Config) else base, point.overrides)
-    result = run_experiment(cfg, progress=False, cache_dir=cache_dir)
-    tables = {True: result.flips.copy(), False: result.summary.copy()}
+    summary, second = SWEEP_EXPERIMENTS.get(experiment)(cfg, cache_dir)
+    tables = {True: second, False: summary}
     for df in tables.values():
         df.insert(0, "point", point.id)
         for i, key in enumerate(keys):
@@ -255,7 +284,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     try:
         base = spec.base_data if spec.base_data is not None else spec.base.to_dict()
         futures = [client.submit(run_point, base, p, spec.keys, str(out), tuple(plugins), cache,
-                                 key=f"archsim-point-{p.id}", pure=False, priority=-i)
+                                 spec.experiment, key=f"archsim-point-{p.id}", pure=False, priority=-i)
                    for i, p in enumerate(todo)]
         with tqdm(total=len(spec.points), initial=counts["skipped"], desc="sweep", unit="point",
                   disable=not progress) as bar:

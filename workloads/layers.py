@@ -17,6 +17,20 @@ from workloads.network import LayerSpec, conv_flops, dense_flops
 F32 = np.float32
 
 
+class Readout:
+    """How a Dense or Conv2D layer computes its matrix product ``x @ wmat.T`` in the forward pass.
+
+    The default is the exact digital product; an analog crossbar (:mod:`archsim.analog`) replaces
+    it with its DAC / array / ADC readout, the backward pass staying digital.
+    """
+
+    def mac(self, x: np.ndarray, wmat: np.ndarray, train: bool) -> np.ndarray:
+        return x @ wmat.T
+
+
+DIGITAL = Readout()
+
+
 class Layer:
     op = "layer"
 
@@ -58,6 +72,7 @@ class Conv2D(Layer):
         std = np.sqrt(2.0 / (c_in * k * k))  # He initialisation for ReLU networks
         self.params = {"weight": (rng.standard_normal((c_out, c_in, k, k)) * std).astype(F32),
                        "bias": np.zeros(c_out, F32)}
+        self.readout: Readout = DIGITAL
 
     def out_shape(self, in_shape):
         _, h, w = in_shape
@@ -76,7 +91,7 @@ class Conv2D(Layer):
         win = sliding_window_view(x, (k, k), axis=(2, 3))          # (n, c, ho, wo, k, k)
         cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * k * k)
         wmat = self.params["weight"].reshape(self.c_out, -1)
-        out = cols @ wmat.T
+        out = self.readout.mac(cols, wmat, train)
         out += self.params["bias"]
         if train:
             self._cache = (cols, x.shape)
@@ -163,6 +178,7 @@ class Dense(Layer):
         std = np.sqrt(2.0 / n_in)
         self.params = {"weight": (rng.standard_normal((n_out, n_in)) * std).astype(F32),
                        "bias": np.zeros(n_out, F32)}
+        self.readout: Readout = DIGITAL
 
     def out_shape(self, in_shape):
         if int(np.prod(in_shape)) != self.n_in:
@@ -176,7 +192,7 @@ class Dense(Layer):
         x2 = x.reshape(x.shape[0], -1)
         if train:
             self._cache = (x2, x.shape)
-        out = x2 @ self.params["weight"].T
+        out = self.readout.mac(x2, self.params["weight"], train)
         out += self.params["bias"]
         return out
 
