@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Lossy-SET (DAP) write and read kernels (private; use :mod:`archsim.dap`).
+"""Lossy-SET (DAP) write and read kernels (private; use :mod:`archsim.pcm.dap`).
 
 State of a line of W float32 words (raw cells, as ``dcw``: no pre-operation):
 ``cells[line, word]`` the cell values (bit b of the word = cell ``31 - b``),
@@ -27,7 +27,7 @@ lossy SETs. Every programmed cell adds one to ``wear[line, word * 32 + cell]``.
 Decay times: ``time + retention + scale * (-log1p(-u)) ** inv_shape``
 (``law`` 1, Weibull) or ``time + retention`` (``law`` 0), ``u`` from a
 SplitMix64 hash of (seed, global line, word, cell, write index), as
-:func:`archsim.dap.decay.uniforms`.
+:func:`archsim.pcm.dap.decay.uniforms`.
 
 How it is fast (same results as the cell-by-cell definition above, bit for bit):
 

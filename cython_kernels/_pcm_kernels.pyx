@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Per-line PCM write kernels (private; use :mod:`archsim.encoding`).
+"""Per-line PCM write kernels (private; use :mod:`archsim.pcm`).
 
 Every kernel replays a chunk of writes ``lanes[t, line, j]`` (T writes to each
 of L lines) against persistent per-line cell state. A *lane* is 64 bits of a
