@@ -147,7 +147,7 @@ cdef class ChannelKernel:
     cdef int32_t[::1] line_bank
     # -- request slots
     cdef int8_t[::1] s_kind, s_miss
-    cdef int64_t[::1] s_line, s_wps, s_rps, s_enq, s_start, s_seq, s_burst, s_index, s_release
+    cdef int64_t[::1] s_line, s_wps, s_rps, s_enq, s_start, s_seq, s_burst, s_index, s_release, s_ptotal, s_pdone
     cdef int32_t[::1] s_bank
     cdef int64_t[::1] free_slots
     cdef int n_free
@@ -253,6 +253,8 @@ cdef class ChannelKernel:
         self.s_burst = np.zeros(max_inflight, dtype=np.int64)
         self.s_index = np.zeros(max_inflight, dtype=np.int64)
         self.s_release = np.zeros(max_inflight, dtype=np.int64)
+        self.s_ptotal = np.zeros(max_inflight, dtype=np.int64)
+        self.s_pdone = np.zeros(max_inflight, dtype=np.int64)
         self.s_bank = np.zeros(max_inflight, dtype=np.int32)
         self.free_slots = np.arange(max_inflight - 1, -1, -1, dtype=np.int64)
         self.n_free = max_inflight
@@ -364,7 +366,8 @@ cdef class ChannelKernel:
                 self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
                 if self.logging:
                     self.pre_log.append((gb, self.s_line[s], self.b_seg[b], self.now, "paused"))
-                self.b_wdone[b] += self.now - self.b_seg[b]
+                self.s_pdone[s] = self.b_wdone[b] + self.now - self.b_seg[b]
+                self.s_ptotal[s] = self.b_wtotal[b]
                 self.b_paused[b] = s
                 self.b_pausing[b] = 0
                 self.b_slot[b] = -1
@@ -737,6 +740,8 @@ cdef class ChannelKernel:
             self.b_state[b] = DEMAND
             self.b_slot[b] = s
             self.b_seg[b] = self.now
+            self.b_wtotal[b] = self.s_ptotal[s]
+            self.b_wdone[b] = self.s_pdone[s]
             self.b_until[b] = self.now + self.b_wtotal[b] - self.b_wdone[b]
 
     cdef void _start_refreshes(self):

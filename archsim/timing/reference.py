@@ -58,7 +58,7 @@ class _LatePhase(Event):
 
 class _Request:
     __slots__ = ("burst", "index", "kind", "line", "bank", "wps", "rps", "release", "enq", "start", "seq",
-                 "miss", "granted", "done", "service")
+                 "miss", "granted", "done", "service", "ptotal", "pdone")
 
 
 class _Channel:
@@ -146,7 +146,7 @@ class _Channel:
             self.sys.stats.bank[gb, B_BUSY_PS] += now - self.seg[b]
             if self.sys.spec.logging:
                 self.sys.pre_log.append((gb, r.line, self.seg[b], now, "paused"))
-            self.wdone[b] += now - self.seg[b]
+            r.pdone, r.ptotal = self.wdone[b] + now - self.seg[b], self.wtotal[b]
             self.paused[b] = r
             self.pausing[b] = False
             self.state[b] = IDLE
@@ -452,7 +452,7 @@ class _Channel:
             self.paused[b] = None
             self.state[b] = DEMAND
             self.req[b] = r
-            self.seg[b] = now
+            self.seg[b], self.wtotal[b], self.wdone[b] = now, r.ptotal, r.pdone
             self._serve(b, self.wtotal[b] - self.wdone[b], self._served)
 
     def _start_refreshes(self) -> None:
