@@ -120,7 +120,8 @@ cdef class ChannelKernel:
     cdef public bint draining
     cdef object policy
     cdef bint request_level
-    cdef int pre_mode, pause_iters, page
+    cdef int pre_mode, page
+    cdef int64_t iteration_ps
     cdef double cancel_below
     cdef int64_t hit_ps, miss_ps
     cdef public list pre_log
@@ -174,7 +175,7 @@ cdef class ChannelKernel:
                  int64_t[::1] group_size, int64_t[::1] gstart, int64_t[::1] gmembers,
                  int64_t[:, :, ::1] st_req, int64_t[:, :, ::1] st_hist, int64_t[:, ::1] st_bank,
                  int64_t[:, ::1] st_chan, int64_t[::1] line_row, int page, int64_t hit_ps, int64_t miss_ps,
-                 int pre_mode, double cancel_below, int pause_iters, double[::1] bank_wear,
+                 int pre_mode, double cancel_below, int64_t iteration_ps, double[::1] bank_wear,
                  double[::1] line_cancel, int64_t[:, ::1] st_occ, bint logging=False):
         cdef int i
         if (st_req.shape[1] != NKINDS or st_req.shape[2] != R_NFIELDS or st_hist.shape[1] != NKINDS
@@ -191,7 +192,7 @@ cdef class ChannelKernel:
         self.request_level = bool(policy.request_level) and policy_code == K_PYTHON
         self.pre_mode = pre_mode
         self.cancel_below = cancel_below
-        self.pause_iters = pause_iters
+        self.iteration_ps = iteration_ps
         self.page = page
         self.hit_ps = hit_ps
         self.miss_ps = miss_ps
@@ -677,7 +678,7 @@ cdef class ChannelKernel:
         """Cancel or pause the writes in service at banks a read is queued for (write-cancel,
         write-pause); True if a bank became free now."""
         cdef int b, j
-        cdef int64_t s, done, total, k, n, bound, gb
+        cdef int64_t s, done, total, bound, gb
         cdef bint freed = False, draining
         if self.pre_mode == PRE_NONE or self.nr == 0:
             return False
@@ -715,15 +716,11 @@ cdef class ChannelKernel:
                 self.b_state[b] = IDLE
                 freed = True
             else:
-                n = self.pause_iters
-                if total <= 0:
+                if self.iteration_ps <= 0:
                     continue
-                k = done * n // total + 1
-                while k < n and (k * total) // n <= done:
-                    k += 1
-                if k >= n:
-                    continue
-                bound = (k * total) // n
+                bound = (done // self.iteration_ps + 1) * self.iteration_ps  # the next iteration boundary
+                if bound >= total:
+                    continue  # in its last iteration
                 self.b_until[b] = self.b_seg[b] + bound - self.b_wdone[b]
                 self.b_pausing[b] = 1
         return freed

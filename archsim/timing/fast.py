@@ -41,7 +41,7 @@ class BurstMemorySystem(MemorySystem):
         for c in range(org.channels):
             policy = spec.schedulers[c]
             high, low = policy.kernel_params()
-            pre_mode, cancel_below, iterations = policy.preemption()
+            pre_mode, cancel_below, iteration_ps = policy.preemption()
             k = _k.ChannelKernel(
                 c, org.banks_per_channel, c * org.banks_per_channel, t.read_queue, t.write_queue,
                 t.requests_in_flight, policy, int(policy.kernel_code), int(high), int(low),
@@ -49,7 +49,7 @@ class BurstMemorySystem(MemorySystem):
                 self._pend_state, self._rq_next, self._rq_prev, spec.groups, self._group_pending,
                 spec.group_size, spec.gstart, spec.gmembers, stats.req, stats.hist, stats.bank, stats.chan,
                 spec.line_row, int(spec.page.code), int(spec.hit_ps), int(spec.miss_ps), int(pre_mode),
-                float(cancel_below), int(iterations), spec.bank_wear, stats.line_cancelled, stats.occ, spec.logging)
+                float(cancel_below), int(iteration_ps), spec.bank_wear, stats.line_cancelled, stats.occ, spec.logging)
             self.kernels.append(k)
             inbox = simpy.Store(env)
             self.inboxes.append(inbox)

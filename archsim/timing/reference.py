@@ -94,7 +94,7 @@ class _Channel:
         self.seg = [0] * self.nb           # start of the current service segment
         self.wdone = [0] * self.nb         # service done before it (a paused write)
         self.wtotal = [0] * self.nb        # full service of the request in service
-        self.pre_mode, self.cancel_below, self.iterations = self.policy.preemption()
+        self.pre_mode, self.cancel_below, self.iteration_ps = self.policy.preemption()
         self.page = spec.page.code
         self.hit_ps, self.miss_ps = spec.hit_ps, spec.miss_ps
         self.occ_t = 0
@@ -431,16 +431,13 @@ class _Channel:
                 self.state[b] = IDLE
                 freed = True
             else:
-                n = self.iterations
-                if total <= 0:
+                if self.iteration_ps <= 0:
                     continue
-                k = done * n // total + 1
-                while k < n and (k * total) // n <= done:
-                    k += 1
-                if k >= n:
-                    continue
+                bound = (done // self.iteration_ps + 1) * self.iteration_ps  # the next iteration boundary
+                if bound >= total:
+                    continue  # in its last iteration
                 self.pausing[b] = True
-                self._serve(b, self.seg[b] + (k * total) // n - self.wdone[b] - now, self._served)
+                self._serve(b, self.seg[b] + bound - self.wdone[b] - now, self._served)
         return freed
 
     def _resume(self) -> None:

@@ -41,9 +41,10 @@ is available to reads only.
 A policy may also preempt writes (:meth:`SchedulingPolicy.preemption`): with
 ``CANCEL`` a read queued for a bank busy with a write cancels the write when less
 than ``fraction`` of it is done (the write goes back to its place in the write queue
-and is served again in full); with ``PAUSE`` the write is a series of ``iterations``
-equal iterations and pauses at the next iteration boundary, the bank serves the
-reads queued for it, and the write resumes where it stopped. Neither preempts while
+and is served again in full); with ``PAUSE`` the write is a series of iterations of
+``iteration_ps`` each and pauses at the next iteration boundary (none in its last
+iteration), the bank serves the reads queued for it, and the write resumes where it
+stopped. Neither preempts while
 the policy drains writes (``draining``).
 
 A policy object belongs to one controller (it may keep state); it is built as
@@ -199,10 +200,10 @@ class SchedulingPolicy:
         return oldest_of(view, self.arbitrate(len(view.reads), len(view.writes)))
 
     def preemption(self) -> tuple[int, float, int]:
-        """``(Preemption, fraction, iterations)``: whether a read cancels (while less than
-        ``fraction`` of the write is done) or pauses (at the next of ``iterations`` equal
-        iteration boundaries) a write in service at its bank."""
-        return (Preemption.NONE, 0.0, 1)
+        """``(Preemption, fraction, iteration_ps)``: whether a read cancels (while less than
+        ``fraction`` of the write is done) or pauses (at the next boundary of its iterations of
+        ``iteration_ps``) a write in service at its bank."""
+        return (Preemption.NONE, 0.0, 0)
 
     def kernel_params(self) -> tuple[int, int]:
         """Integer parameters of the compiled twin (e.g. watermarks, the FR-FCFS cap)."""
@@ -351,29 +352,30 @@ class WriteCancel(ReadFirst):
     kernel_code = KERNEL_READ_FIRST
 
     def preemption(self) -> tuple[int, float, int]:
-        return (Preemption.CANCEL, float(self.params.cancel_below), 1)
+        return (Preemption.CANCEL, float(self.params.cancel_below), 0)
 
 
 @dataclass(frozen=True)
 class WritePauseParams(ReadFirstParams):
-    """Parameters of :class:`WritePause`: the drain watermarks and the iterations of a write."""
+    """Parameters of :class:`WritePause`: the drain watermarks and the length of a write iteration."""
 
-    iterations: int = 4
-    """Equal program-and-verify iterations of one line write (its pause points are their boundaries)."""
+    iteration_ns: float = 125.0
+    """One program-and-verify iteration of a line write, ns (default: one RESET pulse of Table II,
+    so a PCM write of 1000 ns is 8 iterations and a RESET-only write of 125 ns one, never paused)."""
 
     def validate(self, where: str, owner: Any = None) -> None:
         super().validate(where, owner)
-        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) or self.iterations < 1:
-            raise ConfigError(f"{where}.iterations must be a positive integer, not {self.iterations!r}")
+        if not self.iteration_ns > 0:
+            raise ConfigError(f"{where}.iteration_ns must be positive, not {self.iteration_ns!r}")
 
 
 @SCHEDULING_POLICIES.register("write-pause")
 class WritePause(ReadFirst):
     """Read-first with write pausing (Qureshi et al. HPCA 2010).
 
-    A PCM line write is ``iterations`` equal iterations of program-and-verify. A
-    read that finds its bank busy with a write pauses it at the next iteration
-    boundary; the bank serves the reads queued for it, then the write resumes where
+    A PCM line write is a series of program-and-verify iterations of
+    ``iteration_ns`` each. A read that finds its bank busy with a write pauses it
+    at the next iteration boundary (a write in its last iteration finishes); the bank serves the reads queued for it, then the write resumes where
     it stopped (no work is lost: energy and wear are those of one write). No write
     is paused during a write drain.
     """
@@ -382,4 +384,4 @@ class WritePause(ReadFirst):
     kernel_code = KERNEL_READ_FIRST
 
     def preemption(self) -> tuple[int, float, int]:
-        return (Preemption.PAUSE, 0.0, int(self.params.iterations))
+        return (Preemption.PAUSE, 0.0, int(round(self.params.iteration_ns * 1000)))

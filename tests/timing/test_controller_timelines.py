@@ -41,10 +41,10 @@ def test_a_write_cancelled_by_a_read(engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_paused_write_resumes(engine):
-    # W line 0 (1000 ns, 4 iterations: boundaries 250, 500, 750) at 0. R line 1 at 300: the write
+    # W line 0 (1000 ns, iterations of 250 ns: boundaries 250, 500, 750) at 0. R line 1 at 300: the write
     # pauses at 500, the read runs 500-550, the write resumes 550 with 500 ns left: done at 1050.
     # R line 2 at 1000: the write is in its last iteration (no boundary left): the read waits, 1050-1100.
-    t = timing(scheduling={"name": "write-pause", "iterations": 4})
+    t = timing(scheduling={"name": "write-pause", "iteration_ns": 250})
     env, system, stats = build(engine, t, 3)
     drive(env, system, [(0, WRITE, [(0, 1000, 0)], ACCEPTED), (300, READ, [(1, 0, 0)], COMPLETED),
                         (450, READ, [(2, 0, 0)], COMPLETED)], 3)
@@ -157,7 +157,7 @@ def test_a_policy_returning_a_busy_request_is_one_clear_error(engine):
 
 
 def test_the_new_policies_are_registered_with_their_parameters():
-    for name, param in (("fr-fcfs", "hit_cap"), ("write-cancel", "cancel_below"), ("write-pause", "iterations")):
+    for name, param in (("fr-fcfs", "hit_cap"), ("write-cancel", "cancel_below"), ("write-pause", "iteration_ns")):
         assert param in SCHEDULING_POLICIES.params_type(name).__dataclass_fields__
     assert SCHEDULING_POLICIES.get("fr-fcfs").request_level
     assert not SCHEDULING_POLICIES.get("read-first").request_level
