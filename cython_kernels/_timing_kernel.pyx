@@ -524,35 +524,38 @@ cdef class ChannelKernel:
         cdef int i, n, b
         cdef int64_t s
         cdef bint w
+        cdef int64_t[:, ::1] m
+        cdef int8_t[:, ::1] f
+        cdef int64_t[:, ::1] bm
+        cdef int8_t[::1] rf
         for w in (False, True):
             n = self.nw if w else self.nr
-            kind = np.full(n, WRITE if w else READ, np.int8)
-            line = np.empty(n, np.int64)
-            bank = np.empty(n, np.int32)
-            row = np.empty(n, np.int64)
-            arr = np.empty(n, np.int64)
-            seq = np.empty(n, np.int64)
-            svc = np.empty(n, np.int64)
-            hit = np.empty(n, np.bool_)
-            av = np.empty(n, np.bool_)
+            ints = np.empty((7, n), np.int64)
+            flags = np.empty((2, n), np.bool_)
+            m = ints
+            f = flags.view(np.int8)
             for i in range(n):
                 s = self.wq[i] if w else self.rq[i]
-                line[i] = self.s_line[s]
-                bank[i] = self.s_bank[s]
-                row[i] = self.line_row[self.s_line[s]]
-                arr[i] = self.s_enq[s]
-                seq[i] = self.s_seq[s]
-                svc[i] = self._expected(s)
-                hit[i] = self._hit(s)
-                av[i] = self._available(self.s_bank[s], w)
-            queues.append(QueueView(kind, line, bank, row, arr, seq, svc, hit, av))
-        until = np.empty(self.nbl, np.int64)
+                m[0, i] = WRITE if w else READ
+                m[1, i] = self.s_line[s]
+                m[2, i] = self.s_bank[s]
+                m[3, i] = self.line_row[self.s_line[s]]
+                m[4, i] = self.s_enq[s]
+                m[5, i] = self.s_seq[s]
+                m[6, i] = self._expected(s)
+                f[0, i] = self._hit(s)
+                f[1, i] = self._available(self.s_bank[s], w)
+            queues.append(QueueView(ints, flags))
+        bints = np.empty((3, self.nbl), np.int64)
         refreshing = np.empty(self.nbl, np.bool_)
+        bm = bints
+        rf = refreshing.view(np.int8)
         for b in range(self.nbl):
-            until[b] = self.b_until[b] if self.b_state[b] != IDLE else self.now
-            refreshing[b] = self.b_state[b] == REFRESH
-        banks = BankView(until, np.array(self.b_open, np.int64), refreshing, np.array(self.refq_len, np.int32),
-                         np.array(self.bank_wear[self.bank_base:self.bank_base + self.nbl], np.float64))
+            bm[0, b] = self.b_until[b] if self.b_state[b] != IDLE else self.now
+            bm[1, b] = self.b_open[b]
+            bm[2, b] = self.refq_len[b]
+            rf[b] = self.b_state[b] == REFRESH
+        banks = BankView(bints, refreshing, np.array(self.bank_wear[self.bank_base:self.bank_base + self.nbl]))
         return ControllerView(self.now, self.channel, queues[0], queues[1], banks)
 
     cdef int _python_select(self):

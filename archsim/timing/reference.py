@@ -268,15 +268,15 @@ class _Channel:
         rows = self.sys.spec.line_row
         queues = []
         for kind, q in ((READ, self.rq), (WRITE, self.wq)):
-            queues.append(QueueView(
-                np.full(len(q), kind, np.int8), np.array([r.line for r in q], np.int64),
-                np.array([r.bank for r in q], np.int32), np.array([int(rows[r.line]) for r in q], np.int64),
-                np.array([r.enq for r in q], np.int64), np.array([r.seq for r in q], np.int64),
-                np.array([self._expected(r) for r in q], np.int64), np.array([self._hit(r) for r in q], np.bool_),
-                np.array([self._available(r.bank, kind == WRITE) for r in q], np.bool_)))
-        banks = BankView(np.array([self.until[b] if self.state[b] != IDLE else now for b in range(self.nb)], np.int64),
-                         np.array(self.open_row, np.int64), np.array([s == REFRESH for s in self.state], np.bool_),
-                         np.array([len(q) for q in self.refq], np.int32),
+            ints = np.array([[kind] * len(q), [r.line for r in q], [r.bank for r in q], [int(rows[r.line]) for r in q],
+                             [r.enq for r in q], [r.seq for r in q], [self._expected(r) for r in q]],
+                            np.int64).reshape(7, len(q))
+            flags = np.array([[self._hit(r) for r in q], [self._available(r.bank, kind == WRITE) for r in q]],
+                             np.bool_).reshape(2, len(q))
+            queues.append(QueueView(ints, flags))
+        bints = np.array([[self.until[b] if self.state[b] != IDLE else now for b in range(self.nb)], self.open_row,
+                          [len(q) for q in self.refq]], np.int64)
+        banks = BankView(bints, np.array([s == REFRESH for s in self.state], np.bool_),
                          np.array(self.sys.spec.bank_wear[self.base:self.base + self.nb], np.float64))
         return ControllerView(now, self.c, queues[0], queues[1], banks)
 

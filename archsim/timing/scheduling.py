@@ -96,14 +96,27 @@ KERNEL_FR_FCFS = 2
 
 
 class QueueView:
-    """One controller queue, read-only, in arrival order (numpy arrays of equal length)."""
+    """One controller queue, read-only, in arrival order (numpy arrays of equal length):
+    ``kind``, ``line``, ``bank``, ``row``, ``arrival_ps``, ``seq``, ``service_ps`` (int64)
+    and ``row_hit``, ``available`` (bool)."""
 
     __slots__ = ("kind", "line", "bank", "row", "arrival_ps", "seq", "service_ps", "row_hit", "available")
+    INTS = ("kind", "line", "bank", "row", "arrival_ps", "seq", "service_ps")
 
-    def __init__(self, kind, line, bank, row, arrival_ps, seq, service_ps, row_hit, available) -> None:
-        for name, a in zip(self.__slots__, (kind, line, bank, row, arrival_ps, seq, service_ps, row_hit, available)):
-            a.flags.writeable = False
-            object.__setattr__(self, name, a)
+    def __init__(self, ints: np.ndarray, flags: np.ndarray) -> None:
+        """``ints``: (7, n) int64, the rows of :attr:`INTS`; ``flags``: (2, n) bool, row_hit and available."""
+        ints.flags.writeable = False
+        flags.flags.writeable = False
+        setattr_ = object.__setattr__
+        setattr_(self, "kind", ints[0])
+        setattr_(self, "line", ints[1])
+        setattr_(self, "bank", ints[2])
+        setattr_(self, "row", ints[3])
+        setattr_(self, "arrival_ps", ints[4])
+        setattr_(self, "seq", ints[5])
+        setattr_(self, "service_ps", ints[6])
+        setattr_(self, "row_hit", flags[0])
+        setattr_(self, "available", flags[1])
 
     def __setattr__(self, name, value):
         raise AttributeError("a queue view is read-only")
@@ -116,14 +129,22 @@ class QueueView:
 
 
 class BankView:
-    """The banks of one channel, read-only (numpy arrays indexed by the bank within the channel)."""
+    """The banks of one channel, read-only (numpy arrays indexed by the bank within the channel):
+    ``busy_until_ps``, ``open_row``, ``pending_refreshes`` (int64), ``refreshing`` (bool),
+    ``wear`` (float64, cell flips so far)."""
 
-    __slots__ = ("busy_until_ps", "open_row", "refreshing", "pending_refreshes", "wear")
+    __slots__ = ("busy_until_ps", "open_row", "pending_refreshes", "refreshing", "wear")
 
-    def __init__(self, busy_until_ps, open_row, refreshing, pending_refreshes, wear) -> None:
-        for name, a in zip(self.__slots__, (busy_until_ps, open_row, refreshing, pending_refreshes, wear)):
+    def __init__(self, ints: np.ndarray, refreshing: np.ndarray, wear: np.ndarray) -> None:
+        """``ints``: (3, banks) int64, busy_until_ps, open_row, pending_refreshes."""
+        for a in (ints, refreshing, wear):
             a.flags.writeable = False
-            object.__setattr__(self, name, a)
+        setattr_ = object.__setattr__
+        setattr_(self, "busy_until_ps", ints[0])
+        setattr_(self, "open_row", ints[1])
+        setattr_(self, "pending_refreshes", ints[2])
+        setattr_(self, "refreshing", refreshing)
+        setattr_(self, "wear", wear)
 
     def __setattr__(self, name, value):
         raise AttributeError("a bank view is read-only")
