@@ -161,3 +161,41 @@ def test_the_new_policies_are_registered_with_their_parameters():
         assert param in SCHEDULING_POLICIES.params_type(name).__dataclass_fields__
     assert SCHEDULING_POLICIES.get("fr-fcfs").request_level
     assert not SCHEDULING_POLICIES.get("read-first").request_level
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_controller_statistics_of_the_fr_fcfs_timeline(engine):
+    # the timeline of test_fr_fcfs_serves_a_row_hit_before_an_older_miss: queued requests 0 on [0, 10),
+    # 3 on [10, 50), 2 on [50, 62.5), 1 on [62.5, 75), 0 to the end at 125
+    order, stats = _reads(engine, "fr-fcfs")
+    elapsed = 125 * NS
+    ctl = stats.per_controller(elapsed).iloc[0]
+    assert ctl["queue_occupancy_mean"] == pytest.approx((3 * 40 + 2 * 12.5 + 1 * 12.5) / 125)
+    assert ctl["queue_occupancy_p99"] == 3 and ctl["queue_occupancy_max"] == 3
+    col = stats.controller_columns(elapsed).iloc[0]
+    assert col["row_hits"] == 2 and col["row_hit_rate"] == 0.5
+    assert col["read_bandwidth_gbs"] == pytest.approx(4 * 64 / 125)  # 4 lines of 64 B in 125 ns
+    assert col["write_bandwidth_gbs"] == 0
+
+
+def test_least_worn_spends_the_write_budget_on_the_least_worn_bank():
+    from pathlib import Path
+
+    if "least-worn" not in SCHEDULING_POLICIES:
+        from archsim.registry import load_plugin
+        load_plugin(str(Path(__file__).resolve().parents[2] / "docs" / "examples" / "least_worn_policy.py"))
+    for engine in ENGINES:
+        # two banks (line l on bank l % 2); bank 0 worn (100 flips), bank 1 fresh; one write at a time.
+        # W0 (bank 0) and W1 (bank 1) arrive together at 0: W1 goes first (0-100) though W0 is older,
+        # then W0 (100-200); a read arriving at 50 is not limited by the budget: bank 0 is idle, 50-100
+        t = timing(banks=2, scheduling={"name": "least-worn", "max_active_writes": 1})
+        env, system, _ = build(engine, t, 4)
+        system.spec.bank_wear[:] = [100.0, 0.0]
+        drive(env, system, [(0, WRITE, [(0, 100, 0), (1, 100, 0)], ACCEPTED), (50, READ, [(2, 0, 0)], COMPLETED)],
+              4)
+        assert [(k, line, start, fin) for k, _b, line, _e, start, fin, _m in log_ns(system)] == [
+            (READ, 2, 50, 100), (WRITE, 1, 0, 100), (WRITE, 0, 100, 200)]
+        # FCFS under no budget: both at 0
+        env, system, _ = build(engine, timing(banks=2), 4)
+        drive(env, system, [(0, WRITE, [(0, 100, 0), (1, 100, 0)], ACCEPTED)], 4)
+        assert [(line, start) for _k, _b, line, _e, start, _f, _m in log_ns(system)] == [(0, 0), (1, 0)]

@@ -58,7 +58,7 @@ def test_fast_equals_reference(scheduling, refresh, manager, seed):
     channels = 1 + seed % 2
     # every parameter the policies take, set small enough for the scenario to reach them
     params = {"write_high_watermark": 3, "write_low_watermark": 1, "batch": 3, "region_lines": 3, "hit_cap": 2,
-              "cancel_below": 0.9, "iteration_ns": 100.0, "max_wait_ns": 1500.0}
+              "cancel_below": 0.9, "iteration_ns": 100.0, "max_active_writes": 2}
 
     def choice(registry, name):
         known = [f for f in registry.params_type(name).__dataclass_fields__]
