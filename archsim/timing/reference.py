@@ -332,13 +332,13 @@ class _Channel:
             elif mode == Arbitration.WRITES_ONLY:
                 iw = self._first(self.wq, True)
             if ir >= 0:
-                self._issue(self.rq.pop(ir), False, popped=True)
+                self._issue(self.rq.pop(ir), False)
             elif iw >= 0:
-                self._issue(self.wq.pop(iw), True, popped=True)
+                self._issue(self.wq.pop(iw), True)
             else:
                 break
 
-    def _issue(self, r: _Request, is_write: bool, popped: bool = True) -> None:
+    def _issue(self, r: _Request, is_write: bool) -> None:
         st = self.sys.stats
         now = int(self.env.now)
         # the queue lost r just now: account the occupancy it had (r counted once more)
