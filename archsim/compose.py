@@ -33,6 +33,7 @@ BUILTINS = (
     "archsim.timing.scheduling",   # scheduling policies
     "archsim.timing.refresh",      # refresh policies
     "archsim.timing.region",       # region managers
+    "archsim.timing.rowbuffer",    # page policies (row buffers)
     "archsim.timing.observer",     # run observer "timing"
     "workloads",                   # workloads
 )

@@ -39,6 +39,26 @@ DEF A_NONE = 5
 DEF K_PYTHON = -1
 DEF K_FCFS = 0
 DEF K_READ_FIRST = 1
+DEF K_FR_FCFS = 2
+
+DEF PRE_NONE = 0
+DEF PRE_CANCEL = 1
+DEF PRE_PAUSE = 2
+
+DEF PAGE_NONE = 0
+DEF PAGE_OPEN = 1
+DEF PAGE_CLOSED = 2
+
+_views = None  # archsim.timing.scheduling's view classes, imported on first use (no import cycle)
+
+
+cdef object _view_classes():
+    global _views
+    if _views is None:
+        from archsim.timing.scheduling import BankView, ControllerView, QueueView
+        from archsim.errors import ArchsimError
+        _views = (QueueView, BankView, ControllerView, ArchsimError)
+    return _views
 
 # ---- the statistics layout, exported to Python (archsim.timing.stats takes it from here)
 cdef dict _constants(dict values):
@@ -66,7 +86,10 @@ BANK_FIELDS = _fields("B_", {"busy_ps": B_BUSY_PS, "refreshes_idle": B_REFRESHES
                              "refresh_miss_ps": B_REFRESH_MISS_PS,
                              "refresh_cancellations": B_REFRESH_CANCELLATIONS,
                              "refresh_cancelled_ps": B_REFRESH_CANCELLED_PS,
-                             "silent_writes": B_SILENT_WRITES}, B_NFIELDS)
+                             "silent_writes": B_SILENT_WRITES, "row_hits": B_ROW_HITS,
+                             "write_cancellations": B_WRITE_CANCELLATIONS,
+                             "write_cancelled_ps": B_WRITE_CANCELLED_PS, "write_pauses": B_WRITE_PAUSES},
+                   B_NFIELDS)
 CHAN_FIELDS = _fields("C_", {"stalled_requests": C_STALLED_REQUESTS, "stall_ps": C_STALL_PS,
                              "accepted": C_ACCEPTED}, C_NFIELDS)
 _constants({"NKINDS": NKINDS, "R_NFIELDS": R_NFIELDS, "B_NFIELDS": B_NFIELDS, "C_NFIELDS": C_NFIELDS,
@@ -96,6 +119,12 @@ cdef class ChannelKernel:
     cdef int policy_code, high, low
     cdef public bint draining
     cdef object policy
+    cdef bint request_level
+    cdef int pre_mode, page
+    cdef int64_t iteration_ps
+    cdef double cancel_below
+    cdef int64_t hit_ps, miss_ps
+    cdef public list pre_log
     cdef bint pre_r, pre_w
     cdef public bint logging
     cdef public list req_log, ref_log
@@ -106,14 +135,20 @@ cdef class ChannelKernel:
     # -- banks (local index)
     cdef int8_t[::1] b_state
     cdef int64_t[::1] b_until, b_slot, b_rline, b_rstart, b_rns, head, tail
-    cdef int32_t[::1] queued_for_bank
+    cdef int32_t[::1] queued_for_bank, queued_reads, refq_len
+    cdef int64_t[::1] b_open, b_streak, b_paused, b_seg, b_wdone, b_wtotal
+    cdef int8_t[::1] b_pausing
+    cdef int64_t[::1] line_row
+    cdef double[::1] bank_wear, line_cancel
+    cdef int64_t[:, ::1] st_occ
+    cdef int64_t occ_t
     # -- lines (global arrays shared by the channels of a model; each touches its own lines)
     cdef int64_t[::1] pend_ns, rq_next, rq_prev, group_of, group_pending, group_size, gstart, gmembers
     cdef int8_t[::1] pend_state
     cdef int32_t[::1] line_bank
     # -- request slots
     cdef int8_t[::1] s_kind, s_miss
-    cdef int64_t[::1] s_line, s_wps, s_rps, s_enq, s_start, s_seq, s_burst, s_index, s_release
+    cdef int64_t[::1] s_line, s_wps, s_rps, s_enq, s_start, s_seq, s_burst, s_index, s_release, s_ptotal, s_pdone
     cdef int32_t[::1] s_bank
     cdef int64_t[::1] free_slots
     cdef int n_free
@@ -139,7 +174,9 @@ cdef class ChannelKernel:
                  int64_t[::1] rq_prev, int64_t[::1] group_of, int64_t[::1] group_pending,
                  int64_t[::1] group_size, int64_t[::1] gstart, int64_t[::1] gmembers,
                  int64_t[:, :, ::1] st_req, int64_t[:, :, ::1] st_hist, int64_t[:, ::1] st_bank,
-                 int64_t[:, ::1] st_chan, bint logging=False):
+                 int64_t[:, ::1] st_chan, int64_t[::1] line_row, int page, int64_t hit_ps, int64_t miss_ps,
+                 int pre_mode, double cancel_below, int64_t iteration_ps, double[::1] bank_wear,
+                 double[::1] line_cancel, int64_t[:, ::1] st_occ, bint logging=False):
         cdef int i
         if (st_req.shape[1] != NKINDS or st_req.shape[2] != R_NFIELDS or st_hist.shape[1] != NKINDS
                 or st_hist.shape[2] != NBINS or st_bank.shape[1] != B_NFIELDS or st_chan.shape[1] != C_NFIELDS):
@@ -152,6 +189,30 @@ cdef class ChannelKernel:
         self.max_inflight = max_inflight
         self.policy = policy
         self.policy_code = policy_code
+        self.request_level = bool(policy.request_level) and policy_code == K_PYTHON
+        self.pre_mode = pre_mode
+        self.cancel_below = cancel_below
+        self.iteration_ps = iteration_ps
+        self.page = page
+        self.hit_ps = hit_ps
+        self.miss_ps = miss_ps
+        self.line_row = line_row
+        self.bank_wear = bank_wear
+        self.line_cancel = line_cancel
+        if st_occ.shape[1] < read_queue + write_queue + banks + 1:
+            raise ValueError("queue-occupancy array too small")
+        self.st_occ = st_occ
+        self.occ_t = 0
+        self.pre_log = []
+        self.queued_reads = np.zeros(banks, dtype=np.int32)
+        self.refq_len = np.zeros(banks, dtype=np.int32)
+        self.b_open = np.full(banks, -1, dtype=np.int64)
+        self.b_streak = np.zeros(banks, dtype=np.int64)
+        self.b_paused = np.full(banks, -1, dtype=np.int64)
+        self.b_seg = np.zeros(banks, dtype=np.int64)
+        self.b_wdone = np.zeros(banks, dtype=np.int64)
+        self.b_wtotal = np.zeros(banks, dtype=np.int64)
+        self.b_pausing = np.zeros(banks, dtype=np.int8)
         self.high = high
         self.low = low
         self.draining = False
@@ -193,6 +254,8 @@ cdef class ChannelKernel:
         self.s_burst = np.zeros(max_inflight, dtype=np.int64)
         self.s_index = np.zeros(max_inflight, dtype=np.int64)
         self.s_release = np.zeros(max_inflight, dtype=np.int64)
+        self.s_ptotal = np.zeros(max_inflight, dtype=np.int64)
+        self.s_pdone = np.zeros(max_inflight, dtype=np.int64)
         self.s_bank = np.zeros(max_inflight, dtype=np.int32)
         self.free_slots = np.arange(max_inflight - 1, -1, -1, dtype=np.int64)
         self.n_free = max_inflight
@@ -239,6 +302,7 @@ cdef class ChannelKernel:
 
     # ------------------------------------------------------------------ refresh queues
     cdef inline void _push_tail(self, int64_t b, int64_t line):
+        self.refq_len[b] += 1
         self.rq_prev[line] = self.tail[b]
         self.rq_next[line] = -1
         if self.tail[b] >= 0:
@@ -248,6 +312,7 @@ cdef class ChannelKernel:
         self.tail[b] = line
 
     cdef inline void _push_head(self, int64_t b, int64_t line):
+        self.refq_len[b] += 1
         self.rq_next[line] = self.head[b]
         self.rq_prev[line] = -1
         if self.head[b] >= 0:
@@ -258,6 +323,7 @@ cdef class ChannelKernel:
 
     cdef inline void _unlink(self, int64_t b, int64_t line):
         cdef int64_t p = self.rq_prev[line], n = self.rq_next[line]
+        self.refq_len[b] -= 1
         if p >= 0:
             self.rq_next[p] = n
         else:
@@ -295,7 +361,18 @@ cdef class ChannelKernel:
                 continue
             any = True
             gb = self.bank_base + b
-            if self.b_state[b] == DEMAND:
+            if self.b_state[b] == DEMAND and self.b_pausing[b]:  # the write pauses at an iteration boundary
+                s = self.b_slot[b]
+                self.st_bank[gb, B_WRITE_PAUSES] += 1
+                self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
+                if self.logging:
+                    self.pre_log.append((gb, self.s_line[s], self.b_seg[b], self.now, "paused"))
+                self.s_pdone[s] = self.b_wdone[b] + self.now - self.b_seg[b]
+                self.s_ptotal[s] = self.b_wtotal[b]
+                self.b_paused[b] = s
+                self.b_pausing[b] = 0
+                self.b_slot[b] = -1
+            elif self.b_state[b] == DEMAND:
                 s = self.b_slot[b]
                 k = self.s_kind[s]
                 lat = self.now - self.s_enq[s]
@@ -306,7 +383,7 @@ cdef class ChannelKernel:
                 if lat > self.st_req[gb, k, R_MAX_PS]:
                     self.st_req[gb, k, R_MAX_PS] = lat
                 self.st_hist[gb, k, latency_bin(lat)] += 1
-                self.st_bank[gb, B_BUSY_PS] += self.now - self.s_start[s]
+                self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
                 if self.logging:
                     self.req_log.append((self.s_burst[s], self.s_index[s], k, gb, self.s_line[s],
                                          self.s_release[s], self.s_enq[s], self.s_start[s], self.now,
@@ -331,6 +408,11 @@ cdef class ChannelKernel:
                 self.b_rline[b] = -1
             self.b_state[b] = IDLE
         return any
+
+    cdef inline void _occ(self):
+        """Account the time since the last change of the number of queued requests."""
+        self.st_occ[self.channel, self.nr + self.nw] += self.now - self.occ_t
+        self.occ_t = self.now
 
     cdef void _accept(self):
         cdef int64_t s, k, b
@@ -359,9 +441,11 @@ cdef class ChannelKernel:
                 self.st_chan[self.channel, C_STALLED_REQUESTS] += 1
                 self.st_chan[self.channel, C_STALL_PS] += self.now - self.p_release
             self.st_chan[self.channel, C_ACCEPTED] += 1
+            self._occ()
             if k == READ:
                 self.rq[self.nr] = s
                 self.nr += 1
+                self.queued_reads[b] += 1
             else:
                 self.wq[self.nw] = s
                 self.nw += 1
@@ -371,6 +455,8 @@ cdef class ChannelKernel:
 
     cdef inline bint _available(self, int64_t b, bint is_write):
         cdef int8_t st = self.b_state[b]
+        if is_write and self.b_paused[b] >= 0:
+            return False
         if st == IDLE:
             return True
         if st == REFRESH:
@@ -400,9 +486,91 @@ cdef class ChannelKernel:
             return A_READS_ONLY if self.nr > 0 else A_WRITES_ONLY
         return <int>self.policy.arbitrate(self.nr, self.nw)
 
+    cdef inline bint _hit(self, int64_t s):
+        return self.page != PAGE_NONE and self.line_row[self.s_line[s]] == self.b_open[self.s_bank[s]]
+
+    cdef inline int64_t _expected(self, int64_t s):
+        if self.s_kind[s] == WRITE or self.page == PAGE_NONE:
+            return self.s_wps[s]
+        return self.hit_ps if self._hit(s) else self.miss_ps
+
+    cdef int _fr_fcfs(self):
+        """Index of the FR-FCFS choice (reads 0.., writes 1000000..), -1 if none available."""
+        cdef int i, best = -1
+        cdef int64_t s, seq, best_seq = INF
+        cdef bint hit, best_hit = False
+        for i in range(self.nr):
+            s = self.rq[i]
+            if not self._available(self.s_bank[s], False):
+                continue
+            hit = self._hit(s) and self.b_streak[self.s_bank[s]] < self.high
+            seq = self.s_seq[s]
+            if best < 0 or (hit and not best_hit) or (hit == best_hit and seq < best_seq):
+                best, best_hit, best_seq = i, hit, seq
+        for i in range(self.nw):
+            s = self.wq[i]
+            if not self._available(self.s_bank[s], True):
+                continue
+            hit = self._hit(s) and self.b_streak[self.s_bank[s]] < self.high
+            seq = self.s_seq[s]
+            if best < 0 or (hit and not best_hit) or (hit == best_hit and seq < best_seq):
+                best, best_hit, best_seq = 1000000 + i, hit, seq
+        return best
+
+    cdef object _view(self):
+        """The read-only views a request-level Python policy decides on."""
+        QueueView, BankView, ControllerView, _ = _view_classes()
+        queues = []
+        cdef int i, n, b
+        cdef int64_t s
+        cdef bint w
+        cdef int64_t[:, ::1] m
+        cdef int8_t[:, ::1] f
+        cdef int64_t[:, ::1] bm
+        cdef int8_t[::1] rf
+        for w in (False, True):
+            n = self.nw if w else self.nr
+            ints = np.empty((7, n), np.int64)
+            flags = np.empty((2, n), np.bool_)
+            m = ints
+            f = flags.view(np.int8)
+            for i in range(n):
+                s = self.wq[i] if w else self.rq[i]
+                m[0, i] = WRITE if w else READ
+                m[1, i] = self.s_line[s]
+                m[2, i] = self.s_bank[s]
+                m[3, i] = self.line_row[self.s_line[s]]
+                m[4, i] = self.s_enq[s]
+                m[5, i] = self.s_seq[s]
+                m[6, i] = self._expected(s)
+                f[0, i] = self._hit(s)
+                f[1, i] = self._available(self.s_bank[s], w)
+            queues.append(QueueView(ints, flags))
+        bints = np.empty((3, self.nbl), np.int64)
+        refreshing = np.empty(self.nbl, np.bool_)
+        bm = bints
+        rf = refreshing.view(np.int8)
+        for b in range(self.nbl):
+            bm[0, b] = self.b_until[b] if self.b_state[b] != IDLE else self.now
+            bm[1, b] = self.b_open[b]
+            bm[2, b] = self.refq_len[b]
+            rf[b] = self.b_state[b] == REFRESH
+        banks = BankView(bints, refreshing, np.array(self.bank_wear[self.bank_base:self.bank_base + self.nbl]))
+        return ControllerView(self.now, self.channel, queues[0], queues[1], banks)
+
+    cdef int _python_select(self):
+        """Ask a request-level Python policy; reads 0.., writes 1000000.., -1 for none."""
+        ArchsimError = _view_classes()[3]
+        view = self._view()
+        pick = self.policy.select(view)
+        if pick is None:
+            return -1
+        return _checked_pick(pick, view, ArchsimError, self.policy)
+
     cdef void _issue(self, bint writes, int i):
         cdef int64_t s, b, line, r, svc, j, n, gb
         cdef int8_t st
+        self._occ()
         if writes:
             s = self.wq[i]
             n = self.nw
@@ -418,6 +586,12 @@ cdef class ChannelKernel:
         b = self.s_bank[s]
         gb = self.bank_base + b
         self.queued_for_bank[b] -= 1
+        if not writes:
+            self.queued_reads[b] -= 1
+        if self._hit(s):
+            self.b_streak[b] += 1
+        else:
+            self.b_streak[b] = 0
         if self.b_state[b] == REFRESH:  # cancel the refresh: back to the head of the queue
             r = self.b_rline[b]
             self.st_bank[gb, B_REFRESH_CANCELLATIONS] += 1
@@ -446,14 +620,33 @@ cdef class ChannelKernel:
                 self.s_miss[s] = 1
             elif svc == 0:
                 self.st_bank[gb, B_SILENT_WRITES] += 1
+        elif self.page != PAGE_NONE:  # a read: the row buffer
+            if self.line_row[self.s_line[s]] == self.b_open[b]:
+                svc = self.hit_ps
+                self.st_bank[gb, B_ROW_HITS] += 1
+            else:
+                svc = self.miss_ps
+            self.b_open[b] = self.line_row[self.s_line[s]] if self.page == PAGE_OPEN else -1
         self.s_start[s] = self.now
+        self.b_seg[b] = self.now
+        self.b_wdone[b] = 0
+        self.b_wtotal[b] = svc
         self.b_state[b] = DEMAND
         self.b_until[b] = self.now + svc
         self.b_slot[b] = s
 
     cdef void _decide(self):
-        cdef int mode, ir, iw
+        cdef int mode, ir, iw, pick
         while self.nr + self.nw > 0:
+            if self.policy_code == K_FR_FCFS or self.request_level:
+                pick = self._fr_fcfs() if self.policy_code == K_FR_FCFS else self._python_select()
+                if pick < 0:
+                    break
+                if pick >= 1000000:
+                    self._issue(True, pick - 1000000)
+                else:
+                    self._issue(False, pick)
+                continue
             mode = self._arbitrate()
             ir = -1
             iw = -1
@@ -484,11 +677,79 @@ cdef class ChannelKernel:
             else:
                 break
 
+    cdef bint _preempt(self):
+        """Cancel or pause the writes in service at banks a read is queued for (write-cancel,
+        write-pause); True if a bank became free now."""
+        cdef int b, j
+        cdef int64_t s, done, total, bound, gb
+        cdef bint freed = False, draining
+        if self.pre_mode == PRE_NONE or self.nr == 0:
+            return False
+        draining = self.draining if self.policy_code != K_PYTHON else bool(self.policy.draining)
+        if draining:
+            return False
+        for b in range(self.nbl):
+            if self.b_state[b] != DEMAND or self.queued_reads[b] == 0 or self.b_pausing[b]:
+                continue
+            s = self.b_slot[b]
+            if self.s_kind[s] != WRITE:
+                continue
+            gb = self.bank_base + b
+            total = self.b_wtotal[b]
+            done = self.b_wdone[b] + self.now - self.b_seg[b]
+            if self.pre_mode == PRE_CANCEL:
+                if not done < self.cancel_below * total:
+                    continue
+                self.st_bank[gb, B_WRITE_CANCELLATIONS] += 1
+                self.st_bank[gb, B_WRITE_CANCELLED_PS] += done
+                self.st_bank[gb, B_BUSY_PS] += done
+                self.line_cancel[self.s_line[s]] += <double>done / <double>total
+                if self.logging:
+                    self.pre_log.append((gb, self.s_line[s], self.b_seg[b], self.now, "cancelled"))
+                self.s_wps[s] = total  # served again in full (an inline refresh it paid included)
+                self._occ()
+                j = self.nw
+                while j > 0 and self.s_seq[self.wq[j - 1]] > self.s_seq[s]:
+                    self.wq[j] = self.wq[j - 1]
+                    j -= 1
+                self.wq[j] = s
+                self.nw += 1
+                self.queued_for_bank[b] += 1
+                self.b_slot[b] = -1
+                self.b_state[b] = IDLE
+                freed = True
+            else:
+                if self.iteration_ps <= 0:
+                    continue
+                bound = (done // self.iteration_ps + 1) * self.iteration_ps  # the next iteration boundary
+                if bound >= total:
+                    continue  # in its last iteration
+                self.b_until[b] = self.b_seg[b] + bound - self.b_wdone[b]
+                self.b_pausing[b] = 1
+        return freed
+
+    cdef void _resume(self):
+        """A paused write resumes once its bank is idle and no read is queued for it."""
+        cdef int b
+        cdef int64_t s
+        for b in range(self.nbl):
+            if self.b_paused[b] < 0 or self.b_state[b] != IDLE or self.queued_reads[b] != 0:
+                continue
+            s = self.b_paused[b]
+            self.b_paused[b] = -1
+            self.b_state[b] = DEMAND
+            self.b_slot[b] = s
+            self.b_seg[b] = self.now
+            self.b_wtotal[b] = self.s_ptotal[s]
+            self.b_wdone[b] = self.s_pdone[s]
+            self.b_until[b] = self.now + self.b_wtotal[b] - self.b_wdone[b]
+
     cdef void _start_refreshes(self):
         cdef int b
         cdef int64_t line
         for b in range(self.nbl):
-            if self.b_state[b] != IDLE or self.queued_for_bank[b] != 0 or self.head[b] < 0:
+            if (self.b_state[b] != IDLE or self.queued_for_bank[b] != 0 or self.head[b] < 0
+                    or self.b_paused[b] >= 0):
                 continue
             line = self.head[b]
             self._unlink(b, line)
@@ -502,6 +763,9 @@ cdef class ChannelKernel:
     cdef void _late(self):
         self._accept()
         self._decide()
+        if self._preempt():
+            self._decide()
+        self._resume()
         self._start_refreshes()
 
     # ------------------------------------------------------------------ driving
@@ -566,3 +830,20 @@ cdef class ChannelKernel:
                 line = self.rq_next[line]
             out.append(q)
         return out
+
+
+cdef int _checked_pick(object pick, object view, object error, object policy) except -2:
+    """Check a request-level policy's answer: reads 0.., writes 1000000.."""
+    try:
+        kind, i = pick
+        kind, i = int(kind), int(i)
+    except (TypeError, ValueError):
+        raise error(f"scheduling policy {type(policy).__name__}.select returned {pick!r}, not (READ | WRITE, index) "
+                    f"or None") from None
+    if kind not in (READ, WRITE):
+        raise error(f"scheduling policy {type(policy).__name__}.select returned kind {kind!r} (READ=0, WRITE=1)")
+    q = view.writes if kind == WRITE else view.reads
+    if not 0 <= i < len(q) or not q.available[i]:
+        raise error(f"scheduling policy {type(policy).__name__}.select returned {'write' if kind else 'read'} {i}, "
+                    f"which is not an available request of its queue ({len(q)} queued)")
+    return 1000000 + i if kind == WRITE else i

@@ -38,6 +38,10 @@ cdef enum:
     B_REFRESH_CANCELLATIONS = 5     # refreshes cancelled by a demand request
     B_REFRESH_CANCELLED_PS = 6      # ... and the time wasted
     B_SILENT_WRITES = 7             # writes that programmed nothing and paid nothing
+    B_ROW_HITS = 8                  # reads served from the bank's open row (row-buffer hits)
+    B_WRITE_CANCELLATIONS = 9       # writes cancelled by a read (write-cancel)
+    B_WRITE_CANCELLED_PS = 10       # ... the service time they had done (lost, served again)
+    B_WRITE_PAUSES = 11             # writes paused at an iteration boundary for a read (write-pause)
     B_NFIELDS
 
 # per-channel fields: chan[channel, field]

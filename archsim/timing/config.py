@@ -49,13 +49,17 @@ class TimingConfig(Section):
     """Capacity of the memory, bytes (sets the rows per bank of the address mapping)."""
     address_mapping: Choice = choice("address mapping", "RoCoBaRaCh")
     """Address mapping by registered name (field order, most significant first)."""
+    page_policy: Choice = choice("page policy", "none")
+    """Row buffer of every bank: "none" (today's model, every read costs the read latency),
+    "open" or "closed", with ``row_hit_ns`` and ``array_read_ns`` (see archsim.timing.rowbuffer)."""
     # -- controller --------------------------------------------------------------------
     read_queue: int = 32
     """Entries of each controller's read queue."""
     write_queue: int = 32
     """Entries of each controller's write queue."""
     scheduling: Choice = choice("scheduling policy", "read-first")
-    """Scheduling policy by registered name ("fcfs", "read-first" with its drain watermarks, ...)."""
+    """Scheduling policy by registered name ("fcfs", "read-first" with its drain watermarks, "fr-fcfs",
+    "write-cancel", "write-pause", ...)."""
     # -- refresh and region manager ----------------------------------------------------------
     refresh_policy: Choice = choice("refresh policy", "cancel")
     """What a demand request does to a refresh in progress: "cancel" it or "wait" for it."""

@@ -41,13 +41,15 @@ class BurstMemorySystem(MemorySystem):
         for c in range(org.channels):
             policy = spec.schedulers[c]
             high, low = policy.kernel_params()
+            pre_mode, cancel_below, iteration_ps = policy.preemption()
             k = _k.ChannelKernel(
                 c, org.banks_per_channel, c * org.banks_per_channel, t.read_queue, t.write_queue,
                 t.requests_in_flight, policy, int(policy.kernel_code), int(high), int(low),
                 bool(refresh.preempt_reads), bool(refresh.preempt_writes), spec.line_bank, self._pend_ns,
                 self._pend_state, self._rq_next, self._rq_prev, spec.groups, self._group_pending,
                 spec.group_size, spec.gstart, spec.gmembers, stats.req, stats.hist, stats.bank, stats.chan,
-                spec.logging)
+                spec.line_row, int(spec.page.code), int(spec.hit_ps), int(spec.miss_ps), int(pre_mode),
+                float(cancel_below), int(iteration_ps), spec.bank_wear, stats.line_cancelled, stats.occ, spec.logging)
             self.kernels.append(k)
             inbox = simpy.Store(env)
             self.inboxes.append(inbox)
@@ -85,6 +87,9 @@ class BurstMemorySystem(MemorySystem):
 
     def refresh_log(self) -> list[tuple]:
         return [r for k in self.kernels for r in k.ref_log]
+
+    def preemption_log(self) -> list[tuple]:
+        return [r for k in self.kernels for r in k.pre_log]
 
     def pending_refreshes(self) -> int:
         return int(np.count_nonzero(self._pend_state))

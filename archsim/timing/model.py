@@ -50,6 +50,8 @@ class TimingResult:
     iterations: int
     request_log: list = field(default_factory=list, repr=False)
     refresh_log: list = field(default_factory=list, repr=False)
+    per_controller: pd.DataFrame | None = None
+    """One row per controller: queue occupancy (mean, p99, max), back-pressure."""
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -65,6 +67,13 @@ class TimingResult:
             "refresh_cancellations": o["refresh_cancellations"],
             "bank_utilisation": o["utilisation"],
             "simulated_time_ns": o["elapsed_ns"],
+            "row_hit_rate": o["row_hit_rate"],
+            "read_bandwidth_gbs": o["read_bandwidth_gbs"],
+            "write_bandwidth_gbs": o["write_bandwidth_gbs"],
+            "write_cancellations": o["write_cancellations"],
+            "write_pauses": o["write_pauses"],
+            "queue_occupancy_mean": o["queue_occupancy_mean"],
+            "queue_occupancy_p99": o["queue_occupancy_p99"],
         }
 
 
@@ -110,6 +119,7 @@ class TimingModel:
             self.inter, self.inter_lines = {}, 0
         n = self.param_lines + self.inter_lines
         self.line_bank = mapping.global_bank(np.arange(n, dtype=np.int64))
+        line_row = mapping.decompose(np.arange(n, dtype=np.int64))["row"]
         # a stream of the same scheme: the intermediate data (training), or a probe for the policy
         probe_lines = self.inter_lines or 1
         self._istream = technology.open_stream(scheme, lines=probe_lines, words=self.words, config=config,
@@ -122,9 +132,9 @@ class TimingModel:
         self.manager = parts.manager(policy, line_bank=self.line_bank)
         self.spec = SystemSpec(t, self.org, self.line_bank, self.manager.refresh_groups(),
                                int(to_ps(technology.read_ns(config))), parts.schedulers(self.org.channels),
-                               parts.refresh(), logging)
+                               parts.refresh(), logging, line_row, parts.page())
         self.env = simpy.Environment()
-        self.stats = TimingStats.zeros(self.org.total_banks, self.org.channels)
+        self.stats = TimingStats.for_system(self.spec, config.layout.line_bytes)
         engine = engine or t.model
         if engine not in ENGINES:
             raise ConfigError(f"timing engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -173,6 +183,8 @@ class TimingModel:
         for k, v in self.technology.line_totals(chunk, self.config).items():
             acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
             acc[first_line:first_line + v.shape[0]] += v
+            if k == "flips":  # the banks' wear so far, as the scheduling policies see it
+                np.add.at(self.spec.bank_wear, self.line_bank[first_line:first_line + v.shape[0]], v)
 
     def feed(self, chunk: ChunkOutcome) -> None:
         """Simulate the iterations of one chunk: the weights' chunk outcome (from the technology's
@@ -229,6 +241,11 @@ class TimingModel:
         overall = self.stats.overall(elapsed)
         per_bank.insert(1, "lines", np.bincount(self.line_bank, minlength=len(labels)))
         self._cost_columns(per_bank, overall)
+        ctl = self.stats.controller_columns(elapsed)
+        for col in ctl.columns:
+            per_bank[col] = ctl[col].to_numpy()
+        overall.update(self.stats.overall_controller(elapsed))
+        self._cancelled_costs(per_bank, overall)
         names = list(self.frontend.lifetime_ps)
         iters = max(self.frontend.iterations, 1)
         lifetimes = pd.DataFrame({
@@ -237,8 +254,35 @@ class TimingModel:
             "avg_lifetime_ns": [self.frontend.lifetime_ps[n] / 1000 / iters for n in names],
         })
         self._finished = TimingResult(self.scheme, per_bank, overall, lifetimes, self.stats, elapsed,
-                                      self.iterations, self.system.request_log(), self.system.refresh_log())
+                                      self.iterations, self.system.request_log(), self.system.refresh_log(),
+                                      per_controller=self.stats.per_controller(elapsed))
         return self._finished
+
+    def _cancelled_costs(self, per_bank: pd.DataFrame, overall: dict) -> None:
+        """Energy and cell flips of cancelled writes (write-cancel): the fraction of a write done when it
+        was cancelled, times the line's mean write energy and flips over the run (the cells a cancelled
+        write programmed count; the write is then served again in full). Added to the totals."""
+        frac = self.stats.line_cancelled
+        if not self.has_costs or not frac.any():
+            return
+        iters = max(self.iterations, 1)
+        nb = self.org.total_banks
+        for kind in self.technology.energy_kinds:
+            if kind == "read" or kind not in self._totals:
+                continue
+            e = np.bincount(self.line_bank, weights=frac * self._totals[kind] / iters, minlength=nb)
+            per_bank[f"energy_{kind}_pj"] += e
+            overall[f"energy_{kind}_pj"] += float(e.sum())
+            per_bank["energy_pj"] += e
+            overall["energy_pj"] += float(e.sum())
+        flips = np.bincount(self.line_bank, weights=frac * self._totals.get("flips", np.zeros(len(frac))) / iters,
+                            minlength=nb)
+        per_bank["cancelled_cell_flips"] = flips
+        cells = np.bincount(self.line_bank, minlength=nb) * self.cells_per_line
+        per_bank["cell_flips"] += flips
+        per_bank["mean_cell_flips"] = np.where(cells > 0, per_bank["cell_flips"] / np.maximum(cells, 1), 0.0)
+        overall["mean_cell_flips"] = float(per_bank["cell_flips"].sum() / max(cells.sum(), 1))
+        overall["cancelled_cell_flips"] = float(flips.sum())
 
     def _cost_columns(self, per_bank: pd.DataFrame, overall: dict) -> None:
         if not self.has_costs:

@@ -1,7 +1,7 @@
 """The parts a timing model is built from, resolved once from the ``[timing]`` section.
 
 :class:`TimingParts` holds the chosen implementations (address mapping, scheduling policy,
-refresh policy, region manager) with their parameters, looked up in their registries once;
+refresh policy, region manager, page policy) with their parameters, looked up in their registries once;
 a :class:`~archsim.timing.model.TimingModel` builds its objects from it (one scheduling policy
 per channel, since a policy may keep state) and hands them to the engines, which receive
 objects, never names. The composition root (:func:`archsim.compose.build`) makes one per run.
@@ -18,6 +18,7 @@ from archsim.timing.config import TimingConfig
 from archsim.timing.organisation import ADDRESS_MAPPINGS, AddressMapping, Organisation
 from archsim.timing.refresh import REFRESH_POLICIES, RefreshPolicy
 from archsim.timing.region import REGION_MANAGERS, RegionManager
+from archsim.timing.rowbuffer import PAGE_POLICIES, PagePolicy
 from archsim.timing.scheduling import SCHEDULING_POLICIES, SchedulingPolicy
 
 
@@ -41,13 +42,15 @@ class TimingParts:
     scheduling: Part
     refresh_policy: Part
     region_manager: Part
+    page_policy: Part
 
     @classmethod
     def from_config(cls, timing: TimingConfig) -> "TimingParts":
         return cls(Part.resolve(ADDRESS_MAPPINGS, timing.address_mapping),
                    Part.resolve(SCHEDULING_POLICIES, timing.scheduling),
                    Part.resolve(REFRESH_POLICIES, timing.refresh_policy),
-                   Part.resolve(REGION_MANAGERS, timing.region_manager))
+                   Part.resolve(REGION_MANAGERS, timing.region_manager),
+                   Part.resolve(PAGE_POLICIES, timing.page_policy))
 
     def mapping(self, org: Organisation) -> AddressMapping:
         return self.address_mapping.cls(org, self.address_mapping.params)
@@ -55,6 +58,9 @@ class TimingParts:
     def schedulers(self, channels: int) -> list[SchedulingPolicy]:
         """One scheduling policy object per channel."""
         return [self.scheduling.cls(self.scheduling.params) for _ in range(channels)]
+
+    def page(self) -> PagePolicy:
+        return self.page_policy.cls(self.page_policy.params)
 
     def refresh(self) -> RefreshPolicy:
         return self.refresh_policy.cls(self.refresh_policy.params)

@@ -14,7 +14,11 @@ specification the fast engine is tested against. Per channel:
   requests to available banks, and starts queued refreshes on idle banks that have
   no demand request queued;
 * a refresh is one timeout; cancelling it bumps the bank's generation so that the
-  stale timeout is ignored.
+  stale timeout is ignored; a demand service is one timeout too (a write cancelled or
+  paused by a read bumps the bank's demand generation the same way);
+* after the policy's choices, writes in service at banks a read waits for are
+  cancelled or paused (the policy's :meth:`~archsim.timing.scheduling.SchedulingPolicy.preemption`),
+  paused writes resume on banks no read waits for, then refreshes start.
 """
 from __future__ import annotations
 
@@ -23,12 +27,16 @@ from collections import deque
 import simpy
 from simpy.events import Event
 
+import numpy as np
+
 from archsim import _timing_kernel as _k
-from archsim.timing.scheduling import Arbitration
+from archsim.errors import ArchsimError
+from archsim.timing.rowbuffer import PAGE_NONE, PAGE_OPEN
+from archsim.timing.scheduling import Arbitration, BankView, ControllerView, Preemption, QueueView
 from archsim.timing.stats import (B_BUSY_PS, B_REFRESH_CANCELLATIONS, B_REFRESH_CANCELLED_PS, B_REFRESH_IDLE_PS,
-                                  B_REFRESH_MISS_PS, B_REFRESH_MISSES, B_REFRESHES_IDLE, B_SILENT_WRITES, C_ACCEPTED,
-                                  C_STALL_PS, C_STALLED_REQUESTS, R_COUNT, R_LATENCY_PS, R_MAX_PS, R_QUEUE_PS,
-                                  R_SERVICE_PS)
+                                  B_REFRESH_MISS_PS, B_REFRESH_MISSES, B_REFRESHES_IDLE, B_ROW_HITS, B_SILENT_WRITES,
+                                  B_WRITE_CANCELLATIONS, B_WRITE_CANCELLED_PS, B_WRITE_PAUSES, C_ACCEPTED, C_STALL_PS,
+                                  C_STALLED_REQUESTS, R_COUNT, R_LATENCY_PS, R_MAX_PS, R_QUEUE_PS, R_SERVICE_PS)
 from archsim.timing.system import ACCEPTED, COMPLETED, READ, WRITE, MemorySystem
 
 LATE = 2
@@ -50,7 +58,7 @@ class _LatePhase(Event):
 
 class _Request:
     __slots__ = ("burst", "index", "kind", "line", "bank", "wps", "rps", "release", "enq", "start", "seq",
-                 "miss", "granted", "service")
+                 "miss", "granted", "done", "service", "ptotal", "pdone")
 
 
 class _Channel:
@@ -76,6 +84,20 @@ class _Channel:
         self.gen = [0] * self.nb
         self.refq = [deque() for _ in range(self.nb)]
         self.queued = [0] * self.nb
+        self.queued_reads = [0] * self.nb
+        self.until = [0] * self.nb         # end of the bank's current service
+        self.dgen = [0] * self.nb          # demand generation (a cancelled / paused service's timeout is stale)
+        self.open_row = [-1] * self.nb
+        self.streak = [0] * self.nb
+        self.paused: list = [None] * self.nb
+        self.pausing = [False] * self.nb
+        self.seg = [0] * self.nb           # start of the current service segment
+        self.wdone = [0] * self.nb         # service done before it (a paused write)
+        self.wtotal = [0] * self.nb        # full service of the request in service
+        self.pre_mode, self.cancel_below, self.iteration_ps = self.policy.preemption()
+        self.page = spec.page.code
+        self.hit_ps, self.miss_ps = spec.hit_ps, spec.miss_ps
+        self.occ_t = 0
         self.late = False
         self.burst = -1
         self.burst_len = 0
@@ -98,14 +120,41 @@ class _Channel:
             r.burst, r.index, r.kind, r.line, r.bank = burst, i, int(kinds[i]), int(lines[i]), int(banks[i])
             r.wps, r.rps, r.release, r.miss = int(wps[i]), int(rps[i]), now, 0
             r.granted = self.env.event()
+            r.done = self.env.event()
             self.port.append(r)
             self.env.process(self._request(r))
         self.touch()
 
     def _request(self, r: _Request):
         yield r.granted
-        yield self.env.timeout(r.service)
+        yield r.done
+
+    def _serve(self, b: int, ps: int, what) -> None:
+        """Run the bank's current service segment for ``ps``; ``what(b)`` at its end (unless stale)."""
+        self.dgen[b] += 1
+        gen = self.dgen[b]
+        self.until[b] = int(self.env.now) + ps
+        ev = self.env.timeout(ps)
+        ev.callbacks.append(lambda _e: what(b) if gen == self.dgen[b] else None)
+
+    def _served(self, b: int) -> None:
+        r = self.req[b]
+        if self.pausing[b]:  # the write pauses at an iteration boundary
+            now = int(self.env.now)
+            gb = self.base + b
+            self.sys.stats.bank[gb, B_WRITE_PAUSES] += 1
+            self.sys.stats.bank[gb, B_BUSY_PS] += now - self.seg[b]
+            if self.sys.spec.logging:
+                self.sys.pre_log.append((gb, r.line, self.seg[b], now, "paused"))
+            r.pdone, r.ptotal = self.wdone[b] + now - self.seg[b], self.wtotal[b]
+            self.paused[b] = r
+            self.pausing[b] = False
+            self.state[b] = IDLE
+            self.req[b] = None
+            self.touch()
+            return
         self._complete(r)
+        r.done.succeed()
 
     def _complete(self, r: _Request) -> None:
         st = self.sys.stats
@@ -119,7 +168,7 @@ class _Channel:
         row[R_SERVICE_PS] += now - r.start
         row[R_MAX_PS] = max(row[R_MAX_PS], lat)
         st.hist[gb, r.kind, _k.latency_bin(lat)] += 1
-        st.bank[gb, B_BUSY_PS] += now - r.start
+        st.bank[gb, B_BUSY_PS] += now - self.seg[r.bank]
         if self.sys.spec.logging:
             self.sys.req_log.append((r.burst, r.index, r.kind, gb, r.line, r.release, r.enq, r.start, now, r.miss))
         if r.kind == WRITE and r.rps > 0:
@@ -154,7 +203,15 @@ class _Channel:
         self.late = False
         self._accept()
         self._decide()
+        if self._preempt():
+            self._decide()
+        self._resume()
         self._start_refreshes()
+
+    def _occ(self) -> None:
+        now = int(self.env.now)
+        self.sys.stats.occ[self.c, len(self.rq) + len(self.wq)] += now - self.occ_t
+        self.occ_t = now
 
     def _accept(self) -> None:
         st = self.sys.stats
@@ -172,8 +229,11 @@ class _Channel:
                 st.chan[self.c, C_STALLED_REQUESTS] += 1
                 st.chan[self.c, C_STALL_PS] += now - r.release
             st.chan[self.c, C_ACCEPTED] += 1
+            self._occ()
             (self.rq if r.kind == READ else self.wq).append(r)
             self.queued[r.bank] += 1
+            if r.kind == READ:
+                self.queued_reads[r.bank] += 1
             self.inflight += 1
             if r.burst == self.burst:
                 self.accepted += 1
@@ -181,6 +241,8 @@ class _Channel:
                     self.signal(now, 0)
 
     def _available(self, bank: int, is_write: bool) -> bool:
+        if is_write and self.paused[bank] is not None:
+            return False
         if self.state[bank] == IDLE:
             return True
         if self.state[bank] == REFRESH:
@@ -193,8 +255,61 @@ class _Channel:
                 return i
         return -1
 
+    def _hit(self, r: _Request) -> bool:
+        return self.page != PAGE_NONE and int(self.sys.spec.line_row[r.line]) == self.open_row[r.bank]
+
+    def _expected(self, r: _Request) -> int:
+        if r.kind == WRITE or self.page == PAGE_NONE:
+            return r.wps
+        return self.hit_ps if self._hit(r) else self.miss_ps
+
+    def _view(self) -> ControllerView:
+        now = int(self.env.now)
+        rows = self.sys.spec.line_row
+        queues = []
+        for kind, q in ((READ, self.rq), (WRITE, self.wq)):
+            ints = np.array([[kind] * len(q), [r.line for r in q], [r.bank for r in q], [int(rows[r.line]) for r in q],
+                             [r.enq for r in q], [r.seq for r in q], [self._expected(r) for r in q]],
+                            np.int64).reshape(7, len(q))
+            flags = np.array([[self._hit(r) for r in q], [self._available(r.bank, kind == WRITE) for r in q]],
+                             np.bool_).reshape(2, len(q))
+            queues.append(QueueView(ints, flags))
+        bints = np.array([[self.until[b] if self.state[b] != IDLE else now for b in range(self.nb)], self.open_row,
+                          [len(q) for q in self.refq]], np.int64)
+        banks = BankView(bints, np.array([s == REFRESH for s in self.state], np.bool_),
+                         np.array(self.sys.spec.bank_wear[self.base:self.base + self.nb], np.float64))
+        return ControllerView(now, self.c, queues[0], queues[1], banks)
+
+    def _select(self):
+        """A request-level policy's choice, checked: (queue, index) or None."""
+        view = self._view()
+        pick = self.policy.select(view)
+        if pick is None:
+            return None
+        name = type(self.policy).__name__
+        try:
+            kind, i = pick
+            kind, i = int(kind), int(i)
+        except (TypeError, ValueError):
+            raise ArchsimError(f"scheduling policy {name}.select returned {pick!r}, not (READ | WRITE, index) "
+                               f"or None") from None
+        if kind not in (READ, WRITE):
+            raise ArchsimError(f"scheduling policy {name}.select returned kind {kind!r} (READ=0, WRITE=1)")
+        q = view.queue(kind)
+        if not 0 <= i < len(q) or not q.available[i]:
+            raise ArchsimError(f"scheduling policy {name}.select returned {'write' if kind else 'read'} {i}, "
+                               f"which is not an available request of its queue ({len(q)} queued)")
+        return (self.wq if kind == WRITE else self.rq), i
+
     def _decide(self) -> None:
         while self.rq or self.wq:
+            if self.policy.request_level:
+                pick = self._select()
+                if pick is None:
+                    break
+                q, i = pick
+                self._issue(q.pop(i), q is self.wq)
+                continue
             mode = self.policy.arbitrate(len(self.rq), len(self.wq))
             ir = iw = -1
             if mode == Arbitration.OLDEST:
@@ -217,18 +332,24 @@ class _Channel:
             elif mode == Arbitration.WRITES_ONLY:
                 iw = self._first(self.wq, True)
             if ir >= 0:
-                self._issue(self.rq.pop(ir))
+                self._issue(self.rq.pop(ir), False)
             elif iw >= 0:
-                self._issue(self.wq.pop(iw))
+                self._issue(self.wq.pop(iw), True)
             else:
                 break
 
-    def _issue(self, r: _Request) -> None:
+    def _issue(self, r: _Request, is_write: bool) -> None:
         st = self.sys.stats
         now = int(self.env.now)
+        # the queue lost r just now: account the occupancy it had (r counted once more)
+        self.sys.stats.occ[self.c, len(self.rq) + len(self.wq) + 1] += now - self.occ_t
+        self.occ_t = now
         b = r.bank
         gb = self.base + b
         self.queued[b] -= 1
+        if not is_write:
+            self.queued_reads[b] -= 1
+        self.streak[b] = self.streak[b] + 1 if self._hit(r) else 0
         if self.state[b] == REFRESH:  # cancel: back to the head of the bank's refresh queue
             line, start, _ns = self.ref[b]
             st.bank[gb, B_REFRESH_CANCELLATIONS] += 1
@@ -256,22 +377,92 @@ class _Channel:
                 r.miss = 1
             elif service == 0:
                 st.bank[gb, B_SILENT_WRITES] += 1
+        elif self.page != PAGE_NONE:  # a read: the row buffer
+            row = int(self.sys.spec.line_row[r.line])
+            if row == self.open_row[b]:
+                service = self.hit_ps
+                st.bank[gb, B_ROW_HITS] += 1
+            else:
+                service = self.miss_ps
+            self.open_row[b] = row if self.page == PAGE_OPEN else -1
         r.start = now
         r.service = service
+        self.seg[b], self.wdone[b], self.wtotal[b] = now, 0, service
         self.state[b] = DEMAND
         self.req[b] = r
-        r.granted.succeed()
+        if not r.granted.triggered:
+            r.granted.succeed()
+        self._serve(b, service, self._served)
+
+    def _preempt(self) -> bool:
+        """Cancel or pause writes in service at banks a read waits for; True if a bank became free."""
+        if self.pre_mode == Preemption.NONE or not self.rq or self.policy.draining:
+            return False
+        st = self.sys.stats
+        now = int(self.env.now)
+        freed = False
+        for b in range(self.nb):
+            if self.state[b] != DEMAND or not self.queued_reads[b] or self.pausing[b]:
+                continue
+            r = self.req[b]
+            if r.kind != WRITE:
+                continue
+            gb = self.base + b
+            total = self.wtotal[b]
+            done = self.wdone[b] + now - self.seg[b]
+            if self.pre_mode == Preemption.CANCEL:
+                if not done < self.cancel_below * total:
+                    continue
+                st.bank[gb, B_WRITE_CANCELLATIONS] += 1
+                st.bank[gb, B_WRITE_CANCELLED_PS] += done
+                st.bank[gb, B_BUSY_PS] += done
+                st.line_cancelled[r.line] += done / total
+                if self.sys.spec.logging:
+                    self.sys.pre_log.append((gb, r.line, self.seg[b], now, "cancelled"))
+                r.wps = total  # served again in full
+                self._occ()
+                j = len(self.wq)
+                while j > 0 and self.wq[j - 1].seq > r.seq:
+                    j -= 1
+                self.wq.insert(j, r)
+                self.queued[b] += 1
+                self.dgen[b] += 1  # its timeout is stale
+                self.req[b] = None
+                self.state[b] = IDLE
+                freed = True
+            else:
+                if self.iteration_ps <= 0:
+                    continue
+                bound = (done // self.iteration_ps + 1) * self.iteration_ps  # the next iteration boundary
+                if bound >= total:
+                    continue  # in its last iteration
+                self.pausing[b] = True
+                self._serve(b, self.seg[b] + bound - self.wdone[b] - now, self._served)
+        return freed
+
+    def _resume(self) -> None:
+        now = int(self.env.now)
+        for b in range(self.nb):
+            r = self.paused[b]
+            if r is None or self.state[b] != IDLE or self.queued_reads[b]:
+                continue
+            self.paused[b] = None
+            self.state[b] = DEMAND
+            self.req[b] = r
+            self.seg[b], self.wtotal[b], self.wdone[b] = now, r.ptotal, r.pdone
+            self._serve(b, self.wtotal[b] - self.wdone[b], self._served)
 
     def _start_refreshes(self) -> None:
         now = int(self.env.now)
         for b in range(self.nb):
-            if self.state[b] != IDLE or self.queued[b] or not self.refq[b]:
+            if self.state[b] != IDLE or self.queued[b] or not self.refq[b] or self.paused[b] is not None:
                 continue
             line = self.refq[b].popleft()
             p = self.sys.pend[line]
             p[0] = "running"
             self.state[b] = REFRESH
             self.ref[b] = (line, now, p[1])
+            self.until[b] = now + p[1]
             self.gen[b] += 1
             gen = self.gen[b]
             ev = self.env.timeout(p[1])
@@ -287,6 +478,7 @@ class RequestMemorySystem(MemorySystem):
         self.group_pending = [0] * int(spec.group_size.shape[0])
         self.req_log: list = []
         self.ref_log: list = []
+        self.pre_log: list = []
         self.channels = [_Channel(self, c) for c in range(spec.org.channels)]
         self._round_scheduled = False
 
@@ -328,6 +520,9 @@ class RequestMemorySystem(MemorySystem):
 
     def refresh_log(self) -> list[tuple]:
         return list(self.ref_log)
+
+    def preemption_log(self) -> list[tuple]:
+        return list(self.pre_log)
 
     def pending_refreshes(self) -> int:
         return len(self.pend)

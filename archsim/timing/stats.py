@@ -12,10 +12,17 @@ same integer arrays, in picoseconds, so their results can be compared exactly:
 * ``bank[bank, field]``: busy time (demand service + refreshes + the wasted part
   of cancelled refreshes), refreshes done in idle time and their time, refresh
   misses and the inline refresh time they added, refresh cancellations and the
-  time wasted, silent writes (writes that programmed nothing and paid nothing);
+  time wasted, silent writes (writes that programmed nothing and paid nothing),
+  reads served from the open row (row hits), writes cancelled by a read and the
+  service they had done, writes paused for a read;
 * ``chan[channel, field]``: requests that waited at the front end's issue port
   (back-pressure: the queue was full or the in-flight limit reached), the total
-  time they waited, and requests accepted.
+  time they waited, and requests accepted;
+* ``occ[channel, n]``: time (ps) each controller spent with ``n`` requests queued
+  (reads and writes waiting, not in service), up to its last change (the rest of the
+  run, to the elapsed time, is at 0): the queue-occupancy distribution;
+* ``line_cancelled[line]``: the summed fraction of a write done when it was cancelled
+  (write-cancel), per line: the programmed cells the model charges in energy and wear.
 
 The layout (which field is which index, the histogram's shape) is kept once, in
 ``cython_kernels/_timing_layout.pxd``; the compiled kernel indexes with it and exports
@@ -33,7 +40,8 @@ import pandas as pd
 
 from archsim._timing_kernel import (  # noqa: F401  (the layout, re-exported for the engines and tests)
     B_BUSY_PS, B_REFRESH_CANCELLATIONS, B_REFRESH_CANCELLED_PS, B_REFRESH_IDLE_PS, B_REFRESH_MISS_PS,
-    B_REFRESH_MISSES, B_REFRESHES_IDLE, B_SILENT_WRITES, BANK_FIELDS, C_ACCEPTED, C_STALL_PS,
+    B_REFRESH_MISSES, B_REFRESHES_IDLE, B_ROW_HITS, B_SILENT_WRITES, B_WRITE_CANCELLATIONS, B_WRITE_CANCELLED_PS,
+    B_WRITE_PAUSES, BANK_FIELDS, C_ACCEPTED, C_STALL_PS,
     C_STALLED_REQUESTS, CHAN_FIELDS, KINDS, LIN_NS, NBINS, NKINDS, OCTAVES, PER_OCTAVE, R_COUNT,
     R_LATENCY_PS, R_MAX_PS, R_QUEUE_PS, R_SERVICE_PS, READ, REQ_FIELDS, WRITE)
 
@@ -65,15 +73,32 @@ class TimingStats:
     hist: np.ndarray
     bank: np.ndarray
     chan: np.ndarray
+    occ: np.ndarray
+    line_cancelled: np.ndarray
+    line_bytes: int = 64
 
     @classmethod
-    def zeros(cls, banks: int, channels: int) -> "TimingStats":
+    def zeros(cls, banks: int, channels: int, *, occupancy: int = 1, lines: int = 0,
+              line_bytes: int = 64) -> "TimingStats":
+        """Zeroed counters; ``occupancy``: queued-request counts per controller to keep (0 .. occupancy-1)."""
         return cls(np.zeros((banks, NKINDS, len(REQ_FIELDS)), np.int64), np.zeros((banks, NKINDS, NBINS), np.int64),
-                   np.zeros((banks, len(BANK_FIELDS)), np.int64), np.zeros((channels, len(CHAN_FIELDS)), np.int64))
+                   np.zeros((banks, len(BANK_FIELDS)), np.int64), np.zeros((channels, len(CHAN_FIELDS)), np.int64),
+                   np.zeros((channels, occupancy), np.int64), np.zeros(lines, np.float64), line_bytes)
+
+    @classmethod
+    def for_system(cls, spec, line_bytes: int = 64) -> "TimingStats":
+        """Counters sized for a :class:`~archsim.timing.system.SystemSpec` (a re-queued cancelled write
+        per bank can take a controller past its queues' sizes)."""
+        t = spec.timing
+        return cls.zeros(spec.org.total_banks, spec.org.channels,
+                         occupancy=t.read_queue + t.write_queue + spec.org.banks_per_channel + 1, lines=spec.lines,
+                         line_bytes=line_bytes)
 
     def equal(self, other: "TimingStats") -> bool:
         return all(np.array_equal(a, b) for a, b in ((self.req, other.req), (self.hist, other.hist),
-                                                     (self.bank, other.bank), (self.chan, other.chan)))
+                                                     (self.bank, other.bank), (self.chan, other.chan),
+                                                     (self.occ, other.occ),
+                                                     (self.line_cancelled, other.line_cancelled)))
 
     # -- tables --------------------------------------------------------------------------
     def _latency_columns(self, req: np.ndarray, hist: np.ndarray) -> dict[str, float]:
@@ -103,6 +128,48 @@ class TimingStats:
             "silent_writes": b["silent_writes"],
         }
 
+    def _controller_columns(self, req: np.ndarray, bank: np.ndarray, elapsed_ps: int) -> dict[str, float]:
+        reads, writes = int(req[READ, R_COUNT]), int(req[WRITE, R_COUNT])
+        return {
+            "row_hits": int(bank[B_ROW_HITS]),
+            "row_hit_rate": bank[B_ROW_HITS] / reads if reads else float("nan"),
+            "read_bandwidth_gbs": reads * self.line_bytes / (elapsed_ps / PS) if elapsed_ps else 0.0,
+            "write_bandwidth_gbs": writes * self.line_bytes / (elapsed_ps / PS) if elapsed_ps else 0.0,
+            "write_cancellations": int(bank[B_WRITE_CANCELLATIONS]),
+            "write_cancelled_ns": bank[B_WRITE_CANCELLED_PS] / PS,
+            "write_pauses": int(bank[B_WRITE_PAUSES]),
+        }
+
+    def controller_columns(self, elapsed_ps: int) -> pd.DataFrame:
+        """Per bank: row hits and hit rate (of reads), read and write bandwidth (GB/s, line bytes
+        over the elapsed time), writes cancelled (and their lost service, ns) and paused."""
+        return pd.DataFrame([self._controller_columns(self.req[i], self.bank[i], elapsed_ps)
+                             for i in range(self.bank.shape[0])])
+
+    def occupancy(self, elapsed_ps: int) -> np.ndarray:
+        """Time (ps) each controller spent with n requests queued, (channels, n), to the elapsed time."""
+        occ = self.occ.copy()
+        occ[:, 0] += np.maximum(elapsed_ps - occ.sum(axis=1), 0)
+        return occ
+
+    def per_controller(self, elapsed_ps: int) -> pd.DataFrame:
+        """One row per controller: queued requests (reads and writes waiting), time-weighted mean and p99,
+        and the back-pressure at its issue port."""
+        occ = self.occupancy(elapsed_ps)
+        rows = []
+        n = np.arange(occ.shape[1])
+        for c in range(occ.shape[0]):
+            total = occ[c].sum()
+            rows.append({
+                "controller": c,
+                "queue_occupancy_mean": float((occ[c] * n).sum() / total) if total else 0.0,
+                "queue_occupancy_p99": float(quantile_ns(occ[c], 0.99)) if total else 0.0,
+                "queue_occupancy_max": int(np.flatnonzero(occ[c])[-1]) if total else 0,
+                "stalled_requests": int(self.chan[c, C_STALLED_REQUESTS]),
+                "accepted_requests": int(self.chan[c, C_ACCEPTED]),
+            })
+        return pd.DataFrame(rows)
+
     def per_bank(self, labels: list[str], elapsed_ps: int) -> pd.DataFrame:
         """One row per bank: request counts, latency statistics (ns), busy time, utilisation, refreshes."""
         rows = []
@@ -123,4 +190,13 @@ class TimingStats:
         c = self.chan.sum(axis=0)
         row.update(stalled_requests=int(c[C_STALLED_REQUESTS]), stall_ns=c[C_STALL_PS] / PS,
                    accepted_requests=int(c[C_ACCEPTED]))
+        return row
+
+    def overall_controller(self, elapsed_ps: int) -> dict[str, float]:
+        """The new controller figures of the whole memory: the per-bank ones summed, and the queue
+        occupancy (mean over the controllers of their means, the largest p99)."""
+        row = self._controller_columns(self.req.sum(axis=0), self.bank.sum(axis=0), elapsed_ps)
+        ctl = self.per_controller(elapsed_ps)
+        row["queue_occupancy_mean"] = float(ctl["queue_occupancy_mean"].mean())
+        row["queue_occupancy_p99"] = float(ctl["queue_occupancy_p99"].max())
         return row

@@ -60,9 +60,23 @@ class SystemSpec:
     schedulers: list
     refresh: object
     logging: bool = False
+    line_row: np.ndarray | None = None
+    """The row of every line within its bank (the address mapping's row field; default all 0)."""
+    page: object = None
+    """The page policy (:mod:`archsim.timing.rowbuffer`; default "none", no row buffer)."""
 
     def __post_init__(self) -> None:
+        from archsim.timing.rowbuffer import PagePolicy
+
         self.line_bank = np.ascontiguousarray(self.line_bank, dtype=np.int32)
+        n = self.line_bank.shape[0]
+        self.line_row = (np.zeros(n, np.int64) if self.line_row is None
+                         else np.ascontiguousarray(self.line_row, dtype=np.int64))
+        if self.page is None:
+            self.page = PagePolicy()
+        self.hit_ps, self.miss_ps = self.page.latencies_ps(self.read_ps)
+        self.bank_wear = np.zeros(self.org.total_banks, np.float64)
+        """Cell flips per bank so far (the functional replay of the chunks fed; the policies' view)."""
         self.groups = np.ascontiguousarray(self.groups, dtype=np.int64)
         if self.groups.shape != self.line_bank.shape:
             raise ConfigError("region manager: refresh_groups() must give one group per line")
@@ -174,6 +188,11 @@ class MemorySystem(ABC):
     @abstractmethod
     def refresh_log(self) -> list[tuple]:
         """With ``spec.logging``: (bank, line, start, end, "done" | "cancelled") per refresh run."""
+
+    @abstractmethod
+    def preemption_log(self) -> list[tuple]:
+        """With ``spec.logging``: (bank, line, start, end, "cancelled" | "paused") per write cancelled
+        or paused (start: of the service segment that ended)."""
 
     @abstractmethod
     def pending_refreshes(self) -> int:

@@ -124,3 +124,19 @@ def test_a_sweep_over_a_plugin_technology_runs_on_dask_workers(tmp_path):
     table = pd.read_csv(tmp_path / "out" / "results.csv")
     lat = table.set_index(["reram.verify_rounds", "scheme"])["avg_write_latency_ns"]
     assert lat[(2, "dcw")] == pytest.approx(2 * lat[(1, "dcw")])  # each pulse verified twice
+def test_the_tutorials_request_level_policy_end_to_end(tmp_path):
+    """docs/tutorial-policy.md: least-worn with its own parameter, through the CLI with --timing."""
+    out = tmp_path / "lw"
+    archsim(tmp_path, "least_worn_policy.py", *RUN, "--schemes", "appwom", "--timing",
+            "--set", "timing.scheduling=least-worn", "--set", "timing.scheduling.max_active_writes=4",
+            "--out", str(out))
+    s = pd.read_csv(out / "summary.csv").set_index("scheme")
+    for col in ("row_hit_rate", "read_bandwidth_gbs", "write_bandwidth_gbs", "write_cancellations",
+                "write_pauses", "queue_occupancy_mean", "queue_occupancy_p99"):
+        assert col in s.columns
+    assert s.loc["appwom", "write_bandwidth_gbs"] > 0 and s.loc["appwom", "queue_occupancy_p99"] >= 1
+    assert "max_active_writes = 4" in (out / "config.toml").read_text()
+    bad = archsim(tmp_path, "least_worn_policy.py", *RUN, "--timing", "--set", "timing.scheduling=least-worn",
+                  "--set", "timing.scheduling.max_active_writes=0", "--out", str(tmp_path / "bad"), ok=False)
+    assert bad.returncode == 2 and "max_active_writes must be a positive integer" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -46,12 +46,13 @@ def timing(**kw) -> TimingConfig:
 def build(engine: str, t: TimingConfig, lines: int, *, read_ns: float = 50.0, groups=None):
     org = Organisation.from_config(t, 64)
     parts = TimingParts.from_config(t)
-    line_bank = parts.mapping(org).global_bank(np.arange(lines))
+    mapping = parts.mapping(org)
+    line_bank = mapping.global_bank(np.arange(lines))
     groups = np.full(lines, -1, np.int64) if groups is None else groups
     spec = SystemSpec(t, org, line_bank, groups, int(read_ns * NS), parts.schedulers(org.channels), parts.refresh(),
-                      logging=True)
+                      logging=True, line_row=mapping.decompose(np.arange(lines))["row"], page=parts.page())
     env = simpy.Environment()
-    stats = TimingStats.zeros(org.total_banks, org.channels)
+    stats = TimingStats.for_system(spec)
     return env, ENGINES[engine](env, spec, stats), stats
 
 
@@ -92,11 +93,16 @@ def log_ns(system):
     return sorted(out, key=lambda x: (x[5], x[1], x[4]))
 
 
+def preemption_log_ns(system):
+    """(line, start, end, "cancelled" | "paused") in ns, sorted."""
+    return sorted((line, start / NS, end / NS, what) for (_b, line, start, end, what) in system.preemption_log())
+
+
 def refresh_log_ns(system):
     return sorted((line, start / NS, end / NS, what) for (_b, line, start, end, what) in system.refresh_log())
 
 
-__all__ = ["FakeLayout", "timing", "build", "drive", "log_ns", "refresh_log_ns", "READ", "WRITE", "ACCEPTED",
+__all__ = ["FakeLayout", "timing", "build", "drive", "log_ns", "refresh_log_ns", "preemption_log_ns", "READ", "WRITE", "ACCEPTED",
            "COMPLETED", "ENGINES", "NS"]
 
 

@@ -9,12 +9,15 @@ from archsim.registry import load_plugin
 from archsim.timing.refresh import REFRESH_POLICIES
 from archsim.timing.region import REGION_MANAGERS
 from archsim.timing.scheduling import SCHEDULING_POLICIES
+from archsim.timing.stats import B_ROW_HITS, B_WRITE_CANCELLATIONS, B_WRITE_PAUSES
 
 from _timing_helpers import ACCEPTED, COMPLETED, READ, WRITE, build, digits, drive, timing  # noqa: F401
 
-PLUGIN = Path(__file__).resolve().parents[2] / "docs" / "examples" / "timing_plugin.py"
-if "write-batch" not in SCHEDULING_POLICIES:  # the tutorial's plugin: third-party policies are tested too
-    load_plugin(str(PLUGIN))
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+if "write-batch" not in SCHEDULING_POLICIES:  # the plugins: third-party policies are tested too
+    load_plugin(str(EXAMPLES / "timing_plugin.py"))
+if "least-worn" not in SCHEDULING_POLICIES:  # the tutorial's request-level policy
+    load_plugin(str(EXAMPLES / "least_worn_policy.py"))
 
 
 def _scenario(seed: int, lines: int):
@@ -31,7 +34,7 @@ def _scenario(seed: int, lines: int):
     return bursts
 
 
-def _run(engine, t, bursts, lines):
+def _run(engine, t, bursts, lines, wear=None):
     from archsim.timing.organisation import Organisation
     from archsim.timing.parts import TimingParts
 
@@ -40,8 +43,11 @@ def _run(engine, t, bursts, lines):
     line_bank = parts.mapping(org).global_bank(np.arange(lines))
     groups = parts.manager(None, line_bank=line_bank).refresh_groups()
     env, system, stats = build(engine, t, lines, groups=groups)
+    if wear is not None:
+        system.spec.bank_wear[:] = wear[:system.spec.bank_wear.shape[0]]
     times = drive(env, system, bursts, lines)
-    return stats, times, sorted(system.request_log()), sorted(system.refresh_log()), env.now
+    return (stats, times, sorted(system.request_log()), sorted(system.refresh_log()), env.now,
+            sorted(system.preemption_log()))
 
 
 @pytest.mark.parametrize("manager", REGION_MANAGERS.names())
@@ -51,7 +57,8 @@ def _run(engine, t, bursts, lines):
 def test_fast_equals_reference(scheduling, refresh, manager, seed):
     channels = 1 + seed % 2
     # every parameter the policies take, set small enough for the scenario to reach them
-    params = {"write_high_watermark": 3, "write_low_watermark": 1, "batch": 3, "region_lines": 3}
+    params = {"write_high_watermark": 3, "write_low_watermark": 1, "batch": 3, "region_lines": 3, "hit_cap": 2,
+              "cancel_below": 0.9, "iteration_ns": 100.0, "max_active_writes": 2}
 
     def choice(registry, name):
         known = [f for f in registry.params_type(name).__dataclass_fields__]
@@ -59,22 +66,32 @@ def test_fast_equals_reference(scheduling, refresh, manager, seed):
 
     t = timing(channels=channels, ranks=2, banks=2, scheduling=choice(SCHEDULING_POLICIES, scheduling),
                refresh_policy=refresh, region_manager=choice(REGION_MANAGERS, manager), read_queue=3, write_queue=4,
-               requests_in_flight=6, address_mapping=["RoCoBaRaCh", "RoBaRaCoCh"][seed % 2], row_lines=2)
+               requests_in_flight=6, address_mapping=["RoCoBaRaCh", "RoBaRaCoCh"][seed % 2], row_lines=2,
+               page_policy=["none", "open", "closed"][seed % 3])
     lines = 30
     bursts = _scenario(seed, lines)
-    fast = _run("fast", t, bursts, lines)
-    ref = _run("reference", t, bursts, lines)
+    wear = np.random.default_rng(seed + 100).integers(0, 50, 8).astype(float)
+    fast = _run("fast", t, bursts, lines, wear)
+    ref = _run("reference", t, bursts, lines, wear)
     assert fast[0].equal(ref[0])
     assert fast[1] == ref[1]  # the front end saw the same acceptance / completion times
     assert fast[2] == ref[2]  # every request: enqueue, start, finish, miss
     assert fast[3] == ref[3]  # every refresh run, done or cancelled
     assert fast[4] == ref[4]
+    assert fast[5] == ref[5]  # every write cancelled or paused
     # the scenario exercises what it should
     s = fast[0]
     assert s.req[:, :, 0].sum() > 100
     assert s.chan[:, 0].sum() > 0  # back-pressure happened
     assert s.bank[:, 1].sum() > 0  # refreshes in idle time
     assert s.bank[:, 3].sum() > 0  # refresh misses
+    if t.page_policy.name == "open":
+        assert s.bank[:, B_ROW_HITS].sum() > 0
+    if scheduling == "write-cancel":
+        assert s.bank[:, B_WRITE_CANCELLATIONS].sum() > 0 and s.line_cancelled.sum() > 0
+    if scheduling == "write-pause":
+        assert s.bank[:, B_WRITE_PAUSES].sum() > 0
+    assert s.occ.sum() > 0
 
 
 def test_model_engines_agree_on_the_digits_trace(digits):
