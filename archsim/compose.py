@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from archsim.config import Config
 from archsim.contracts import TECHNOLOGIES, MemoryTechnology
@@ -33,6 +33,7 @@ BUILTINS = (
     "archsim.timing.region",       # region managers
     "archsim.timing.observer",     # run observer "timing"
     "workloads",                   # workloads
+    "archsim.wear",                # wear levellers
 )
 
 
@@ -53,6 +54,8 @@ class System:
     """The implementations of the ``[timing]`` choices."""
     observers: list[RunObserver] = field(default_factory=list)
     """The run observers of ``run.observers``, built (``cls(config, params)``)."""
+    wear_leveller: Any = None
+    """The wear leveller of ``run.wear_leveling``, built (:class:`archsim.wear.WearLeveller`)."""
 
 
 def build(config: Config, *, schemes: Sequence[str] | None = None) -> System:
@@ -66,4 +69,7 @@ def build(config: Config, *, schemes: Sequence[str] | None = None) -> System:
     for s in chosen:
         technology.schemes.get(s)
     observers = [OBSERVERS.get(c.name)(config, c.params) for c in config.run.observers]
-    return System(config, technology, chosen, TimingParts.from_config(config.timing), observers)
+    from archsim.wear import WEAR_LEVELLERS
+
+    leveller = WEAR_LEVELLERS.get(config.run.wear_leveling.name)(config.run.wear_leveling.params)
+    return System(config, technology, chosen, TimingParts.from_config(config.timing), observers, leveller)

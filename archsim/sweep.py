@@ -104,7 +104,7 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep") -> SweepSpec:
     grid = {_current(k, source): v for k, v in grid.items()}
     explicit = [{_current(str(k), source): v for k, v in x.items()} for x in explicit]
     combos = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())] if grid else [{}]
-    base_hash = _hash(base.to_dict())
+    base_hash = _hash(_id_view(base.to_dict()))
     points, seen = [], set()
     keys: list[str] = []
     for extra in explicit:
@@ -142,6 +142,20 @@ def _check_trace(cfg: Config) -> None:
     if cfg.run.iterations > n:
         raise ConfigError(f"run.iterations = {cfg.run.iterations}, but the trace {cfg.run.trace} holds only "
                           f"{n} iterations")
+
+
+#: Keys added to the configuration after point ids were introduced, with their defaults: left out of
+#: the id while they hold the default, so that the points of existing sweep folders keep their ids
+#: (and a rerun still skips them).
+LATER_KEYS: dict[tuple[str, str], Any] = {("run", "wear_leveling"): {"name": "none"}, ("run", "iteration_time_s"): 0.01}
+
+
+def _id_view(data: dict[str, Any]) -> dict[str, Any]:
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for (section, key), default in LATER_KEYS.items():
+        if out.get(section, {}).get(key, None) == default:
+            del out[section][key]
+    return out
 
 
 def _hash(obj: Any) -> str:

@@ -12,7 +12,9 @@ from plots._tables import MissingColumns  # noqa: E402
 from plots.flips import bit_flips_figure  # noqa: E402
 from plots.schemes import energy_figure, lifetime_figure, write_latency_figure  # noqa: E402
 from plots.sweep import scheme_ratio_figure, scheme_ratio_table  # noqa: E402
+from plots.wear import lifetime_levellers_figure, wear_distribution_figure  # noqa: E402
 
 __all__ = ["bit_statistics_figure", "bit_statistics_comparison_figure", "bit_flips_figure", "energy_figure",
            "lifetime_figure", "write_latency_figure", "scheme_ratio_figure", "scheme_ratio_table",
+           "wear_distribution_figure", "lifetime_levellers_figure",
            "MissingColumns"]

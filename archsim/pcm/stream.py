@@ -207,6 +207,12 @@ class EncoderStream(TechnologyStream):
     def polarity_policy(self):
         return self.encoder.policy
 
+    def cell_states(self, lines) -> np.ndarray:
+        return self.encoder.cell_states(self.state, np.asarray(lines, dtype=np.intp))
+
+    def lines_wear(self, lines) -> np.ndarray:
+        return self.encoder.lines_wear(self.state, self._wear, np.asarray(lines, dtype=np.intp))
+
     def set_data_lifetimes(self, lifetimes_s: np.ndarray) -> None:
         self.encoder.set_data_lifetimes(self.state, lifetimes_s)
 

@@ -9,7 +9,7 @@ import numpy as np
 from archsim import _pcm_kernels as K
 from archsim.pcm.encoder import PCM_SCHEMES, Encoder, SchemeParams
 from archsim.pcm.grouping import Group, group_label, resolve_grouping
-from archsim.pcm.lanes import LaneLayout, wom_cellmap, wom_tables
+from archsim.pcm.lanes import LaneLayout, wom_cellmap, wom_physical_cells, wom_tables
 from archsim.pcm.polarity import PingPongPolicy
 from archsim.pcm.schemes.raw import _flat_wear
 from archsim.errors import ConfigError
@@ -107,6 +107,15 @@ class _WomEncoder(Encoder):
             programmed = ((cells[..., None] >> shifts) & np.uint32(1)) == 0  # internal 0s
             flat_out[l0:l0 + block, idx] += programmed[:, keep].astype(np.uint64)
         return out
+
+    def lines_wear(self, state: WomState, wear: np.ndarray, lines: np.ndarray) -> np.ndarray:
+        sub = WomState(state.layout, state.cells[lines], state.polarity[lines], state.cycles[lines])
+        return self.total_wear(sub, wear[lines])
+
+    def cell_states(self, state: WomState, lines: np.ndarray) -> np.ndarray:
+        """Physical cells: the internal PreSET-form codewords, inverted in groups of 01 polarity (AppWOM01)."""
+        return wom_physical_cells(state.cells[lines], state.polarity[lines], state.layout,
+                                  len(self.groups)).reshape(len(lines), -1)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

@@ -1,0 +1,547 @@
+"""Wear levelling: the extension point ``run.wear_leveling`` and the lifetime figures of a run.
+
+A **wear leveller** (registry :data:`WEAR_LEVELLERS`, kind "wear leveller") changes where a line's
+logical cells sit physically as the memory is written. It wraps a technology's stream
+(:meth:`WearLeveller.wrap`) and leaves the stream itself, and its kernels, untouched: the kernels go
+on counting wear per *logical* cell; the wrapper splits every fed chunk at the iterations where the
+mapping changes (an *epoch* boundary), and at each boundary
+
+1. folds the wear the logical cells took since the last boundary into the *physical* cells they
+   occupied during that epoch (the mapping is constant within an epoch, so this is exact), and
+2. migrates: copies the moved cells to their new place with a data-comparison write. The copy
+   programs exactly the destination cells whose value changes (SET 0 -> 1, RESET 1 -> 0); those are
+   counted as flips, wear at the physical destination cells, energy (the technology's own prices,
+   :meth:`~archsim.contracts.MemoryTechnology.copy_outcome` and ``line_totals``) and extra line
+   writes. The data and the logical state (e.g. AppWOM's polarity) are unchanged by a copy, so the
+   scheme's own figures (``bit_flips``, ``energy_pj``, ...) do not change; the levelling costs are
+   reported beside them.
+
+Every line of a replay is written once per iteration, so epochs are counted in iterations. Within an
+iteration the functional replay has no order between lines: a remapping that falls due during an
+iteration is done at its end (after the refresh the last write triggered).
+
+Built-ins:
+
+* ``none`` (the default): no levelling; the stream is used as is.
+* ``rotate`` (intra-line rotation, the row shifting of Zhou et al., ISCA 2009): every ``period``
+  writes of a line its logical-to-physical cell mapping shifts by ``shift`` cells (cyclic over the
+  line's ``words x cells_per_word`` cells); the migration rewrites every line at its new rotation.
+* ``start-gap`` (Qureshi et al., MICRO 2009): each region of ``region_lines`` lines has one spare
+  (gap) line; every ``psi`` writes to the region the line before the gap is copied into it and the
+  gap moves back by one (from slot 0 it wraps: the last slot's line moves to slot 0, the start
+  register advances). ``randomise`` adds the static randomisation of the address space (a seeded
+  random permutation of the lines before they are split into regions).
+
+A leveller needs the scheme's cell values
+(:meth:`~archsim.contracts.TechnologyStream.cell_states`); every PCM scheme exposes them. Racetrack's
+wear proxy is per line (insertions and removals), not per cell: a rotation inside a line changes
+nothing there, and it cannot be levelled here (a clear error).
+
+Adding a leveller is one file: subclass :class:`LevelledStream` (``next_boundary`` and ``remap``),
+declare a ``Params`` dataclass, register a :class:`WearLeveller` subclass (see
+``docs/examples/wear_plugin.py``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
+from archsim.errors import ConfigError
+from archsim.registry import NoParams, Registry
+
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
+#: Lines handled at once when a remapping walks the whole memory (bounds the temporaries).
+BLOCK_LINES = 4096
+
+
+class WearLeveller(ABC):
+    """A wear-levelling policy; ``cls(params)``. Register with ``@WEAR_LEVELLERS.register("name")``."""
+
+    Params: ClassVar[type] = NoParams
+    #: The :class:`LevelledStream` subclass the leveller wraps streams in.
+    stream_class: ClassVar[type | None] = None
+
+    def __init__(self, params: Any = None) -> None:
+        self.params = self.Params() if params is None else params
+
+    def wrap(self, stream: TechnologyStream, technology: Any, config: Any) -> TechnologyStream:
+        """``stream`` with this levelling applied (``technology`` prices the migrations)."""
+        return self.stream_class(stream, technology, config, self.params)
+
+
+#: The wear levellers, by name (``run.wear_leveling``).
+WEAR_LEVELLERS: Registry[type[WearLeveller]] = Registry("wear leveller")
+
+
+@WEAR_LEVELLERS.register("none")
+class NoLevelling(WearLeveller):
+    """No wear levelling: logical cells are physical cells (the stream is not wrapped)."""
+
+    def wrap(self, stream, technology, config):
+        return stream
+
+
+# --------------------------------------------------------------------------- the wrapper
+
+
+def _merge(pieces: list[ChunkOutcome]) -> ChunkOutcome:
+    if len(pieces) == 1:
+        return pieces[0]
+    stored = None if any(p.stored is None for p in pieces) else np.concatenate([p.stored for p in pieces])
+    extras = {k: np.concatenate([p.extras[k] for p in pieces]) for k in pieces[0].extras}
+    return ChunkOutcome(np.concatenate([p.outcome for p in pieces]), stored, extras, pieces[0].fields)
+
+
+class LevelledStream(TechnologyStream):
+    """A technology stream under a wear leveller (see the module docstring).
+
+    Subclasses give :meth:`next_boundary` (the iteration count at which the mapping next changes)
+    and :meth:`remap` (fold the epoch's wear, migrate; called when the stream has been fed exactly
+    that many iterations), and :meth:`physical_wear`. They price every line copy with :meth:`copied`.
+    """
+
+    name: ClassVar[str] = "?"
+
+    def __init__(self, inner: TechnologyStream, technology: Any, config: Any, params: Any) -> None:
+        self.inner = inner
+        self.lines = inner.lines
+        self.words = inner.words
+        self.technology = technology
+        self.config = config
+        self.params = params
+        self.cells_per_line = inner.words * inner.cells_per_word
+        self.iterations = 0
+        self.copies = 0
+        self.copies_programmed = 0
+        self.copy_set_flips = 0
+        self.copy_reset_flips = 0
+        self.copy_energy_pj = 0.0
+        self._times = None
+        # fail at once, with one clear error, if the scheme or technology cannot be levelled
+        inner.cell_states(np.zeros(1, np.intp))
+        technology.copy_outcome(np.zeros(1, np.int64), np.zeros(1, np.int64))
+
+    # -- subclass contract ------------------------------------------------------------------
+    @abstractmethod
+    def next_boundary(self) -> int:
+        """The iteration count (> ``self.iterations``) at which the mapping next changes."""
+
+    @abstractmethod
+    def remap(self) -> None:
+        """Fold the finished epoch's wear into physical cells and migrate to the next mapping."""
+
+    @abstractmethod
+    def physical_wear(self) -> np.ndarray:
+        """Flips per physical cell so far, (physical lines, cells per line) uint64, migrations included."""
+
+    @abstractmethod
+    def steady_wear(self, physical: np.ndarray) -> np.ndarray:
+        """Flips per physical cell (the shape of ``physical``) in the leveller's steady state: each
+        cell gets the mean of ``physical`` over the set of physical cells that the mapping's cycle
+        makes every logical cell visit equally often (what each physical cell takes per replay
+        length of the device's life once the mapping has gone round many times)."""
+
+    # -- pricing ---------------------------------------------------------------------------
+    def copied(self, set_cells: np.ndarray, reset_cells: np.ndarray) -> None:
+        """Account line copies that SET ``set_cells`` and RESET ``reset_cells`` cells (one entry each)."""
+        s = np.asarray(set_cells, np.int64)
+        r = np.asarray(reset_cells, np.int64)
+        if not s.size:
+            return
+        self.copies += int(s.size)
+        self.copies_programmed += int(np.count_nonzero(s + r))
+        self.copy_set_flips += int(s.sum())
+        self.copy_reset_flips += int(r.sum())
+        tech = self.technology
+        rows = tech.copy_outcome(s, r)
+        totals = tech.line_totals(ChunkOutcome(rows[None], None, {}, tuple(tech.outcome_fields)), self.config)
+        self.copy_energy_pj += float(sum(float(np.sum(v)) for k, v in totals.items() if k != "flips"))
+
+    # -- TechnologyStream ------------------------------------------------------------------
+    def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> ChunkOutcome:
+        if np.ndim(writes) == 2:
+            writes = np.asarray(writes)[None]
+        T = int(np.shape(writes)[0])
+        times, self._times = self._times, None
+        pieces, done = [], 0
+        while done < T or not pieces:
+            boundary = self.next_boundary()
+            n = min(T - done, boundary - self.iterations)
+            if times is not None:
+                self.inner.set_write_times(times[done:done + n])
+            pieces.append(self.inner.feed(writes[done:done + n], want_stored=want_stored))
+            done += n
+            self.iterations += n
+            if self.iterations == boundary:
+                self.remap()
+            if T == 0:
+                break
+        return _merge(pieces)
+
+    def result(self) -> "LevelledResult":
+        return LevelledResult(self.inner.result(), self)
+
+    @property
+    def cells_per_word(self) -> int:
+        return self.inner.cells_per_word
+
+    @property
+    def wear(self):
+        return self.inner.wear
+
+    def cell_labels(self):
+        return self.inner.cell_labels()
+
+    def group_labels(self):
+        return self.inner.group_labels()
+
+    def polarity_policy(self):
+        return self.inner.polarity_policy()
+
+    def set_data_lifetimes(self, lifetimes_s) -> None:
+        self.inner.set_data_lifetimes(lifetimes_s)
+
+    def set_write_times(self, times_s) -> None:
+        self._times = np.asarray(times_s, np.float64)
+
+    def read_back(self, times_s):
+        return self.inner.read_back(times_s)
+
+    def cell_states(self, lines) -> np.ndarray:
+        return self.inner.cell_states(lines)
+
+    def lines_wear(self, lines):
+        return self.inner.lines_wear(lines)
+
+    def _logical_wear(self) -> np.ndarray:
+        """(lines, cells per line) uint64 logical wear so far."""
+        return np.ascontiguousarray(self.inner.wear, dtype=np.uint64).reshape(self.lines, -1)
+
+
+class LevelledResult(StreamResult):
+    """The inner stream's result (every figure of the scheme itself, unchanged), plus the physical
+    wear and the costs of the levelling."""
+
+    def __init__(self, inner: StreamResult, stream: LevelledStream) -> None:
+        self.inner = inner
+        self.scheme = inner.scheme
+        self.leveller = stream.name
+        self._physical = stream.physical_wear()
+        self._steady = stream.steady_wear(self._physical)
+        self._costs = {
+            "levelling_line_writes": stream.copies,
+            "levelling_programmed_writes": stream.copies_programmed,
+            "levelling_flips": stream.copy_set_flips + stream.copy_reset_flips,
+            "levelling_set_flips": stream.copy_set_flips,
+            "levelling_reset_flips": stream.copy_reset_flips,
+            "levelling_energy_pj": stream.copy_energy_pj,
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def summary(self) -> dict[str, Any]:
+        return self.inner.summary()
+
+    def cell_wear(self):
+        return self.inner.cell_wear()
+
+    def wear_by_cell(self):
+        return self.inner.wear_by_cell()
+
+    def physical_wear(self):
+        return self._physical
+
+    def steady_wear(self):
+        return self._steady
+
+    def levelling_costs(self) -> dict[str, float]:
+        return dict(self._costs)
+
+
+# --------------------------------------------------------------------------- rotate
+
+
+@dataclass(frozen=True)
+class RotateParams(NoParams):
+    period: int = 64
+    """Writes of a line between two shifts of its cell mapping (the rotation's overhead is one line
+    copy per ``period`` writes; its steady state does not depend on it)."""
+    shift: int = 1
+    """Cells the mapping shifts by each time (cyclic over the line's cells)."""
+
+    def validate(self, where: str, owner: Any = None) -> None:
+        for name in ("period", "shift"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{where}.{name} must be at least 1, not {getattr(self, name)!r}")
+
+
+class RotateStream(LevelledStream):
+    """Intra-line rotation: logical cell ``j`` of a line sits at physical cell ``(j + offset) % C``;
+    every ``period`` iterations ``offset += shift`` and every line is rewritten at the new rotation.
+
+    Kept: ``_excess`` = physical wear - logical wear rotated by the current offset (uint64 modular
+    arithmetic, exact), so that folding an epoch needs no copy of the wear at its start."""
+
+    name = "rotate"
+
+    def __init__(self, inner, technology, config, params: RotateParams) -> None:
+        super().__init__(inner, technology, config, params)
+        self.offset = 0
+        self._excess = np.zeros((self.lines, self.cells_per_line), np.uint64)
+
+    def next_boundary(self) -> int:
+        p = self.params.period
+        return (self.iterations // p + 1) * p
+
+    def next_offset(self) -> int:
+        """The rotation of the next epoch (a subclass may choose it otherwise)."""
+        return (self.offset + self.params.shift) % self.cells_per_line
+
+    def orbit(self) -> int:
+        """g such that, in the steady state, every cell visits equally often the positions of its
+        class modulo g (gcd(shift, cells per line))."""
+        return math.gcd(self.params.shift, self.cells_per_line)
+
+    def remap(self) -> None:
+        C = self.cells_per_line
+        old, new = self.offset, self.next_offset()
+        if old == new:  # a shift of a multiple of the line: the mapping does not change
+            return
+        for l0 in range(0, self.lines, BLOCK_LINES):  # line blocks: the temporaries stay small
+            idx = np.arange(l0, min(self.lines, l0 + BLOCK_LINES), dtype=np.intp)
+            # the epoch's wear lies at the old rotation; from now on the excess is against the new one
+            cur = np.ascontiguousarray(self.inner.lines_wear(idx), dtype=np.uint64).reshape(len(idx), C)
+            excess = self._excess[l0: l0 + len(idx)]
+            excess += np.roll(cur, old, axis=1)
+            excess -= np.roll(cur, new, axis=1)
+            cells = self.inner.cell_states(idx)
+            before, after = np.roll(cells, old, axis=1), np.roll(cells, new, axis=1)
+            sets, resets = before < after, before > after
+            excess += sets | resets
+            self.copied(sets.sum(axis=1), resets.sum(axis=1))
+        self.offset = new
+
+    def physical_wear(self) -> np.ndarray:
+        return self._excess + np.roll(self._logical_wear(), self.offset, axis=1)
+
+    def steady_wear(self, physical: np.ndarray) -> np.ndarray:
+        """A rotation by ``shift`` cells makes every cell of a line visit the positions of its class
+        modulo gcd(shift, cells per line): the mean over each class, per line."""
+        g = self.orbit()
+        classes = physical.reshape(physical.shape[0], -1, g)
+        return np.broadcast_to(classes.mean(axis=1, keepdims=True), classes.shape).reshape(physical.shape)
+
+
+@WEAR_LEVELLERS.register("rotate")
+class Rotate(WearLeveller):
+    """Intra-line rotation (row shifting, Zhou et al. ISCA 2009): every ``period`` writes of a line
+    its cells shift by ``shift`` positions; the rewrite is counted as a write."""
+
+    Params = RotateParams
+    stream_class = RotateStream
+
+
+# --------------------------------------------------------------------------- start-gap
+
+
+@dataclass(frozen=True)
+class StartGapParams(NoParams):
+    region_lines: int = 0
+    """Lines per region, each with one gap line; 0: the whole memory is one region."""
+    psi: int = 100
+    """Writes to a region between two gap moves (Qureshi et al.: 100)."""
+    randomise: bool = False
+    """Static randomisation: a seeded random permutation of the lines before they form regions."""
+    seed: int = 0
+    """Seed of the randomisation."""
+
+    def validate(self, where: str, owner: Any = None) -> None:
+        if self.region_lines < 0:
+            raise ConfigError(f"{where}.region_lines must not be negative, not {self.region_lines!r}")
+        if self.psi < 1:
+            raise ConfigError(f"{where}.psi must be at least 1, not {self.psi!r}")
+        if self.seed < 0:
+            raise ConfigError(f"{where}.seed must not be negative, not {self.seed!r}")
+
+
+class StartGapStream(LevelledStream):
+    """Start-Gap over regions of lines. Physical slots: region ``r`` of ``n_r`` lines owns slots
+    ``base_r + r .. base_r + r + n_r`` (one more than its lines). ``_excess[slot]`` = the slot's
+    physical wear - the logical wear of the line it holds (none for a gap), uint64 modular.
+    A move copies its line's cells into the gap slot, whose content is the stale copy the previous
+    move left there (at the start, the spare slot is formatted like the last line of its region)."""
+
+    name = "start-gap"
+
+    def __init__(self, inner, technology, config, params: StartGapParams) -> None:
+        super().__init__(inner, technology, config, params)
+        L = self.lines
+        N = params.region_lines or L
+        order = np.arange(L)
+        if params.randomise:
+            order = np.random.default_rng([params.seed, L]).permutation(L)  # order[a] = logical line
+        self.region_sizes = [min(N, L - b) for b in range(0, L, N)]
+        R = len(self.region_sizes)
+        self.slot_of_line = np.empty(L, np.int64)
+        self.line_of_slot = np.full(L + R, -1, np.int64)
+        self.slot_base, self.gap, self.start, self.moves_done = [], [], [], []
+        gap_fill = []
+        for r, n in enumerate(self.region_sizes):
+            base = r * N + r
+            lines = order[r * N: r * N + n]
+            self.slot_of_line[lines] = base + np.arange(n)
+            self.line_of_slot[base: base + n] = lines
+            self.slot_base.append(base)
+            self.gap.append(n)
+            self.start.append(0)
+            self.moves_done.append(0)
+            gap_fill.append(lines[-1])
+        self._gap_cells = inner.cell_states(np.asarray(gap_fill, np.intp))  # (R, C)
+        self._excess = np.zeros((L + R, self.cells_per_line), np.uint64)
+
+    def next_boundary(self) -> int:
+        psi = self.params.psi
+        return min(math.ceil((done + 1) * psi / n) for done, n in zip(self.moves_done, self.region_sizes))
+
+    def _moves(self) -> list[tuple[int, int, int]]:
+        """The gap moves due now, in order: (region, source slot, destination slot); registers updated."""
+        moves = []
+        for r, n in enumerate(self.region_sizes):
+            due = self.iterations * n // self.params.psi - self.moves_done[r]
+            base = self.slot_base[r]
+            for _ in range(due):
+                g = self.gap[r]
+                if g == 0:  # wrap: the last slot's line moves to slot 0; the start register advances
+                    src, dst = n, 0
+                    self.gap[r] = n
+                    self.start[r] = (self.start[r] + 1) % n
+                else:
+                    src, dst = g - 1, g
+                    self.gap[r] = g - 1
+                moves.append((r, base + src, base + dst))
+            self.moves_done[r] += due
+        return moves
+
+    def remap(self) -> None:
+        moves = self._moves()
+        if not moves:
+            return
+        # which line each move carries (slot contents change as moves go)
+        resident = {}
+        carried = []
+        for _r, src, dst in moves:
+            line = resident.pop(src, None)
+            if line is None:
+                line = int(self.line_of_slot[src])
+            carried.append(line)
+            resident[dst] = line
+        unique, pos = np.unique(np.asarray(carried, np.intp), return_inverse=True)
+        cur = np.ascontiguousarray(self.inner.lines_wear(unique), dtype=np.uint64).reshape(len(unique), -1)
+        cells = self.inner.cell_states(unique)
+        sets = np.empty(len(moves), np.int64)
+        resets = np.empty(len(moves), np.int64)
+        ex = self._excess
+        for k, ((r, src, dst), line) in enumerate(zip(moves, carried)):
+            w, c = cur[pos[k]], cells[pos[k]]
+            ex[src] += w                           # the line leaves src: the slot's wear is complete
+            stale = self._gap_cells[r]
+            s, t = stale < c, stale > c
+            ex[dst] += (s | t)
+            ex[dst] -= w                           # the line now lives at dst
+            sets[k], resets[k] = int(s.sum()), int(t.sum())
+            self._gap_cells[r] = c                 # src keeps a stale copy of the line
+            self.line_of_slot[dst], self.line_of_slot[src] = line, -1
+            self.slot_of_line[line] = dst
+        self.copied(sets, resets)
+
+    def physical_wear(self) -> np.ndarray:
+        out = self._excess.copy()
+        out[self.slot_of_line] += self._logical_wear()
+        return out
+
+    def steady_wear(self, physical: np.ndarray) -> np.ndarray:
+        """The start register goes round every region, so every line visits every slot of its region:
+        the mean over a region's slots, per cell position of a line."""
+        out = np.empty(physical.shape, np.float64)
+        for b, n in zip(self.slot_base, self.region_sizes):
+            out[b: b + n + 1] = physical[b: b + n + 1].mean(axis=0)
+        return out
+
+
+@WEAR_LEVELLERS.register("start-gap")
+class StartGap(WearLeveller):
+    """Start-Gap (Qureshi et al., MICRO 2009): one gap line per region moves every ``psi`` writes;
+    optional static randomisation of the address space. The moves are counted as writes."""
+
+    Params = StartGapParams
+    stream_class = StartGapStream
+
+
+# --------------------------------------------------------------------------- lifetime
+
+
+def lifetime_columns(result: StreamResult, *, iterations: int, endurance: float | None,
+                     iteration_time_s: float, time_source: str) -> dict[str, Any]:
+    """The lifetime definitions side by side and the levelling overhead (summary columns).
+
+    ``lifetime_iterations`` (first cell, already in the row) is endurance / max cell flips per
+    iteration; ``lifetime_mean_iterations`` = endurance / mean cell flips per iteration (the bound of
+    ideal levelling, migrations not counted); ``lifetime_levelled_iterations`` = the first *physical*
+    cell under the run's leveller when the replayed wear pattern goes on for the device's life: the
+    leveller's steady state (:meth:`LevelledStream.steady_wear`), migrations included;
+    ``lifetime_replay_levelled_iterations`` = the same from the physical wear the replay itself
+    accumulated (the transient: pessimistic when the replay is shorter than the leveller's cycle);
+    both equal ``lifetime_iterations`` without levelling. ``levelled_max_cell_flips``: the most-worn
+    physical cell of the replay. ``lifetime_seconds`` / ``lifetime_years`` = the levelled lifetime
+    times the time of one iteration (``iteration_time_s``, from ``time_source``). Empty for a technology without per-cell wear
+    or endurance."""
+    wear = result.cell_wear()
+    if wear is None or endurance is None:
+        return {}
+    physical = result.physical_wear()
+    steady = result.steady_wear()
+    mean = float(wear.mean()) if wear.size else 0.0
+    pmax = int(physical.max()) if physical.size else 0
+    smax = float(steady.max()) if steady.size else 0.0
+    inf = float("inf")
+    levelled = endurance * iterations / smax if smax else inf
+    costs = result.levelling_costs()
+    summary = result.summary()
+    energy = float(summary.get("energy_pj", 0.0))
+    writes = int(summary.get("line_writes", 0))
+    lw, le = int(costs.get("levelling_line_writes", 0)), float(costs.get("levelling_energy_pj", 0.0))
+    return {
+        "wear_leveling": getattr(result, "leveller", "none"),
+        "lifetime_mean_iterations": endurance * iterations / mean if mean else inf,
+        "lifetime_levelled_iterations": levelled,
+        "lifetime_replay_levelled_iterations": endurance * iterations / pmax if pmax else inf,
+        "levelled_max_cell_flips": pmax,
+        "iteration_time_s": iteration_time_s,
+        "iteration_time_source": time_source,
+        "lifetime_seconds": levelled * iteration_time_s,
+        "lifetime_years": levelled * iteration_time_s / SECONDS_PER_YEAR,
+        "levelling_line_writes": lw,
+        "levelling_flips": int(costs.get("levelling_flips", 0)),
+        "levelling_energy_pj": le,
+        "levelling_write_share": lw / (writes + lw) if writes + lw else 0.0,
+        "levelling_energy_share": le / (energy + le) if energy + le else 0.0,
+    }
+
+
+def wear_histogram(wear_per_iteration: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """Cells per bin of flips per iteration (``bins``: edges), for the wear-distribution figure."""
+    counts, _ = np.histogram(np.asarray(wear_per_iteration, np.float64).ravel(), bins=bins)
+    return counts
+
+
+__all__ = ["wear_histogram", "WEAR_LEVELLERS", "WearLeveller", "LevelledStream", "LevelledResult", "NoLevelling", "Rotate",
+           "RotateParams", "RotateStream", "StartGap", "StartGapParams", "StartGapStream", "lifetime_columns"]
