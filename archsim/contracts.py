@@ -163,8 +163,8 @@ class TechnologyStream(ABC):
         return None
 
     def cell_states(self, lines) -> np.ndarray:
-        """The values (0/1) of the cells of ``lines`` (an index array) as they are now,
-        (len(lines), words * cells_per_word) uint8, each line's cells in wear order (word after
+        """The values (0/1) of the cells of ``lines`` (an index array or a slice) as they are now,
+        (n, words * cells_per_word) uint8, each line's cells in wear order (word after
         word, a word's cells as in :attr:`wear`). Wear levelling (:mod:`archsim.wear`) needs them
         to price the copy of a line to its new place; a scheme that does not expose them cannot
         be levelled."""
@@ -174,10 +174,10 @@ class TechnologyStream(ABC):
                           "wear levelling needs them (run.wear_leveling = \"none\")")
 
     def lines_wear(self, lines) -> np.ndarray | None:
-        """Flips per cell so far of ``lines`` only, (len(lines), words, cells); default: rows of
+        """Flips per cell so far of ``lines`` (an index array or a slice) only, (n, words, cells); default: rows of
         :attr:`wear` (a scheme whose total wear is costly to build may compute only these lines)."""
         wear = self.wear
-        return None if wear is None else wear[np.asarray(lines)]
+        return None if wear is None else wear[lines if isinstance(lines, slice) else np.asarray(lines)]
 
 
 # --------------------------------------------------------------------------- the technology

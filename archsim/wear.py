@@ -52,7 +52,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
-from archsim.errors import ConfigError
+from archsim.errors import ArchsimError, ConfigError
 from archsim.registry import NoParams, Registry
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
@@ -137,8 +137,9 @@ class LevelledStream(TechnologyStream):
         """Fold the finished epoch's wear into physical cells and migrate to the next mapping."""
 
     @abstractmethod
-    def physical_wear(self) -> np.ndarray:
-        """Flips per physical cell so far, (physical lines, cells per line) uint64, migrations included."""
+    def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
+        """Flips per physical cell so far, (physical lines, cells per line) uint64, migrations included;
+        ``logical``: the inner stream's wear now, if the caller has it."""
 
     @abstractmethod
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
@@ -232,7 +233,7 @@ class LevelledResult(StreamResult):
         self.inner = inner
         self.scheme = inner.scheme
         self.leveller = stream.name
-        self._physical = stream.physical_wear()
+        self._physical = stream.physical_wear(inner.cell_wear())
         self._steady = stream.steady_wear(self._physical)
         self._costs = {
             "levelling_line_writes": stream.copies,
@@ -272,9 +273,9 @@ class LevelledResult(StreamResult):
 
 @dataclass(frozen=True)
 class RotateParams(NoParams):
-    period: int = 64
+    period: int = 256
     """Writes of a line between two shifts of its cell mapping (the rotation's overhead is one line
-    copy per ``period`` writes; its steady state does not depend on it)."""
+    copy per ``period`` writes; its steady state does not depend on it otherwise)."""
     shift: int = 1
     """Cells the mapping shifts by each time (cyclic over the line's cells)."""
 
@@ -286,17 +287,21 @@ class RotateParams(NoParams):
 
 class RotateStream(LevelledStream):
     """Intra-line rotation: logical cell ``j`` of a line sits at physical cell ``(j + offset) % C``;
-    every ``period`` iterations ``offset += shift`` and every line is rewritten at the new rotation.
+    every ``period`` iterations the offset moves on (:meth:`next_offset`: by ``shift``) and every
+    line is rewritten at the new rotation.
 
-    Kept: ``_excess`` = physical wear - logical wear rotated by the current offset (uint64 modular
-    arithmetic, exact), so that folding an epoch needs no copy of the wear at its start."""
+    Kept, in the logical frame: ``_x[l, j]`` = wear of the physical cell holding logical cell ``j``
+    now - the logical wear of ``j`` (uint64 modular arithmetic, exact), so that folding an epoch
+    is one roll of ``_x`` and needs no copy of the wear at the epoch's start."""
 
     name = "rotate"
 
-    def __init__(self, inner, technology, config, params: RotateParams) -> None:
+    def __init__(self, inner, technology, config, params) -> None:
         super().__init__(inner, technology, config, params)
         self.offset = 0
-        self._excess = np.zeros((self.lines, self.cells_per_line), np.uint64)
+        # one array per block of lines (a roll replaces a block without copying it back)
+        self._x = [np.zeros((min(BLOCK_LINES, self.lines - l0), self.cells_per_line), np.uint64)
+                   for l0 in range(0, self.lines, BLOCK_LINES)]
 
     def next_boundary(self) -> int:
         p = self.params.period
@@ -313,25 +318,39 @@ class RotateStream(LevelledStream):
 
     def remap(self) -> None:
         C = self.cells_per_line
-        old, new = self.offset, self.next_offset()
-        if old == new:  # a shift of a multiple of the line: the mapping does not change
+        new = self.next_offset()
+        d = (new - self.offset) % C
+        if d == 0:  # the mapping does not change: nothing moves
             return
-        for l0 in range(0, self.lines, BLOCK_LINES):  # line blocks: the temporaries stay small
-            idx = np.arange(l0, min(self.lines, l0 + BLOCK_LINES), dtype=np.intp)
-            # the epoch's wear lies at the old rotation; from now on the excess is against the new one
-            cur = np.ascontiguousarray(self.inner.lines_wear(idx), dtype=np.uint64).reshape(len(idx), C)
-            excess = self._excess[l0: l0 + len(idx)]
-            excess += np.roll(cur, old, axis=1)
-            excess -= np.roll(cur, new, axis=1)
-            cells = self.inner.cell_states(idx)
-            before, after = np.roll(cells, old, axis=1), np.roll(cells, new, axis=1)
-            sets, resets = before < after, before > after
-            excess += sets | resets
-            self.copied(sets.sum(axis=1), resets.sum(axis=1))
+        for b, l0 in enumerate(range(0, self.lines, BLOCK_LINES)):  # line blocks: small temporaries
+            rows = slice(l0, min(self.lines, l0 + BLOCK_LINES))
+            cur = np.ascontiguousarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(-1, C)
+            # logical cell j moves to the physical cell that held logical cell j + d:
+            # x'[j] = x[j + d] + cur[j + d] - cur[j] (+ 1 where the copy programs that cell)
+            x = self._x[b]
+            new_x = np.empty_like(x)
+            np.add(x[:, d:], cur[:, d:], out=new_x[:, : C - d])
+            np.add(x[:, :d], cur[:, :d], out=new_x[:, C - d:])
+            np.subtract(new_x, cur, out=new_x)
+            cells = self.inner.cell_states(rows)
+            before = np.empty_like(cells)          # what that physical cell held: logical cell j + d
+            before[:, : C - d], before[:, C - d:] = cells[:, d:], cells[:, :d]
+            programmed = before != cells
+            np.add(new_x, programmed, out=new_x, casting="unsafe")
+            self._x[b] = new_x
+            sets = np.count_nonzero(programmed & (cells == 1), axis=1)
+            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets)
         self.offset = new
 
-    def physical_wear(self) -> np.ndarray:
-        return self._excess + np.roll(self._logical_wear(), self.offset, axis=1)
+    def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
+        cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
+        C, o = self.cells_per_line, self.offset
+        out = np.empty((self.lines, C), np.uint64)
+        for x, l0 in zip(self._x, range(0, self.lines, BLOCK_LINES)):  # physical cell (j + o) % C
+            rows = slice(l0, l0 + x.shape[0])
+            np.add(x[:, : C - o], cur[rows, : C - o], out=out[rows, o:])
+            np.add(x[:, C - o:], cur[rows, C - o:], out=out[rows, :o])
+        return out
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
         """A rotation by ``shift`` cells makes every cell of a line visit the positions of its class
@@ -412,60 +431,56 @@ class StartGapStream(LevelledStream):
         psi = self.params.psi
         return min(math.ceil((done + 1) * psi / n) for done, n in zip(self.moves_done, self.region_sizes))
 
-    def _moves(self) -> list[tuple[int, int, int]]:
-        """The gap moves due now, in order: (region, source slot, destination slot); registers updated."""
-        moves = []
+    def _moves(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """The gap moves due now, per region in order: (region, source slots, destination slots);
+        the registers are updated."""
+        out = []
         for r, n in enumerate(self.region_sizes):
             due = self.iterations * n // self.params.psi - self.moves_done[r]
+            if not due:
+                continue
             base = self.slot_base[r]
-            for _ in range(due):
-                g = self.gap[r]
+            src, dst = np.empty(due, np.int64), np.empty(due, np.int64)
+            g, start = self.gap[r], self.start[r]
+            for k in range(due):
                 if g == 0:  # wrap: the last slot's line moves to slot 0; the start register advances
-                    src, dst = n, 0
-                    self.gap[r] = n
-                    self.start[r] = (self.start[r] + 1) % n
+                    src[k], dst[k], g, start = n, 0, n, (start + 1) % n
                 else:
-                    src, dst = g - 1, g
-                    self.gap[r] = g - 1
-                moves.append((r, base + src, base + dst))
+                    src[k], dst[k], g = g - 1, g, g - 1
+            self.gap[r], self.start[r] = g, start
             self.moves_done[r] += due
-        return moves
+            out.append((r, base + src, base + dst))
+        return out
 
     def remap(self) -> None:
-        moves = self._moves()
-        if not moves:
-            return
-        # which line each move carries (slot contents change as moves go)
-        resident = {}
-        carried = []
-        for _r, src, dst in moves:
-            line = resident.pop(src, None)
-            if line is None:
-                line = int(self.line_of_slot[src])
-            carried.append(line)
-            resident[dst] = line
-        unique, pos = np.unique(np.asarray(carried, np.intp), return_inverse=True)
-        cur = np.ascontiguousarray(self.inner.lines_wear(unique), dtype=np.uint64).reshape(len(unique), -1)
-        cells = self.inner.cell_states(unique)
-        sets = np.empty(len(moves), np.int64)
-        resets = np.empty(len(moves), np.int64)
-        ex = self._excess
-        for k, ((r, src, dst), line) in enumerate(zip(moves, carried)):
-            w, c = cur[pos[k]], cells[pos[k]]
-            ex[src] += w                           # the line leaves src: the slot's wear is complete
-            stale = self._gap_cells[r]
-            s, t = stale < c, stale > c
-            ex[dst] += (s | t)
-            ex[dst] -= w                           # the line now lives at dst
-            sets[k], resets[k] = int(s.sum()), int(t.sum())
-            self._gap_cells[r] = c                 # src keeps a stale copy of the line
-            self.line_of_slot[dst], self.line_of_slot[src] = line, -1
-            self.slot_of_line[line] = dst
-        self.copied(sets, resets)
+        for r, src, dst in self._moves():
+            # A batch is one iteration's moves of the region, at most n_r of them (psi >= 1): the
+            # gap walks down through distinct slots, so every source holds the line it held before
+            # the batch, sources and destinations are distinct, and move k lands on the slot move
+            # k - 1 left (the stale copy of move k - 1's line).
+            carried = self.line_of_slot[src].copy()
+            if (carried < 0).any() or len(src) > self.region_sizes[r]:
+                raise ArchsimError("start-gap: internal error: a batch of gap moves longer than its region")
+            unique, pos = np.unique(carried, return_inverse=True)
+            cur = np.ascontiguousarray(self.inner.lines_wear(unique), dtype=np.uint64).reshape(len(unique), -1)
+            cells = self.inner.cell_states(unique)
+            w, c = cur[pos], cells[pos]
+            # a move copies its line onto the stale copy the previous move left in the gap slot
+            stale = np.concatenate([self._gap_cells[r][None], c[:-1]])
+            sets, resets = stale < c, stale > c
+            ex = self._excess
+            ex[src] += w                           # the lines leave: those slots' wear is complete
+            ex[dst] += sets | resets               # sources and destinations are distinct in a batch
+            ex[dst] -= w                           # the lines now live at their destinations
+            self._gap_cells[r] = c[-1]
+            self.line_of_slot[src] = -1
+            self.line_of_slot[dst] = carried
+            self.slot_of_line[carried] = dst
+            self.copied(sets.sum(axis=1), resets.sum(axis=1))
 
-    def physical_wear(self) -> np.ndarray:
+    def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
         out = self._excess.copy()
-        out[self.slot_of_line] += self._logical_wear()
+        out[self.slot_of_line] += self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
         return out
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:

@@ -71,9 +71,9 @@ class LaneLayout:
 def word_cells(words: np.ndarray, word_bits: int) -> np.ndarray:
     """(..., W) unsigned words -> (..., W, word_bits) uint8 cells, most significant bit first
     (the wear order of a raw word)."""
-    w = np.asarray(words).astype(np.uint64)[..., None]
-    shifts = np.arange(word_bits - 1, -1, -1, dtype=np.uint64)
-    return ((w >> shifts) & np.uint64(1)).astype(np.uint8)
+    w = np.asarray(words)
+    big = np.ascontiguousarray(w, dtype=np.dtype(f">u{word_bits // 8}"))  # bytes most significant first
+    return np.unpackbits(big.view(np.uint8).reshape(w.shape + (word_bits // 8,)), axis=-1)
 
 
 def lane_word_cells(lanes: np.ndarray, layout: "LaneLayout") -> np.ndarray:
@@ -102,10 +102,9 @@ def wom_physical_cells(cells: np.ndarray, polarity: np.ndarray, layout: "LaneLay
     (their physical cells are the inverse)."""
     G = word_groups
     n = cells.shape[0]
-    g = np.arange(layout.per * G, dtype=np.uint32)
-    internal = (cells[..., None] >> g) & np.uint32(1)                  # (n, lanes, 3, groups)
-    inverse = ((polarity[..., None] >> g) & np.uint32(1))[:, :, None]   # (n, lanes, 1, groups)
-    phys = (internal ^ inverse).astype(np.uint8)
+    masks = np.ascontiguousarray(cells ^ polarity[:, :, None], dtype="<u4")     # (n, lanes, 3) physical
+    bits = np.unpackbits(masks.view(np.uint8).reshape(n, layout.lanes, 3, 4), axis=-1, bitorder="little")
+    phys = bits.reshape(n, layout.lanes, 3, 32)[..., : layout.per * G]         # bit g = lane group g
     # lane group g -> word g // G of the lane, group g % G; cells 3q + kind
     phys = phys.reshape(n, layout.lanes, 3, layout.per, G).transpose(0, 1, 3, 4, 2)
     return phys.reshape(n, layout.padded_words, 3 * G)[:, : layout.words]

@@ -208,10 +208,10 @@ class EncoderStream(TechnologyStream):
         return self.encoder.policy
 
     def cell_states(self, lines) -> np.ndarray:
-        return self.encoder.cell_states(self.state, np.asarray(lines, dtype=np.intp))
+        return self.encoder.cell_states(self.state, _rows(lines))
 
     def lines_wear(self, lines) -> np.ndarray:
-        return self.encoder.lines_wear(self.state, self._wear, np.asarray(lines, dtype=np.intp))
+        return self.encoder.lines_wear(self.state, self._wear, _rows(lines))
 
     def set_data_lifetimes(self, lifetimes_s: np.ndarray) -> None:
         self.encoder.set_data_lifetimes(self.state, lifetimes_s)
@@ -273,6 +273,11 @@ class EncoderStream(TechnologyStream):
             stored=stored,
             params=self.encoder.describe(),
         ))
+
+
+def _rows(lines):
+    """Line selection: a slice as is (views), anything else as an index array."""
+    return lines if isinstance(lines, slice) else np.asarray(lines, dtype=np.intp)
 
 
 def as_words(writes: Any, word_bits: int) -> np.ndarray:

@@ -191,7 +191,8 @@ class DapEncoder(Encoder):
         until the next write or read of its line observes the decay)."""
         from archsim.pcm.lanes import word_cells
 
-        return word_cells(state.cells[lines], 32).reshape(len(lines), -1)
+        cells = word_cells(state.cells[lines], 32)
+        return cells.reshape(cells.shape[0], -1)
 
     def chunk_extras(self, state: DapState, outcome, pcm: PcmConfig) -> dict:
         """Each line write's latency and SET energy, with lossy SETs at their own latency and

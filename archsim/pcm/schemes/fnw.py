@@ -92,4 +92,4 @@ class FlipNWrite(Encoder):
         """Data cells as stored (inverted partitions inverted), then the flag cells, per word."""
         data = lane_word_cells(state.cells[lines], state.layout)
         flags = fnw_flag_cells(state.flags[lines], state.layout, self.partition_bits)
-        return np.concatenate([data, flags], axis=2).reshape(len(lines), -1)
+        return np.concatenate([data, flags], axis=2).reshape(data.shape[0], -1)

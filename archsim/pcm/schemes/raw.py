@@ -87,7 +87,8 @@ class _RawEncoder(Encoder):
             stored[...] = writes
 
     def cell_states(self, state: RawState, lines: np.ndarray) -> np.ndarray:
-        return lane_word_cells(state.cells[lines], state.layout).reshape(len(lines), -1)
+        cells = lane_word_cells(state.cells[lines], state.layout)
+        return cells.reshape(cells.shape[0], -1)
 
 
 @PCM_SCHEMES.register("preset")
