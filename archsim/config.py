@@ -198,8 +198,8 @@ class RunConfig(Section):
     trace: str = ""
     """Path of a recorded trace to replay instead of ``workload`` ("" = record or stream the workload)."""
     wear_leveling: Choice = choice("wear leveller", "none")
-    """Wear levelling by registered name ("none", "rotate", "start-gap"; :mod:`archsim.wear`), with its
-    parameters: ``[run.wear_leveling]`` / ``name = "rotate"`` / ``period = 4``."""
+    """Wear levelling by registered name ("none", "rotate", "start-gap", "rotate-start-gap";
+    :mod:`archsim.wear`), with its parameters: ``[run.wear_leveling]`` / ``name = "rotate"`` / ``period = 64``."""
     iteration_time_s: float = 0.01
     """Time of one training iteration, s, for ``lifetime_seconds`` / ``lifetime_years`` when the timing
     model does not run (with ``--timing`` its simulated time per iteration is used)."""

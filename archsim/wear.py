@@ -32,6 +32,9 @@ Built-ins:
   register advances). ``randomise`` adds the static randomisation of the address space (a seeded
   random permutation of the lines before they are split into regions).
 
+* ``rotate-start-gap``: both at once (Start-Gap across lines, the rotation inside them), which levels
+  the lines and the cell positions.
+
 A leveller needs the scheme's cell values
 (:meth:`~archsim.contracts.TechnologyStream.cell_states`); every PCM scheme exposes them. Racetrack's
 wear proxy is per line (insertions and removals), not per cell: a rotation inside a line changes
@@ -464,7 +467,7 @@ class StartGapStream(LevelledStream):
             unique, pos = np.unique(carried, return_inverse=True)
             cur = np.ascontiguousarray(self.inner.lines_wear(unique), dtype=np.uint64).reshape(len(unique), -1)
             cells = self.inner.cell_states(unique)
-            w, c = cur[pos], cells[pos]
+            w, c = self._frame(cur[pos]), self._frame(cells[pos])  # as the lines lie physically
             # a move copies its line onto the stale copy the previous move left in the gap slot
             stale = np.concatenate([self._gap_cells[r][None], c[:-1]])
             sets, resets = stale < c, stale > c
@@ -478,9 +481,14 @@ class StartGapStream(LevelledStream):
             self.slot_of_line[carried] = dst
             self.copied(sets.sum(axis=1), resets.sum(axis=1))
 
+    def _frame(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of logical cells as they lie in their physical line (Start-Gap keeps the cell order)."""
+        return rows
+
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
         out = self._excess.copy()
-        out[self.slot_of_line] += self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
+        cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
+        out[self.slot_of_line] += self._frame(cur)
         return out
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
@@ -499,6 +507,83 @@ class StartGap(WearLeveller):
 
     Params = StartGapParams
     stream_class = StartGapStream
+
+
+# --------------------------------------------------------------------------- both
+
+
+@dataclass(frozen=True)
+class RotateStartGapParams(StartGapParams):
+    period: int = 256
+    """Writes of a line between two shifts of its cell mapping (as ``rotate``)."""
+    shift: int = 1
+    """Cells the mapping shifts by each time (as ``rotate``)."""
+
+    def validate(self, where: str, owner: Any = None) -> None:
+        super().validate(where, owner)
+        RotateParams(self.period, self.shift).validate(where, owner)
+
+
+class RotateStartGapStream(StartGapStream):
+    """Start-Gap over lines and, inside every line, ``rotate``'s cell rotation (the same offset for
+    every line): logical cell ``j`` of line ``l`` sits at cell ``(j + offset) % C`` of slot
+    ``slot_of_line[l]``. At an iteration where both fall due, the rotation goes first, then the gap
+    moves. ``_excess[slot]`` = the slot's physical wear - its resident's logical wear as it lies
+    physically (rotated by the current offset)."""
+
+    name = "rotate-start-gap"
+
+    def __init__(self, inner, technology, config, params: RotateStartGapParams) -> None:
+        super().__init__(inner, technology, config, params)
+        self.offset = 0
+
+    def _frame(self, rows: np.ndarray) -> np.ndarray:
+        return np.roll(rows, self.offset, axis=1) if self.offset else rows
+
+    def next_boundary(self) -> int:
+        p = self.params.period
+        return min(super().next_boundary(), (self.iterations // p + 1) * p)
+
+    def remap(self) -> None:
+        if self.iterations % self.params.period == 0:
+            self._rotate()
+        super().remap()
+
+    def _rotate(self) -> None:
+        C = self.cells_per_line
+        old, new = self.offset, (self.offset + self.params.shift) % C
+        if old == new:
+            return
+        for l0 in range(0, self.lines, BLOCK_LINES):
+            rows = slice(l0, min(self.lines, l0 + BLOCK_LINES))
+            slots = self.slot_of_line[rows]
+            cur = np.ascontiguousarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(-1, C)
+            cells = self.inner.cell_states(rows)
+            before, after = np.roll(cells, old, axis=1), np.roll(cells, new, axis=1)
+            programmed = before != after
+            self._excess[slots] += np.roll(cur, old, axis=1) - np.roll(cur, new, axis=1) + programmed
+            sets = np.count_nonzero(programmed & (after == 1), axis=1)
+            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets)
+        self.offset = new
+
+    def steady_wear(self, physical: np.ndarray) -> np.ndarray:
+        """Every line visits every slot of its region, and every cell every position of its rotation
+        class modulo gcd(shift, C): the mean over a region's slots and a class's cells."""
+        g = math.gcd(self.params.shift, self.cells_per_line)
+        out = np.empty(physical.shape, np.float64)
+        for b, n in zip(self.slot_base, self.region_sizes):
+            part = physical[b: b + n + 1].reshape(n + 1, -1, g)
+            out[b: b + n + 1] = np.broadcast_to(part.mean(axis=(0, 1)), part.shape).reshape(n + 1, -1)
+        return out
+
+
+@WEAR_LEVELLERS.register("rotate-start-gap")
+class RotateStartGap(WearLeveller):
+    """Start-Gap across lines and rotation inside them, together: levels both the lines and the cell
+    positions (the paper's "general wear leveling")."""
+
+    Params = RotateStartGapParams
+    stream_class = RotateStartGapStream
 
 
 # --------------------------------------------------------------------------- lifetime
@@ -558,5 +643,5 @@ def wear_histogram(wear_per_iteration: np.ndarray, bins: np.ndarray) -> np.ndarr
     return counts
 
 
-__all__ = ["wear_histogram", "WEAR_LEVELLERS", "WearLeveller", "LevelledStream", "LevelledResult", "NoLevelling", "Rotate",
+__all__ = ["wear_histogram", "RotateStartGap", "RotateStartGapParams", "RotateStartGapStream", "WEAR_LEVELLERS", "WearLeveller", "LevelledStream", "LevelledResult", "NoLevelling", "Rotate",
            "RotateParams", "RotateStream", "StartGap", "StartGapParams", "StartGapStream", "lifetime_columns"]

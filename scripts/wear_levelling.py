@@ -1,7 +1,7 @@
 """The numbers and figures of docs/wear-levelling.md and the wear-levelling part of docs/validation.md.
 
 1. The default workload (``archsim run`` defaults: lenet-digits, 200 iterations, the six PCM schemes)
-   under ``none``, ``rotate`` and ``start-gap`` (default parameters): lifetime definitions side by
+   under ``none``, ``rotate``, ``start-gap`` and ``rotate-start-gap`` (default parameters): lifetime definitions side by
    side, levelling overhead, AppWOM's lifetime ratios to PreSET / PreRESET / WOM-SET per leveller.
 2. Lines worn unequally (a synthetic skew): 256 lines of 16 float32 words, 200 iterations; 8 hot
    lines take random-walk updates, the others keep their values (their writes program nothing).
@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-LEVELLERS = ("none", "rotate", "start-gap")
+LEVELLERS = ("none", "rotate", "start-gap", "rotate-start-gap")
 COLUMNS = ["scheme", "wear_leveling", "lifetime_iterations", "lifetime_mean_iterations",
            "lifetime_levelled_iterations", "lifetime_replay_levelled_iterations", "lifetime_years",
            "levelling_write_share", "levelling_energy_share"]

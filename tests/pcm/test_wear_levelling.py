@@ -19,7 +19,7 @@ from archsim.contracts import TECHNOLOGIES
 from archsim.errors import ConfigError
 from archsim.pcm import EncoderStream, make_encoder
 from archsim.pcm.reference import reference_replay
-from archsim.wear import WEAR_LEVELLERS, RotateParams, StartGapParams, lifetime_columns
+from archsim.wear import WEAR_LEVELLERS, RotateParams, RotateStartGapParams, StartGapParams, lifetime_columns
 
 from test_encoding_properties import scheme_params, write_sequences
 
@@ -84,8 +84,9 @@ def rotate_reference(enc, writes, line_offset, init, period, shift):
     return mem
 
 
-def start_gap_reference(enc, writes, line_offset, init, region_lines, psi, randomise, seed):
-    """Start-Gap with Qureshi's registers: PA = (LA + start) mod N, PA += 1 if PA >= gap."""
+def start_gap_reference(enc, writes, line_offset, init, region_lines, psi, randomise, seed, period=0, shift=0):
+    """Start-Gap with Qureshi's registers: PA = (LA + start) mod N, PA += 1 if PA >= gap; with ``period``,
+    also every line's cells rotated by ``shift`` every ``period`` iterations (first, then the gap moves)."""
     T, L, _ = writes.shape
     C = init.shape[1]
     N = region_lines or L
@@ -95,6 +96,7 @@ def start_gap_reference(enc, writes, line_offset, init, region_lines, psi, rando
     R = len(sizes)
     start, gap, done = [0] * R, list(sizes), [0] * R
     mem = PhysicalReference(L + R, C)
+    rot = {"o": 0, "logical": init.copy()}
 
     def slot(line):
         a = int(rank[line])
@@ -104,8 +106,9 @@ def start_gap_reference(enc, writes, line_offset, init, region_lines, psi, rando
 
     def place(cells):
         out = mem.cells.copy()
+        pos = (np.arange(C) + rot["o"]) % C
         for line in range(L):
-            out[slot(line)] = cells[line]
+            out[slot(line), pos] = cells[line]
         return out
 
     for r, n in enumerate(sizes):  # the spare slot holds what the region's last line holds
@@ -114,6 +117,9 @@ def start_gap_reference(enc, writes, line_offset, init, region_lines, psi, rando
     state = {"t": 0}
 
     def boundary(k):
+        if period and k % period == 0 and (rot["o"] + shift) % C != rot["o"]:
+            rot["o"] = (rot["o"] + shift) % C
+            mem.write(place(rot["logical"]), copy_rows=[slot(line) for line in range(L)])
         for r, n in enumerate(sizes):
             due = k * n // psi - done[r]
             done[r] += due
@@ -133,6 +139,7 @@ def start_gap_reference(enc, writes, line_offset, init, region_lines, psi, rando
         while state["t"] < t:
             state["t"] += 1
             boundary(state["t"])
+        rot["logical"] = cells.copy()
         mem.write(place(cells))
 
     reference_replay(enc, writes, line_offset, observe=observe)
@@ -201,6 +208,27 @@ def test_start_gap_equals_physical_reference(data, scheme):
     result = stream.result()
     enc = make_encoder(scheme, word_bits=B, **params)
     mem, slots = start_gap_reference(enc, writes, line_offset, init, p.region_lines, p.psi, p.randomise, p.seed)
+    assert list(stream.slot_of_line) == slots
+    np.testing.assert_array_equal(result.physical_wear(), mem.wear)
+    _check_costs(result, mem)
+
+
+@given(data=st.data(), scheme=st.sampled_from(SCHEMES))
+def test_rotate_start_gap_equals_physical_reference(data, scheme):
+    B, writes = data.draw(write_sequences())
+    params = scheme_params(data.draw, scheme, B)
+    T, L, W = writes.shape
+    inner = _stream(scheme, B, params, L, W, 0)
+    C = W * inner.cells_per_word
+    p = RotateStartGapParams(region_lines=data.draw(st.integers(0, L)), psi=data.draw(st.integers(1, 9)),
+                             randomise=data.draw(st.booleans()), seed=data.draw(st.integers(0, 3)),
+                             period=data.draw(st.integers(1, 4)), shift=data.draw(st.integers(1, 2 * C)))
+    init = inner.cell_states(np.arange(L))
+    stream = WEAR_LEVELLERS.get("rotate-start-gap")(p).wrap(inner, PCM, CONFIG)
+    _feed(stream, writes, data.draw(st.lists(st.integers(0, 20), max_size=3)))
+    result = stream.result()
+    mem, slots = start_gap_reference(make_encoder(scheme, word_bits=B, **params), writes, 0, init, p.region_lines,
+                                     p.psi, p.randomise, p.seed, period=p.period, shift=p.shift)
     assert list(stream.slot_of_line) == slots
     np.testing.assert_array_equal(result.physical_wear(), mem.wear)
     _check_costs(result, mem)
