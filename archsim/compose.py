@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from archsim.config import Config
 from archsim.contracts import TECHNOLOGIES, MemoryTechnology
@@ -36,6 +36,7 @@ BUILTINS = (
     "archsim.timing.rowbuffer",    # page policies (row buffers)
     "archsim.timing.observer",     # run observer "timing"
     "workloads",                   # workloads
+    "archsim.wear",                # wear levellers
 )
 
 
@@ -56,6 +57,8 @@ class System:
     """The implementations of the ``[timing]`` choices."""
     observers: list[RunObserver] = field(default_factory=list)
     """The run observers of ``run.observers``, built (``cls(config, params)``)."""
+    wear_leveller: Any = None
+    """The wear leveller of ``run.wear_leveling``, built (:class:`archsim.wear.WearLeveller`)."""
 
 
 def build(config: Config, *, schemes: Sequence[str] | None = None) -> System:
@@ -69,4 +72,7 @@ def build(config: Config, *, schemes: Sequence[str] | None = None) -> System:
     for s in chosen:
         technology.schemes.get(s)
     observers = [OBSERVERS.get(c.name)(config, c.params) for c in config.run.observers]
-    return System(config, technology, chosen, TimingParts.from_config(config.timing), observers)
+    from archsim.wear import WEAR_LEVELLERS
+
+    leveller = WEAR_LEVELLERS.get(config.run.wear_leveling.name)(config.run.wear_leveling.params)
+    return System(config, technology, chosen, TimingParts.from_config(config.timing), observers, leveller)

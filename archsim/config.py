@@ -234,6 +234,12 @@ class RunConfig(Section):
     """Iterations handed to the kernels at once (memory grows with it, speed too)."""
     trace: str = ""
     """Path of a recorded trace to replay instead of ``workload`` ("" = record or stream the workload)."""
+    wear_leveling: Choice = choice("wear leveller", "none")
+    """Wear levelling by registered name ("none", "rotate", "start-gap", "rotate-start-gap";
+    :mod:`archsim.wear`), with its parameters: ``[run.wear_leveling]`` / ``name = "rotate"`` / ``period = 64``."""
+    iteration_time_s: float = 0.01
+    """Time of one training iteration, s, for ``lifetime_seconds`` / ``lifetime_years`` when the timing
+    model does not run (with ``--timing`` its simulated time per iteration is used)."""
     observers: tuple[Choice, ...] = choices("run observer")
     """Run observers by registered name (e.g. "timing"), run alongside the replay;
     ``archsim run --observe NAME`` / ``--timing`` add to them."""
@@ -253,6 +259,7 @@ class RunConfig(Section):
         positive(self, "iterations", where)
         non_negative(self, "seed", where)
         positive(self, "chunk_iterations", where)
+        positive(self, "iteration_time_s", where)
         names = [o.name for o in self.observers]
         if len(set(names)) != len(names):
             raise ConfigError(f"{where}.observers names an observer twice: {', '.join(names)}")

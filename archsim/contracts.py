@@ -95,6 +95,22 @@ class StreamResult(ABC):
         wear = self.cell_wear()
         return None if wear is None else wear.sum(axis=(0, 1), dtype=np.uint64)
 
+    def physical_wear(self) -> np.ndarray | None:
+        """Flips per *physical* cell, (physical lines, cells per line), wear-levelling migrations
+        included (:mod:`archsim.wear`); default (no levelling): the logical wear, line by line."""
+        wear = self.cell_wear()
+        return None if wear is None else wear.reshape(wear.shape[0], -1)
+
+    def steady_wear(self) -> np.ndarray | None:
+        """Flips per physical cell in the leveller's steady state (:meth:`archsim.wear.LevelledStream.steady_wear`);
+        default (no levelling): :meth:`physical_wear`."""
+        return self.physical_wear()
+
+    def levelling_costs(self) -> dict[str, float]:
+        """What wear levelling's line copies cost (``levelling_line_writes``, ``levelling_flips``,
+        ``levelling_energy_pj``, ...); default: nothing (no levelling)."""
+        return {}
+
 
 class TechnologyStream(ABC):
     """A streaming replay of one scheme over ``lines`` x ``words`` data words; state persists
@@ -145,6 +161,23 @@ class TechnologyStream(ABC):
         """Hook: what reading every line at ``times_s`` returns, (lines, words), when it can differ
         from the stored values (lossy cells decay); None: a read returns what was stored."""
         return None
+
+    def cell_states(self, lines) -> np.ndarray:
+        """The values (0/1) of the cells of ``lines`` (an index array or a slice) as they are now,
+        (n, words * cells_per_word) uint8, each line's cells in wear order (word after
+        word, a word's cells as in :attr:`wear`). Wear levelling (:mod:`archsim.wear`) needs them
+        to price the copy of a line to its new place; a scheme that does not expose them cannot
+        be levelled."""
+        from archsim.errors import ConfigError
+
+        raise ConfigError(f"stream {type(self).__name__} does not expose its cells; "
+                          "wear levelling needs them (run.wear_leveling = \"none\")")
+
+    def lines_wear(self, lines) -> np.ndarray | None:
+        """Flips per cell so far of ``lines`` (an index array or a slice) only, (n, words, cells); default: rows of
+        :attr:`wear` (a scheme whose total wear is costly to build may compute only these lines)."""
+        wear = self.wear
+        return None if wear is None else wear[lines if isinstance(lines, slice) else np.asarray(lines)]
 
 
 # --------------------------------------------------------------------------- the technology
@@ -208,6 +241,15 @@ class MemoryTechnology(ABC):
     def endurance(self, config: Any) -> float | None:
         """Flips a cell survives; None: no lifetime is reported."""
         return None
+
+    def copy_outcome(self, set_cells: np.ndarray, reset_cells: np.ndarray) -> np.ndarray:
+        """Outcome rows (n, len(outcome_fields)) uint32 of ``n`` line writes that SET ``set_cells``
+        and RESET ``reset_cells`` cells (0 -> 1, 1 -> 0): how wear levelling's line copies are
+        priced (:meth:`line_totals`, :meth:`service_times`). Default: the technology cannot be levelled."""
+        from archsim.errors import ConfigError
+
+        raise ConfigError(f"memory {self.name!r} cannot price a wear-levelling line copy "
+                          "(run.wear_leveling = \"none\")")
 
     def is_exact(self, scheme: str) -> bool:
         """Whether a read right after a write returns exactly what was written."""

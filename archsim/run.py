@@ -193,12 +193,18 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     loop.replay(observers, source=source, out_dir=out_dir, cache_dir=cache_dir, progress=progress, workers=workers)
     source, layout, schemes = loop.source, loop.layout, loop.schemes
     from archsim.results import flips_table, summary_row
+    from archsim.wear import lifetime_columns
 
     rows, flips = {}, {}
     context = {"memory": loop.technology.name, "workload": _source_label(config, source), "n_params": layout.n_params,
                "lines": layout.lines, "words_per_line": layout.words_per_line}
+    lifetimes = {}
+    endurance = loop.technology.endurance(config)
     for s, stream, result, error in loop.results():
         rows[s] = summary_row(result, error, context)
+        lifetimes[s] = lifetime_columns(result, iterations=int(rows[s]["iterations"]), endurance=endurance,
+                                        iteration_time_s=config.run.iteration_time_s,
+                                        time_source="run.iteration_time_s")
         flips[s] = flips_table(s, result, stream, config.run.iterations)
     reports = [obs.finish() for obs in observers]
     summary = pd.DataFrame([rows[s] for s in schemes])
@@ -209,9 +215,34 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
                 if key not in summary.columns:
                     summary[key] = np.nan if not isinstance(value, str) else None
                 summary.loc[summary["scheme"] == scheme, key] = value
+    _add_lifetime_columns(summary, lifetimes)
     flips_df = pd.concat(flips, ignore_index=True) if flips else pd.DataFrame()
     return RunOutput(config, summary, flips_df, layout, source.meta, reports, time.perf_counter() - t0,
                      _source_label(config, source))
+
+
+def _add_lifetime_columns(summary: pd.DataFrame, lifetimes: dict[str, dict[str, Any]]) -> None:
+    """The lifetime definitions and the levelling overhead (:func:`archsim.wear.lifetime_columns`) as
+    the last columns; the time of an iteration is the timing model's (``simulated_time_ns`` /
+    iterations) where it ran, else ``run.iteration_time_s``."""
+    from archsim.wear import SECONDS_PER_YEAR
+
+    for i, scheme in enumerate(summary["scheme"]):
+        cols = dict(lifetimes.get(scheme, {}))
+        if not cols:
+            continue
+        if "simulated_time_ns" in summary.columns:
+            sim = float(summary["simulated_time_ns"].iloc[i])
+            its = int(summary["iterations"].iloc[i])
+            if np.isfinite(sim) and sim > 0 and its:
+                t = sim * 1e-9 / its
+                cols.update(iteration_time_s=t, iteration_time_source="timing",
+                            lifetime_seconds=cols["lifetime_levelled_iterations"] * t,
+                            lifetime_years=cols["lifetime_levelled_iterations"] * t / SECONDS_PER_YEAR)
+        for key, value in cols.items():
+            if key not in summary.columns:
+                summary[key] = None if isinstance(value, str) else np.nan
+            summary.loc[summary.index[i], key] = value
 
 
 class RunLoop:
@@ -266,8 +297,11 @@ class RunLoop:
         layout = AddressLayout.from_meta(source.meta, config.layout)
         self.source, self.layout, self.schemes, self.observers = source, layout, schemes, list(observers)
         observers = self.observers
-        streams = self.streams = {s: tech.open_stream(s, lines=layout.lines, words=layout.words_per_line,
-                                                      config=config, keep_stored=False) for s in schemes}
+        leveller = self.system.wear_leveller
+        streams = self.streams = {
+            s: leveller.wrap(tech.open_stream(s, lines=layout.lines, words=layout.words_per_line, config=config,
+                                              keep_stored=False), tech, config)
+            for s in schemes}
         errors = self.errors = {s: ApproximationError(layout.n_params) for s in schemes
                                 if approximation and not tech.is_exact(s)}
         ctx = RunContext(config, tech, schemes, self.system, source.meta, layout, iterations,

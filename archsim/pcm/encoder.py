@@ -129,6 +129,17 @@ class Encoder(ABC):
         """
         return wear
 
+    def lines_wear(self, state: Any, wear: np.ndarray, lines: np.ndarray) -> np.ndarray:
+        """:meth:`total_wear` of ``lines`` (an index array or a slice) only, (n, words, cells); a scheme whose total is
+        costly to build (the WOM codes) computes only these lines."""
+        return self.total_wear(state, wear)[lines]
+
+    def cell_states(self, state: Any, lines: np.ndarray) -> np.ndarray:
+        """The physical values (0/1) of the cells of ``lines`` (an index array or a slice) now, (n, words * cells) uint8,
+        word after word, a word's cells in wear order. Wear levelling prices a line's copy with them."""
+        raise ConfigError(f"scheme {self.name!r} does not expose its cells; wear levelling needs them "
+                          "(run.wear_leveling = \"none\")")
+
     def group_labels(self) -> list[str] | None:
         """Names of the groups of cells the per-bit flips table counts together (WOM codes), or None."""
         return None

@@ -68,6 +68,48 @@ class LaneLayout:
         return lanes.view(dtype)[..., : self.words]
 
 
+def word_cells(words: np.ndarray, word_bits: int) -> np.ndarray:
+    """(..., W) unsigned words -> (..., W, word_bits) uint8 cells, most significant bit first
+    (the wear order of a raw word)."""
+    w = np.asarray(words)
+    big = np.ascontiguousarray(w, dtype=np.dtype(f">u{word_bits // 8}"))  # bytes most significant first
+    return np.unpackbits(big.view(np.uint8).reshape(w.shape + (word_bits // 8,)), axis=-1)
+
+
+def lane_word_cells(lanes: np.ndarray, layout: "LaneLayout") -> np.ndarray:
+    """(n, lanes) uint64 lanes of raw data cells -> (n, words, word_bits) uint8, MSB first."""
+    dtype = np.dtype({8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}[layout.word_bits])
+    words = np.ascontiguousarray(lanes).view(dtype)[:, : layout.words]
+    return word_cells(words, layout.word_bits)
+
+
+def fnw_flag_cells(flags: np.ndarray, layout: "LaneLayout", partition_bits: int) -> np.ndarray:
+    """(n, lanes) uint64 flag masks (bit p = lane partition p) -> (n, words, partitions) uint8
+    (partition 0 = the word's most significant), as :func:`fnw_cellmap` places them."""
+    B, N = layout.word_bits, partition_bits
+    out = np.zeros((flags.shape[0], layout.padded_words, B // N), dtype=np.uint8)
+    for p in range(64 // N):
+        lo = 64 - (p + 1) * N
+        k, q = lo // B, (B - N - lo % B) // N
+        out[:, k::layout.per, q] = ((flags >> np.uint64(p)) & np.uint64(1)).astype(np.uint8)
+    return out[:, : layout.words]
+
+
+def wom_physical_cells(cells: np.ndarray, polarity: np.ndarray, layout: "LaneLayout",
+                       word_groups: int) -> np.ndarray:
+    """WOM state -> physical cells (n, words, 3 * groups) uint8 in wear order: ``cells`` (n, lanes, 3)
+    the group masks in internal PreSET form, ``polarity`` (n, lanes) the groups in 01 polarity
+    (their physical cells are the inverse)."""
+    G = word_groups
+    n = cells.shape[0]
+    masks = np.ascontiguousarray(cells ^ polarity[:, :, None], dtype="<u4")     # (n, lanes, 3) physical
+    bits = np.unpackbits(masks.view(np.uint8).reshape(n, layout.lanes, 3, 4), axis=-1, bitorder="little")
+    phys = bits.reshape(n, layout.lanes, 3, 32)[..., : layout.per * G]         # bit g = lane group g
+    # lane group g -> word g // G of the lane, group g % G; cells 3q + kind
+    phys = phys.reshape(n, layout.lanes, 3, layout.per, G).transpose(0, 1, 3, 4, 2)
+    return phys.reshape(n, layout.padded_words, 3 * G)[:, : layout.words]
+
+
 @lru_cache(maxsize=64)
 def _valid_masks(words: int, word_bits: int, unit_bits: int) -> np.ndarray:
     """Per lane, ``unit_bits`` bits (data bits or groups) for every real word of the lane."""

@@ -53,18 +53,23 @@ def _flips(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return ((before == 0) & (after == 1)), ((before == 1) & (after == 0))
 
 
-def reference_replay(encoder: Encoder, writes: np.ndarray, line_offset: int = 0):
-    """Replay (T, L, W) writes; returns (outcome (T,L,5) int64, wear (L,W,C) int64, stored (T,L,W))."""
+def reference_replay(encoder: Encoder, writes: np.ndarray, line_offset: int = 0, observe=None):
+    """Replay (T, L, W) writes; returns (outcome (T,L,5) int64, wear (L,W,C) int64, stored (T,L,W)).
+
+    ``observe(t, cells)``, if given, is called with the physical cells (L, W*C) uint8 (wear order)
+    after every programming step: after write ``t``, and again after its refresh if it refreshed
+    (the wear-levelling reference moves these cells physically)."""
+    observe = observe or (lambda t, cells: None)
     if isinstance(encoder, (Preset, Prereset, Dcw)):
-        return _raw(encoder, writes)
+        return _raw(encoder, writes, observe)
     if isinstance(encoder, FlipNWrite):
-        return _fnw(encoder, writes)
+        return _fnw(encoder, writes, observe)
     if isinstance(encoder, (WomSet, AppWom)):
-        return _wom(encoder, writes, line_offset)
+        return _wom(encoder, writes, line_offset, observe)
     raise TypeError(f"no reference implementation for {type(encoder).__name__}")
 
 
-def _raw(enc: Encoder, writes: np.ndarray):
+def _raw(enc: Encoder, writes: np.ndarray, observe):
     T, L, W = writes.shape
     B = enc.word_bits
     cells = np.full((L, W, B), 1 if enc.params.initial_state == "ones" else 0, dtype=np.uint8)
@@ -78,6 +83,7 @@ def _raw(enc: Encoder, writes: np.ndarray):
         outcome[t, :, 1] = r.sum(axis=(1, 2))
         wear += s | r
         cells = new
+        observe(t, cells.reshape(L, -1))
         if refresh_to is not None:
             after = np.full_like(cells, refresh_to)
             s, r = _flips(cells, after)
@@ -87,10 +93,12 @@ def _raw(enc: Encoder, writes: np.ndarray):
             refreshed = (s | r).any(axis=2)  # (L, W): words the refresh programs
             outcome[t, :, 4] = refreshed.sum(axis=1) if enc.refresh_unit == "word" else refreshed.any(axis=1)
             cells = after
+            if refreshed.any():
+                observe(t, cells.reshape(L, -1))
     return outcome, wear, writes.copy()
 
 
-def _fnw(enc: FlipNWrite, writes: np.ndarray):
+def _fnw(enc: FlipNWrite, writes: np.ndarray, observe):
     T, L, W = writes.shape
     B, N, P = enc.word_bits, enc.partition_bits, enc.partitions
     start = 1 if enc.params.initial_state == "ones" else 0
@@ -114,12 +122,13 @@ def _fnw(enc: FlipNWrite, writes: np.ndarray):
         outcome[t, :, 1] = r.sum(axis=(1, 2))
         wear += s | r
         data, flags = cells_new, flags_new
+        observe(t, after.reshape(L, -1))
         decoded = np.where(flags[..., None] == 1, 1 - data.reshape(L, W, P, N), data.reshape(L, W, P, N))
         stored[t] = from_bits(decoded.reshape(L, W, B), writes.dtype)
     return outcome, wear, stored
 
 
-def _wom(enc, writes: np.ndarray, line_offset: int):
+def _wom(enc, writes: np.ndarray, line_offset: int, observe):
     T, L, W = writes.shape
     B = enc.word_bits
     groups = enc.groups
@@ -161,6 +170,7 @@ def _wom(enc, writes: np.ndarray, line_offset: int):
         outcome[t, :, 1] = r.sum(axis=(1, 2, 3))
         wear += (s | r).reshape(L, W, G * 3)
         physical = nxt_phys
+        observe(t, physical.reshape(L, -1))
         nval = DECODE_VALUE[nxt_form @ weights]
         sbits = bits.copy()
         sbits[..., hi_idx] = nval >> 1
@@ -192,4 +202,5 @@ def _wom(enc, writes: np.ndarray, line_offset: int):
                 outcome[t, :, 4] = unit.any(axis=1)
             physical = after
             pol = new_pol
+            observe(t, physical.reshape(L, -1))
     return outcome, wear, stored

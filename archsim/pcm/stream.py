@@ -209,6 +209,12 @@ class EncoderStream(TechnologyStream):
         ``"word"`` each word switches on its own, so there is no per-line polarity: None."""
         return self.encoder.policy if self.encoder.refresh_unit == "line" else None
 
+    def cell_states(self, lines) -> np.ndarray:
+        return self.encoder.cell_states(self.state, _rows(lines))
+
+    def lines_wear(self, lines) -> np.ndarray:
+        return self.encoder.lines_wear(self.state, self._wear, _rows(lines))
+
     def set_data_lifetimes(self, lifetimes_s: np.ndarray) -> None:
         self.encoder.set_data_lifetimes(self.state, lifetimes_s)
 
@@ -269,6 +275,11 @@ class EncoderStream(TechnologyStream):
             stored=stored,
             params=self.encoder.describe(),
         ))
+
+
+def _rows(lines):
+    """Line selection: a slice as is (views), anything else as an index array."""
+    return lines if isinstance(lines, slice) else np.asarray(lines, dtype=np.intp)
 
 
 def as_words(writes: Any, word_bits: int) -> np.ndarray:

@@ -73,6 +73,13 @@ class Pcm(MemoryTechnology):
             write = np.where(write > 0, write + pcm.read_latency_ns, 0.0)
         return ServiceTimes(write, refresh, pcm.read_latency_ns)
 
+    def copy_outcome(self, set_cells: np.ndarray, reset_cells: np.ndarray) -> np.ndarray:
+        """A line copy programs its SET and RESET cells as a write (no refresh follows it)."""
+        rows = np.zeros((len(set_cells), len(OUTCOME_FIELDS)), np.uint32)
+        rows[:, WS] = set_cells
+        rows[:, WR] = reset_cells
+        return rows
+
     def read_ns(self, config: Any) -> float:
         return config.pcm.read_latency_ns
 

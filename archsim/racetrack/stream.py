@@ -235,6 +235,13 @@ class RacetrackStream(TechnologyStream):
             self._stored.append(out_stored)
         return ChunkOutcome(outcome, out_stored, {}, OUTCOME_FIELDS)
 
+    def cell_states(self, lines) -> np.ndarray:
+        """Racetrack counts wear per line (insertions and removals), not per cell: there is no cell
+        mapping to level (a rotation inside a line changes nothing) and Start-Gap's per-line copies
+        are not modelled for it."""
+        raise ConfigError("racetrack counts wear per line (insertions + removals), not per cell: wear "
+                          "levelling does not apply to it (run.wear_leveling = \"none\")")
+
     @property
     def cells_per_word(self) -> int:
         """Storage positions are not cells with wear here: one per trace bit."""

@@ -140,3 +140,20 @@ def test_the_tutorials_request_level_policy_end_to_end(tmp_path):
                   "--set", "timing.scheduling.max_active_writes=0", "--out", str(tmp_path / "bad"), ok=False)
     assert bad.returncode == 2 and "max_active_writes must be a positive integer" in bad.stderr
     assert "Traceback" not in bad.stderr
+def test_a_wear_leveller_as_a_plugin(tmp_path):
+    out = tmp_path / "random-rotate"
+    archsim(tmp_path, "wear_plugin.py", *RUN, "--set", "run.schemes=[\"dcw\", \"appwom\"]",
+            "--set", "run.wear_leveling=random-rotate", "--set", "run.wear_leveling.period=2", "--out", str(out))
+    s = pd.read_csv(out / "summary.csv").set_index("scheme")
+    assert (s["wear_leveling"] == "random-rotate").all()
+    # two rotations in four iterations, every line copied each time
+    assert (s["levelling_line_writes"] == 2 * s["lines"]).all()
+    assert (s["levelling_flips"] > 0).all() and (s["levelling_energy_share"] > 0).all()
+    # the steady state of a random rotation is the worst line's mean (copies included): it cannot beat the
+    # mean-wear bound; it beats dcw's first-cell lifetime (AppWOM's ping-pong wears its cells evenly already)
+    assert (s["lifetime_levelled_iterations"] <= s["lifetime_mean_iterations"] * (1 + 1e-12)).all()
+    assert s.loc["dcw", "lifetime_levelled_iterations"] > s.loc["dcw", "lifetime_iterations"]
+    assert s.loc["appwom", "lifetime_levelled_iterations"] >= s.loc["appwom", "lifetime_iterations"]
+    bad = archsim(tmp_path, "wear_plugin.py", *RUN, "--set", "run.wear_leveling=random-rotate",
+                  "--set", "run.wear_leveling.period=0", ok=False)
+    assert "run.wear_leveling.period must be at least 1" in bad.stderr

@@ -186,6 +186,14 @@ class DapEncoder(Encoder):
         order = np.argsort(keys[:n], kind="stable")
         state.add_classes(keys[:n][order], counts[:n][order])
 
+    def cell_states(self, state: DapState, lines) -> np.ndarray:
+        """The cells as last programmed or read (a lossy cell that has decayed since reads 1 here
+        until the next write or read of its line observes the decay)."""
+        from archsim.pcm.lanes import word_cells
+
+        cells = word_cells(state.cells[lines], 32)
+        return cells.reshape(cells.shape[0], -1)
+
     def chunk_extras(self, state: DapState, outcome, pcm: PcmConfig) -> dict:
         """Each line write's latency and SET energy, with lossy SETs at their own latency and
         energy (for the timing model)."""

@@ -8,7 +8,7 @@ import numpy as np
 
 from archsim import _pcm_kernels as K
 from archsim.pcm.encoder import PCM_SCHEMES, Encoder, SchemeParams
-from archsim.pcm.lanes import LaneLayout, fnw_cellmap
+from archsim.pcm.lanes import LaneLayout, fnw_cellmap, fnw_flag_cells, lane_word_cells
 from archsim.pcm.schemes.raw import _bit_labels, _check_initial_state, _flat_wear
 from archsim.errors import ConfigError
 
@@ -88,3 +88,8 @@ class FlipNWrite(Encoder):
         if want:
             stored[...] = lay.from_lanes(out, writes.dtype)
 
+    def cell_states(self, state: FnwState, lines: np.ndarray) -> np.ndarray:
+        """Data cells as stored (inverted partitions inverted), then the flag cells, per word."""
+        data = lane_word_cells(state.cells[lines], state.layout)
+        flags = fnw_flag_cells(state.flags[lines], state.layout, self.partition_bits)
+        return np.concatenate([data, flags], axis=2).reshape(data.shape[0], -1)

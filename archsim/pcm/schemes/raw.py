@@ -8,7 +8,7 @@ import numpy as np
 
 from archsim import _pcm_kernels as K
 from archsim.pcm.encoder import PCM_SCHEMES, Encoder, SchemeParams
-from archsim.pcm.lanes import LaneLayout, raw_cellmap
+from archsim.pcm.lanes import LaneLayout, lane_word_cells, raw_cellmap
 from archsim.errors import ConfigError
 
 INITIAL_STATES = ("ones", "zeros")
@@ -85,6 +85,10 @@ class _RawEncoder(Encoder):
         if stored is not None:
             # the write programs exactly the data bits: a read returns them
             stored[...] = writes
+
+    def cell_states(self, state: RawState, lines: np.ndarray) -> np.ndarray:
+        cells = lane_word_cells(state.cells[lines], state.layout)
+        return cells.reshape(cells.shape[0], -1)
 
 
 @PCM_SCHEMES.register("preset")

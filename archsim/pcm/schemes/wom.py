@@ -9,7 +9,7 @@ import numpy as np
 from archsim import _pcm_kernels as K
 from archsim.pcm.encoder import PCM_SCHEMES, Encoder, SchemeParams
 from archsim.pcm.grouping import Group, group_label, resolve_grouping
-from archsim.pcm.lanes import LaneLayout, wom_cellmap, wom_tables
+from archsim.pcm.lanes import LaneLayout, wom_cellmap, wom_physical_cells, wom_tables
 from archsim.pcm.polarity import PingPongPolicy
 from archsim.pcm.schemes.raw import _flat_wear
 from archsim.errors import ConfigError
@@ -91,22 +91,23 @@ class _WomEncoder(Encoder):
         out = wear.copy()
         if self.policy.ping_pong:
             out += state.cycles[:, : lay.words, None]
-        # where each lane bit's cell lies in its line: word j*per + g // G, cell 3*(g % G) + kind
-        g = np.arange(32)
-        flat = ((np.arange(lay.lanes)[:, None, None] * lay.per + g // G) * (3 * G)
-                + 3 * (g % G) + np.arange(3)[None, :, None])  # (lanes, 3, 32)
-        valid = lay.valid_groups(G)
-        real = ((valid[:, None] >> g.astype(np.uint64)) & np.uint64(1)).astype(bool)  # (lanes, 32)
-        keep = np.broadcast_to(real[:, None, :], flat.shape)
-        idx = flat[keep]  # each cell once per line: plain fancy-index += is exact
-        shifts = g.astype(np.uint32)
-        flat_out = out.reshape(out.shape[0], -1)
-        block = max(1, (1 << 20) // max(1, idx.size))  # temporaries of a few tens of MiB at most
+        # the cells programmed in the current cycle: internal (PreSET-form) 0s, in wear order
+        no_polarity = np.zeros(state.cells.shape[:2], np.uint32)
+        flat_out = out.reshape(out.shape[0], lay.words, 3 * G)
+        block = max(1, (1 << 22) // max(1, lay.words * 3 * G))  # temporaries of a few MiB
         for l0 in range(0, out.shape[0], block):
-            cells = state.cells[l0:l0 + block]
-            programmed = ((cells[..., None] >> shifts) & np.uint32(1)) == 0  # internal 0s
-            flat_out[l0:l0 + block, idx] += programmed[:, keep].astype(np.uint64)
+            internal = wom_physical_cells(state.cells[l0:l0 + block], no_polarity[l0:l0 + block], lay, G)
+            flat_out[l0:l0 + block] += (internal == 0)
         return out
+
+    def lines_wear(self, state: WomState, wear: np.ndarray, lines: np.ndarray) -> np.ndarray:
+        sub = WomState(state.layout, state.cells[lines], state.polarity[lines], state.cycles[lines])
+        return self.total_wear(sub, wear[lines])
+
+    def cell_states(self, state: WomState, lines: np.ndarray) -> np.ndarray:
+        """Physical cells: the internal PreSET-form codewords, inverted in groups of 01 polarity (AppWOM01)."""
+        cells = wom_physical_cells(state.cells[lines], state.polarity[lines], state.layout, len(self.groups))
+        return cells.reshape(cells.shape[0], -1)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

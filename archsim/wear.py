@@ -1,0 +1,647 @@
+"""Wear levelling: the extension point ``run.wear_leveling`` and the lifetime figures of a run.
+
+A **wear leveller** (registry :data:`WEAR_LEVELLERS`, kind "wear leveller") changes where a line's
+logical cells sit physically as the memory is written. It wraps a technology's stream
+(:meth:`WearLeveller.wrap`) and leaves the stream itself, and its kernels, untouched: the kernels go
+on counting wear per *logical* cell; the wrapper splits every fed chunk at the iterations where the
+mapping changes (an *epoch* boundary), and at each boundary
+
+1. folds the wear the logical cells took since the last boundary into the *physical* cells they
+   occupied during that epoch (the mapping is constant within an epoch, so this is exact), and
+2. migrates: copies the moved cells to their new place with a data-comparison write. The copy
+   programs exactly the destination cells whose value changes (SET 0 -> 1, RESET 1 -> 0); those are
+   counted as flips, wear at the physical destination cells, energy (the technology's own prices,
+   :meth:`~archsim.contracts.MemoryTechnology.copy_outcome` and ``line_totals``) and extra line
+   writes. The data and the logical state (e.g. AppWOM's polarity) are unchanged by a copy, so the
+   scheme's own figures (``bit_flips``, ``energy_pj``, ...) do not change; the levelling costs are
+   reported beside them.
+
+Every line of a replay is written once per iteration, so epochs are counted in iterations. Within an
+iteration the functional replay has no order between lines: a remapping that falls due during an
+iteration is done at its end (after the refresh the last write triggered).
+
+Built-ins:
+
+* ``none`` (the default): no levelling; the stream is used as is.
+* ``rotate`` (intra-line rotation, the row shifting of Zhou et al., ISCA 2009): every ``period``
+  writes of a line its logical-to-physical cell mapping shifts by ``shift`` cells (cyclic over the
+  line's ``words x cells_per_word`` cells); the migration rewrites every line at its new rotation.
+* ``start-gap`` (Qureshi et al., MICRO 2009): each region of ``region_lines`` lines has one spare
+  (gap) line; every ``psi`` writes to the region the line before the gap is copied into it and the
+  gap moves back by one (from slot 0 it wraps: the last slot's line moves to slot 0, the start
+  register advances). ``randomise`` adds the static randomisation of the address space (a seeded
+  random permutation of the lines before they are split into regions).
+
+* ``rotate-start-gap``: both at once (Start-Gap across lines, the rotation inside them), which levels
+  the lines and the cell positions.
+
+A leveller needs the scheme's cell values
+(:meth:`~archsim.contracts.TechnologyStream.cell_states`); every PCM scheme exposes them. Racetrack's
+wear proxy is per line (insertions and removals), not per cell: a rotation inside a line changes
+nothing there, and it cannot be levelled here (a clear error).
+
+Adding a leveller is one file: subclass :class:`LevelledStream` (``next_boundary`` and ``remap``),
+declare a ``Params`` dataclass, register a :class:`WearLeveller` subclass (see
+``docs/examples/wear_plugin.py``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
+from archsim.errors import ArchsimError, ConfigError
+from archsim.registry import NoParams, Registry
+
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
+#: Lines handled at once when a remapping walks the whole memory (bounds the temporaries).
+BLOCK_LINES = 4096
+
+
+class WearLeveller(ABC):
+    """A wear-levelling policy; ``cls(params)``. Register with ``@WEAR_LEVELLERS.register("name")``."""
+
+    Params: ClassVar[type] = NoParams
+    #: The :class:`LevelledStream` subclass the leveller wraps streams in.
+    stream_class: ClassVar[type | None] = None
+
+    def __init__(self, params: Any = None) -> None:
+        self.params = self.Params() if params is None else params
+
+    def wrap(self, stream: TechnologyStream, technology: Any, config: Any) -> TechnologyStream:
+        """``stream`` with this levelling applied (``technology`` prices the migrations)."""
+        return self.stream_class(stream, technology, config, self.params)
+
+
+#: The wear levellers, by name (``run.wear_leveling``).
+WEAR_LEVELLERS: Registry[type[WearLeveller]] = Registry("wear leveller")
+
+
+@WEAR_LEVELLERS.register("none")
+class NoLevelling(WearLeveller):
+    """No wear levelling: logical cells are physical cells (the stream is not wrapped)."""
+
+    def wrap(self, stream, technology, config):
+        return stream
+
+
+# --------------------------------------------------------------------------- the wrapper
+
+
+def _merge(pieces: list[ChunkOutcome]) -> ChunkOutcome:
+    if len(pieces) == 1:
+        return pieces[0]
+    stored = None if any(p.stored is None for p in pieces) else np.concatenate([p.stored for p in pieces])
+    extras = {k: np.concatenate([p.extras[k] for p in pieces]) for k in pieces[0].extras}
+    return ChunkOutcome(np.concatenate([p.outcome for p in pieces]), stored, extras, pieces[0].fields)
+
+
+class LevelledStream(TechnologyStream):
+    """A technology stream under a wear leveller (see the module docstring).
+
+    Subclasses give :meth:`next_boundary` (the iteration count at which the mapping next changes)
+    and :meth:`remap` (fold the epoch's wear, migrate; called when the stream has been fed exactly
+    that many iterations), and :meth:`physical_wear`. They price every line copy with :meth:`copied`.
+    """
+
+    name: ClassVar[str] = "?"
+
+    def __init__(self, inner: TechnologyStream, technology: Any, config: Any, params: Any) -> None:
+        self.inner = inner
+        self.lines = inner.lines
+        self.words = inner.words
+        self.technology = technology
+        self.config = config
+        self.params = params
+        self.cells_per_line = inner.words * inner.cells_per_word
+        self.iterations = 0
+        self.copies = 0
+        self.copies_programmed = 0
+        self.copy_set_flips = 0
+        self.copy_reset_flips = 0
+        self.copy_energy_pj = 0.0
+        self._times = None
+        # fail at once, with one clear error, if the scheme or technology cannot be levelled
+        inner.cell_states(np.zeros(1, np.intp))
+        technology.copy_outcome(np.zeros(1, np.int64), np.zeros(1, np.int64))
+
+    # -- subclass contract ------------------------------------------------------------------
+    @abstractmethod
+    def next_boundary(self) -> int:
+        """The iteration count (> ``self.iterations``) at which the mapping next changes."""
+
+    @abstractmethod
+    def remap(self) -> None:
+        """Fold the finished epoch's wear into physical cells and migrate to the next mapping."""
+
+    @abstractmethod
+    def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
+        """Flips per physical cell so far, (physical lines, cells per line) uint64, migrations included;
+        ``logical``: the inner stream's wear now, if the caller has it."""
+
+    @abstractmethod
+    def steady_wear(self, physical: np.ndarray) -> np.ndarray:
+        """Flips per physical cell (the shape of ``physical``) in the leveller's steady state: each
+        cell gets the mean of ``physical`` over the set of physical cells that the mapping's cycle
+        makes every logical cell visit equally often (what each physical cell takes per replay
+        length of the device's life once the mapping has gone round many times)."""
+
+    # -- pricing ---------------------------------------------------------------------------
+    def copied(self, set_cells: np.ndarray, reset_cells: np.ndarray) -> None:
+        """Account line copies that SET ``set_cells`` and RESET ``reset_cells`` cells (one entry each)."""
+        s = np.asarray(set_cells, np.int64)
+        r = np.asarray(reset_cells, np.int64)
+        if not s.size:
+            return
+        self.copies += int(s.size)
+        self.copies_programmed += int(np.count_nonzero(s + r))
+        self.copy_set_flips += int(s.sum())
+        self.copy_reset_flips += int(r.sum())
+        tech = self.technology
+        rows = tech.copy_outcome(s, r)
+        totals = tech.line_totals(ChunkOutcome(rows[None], None, {}, tuple(tech.outcome_fields)), self.config)
+        self.copy_energy_pj += float(sum(float(np.sum(v)) for k, v in totals.items() if k != "flips"))
+
+    # -- TechnologyStream ------------------------------------------------------------------
+    def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> ChunkOutcome:
+        if np.ndim(writes) == 2:
+            writes = np.asarray(writes)[None]
+        T = int(np.shape(writes)[0])
+        times, self._times = self._times, None
+        pieces, done = [], 0
+        while done < T or not pieces:
+            boundary = self.next_boundary()
+            n = min(T - done, boundary - self.iterations)
+            if times is not None:
+                self.inner.set_write_times(times[done:done + n])
+            pieces.append(self.inner.feed(writes[done:done + n], want_stored=want_stored))
+            done += n
+            self.iterations += n
+            if self.iterations == boundary:
+                self.remap()
+            if T == 0:
+                break
+        return _merge(pieces)
+
+    def result(self) -> "LevelledResult":
+        return LevelledResult(self.inner.result(), self)
+
+    @property
+    def cells_per_word(self) -> int:
+        return self.inner.cells_per_word
+
+    @property
+    def wear(self):
+        return self.inner.wear
+
+    def cell_labels(self):
+        return self.inner.cell_labels()
+
+    def group_labels(self):
+        return self.inner.group_labels()
+
+    def polarity_policy(self):
+        return self.inner.polarity_policy()
+
+    def set_data_lifetimes(self, lifetimes_s) -> None:
+        self.inner.set_data_lifetimes(lifetimes_s)
+
+    def set_write_times(self, times_s) -> None:
+        self._times = np.asarray(times_s, np.float64)
+
+    def read_back(self, times_s):
+        return self.inner.read_back(times_s)
+
+    def cell_states(self, lines) -> np.ndarray:
+        return self.inner.cell_states(lines)
+
+    def lines_wear(self, lines):
+        return self.inner.lines_wear(lines)
+
+    def _logical_wear(self) -> np.ndarray:
+        """(lines, cells per line) uint64 logical wear so far."""
+        return np.ascontiguousarray(self.inner.wear, dtype=np.uint64).reshape(self.lines, -1)
+
+
+class LevelledResult(StreamResult):
+    """The inner stream's result (every figure of the scheme itself, unchanged), plus the physical
+    wear and the costs of the levelling."""
+
+    def __init__(self, inner: StreamResult, stream: LevelledStream) -> None:
+        self.inner = inner
+        self.scheme = inner.scheme
+        self.leveller = stream.name
+        self._physical = stream.physical_wear(inner.cell_wear())
+        self._steady = stream.steady_wear(self._physical)
+        self._costs = {
+            "levelling_line_writes": stream.copies,
+            "levelling_programmed_writes": stream.copies_programmed,
+            "levelling_flips": stream.copy_set_flips + stream.copy_reset_flips,
+            "levelling_set_flips": stream.copy_set_flips,
+            "levelling_reset_flips": stream.copy_reset_flips,
+            "levelling_energy_pj": stream.copy_energy_pj,
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def summary(self) -> dict[str, Any]:
+        return self.inner.summary()
+
+    def cell_wear(self):
+        return self.inner.cell_wear()
+
+    def wear_by_cell(self):
+        return self.inner.wear_by_cell()
+
+    def physical_wear(self):
+        return self._physical
+
+    def steady_wear(self):
+        return self._steady
+
+    def levelling_costs(self) -> dict[str, float]:
+        return dict(self._costs)
+
+
+# --------------------------------------------------------------------------- rotate
+
+
+@dataclass(frozen=True)
+class RotateParams(NoParams):
+    period: int = 256
+    """Writes of a line between two shifts of its cell mapping (the rotation's overhead is one line
+    copy per ``period`` writes; its steady state does not depend on it otherwise)."""
+    shift: int = 1
+    """Cells the mapping shifts by each time (cyclic over the line's cells)."""
+
+    def validate(self, where: str, owner: Any = None) -> None:
+        for name in ("period", "shift"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{where}.{name} must be at least 1, not {getattr(self, name)!r}")
+
+
+class RotateStream(LevelledStream):
+    """Intra-line rotation: logical cell ``j`` of a line sits at physical cell ``(j + offset) % C``;
+    every ``period`` iterations the offset moves on (:meth:`next_offset`: by ``shift``) and every
+    line is rewritten at the new rotation.
+
+    Kept, in the logical frame: ``_x[l, j]`` = wear of the physical cell holding logical cell ``j``
+    now - the logical wear of ``j`` (uint64 modular arithmetic, exact), so that folding an epoch
+    is one roll of ``_x`` and needs no copy of the wear at the epoch's start."""
+
+    name = "rotate"
+
+    def __init__(self, inner, technology, config, params) -> None:
+        super().__init__(inner, technology, config, params)
+        self.offset = 0
+        # one array per block of lines (a roll replaces a block without copying it back)
+        self._x = [np.zeros((min(BLOCK_LINES, self.lines - l0), self.cells_per_line), np.uint64)
+                   for l0 in range(0, self.lines, BLOCK_LINES)]
+
+    def next_boundary(self) -> int:
+        p = self.params.period
+        return (self.iterations // p + 1) * p
+
+    def next_offset(self) -> int:
+        """The rotation of the next epoch (a subclass may choose it otherwise)."""
+        return (self.offset + self.params.shift) % self.cells_per_line
+
+    def orbit(self) -> int:
+        """g such that, in the steady state, every cell visits equally often the positions of its
+        class modulo g (gcd(shift, cells per line))."""
+        return math.gcd(self.params.shift, self.cells_per_line)
+
+    def remap(self) -> None:
+        C = self.cells_per_line
+        new = self.next_offset()
+        d = (new - self.offset) % C
+        if d == 0:  # the mapping does not change: nothing moves
+            return
+        for b, l0 in enumerate(range(0, self.lines, BLOCK_LINES)):  # line blocks: small temporaries
+            rows = slice(l0, min(self.lines, l0 + BLOCK_LINES))
+            cur = np.ascontiguousarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(-1, C)
+            # logical cell j moves to the physical cell that held logical cell j + d:
+            # x'[j] = x[j + d] + cur[j + d] - cur[j] (+ 1 where the copy programs that cell)
+            x = self._x[b]
+            new_x = np.empty_like(x)
+            np.add(x[:, d:], cur[:, d:], out=new_x[:, : C - d])
+            np.add(x[:, :d], cur[:, :d], out=new_x[:, C - d:])
+            np.subtract(new_x, cur, out=new_x)
+            cells = self.inner.cell_states(rows)
+            before = np.empty_like(cells)          # what that physical cell held: logical cell j + d
+            before[:, : C - d], before[:, C - d:] = cells[:, d:], cells[:, :d]
+            programmed = before != cells
+            np.add(new_x, programmed, out=new_x, casting="unsafe")
+            self._x[b] = new_x
+            sets = np.count_nonzero(programmed & (cells == 1), axis=1)
+            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets)
+        self.offset = new
+
+    def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
+        cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
+        C, o = self.cells_per_line, self.offset
+        out = np.empty((self.lines, C), np.uint64)
+        for x, l0 in zip(self._x, range(0, self.lines, BLOCK_LINES)):  # physical cell (j + o) % C
+            rows = slice(l0, l0 + x.shape[0])
+            np.add(x[:, : C - o], cur[rows, : C - o], out=out[rows, o:])
+            np.add(x[:, C - o:], cur[rows, C - o:], out=out[rows, :o])
+        return out
+
+    def steady_wear(self, physical: np.ndarray) -> np.ndarray:
+        """A rotation by ``shift`` cells makes every cell of a line visit the positions of its class
+        modulo gcd(shift, cells per line): the mean over each class, per line."""
+        g = self.orbit()
+        classes = physical.reshape(physical.shape[0], -1, g)
+        return np.broadcast_to(classes.mean(axis=1, keepdims=True), classes.shape).reshape(physical.shape)
+
+
+@WEAR_LEVELLERS.register("rotate")
+class Rotate(WearLeveller):
+    """Intra-line rotation (row shifting, Zhou et al. ISCA 2009): every ``period`` writes of a line
+    its cells shift by ``shift`` positions; the rewrite is counted as a write."""
+
+    Params = RotateParams
+    stream_class = RotateStream
+
+
+# --------------------------------------------------------------------------- start-gap
+
+
+@dataclass(frozen=True)
+class StartGapParams(NoParams):
+    region_lines: int = 0
+    """Lines per region, each with one gap line; 0: the whole memory is one region."""
+    psi: int = 100
+    """Writes to a region between two gap moves (Qureshi et al.: 100)."""
+    randomise: bool = False
+    """Static randomisation: a seeded random permutation of the lines before they form regions."""
+    seed: int = 0
+    """Seed of the randomisation."""
+
+    def validate(self, where: str, owner: Any = None) -> None:
+        if self.region_lines < 0:
+            raise ConfigError(f"{where}.region_lines must not be negative, not {self.region_lines!r}")
+        if self.psi < 1:
+            raise ConfigError(f"{where}.psi must be at least 1, not {self.psi!r}")
+        if self.seed < 0:
+            raise ConfigError(f"{where}.seed must not be negative, not {self.seed!r}")
+
+
+class StartGapStream(LevelledStream):
+    """Start-Gap over regions of lines. Physical slots: region ``r`` of ``n_r`` lines owns slots
+    ``base_r + r .. base_r + r + n_r`` (one more than its lines). ``_excess[slot]`` = the slot's
+    physical wear - the logical wear of the line it holds (none for a gap), uint64 modular.
+    A move copies its line's cells into the gap slot, whose content is the stale copy the previous
+    move left there (at the start, the spare slot is formatted like the last line of its region)."""
+
+    name = "start-gap"
+
+    def __init__(self, inner, technology, config, params: StartGapParams) -> None:
+        super().__init__(inner, technology, config, params)
+        L = self.lines
+        N = params.region_lines or L
+        order = np.arange(L)
+        if params.randomise:
+            order = np.random.default_rng([params.seed, L]).permutation(L)  # order[a] = logical line
+        self.region_sizes = [min(N, L - b) for b in range(0, L, N)]
+        R = len(self.region_sizes)
+        self.slot_of_line = np.empty(L, np.int64)
+        self.line_of_slot = np.full(L + R, -1, np.int64)
+        self.slot_base, self.gap, self.start, self.moves_done = [], [], [], []
+        gap_fill = []
+        for r, n in enumerate(self.region_sizes):
+            base = r * N + r
+            lines = order[r * N: r * N + n]
+            self.slot_of_line[lines] = base + np.arange(n)
+            self.line_of_slot[base: base + n] = lines
+            self.slot_base.append(base)
+            self.gap.append(n)
+            self.start.append(0)
+            self.moves_done.append(0)
+            gap_fill.append(lines[-1])
+        self._gap_cells = inner.cell_states(np.asarray(gap_fill, np.intp))  # (R, C)
+        self._excess = np.zeros((L + R, self.cells_per_line), np.uint64)
+
+    def next_boundary(self) -> int:
+        psi = self.params.psi
+        return min(math.ceil((done + 1) * psi / n) for done, n in zip(self.moves_done, self.region_sizes))
+
+    def _moves(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """The gap moves due now, per region in order: (region, source slots, destination slots);
+        the registers are updated."""
+        out = []
+        for r, n in enumerate(self.region_sizes):
+            due = self.iterations * n // self.params.psi - self.moves_done[r]
+            if not due:
+                continue
+            base = self.slot_base[r]
+            src, dst = np.empty(due, np.int64), np.empty(due, np.int64)
+            g, start = self.gap[r], self.start[r]
+            for k in range(due):
+                if g == 0:  # wrap: the last slot's line moves to slot 0; the start register advances
+                    src[k], dst[k], g, start = n, 0, n, (start + 1) % n
+                else:
+                    src[k], dst[k], g = g - 1, g, g - 1
+            self.gap[r], self.start[r] = g, start
+            self.moves_done[r] += due
+            out.append((r, base + src, base + dst))
+        return out
+
+    def remap(self) -> None:
+        for r, src, dst in self._moves():
+            # A batch is one iteration's moves of the region, at most n_r of them (psi >= 1): the
+            # gap walks down through distinct slots, so every source holds the line it held before
+            # the batch, sources and destinations are distinct, and move k lands on the slot move
+            # k - 1 left (the stale copy of move k - 1's line).
+            carried = self.line_of_slot[src].copy()
+            if (carried < 0).any() or len(src) > self.region_sizes[r]:
+                raise ArchsimError("start-gap: internal error: a batch of gap moves longer than its region")
+            unique, pos = np.unique(carried, return_inverse=True)
+            cur = np.ascontiguousarray(self.inner.lines_wear(unique), dtype=np.uint64).reshape(len(unique), -1)
+            cells = self.inner.cell_states(unique)
+            w, c = self._frame(cur[pos]), self._frame(cells[pos])  # as the lines lie physically
+            # a move copies its line onto the stale copy the previous move left in the gap slot
+            stale = np.concatenate([self._gap_cells[r][None], c[:-1]])
+            sets, resets = stale < c, stale > c
+            ex = self._excess
+            ex[src] += w                           # the lines leave: those slots' wear is complete
+            ex[dst] += sets | resets               # sources and destinations are distinct in a batch
+            ex[dst] -= w                           # the lines now live at their destinations
+            self._gap_cells[r] = c[-1]
+            self.line_of_slot[src] = -1
+            self.line_of_slot[dst] = carried
+            self.slot_of_line[carried] = dst
+            self.copied(sets.sum(axis=1), resets.sum(axis=1))
+
+    def _frame(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of logical cells as they lie in their physical line (Start-Gap keeps the cell order)."""
+        return rows
+
+    def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
+        out = self._excess.copy()
+        cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
+        out[self.slot_of_line] += self._frame(cur)
+        return out
+
+    def steady_wear(self, physical: np.ndarray) -> np.ndarray:
+        """The start register goes round every region, so every line visits every slot of its region:
+        the mean over a region's slots, per cell position of a line."""
+        out = np.empty(physical.shape, np.float64)
+        for b, n in zip(self.slot_base, self.region_sizes):
+            out[b: b + n + 1] = physical[b: b + n + 1].mean(axis=0)
+        return out
+
+
+@WEAR_LEVELLERS.register("start-gap")
+class StartGap(WearLeveller):
+    """Start-Gap (Qureshi et al., MICRO 2009): one gap line per region moves every ``psi`` writes;
+    optional static randomisation of the address space. The moves are counted as writes."""
+
+    Params = StartGapParams
+    stream_class = StartGapStream
+
+
+# --------------------------------------------------------------------------- both
+
+
+@dataclass(frozen=True)
+class RotateStartGapParams(StartGapParams):
+    period: int = 256
+    """Writes of a line between two shifts of its cell mapping (as ``rotate``)."""
+    shift: int = 1
+    """Cells the mapping shifts by each time (as ``rotate``)."""
+
+    def validate(self, where: str, owner: Any = None) -> None:
+        super().validate(where, owner)
+        RotateParams(self.period, self.shift).validate(where, owner)
+
+
+class RotateStartGapStream(StartGapStream):
+    """Start-Gap over lines and, inside every line, ``rotate``'s cell rotation (the same offset for
+    every line): logical cell ``j`` of line ``l`` sits at cell ``(j + offset) % C`` of slot
+    ``slot_of_line[l]``. At an iteration where both fall due, the rotation goes first, then the gap
+    moves. ``_excess[slot]`` = the slot's physical wear - its resident's logical wear as it lies
+    physically (rotated by the current offset)."""
+
+    name = "rotate-start-gap"
+
+    def __init__(self, inner, technology, config, params: RotateStartGapParams) -> None:
+        super().__init__(inner, technology, config, params)
+        self.offset = 0
+
+    def _frame(self, rows: np.ndarray) -> np.ndarray:
+        return np.roll(rows, self.offset, axis=1) if self.offset else rows
+
+    def next_boundary(self) -> int:
+        p = self.params.period
+        return min(super().next_boundary(), (self.iterations // p + 1) * p)
+
+    def remap(self) -> None:
+        if self.iterations % self.params.period == 0:
+            self._rotate()
+        super().remap()
+
+    def _rotate(self) -> None:
+        C = self.cells_per_line
+        old, new = self.offset, (self.offset + self.params.shift) % C
+        if old == new:
+            return
+        for l0 in range(0, self.lines, BLOCK_LINES):
+            rows = slice(l0, min(self.lines, l0 + BLOCK_LINES))
+            slots = self.slot_of_line[rows]
+            cur = np.ascontiguousarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(-1, C)
+            cells = self.inner.cell_states(rows)
+            before, after = np.roll(cells, old, axis=1), np.roll(cells, new, axis=1)
+            programmed = before != after
+            self._excess[slots] += np.roll(cur, old, axis=1) - np.roll(cur, new, axis=1) + programmed
+            sets = np.count_nonzero(programmed & (after == 1), axis=1)
+            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets)
+        self.offset = new
+
+    def steady_wear(self, physical: np.ndarray) -> np.ndarray:
+        """Every line visits every slot of its region, and every cell every position of its rotation
+        class modulo gcd(shift, C): the mean over a region's slots and a class's cells."""
+        g = math.gcd(self.params.shift, self.cells_per_line)
+        out = np.empty(physical.shape, np.float64)
+        for b, n in zip(self.slot_base, self.region_sizes):
+            part = physical[b: b + n + 1].reshape(n + 1, -1, g)
+            out[b: b + n + 1] = np.broadcast_to(part.mean(axis=(0, 1)), part.shape).reshape(n + 1, -1)
+        return out
+
+
+@WEAR_LEVELLERS.register("rotate-start-gap")
+class RotateStartGap(WearLeveller):
+    """Start-Gap across lines and rotation inside them, together: levels both the lines and the cell
+    positions (the paper's "general wear leveling")."""
+
+    Params = RotateStartGapParams
+    stream_class = RotateStartGapStream
+
+
+# --------------------------------------------------------------------------- lifetime
+
+
+def lifetime_columns(result: StreamResult, *, iterations: int, endurance: float | None,
+                     iteration_time_s: float, time_source: str) -> dict[str, Any]:
+    """The lifetime definitions side by side and the levelling overhead (summary columns).
+
+    ``lifetime_iterations`` (first cell, already in the row) is endurance / max cell flips per
+    iteration; ``lifetime_mean_iterations`` = endurance / mean cell flips per iteration (the bound of
+    ideal levelling, migrations not counted); ``lifetime_levelled_iterations`` = the first *physical*
+    cell under the run's leveller when the replayed wear pattern goes on for the device's life: the
+    leveller's steady state (:meth:`LevelledStream.steady_wear`), migrations included;
+    ``lifetime_replay_levelled_iterations`` = the same from the physical wear the replay itself
+    accumulated (the transient: pessimistic when the replay is shorter than the leveller's cycle);
+    both equal ``lifetime_iterations`` without levelling. ``levelled_max_cell_flips``: the most-worn
+    physical cell of the replay. ``lifetime_seconds`` / ``lifetime_years`` = the levelled lifetime
+    times the time of one iteration (``iteration_time_s``, from ``time_source``). Empty for a technology without per-cell wear
+    or endurance."""
+    wear = result.cell_wear()
+    if wear is None or endurance is None:
+        return {}
+    physical = result.physical_wear()
+    steady = result.steady_wear()
+    mean = float(wear.mean()) if wear.size else 0.0
+    pmax = int(physical.max()) if physical.size else 0
+    smax = float(steady.max()) if steady.size else 0.0
+    inf = float("inf")
+    levelled = endurance * iterations / smax if smax else inf
+    costs = result.levelling_costs()
+    summary = result.summary()
+    energy = float(summary.get("energy_pj", 0.0))
+    writes = int(summary.get("line_writes", 0))
+    lw, le = int(costs.get("levelling_line_writes", 0)), float(costs.get("levelling_energy_pj", 0.0))
+    return {
+        "wear_leveling": getattr(result, "leveller", "none"),
+        "lifetime_mean_iterations": endurance * iterations / mean if mean else inf,
+        "lifetime_levelled_iterations": levelled,
+        "lifetime_replay_levelled_iterations": endurance * iterations / pmax if pmax else inf,
+        "levelled_max_cell_flips": pmax,
+        "iteration_time_s": iteration_time_s,
+        "iteration_time_source": time_source,
+        "lifetime_seconds": levelled * iteration_time_s,
+        "lifetime_years": levelled * iteration_time_s / SECONDS_PER_YEAR,
+        "levelling_line_writes": lw,
+        "levelling_flips": int(costs.get("levelling_flips", 0)),
+        "levelling_energy_pj": le,
+        "levelling_write_share": lw / (writes + lw) if writes + lw else 0.0,
+        "levelling_energy_share": le / (energy + le) if energy + le else 0.0,
+    }
+
+
+def wear_histogram(wear_per_iteration: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """Cells per bin of flips per iteration (``bins``: edges), for the wear-distribution figure."""
+    counts, _ = np.histogram(np.asarray(wear_per_iteration, np.float64).ravel(), bins=bins)
+    return counts
+
+
+__all__ = ["wear_histogram", "RotateStartGap", "RotateStartGapParams", "RotateStartGapStream", "WEAR_LEVELLERS", "WearLeveller", "LevelledStream", "LevelledResult", "NoLevelling", "Rotate",
+           "RotateParams", "RotateStream", "StartGap", "StartGapParams", "StartGapStream", "lifetime_columns"]
