@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import os
 import sys
 import tomllib
@@ -193,6 +194,30 @@ def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def check_worker(out_dir: str, cache_dir: str, traces: Sequence[str]) -> str | None:
+    """Run on every Dask worker before a sweep: can it write the output folder, and read the traces and
+    the trace cache? A cluster's workers need the same paths as the client (a shared filesystem).
+    Returns what is wrong, in one line, or None."""
+    import socket
+
+    where = f"Dask worker on {socket.gethostname()}"
+    out = Path(out_dir) / "points"
+    probe = out / f".probe-{socket.gethostname()}-{os.getpid()}"
+    try:
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        return (f"{where}: cannot write the sweep folder {out} ({exc.strerror or exc}); the workers need the "
+                "client's paths: run them on a shared filesystem")
+    for trace in traces:
+        if not Path(trace).exists():
+            return f"{where}: cannot see the trace {trace}; the workers need the client's paths (a shared filesystem)"
+    cache = Path(cache_dir)
+    if cache.exists() and not os.access(cache, os.R_OK | os.W_OK):
+        return f"{where}: cannot use the trace cache {cache}; give --cache-dir a folder the workers share"
+    return None
+
+
 def point_path(out_dir: Path, point_id: str, flips: bool = False) -> Path:
     return out_dir / "points" / (f"{point_id}.flips.parquet" if flips else f"{point_id}.parquet")
 
@@ -279,9 +304,15 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
             raise ArchsimError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
     else:
         n = workers or min(len(todo), os.cpu_count() or 1)
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               silence_logs=logging.CRITICAL)  # a failing point is reported once, cleanly
         client = Client(cluster)
     try:
+        traces = sorted({str(Path(spec.point_config(p).run.trace).resolve()) for p in todo
+                         if spec.point_config(p).run.trace})
+        for problem in client.run(check_worker, str(out), cache, traces).values():  # before any work
+            if problem:
+                raise ArchsimError(problem)
         base = spec.base_data if spec.base_data is not None else spec.base.to_dict()
         futures = [client.submit(run_point, base, p, spec.keys, str(out), tuple(plugins), cache,
                                  spec.experiment, key=f"archsim-point-{p.id}", pure=False, priority=-i)

@@ -151,3 +151,15 @@ grid = {"timing.write_high_watermark" = [16, 20], "timing.scheduling.write_high_
 """)
     with pytest.raises(ConfigError, match=r"are the same key \(old and new spelling\)"):
         load_sweep(bad)
+
+
+def test_a_worker_that_cannot_see_the_paths_says_so(tmp_path):
+    from archsim.sweep import check_worker
+
+    (tmp_path / "points").mkdir()
+    assert check_worker(str(tmp_path), str(tmp_path / "cache"), []) is None
+    problem = check_worker(str(tmp_path / "elsewhere"), str(tmp_path / "cache"), [])
+    assert problem.startswith("Dask worker on ") and "cannot write the sweep folder" in problem \
+        and "shared filesystem" in problem
+    problem = check_worker(str(tmp_path), str(tmp_path / "cache"), [str(tmp_path / "no.trace")])
+    assert "cannot see the trace" in problem
