@@ -52,6 +52,11 @@ DEF PAGE_CLOSED = 2
 _views = None  # archsim.timing.scheduling's view classes, imported on first use (no import cycle)
 
 
+cdef object _checked_mode(object policy, object mode):
+    from archsim.timing.scheduling import checked_mode
+    return checked_mode(policy, mode)
+
+
 cdef object _view_classes():
     global _views
     if _views is None:
@@ -484,7 +489,7 @@ cdef class ChannelKernel:
             if self.draining:
                 return A_WRITES_FIRST
             return A_READS_ONLY if self.nr > 0 else A_WRITES_ONLY
-        return <int>self.policy.arbitrate(self.nr, self.nw)
+        return <int>_checked_mode(self.policy, self.policy.arbitrate(self.nr, self.nw))
 
     cdef inline bint _hit(self, int64_t s):
         return self.page != PAGE_NONE and self.line_row[self.s_line[s]] == self.b_open[self.s_bank[s]]

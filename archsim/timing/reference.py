@@ -32,7 +32,7 @@ import numpy as np
 from archsim import _timing_kernel as _k
 from archsim.errors import ArchsimError
 from archsim.timing.rowbuffer import PAGE_NONE, PAGE_OPEN
-from archsim.timing.scheduling import Arbitration, BankView, ControllerView, Preemption, QueueView
+from archsim.timing.scheduling import Arbitration, BankView, ControllerView, Preemption, QueueView, checked_mode
 from archsim.timing.stats import (B_BUSY_PS, B_REFRESH_CANCELLATIONS, B_REFRESH_CANCELLED_PS, B_REFRESH_IDLE_PS,
                                   B_REFRESH_MISS_PS, B_REFRESH_MISSES, B_REFRESHES_IDLE, B_ROW_HITS, B_SILENT_WRITES,
                                   B_WRITE_CANCELLATIONS, B_WRITE_CANCELLED_PS, B_WRITE_PAUSES, C_ACCEPTED, C_STALL_PS,
@@ -310,7 +310,7 @@ class _Channel:
                 q, i = pick
                 self._issue(q.pop(i), q is self.wq)
                 continue
-            mode = self.policy.arbitrate(len(self.rq), len(self.wq))
+            mode = checked_mode(self.policy, self.policy.arbitrate(len(self.rq), len(self.wq)))
             ir = iw = -1
             if mode == Arbitration.OLDEST:
                 ir, iw = self._first(self.rq, False), self._first(self.wq, True)

@@ -63,7 +63,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from archsim.errors import ConfigError
+from archsim.errors import ArchsimError, ConfigError
 from archsim.registry import NoParams, Registry
 
 READ, WRITE = 0, 1  # the request kinds (as archsim.timing.stats.READ / WRITE)
@@ -165,6 +165,21 @@ class ControllerView:
 
     def queue(self, kind: int) -> QueueView:
         return self.writes if kind == WRITE else self.reads
+
+
+def checked_mode(policy: "SchedulingPolicy", mode: Any) -> int:
+    """A queue-level policy's answer as an :class:`Arbitration`, or one error naming the policy and its file."""
+    try:
+        return int(Arbitration(mode))
+    except (ValueError, TypeError):
+        import inspect
+
+        try:
+            where = f" ({inspect.getsourcefile(type(policy))})"
+        except TypeError:
+            where = ""
+        raise ArchsimError(f"scheduling policy {type(policy).__name__}{where}: arbitrate returned {mode!r}, not an "
+                           f"Arbitration ({', '.join(a.name for a in Arbitration)})") from None
 
 
 def oldest_of(view: ControllerView, mode: int):

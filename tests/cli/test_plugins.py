@@ -157,3 +157,17 @@ def test_a_wear_leveller_as_a_plugin(tmp_path):
     bad = archsim(tmp_path, "wear_plugin.py", *RUN, "--set", "run.wear_leveling=random-rotate",
                   "--set", "run.wear_leveling.period=0", ok=False)
     assert "run.wear_leveling.period must be at least 1" in bad.stderr
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_a_policy_answering_nonsense_is_one_error_naming_it(tmp_path, engine):
+    plugin = tmp_path / "badpol.py"
+    plugin.write_text("from archsim.timing.scheduling import SCHEDULING_POLICIES, SchedulingPolicy\n\n"
+                      "@SCHEDULING_POLICIES.register('bad')\nclass Bad(SchedulingPolicy):\n"
+                      "    def arbitrate(self, reads, writes):\n        return 99\n")
+    proc = subprocess.run([sys.executable, "-m", "archsim", "--plugin", str(plugin), *RUN, "--iterations", "2",
+                           "--timing", "--set", "timing.scheduling=bad", "--set", f"timing.model={engine}",
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"scheduling policy Bad ({plugin}): arbitrate returned 99, not an Arbitration" in proc.stderr
+    assert not (tmp_path / "o" / "summary.csv").exists()  # no table written
