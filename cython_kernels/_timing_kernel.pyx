@@ -61,8 +61,7 @@ cdef object _view_classes():
     global _views
     if _views is None:
         from archsim.timing.scheduling import BankView, ControllerView, QueueView
-        from archsim.errors import ArchsimError
-        _views = (QueueView, BankView, ControllerView, ArchsimError)
+        _views = (QueueView, BankView, ControllerView)
     return _views
 
 # ---- the statistics layout, exported to Python (archsim.timing.stats takes it from here)
@@ -524,7 +523,7 @@ cdef class ChannelKernel:
 
     cdef object _view(self):
         """The read-only views a request-level Python policy decides on."""
-        QueueView, BankView, ControllerView, _ = _view_classes()
+        QueueView, BankView, ControllerView = _view_classes()
         queues = []
         cdef int i, n, b
         cdef int64_t s
@@ -565,12 +564,11 @@ cdef class ChannelKernel:
 
     cdef int _python_select(self):
         """Ask a request-level Python policy; reads 0.., writes 1000000.., -1 for none."""
-        ArchsimError = _view_classes()[3]
         view = self._view()
         pick = self.policy.select(view)
         if pick is None:
             return -1
-        return _checked_pick(pick, view, ArchsimError, self.policy)
+        return _checked_pick(pick, view, self.policy)
 
     cdef void _issue(self, bint writes, int i):
         cdef int64_t s, b, line, r, svc, j, n, gb
@@ -837,18 +835,8 @@ cdef class ChannelKernel:
         return out
 
 
-cdef int _checked_pick(object pick, object view, object error, object policy) except -2:
-    """Check a request-level policy's answer: reads 0.., writes 1000000.."""
-    try:
-        kind, i = pick
-        kind, i = int(kind), int(i)
-    except (TypeError, ValueError):
-        raise error(f"scheduling policy {type(policy).__name__}.select returned {pick!r}, not (READ | WRITE, index) "
-                    f"or None") from None
-    if kind not in (READ, WRITE):
-        raise error(f"scheduling policy {type(policy).__name__}.select returned kind {kind!r} (READ=0, WRITE=1)")
-    q = view.writes if kind == WRITE else view.reads
-    if not 0 <= i < len(q) or not q.available[i]:
-        raise error(f"scheduling policy {type(policy).__name__}.select returned {'write' if kind else 'read'} {i}, "
-                    f"which is not an available request of its queue ({len(q)} queued)")
+cdef int _checked_pick(object pick, object view, object policy) except -2:
+    """A request-level policy's answer, checked (archsim.timing.scheduling.checked_pick): reads 0.., writes 1000000.."""
+    from archsim.timing.scheduling import checked_pick
+    kind, i = checked_pick(policy, pick, view)
     return 1000000 + i if kind == WRITE else i

@@ -30,9 +30,8 @@ from simpy.events import Event
 import numpy as np
 
 from archsim import _timing_kernel as _k
-from archsim.errors import ArchsimError
 from archsim.timing.rowbuffer import PAGE_NONE, PAGE_OPEN
-from archsim.timing.scheduling import Arbitration, BankView, ControllerView, Preemption, QueueView, checked_mode
+from archsim.timing.scheduling import Arbitration, BankView, ControllerView, Preemption, QueueView, checked_mode, checked_pick
 from archsim.timing.stats import (B_BUSY_PS, B_REFRESH_CANCELLATIONS, B_REFRESH_CANCELLED_PS, B_REFRESH_IDLE_PS,
                                   B_REFRESH_MISS_PS, B_REFRESH_MISSES, B_REFRESHES_IDLE, B_ROW_HITS, B_SILENT_WRITES,
                                   B_WRITE_CANCELLATIONS, B_WRITE_CANCELLED_PS, B_WRITE_PAUSES, C_ACCEPTED, C_STALL_PS,
@@ -286,19 +285,7 @@ class _Channel:
         pick = self.policy.select(view)
         if pick is None:
             return None
-        name = type(self.policy).__name__
-        try:
-            kind, i = pick
-            kind, i = int(kind), int(i)
-        except (TypeError, ValueError):
-            raise ArchsimError(f"scheduling policy {name}.select returned {pick!r}, not (READ | WRITE, index) "
-                               f"or None") from None
-        if kind not in (READ, WRITE):
-            raise ArchsimError(f"scheduling policy {name}.select returned kind {kind!r} (READ=0, WRITE=1)")
-        q = view.queue(kind)
-        if not 0 <= i < len(q) or not q.available[i]:
-            raise ArchsimError(f"scheduling policy {name}.select returned {'write' if kind else 'read'} {i}, "
-                               f"which is not an available request of its queue ({len(q)} queued)")
+        kind, i = checked_pick(self.policy, pick, view)
         return (self.wq if kind == WRITE else self.rq), i
 
     def _decide(self) -> None:

@@ -167,19 +167,42 @@ class ControllerView:
         return self.writes if kind == WRITE else self.reads
 
 
+def _policy_name(policy: "SchedulingPolicy") -> str:
+    """The policy's class and the file it comes from (a plugin's errors name the plugin)."""
+    import inspect
+
+    try:
+        return f"{type(policy).__name__} ({inspect.getsourcefile(type(policy))})"
+    except TypeError:
+        return type(policy).__name__
+
+
 def checked_mode(policy: "SchedulingPolicy", mode: Any) -> int:
     """A queue-level policy's answer as an :class:`Arbitration`, or one error naming the policy and its file."""
     try:
         return int(Arbitration(mode))
     except (ValueError, TypeError):
-        import inspect
-
-        try:
-            where = f" ({inspect.getsourcefile(type(policy))})"
-        except TypeError:
-            where = ""
-        raise ArchsimError(f"scheduling policy {type(policy).__name__}{where}: arbitrate returned {mode!r}, not an "
+        raise ArchsimError(f"scheduling policy {_policy_name(policy)}: arbitrate returned {mode!r}, not an "
                            f"Arbitration ({', '.join(a.name for a in Arbitration)})") from None
+
+
+def checked_pick(policy: "SchedulingPolicy", pick: Any, view: "ControllerView") -> tuple[int, int]:
+    """A request-level policy's answer (not None) as ``(kind, index)`` of an available request, or one error
+    naming the policy and its file (both engines check answers here)."""
+    name = _policy_name(policy)
+    try:
+        kind, i = pick
+        kind, i = int(kind), int(i)
+    except (TypeError, ValueError):
+        raise ArchsimError(f"scheduling policy {name}: select returned {pick!r}, not (READ | WRITE, index) "
+                           "or None") from None
+    if kind not in (READ, WRITE):
+        raise ArchsimError(f"scheduling policy {name}: select returned kind {kind!r} (READ=0, WRITE=1)")
+    q = view.queue(kind)
+    if not 0 <= i < len(q) or not q.available[i]:
+        raise ArchsimError(f"scheduling policy {name}: select returned {'write' if kind else 'read'} {i}, "
+                           f"which is not an available request of its queue ({len(q)} queued)")
+    return kind, i
 
 
 def oldest_of(view: ControllerView, mode: int):
