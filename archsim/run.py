@@ -320,7 +320,7 @@ class RunLoop:
                 outcome.stored = None
             return outcome if observers else None
 
-        n_workers = workers or min(len(schemes), os.cpu_count() or 1)
+        n_workers = workers or min(len(schemes), usable_cpus())
         # longest-running schemes first, so that the pool's threads finish together
         order = sorted(schemes, key=lambda s: tech.is_exact(s))
         chunks = _line_chunks(source, layout, chunk_iterations(config, layout), iterations,
@@ -358,6 +358,14 @@ class RunLoop:
                     obs.wear(s, wear)
             del wear
             del stream, result
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity; ``os.cpu_count()`` counts the machine's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # platforms without affinity
+        return os.cpu_count() or 1
 
 
 #: Words (uint32) a chunk may hold: the effective chunk is ``run.chunk_iterations`` iterations

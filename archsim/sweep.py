@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from archsim.config import Config, config_from_mapping, config_with, current_key, read_config_data, read_text
 from archsim.errors import ArchsimError, ConfigError
+from archsim.run import usable_cpus
 from archsim.registry import Registry
 
 MANIFEST = "sweep.json"
@@ -303,8 +304,8 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
         except Exception as exc:
             raise ArchsimError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
     else:
-        n = workers or min(len(todo), os.cpu_count() or 1)
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+        n = workers or min(len(todo), usable_cpus())
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                silence_logs=logging.CRITICAL)  # a failing point is reported once, cleanly
         client = Client(cluster)
     try:
