@@ -5,9 +5,11 @@ Device keys left unset (``None``) take the preset's value; :meth:`AnalogConfig.d
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
+from archsim.analog.presets import PRESETS, Preset
 from archsim.config import CONFIG_SECTIONS, Choice, Section, choice, non_negative, positive
 from archsim.errors import ConfigError, RegistryError
 
@@ -16,24 +18,11 @@ ADC_RANGES = ("full-scale", "calibrated")
 NETWORKS = ("mlp", "cnn")
 
 
-@dataclass(frozen=True)
-class DeviceSpec:
-    """One resolved device: the preset with the section's overrides applied."""
+#: One resolved device: the preset with the section's overrides applied (a :class:`Preset`).
+DeviceSpec = Preset
 
-    preset: str
-    levels: int
-    ltp_label: float
-    ltd_label: float
-    on_off: float
-    sigma_c2c: float
-    ltp_voltage_v: float
-    ltd_voltage_v: float
-    ltp_pulse_ns: float
-    ltd_pulse_ns: float
-
-
-_DEVICE_KEYS = ("levels", "ltp_label", "ltd_label", "on_off", "sigma_c2c", "ltp_voltage_v", "ltd_voltage_v",
-                "ltp_pulse_ns", "ltd_pulse_ns")
+#: The device keys of ``[analog]`` (unset = the preset's value): every field of a preset but its source.
+_DEVICE_KEYS = tuple(f.name for f in dataclasses.fields(Preset) if f.name != "source")
 
 
 @dataclass(frozen=True)
@@ -120,16 +109,14 @@ class AnalogConfig(Section):
     def device(self, where: str = "analog") -> DeviceSpec:
         """The preset with this section's overrides, checked."""
         from archsim.analog.device import MAX_LABEL
-        from archsim.analog.presets import PRESETS
 
         try:
             p = PRESETS.get(self.preset)
         except RegistryError as exc:
             raise ConfigError(f"{where}.preset: {exc}") from None
-        values = {k: getattr(p, k) if getattr(self, k) is None else getattr(self, k) for k in _DEVICE_KEYS}
-        values["ltp_label"] = abs(values["ltp_label"])
-        values["ltd_label"] = abs(values["ltd_label"])
-        spec = DeviceSpec(self.preset, **values)
+        values = {k: getattr(self, k) for k in _DEVICE_KEYS if getattr(self, k) is not None}
+        spec = dataclasses.replace(p, **values)
+        spec = dataclasses.replace(spec, ltp_label=abs(spec.ltp_label), ltd_label=abs(spec.ltd_label))
         if spec.levels < 2:
             raise ConfigError(f"{where}.levels must be at least 2, not {spec.levels}")
         for k in ("ltp_label", "ltd_label"):
