@@ -112,7 +112,7 @@ def appwom_sweep(iterations: int) -> pd.DataFrame:
                     extra = ["--set", "timing.compute_model=fixed"] if pattern == "training" else []
                     archsim(["timing", "run", "--set", "run.workload=mlp-digits", "--set",
                              f"timing.access_pattern={pattern}", *extra, "--set", f"timing.gap_ns={gap}",
-                             "--set", f"timing.scheduling={policy}", "--scheme", "prereset", "--scheme", "appwom",
+                             "--set", f"timing.scheduling={policy}", "--schemes", "prereset,appwom",
                              "--iterations", str(iterations), "--out", str(d), "--no-progress"])
                     s = pd.read_csv(d / "timing_summary.csv").set_index("scheme")
                     pre, app = s.loc["prereset"], s.loc["appwom"]

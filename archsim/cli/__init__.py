@@ -19,7 +19,22 @@ from archsim.errors import ArchsimError
 from archsim.registry import load_plugin
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_modules() -> dict[str, object]:
+    """The sub-command modules by command name (cheap: a module imports its machinery when it runs)."""
+    out = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            out[info.name] = importlib.import_module(f"{__name__}.{info.name}")
+    return out
+
+
+def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
+    """The parser, with every sub-command's options (``command="*"``) or only ``command``'s.
+
+    The others get a one-line parser of their name and help: building a sub-command's options
+    may list registry choices, which loads the technologies and workloads, and ``archsim --help``
+    or a mistyped command should not wait for that.
+    """
     parser = argparse.ArgumentParser(
         prog="archsim",
         description="Memory-system simulator for PCM and skyrmion racetrack memory under NN training.",
@@ -34,25 +49,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        module.register(sub)
+    for name, module in _command_modules().items():
+        if command in ("*", name):
+            module.register(sub)
+        else:
+            sub.add_parser(name, help=module.HELP, description=module.HELP)
     return parser
+
+
+def _command_of(argv: list[str]) -> tuple[list[str], str | None]:
+    """The ``--plugin`` values and the sub-command named in ``argv`` (``None`` when there is none)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    known, rest = pre.parse_known_args(argv)
+    names = _command_modules()
+    command = next((a for a in rest if not a.startswith("-")), None)
+    return known.plugin, command if command in names else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``archsim`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # plugins must be loaded before the parser lists registry choices
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--plugin", action="append", default=[])
-    known, _ = pre.parse_known_args(argv)
+    plugins, command = _command_of(argv)
     try:
-        for spec in known.plugin:
+        for spec in plugins:  # before the parser lists registry choices
             load_plugin(spec)
-        parser = build_parser()
+        parser = build_parser(command)
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except ArchsimError as exc:

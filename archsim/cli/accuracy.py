@@ -4,34 +4,28 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from archsim.errors import ConfigError
+from archsim.cli._common import add_config, add_outputs, add_schemes, add_seed, default_out_dir, names
 
+
+HELP = "train under each write scheme in the closed loop; accuracy, energy, latency, lifetime"
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "accuracy", help="train under each write scheme in the closed loop; accuracy, energy, latency, lifetime",
+        "accuracy", help=HELP,
         description="Train a built-in workload from the same seed under each scheme, the trainer computing every "
                     "iteration with what the memory returns (AppWOM's ignored updates, DAP's and PS's decayed "
                     "lossy-SET cells). Writes accuracy.csv (scheme, train_accuracy, test_accuracy in %, energy, "
                     "latency, lifetime), accuracy_curves.csv, the curves as PNG and PDF, and config.toml. "
                     "'baseline' is exact storage (full-SET data-comparison write); 'tech:scheme' picks another "
                     "memory technology. Finished schemes are kept in DIR/.checkpoints and skipped on a rerun.")
-    p.add_argument("--config", type=Path, metavar="FILE", help="TOML or YAML configuration file")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
-                   help="override one configuration key (repeatable), e.g. --set dap.retention_s=0.5")
+    add_config(p, example="dap.retention_s=0.5")
     p.add_argument("--workload", help="workload with a built-in trainer (default: run.workload, lenet-digits)")
-    p.add_argument("--schemes", default="baseline,ps,dap,appwom", metavar="A,B,...",
-                   help="schemes (default baseline,ps,dap,appwom)")
+    add_schemes(p, "schemes (default baseline,ps,dap,appwom)")
     p.add_argument("--iterations", type=int, metavar="N", help="training iterations (default: run.iterations)")
-    p.add_argument("--seed", type=int, help="seed (default: run.seed)")
+    add_seed(p)
     p.add_argument("--eval-every", type=int, default=10, metavar="N", help="accuracy curve resolution (default 10)")
-    p.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder")
-    p.add_argument("--no-figures", action="store_true", help="write the tables only")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the complete results (and saved schemes) of an earlier run in DIR")
+    add_outputs(p, resumable=True)
     p.set_defaults(func=run)
 
 
@@ -43,19 +37,18 @@ def run(args: argparse.Namespace) -> int:
     changes = {key: value for key, value in (("run.workload.name", args.workload), ("run.iterations", args.iterations),
                                              ("run.seed", args.seed)) if value is not None}
     cfg = load_config(args.config, args.overrides, changes)  # the options in config.toml: it repeats the run
-    schemes = [s.strip() for s in args.schemes.split(",") if s.strip()]
-    if not schemes:
-        raise ConfigError("--schemes: name at least one scheme")
+    schemes = names(args.schemes) or ["baseline", "ps", "dap", "appwom"]
+    out_dir = args.out if args.out is not None else default_out_dir("accuracy")
     workload = cfg.run.workload.name
     iterations, seed = cfg.run.iterations, cfg.run.seed
     t0 = time.perf_counter()
-    folder = OutputFolder(args.out, "accuracy", overwrite=args.overwrite, resumable=True, state=(CHECKPOINTS,))
+    folder = OutputFolder(out_dir, "accuracy", overwrite=args.overwrite, resumable=True, state=(CHECKPOINTS,))
     out = run_accuracy(cfg, workload=workload, schemes=schemes, iterations=iterations, seed=seed,
                        eval_every=args.eval_every, knobs=dict(cfg.run.knobs), progress=not args.no_progress,
-                       checkpoint_dir=args.out / CHECKPOINTS)
+                       checkpoint_dir=out_dir / CHECKPOINTS)
     files = out.write(folder, figures=not args.no_figures)
     cols = ["scheme", "train_accuracy", "test_accuracy", "energy_pj", "avg_write_latency_ns", "lifetime_iterations",
             "decayed_cells"]
     print(out.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"wrote {len(files)} files to {args.out} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    print(f"wrote {len(files)} files to {out_dir} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0

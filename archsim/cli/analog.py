@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
+from archsim.cli._common import add_config, add_outputs, add_seed, default_out_dir, names
 from archsim.errors import ConfigError
 
 
@@ -29,9 +29,11 @@ def _ints(text: str, what: str) -> list[int]:
     return out
 
 
+HELP = "in-situ training on analog eNVM synapses (presets x optimisers x ADC bits) vs software"
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "analog", help="in-situ training on analog eNVM synapses (presets x optimisers x ADC bits) vs software",
+        "analog", help=HELP,
         description="Train the digits MLP (64-100-10) or CNN with its weights as conductances of eNVM devices in "
                     "crossbar subarrays (forward through DAC and ADC, digital backward, updates as programming "
                     "pulses), for every preset x optimiser x ADC setting x seed, beside the software baseline of "
@@ -39,24 +41,20 @@ def register(subparsers) -> None:
                     "accuracies in %, pulses, programming energy and time, ADC conversions, lifetime), "
                     "DIR/analog_curves.csv (accuracy per epoch), figures and config.toml. Runs in parallel "
                     "(--jobs); finished runs are kept in DIR/.checkpoints and skipped on a rerun.")
-    p.add_argument("--config", type=Path, metavar="FILE", help="TOML or YAML configuration file")
-    p.add_argument("--set", action="append", default=[], metavar="analog.KEY=VALUE", dest="overrides",
-                   help="override one configuration key (repeatable), e.g. --set analog.sigma_d2d=0.1")
-    p.add_argument("--presets", metavar="A,B,...", help="device presets (default: analog.preset)")
-    p.add_argument("--optimizers", metavar="A,B,...", help="optimisers (default: analog.optimizer)")
+    add_config(p, example="analog.sigma_d2d=0.1")
+    p.add_argument("--presets", action="append", metavar="A,B,...",
+                   help="device presets, the schemes of this command (default: analog.preset)")
+    p.add_argument("--optimizers", action="append", metavar="A,B,...", help="optimisers (default: analog.optimizer)")
     p.add_argument("--adc-bits", metavar="N,M,...", help="ADC resolutions, 0 or 'ideal' = ideal readout "
                                                          "(default: analog.adc_bits)")
     p.add_argument("--vary", action="append", default=[], metavar="analog.KEY=V1,V2,...",
                    help="add a grid axis over any configuration key (repeatable), e.g. analog.ltd_label=0,2,4")
     p.add_argument("--epochs", type=int, metavar="E", help="training epochs (default: analog.epochs)")
     p.add_argument("--network", choices=("mlp", "cnn"), help="network (default: analog.network)")
-    p.add_argument("--seeds", default=None, metavar="S,T,...", help="seeds (default: run.seed)")
+    add_seed(p)
+    p.add_argument("--seeds", default=None, metavar="S,T,...", help="several seeds, a grid axis (default: run.seed)")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
-    p.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder")
-    p.add_argument("--no-figures", action="store_true", help="write the tables only")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the complete results (and saved runs) of an earlier run in DIR")
+    add_outputs(p, resumable=True)
     p.set_defaults(func=run)
 
 
@@ -70,12 +68,15 @@ def run(args: argparse.Namespace) -> int:
         changes["analog.epochs"] = args.epochs
     if args.network is not None:
         changes["analog.network"] = args.network
+    if args.seed is not None:
+        changes["run.seed"] = args.seed
     cfg = load_config(args.config, args.overrides, changes)
     axes: dict[str, list] = {}
-    if args.presets is not None:
-        axes["analog.preset"] = _list(args.presets, "presets")
-    if args.optimizers is not None:
-        axes["analog.optimizer"] = _list(args.optimizers, "optimizers")
+    for key, values, option in (("analog.preset", args.presets, "--presets"),
+                                ("analog.optimizer", args.optimizers, "--optimizers")):
+        given = names(values, option)
+        if given is not None:
+            axes[key] = given
     if args.adc_bits is not None:
         axes["analog.adc_bits"] = _ints(args.adc_bits, "adc-bits")
     for item in args.vary:
@@ -92,12 +93,13 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     points = grid(cfg, axes, seeds)
     varied = [k for k in axes if k not in ("analog.preset", "analog.optimizer", "analog.adc_bits")]
-    folder = OutputFolder(args.out, "analog", overwrite=args.overwrite, resumable=True, state=(".checkpoints",))
-    out = run_analog(cfg, points, jobs=args.jobs, checkpoint_dir=args.out / ".checkpoints",
+    out_dir = args.out if args.out is not None else default_out_dir("analog")
+    folder = OutputFolder(out_dir, "analog", overwrite=args.overwrite, resumable=True, state=(".checkpoints",))
+    out = run_analog(cfg, points, jobs=args.jobs, checkpoint_dir=out_dir / ".checkpoints",
                      progress=not args.no_progress, varied=varied)
     files = out.write(folder, figures=not args.no_figures)
     cols = ["preset", "optimizer", "adc_bits", "seed", *varied, "test_accuracy", "baseline_accuracy",
             "ltp_pulses", "ltd_pulses", "programming_energy_pj", "lifetime_updates"]
     print(out.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"wrote {len(files)} files to {args.out} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    print(f"wrote {len(files)} files to {out_dir} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0

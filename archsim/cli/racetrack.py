@@ -7,12 +7,17 @@ import dataclasses
 import json
 from pathlib import Path
 
+from archsim.cli._common import add_config, add_outputs, add_schemes, add_seed, names
+from archsim.errors import ConfigError
+
 COUNT_KEYS = ("insertions", "removals", "shifts", "detects", "latency_ns", "energy_pj")
 
 
+HELP = "replay a racetrack request file, or count the matrix layouts of the SK-RM study"
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "racetrack", help="replay a racetrack request file, or count the matrix layouts of the SK-RM seed",
+        "racetrack", help=HELP,
         description="Replay 'W|R track index value' requests on skyrmion racetrack memory (data starts as all "
                     "zeros) and print insertions, removals, shifts, detects, latency and energy; or, with "
                     "--matrix, count the seed's matrix-multiply and transpose access patterns.")
@@ -21,73 +26,102 @@ def register(subparsers) -> None:
     what.add_argument("--matrix", metavar="M,K,N",
                       help="count an M x K by K x N multiply (with/without buffer track) and an M x K transpose "
                            "(copied/skipped)")
-    p.add_argument("--scheme", default="dcw", help="racetrack write scheme (default dcw)")
-    p.add_argument("--segment-bits", type=int, help="segment width w: 8, 16, 32 or 64")
-    p.add_argument("--item-bits", type=int, help="data item width (default 64)")
-    p.add_argument("--tracks", type=int, help="tracks (a request's track must be below this)")
-    p.add_argument("--data-per-track", type=int, help="data items per track (a request's index must be below this)")
-    p.add_argument("--config", type=Path, help="TOML/YAML config file (its [racetrack] section is used)")
-    p.add_argument("--set", action="append", default=[], metavar="racetrack.KEY=VALUE",
-                   help="override a config key (repeatable)")
-    p.add_argument("--out", type=Path, metavar="FILE.json", help="write the figures as JSON")
+    add_schemes(p, "racetrack write schemes to replay (default dcw)")
+    p.add_argument("--segment-bits", type=int, metavar="W", help="segment width w: 8, 16, 32 or 64")
+    p.add_argument("--item-bits", type=int, metavar="B", help="data item width (default 64)")
+    p.add_argument("--tracks", type=int, metavar="N", help="tracks (a request's track must be below this)")
+    p.add_argument("--data-per-track", type=int, metavar="N",
+                   help="data items per track (a request's index must be below this)")
+    add_config(p, example="racetrack.ports_per_track=2", metavar="racetrack.KEY=VALUE")
+    add_seed(p, "seed (run.seed; replay and counts have no random element, so it is only recorded in config.toml)")
+    add_outputs(p)
+    p.add_argument("--json", type=Path, metavar="FILE.json", help="also write the figures as one JSON file")
     p.set_defaults(func=run)
 
 
 def _config(args: argparse.Namespace):
+    """The whole configuration (its ``[racetrack]`` section is the memory) and the scheme names."""
     from archsim.config import load_config
-    from archsim.errors import ConfigError
+    from archsim.racetrack import RACETRACK_SCHEMES
 
-    overrides = list(args.set)
+    if args.out is not None and args.out.suffix == ".json":
+        raise ConfigError(f"--out {args.out}: --out names an output folder, as for every simulation command; "
+                          "write the JSON with --json FILE.json")
+    overrides = list(args.overrides)
     for flag, key in (("segment_bits", "segment_bits"), ("item_bits", "item_bits"), ("tracks", "tracks"),
                       ("data_per_track", "data_per_track")):
         value = getattr(args, flag)
         if value is not None:
             overrides.append(f"racetrack.{key}={value}")
-    cfg = load_config(args.config, overrides).racetrack
-    if args.scheme:
-        from archsim.racetrack import RACETRACK_SCHEMES
-
+    cfg = load_config(args.config, overrides, {"run.seed": args.seed} if args.seed is not None else None)
+    schemes = names(args.schemes) or ["dcw"]
+    for name in schemes:
         try:
-            RACETRACK_SCHEMES.get(args.scheme)
+            RACETRACK_SCHEMES.get(name)
         except KeyError as exc:
             raise ConfigError(str(exc)) from None
-    return cfg
+    return cfg, schemes
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = _config(args)
+    from archsim.outputs import OutputFolder
+
+    config, schemes = _config(args)
+    folder = OutputFolder(args.out, "racetrack", overwrite=args.overwrite) if args.out is not None else None
     if args.requests is not None:
-        return _run_requests(args, cfg)
-    return _run_matrix(args, cfg)
+        table, data = _run_requests(args, config.racetrack, schemes)
+    else:
+        table, data = _run_matrix(args, config.racetrack)
+    _write_json(args.json, data)
+    if folder is not None:
+        folder.table(table, "racetrack")
+        if not args.no_figures:
+            from plots.racetrack import racetrack_counts_figure
 
-
-def _run_requests(args: argparse.Namespace, cfg) -> int:
-    from archsim.racetrack import parse_requests, replay_requests
-
-    reqs = parse_requests(args.requests, cfg)
-    result = replay_requests(reqs, args.scheme, cfg)
-    row = result.summary()
-    out = {key: row[key] for key in COUNT_KEYS}
-    out.update(scheme=result.scheme, requests=len(reqs), writes=result.line_writes, reads=result.reads,
-               format_insertions=result.format_insertions,
-               **{k: v for k, v in row.items() if k.startswith(("energy_", "approx_", "fixed_ones"))
-                  and k not in out})
-    out["config"] = dataclasses.asdict(cfg)
-    print(f"{args.requests}: {len(reqs)} requests ({result.line_writes} writes, {result.reads} reads), "
-          f"scheme {result.scheme}, {cfg.segment_bits}-bit segments, {cfg.tracks} tracks x {cfg.data_per_track} items")
-    width = max(map(len, COUNT_KEYS))
-    for key in COUNT_KEYS:
-        v = out[key]
-        print(f"  {key:<{width}}  {v:,.1f}" if isinstance(v, float) else f"  {key:<{width}}  {v:,}")
-    if "approx_mean_rel_error" in out:
-        print(f"  fixed-ones K {out['fixed_ones_k']}: mean relative error {out['approx_mean_rel_error']:.3g}, "
-              f"{out['approx_unreachable_words']} words stored exactly")
-    _write(args.out, out)
+            folder.figure(racetrack_counts_figure(table), "racetrack")
+        folder.text("config.toml", config.to_toml())
+        folder.complete()
+        print(f"wrote {len(folder.files)} files to {args.out}")
     return 0
 
 
-def _run_matrix(args: argparse.Namespace, cfg) -> int:
-    from archsim.errors import ConfigError
+def _run_requests(args: argparse.Namespace, cfg, schemes: list[str]):
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from archsim.racetrack import parse_requests, replay_requests
+
+    reqs = parse_requests(args.requests, cfg)
+    rows = []
+    for name in tqdm(schemes, desc="racetrack", unit="scheme", disable=args.no_progress or len(schemes) == 1,
+                     leave=False):
+        result = replay_requests(reqs, name, cfg)
+        summary = result.summary()
+        row = {"scheme": result.scheme, "requests": len(reqs), "writes": result.line_writes, "reads": result.reads,
+               **{key: summary[key] for key in COUNT_KEYS}, "format_insertions": result.format_insertions}
+        row.update({k: v for k, v in summary.items() if k.startswith(("energy_", "approx_", "fixed_ones"))
+                    and k not in row})
+        rows.append(row)
+    print(f"{args.requests}: {len(reqs)} requests ({rows[0]['writes']} writes, {rows[0]['reads']} reads), "
+          f"{cfg.segment_bits}-bit segments, {cfg.tracks} tracks x {cfg.data_per_track} items; "
+          "latency in ns, energy in pJ")
+    table = pd.DataFrame(rows)
+    shown = ["scheme", *COUNT_KEYS]
+    print(table[shown].to_string(index=False, formatters={
+        k: (lambda v: f"{v:,.1f}") if k in ("latency_ns", "energy_pj") else (lambda v: f"{v:,}")
+        for k in COUNT_KEYS}))
+    for row in rows:
+        if "approx_mean_rel_error" in row:
+            print(f"  {row['scheme']}: fixed-ones K {row['fixed_ones_k']}: mean relative error "
+                  f"{row['approx_mean_rel_error']:.3g}, {row['approx_unreachable_words']} words stored exactly")
+    data = dict(rows[0]) if len(rows) == 1 else {"rows": rows}
+    data["config"] = dataclasses.asdict(cfg)
+    return table, data
+
+
+def _run_matrix(args: argparse.Namespace, cfg):
+    import pandas as pd
+
     from archsim.racetrack.matrix import layout_report
 
     try:
@@ -100,12 +134,11 @@ def _run_matrix(args: argparse.Namespace, cfg) -> int:
     for r in rows:
         print(f"{r['pattern']:<26} {r['variant']:<14} {r['operations']:>14,} {r['shifts']:>14,} {r['detects']:>12,} "
               f"{r['insertions']:>10,} {r['latency_ns']:>14,.1f} {r['saving']:>6.1%}")
-    print("seed 002 reports close to 50% fewer operations with the buffer track")
-    _write(args.out, {"matrix": [m, k, n], "rows": rows})
-    return 0
+    print("the SK-RM study (Liao and Chen, project 111-CSIE-S017) reports close to 50% fewer operations with the buffer track")
+    return pd.DataFrame(rows).assign(m=m, k=k, n=n), {"matrix": [m, k, n], "rows": rows}
 
 
-def _write(path: Path | None, data) -> None:
+def _write_json(path: Path | None, data) -> None:
     if path is None:
         return
     from archsim.errors import ArchsimError

@@ -8,11 +8,13 @@ from pathlib import Path
 from archsim.errors import ConfigError
 
 
+HELP = "record a workload's training trace"
+
 def register(subparsers) -> None:
     from workloads import WORKLOADS
 
     p = subparsers.add_parser(
-        "record", help="record a workload's training trace",
+        "record", help=HELP,
         description="Train (or generate) a workload and record the weights and biases after every "
                     "update into a trace directory. Workloads: "
                     + "; ".join(f"{n}: {WORKLOADS.get(n).description}" for n in WORKLOADS.names()))

@@ -5,9 +5,11 @@ import argparse
 from pathlib import Path
 
 
+HELP = "redraw figures from saved result tables, several runs side by side"
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "report", help="redraw figures from saved result tables, several runs side by side",
+        "report", help=HELP,
         description="Read summary and bit_flips tables of run folders (archsim run --out DIR) and draw "
                     "energy, lifetime and average write latency per scheme with the runs side by side, "
                     "and the bit flips per bit group of each run, as PNG and PDF; also writes the "

@@ -3,43 +3,38 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from archsim.cli._common import add_config, add_outputs, add_schemes, add_seed, default_out_dir, names
 from archsim.errors import ConfigError
 
 
+HELP = "replay a training trace under every write scheme and report energy, wear, lifetime"
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "run", help="replay a training trace under every write scheme and report energy, wear, lifetime",
+        "run", help=HELP,
         description="Replay a training trace (the default digits workload, a recorded trace or a synthetic "
                     "paper-size workload) under the write schemes of a memory technology. Prints the summary "
                     "and writes summary.csv/.parquet, bit_flips.csv/.parquet, figures (PNG and PDF) and the "
                     "resolved config.toml to the output folder. Options override the config file, which "
                     "overrides the defaults.")
-    p.add_argument("--config", type=Path, metavar="FILE", help="TOML or YAML configuration file")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
-                   help="override one configuration key (repeatable), e.g. --set pcm.set_energy_pj=10")
+    add_config(p)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--workload", help="workload to record (cached) or stream (run.workload; default lenet-digits)")
     src.add_argument("--trace", type=Path, metavar="PATH", help="replay this recorded trace (run.trace)")
-    p.add_argument("--schemes", metavar="A,B,...", help="schemes to replay (run.schemes; default: all of the memory's)")
+    add_schemes(p, "schemes to replay (run.schemes; default: all of the memory's)")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="iterations to replay (run.iterations; default 200, or the whole --trace)")
-    p.add_argument("--seed", type=int, help="seed (run.seed)")
+    add_seed(p)
     p.add_argument("--memory", help="memory technology (run.memory; default pcm)")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help="output folder (default: a new folder under ./archsim-results/)")
     p.add_argument("--observe", action="append", default=[], metavar="NAME",
                    help="add a registered run observer (repeatable)")
     p.add_argument("--timing", action="store_true", help="shorthand for --observe timing (the SimPy timing model)")
     p.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="where recorded workload traces are cached (default ./.archsim-cache/traces)")
-    p.add_argument("--no-figures", action="store_true", help="write the tables only")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the complete results of an earlier run in the output folder")
+    add_outputs(p)
     p.set_defaults(func=run)
 
 
@@ -55,11 +50,9 @@ def build_config(args: argparse.Namespace):
         changes["run.trace"] = ""
     if args.trace is not None:
         changes["run.trace"] = str(args.trace)
-    if args.schemes is not None:
-        names = [s.strip() for s in args.schemes.split(",") if s.strip()]
-        if not names:
-            raise ConfigError("--schemes: name at least one scheme")
-        changes["run.schemes"] = names
+    schemes = names(args.schemes)
+    if schemes is not None:
+        changes["run.schemes"] = schemes
     if args.seed is not None:
         changes["run.seed"] = args.seed
     if args.iterations is not None:
@@ -84,18 +77,6 @@ def observer_names(args: argparse.Namespace, config=None) -> list[str]:
                               f"registered; registered observers: {', '.join(OBSERVERS.names()) or 'none'}")
         names.append("timing")
     return list(dict.fromkeys(names))
-
-
-def default_out_dir(label: str) -> Path:
-    root = Path("archsim-results")
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
-    out = root / f"{stamp}-{safe}"
-    n = 1
-    while out.exists():
-        n += 1
-        out = root / f"{stamp}-{safe}-{n}"
-    return out
 
 
 def run(args: argparse.Namespace) -> int:

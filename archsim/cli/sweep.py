@@ -5,9 +5,11 @@ import argparse
 from pathlib import Path
 
 
+HELP = "run a grid or list of configurations (Dask; resumable)"
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "sweep", help="run a grid or list of configurations (Dask; resumable)",
+        "sweep", help=HELP,
         description="Run every point of a sweep file ([base] config + [sweep] grid/points) and write "
                     "DIR/points/<id>.parquet per point. A rerun skips finished points. The combined table "
                     "is written to DIR/results.csv/.parquet at the end (archsim.sweep.load_results(DIR)).")

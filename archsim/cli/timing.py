@@ -2,26 +2,25 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from archsim.cli._common import add_config, add_outputs, add_schemes, add_seed, default_out_dir, names
+
+
+HELP = "timing model: bank-level latency of the write schemes"
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("timing", help="timing model: bank-level latency of the write schemes",
+    p = subparsers.add_parser("timing", help=HELP,
                               description="Run the SimPy timing model (controllers, banks, idle-period refresh).")
     sub = p.add_subparsers(dest="timing_command", metavar="ACTION")
     sub.required = True
     for name, helptext in (("run", "simulate the configured workload; print the summary, write tables and figure"),
                            ("sweep-gap", "average write latency against the idle gap per iteration (the knee)")):
         q = sub.add_parser(name, help=helptext, description=helptext)
-        q.add_argument("--config", type=Path, help="TOML or YAML config file")
-        q.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                       help="override a config value (repeatable), e.g. timing.scheduling=fcfs")
-        q.add_argument("--scheme", action="append", default=[], help="scheme to simulate (repeatable; "
-                       "default: run.schemes, or preset, prereset, appwom for sweep-gap)")
-        q.add_argument("--iterations", type=int, help="iterations (default run.iterations)")
-        q.add_argument("--out", type=Path, required=True, help="output directory")
-        q.add_argument("--no-progress", action="store_true", help="no progress bar")
-        q.add_argument("--overwrite", action="store_true", help="start over in a folder of an earlier run")
+        add_config(q, example="timing.scheduling=fcfs")
+        add_schemes(q, "schemes to simulate (default: run.schemes, or preset,prereset,appwom for sweep-gap)")
+        q.add_argument("--iterations", type=int, metavar="N", help="iterations (default run.iterations)")
+        add_seed(q)
+        add_outputs(q, resumable=name == "sweep-gap")
         if name == "sweep-gap":
             q.add_argument("--gaps-ns", type=str, help="comma-separated gaps in ns (default 1 us .. 1 ms, 13 points)")
             q.set_defaults(func=run_sweep, engine=None)
@@ -37,11 +36,14 @@ def _config(args: argparse.Namespace):
     changes: dict = {}
     if args.iterations is not None:
         changes["run.iterations"] = args.iterations
-    if args.scheme:
-        changes["run.schemes"] = list(args.scheme)
+    schemes = names(args.schemes)
+    if schemes is not None:
+        changes["run.schemes"] = schemes
+    if args.seed is not None:
+        changes["run.seed"] = args.seed
     if args.engine:
         changes["timing.model"] = args.engine
-    return load_config(args.config, list(args.set), changes)
+    return load_config(args.config, args.overrides, changes)
 
 
 def run_timing(args: argparse.Namespace) -> int:
@@ -52,7 +54,8 @@ def run_timing(args: argparse.Namespace) -> int:
     from archsim.timing.runner import simulate
 
     cfg = _config(args)
-    out = OutputFolder(args.out, "timing run", overwrite=args.overwrite)
+    path = args.out if args.out is not None else default_out_dir("timing")
+    out = OutputFolder(path, "timing run", overwrite=args.overwrite)
     results = simulate(cfg, progress=not args.no_progress)
     summary = pd.DataFrame([{"scheme": s, **r.summary} for s, r in results.items()])
     banks = pd.concat([r.per_bank.assign(scheme=s) for s, r in results.items()], ignore_index=True)
@@ -61,12 +64,13 @@ def run_timing(args: argparse.Namespace) -> int:
     for name, df in (("timing_summary", summary), ("timing_banks", banks), ("timing_overall", overall),
                      ("timing_lifetimes", lifetimes)):
         out.table(df, name)
-    out.figure(bank_figure(results), "timing_banks", dpi=120)
+    if not args.no_figures:
+        out.figure(bank_figure(results), "timing_banks", dpi=120)
     out.text("config.toml", cfg.to_toml())
     out.complete()
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(summary.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
-    print(f"tables and figure written to {args.out}")
+    print(f"tables{'' if args.no_figures else ' and figure'} written to {path}")
     return 0
 
 
@@ -88,16 +92,18 @@ def run_sweep(args: argparse.Namespace) -> int:
             raise ConfigError("--gaps-ns needs at least one non-negative gap")
     else:
         gaps = default_gaps_ns()
-    schemes = tuple(args.scheme) or ("preset", "prereset", "appwom")
-    out = OutputFolder(args.out, "timing sweep-gap", overwrite=args.overwrite, resumable=True,
+    schemes = tuple(names(args.schemes) or ("preset", "prereset", "appwom"))
+    path = args.out if args.out is not None else default_out_dir("sweep-gap")
+    out = OutputFolder(path, "timing sweep-gap", overwrite=args.overwrite, resumable=True,
                        state=("sweep_gap.csv", "sweep_gap.config.toml"))
-    table = sweep_gap(cfg, gaps, schemes=schemes, out_dir=args.out, progress=not args.no_progress)
-    fig = knee_figure(table, set_ns=cfg.pcm.set_latency_ns if cfg.run.memory == "pcm" else None,
-                      reset_ns=cfg.pcm.reset_latency_ns if cfg.run.memory == "pcm" else None)
-    out.figure(fig, "sweep_gap", dpi=120, formats=("png",))
+    table = sweep_gap(cfg, gaps, schemes=schemes, out_dir=path, progress=not args.no_progress)
+    if not args.no_figures:
+        out.figure(knee_figure(table, set_ns=cfg.pcm.set_latency_ns if cfg.run.memory == "pcm" else None,
+                               reset_ns=cfg.pcm.reset_latency_ns if cfg.run.memory == "pcm" else None),
+                   "sweep_gap", dpi=120, formats=("png",))
     out.complete()
     cols = ["scheme", "gap_ns", "device_avg_write_latency_ns", "queued_avg_write_latency_ns", "refresh_misses"]
     with pd.option_context("display.width", 160):
         print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.1f}"))
-    print(f"table and figure written to {args.out}")
+    print(f"table{'' if args.no_figures else ' and figure'} written to {path}")
     return 0

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 
+HELP = "inspect a trace: info, verify, stats"
+
 def register(subparsers) -> None:
-    p = subparsers.add_parser("trace", help="inspect a trace: info, verify, stats",
+    p = subparsers.add_parser("trace", help=HELP,
                               description="Inspect recorded training traces.")
     sub = p.add_subparsers(dest="trace_command", metavar="ACTION")
     sub.required = True

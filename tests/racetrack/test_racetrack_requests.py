@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -98,11 +99,14 @@ def test_cli_json(tmp_path, capsys):
     f = tmp_path / "g.txt"
     f.write_text(GOLDEN)
     out = tmp_path / "o" / "r.json"
-    rc = main(["racetrack", "--requests", str(f), "--scheme", "dcw", "--segment-bits", "8", "--item-bits", "8",
+    rc = main(["racetrack", "--requests", str(f), "--schemes", "dcw", "--segment-bits", "8", "--item-bits", "8",
                "--tracks", "1", "--data-per-track", "2", "--set", "racetrack.ports_per_track=1",
-               "--set", "racetrack.port_placement=start", "--out", str(out)])
+               "--set", "racetrack.port_placement=start", "--json", str(out), "--out", str(tmp_path / "folder")])
     assert rc == 0
     data = json.loads(out.read_text())
+    table = pd.read_csv(tmp_path / "folder" / "racetrack.csv")
+    assert table.loc[0, ["insertions", "removals", "shifts", "detects"]].tolist() == [8, 2, 45, 32]
+    assert (tmp_path / "folder" / "racetrack.png").exists() and (tmp_path / "folder" / "config.toml").exists()
     assert {k: data[k] for k in ("insertions", "removals", "shifts", "detects")} == \
         {"insertions": 8, "removals": 2, "shifts": 45, "detects": 32}
     assert data["latency_ns"] == pytest.approx(35.3) and data["energy_pj"] == pytest.approx(35.3)
@@ -132,7 +136,7 @@ def test_cli_missing_file(tmp_path, capsys):
 
 def test_cli_matrix(tmp_path, capsys):
     out = tmp_path / "m.json"
-    assert main(["racetrack", "--matrix", "4,4,4", "--out", str(out)]) == 0
+    assert main(["racetrack", "--matrix", "4,4,4", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
     assert [r["variant"] for r in rows] == ["no buffer", "buffer track", "copy", "skip (remap)"]
     assert "50%" in capsys.readouterr().out
@@ -153,3 +157,22 @@ def test_byte_order_mark_and_requests_written_wrong(tmp_path):
             parse_requests(p, cfg)
     p.write_text("# a comment\nwrite-heavy section follows\nW 0 1 5\n")
     assert len(parse_requests(p, cfg).op) == 1  # a line of words is a comment, as the format says
+
+
+def test_cli_several_schemes_one_row_each(tmp_path, capsys):
+    f = tmp_path / "g.txt"
+    f.write_text(GOLDEN)
+    common = ["racetrack", "--requests", str(f), "--segment-bits", "8", "--item-bits", "8", "--tracks", "1",
+              "--data-per-track", "2", "--no-progress"]
+    assert main([*common, "--schemes", "dcw,naive", "--out", str(tmp_path / "both"), "--no-figures"]) == 0
+    both = pd.read_csv(tmp_path / "both" / "racetrack.csv")
+    assert both["scheme"].tolist() == ["dcw", "naive"] and not (tmp_path / "both" / "racetrack.png").exists()
+    for name in ("dcw", "naive"):  # each row is that scheme's replay on its own
+        assert main([*common, "--scheme", name, "--json", str(tmp_path / f"{name}.json")]) == 0
+        alone = json.loads((tmp_path / f"{name}.json").read_text())
+        assert both.set_index("scheme").loc[name, "shifts"] == alone["shifts"]
+
+
+def test_cli_out_is_a_folder(tmp_path, capsys):
+    assert main(["racetrack", "--matrix", "4,4,4", "--out", str(tmp_path / "m.json")]) == 2
+    assert "--json FILE.json" in capsys.readouterr().err

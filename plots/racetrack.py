@@ -1,0 +1,41 @@
+"""Racetrack operation counts per scheme (``archsim racetrack --requests``) or per matrix layout
+(``archsim racetrack --matrix``), read from ``racetrack.csv``."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from plots._tables import require
+
+OPERATIONS = ("insertions", "removals", "shifts", "detects")
+
+
+def racetrack_counts_figure(table: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Operations (left, one linear scale) and latency (right, µs) per scheme or per layout variant."""
+    matrix = "pattern" in table.columns
+    if matrix:
+        require(table, ("pattern", "variant", "operations", "shifts", "latency_ns"), "the racetrack layout figure")
+        labels = [f"{p}\n{v}" for p, v in zip(table["pattern"], table["variant"])]
+        counts = {"operations": table["operations"], "shifts": table["shifts"]}
+    else:
+        require(table, ("scheme", *OPERATIONS, "latency_ns"), "the racetrack counts figure")
+        labels = list(table["scheme"])
+        counts = {op: table[op] for op in OPERATIONS}
+    fig = Figure(figsize=(max(6.5, 1.3 * len(labels) + 3), 3.8), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=(2, 1))
+    x = np.arange(len(labels))
+    width = 0.8 / len(counts)
+    for i, (name, values) in enumerate(counts.items()):
+        left.bar(x - 0.4 + width * (i + 0.5), values.to_numpy(dtype=float), width, label=name)
+    left.set_xticks(x, labels, fontsize=8)
+    left.set_ylabel("operations (count)")
+    left.legend(fontsize=8, ncols=len(counts), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    latency_us = table["latency_ns"].to_numpy(dtype=float) / 1e3
+    bars = right.bar(x, latency_us, 0.6, color="0.45")
+    right.bar_label(bars, fmt="%.3g", fontsize=7)
+    right.set_xticks(x, labels, fontsize=8)
+    right.set_ylabel("total latency (µs)")
+    what = "matrix layouts" if matrix else "write schemes"
+    fig.suptitle(f"Racetrack {what}" + (f": {title}" if title else ""), fontsize=10)
+    return fig

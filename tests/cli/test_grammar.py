@@ -1,0 +1,88 @@
+"""One grammar for every simulation command: the same options, spelt and parsed one way; a fast --help;
+shell completion."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from archsim.cli import build_parser, main
+from archsim.cli._common import names
+
+SIMULATION = {  # command words -> the arguments it needs besides the common ones
+    ("run",): [],
+    ("timing", "run"): [],
+    ("timing", "sweep-gap"): [],
+    ("accuracy",): [],
+    ("analog",): [],
+    ("racetrack",): ["--matrix", "2,2,2"],
+}
+COMMON = ["--config", "c.toml", "--set", "run.seed=3", "--seed", "4", "--out", "o", "--no-figures",
+          "--no-progress", "--overwrite"]
+
+
+@pytest.mark.parametrize("words", list(SIMULATION), ids=" ".join)
+def test_every_simulation_command_takes_the_common_options(words):
+    args = build_parser(words[0]).parse_args([*words, *SIMULATION[words], *COMMON])
+    assert str(args.config) == "c.toml" and args.overrides == ["run.seed=3"]
+    assert str(args.out) == "o" and args.no_figures and args.no_progress and args.overwrite
+    assert args.seed == 4
+
+
+@pytest.mark.parametrize("words", [w for w in SIMULATION if w != ("analog",)], ids=" ".join)
+def test_schemes_comma_separated_or_repeated_alike(words):
+    parser = build_parser(words[0])
+    extra = SIMULATION[words]
+    one = parser.parse_args([*words, *extra, "--schemes", "a,b", "--schemes", "c"])
+    other = parser.parse_args([*words, *extra, "--scheme", "a", "--schemes", "b,c,a"])
+    assert names(one.schemes) == names(other.schemes) == ["a", "b", "c"]
+    assert names(parser.parse_args([*words, *extra]).schemes) is None
+
+
+def test_an_empty_schemes_list_is_one_error(capsys):
+    assert main(["timing", "run", "--schemes", ",", "--no-progress"]) == 2
+    assert capsys.readouterr().err.strip() == "archsim: error: --schemes: name at least one"
+
+
+def test_help_loads_no_simulator():
+    """`archsim --help` builds only the command list: no technology, workload, pandas or SimPy is imported."""
+    code = ("import sys, contextlib, io\n"
+            "from archsim.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            "    try: main(['--help'])\n"
+            "    except SystemExit: pass\n"
+            "assert 'racetrack' in out.getvalue() and 'completion' in out.getvalue()\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'simpy', 'workloads', 'matplotlib')"
+            " or m.startswith(('archsim.pcm', 'archsim.racetrack', 'archsim.timing', 'archsim.analog')))\n"
+            "print(','.join(heavy))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+
+
+def test_a_sub_command_builds_only_its_own_options():
+    parser = build_parser("run")
+    assert parser.parse_args(["run", "--schemes", "dcw"]).schemes == ["dcw"]
+    with pytest.raises(SystemExit):  # the stub of another command has no options
+        parser.parse_args(["accuracy", "--schemes", "dcw"])
+
+
+def test_completion_script_names_commands_and_options(capsys):
+    assert main(["completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    for word in ("racetrack", "sweep-gap", "--schemes", "--no-figures", "--overwrite"):
+        assert word in script
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_bash_completes_a_sub_command(tmp_path, capsys):
+    assert main(["completion", "bash"]) == 0
+    (tmp_path / "archsim.bash").write_text(capsys.readouterr().out)
+    probe = (f"source {tmp_path / 'archsim.bash'}; COMP_WORDS=(archsim tim); COMP_CWORD=1; "
+             "_shtab_archsim; echo \"${COMPREPLY[@]}\"; COMP_WORDS=(archsim timing run --sch); COMP_CWORD=3; "
+             "_shtab_archsim; echo \"${COMPREPLY[@]}\"")
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    first, second = done.stdout.splitlines()
+    assert first.split() == ["timing"]
+    assert "--schemes" in second.split()
