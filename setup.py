@@ -4,6 +4,7 @@ The ``.pyx`` sources live in ``cython_kernels/`` and are compiled into private
 extension modules of the ``archsim`` package (``archsim._pcm_kernels`` ...).
 Compiler directives are set once here, not per file.
 """
+import os
 import platform
 from pathlib import Path
 
@@ -49,4 +50,8 @@ extensions = [
 # cython_kernels/_bits.pxd (+ archsim_bits.h): the bit primitives every kernel cimports
 # cython_kernels/_timing_layout.pxd: the timing statistics layout, cimported by _timing_kernel.pyx
 # (cythonize follows cimports: editing a .pxd recompiles the kernels that use it)
-setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, include_path=["cython_kernels"]))
+# both stages in parallel on the CPUs this process may use: Cython per kernel, then gcc per extension
+JOBS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, include_path=["cython_kernels"],
+                            nthreads=JOBS if JOBS > 1 else 0),
+      options={"build_ext": {"parallel": JOBS}})

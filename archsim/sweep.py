@@ -42,6 +42,7 @@ from archsim.run import usable_cpus
 from archsim.registry import Registry
 
 MANIFEST = "sweep.json"
+_log = logging.getLogger("archsim.sweep")
 
 #: What one point of a sweep runs: name -> ``f(config, cache_dir) -> (summary, second table)``; the
 #: summary is one or more rows of the sweep's table, the second table goes to ``<id>.flips.parquet``.
@@ -223,16 +224,43 @@ def point_path(out_dir: Path, point_id: str, flips: bool = False) -> Path:
     return out_dir / "points" / (f"{point_id}.flips.parquet" if flips else f"{point_id}.parquet")
 
 
+class _Collect(logging.Handler):
+    """Keeps the messages a point logs on a worker, to be logged again by the client."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[tuple[int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append((record.levelno, record.getMessage()))
+
+
 def run_point(base: Config | Mapping[str, Any], point: SweepPoint, keys: Sequence[str], out_dir: str,
-              plugins: Sequence[str] = (), cache_dir: str | None = None, experiment: str = "run") -> str:
-    """Run one point and write its tables atomically; returns the point id. Runs on a Dask worker.
+              plugins: Sequence[str] = (), cache_dir: str | None = None,
+              experiment: str = "run") -> tuple[str, list[tuple[int, str]]]:
+    """Run one point and write its tables atomically; returns the point id and the messages the point
+    logged (warnings and errors of the ``archsim.*`` and ``workloads.*`` loggers), which the client logs again:
+    a worker's own log goes to the worker's terminal, often on another machine. Runs on a Dask worker.
 
     ``base`` travels as plain data (the sweep's raw base tables) and the point's configuration is built
     here after the plugins are loaded: a configuration holding a plugin's objects cannot be unpickled
     before that. A point whose table exists already (a worker died after writing it) is not run again."""
-    out = Path(out_dir)
+    collect = _Collect()
+    loggers = [logging.getLogger(name) for name in ("archsim", "workloads")]
+    for lg in loggers:
+        lg.addHandler(collect)
+    try:
+        _run_point(base, point, keys, Path(out_dir), plugins, cache_dir, experiment)
+    finally:
+        for lg in loggers:
+            lg.removeHandler(collect)
+    return point.id, collect.messages
+
+
+def _run_point(base, point: SweepPoint, keys: Sequence[str], out: Path, plugins: Sequence[str],
+               cache_dir: str | None, experiment: str) -> None:
     if point_path(out, point.id).is_file():
-        return point.id
+        return
     _load_plugins(plugins)
     cfg = config_with(base.to_dict() if isinstance(base, Config) else base, point.overrides)
     summary, second = SWEEP_EXPERIMENTS.get(experiment)(cfg, cache_dir)
@@ -248,7 +276,6 @@ def run_point(base: Config | Mapping[str, Any], point: SweepPoint, keys: Sequenc
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
         tables[is_flips].to_parquet(tmp, index=False)
         os.replace(tmp, final)
-    return point.id
 
 
 def _cell(value: Any) -> Any:
@@ -274,13 +301,19 @@ def _load_plugins(plugins: Sequence[str]) -> None:
             load_plugin(spec)
 
 
-def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | None = None,
+def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = None,
               workers: int | None = None, plugins: Sequence[str] = (), progress: bool = True,
               cache_dir: str | os.PathLike | None = None) -> dict[str, int]:
     """Run the points of ``spec`` not finished yet in ``out_dir``; returns counts
-    (``points``, ``skipped``, ``ran``). ``scheduler``: address of an existing Dask
-    scheduler; otherwise a ``LocalCluster`` of ``workers`` processes (default: one per
-    core, at most one per point to run)."""
+    (``points``, ``skipped``, ``ran``).
+
+    ``scheduler`` says where the points run: the address of a running Dask scheduler
+    (``"tcp://host:8786"``), a ``dask.distributed.Client`` (used as it is, left open), or a
+    cluster object (anything with a ``scheduler_address``: a ``LocalCluster``, a dask-jobqueue
+    ``SLURMCluster``/``PBSCluster``, ...; left running). Without it, a ``LocalCluster`` of
+    ``workers`` processes (default: one per usable CPU, at most one per point to run), its
+    dashboard on the loopback interface. Messages the points log on the workers are logged again
+    here (logger ``archsim.sweep``), naming the point."""
     out = Path(out_dir).resolve()
     (out / "points").mkdir(parents=True, exist_ok=True)
     manifest = {"keys": spec.keys, "points": [{"id": p.id, "overrides": p.overrides} for p in spec.points],
@@ -298,7 +331,16 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
-    if scheduler:
+    own_client = True
+    if isinstance(scheduler, Client):
+        client, own_client = scheduler, False
+    elif scheduler is not None and not isinstance(scheduler, str):
+        address = getattr(scheduler, "scheduler_address", None)
+        if not isinstance(address, str):
+            raise ArchsimError(f"scheduler: {type(scheduler).__name__} is neither an address, a dask Client nor a "
+                               "cluster with a scheduler_address")
+        client = Client(scheduler, timeout="20s")
+    elif scheduler:
         try:
             client = Client(scheduler, timeout="20s")
         except Exception as exc:
@@ -324,7 +366,9 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
             del futures  # the iterator holds each future until it is done; then it is released
             for fut in pending:
                 try:
-                    fut.result()
+                    point_id, messages = fut.result()
+                    for level, message in messages:
+                        _log.log(level, "sweep point %s: %s", point_id, message)
                 except ArchsimError as exc:
                     raise ArchsimError(f"sweep point {fut.key.removeprefix('archsim-point-')} (on a Dask worker): "
                                        f"{exc}") from None
@@ -336,7 +380,8 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
                 counts["ran"] += 1
                 bar.update()
     finally:
-        client.close()
+        if own_client:
+            client.close()
         if cluster is not None:
             cluster.close()
     return counts

@@ -112,7 +112,7 @@ class AdaptiveParams(SgdParams):
 
 @OPTIMISERS.register("adaptive-momentum")
 class AdaptiveMomentum(Optimiser):
-    """Momentum normalised by the running RMS of the gradient (the seed's adaptive momentum)."""
+    """Momentum normalised by the running RMS of the gradient (the adaptive momentum of Huang et al., DATE 2020)."""
 
     Params = AdaptiveParams
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import pkgutil
 import sys
 from typing import Sequence
@@ -67,9 +68,29 @@ def _command_of(argv: list[str]) -> tuple[list[str], str | None]:
     return known.plugin, command if command in names else None
 
 
+class _ToStderr(logging.StreamHandler):
+    """The CLI's messages (notes, warnings, what sweep points logged on Dask workers): one line each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("archsim: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr  # the stream of now (tests and notebooks replace sys.stderr)
+        super().emit(record)
+
+
+def _log_to_stderr() -> None:
+    for name in ("archsim", "workloads"):
+        lg = logging.getLogger(name)
+        if not any(isinstance(h, _ToStderr) for h in lg.handlers):
+            lg.addHandler(_ToStderr())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``archsim`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _log_to_stderr()
     plugins, command = _command_of(argv)
     try:
         for spec in plugins:  # before the parser lists registry choices

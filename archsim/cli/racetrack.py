@@ -1,4 +1,4 @@
-"""``archsim racetrack``: replay a request file on skyrmion racetrack memory, or count the seed's
+"""``archsim racetrack``: replay a request file on skyrmion racetrack memory, or count the SK-RM study's
 matrix layouts (multiply with/without a buffer track, transpose with/without remapping skip)."""
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def register(subparsers) -> None:
         "racetrack", help=HELP,
         description="Replay 'W|R track index value' requests on skyrmion racetrack memory (data starts as all "
                     "zeros) and print insertions, removals, shifts, detects, latency and energy; or, with "
-                    "--matrix, count the seed's matrix-multiply and transpose access patterns.")
+                    "--matrix, count the SK-RM study's matrix-multiply and transpose access patterns.")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--requests", type=Path, metavar="FILE", help="request file to replay")
     what.add_argument("--matrix", metavar="M,K,N",

@@ -61,13 +61,13 @@ class RacetrackConfig(Section):
     "spread": the segments lie on parallel tracks (one per segment, shifting together) and are
     written at the same time, each at its own port."""
     read_latency_ns: float = 0.1
-    """Detect (read) the position under a port, ns (seed 002)."""
+    """Detect (read) the position under a port, ns (the SK-RM study, Liao and Chen)."""
     shift_latency_ns: float = 0.5
-    """Shift a cluster by one position, ns (seed 002)."""
+    """Shift a cluster by one position, ns (the SK-RM study, Liao and Chen)."""
     remove_latency_ns: float = 0.8
-    """Remove (annihilate) the skyrmion under a port, ns (seed 002)."""
+    """Remove (annihilate) the skyrmion under a port, ns (the SK-RM study, Liao and Chen)."""
     insert_latency_ns: float = 1.0
-    """Insert (inject) a skyrmion at a port, ns (seed 002)."""
+    """Insert (inject) a skyrmion at a port, ns (the SK-RM study, Liao and Chen)."""
     read_energy_pj: float = 0.1
     """Energy of one detect, pJ (default: 1 pJ/ns x latency; see the module docstring)."""
     shift_energy_pj: float = 0.5

@@ -1,7 +1,7 @@
 """Access patterns of the ``002`` seed: matrix multiply with and without a buffer track, and
 transposes with and without index-remapping skip, as request generators with operation counts.
 
-Layout (the seed's Fig. 4, row-wise): a matrix of R x C float32 elements is stored row by row,
+Layout (Fig. 4 of the SK-RM study, Liao and Chen; row-wise): a matrix of R x C float32 elements is stored row by row,
 row i on its own track, element j at data index j; each element is one 32-bit data item
 (``item_bits = segment_bits = 32``), read through one access port at the head of the track
 (``ports_per_track = 1``, ``port_placement = "start"``, static).
@@ -14,7 +14,7 @@ close to 50% fewer operations; :func:`multiply_ops` gives our figure for any siz
 
 Transpose. Without skipping, the transposed matrix is materialised: every element is read and
 written to a new row-wise layout (C tracks of R elements), then the consumer reads the new rows.
-With the seed's index remapping, the transpose swaps the (track, index) roles instead: nothing is
+With the study's index remapping, the transpose swaps the (track, index) roles instead: nothing is
 copied and the consumer reads row j of the transpose as column j of the original. Both include
 the consumer's one row-order read of the transpose; the initial writes of the matrix are common to
 both and excluded.
@@ -34,7 +34,7 @@ READ, WRITE = 1, 0
 
 
 def matrix_config(base: RacetrackConfig | None, tracks: int, data_per_track: int, *, buffer_track: bool) -> RacetrackConfig:
-    """The racetrack geometry of the seed's matrix layout (latencies and energies from ``base``)."""
+    """The racetrack geometry of the SK-RM study's matrix layout (latencies and energies from ``base``)."""
     base = base or RacetrackConfig()
     return dataclasses.replace(
         base, tracks=tracks, data_per_track=data_per_track, item_bits=32, segment_bits=32,

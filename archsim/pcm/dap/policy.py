@@ -5,7 +5,7 @@
 - **Layer-aware SET** (intermediate data): every bit uses lossy SET when the data's
   lifetime (forward write to backward read) is shorter than the retention time,
   otherwise full SET.
-- **PS** (the seed's failing baseline): lossy SET on every bit of every write.
+- **PS** (the DAP paper's failing baseline): lossy SET on every bit of every write.
 
 A policy is a 32-bit mask per memory line (bit b set = SETs of bit b are lossy),
 applied by the kernel.
