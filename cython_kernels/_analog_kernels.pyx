@@ -440,7 +440,14 @@ cdef class UpdateKernel:
                 u = 2.0 * g0 - 1.0
             self.u32[j] = <float>u
             self.w[j] = <float>(self.bound * u)
-        # relative conductance per row, the reference column included (sequential over columns)
+        # relative conductance per row, the reference column included: numpy sums over the columns
+        # sequentially, row after row, except with a single row, where the columns are one
+        # contiguous run and it sums them pairwise
+        if self.n_in == 1:
+            for r in range(<Py_ssize_t>self.n_dev * self.n_out):
+                self.t1[r] = self.gmin + self.g[r] * self.span
+            self.row_g[0] = (0.0 + _pw_d(&self.t1[0], <Py_ssize_t>self.n_dev * self.n_out, 1)) + self.ref_const
+            return
         for i in range(self.n_in):
             self.row_g[i] = self.gmin + self.g[i] * self.span
         for r in range(1, <Py_ssize_t>self.n_dev * self.n_out):
@@ -485,6 +492,8 @@ def dac(const float[:, ::1] x, int dac_bits):
     v2_arr = np.zeros(N)
     cdef double[::1] v2 = v2_arr
     cdef double d
+    if N == 1 and B > 1:       # numpy's column sum of a single column: one contiguous run, pairwise
+        return _dac_single_column(out, vmin, xmax)
     if vmin >= 0:
         for b in range(B):
             for i in range(N):
@@ -509,6 +518,32 @@ def dac(const float[:, ::1] x, int dac_bits):
     for i in range(N):
         v2[i] = v2[i] + v2n[i]
     return <double>xmax, out, [pos, neg], v2_arr
+
+
+cdef tuple _dac_single_column(out, float vmin, float xmax):
+    cdef float[:, ::1] vv = out
+    cdef Py_ssize_t B = vv.shape[0], b
+    sq = np.empty(B)
+    cdef double[::1] s = sq
+    cdef double d, total
+    if vmin >= 0:
+        for b in range(B):
+            d = vv[b, 0]
+            s[b] = d * d
+        return <double>xmax, out, [out], np.array([0.0 + _pw_d(&s[0], B, 1)])
+    pos = np.maximum(out, np.float32(0))
+    neg = np.maximum(-out, np.float32(0))
+    cdef float[:, ::1] pp = pos
+    cdef float[:, ::1] nn = neg
+    for b in range(B):
+        d = pp[b, 0]
+        s[b] = d * d
+    total = 0.0 + _pw_d(&s[0], B, 1)
+    for b in range(B):
+        d = nn[b, 0]
+        s[b] = d * d
+    total = total + (0.0 + _pw_d(&s[0], B, 1))
+    return <double>xmax, out, [pos, neg], np.array([total])
 
 
 def adc_accumulate(float[:, ::1] cur, const float[:, :] vt, ref, float gref, int adc_bits, bint calibrated,
@@ -556,3 +591,43 @@ def adc_accumulate(float[:, ::1] cur, const float[:, :] vt, ref, float gref, int
             c = c - r
             c = c * gain
             out[b, j] += c
+
+
+def readout(x, gp, gm, u32, float gref, float span, int dac_bits, int adc_bits, bint calibrated, double bound,
+            int rows):
+    """The whole forward readout of one array (the compiled ``CrossbarArray.mac``): :func:`dac`, per
+    read phase and subarray row tile the crossbar's product (numpy, BLAS) and
+    :func:`adc_accumulate`, the final scale. ``gm``: the G- conductances (differential) or None;
+    ``u32``: the weights in [-1, 1] (the ideal readout, ``adc_bits = 0``). Returns
+    ``(out, phases, v2)``, ``phases`` = 0 for an all-zero input (``out`` zeros, nothing read)."""
+    cdef Py_ssize_t B = x.shape[0], n_in = x.shape[1], t0
+    cdef double xmax
+    xmax, v, phases, v2 = dac(x, dac_bits)
+    if phases is None:
+        return np.zeros((B, gp.shape[0]), np.float32), 0, None
+    cdef float[:, ::1] o
+    if not adc_bits:
+        out = np.matmul(v, u32.T)
+    else:
+        out = np.zeros((B, gp.shape[0]), np.float32)
+        gain = 1.0 if gm is not None else 2.0
+        sign = 1.0
+        for ph in phases:
+            if rows >= n_in:
+                adc_accumulate(np.matmul(ph, gp.T), ph, np.matmul(ph, gm.T) if gm is not None else None,
+                               gref, adc_bits, calibrated, sign * gain, span, out)
+            else:
+                for t0 in range(0, n_in, rows):
+                    sl = slice(t0, min(t0 + rows, n_in))
+                    vt = ph[:, sl]
+                    adc_accumulate(np.matmul(vt, gp[:, sl].T), vt,
+                                   np.matmul(vt, gm[:, sl].T) if gm is not None else None,
+                                   gref, adc_bits, calibrated, sign * gain, span, out)
+            sign = -1.0
+    cdef float f = <float>(xmax * bound)
+    o = out
+    cdef Py_ssize_t b, j
+    for b in range(o.shape[0]):
+        for j in range(o.shape[1]):
+            o[b, j] = o[b, j] * f
+    return out, len(phases), v2

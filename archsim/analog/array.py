@@ -65,12 +65,20 @@ class ArrayCounters:
 
 class CrossbarArray:
     """The devices holding one weight tensor (``shape`` = (n_out, n_in)), with their counters.
-    ``compiled``: the Cython kernels (default) or the numpy reference (same numbers)."""
+    ``compiled``: the Cython kernels (default) or the numpy reference (same numbers).
+    ``weights_out``: a float32 array of the tensor's shape (C-contiguous) kept equal to the weights
+    the devices hold, from construction and after every update (a layer's own weight array; it may
+    be ``w0`` itself)."""
 
     def __init__(self, name: str, w0: np.ndarray, cfg: AnalogConfig, device: DeviceSpec, model: DeviceModel,
-                 rounding: Rounding, rng: np.random.Generator, *, compiled: bool = True) -> None:
+                 rounding: Rounding, rng: np.random.Generator, *, compiled: bool = True,
+                 weights_out: np.ndarray | None = None) -> None:
         self.name = name
         self.compiled = compiled
+        if weights_out is not None and (weights_out.shape != w0.shape or weights_out.dtype != np.float32
+                                        or not weights_out.flags.c_contiguous):
+            raise ValueError(f"{name}: weights_out must be C-contiguous float32 of shape {w0.shape}")
+        self.weights_out = weights_out
         self.shape = w0.shape
         self.n_out = w0.shape[0]
         self.n_in = int(np.prod(w0.shape[1:]))
@@ -105,6 +113,8 @@ class CrossbarArray:
         self._cache: dict[str, np.ndarray] = {}
         if compiled:
             self._init_kernel()
+        elif weights_out is not None:
+            weights_out[...] = self.weights()
 
     def _init_kernel(self) -> None:
         """The kernel's operands: readout caches kept current in place, the device shapes."""
@@ -112,6 +122,9 @@ class CrossbarArray:
             self._cached(key)
         c = self._cache
         self._w = (self.bound * self.u()).astype(np.float32)
+        if self.weights_out is not None:      # the kernel writes the weights straight into it
+            self.weights_out[...] = self._w.reshape(self.shape)
+            self._w = self.weights_out.reshape(-1)
         gm = c["gm"] if self.differential else np.zeros_like(c["gp"])
         a_ltp, a_ltd = self.dev.a_ltp, self.dev.a_ltd
         if np.ndim(a_ltp) or np.ndim(a_ltd):
@@ -137,8 +150,7 @@ class CrossbarArray:
             cols=self.cfg.cols)
         self._gref = np.float32(self.gmin_rel + 0.5 * (1.0 - self.gmin_rel))
         self._span32 = np.float32(1.0 - self.gmin_rel)
-        self._tiles = [slice(t * self.cfg.rows, min((t + 1) * self.cfg.rows, self.n_in))
-                       for t in range(self.row_tiles)]
+        self._calibrated = self.cfg.adc_range != "full-scale"
 
     # ------------------------------------------------------------------ state
     def u(self) -> np.ndarray:
@@ -150,13 +162,6 @@ class CrossbarArray:
         if self.compiled:
             return self._w.reshape(self.shape).copy()
         return (self.bound * self.u()).astype(np.float32).reshape(self.shape)
-
-    def load_weights(self, out: np.ndarray) -> None:
-        """Write the weights the devices hold into ``out`` (float32, the tensor's shape)."""
-        if self.compiled:
-            np.copyto(out, self._w.reshape(self.shape))
-        else:
-            out[...] = self.weights()
 
     def _cached(self, key: str) -> np.ndarray:
         """Readout operands derived from the state, computed once per update."""
@@ -181,28 +186,13 @@ class CrossbarArray:
         ``train``: count the conversions and read energy (the training forward passes)."""
         if not self.compiled:
             return self._mac_reference(x, train)
-        cfg = self.cfg
+        cfg, c = self.cfg, self._cache
         x = np.ascontiguousarray(x, np.float32)
-        xmax, v, phases, v2 = K.dac(x, cfg.dac_bits)
-        if phases is None:
-            return np.zeros((x.shape[0], self.n_out), np.float32)
-        c = self._cache
-        if not cfg.adc_bits:
-            out = v @ c["u"].T
-        else:
-            out = np.zeros((x.shape[0], self.n_out), np.float32)
-            gp = c["gp"]
-            gm = c["gm"] if self.differential else None
-            gain = 1.0 if self.differential else 2.0
-            calibrated = cfg.adc_range != "full-scale"
-            for sign, ph in zip((1.0, -1.0), phases):
-                for sl in self._tiles:
-                    vt = ph[:, sl]
-                    K.adc_accumulate(vt @ gp[:, sl].T, vt, vt @ gm[:, sl].T if gm is not None else None,
-                                     self._gref, cfg.adc_bits, calibrated, sign * gain, self._span32, out)
-        if train:
-            self._count_reads(x.shape[0], len(phases), v2)
-        out *= np.float32(xmax * self.bound)
+        out, n_phases, v2 = K.readout(x, c["gp"], c["gm"] if self.differential else None, c["u"], self._gref,
+                                      self._span32, cfg.dac_bits, cfg.adc_bits, self._calibrated, self.bound,
+                                      cfg.rows)
+        if train and n_phases:
+            self._count_reads(x.shape[0], n_phases, v2)
         return out
 
     def _count_reads(self, batch: int, n_phases: int, v2: np.ndarray) -> None:
@@ -338,6 +328,8 @@ class CrossbarArray:
         per_pulse = np.where(up, d.ltp_voltage_v ** 2 * d.ltp_pulse_ns, d.ltd_voltage_v ** 2 * d.ltd_pulse_ns)
         c.programming_energy_pj += float((absn * per_pulse * g_mid).sum()) * 1e3
         c.programming_time_ns += self._program_time_ns(n)
+        if self.weights_out is not None:
+            self.weights_out[...] = self.weights()
 
     def _program_time_ns(self, n: np.ndarray) -> float:
         """Rows one at a time per subarray (the LTP pulses of all the row's cells in parallel, then the

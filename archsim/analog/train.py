@@ -66,11 +66,11 @@ class InSituTrainer(Trainer):
             for layer in model.layers:
                 if isinstance(layer, (Dense, Conv2D)):
                     name = f"{layer.name}.weight"
-                    arr = CrossbarArray(name, layer.params["weight"], cfg, device, model_impl, rounding, rng,
-                                        compiled=compiled)
+                    w = layer.params["weight"]        # kept equal to what the devices hold
+                    arr = CrossbarArray(name, w, cfg, device, model_impl, rounding, rng, compiled=compiled,
+                                        weights_out=w)
                     self.arrays[name] = arr
                     layer.readout = ArrayReadout(arr)
-                    arr.load_weights(layer.params["weight"])
         self._layer_grads = model.layers
 
     def step(self, row: np.ndarray | None = None) -> float:
@@ -85,8 +85,7 @@ class InSituTrainer(Trainer):
             if arr is None:
                 w += dw
             else:
-                arr.update(dw)
-                arr.load_weights(w)
+                arr.update(dw)                      # writes the new weights into w
         self.iteration += 1
         return loss
 
