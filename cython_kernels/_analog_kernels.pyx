@@ -186,6 +186,31 @@ cdef class UpdateKernel:
         self.rowmax = np.empty(2 * self.col_tiles * self.n_in)
         self.k = 0
 
+    # -------------------------------------------------------------- the whole update
+    def update(self, dw, rng, apply=None, bint given=False):
+        """One update of the array (what ``CrossbarArray.update`` does): :meth:`prepare` (the rule's
+        draws ``rng.random(m)`` first, for stochastic rounding), :meth:`transform` (or
+        ``apply(idx, ns, before) -> after``, a model without a compiled form), the noise
+        ``rng.standard_normal(k)``, :meth:`finish`. ``dw``: flat float32 changes, or with ``given``
+        the flat float64 pulses of the rule (rounded in numpy). Returns the number of pulsed
+        devices."""
+        cdef Py_ssize_t K
+        if given:
+            K = self.prepare(None, None, dw)
+        elif self.rounding == R_STOCHASTIC:
+            K = self.prepare(dw, rng.random(dw.shape[0]))
+        else:
+            K = self.prepare(dw)
+        if K == 0:
+            return 0
+        after = None
+        if self.model == M_GENERIC:
+            after = np.ascontiguousarray(apply(*self.pulsed()), np.float64)
+        else:
+            self.transform()
+        self.finish(rng.standard_normal(K) if self.sigma > 0 else None, after)
+        return K
+
     # -------------------------------------------------------------- prepare
     def prepare(self, const float[::1] dw, uniform=None, given=None):
         """Pulses of the desired change ``dw`` (flat, float32): rounding (``uniform``: the draws
@@ -198,6 +223,8 @@ cdef class UpdateKernel:
         cdef const double[::1] u
         cdef const double[::1] gv
         cdef int mode = R_GIVEN if given is not None else self.rounding
+        if mode == R_GIVEN and given is None:
+            raise ValueError("a rule without a compiled form: pass its pulses as given")
         cdef double[::1] rm = self.rowmax
         cdef Py_ssize_t n_in = self.n_in, half = <Py_ssize_t>self.col_tiles * self.n_in
         if mode == R_GIVEN:

@@ -265,33 +265,27 @@ class CrossbarArray:
         """Apply the desired change ``dw`` (tensor units) as pulses."""
         if not self.compiled:
             return self._update_reference(dw)
-        k, c = self._kernel, self.counters
+        c = self.counters
         c.updates += 1
-        mode = self._round_mode
-        dw = np.asarray(dw)
-        if dw.dtype != np.float32 or mode == K.ROUND_GIVEN:       # the rule in numpy, the rest compiled
+        k = self._kernel
+        if self._round_mode != K.ROUND_GIVEN and type(dw) is np.ndarray and dw.dtype == np.float32:
+            n_pulsed = k.update(np.ascontiguousarray(dw).reshape(-1), self.rng, self._apply_generic)
+        else:       # the rule in numpy (a rule without a compiled form, or float64 changes), the rest compiled
             given = self.rounding(np.asarray(dw, np.float64).reshape(self.n_out, self.n_in)
                                   / (self.bound * self.step_u), self.rng)
-            n_pulsed = k.prepare(None, None, np.ascontiguousarray(given, np.float64).reshape(-1))
-        else:
-            flat = np.ascontiguousarray(dw).reshape(-1)
-            n_pulsed = k.prepare(flat, self.rng.random(flat.size) if mode == K.ROUND_STOCHASTIC else None)
-        if n_pulsed == 0:
-            return
-        after = None
-        if self._generic:
-            idx, ns, before = k.pulsed()
-            sub = DeviceArrays(self.dev.levels, _flat_pick(self.dev.a_ltp, idx, self.g.shape),
-                               _flat_pick(self.dev.a_ltd, idx, self.g.shape))
-            after = np.ascontiguousarray(self.model.apply(before.copy(), ns.copy(), sub), np.float64)
-        else:
-            k.transform()
-        noise = self.rng.standard_normal(n_pulsed) if self.device.sigma_c2c > 0 else None
-        k.finish(noise, after)
-        c.ltp_pulses += k.ltp
-        c.ltd_pulses += k.ltd
-        c.programming_energy_pj += k.energy_sum * 1e3
-        c.programming_time_ns += k.program_time_ns
+            n_pulsed = k.update(np.ascontiguousarray(given, np.float64).reshape(-1), self.rng, self._apply_generic,
+                                given=True)
+        if n_pulsed:
+            c.ltp_pulses += k.ltp
+            c.ltd_pulses += k.ltd
+            c.programming_energy_pj += k.energy_sum * 1e3
+            c.programming_time_ns += k.program_time_ns
+
+    def _apply_generic(self, idx: np.ndarray, ns: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """A model without a compiled form, on the pulsed devices (flat indices, pulses, states)."""
+        sub = DeviceArrays(self.dev.levels, _flat_pick(self.dev.a_ltp, idx, self.g.shape),
+                           _flat_pick(self.dev.a_ltd, idx, self.g.shape))
+        return self.model.apply(before.copy(), ns.copy(), sub)
 
     def _update_reference(self, dw: np.ndarray) -> None:
         """:meth:`update` in numpy (the reference of the compiled path)."""
