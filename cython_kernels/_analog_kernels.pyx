@@ -130,6 +130,7 @@ cdef class UpdateKernel:
     cdef double[::1] g, ns, before, t1, rowmax, row_g
     cdef const double[::1] a_ltp, a_ltd, d_ltp, d_ltd
     cdef long long[::1] pulses, idx
+    cdef unsigned char[::1] touched
     cdef float[::1] gp, gm, u32, w
     cdef object t1_arr, absn_arr, ns_arr, before_arr
     cdef public long long ltp, ltd
@@ -183,6 +184,7 @@ cdef class UpdateKernel:
         self.before_arr = np.empty(total)
         self.t1, self.ns, self.before = self.t1_arr, self.ns_arr, self.before_arr
         self.idx = np.empty(total, np.int64)
+        self.touched = np.zeros(self.n_in, np.uint8)
         self.rowmax = np.empty(2 * self.col_tiles * self.n_in)
         self.k = 0
 
@@ -262,10 +264,22 @@ cdef class UpdateKernel:
             dwp = &dw[0]
             if mode == R_STOCHASTIC:
                 up = &u[0]
-        for j in range(self.n_out):
-            c0 = (j // self.cols) * n_in
-            for i in range(n_in):
-                q = j * n_in + i
+        cdef Py_ssize_t q0 = 0, qe, t
+        cdef float mx, af
+        cdef bint nan
+        while q0 < m:
+            qe = q0 + 16 if q0 + 16 <= m else m
+            if skip > 0 and qe - q0 == 16:      # a whole block below the threshold: nothing to do
+                mx = 0.0
+                nan = False
+                for t in range(16):
+                    af = fabsf(dwp[q0 + t])
+                    mx = af if af > mx else mx
+                    nan = nan | (af != af)
+                if <double>mx < skip and not nan:
+                    q0 = qe
+                    continue
+            for q in range(q0, qe):
                 if mode == R_GIVEN:
                     x = gp[q]
                 else:
@@ -287,6 +301,9 @@ cdef class UpdateKernel:
                     ip[k1] = q
                     nsp[k1] = x
                     k1 += 1
+                    j = q // n_in
+                    i = q - j * n_in
+                    c0 = (j // self.cols) * n_in
                     if diff:
                         a = x if x > 0 else -x
                         if a > rmu[c0 + i]:
@@ -298,6 +315,7 @@ cdef class UpdateKernel:
                             rmu[c0 + i] = x
                     elif -x > rmd[c0 + i]:
                         rmd[c0 + i] = -x
+            q0 = qe
         K = k1
         if self.differential:
             for kk in range(k1):
@@ -475,13 +493,19 @@ cdef class UpdateKernel:
                 self.t1[r] = self.gmin + self.g[r] * self.span
             self.row_g[0] = (0.0 + _pw_d(&self.t1[0], <Py_ssize_t>self.n_dev * self.n_out, 1)) + self.ref_const
             return
-        for i in range(self.n_in):
-            self.row_g[i] = self.gmin + self.g[i] * self.span
-        for r in range(1, <Py_ssize_t>self.n_dev * self.n_out):
-            for i in range(self.n_in):
-                self.row_g[i] += self.gmin + self.g[r * self.n_in + i] * self.span
-        for i in range(self.n_in):
-            self.row_g[i] = self.row_g[i] + self.ref_const
+        # only the rows with a changed device, each summed in full in numpy's order
+        cdef unsigned char* touched = &self.touched[0]
+        cdef Py_ssize_t R = <Py_ssize_t>self.n_dev * self.n_out, n_in = self.n_in
+        cdef double acc
+        memset(touched, 0, n_in)
+        for kk in range(k1):
+            touched[self.idx[kk] % n_in] = 1
+        for i in range(n_in):
+            if touched[i]:
+                acc = self.gmin + self.g[i] * self.span
+                for r in range(1, R):
+                    acc += self.gmin + self.g[r * n_in + i] * self.span
+                self.row_g[i] = acc + self.ref_const
 
     def pulsed(self):
         """Views of the pulsed devices of the last :meth:`prepare`: flat indices, signed pulses,
