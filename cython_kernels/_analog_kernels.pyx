@@ -4,22 +4,27 @@
 The compiled path of :class:`archsim.analog.array.CrossbarArray`: the same numbers as its numpy
 reference (``compiled=False``), bit for bit, in a few calls per layer instead of a few dozen.
 
-- :class:`UpdateKernel`: one array's pulse update. :meth:`UpdateKernel.prepare` turns the desired
-  change into pulses (rounding rule, clip to +-P_max), the row-by-row programming time and the list
-  of pulsed devices; :meth:`UpdateKernel.transform` runs the device model on them;
-  :meth:`UpdateKernel.finish` adds the cycle-to-cycle noise, clips, writes the states back and
-  counts pulses and energy, and keeps the readout operands (conductances, weights) current.
-- :func:`dac` and :func:`adc_accumulate`: the forward readout around the crossbar's matrix product.
+- :class:`UpdateKernel`: one array's pulse update, one call (:meth:`UpdateKernel.update`):
+  :meth:`UpdateKernel.prepare` turns the desired change into pulses (rounding rule, clip to
+  +-P_max), the row-by-row programming time and the list of pulsed devices;
+  :meth:`UpdateKernel.transform` runs the device model on them (or the caller's numpy model);
+  :meth:`UpdateKernel.finish` adds the cycle-to-cycle noise, clips, writes the states back, counts
+  pulses and energy, and keeps the readout operands (conductances, weights) and the layer's float32
+  weights current.
+- :func:`readout` (with :func:`dac` and :func:`adc_accumulate`): the forward readout around the
+  crossbar's matrix product.
 
-Bit-identity with the numpy reference rests on three rules. (1) Every elementwise operation is
+Bit-identity with the numpy reference rests on four rules. (1) Every elementwise operation is
 written in the reference's order, in the reference's precision (float32 where it is float32), and
 the extension is compiled with ``-ffp-contract=off`` (no fused multiply-add). (2) The transcendental
 functions (``log1p``, ``expm1``, ``power``) are numpy's own ufuncs called on the kernel's buffers:
 numpy's SIMD implementations differ from the C library's in the last bit, and they give the same
 result for an element wherever it sits in an array (tests/analog/test_kernels.py checks it).
 (3) Sums are numpy's: pairwise summation (:func:`pairwise_sum`, what ``np.sum`` does over a
-contiguous axis) or a sequential sum over rows (what ``np.sum(axis=0)`` does); matrix products stay
-numpy (BLAS) calls in the caller.
+contiguous axis) or a sequential sum over rows (what ``np.sum(axis=0)`` does); the matrix products
+stay numpy (BLAS) calls. (4) The random numbers are the generator's, drawn in the reference's order:
+``rng.random(m)`` of stochastic rounding, then ``rng.standard_normal(k)`` for the ``k`` pulsed
+devices in their order (flat index; a differential pair's G+ devices before its G- devices).
 """
 import numpy as np
 
