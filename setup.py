@@ -18,6 +18,7 @@ KERNELS = {
     "archsim._dap_kernels": "cython_kernels/_dap_kernels.pyx",
     "archsim._racetrack_kernels": "cython_kernels/_racetrack_kernels.pyx",
     "archsim._timing_kernel": "cython_kernels/_timing_kernel.pyx",
+    "archsim._analog_kernels": "cython_kernels/_analog_kernels.pyx",
 }
 
 DIRECTIVES = {
@@ -32,8 +33,14 @@ DIRECTIVES = {
 
 # popcount is the kernels' inner operation: without -mpopcnt gcc calls a software routine
 COMPILE_ARGS = ["-O3"]
+# per kernel: the analog kernel reproduces numpy's floating-point results bit for bit, so no fused
+# multiply-add (gcc contracts a * b + c when the target has FMA, e.g. under CFLAGS=-march=native)
+EXTRA_ARGS = {"archsim._analog_kernels": ["-ffp-contract=off"]}
 if platform.machine().lower() in ("x86_64", "amd64"):
     COMPILE_ARGS.append("-mpopcnt")
+    # rint/trunc/floor as single instructions (SSE4.1) instead of libm calls; numpy 2's x86-64 builds
+    # require x86-64-v2 (SSE4.2, POPCNT) already
+    EXTRA_ARGS["archsim._analog_kernels"].append("-msse4.2")
 
 extensions = [
     Extension(
@@ -41,7 +48,7 @@ extensions = [
         [src],
         include_dirs=[np.get_include(), "cython_kernels"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=COMPILE_ARGS,
+        extra_compile_args=COMPILE_ARGS + EXTRA_ARGS.get(name, []),
     )
     for name, src in KERNELS.items()
     if Path(src).exists()

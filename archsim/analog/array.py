@@ -26,6 +26,16 @@ by the device model with cycle-to-cycle noise; the array counts LTP and LTD puls
 programming energy (``V^2 G t`` per pulse, G the mean of the device's conductance before and after) and
 programming time (a subarray programs one row at a time, the LTP then the LTD pulses of all the row's
 cells in parallel; subarrays in parallel).
+
+**Compiled path.** By default (``compiled=True``) the readout and the update run through
+:mod:`archsim._analog_kernels` (Cython): the rounding, the clip, the pulsed devices' gather, the
+device model's arithmetic, the noise, the scatter, the counters and the readout operands in a few
+calls per layer instead of a few dozen numpy calls. It computes the same numbers as the numpy code
+of this module (``compiled=False``, the reference), bit for bit: the same operations in the same
+order and precision, numpy's own ufuncs for the transcendental functions and numpy's summation
+order; the same random draws in the same order (tests/analog/test_kernels.py). A device model or
+rounding rule without a compiled form (a user's) runs its numpy code on the pulsed devices inside
+the same path.
 """
 from __future__ import annotations
 
@@ -33,8 +43,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archsim import _analog_kernels as K
 from archsim.analog.config import AnalogConfig, DeviceSpec
-from archsim.analog.device import DeviceArrays, DeviceModel, label_to_a, pulse_devices
+from archsim.analog.device import DeviceArrays, DeviceModel, _flat_pick, label_to_a, pulse_devices
 from archsim.analog.optim import Rounding
 
 
@@ -53,11 +64,21 @@ class ArrayCounters:
 
 
 class CrossbarArray:
-    """The devices holding one weight tensor (``shape`` = (n_out, n_in)), with their counters."""
+    """The devices holding one weight tensor (``shape`` = (n_out, n_in)), with their counters.
+    ``compiled``: the Cython kernels (default) or the numpy reference (same numbers).
+    ``weights_out``: a float32 array of the tensor's shape (C-contiguous) kept equal to the weights
+    the devices hold, from construction and after every update (a layer's own weight array; it may
+    be ``w0`` itself)."""
 
     def __init__(self, name: str, w0: np.ndarray, cfg: AnalogConfig, device: DeviceSpec, model: DeviceModel,
-                 rounding: Rounding, rng: np.random.Generator) -> None:
+                 rounding: Rounding, rng: np.random.Generator, *, compiled: bool = True,
+                 weights_out: np.ndarray | None = None) -> None:
         self.name = name
+        self.compiled = compiled
+        if weights_out is not None and (weights_out.shape != w0.shape or weights_out.dtype != np.float32
+                                        or not weights_out.flags.c_contiguous):
+            raise ValueError(f"{name}: weights_out must be C-contiguous float32 of shape {w0.shape}")
+        self.weights_out = weights_out
         self.shape = w0.shape
         self.n_out = w0.shape[0]
         self.n_in = int(np.prod(w0.shape[1:]))
@@ -90,6 +111,46 @@ class CrossbarArray:
         self._row_starts = np.arange(0, self.n_in, cfg.rows)
         self._col_starts = np.arange(0, self.n_out, cfg.cols)
         self._cache: dict[str, np.ndarray] = {}
+        if compiled:
+            self._init_kernel()
+        elif weights_out is not None:
+            weights_out[...] = self.weights()
+
+    def _init_kernel(self) -> None:
+        """The kernel's operands: readout caches kept current in place, the device shapes."""
+        for key in ("gp", "u", "row_g") + (("gm",) if self.differential else ()):
+            self._cached(key)
+        c = self._cache
+        self._w = (self.bound * self.u()).astype(np.float32)
+        if self.weights_out is not None:      # the kernel writes the weights straight into it
+            self.weights_out[...] = self._w.reshape(self.shape)
+            self._w = self.weights_out.reshape(-1)
+        gm = c["gm"] if self.differential else np.zeros_like(c["gp"])
+        a_ltp, a_ltd = self.dev.a_ltp, self.dev.a_ltd
+        if np.ndim(a_ltp) or np.ndim(a_ltd):
+            a_ltp = np.array(np.broadcast_to(a_ltp, self.g.shape), np.float64)
+            a_ltd = np.array(np.broadcast_to(a_ltd, self.g.shape), np.float64)
+        # d = 1 - exp(-1/a) as the reference computes it per pulsed device (numpy's expm1 gives
+        # an element the same result wherever it sits)
+        d_ltp = -np.expm1(-1.0 / np.asarray(a_ltp, np.float64))
+        d_ltd = -np.expm1(-1.0 / np.asarray(a_ltd, np.float64))
+        code, params = self.model.kernel()
+        self._generic = code == K.MODEL_GENERIC
+        self._round_mode = self.rounding.kernel_mode()
+        d = self.device
+        self._kernel = K.UpdateKernel(
+            g=self.g, pulses=self.pulses, a_ltp=a_ltp, a_ltd=a_ltd, d_ltp=d_ltp, d_ltd=d_ltd, gp=c["gp"], gm=gm,
+            u32=c["u"], row_g=c["row_g"], w=self._w, levels=self.P, rounding=self._round_mode, model=code,
+            model_params=tuple(float(v) for v in params), differential=self.differential,
+            scale=self.bound * self.step_u, gmin=self.gmin_rel, bound=self.bound, sigma=float(d.sigma_c2c),
+            c_g=self.cfg.g_max_us * 1e-6, c_half=(1 - self.gmin_rel) * 0.5,
+            e_ltp=d.ltp_voltage_v ** 2 * d.ltp_pulse_ns, e_ltd=d.ltd_voltage_v ** 2 * d.ltd_pulse_ns,
+            t_ltp=float(d.ltp_pulse_ns), t_ltd=float(d.ltd_pulse_ns),
+            ref_const=0.0 if self.differential else 0.5 * (1 + self.gmin_rel), rows=self.cfg.rows,
+            cols=self.cfg.cols)
+        self._gref = np.float32(self.gmin_rel + 0.5 * (1.0 - self.gmin_rel))
+        self._span32 = np.float32(1.0 - self.gmin_rel)
+        self._calibrated = self.cfg.adc_range != "full-scale"
 
     # ------------------------------------------------------------------ state
     def u(self) -> np.ndarray:
@@ -97,7 +158,9 @@ class CrossbarArray:
         return self.g[0] - self.g[1] if self.differential else 2 * self.g[0] - 1
 
     def weights(self) -> np.ndarray:
-        """The weights the devices hold, float32, in the tensor's shape."""
+        """The weights the devices hold, float32, in the tensor's shape (a new array)."""
+        if self.compiled:
+            return self._w.reshape(self.shape).copy()
         return (self.bound * self.u()).astype(np.float32).reshape(self.shape)
 
     def _cached(self, key: str) -> np.ndarray:
@@ -121,6 +184,30 @@ class CrossbarArray:
     def mac(self, x: np.ndarray, train: bool = True) -> np.ndarray:
         """``x @ W.T`` through DAC, crossbar and ADC; ``x`` (batch, n_in) -> (batch, n_out) float32.
         ``train``: count the conversions and read energy (the training forward passes)."""
+        if not self.compiled:
+            return self._mac_reference(x, train)
+        cfg, c = self.cfg, self._cache
+        x = np.ascontiguousarray(x, np.float32)
+        out, n_phases, v2 = K.readout(x, c["gp"], c["gm"] if self.differential else None, c["u"], self._gref,
+                                      self._span32, cfg.dac_bits, cfg.adc_bits, self._calibrated, self.bound,
+                                      cfg.rows)
+        if train and n_phases:
+            self._count_reads(x.shape[0], n_phases, v2)
+        return out
+
+    def _count_reads(self, batch: int, n_phases: int, v2: np.ndarray) -> None:
+        cfg, c = self.cfg, self.counters
+        per_sample = self.n_out * self.row_tiles * n_phases
+        ref_cols = 0 if self.differential or not cfg.adc_bits else self.row_tiles * n_phases
+        if cfg.adc_bits:
+            c.adc_conversions += batch * (per_sample * (2 if self.differential else 1) + ref_cols)
+        c.macs += batch * self.n_out * self.n_in
+        # V^2 G t of every cell read: sum_b sum_i (v_bi V_read)^2 sum_j G_ji (V, S, ns -> nJ; x 1e3 pJ)
+        c.read_energy_pj += float(v2 @ self._cached("row_g")) * cfg.read_voltage_v ** 2 * cfg.g_max_us * 1e-6 \
+            * cfg.read_pulse_ns * 1e3
+
+    def _mac_reference(self, x: np.ndarray, train: bool = True) -> np.ndarray:
+        """:meth:`mac` in numpy (the reference of the compiled path)."""
         cfg = self.cfg
         x = np.asarray(x, np.float32)
         xmax = float(np.abs(x).max()) if x.size else 0.0
@@ -176,6 +263,32 @@ class CrossbarArray:
     # ------------------------------------------------------------------ update
     def update(self, dw: np.ndarray) -> None:
         """Apply the desired change ``dw`` (tensor units) as pulses."""
+        if not self.compiled:
+            return self._update_reference(dw)
+        c = self.counters
+        c.updates += 1
+        k = self._kernel
+        if self._round_mode != K.ROUND_GIVEN and type(dw) is np.ndarray and dw.dtype == np.float32:
+            n_pulsed = k.update(np.ascontiguousarray(dw).reshape(-1), self.rng, self._apply_generic)
+        else:       # the rule in numpy (a rule without a compiled form, or float64 changes), the rest compiled
+            given = self.rounding(np.asarray(dw, np.float64).reshape(self.n_out, self.n_in)
+                                  / (self.bound * self.step_u), self.rng)
+            n_pulsed = k.update(np.ascontiguousarray(given, np.float64).reshape(-1), self.rng, self._apply_generic,
+                                given=True)
+        if n_pulsed:
+            c.ltp_pulses += k.ltp
+            c.ltd_pulses += k.ltd
+            c.programming_energy_pj += k.energy_sum * 1e3
+            c.programming_time_ns += k.program_time_ns
+
+    def _apply_generic(self, idx: np.ndarray, ns: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """A model without a compiled form, on the pulsed devices (flat indices, pulses, states)."""
+        sub = DeviceArrays(self.dev.levels, _flat_pick(self.dev.a_ltp, idx, self.g.shape),
+                           _flat_pick(self.dev.a_ltd, idx, self.g.shape))
+        return self.model.apply(before.copy(), ns.copy(), sub)
+
+    def _update_reference(self, dw: np.ndarray) -> None:
+        """:meth:`update` in numpy (the reference of the compiled path)."""
         n = self.rounding(np.asarray(dw, np.float64).reshape(self.n_out, self.n_in) / (self.bound * self.step_u),
                           self.rng)
         n = np.clip(n, -self.P, self.P)
@@ -209,6 +322,8 @@ class CrossbarArray:
         per_pulse = np.where(up, d.ltp_voltage_v ** 2 * d.ltp_pulse_ns, d.ltd_voltage_v ** 2 * d.ltd_pulse_ns)
         c.programming_energy_pj += float((absn * per_pulse * g_mid).sum()) * 1e3
         c.programming_time_ns += self._program_time_ns(n)
+        if self.weights_out is not None:
+            self.weights_out[...] = self.weights()
 
     def _program_time_ns(self, n: np.ndarray) -> float:
         """Rows one at a time per subarray (the LTP pulses of all the row's cells in parallel, then the

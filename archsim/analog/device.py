@@ -24,6 +24,10 @@ Models (registry :data:`DEVICE_MODELS`, chosen by ``analog.model``):
 A model reads its shape parameters from :class:`DeviceArrays` (levels, per-device ``a_ltp`` and
 ``a_ltd``) and its own ``Params`` (``analog.model.<param>``). A new model is one class registered
 here (``@DEVICE_MODELS.register("my-model")``) with ``apply(g, n, dev) -> g'``.
+
+The arrays' compiled update (:mod:`archsim._analog_kernels`) has the built-in models' arithmetic in
+Cython (:meth:`DeviceModel.kernel` names it) and runs any other model's ``apply`` on the pulsed
+devices; the numpy ``apply`` here is the reference the compiled forms are tested against.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from archsim import _analog_kernels as K
 from archsim.errors import ConfigError
 from archsim.registry import NoParams, Registry
 
@@ -98,6 +103,16 @@ class DeviceModel:
     def apply(self, g: np.ndarray, n: np.ndarray, dev: DeviceArrays) -> np.ndarray:
         raise NotImplementedError
 
+    def kernel(self) -> tuple[int, tuple[float, ...]]:
+        """The model's compiled form in :mod:`archsim._analog_kernels` (code, parameters). The
+        default, ``MODEL_GENERIC``, runs :meth:`apply` (numpy) on the pulsed devices inside the
+        compiled update: a new model needs nothing else."""
+        return K.MODEL_GENERIC, ()
+
+    def _own_kernel(self, cls: type, code: int, params: tuple[float, ...] = ()) -> tuple[int, tuple[float, ...]]:
+        # a subclass that redefines apply() is no longer described by cls's compiled form
+        return (code, params) if type(self).apply is cls.apply else DeviceModel.kernel(self)
+
 
 DEVICE_MODELS: Registry[type[DeviceModel]] = Registry("analog device model")
 
@@ -122,6 +137,9 @@ class Nonlinear(DeviceModel):
         h = -np.expm1(-y / a) / d
         return np.where(up, h, 1.0 - h)
 
+    def kernel(self):
+        return self._own_kernel(Nonlinear, K.MODEL_NONLINEAR)
+
 
 @dataclass(frozen=True)
 class ConstantStepParams(NoParams):
@@ -143,6 +161,9 @@ class ConstantStep(DeviceModel):
         u = self.params.up_down
         step = np.where(n > 0, 1.0 + u, 1.0 - u) / dev.levels
         return g + n * step
+
+    def kernel(self):
+        return self._own_kernel(ConstantStep, K.MODEL_CONSTANT_STEP, (self.params.up_down,))
 
 
 @dataclass(frozen=True)
@@ -179,6 +200,9 @@ class LinearStep(DeviceModel):
         down = 1.0 - _geometric(1.0 - g, k, self.params.gamma_down, s)
         return np.where(n > 0, up, down)
 
+    def kernel(self):
+        return self._own_kernel(LinearStep, K.MODEL_LINEAR_STEP, (self.params.gamma_up, self.params.gamma_down))
+
 
 @DEVICE_MODELS.register("soft-bounds")
 class SoftBounds(DeviceModel):
@@ -187,6 +211,9 @@ class SoftBounds(DeviceModel):
     def apply(self, g, n, dev):
         r = (1.0 - 1.0 / dev.levels) ** np.abs(n)
         return np.where(n > 0, 1.0 - (1.0 - g) * r, g * r)
+
+    def kernel(self):
+        return self._own_kernel(SoftBounds, K.MODEL_SOFT_BOUNDS)
 
 
 def pulse_devices(model: DeviceModel, g_flat: np.ndarray, idx: np.ndarray, n_sub: np.ndarray, dev: DeviceArrays,

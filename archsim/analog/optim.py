@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from archsim import _analog_kernels as K
 from archsim.errors import ConfigError
 from archsim.registry import NoParams, Registry
 
@@ -138,6 +139,16 @@ class Rounding:
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
+    def kernel_mode(self) -> int:
+        """The rule's compiled form in :mod:`archsim._analog_kernels`; the default, ``ROUND_GIVEN``,
+        calls the rule (numpy) and hands its pulses to the compiled update: a new rule needs
+        nothing else."""
+        return K.ROUND_GIVEN
+
+    def _own_mode(self, cls: type, mode: int) -> int:
+        # a subclass that redefines __call__ is no longer described by cls's compiled form
+        return mode if type(self).__call__ is cls.__call__ else K.ROUND_GIVEN
+
 
 ROUNDING: Registry[type[Rounding]] = Registry("analog rounding rule")
 
@@ -149,6 +160,9 @@ class Truncate(Rounding):
     def __call__(self, x, rng):
         return np.trunc(x)
 
+    def kernel_mode(self):
+        return self._own_mode(Truncate, K.ROUND_TRUNCATE)
+
 
 @ROUNDING.register("round")
 class Nearest(Rounding):
@@ -157,6 +171,9 @@ class Nearest(Rounding):
     def __call__(self, x, rng):
         return np.rint(x)
 
+    def kernel_mode(self):
+        return self._own_mode(Nearest, K.ROUND_NEAREST)
+
 
 @ROUNDING.register("stochastic")
 class Stochastic(Rounding):
@@ -164,3 +181,6 @@ class Stochastic(Rounding):
 
     def __call__(self, x, rng):
         return np.floor(x + rng.random(x.shape))
+
+    def kernel_mode(self):     # the kernel gets the same draws, rng.random(x.size), before it runs
+        return self._own_mode(Stochastic, K.ROUND_STOCHASTIC)

@@ -6,7 +6,8 @@ order for a seed) whose forward matrix products go through the arrays' readout
 change of every weight tensor becomes pulses on its devices, and the next step computes with what
 the devices hold. The backward pass and the gradient are digital (as in NeuroSim's MLP), computed
 with the weights the devices hold; biases stay digital. With ``analog=False`` the same trainer is
-the software baseline: the same optimiser on float32 weights, exact products.
+the software baseline: the same optimiser on float32 weights, exact products. ``compiled=False``
+runs the arrays' numpy reference instead of their Cython kernels (the same numbers, slower).
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class ArrayReadout(Readout):
 class InSituTrainer(Trainer):
     """The numpy trainer with analog weights (``analog=True``) or the software baseline."""
 
-    def __init__(self, cfg: AnalogConfig, data: Dataset, *, seed: int, analog: bool = True) -> None:
+    def __init__(self, cfg: AnalogConfig, data: Dataset, *, seed: int, analog: bool = True,
+                 compiled: bool = True) -> None:
         model = NETWORKS[cfg.network](np.random.default_rng([seed, 0]))
         super().__init__(model, data, SGD(1.0), batch_size=min(cfg.batch_size, len(data.x_train)), seed=seed)
         self.cfg = cfg
@@ -64,10 +66,11 @@ class InSituTrainer(Trainer):
             for layer in model.layers:
                 if isinstance(layer, (Dense, Conv2D)):
                     name = f"{layer.name}.weight"
-                    arr = CrossbarArray(name, layer.params["weight"], cfg, device, model_impl, rounding, rng)
+                    w = layer.params["weight"]        # kept equal to what the devices hold
+                    arr = CrossbarArray(name, w, cfg, device, model_impl, rounding, rng, compiled=compiled,
+                                        weights_out=w)
                     self.arrays[name] = arr
                     layer.readout = ArrayReadout(arr)
-                    layer.params["weight"][...] = arr.weights()
         self._layer_grads = model.layers
 
     def step(self, row: np.ndarray | None = None) -> float:
@@ -82,8 +85,7 @@ class InSituTrainer(Trainer):
             if arr is None:
                 w += dw
             else:
-                arr.update(dw)
-                w[...] = arr.weights()
+                arr.update(dw)                      # writes the new weights into w
         self.iteration += 1
         return loss
 
