@@ -16,10 +16,10 @@ def _list(text: str, what: str) -> list[str]:
     return items
 
 
-def _ints(text: str, what: str) -> list[int]:
+def _ints(text: str, what: str, *, ideal: bool = False) -> list[int]:
     out = []
     for s in _list(text, what):
-        if s in ("ideal", "none"):
+        if ideal and s in ("ideal", "none"):
             out.append(0)
             continue
         try:
@@ -45,7 +45,7 @@ def register(subparsers) -> None:
     p.add_argument("--presets", action="append", metavar="A,B,...",
                    help="device presets, the schemes of this command (default: analog.preset)")
     p.add_argument("--optimizers", action="append", metavar="A,B,...", help="optimisers (default: analog.optimizer)")
-    p.add_argument("--adc-bits", metavar="N,M,...", help="ADC resolutions, 0 or 'ideal' = ideal readout "
+    p.add_argument("--adc-bits", action="append", metavar="N,M,...", help="ADC resolutions, 0 or 'ideal' = ideal readout "
                                                          "(default: analog.adc_bits)")
     p.add_argument("--vary", action="append", default=[], metavar="analog.KEY=V1,V2,...",
                    help="add a grid axis over any configuration key (repeatable), e.g. analog.ltd_label=0,2,4")
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         if given is not None:
             axes[key] = given
     if args.adc_bits is not None:
-        axes["analog.adc_bits"] = _ints(args.adc_bits, "adc-bits")
+        axes["analog.adc_bits"] = list(dict.fromkeys(_ints(",".join(args.adc_bits), "adc-bits", ideal=True)))
     for item in args.vary:
         if "=" not in item:
             raise ConfigError(f"--vary {item!r} must look like section.key=v1,v2,...")
@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         if key in axes:
             raise ConfigError(f"--vary {key}: the key is already an axis")
         axes[key] = [parse_value(v) for v in _list(raw, "vary")]
+    if args.seed is not None and args.seeds is not None:
+        raise ConfigError("give --seed N (one seed) or --seeds S,T,... (a grid axis), not both")
     seeds = _ints(args.seeds, "seeds") if args.seeds is not None else [cfg.run.seed]
     t0 = time.perf_counter()
     points = grid(cfg, axes, seeds)

@@ -86,3 +86,21 @@ def test_bash_completes_a_sub_command(tmp_path, capsys):
     first, second = done.stdout.splitlines()
     assert first.split() == ["timing"]
     assert "--schemes" in second.split()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "1", "--seeds", "2,3"], "not both"),
+    (["--seeds", "ideal"], "'ideal' is not an integer"),
+    (["--adc-bits", "4,x"], "'x' is not an integer"),
+])
+def test_analog_seed_options_are_one_error(tmp_path, capsys, args, message):
+    assert main(["analog", *args, "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_analog_adc_bits_repeatable():
+    from archsim.cli.analog import _ints
+
+    args = build_parser("analog").parse_args(["analog", "--adc-bits", "4,8", "--adc-bits", "ideal"])
+    assert list(dict.fromkeys(_ints(",".join(args.adc_bits), "adc-bits", ideal=True))) == [4, 8, 0]
