@@ -84,7 +84,8 @@ cdef tuple _fields(str prefix, dict index, int n):
 
 KINDS = _fields("", {"read": READ, "write": WRITE}, NKINDS)
 REQ_FIELDS = _fields("R_", {"count": R_COUNT, "latency_ps": R_LATENCY_PS, "queue_ps": R_QUEUE_PS,
-                            "service_ps": R_SERVICE_PS, "max_ps": R_MAX_PS}, R_NFIELDS)
+                            "service_ps": R_SERVICE_PS, "max_ps": R_MAX_PS,
+                            "port_wait_ps": R_PORT_WAIT_PS, "port_waits": R_PORT_WAITS}, R_NFIELDS)
 BANK_FIELDS = _fields("B_", {"busy_ps": B_BUSY_PS, "refreshes_idle": B_REFRESHES_IDLE,
                              "refresh_idle_ps": B_REFRESH_IDLE_PS, "refresh_misses": B_REFRESH_MISSES,
                              "refresh_miss_ps": B_REFRESH_MISS_PS,
@@ -153,6 +154,7 @@ cdef class ChannelKernel:
     # -- request slots
     cdef int8_t[::1] s_kind, s_miss
     cdef int64_t[::1] s_line, s_wps, s_rps, s_enq, s_start, s_seq, s_burst, s_index, s_release, s_ptotal, s_pdone
+    cdef int64_t[::1] s_bw, s_pw     # the bank's busy time when the request (re)joined its queue; its port wait
     cdef int32_t[::1] s_bank
     cdef int64_t[::1] free_slots
     cdef int n_free
@@ -260,6 +262,8 @@ cdef class ChannelKernel:
         self.s_release = np.zeros(max_inflight, dtype=np.int64)
         self.s_ptotal = np.zeros(max_inflight, dtype=np.int64)
         self.s_pdone = np.zeros(max_inflight, dtype=np.int64)
+        self.s_bw = np.zeros(max_inflight, dtype=np.int64)
+        self.s_pw = np.zeros(max_inflight, dtype=np.int64)
         self.s_bank = np.zeros(max_inflight, dtype=np.int32)
         self.free_slots = np.arange(max_inflight - 1, -1, -1, dtype=np.int64)
         self.n_free = max_inflight
@@ -356,6 +360,15 @@ cdef class ChannelKernel:
             self.group_pending[g] = 0
 
     # ------------------------------------------------------------------ instants
+    cdef inline int64_t _busy_so_far(self, int64_t b):
+        """The bank's (port group's) busy time up to now, the service in progress included (ps)."""
+        cdef int64_t v = self.st_bank[self.bank_base + b, B_BUSY_PS]
+        if self.b_state[b] == DEMAND:
+            v += self.now - self.b_seg[b]
+        elif self.b_state[b] == REFRESH:
+            v += self.now - self.b_rstart[b]
+        return v
+
     cdef bint _complete_at(self):
         cdef int b
         cdef int64_t s, lat, gb, line, k, hb
@@ -387,6 +400,9 @@ cdef class ChannelKernel:
                 if lat > self.st_req[gb, k, R_MAX_PS]:
                     self.st_req[gb, k, R_MAX_PS] = lat
                 self.st_hist[gb, k, latency_bin(lat)] += 1
+                if self.s_pw[s] > 0:
+                    self.st_req[gb, k, R_PORT_WAIT_PS] += self.s_pw[s]
+                    self.st_req[gb, k, R_PORT_WAITS] += 1
                 self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
                 if self.logging:
                     self.req_log.append((self.s_burst[s], self.s_index[s], k, gb, self.s_line[s],
@@ -440,6 +456,8 @@ cdef class ChannelKernel:
             self.s_index[s] = self.p_pos
             self.s_release[s] = self.p_release
             self.s_miss[s] = 0
+            self.s_bw[s] = self._busy_so_far(b)
+            self.s_pw[s] = 0
             self.seq += 1
             if self.now > self.p_release:
                 self.st_chan[self.channel, C_STALLED_REQUESTS] += 1
@@ -588,6 +606,7 @@ cdef class ChannelKernel:
             self.nr -= 1
         b = self.s_bank[s]
         gb = self.bank_base + b
+        self.s_pw[s] += self._busy_so_far(b) - self.s_bw[s]
         self.queued_for_bank[b] -= 1
         if not writes:
             self.queued_reads[b] -= 1
@@ -720,6 +739,7 @@ cdef class ChannelKernel:
                 self.queued_for_bank[b] += 1
                 self.b_slot[b] = -1
                 self.b_state[b] = IDLE
+                self.s_bw[s] = self._busy_so_far(b)
                 freed = True
             else:
                 if self.iteration_ps <= 0:

@@ -17,7 +17,7 @@ same scheme over the intermediate lines, with seeded random content.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from archsim.contracts import ChunkOutcome
 from archsim.errors import ConfigError
 from archsim.timing.fast import BurstMemorySystem
 from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases, training_phases
-from archsim.timing.organisation import Organisation
+from archsim.timing.organisation import Organisation, port_units
 from archsim.timing.parts import TimingParts
 from archsim.timing.reference import RequestMemorySystem
 from archsim.timing.stats import R_COUNT, READ, TimingStats
@@ -74,6 +74,7 @@ class TimingResult:
             "write_pauses": o["write_pauses"],
             "queue_occupancy_mean": o["queue_occupancy_mean"],
             "queue_occupancy_p99": o["queue_occupancy_p99"],
+            **({"port_waits": o["port_waits"], "port_wait_ns": o["port_wait_ns"]} if "port_wait_ns" in o else {}),
         }
 
 
@@ -120,6 +121,12 @@ class TimingModel:
         n = self.param_lines + self.inter_lines
         self.line_bank = mapping.global_bank(np.arange(n, dtype=np.int64))
         line_row = mapping.decompose(np.arange(n, dtype=np.int64))["row"]
+        # the engines' servers: the banks, or with an access-port model every bank's port groups
+        ports = technology.port_clusters(config, n)
+        self.has_ports = ports is not None
+        self.port_groups, self.line_unit = (1, self.line_bank) if ports is None else port_units(self.line_bank, ports[1],
+                                                                                                   ports[0])
+        engine_org = self.org if self.port_groups == 1 else replace(self.org, banks=self.org.banks * self.port_groups)
         # a stream of the same scheme: the intermediate data (training), or a probe for the policy
         probe_lines = self.inter_lines or 1
         self._istream = technology.open_stream(scheme, lines=probe_lines, words=self.words, config=config,
@@ -129,8 +136,8 @@ class TimingModel:
         if policy is None:
             policy = self._istream.polarity_policy()
         self.cells_per_line = int(self._istream.cells_per_word) * self.words
-        self.manager = parts.manager(policy, line_bank=self.line_bank)
-        self.spec = SystemSpec(t, self.org, self.line_bank, self.manager.refresh_groups(),
+        self.manager = parts.manager(policy, line_bank=self.line_unit)
+        self.spec = SystemSpec(t, engine_org, self.line_unit, self.manager.refresh_groups(),
                                int(to_ps(technology.read_ns(config))), parts.schedulers(self.org.channels),
                                parts.refresh(), logging, line_row, parts.page())
         self.env = simpy.Environment()
@@ -184,7 +191,7 @@ class TimingModel:
             acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
             acc[first_line:first_line + v.shape[0]] += v
             if k == "flips":  # the banks' wear so far, as the scheduling policies see it
-                np.add.at(self.spec.bank_wear, self.line_bank[first_line:first_line + v.shape[0]], v)
+                np.add.at(self.spec.bank_wear, self.line_unit[first_line:first_line + v.shape[0]], v)
 
     def feed(self, chunk: ChunkOutcome) -> None:
         """Simulate the iterations of one chunk: the weights' chunk outcome (from the technology's
@@ -237,14 +244,23 @@ class TimingModel:
         self.env.run()
         elapsed = int(self.env.now)
         labels = self.org.bank_labels()
-        per_bank = self.stats.per_bank(labels, elapsed)
-        overall = self.stats.overall(elapsed)
+        stats = self.stats.folded(self.port_groups)  # per bank (the engines count per port group)
+        self._bank_stats = stats
+        per_bank = stats.per_bank(labels, elapsed)
+        overall = stats.overall(elapsed)
         per_bank.insert(1, "lines", np.bincount(self.line_bank, minlength=len(labels)))
         self._cost_columns(per_bank, overall)
-        ctl = self.stats.controller_columns(elapsed)
+        ctl = stats.controller_columns(elapsed)
         for col in ctl.columns:
             per_bank[col] = ctl[col].to_numpy()
-        overall.update(self.stats.overall_controller(elapsed))
+        overall.update(stats.overall_controller(elapsed))
+        if self.has_ports:
+            ports = pd.DataFrame([stats.port_columns(stats.req[i]) for i in range(len(labels))])
+            for col in ports.columns:
+                per_bank[col] = ports[col].to_numpy()
+            overall.update(stats.port_columns(stats.req))
+            per_bank["port_groups"] = self.port_groups
+            overall["port_groups"] = self.port_groups
         self._cancelled_costs(per_bank, overall)
         names = list(self.frontend.lifetime_ps)
         iters = max(self.frontend.iterations, 1)
@@ -255,7 +271,7 @@ class TimingModel:
         })
         self._finished = TimingResult(self.scheme, per_bank, overall, lifetimes, self.stats, elapsed,
                                       self.iterations, self.system.request_log(), self.system.refresh_log(),
-                                      per_controller=self.stats.per_controller(elapsed))
+                                      per_controller=stats.per_controller(elapsed))
         return self._finished
 
     def _cancelled_costs(self, per_bank: pd.DataFrame, overall: dict) -> None:
@@ -289,7 +305,7 @@ class TimingModel:
             return
         tech = self.technology
         nb = self.org.total_banks
-        reads = self.stats.req[:, READ, R_COUNT]
+        reads = self._bank_stats.req[:, READ, R_COUNT]
         for kind in tech.energy_kinds:
             if kind == "read":
                 e = reads * tech.read_energy_pj(self.config, self.cells_per_line)

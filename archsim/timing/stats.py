@@ -5,7 +5,9 @@ same integer arrays, in picoseconds, so their results can be compared exactly:
 
 * ``req[bank, kind, field]`` (kind ``READ`` or ``WRITE``): count, summed latency
   (enqueue to completion), summed queueing delay (enqueue to service start),
-  summed service time, maximum latency;
+  summed service time, maximum latency, summed port wait (the time a request spent
+  queued while its bank, or its port group, was busy serving something else) and the
+  number of requests whose port wait was not zero;
 * ``hist[bank, kind, bin]``: latency histogram, 1-ns bins below ``LIN_NS`` (4096) ns,
   then ``PER_OCTAVE`` (256) bins per octave (0.27 % wide); percentiles are read from
   it (nearest rank, reported as the bin's lower edge);
@@ -43,7 +45,7 @@ from archsim._timing_kernel import (  # noqa: F401  (the layout, re-exported for
     B_REFRESH_MISSES, B_REFRESHES_IDLE, B_ROW_HITS, B_SILENT_WRITES, B_WRITE_CANCELLATIONS, B_WRITE_CANCELLED_PS,
     B_WRITE_PAUSES, BANK_FIELDS, C_ACCEPTED, C_STALL_PS,
     C_STALLED_REQUESTS, CHAN_FIELDS, KINDS, LIN_NS, NBINS, NKINDS, OCTAVES, PER_OCTAVE, R_COUNT,
-    R_LATENCY_PS, R_MAX_PS, R_QUEUE_PS, R_SERVICE_PS, READ, REQ_FIELDS, WRITE)
+    R_LATENCY_PS, R_MAX_PS, R_PORT_WAIT_PS, R_PORT_WAITS, R_QUEUE_PS, R_SERVICE_PS, READ, REQ_FIELDS, WRITE)
 
 PS = 1000
 QUANTILES = (0.5, 0.95, 0.99)
@@ -76,6 +78,9 @@ class TimingStats:
     occ: np.ndarray
     line_cancelled: np.ndarray
     line_bytes: int = 64
+    servers: int = 1
+    """Servers per bank the arrays' rows stand for: 1, or after :meth:`folded` the racetrack port groups
+    folded into each row (utilisation is busy time / (elapsed time x servers))."""
 
     @classmethod
     def zeros(cls, banks: int, channels: int, *, occupancy: int = 1, lines: int = 0,
@@ -99,6 +104,26 @@ class TimingStats:
                                                      (self.bank, other.bank), (self.chan, other.chan),
                                                      (self.occ, other.occ),
                                                      (self.line_cancelled, other.line_cancelled)))
+
+    def folded(self, groups: int) -> "TimingStats":
+        """Counters per bank from counters per port group (rows ``bank * groups + g``, as the engines
+        see a racetrack bank of ``groups`` port groups): sums, the maximum latency the largest."""
+        if groups == 1:
+            return self
+        nb = self.req.shape[0] // groups
+        req = self.req.reshape(nb, groups, NKINDS, len(REQ_FIELDS)).sum(axis=1)
+        req[:, :, R_MAX_PS] = self.req[:, :, R_MAX_PS].reshape(nb, groups, NKINDS).max(axis=1)
+        return TimingStats(req, self.hist.reshape(nb, groups, NKINDS, -1).sum(axis=1),
+                           self.bank.reshape(nb, groups, -1).sum(axis=1), self.chan, self.occ, self.line_cancelled,
+                           self.line_bytes, groups)
+
+    def port_columns(self, req: np.ndarray) -> dict[str, float]:
+        """How often and how long requests waited for their port (``req`` summed over kinds or not):
+        ``port_waits`` (requests that waited), ``port_wait_ns`` (their mean wait), ``port_wait_total_ns``."""
+        waits = int(req[..., R_PORT_WAITS].sum())
+        total = int(req[..., R_PORT_WAIT_PS].sum())
+        return {"port_waits": waits, "port_wait_ns": total / PS / waits if waits else 0.0,
+                "port_wait_total_ns": total / PS}
 
     # -- tables --------------------------------------------------------------------------
     def _latency_columns(self, req: np.ndarray, hist: np.ndarray) -> dict[str, float]:
@@ -176,7 +201,7 @@ class TimingStats:
         for i, label in enumerate(labels):
             row = {"bank": label}
             row.update(self._latency_columns(self.req[i], self.hist[i]))
-            row.update(self._bank_columns(self.bank[i], elapsed_ps, 1))
+            row.update(self._bank_columns(self.bank[i], elapsed_ps, self.servers))
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -186,7 +211,7 @@ class TimingStats:
         req[:, R_MAX_PS] = self.req[:, :, R_MAX_PS].max(axis=0)
         row = {"elapsed_ns": elapsed_ps / PS}
         row.update(self._latency_columns(req, self.hist.sum(axis=0)))
-        row.update(self._bank_columns(self.bank.sum(axis=0), elapsed_ps, self.bank.shape[0]))
+        row.update(self._bank_columns(self.bank.sum(axis=0), elapsed_ps, self.bank.shape[0] * self.servers))
         c = self.chan.sum(axis=0)
         row.update(stalled_requests=int(c[C_STALLED_REQUESTS]), stall_ns=c[C_STALL_PS] / PS,
                    accepted_requests=int(c[C_ACCEPTED]))
