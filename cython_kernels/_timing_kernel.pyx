@@ -105,7 +105,7 @@ STOP_CONDITION = 1
 STOP_IDLE = 2
 
 
-cpdef int64_t latency_bin(int64_t ps):
+cpdef int64_t latency_bin(int64_t ps) noexcept:
     """Histogram bin of a latency (ps): 1-ns bins below LIN_NS (4096) ns, then PER_OCTAVE (256) per octave."""
     cdef int64_t ns = ps // 1000
     cdef int64_t b
@@ -309,7 +309,7 @@ cdef class ChannelKernel:
         self.pending_late = True
 
     # ------------------------------------------------------------------ refresh queues
-    cdef inline void _push_tail(self, int64_t b, int64_t line):
+    cdef inline void _push_tail(self, int64_t b, int64_t line) noexcept:
         self.refq_len[b] += 1
         self.rq_prev[line] = self.tail[b]
         self.rq_next[line] = -1
@@ -319,7 +319,7 @@ cdef class ChannelKernel:
             self.head[b] = line
         self.tail[b] = line
 
-    cdef inline void _push_head(self, int64_t b, int64_t line):
+    cdef inline void _push_head(self, int64_t b, int64_t line) noexcept:
         self.refq_len[b] += 1
         self.rq_next[line] = self.head[b]
         self.rq_prev[line] = -1
@@ -329,7 +329,7 @@ cdef class ChannelKernel:
             self.tail[b] = line
         self.head[b] = line
 
-    cdef inline void _unlink(self, int64_t b, int64_t line):
+    cdef inline void _unlink(self, int64_t b, int64_t line) noexcept:
         cdef int64_t p = self.rq_prev[line], n = self.rq_next[line]
         self.refq_len[b] -= 1
         if p >= 0:
@@ -343,7 +343,7 @@ cdef class ChannelKernel:
         self.rq_next[line] = -1
         self.rq_prev[line] = -1
 
-    cdef void _hand_refresh(self, int64_t b, int64_t line, int64_t rps):
+    cdef void _hand_refresh(self, int64_t b, int64_t line, int64_t rps) noexcept:
         cdef int64_t g = self.group_of[line], i, m
         self.pend_ns[line] = rps
         if g < 0:
@@ -360,7 +360,7 @@ cdef class ChannelKernel:
             self.group_pending[g] = 0
 
     # ------------------------------------------------------------------ instants
-    cdef inline int64_t _busy_so_far(self, int64_t b):
+    cdef inline int64_t _busy_so_far(self, int64_t b) noexcept:
         """The bank's (port group's) busy time up to now, the service in progress included (ps)."""
         cdef int64_t v = self.st_bank[self.bank_base + b, B_BUSY_PS]
         if self.b_state[b] == DEMAND:
@@ -369,7 +369,7 @@ cdef class ChannelKernel:
             v += self.now - self.b_rstart[b]
         return v
 
-    cdef bint _complete_at(self):
+    cdef int _complete_at(self) except -1:
         cdef int b
         cdef int64_t s, lat, gb, line, k, hb
         cdef bint any = False
@@ -429,12 +429,12 @@ cdef class ChannelKernel:
             self.b_state[b] = IDLE
         return any
 
-    cdef inline void _occ(self):
+    cdef inline void _occ(self) noexcept:
         """Account the time since the last change of the number of queued requests."""
         self.st_occ[self.channel, self.nr + self.nw] += self.now - self.occ_t
         self.occ_t = self.now
 
-    cdef void _accept(self):
+    cdef void _accept(self) noexcept:
         cdef int64_t s, k, b
         while self.p_pos < self.p_len and self.inflight < self.max_inflight:
             k = self.p_kind[self.p_pos]
@@ -475,7 +475,7 @@ cdef class ChannelKernel:
             self.inflight += 1
             self.p_pos += 1
 
-    cdef inline bint _available(self, int64_t b, bint is_write):
+    cdef inline bint _available(self, int64_t b, bint is_write) noexcept:
         cdef int8_t st = self.b_state[b]
         if is_write and self.b_paused[b] >= 0:
             return False
@@ -485,7 +485,7 @@ cdef class ChannelKernel:
             return self.pre_w if is_write else self.pre_r
         return False
 
-    cdef int _first_available(self, bint writes):
+    cdef int _first_available(self, bint writes) noexcept:
         cdef int i, n = self.nw if writes else self.nr
         cdef int64_t s
         for i in range(n):
@@ -508,15 +508,15 @@ cdef class ChannelKernel:
             return A_READS_ONLY if self.nr > 0 else A_WRITES_ONLY
         return <int>_checked_mode(self.policy, self.policy.arbitrate(self.nr, self.nw))
 
-    cdef inline bint _hit(self, int64_t s):
+    cdef inline bint _hit(self, int64_t s) noexcept:
         return self.page != PAGE_NONE and self.line_row[self.s_line[s]] == self.b_open[self.s_bank[s]]
 
-    cdef inline int64_t _expected(self, int64_t s):
+    cdef inline int64_t _expected(self, int64_t s) noexcept:
         if self.s_kind[s] == WRITE or self.page == PAGE_NONE:
             return self.s_wps[s]
         return self.hit_ps if self._hit(s) else self.miss_ps
 
-    cdef int _fr_fcfs(self):
+    cdef int _fr_fcfs(self) noexcept:
         """Index of the FR-FCFS choice (reads 0.., writes 1000000..), -1 if none available."""
         cdef int i, best = -1
         cdef int64_t s, seq, best_seq = INF
@@ -588,7 +588,7 @@ cdef class ChannelKernel:
             return -1
         return _checked_pick(pick, view, self.policy)
 
-    cdef void _issue(self, bint writes, int i):
+    cdef int _issue(self, bint writes, int i) except -1:
         cdef int64_t s, b, line, r, svc, j, n, gb
         cdef int8_t st
         self._occ()
@@ -656,8 +656,9 @@ cdef class ChannelKernel:
         self.b_state[b] = DEMAND
         self.b_until[b] = self.now + svc
         self.b_slot[b] = s
+        return 0
 
-    cdef void _decide(self):
+    cdef int _decide(self) except -1:
         cdef int mode, ir, iw, pick
         while self.nr + self.nw > 0:
             if self.policy_code == K_FR_FCFS or self.request_level:
@@ -698,8 +699,9 @@ cdef class ChannelKernel:
                 self._issue(True, iw)
             else:
                 break
+        return 0
 
-    cdef bint _preempt(self):
+    cdef int _preempt(self) except -1:
         """Cancel or pause the writes in service at banks a read is queued for (write-cancel,
         write-pause); True if a bank became free now."""
         cdef int b, j
@@ -751,7 +753,7 @@ cdef class ChannelKernel:
                 self.b_pausing[b] = 1
         return freed
 
-    cdef void _resume(self):
+    cdef void _resume(self) noexcept:
         """A paused write resumes once its bank is idle and no read is queued for it."""
         cdef int b
         cdef int64_t s
@@ -767,7 +769,7 @@ cdef class ChannelKernel:
             self.b_wdone[b] = self.s_pdone[s]
             self.b_until[b] = self.now + self.b_wtotal[b] - self.b_wdone[b]
 
-    cdef void _start_refreshes(self):
+    cdef void _start_refreshes(self) noexcept:
         cdef int b
         cdef int64_t line
         for b in range(self.nbl):
@@ -783,13 +785,14 @@ cdef class ChannelKernel:
             self.b_rns[b] = self.pend_ns[line]
             self.b_until[b] = self.now + self.pend_ns[line]
 
-    cdef void _late(self):
+    cdef int _late(self) except -1:
         self._accept()
         self._decide()
         if self._preempt():
             self._decide()
         self._resume()
         self._start_refreshes()
+        return 0
 
     # ------------------------------------------------------------------ driving
     cpdef int run(self, int64_t t_limit, int cond, int64_t k_limit=0):

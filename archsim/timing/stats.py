@@ -168,8 +168,12 @@ class TimingStats:
     def controller_columns(self, elapsed_ps: int) -> pd.DataFrame:
         """Per bank: row hits and hit rate (of reads), read and write bandwidth (GB/s, line bytes
         over the elapsed time), writes cancelled (and their lost service, ns) and paused."""
-        return pd.DataFrame([self._controller_columns(self.req[i], self.bank[i], elapsed_ps)
-                             for i in range(self.bank.shape[0])])
+        return pd.DataFrame(self.controller_columns_dict(elapsed_ps))
+
+    def controller_columns_dict(self, elapsed_ps: int) -> dict[str, list]:
+        """:meth:`controller_columns` as name -> array."""
+        return _columns([self._controller_columns(self.req[i], self.bank[i], elapsed_ps)
+                         for i in range(self.bank.shape[0])])
 
     def occupancy(self, elapsed_ps: int) -> np.ndarray:
         """Time (ps) each controller spent with n requests queued, (channels, n), to the elapsed time."""
@@ -197,13 +201,17 @@ class TimingStats:
 
     def per_bank(self, labels: list[str], elapsed_ps: int) -> pd.DataFrame:
         """One row per bank: request counts, latency statistics (ns), busy time, utilisation, refreshes."""
+        return pd.DataFrame(self.per_bank_columns(labels, elapsed_ps))
+
+    def per_bank_columns(self, labels: list[str], elapsed_ps: int) -> dict[str, list]:
+        """:meth:`per_bank` as name -> array."""
         rows = []
         for i, label in enumerate(labels):
             row = {"bank": label}
             row.update(self._latency_columns(self.req[i], self.hist[i]))
             row.update(self._bank_columns(self.bank[i], elapsed_ps, self.servers))
             rows.append(row)
-        return pd.DataFrame(rows)
+        return _columns(rows)
 
     def overall(self, elapsed_ps: int) -> dict[str, float]:
         """The whole memory in one row (utilisation averaged over banks)."""
@@ -225,3 +233,11 @@ class TimingStats:
         row["queue_occupancy_mean"] = float(ctl["queue_occupancy_mean"].mean())
         row["queue_occupancy_p99"] = float(ctl["queue_occupancy_p99"].max())
         return row
+
+
+def _columns(rows: list[dict]) -> dict[str, list]:
+    """Rows (dicts of the same keys) as columns, name -> list of values (a DataFrame built from them
+    infers the dtypes it would from the rows)."""
+    if not rows:
+        return {}
+    return {k: [r[k] for r in rows] for k in rows[0]}
