@@ -59,12 +59,16 @@ def bin_lower_ns(index: np.ndarray | int) -> np.ndarray:
 
 def quantile_ns(hist: np.ndarray, q: float) -> float:
     """Nearest-rank quantile ``q`` of a latency histogram, ns (NaN if empty)."""
-    n = int(hist.sum())
+    return quantiles_ns(hist, (q,))[0]
+
+
+def quantiles_ns(hist: np.ndarray, qs) -> list[float]:
+    """:func:`quantile_ns` of each of ``qs`` (one cumulative sum for all)."""
+    cum = np.cumsum(hist)
+    n = int(cum[-1]) if cum.size else 0
     if n == 0:
-        return float("nan")
-    k = max(1, int(np.ceil(q * n)))
-    idx = int(np.searchsorted(np.cumsum(hist), k))
-    return float(bin_lower_ns(idx))
+        return [float("nan")] * len(qs)
+    return [float(bin_lower_ns(int(np.searchsorted(cum, max(1, int(np.ceil(q * n))))))) for q in qs]
 
 
 @dataclass
@@ -132,8 +136,8 @@ class TimingStats:
             n = int(req[k, R_COUNT])
             row[f"{kind}s"] = n
             row[f"{kind}_avg_latency_ns"] = req[k, R_LATENCY_PS] / PS / n if n else float("nan")
-            for q in QUANTILES:
-                row[f"{kind}_p{int(q * 100)}_latency_ns"] = quantile_ns(hist[k], q)
+            for q, v in zip(QUANTILES, quantiles_ns(hist[k], QUANTILES)):
+                row[f"{kind}_p{int(q * 100)}_latency_ns"] = v
             row[f"{kind}_max_latency_ns"] = req[k, R_MAX_PS] / PS if n else float("nan")
             row[f"{kind}_avg_queue_ns"] = req[k, R_QUEUE_PS] / PS / n if n else float("nan")
             row[f"{kind}_avg_service_ns"] = req[k, R_SERVICE_PS] / PS / n if n else float("nan")
@@ -184,6 +188,9 @@ class TimingStats:
     def per_controller(self, elapsed_ps: int) -> pd.DataFrame:
         """One row per controller: queued requests (reads and writes waiting), time-weighted mean and p99,
         and the back-pressure at its issue port."""
+        return pd.DataFrame(self._controller_rows(elapsed_ps))
+
+    def _controller_rows(self, elapsed_ps: int) -> list[dict]:
         occ = self.occupancy(elapsed_ps)
         rows = []
         n = np.arange(occ.shape[1])
@@ -197,7 +204,7 @@ class TimingStats:
                 "stalled_requests": int(self.chan[c, C_STALLED_REQUESTS]),
                 "accepted_requests": int(self.chan[c, C_ACCEPTED]),
             })
-        return pd.DataFrame(rows)
+        return rows
 
     def per_bank(self, labels: list[str], elapsed_ps: int) -> pd.DataFrame:
         """One row per bank: request counts, latency statistics (ns), busy time, utilisation, refreshes."""
@@ -229,9 +236,9 @@ class TimingStats:
         """The new controller figures of the whole memory: the per-bank ones summed, and the queue
         occupancy (mean over the controllers of their means, the largest p99)."""
         row = self._controller_columns(self.req.sum(axis=0), self.bank.sum(axis=0), elapsed_ps)
-        ctl = self.per_controller(elapsed_ps)
-        row["queue_occupancy_mean"] = float(ctl["queue_occupancy_mean"].mean())
-        row["queue_occupancy_p99"] = float(ctl["queue_occupancy_p99"].max())
+        ctl = self._controller_rows(elapsed_ps)
+        row["queue_occupancy_mean"] = float(np.mean([r["queue_occupancy_mean"] for r in ctl]))
+        row["queue_occupancy_p99"] = float(max(r["queue_occupancy_p99"] for r in ctl))
         return row
 
 
