@@ -143,6 +143,7 @@ cdef class ChannelKernel:
     cdef int32_t[::1] queued_for_bank, queued_reads, refq_len
     cdef int64_t[::1] b_open, b_streak, b_paused, b_seg, b_wdone, b_wtotal
     cdef int8_t[::1] b_pausing
+    cdef int64_t n_paused, n_refq   # paused writes and queued refreshes of the channel (skip empty scans)
     cdef int64_t[::1] line_row
     cdef double[::1] bank_wear, line_cancel
     cdef int64_t[:, ::1] st_occ
@@ -219,6 +220,8 @@ cdef class ChannelKernel:
         self.b_wdone = np.zeros(banks, dtype=np.int64)
         self.b_wtotal = np.zeros(banks, dtype=np.int64)
         self.b_pausing = np.zeros(banks, dtype=np.int8)
+        self.n_paused = 0
+        self.n_refq = 0
         self.high = high
         self.low = low
         self.draining = False
@@ -311,6 +314,7 @@ cdef class ChannelKernel:
     # ------------------------------------------------------------------ refresh queues
     cdef inline void _push_tail(self, int64_t b, int64_t line) noexcept:
         self.refq_len[b] += 1
+        self.n_refq += 1
         self.rq_prev[line] = self.tail[b]
         self.rq_next[line] = -1
         if self.tail[b] >= 0:
@@ -321,6 +325,7 @@ cdef class ChannelKernel:
 
     cdef inline void _push_head(self, int64_t b, int64_t line) noexcept:
         self.refq_len[b] += 1
+        self.n_refq += 1
         self.rq_next[line] = self.head[b]
         self.rq_prev[line] = -1
         if self.head[b] >= 0:
@@ -332,6 +337,7 @@ cdef class ChannelKernel:
     cdef inline void _unlink(self, int64_t b, int64_t line) noexcept:
         cdef int64_t p = self.rq_prev[line], n = self.rq_next[line]
         self.refq_len[b] -= 1
+        self.n_refq -= 1
         if p >= 0:
             self.rq_next[p] = n
         else:
@@ -387,6 +393,7 @@ cdef class ChannelKernel:
                 self.s_pdone[s] = self.b_wdone[b] + self.now - self.b_seg[b]
                 self.s_ptotal[s] = self.b_wtotal[b]
                 self.b_paused[b] = s
+                self.n_paused += 1
                 self.b_pausing[b] = 0
                 self.b_slot[b] = -1
             elif self.b_state[b] == DEMAND:
@@ -757,11 +764,14 @@ cdef class ChannelKernel:
         """A paused write resumes once its bank is idle and no read is queued for it."""
         cdef int b
         cdef int64_t s
+        if self.n_paused == 0:
+            return
         for b in range(self.nbl):
             if self.b_paused[b] < 0 or self.b_state[b] != IDLE or self.queued_reads[b] != 0:
                 continue
             s = self.b_paused[b]
             self.b_paused[b] = -1
+            self.n_paused -= 1
             self.b_state[b] = DEMAND
             self.b_slot[b] = s
             self.b_seg[b] = self.now
@@ -772,6 +782,8 @@ cdef class ChannelKernel:
     cdef void _start_refreshes(self) noexcept:
         cdef int b
         cdef int64_t line
+        if self.n_refq == 0:
+            return
         for b in range(self.nbl):
             if (self.b_state[b] != IDLE or self.queued_for_bank[b] != 0 or self.head[b] < 0
                     or self.b_paused[b] >= 0):
