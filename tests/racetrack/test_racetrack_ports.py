@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import simpy
+from hypothesis import given, strategies as st
 
 from _timing_helpers import ACCEPTED, COMPLETED, ENGINES, NS, READ, WRITE, digits, drive, log_ns, timing  # noqa: F401
 from archsim.config import load_config
@@ -223,3 +224,27 @@ def test_cli_summary_has_the_port_columns(tmp_path):
     assert summary.loc["dcw", "port_wait_ns"] == pytest.approx(overall.loc["dcw", "port_wait_ns"])
     assert overall.loc["dcw", "port_groups"] == 4
     assert "racetrack_ports" in (out / "config.toml").read_text()
+
+
+def _port_units_plain(line_bank, cluster, groups):
+    """The rule of port_units written out: per bank, its clusters in increasing order, dealt round-robin."""
+    per_bank: dict = {}
+    for b, c in zip(line_bank, cluster):
+        per_bank.setdefault(int(b), set()).add(int(c))
+    rank = {b: {c: i for i, c in enumerate(sorted(cs))} for b, cs in per_bank.items()}
+    used = min(groups, max(len(cs) for cs in per_bank.values()))
+    return used, [int(b) * used + rank[int(b)][int(c)] % used for b, c in zip(line_bank, cluster)]
+
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 40)), min_size=1, max_size=200), st.integers(1, 9))
+def test_port_units_match_the_plain_rule(pairs, groups):
+    line_bank = np.array([b for b, _ in pairs])
+    cluster = np.array([c for _, c in pairs])
+    used, unit = port_units(line_bank, cluster, groups)
+    ref_used, ref_unit = _port_units_plain(line_bank, cluster, groups)
+    assert used == ref_used
+    assert unit.tolist() == ref_unit
+    # one cluster of one bank: one port group
+    for b, c in set(pairs):
+        assert len(set(unit[(line_bank == b) & (cluster == c)].tolist())) == 1
