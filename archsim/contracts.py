@@ -242,6 +242,15 @@ class MemoryTechnology(ABC):
         """Flips a cell survives; None: no lifetime is reported."""
         return None
 
+    def port_clusters(self, config: Any, lines: int) -> tuple[int, np.ndarray] | None:
+        """The access-port model of a bank for the timing model: ``(groups, cluster)``, the port groups
+        of a bank and the cluster (int64, any numbering) of each of the ``lines`` global lines. Lines of
+        one cluster share their tracks' alignment; the timing model deals the clusters of each bank
+        round-robin over its port groups, which serve in parallel, one request each at a time, and
+        reports how long requests waited for their port (``port_wait_ns``). Default None: a bank serves
+        one request at a time and the tables have no port columns."""
+        return None
+
     def copy_outcome(self, set_cells: np.ndarray, reset_cells: np.ndarray) -> np.ndarray:
         """Outcome rows (n, len(outcome_fields)) uint32 of ``n`` line writes that SET ``set_cells``
         and RESET ``reset_cells`` cells (0 -> 1, 1 -> 0): how wear levelling's line copies are

@@ -84,7 +84,8 @@ cdef tuple _fields(str prefix, dict index, int n):
 
 KINDS = _fields("", {"read": READ, "write": WRITE}, NKINDS)
 REQ_FIELDS = _fields("R_", {"count": R_COUNT, "latency_ps": R_LATENCY_PS, "queue_ps": R_QUEUE_PS,
-                            "service_ps": R_SERVICE_PS, "max_ps": R_MAX_PS}, R_NFIELDS)
+                            "service_ps": R_SERVICE_PS, "max_ps": R_MAX_PS,
+                            "port_wait_ps": R_PORT_WAIT_PS, "port_waits": R_PORT_WAITS}, R_NFIELDS)
 BANK_FIELDS = _fields("B_", {"busy_ps": B_BUSY_PS, "refreshes_idle": B_REFRESHES_IDLE,
                              "refresh_idle_ps": B_REFRESH_IDLE_PS, "refresh_misses": B_REFRESH_MISSES,
                              "refresh_miss_ps": B_REFRESH_MISS_PS,
@@ -104,7 +105,7 @@ STOP_CONDITION = 1
 STOP_IDLE = 2
 
 
-cpdef int64_t latency_bin(int64_t ps):
+cpdef int64_t latency_bin(int64_t ps) noexcept:
     """Histogram bin of a latency (ps): 1-ns bins below LIN_NS (4096) ns, then PER_OCTAVE (256) per octave."""
     cdef int64_t ns = ps // 1000
     cdef int64_t b
@@ -142,6 +143,7 @@ cdef class ChannelKernel:
     cdef int32_t[::1] queued_for_bank, queued_reads, refq_len
     cdef int64_t[::1] b_open, b_streak, b_paused, b_seg, b_wdone, b_wtotal
     cdef int8_t[::1] b_pausing
+    cdef int64_t n_paused, n_refq   # paused writes and queued refreshes of the channel (skip empty scans)
     cdef int64_t[::1] line_row
     cdef double[::1] bank_wear, line_cancel
     cdef int64_t[:, ::1] st_occ
@@ -153,6 +155,7 @@ cdef class ChannelKernel:
     # -- request slots
     cdef int8_t[::1] s_kind, s_miss
     cdef int64_t[::1] s_line, s_wps, s_rps, s_enq, s_start, s_seq, s_burst, s_index, s_release, s_ptotal, s_pdone
+    cdef int64_t[::1] s_bw, s_pw     # the bank's busy time when the request (re)joined its queue; its port wait
     cdef int32_t[::1] s_bank
     cdef int64_t[::1] free_slots
     cdef int n_free
@@ -217,6 +220,8 @@ cdef class ChannelKernel:
         self.b_wdone = np.zeros(banks, dtype=np.int64)
         self.b_wtotal = np.zeros(banks, dtype=np.int64)
         self.b_pausing = np.zeros(banks, dtype=np.int8)
+        self.n_paused = 0
+        self.n_refq = 0
         self.high = high
         self.low = low
         self.draining = False
@@ -260,6 +265,8 @@ cdef class ChannelKernel:
         self.s_release = np.zeros(max_inflight, dtype=np.int64)
         self.s_ptotal = np.zeros(max_inflight, dtype=np.int64)
         self.s_pdone = np.zeros(max_inflight, dtype=np.int64)
+        self.s_bw = np.zeros(max_inflight, dtype=np.int64)
+        self.s_pw = np.zeros(max_inflight, dtype=np.int64)
         self.s_bank = np.zeros(max_inflight, dtype=np.int32)
         self.free_slots = np.arange(max_inflight - 1, -1, -1, dtype=np.int64)
         self.n_free = max_inflight
@@ -305,8 +312,9 @@ cdef class ChannelKernel:
         self.pending_late = True
 
     # ------------------------------------------------------------------ refresh queues
-    cdef inline void _push_tail(self, int64_t b, int64_t line):
+    cdef inline void _push_tail(self, int64_t b, int64_t line) noexcept:
         self.refq_len[b] += 1
+        self.n_refq += 1
         self.rq_prev[line] = self.tail[b]
         self.rq_next[line] = -1
         if self.tail[b] >= 0:
@@ -315,8 +323,9 @@ cdef class ChannelKernel:
             self.head[b] = line
         self.tail[b] = line
 
-    cdef inline void _push_head(self, int64_t b, int64_t line):
+    cdef inline void _push_head(self, int64_t b, int64_t line) noexcept:
         self.refq_len[b] += 1
+        self.n_refq += 1
         self.rq_next[line] = self.head[b]
         self.rq_prev[line] = -1
         if self.head[b] >= 0:
@@ -325,9 +334,10 @@ cdef class ChannelKernel:
             self.tail[b] = line
         self.head[b] = line
 
-    cdef inline void _unlink(self, int64_t b, int64_t line):
+    cdef inline void _unlink(self, int64_t b, int64_t line) noexcept:
         cdef int64_t p = self.rq_prev[line], n = self.rq_next[line]
         self.refq_len[b] -= 1
+        self.n_refq -= 1
         if p >= 0:
             self.rq_next[p] = n
         else:
@@ -339,7 +349,7 @@ cdef class ChannelKernel:
         self.rq_next[line] = -1
         self.rq_prev[line] = -1
 
-    cdef void _hand_refresh(self, int64_t b, int64_t line, int64_t rps):
+    cdef void _hand_refresh(self, int64_t b, int64_t line, int64_t rps) noexcept:
         cdef int64_t g = self.group_of[line], i, m
         self.pend_ns[line] = rps
         if g < 0:
@@ -356,7 +366,16 @@ cdef class ChannelKernel:
             self.group_pending[g] = 0
 
     # ------------------------------------------------------------------ instants
-    cdef bint _complete_at(self):
+    cdef inline int64_t _busy_so_far(self, int64_t b) noexcept:
+        """The bank's (port group's) busy time up to now, the service in progress included (ps)."""
+        cdef int64_t v = self.st_bank[self.bank_base + b, B_BUSY_PS]
+        if self.b_state[b] == DEMAND:
+            v += self.now - self.b_seg[b]
+        elif self.b_state[b] == REFRESH:
+            v += self.now - self.b_rstart[b]
+        return v
+
+    cdef int _complete_at(self) except -1:
         cdef int b
         cdef int64_t s, lat, gb, line, k, hb
         cdef bint any = False
@@ -374,6 +393,7 @@ cdef class ChannelKernel:
                 self.s_pdone[s] = self.b_wdone[b] + self.now - self.b_seg[b]
                 self.s_ptotal[s] = self.b_wtotal[b]
                 self.b_paused[b] = s
+                self.n_paused += 1
                 self.b_pausing[b] = 0
                 self.b_slot[b] = -1
             elif self.b_state[b] == DEMAND:
@@ -387,6 +407,9 @@ cdef class ChannelKernel:
                 if lat > self.st_req[gb, k, R_MAX_PS]:
                     self.st_req[gb, k, R_MAX_PS] = lat
                 self.st_hist[gb, k, latency_bin(lat)] += 1
+                if self.s_pw[s] > 0:
+                    self.st_req[gb, k, R_PORT_WAIT_PS] += self.s_pw[s]
+                    self.st_req[gb, k, R_PORT_WAITS] += 1
                 self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
                 if self.logging:
                     self.req_log.append((self.s_burst[s], self.s_index[s], k, gb, self.s_line[s],
@@ -413,12 +436,12 @@ cdef class ChannelKernel:
             self.b_state[b] = IDLE
         return any
 
-    cdef inline void _occ(self):
+    cdef inline void _occ(self) noexcept:
         """Account the time since the last change of the number of queued requests."""
         self.st_occ[self.channel, self.nr + self.nw] += self.now - self.occ_t
         self.occ_t = self.now
 
-    cdef void _accept(self):
+    cdef void _accept(self) noexcept:
         cdef int64_t s, k, b
         while self.p_pos < self.p_len and self.inflight < self.max_inflight:
             k = self.p_kind[self.p_pos]
@@ -440,6 +463,8 @@ cdef class ChannelKernel:
             self.s_index[s] = self.p_pos
             self.s_release[s] = self.p_release
             self.s_miss[s] = 0
+            self.s_bw[s] = self._busy_so_far(b)
+            self.s_pw[s] = 0
             self.seq += 1
             if self.now > self.p_release:
                 self.st_chan[self.channel, C_STALLED_REQUESTS] += 1
@@ -457,7 +482,7 @@ cdef class ChannelKernel:
             self.inflight += 1
             self.p_pos += 1
 
-    cdef inline bint _available(self, int64_t b, bint is_write):
+    cdef inline bint _available(self, int64_t b, bint is_write) noexcept:
         cdef int8_t st = self.b_state[b]
         if is_write and self.b_paused[b] >= 0:
             return False
@@ -467,7 +492,7 @@ cdef class ChannelKernel:
             return self.pre_w if is_write else self.pre_r
         return False
 
-    cdef int _first_available(self, bint writes):
+    cdef int _first_available(self, bint writes) noexcept:
         cdef int i, n = self.nw if writes else self.nr
         cdef int64_t s
         for i in range(n):
@@ -490,15 +515,15 @@ cdef class ChannelKernel:
             return A_READS_ONLY if self.nr > 0 else A_WRITES_ONLY
         return <int>_checked_mode(self.policy, self.policy.arbitrate(self.nr, self.nw))
 
-    cdef inline bint _hit(self, int64_t s):
+    cdef inline bint _hit(self, int64_t s) noexcept:
         return self.page != PAGE_NONE and self.line_row[self.s_line[s]] == self.b_open[self.s_bank[s]]
 
-    cdef inline int64_t _expected(self, int64_t s):
+    cdef inline int64_t _expected(self, int64_t s) noexcept:
         if self.s_kind[s] == WRITE or self.page == PAGE_NONE:
             return self.s_wps[s]
         return self.hit_ps if self._hit(s) else self.miss_ps
 
-    cdef int _fr_fcfs(self):
+    cdef int _fr_fcfs(self) noexcept:
         """Index of the FR-FCFS choice (reads 0.., writes 1000000..), -1 if none available."""
         cdef int i, best = -1
         cdef int64_t s, seq, best_seq = INF
@@ -570,7 +595,7 @@ cdef class ChannelKernel:
             return -1
         return _checked_pick(pick, view, self.policy)
 
-    cdef void _issue(self, bint writes, int i):
+    cdef int _issue(self, bint writes, int i) except -1:
         cdef int64_t s, b, line, r, svc, j, n, gb
         cdef int8_t st
         self._occ()
@@ -588,6 +613,7 @@ cdef class ChannelKernel:
             self.nr -= 1
         b = self.s_bank[s]
         gb = self.bank_base + b
+        self.s_pw[s] += self._busy_so_far(b) - self.s_bw[s]
         self.queued_for_bank[b] -= 1
         if not writes:
             self.queued_reads[b] -= 1
@@ -637,8 +663,9 @@ cdef class ChannelKernel:
         self.b_state[b] = DEMAND
         self.b_until[b] = self.now + svc
         self.b_slot[b] = s
+        return 0
 
-    cdef void _decide(self):
+    cdef int _decide(self) except -1:
         cdef int mode, ir, iw, pick
         while self.nr + self.nw > 0:
             if self.policy_code == K_FR_FCFS or self.request_level:
@@ -679,8 +706,9 @@ cdef class ChannelKernel:
                 self._issue(True, iw)
             else:
                 break
+        return 0
 
-    cdef bint _preempt(self):
+    cdef int _preempt(self) except -1:
         """Cancel or pause the writes in service at banks a read is queued for (write-cancel,
         write-pause); True if a bank became free now."""
         cdef int b, j
@@ -720,6 +748,7 @@ cdef class ChannelKernel:
                 self.queued_for_bank[b] += 1
                 self.b_slot[b] = -1
                 self.b_state[b] = IDLE
+                self.s_bw[s] = self._busy_so_far(b)
                 freed = True
             else:
                 if self.iteration_ps <= 0:
@@ -731,15 +760,18 @@ cdef class ChannelKernel:
                 self.b_pausing[b] = 1
         return freed
 
-    cdef void _resume(self):
+    cdef void _resume(self) noexcept:
         """A paused write resumes once its bank is idle and no read is queued for it."""
         cdef int b
         cdef int64_t s
+        if self.n_paused == 0:
+            return
         for b in range(self.nbl):
             if self.b_paused[b] < 0 or self.b_state[b] != IDLE or self.queued_reads[b] != 0:
                 continue
             s = self.b_paused[b]
             self.b_paused[b] = -1
+            self.n_paused -= 1
             self.b_state[b] = DEMAND
             self.b_slot[b] = s
             self.b_seg[b] = self.now
@@ -747,9 +779,11 @@ cdef class ChannelKernel:
             self.b_wdone[b] = self.s_pdone[s]
             self.b_until[b] = self.now + self.b_wtotal[b] - self.b_wdone[b]
 
-    cdef void _start_refreshes(self):
+    cdef void _start_refreshes(self) noexcept:
         cdef int b
         cdef int64_t line
+        if self.n_refq == 0:
+            return
         for b in range(self.nbl):
             if (self.b_state[b] != IDLE or self.queued_for_bank[b] != 0 or self.head[b] < 0
                     or self.b_paused[b] >= 0):
@@ -763,13 +797,14 @@ cdef class ChannelKernel:
             self.b_rns[b] = self.pend_ns[line]
             self.b_until[b] = self.now + self.pend_ns[line]
 
-    cdef void _late(self):
+    cdef int _late(self) except -1:
         self._accept()
         self._decide()
         if self._preempt():
             self._decide()
         self._resume()
         self._start_refreshes()
+        return 0
 
     # ------------------------------------------------------------------ driving
     cpdef int run(self, int64_t t_limit, int cond, int64_t k_limit=0):

@@ -26,6 +26,8 @@ cdef enum:
     R_QUEUE_PS = 2                  # summed queueing delay, enqueue to service start
     R_SERVICE_PS = 3                # summed service time
     R_MAX_PS = 4                    # maximum latency
+    R_PORT_WAIT_PS = 5              # summed port wait: time queued while the request's bank / port group was busy
+    R_PORT_WAITS = 6                # requests with a port wait > 0
     R_NFIELDS
 
 # per-bank fields: bank[bank, field]

@@ -11,6 +11,7 @@ The racetrack technology registers it as the ``[racetrack]`` section (:mod:`arch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from archsim.config import Section, non_negative, positive
 from archsim.errors import ConfigError
@@ -113,3 +114,39 @@ class RacetrackConfig(Section):
     def latencies(self) -> tuple[float, float, float, float]:
         """(read, shift, remove, insert) latencies, ns."""
         return (self.read_latency_ns, self.shift_latency_ns, self.remove_latency_ns, self.insert_latency_ns)
+
+
+@dataclass(frozen=True)
+class RacetrackPortsConfig(Section):
+    """The access ports of a racetrack bank as the timing model serves them (``[racetrack_ports]``).
+
+    A bank's clusters (``racetrack.tracks_per_cluster`` tracks that shift together and share one
+    alignment) are dealt round-robin over ``groups`` **port groups**; a port group serves one access
+    at a time (its shifter and its ports' drive and sense circuits are shared), different port groups
+    of one bank serve their requests in parallel. Requests to one cluster always share a group, so
+    they are served one at a time, each from the alignment its cluster's previous access left.
+
+    The ``002`` seed and racetrack.md fix no concurrency inside a bank; the default, 1, serves a bank's
+    requests one at a time (the timing model before port groups, so earlier results stay as they were).
+    0 = every cluster of a bank its own port group (``racetrack.tracks / racetrack.tracks_per_cluster``).
+    """
+
+    identity_at_default: ClassVar[bool] = False   # added after sweep ids existed: keep theirs
+
+    groups: int = 1
+    """Port groups per bank: 1 = one access at a time per bank; 0 = one group per cluster."""
+
+    def validate(self, where: str) -> None:
+        if not self.groups >= 0:
+            raise ConfigError(f"{where}.groups must be 0 (one per cluster) or positive, not {self.groups!r}")
+
+    def validate_with(self, config, where: str) -> None:
+        rt = config.racetrack
+        clusters = max(1, rt.tracks // rt.tracks_per_cluster)
+        if self.groups > clusters:
+            raise ConfigError(f"{where}.groups = {self.groups} exceeds the clusters of a bank (racetrack.tracks "
+                              f"{rt.tracks} / racetrack.tracks_per_cluster {rt.tracks_per_cluster} = {clusters})")
+
+    def per_bank(self, rt: RacetrackConfig) -> int:
+        """The port groups of a bank (0 resolved to one per cluster)."""
+        return self.groups or max(1, rt.tracks // rt.tracks_per_cluster)

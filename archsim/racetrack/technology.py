@@ -31,7 +31,7 @@ import numpy as np
 
 from archsim.config import CONFIG_SECTIONS
 from archsim.contracts import TECHNOLOGIES, ChunkOutcome, MemoryTechnology, ServiceTimes
-from archsim.racetrack.config import RacetrackConfig
+from archsim.racetrack.config import RacetrackConfig, RacetrackPortsConfig
 from archsim.racetrack.ports import PortModel
 from archsim.racetrack.schemes import RACETRACK_SCHEMES, make_scheme
 from archsim.racetrack.stream import DET, INS, OUTCOME_FIELDS, REM, SHIFT, RacetrackStream, service_ns
@@ -46,7 +46,7 @@ class Racetrack(MemoryTechnology):
     """
 
     name = "racetrack"
-    sections = ("racetrack",)
+    sections = ("racetrack", "racetrack_ports")
     outcome_fields = OUTCOME_FIELDS
     energy_kinds = ("insert", "remove", "detect", "shift", "read")
     default_schemes = ("naive", "dcw", "fnw", "pw", "pw+fnw", "m-of-n", "fixed-ones")
@@ -83,6 +83,17 @@ class Racetrack(MemoryTechnology):
             "shift": s[:, 3] * (tracks_moved_per_shift(rt) * rt.shift_energy_pj),
         }
 
+    def port_clusters(self, config: Any, lines: int) -> tuple[int, np.ndarray]:
+        """``[racetrack_ports] groups`` port groups per bank, and each line's cluster: the cluster of the
+        track holding the line's first item (global item ``line x items_per_line``, track ``item //
+        data_per_track``, cluster ``track // tracks_per_cluster``; the placement of the functional stream,
+        whose per-cluster alignment gave each write its shifts)."""
+        rt = config.racetrack
+        per_item = max(1, rt.item_bits // config.layout.word_bits)
+        items_per_line = -(-config.layout.words_per_line // per_item)
+        first = np.arange(lines, dtype=np.int64) * items_per_line
+        return config.racetrack_ports.per_bank(rt), (first // rt.data_per_track) // rt.tracks_per_cluster
+
     def read_energy_pj(self, config: Any, cells_per_line: int) -> float:
         """One line read (:func:`line_read_energy_pj`); the geometry, not ``cells_per_line``, sets it."""
         return line_read_energy_pj(config.racetrack, config.layout.words_per_line, config.layout.word_bits)
@@ -113,4 +124,5 @@ def line_read_energy_pj(rt: RacetrackConfig, words_per_line: int, word_bits: int
 
 
 CONFIG_SECTIONS.register("racetrack", RacetrackConfig)
+CONFIG_SECTIONS.register("racetrack_ports", RacetrackPortsConfig)
 TECHNOLOGIES.register("racetrack", Racetrack())

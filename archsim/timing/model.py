@@ -17,7 +17,8 @@ same scheme over the intermediate lines, with seeded random content.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from archsim.contracts import ChunkOutcome
 from archsim.errors import ConfigError
 from archsim.timing.fast import BurstMemorySystem
 from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases, training_phases
-from archsim.timing.organisation import Organisation
+from archsim.timing.organisation import Organisation, port_units
 from archsim.timing.parts import TimingParts
 from archsim.timing.reference import RequestMemorySystem
 from archsim.timing.stats import R_COUNT, READ, TimingStats
@@ -74,6 +75,7 @@ class TimingResult:
             "write_pauses": o["write_pauses"],
             "queue_occupancy_mean": o["queue_occupancy_mean"],
             "queue_occupancy_p99": o["queue_occupancy_p99"],
+            **({"port_waits": o["port_waits"], "port_wait_ns": o["port_wait_ns"]} if "port_wait_ns" in o else {}),
         }
 
 
@@ -120,6 +122,12 @@ class TimingModel:
         n = self.param_lines + self.inter_lines
         self.line_bank = mapping.global_bank(np.arange(n, dtype=np.int64))
         line_row = mapping.decompose(np.arange(n, dtype=np.int64))["row"]
+        # the engines' servers: the banks, or with an access-port model every bank's port groups
+        ports = technology.port_clusters(config, n)
+        self.has_ports = ports is not None
+        self.port_groups, self.line_unit = (1, self.line_bank) if ports is None else port_units(self.line_bank, ports[1],
+                                                                                                   ports[0])
+        engine_org = self.org if self.port_groups == 1 else replace(self.org, banks=self.org.banks * self.port_groups)
         # a stream of the same scheme: the intermediate data (training), or a probe for the policy
         probe_lines = self.inter_lines or 1
         self._istream = technology.open_stream(scheme, lines=probe_lines, words=self.words, config=config,
@@ -129,8 +137,8 @@ class TimingModel:
         if policy is None:
             policy = self._istream.polarity_policy()
         self.cells_per_line = int(self._istream.cells_per_word) * self.words
-        self.manager = parts.manager(policy, line_bank=self.line_bank)
-        self.spec = SystemSpec(t, self.org, self.line_bank, self.manager.refresh_groups(),
+        self.manager = parts.manager(policy, line_bank=self.line_unit)
+        self.spec = SystemSpec(t, engine_org, self.line_unit, self.manager.refresh_groups(),
                                int(to_ps(technology.read_ns(config))), parts.schedulers(self.org.channels),
                                parts.refresh(), logging, line_row, parts.page())
         self.env = simpy.Environment()
@@ -184,7 +192,7 @@ class TimingModel:
             acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
             acc[first_line:first_line + v.shape[0]] += v
             if k == "flips":  # the banks' wear so far, as the scheduling policies see it
-                np.add.at(self.spec.bank_wear, self.line_bank[first_line:first_line + v.shape[0]], v)
+                np.add.at(self.spec.bank_wear, self.line_unit[first_line:first_line + v.shape[0]], v)
 
     def feed(self, chunk: ChunkOutcome) -> None:
         """Simulate the iterations of one chunk: the weights' chunk outcome (from the technology's
@@ -237,15 +245,25 @@ class TimingModel:
         self.env.run()
         elapsed = int(self.env.now)
         labels = self.org.bank_labels()
-        per_bank = self.stats.per_bank(labels, elapsed)
-        overall = self.stats.overall(elapsed)
-        per_bank.insert(1, "lines", np.bincount(self.line_bank, minlength=len(labels)))
-        self._cost_columns(per_bank, overall)
-        ctl = self.stats.controller_columns(elapsed)
-        for col in ctl.columns:
-            per_bank[col] = ctl[col].to_numpy()
-        overall.update(self.stats.overall_controller(elapsed))
-        self._cancelled_costs(per_bank, overall)
+        stats = self.stats.folded(self.port_groups)  # per bank (the engines count per port group)
+        self._bank_stats = stats
+        # the per-bank table is assembled as columns and built once (a DataFrame grown column by column
+        # costs about a millisecond per column)
+        cols = stats.per_bank_columns(labels, elapsed)
+        cols = {"bank": cols.pop("bank"), "lines": np.bincount(self.line_bank, minlength=len(labels)), **cols}
+        overall = stats.overall(elapsed)
+        self._cost_columns(cols, overall)
+        cols.update(stats.controller_columns_dict(elapsed))
+        overall.update(stats.overall_controller(elapsed))
+        if self.has_ports:
+            ports = [stats.port_columns(stats.req[i]) for i in range(len(labels))]
+            for col in ports[0] if ports else ():
+                cols[col] = np.array([p[col] for p in ports])
+            overall.update(stats.port_columns(stats.req))
+            cols["port_groups"] = np.full(len(labels), self.port_groups)
+            overall["port_groups"] = self.port_groups
+        self._cancelled_costs(cols, overall)
+        per_bank = pd.DataFrame(cols)
         names = list(self.frontend.lifetime_ps)
         iters = max(self.frontend.iterations, 1)
         lifetimes = pd.DataFrame({
@@ -255,10 +273,10 @@ class TimingModel:
         })
         self._finished = TimingResult(self.scheme, per_bank, overall, lifetimes, self.stats, elapsed,
                                       self.iterations, self.system.request_log(), self.system.refresh_log(),
-                                      per_controller=self.stats.per_controller(elapsed))
+                                      per_controller=stats.per_controller(elapsed))
         return self._finished
 
-    def _cancelled_costs(self, per_bank: pd.DataFrame, overall: dict) -> None:
+    def _cancelled_costs(self, per_bank: dict[str, np.ndarray], overall: dict) -> None:
         """Energy and cell flips of cancelled writes (write-cancel): the fraction of a write done when it
         was cancelled, times the line's mean write energy and flips over the run (the cells a cancelled
         write programmed count; the write is then served again in full). Added to the totals."""
@@ -271,25 +289,26 @@ class TimingModel:
             if kind == "read" or kind not in self._totals:
                 continue
             e = np.bincount(self.line_bank, weights=frac * self._totals[kind] / iters, minlength=nb)
-            per_bank[f"energy_{kind}_pj"] += e
+            per_bank[f"energy_{kind}_pj"] = per_bank[f"energy_{kind}_pj"] + e
             overall[f"energy_{kind}_pj"] += float(e.sum())
-            per_bank["energy_pj"] += e
+            per_bank["energy_pj"] = per_bank["energy_pj"] + e
             overall["energy_pj"] += float(e.sum())
         flips = np.bincount(self.line_bank, weights=frac * self._totals.get("flips", np.zeros(len(frac))) / iters,
                             minlength=nb)
         per_bank["cancelled_cell_flips"] = flips
         cells = np.bincount(self.line_bank, minlength=nb) * self.cells_per_line
-        per_bank["cell_flips"] += flips
+        per_bank["cell_flips"] = per_bank["cell_flips"] + flips
         per_bank["mean_cell_flips"] = np.where(cells > 0, per_bank["cell_flips"] / np.maximum(cells, 1), 0.0)
         overall["mean_cell_flips"] = float(per_bank["cell_flips"].sum() / max(cells.sum(), 1))
         overall["cancelled_cell_flips"] = float(flips.sum())
 
-    def _cost_columns(self, per_bank: pd.DataFrame, overall: dict) -> None:
+    def _cost_columns(self, per_bank: dict[str, np.ndarray], overall: dict) -> None:
+        """Energy by kind and wear per bank (columns of ``per_bank``, name -> array) and overall."""
         if not self.has_costs:
             return
         tech = self.technology
         nb = self.org.total_banks
-        reads = self.stats.req[:, READ, R_COUNT]
+        reads = self._bank_stats.req[:, READ, R_COUNT]
         for kind in tech.energy_kinds:
             if kind == "read":
                 e = reads * tech.read_energy_pj(self.config, self.cells_per_line)
@@ -298,7 +317,7 @@ class TimingModel:
                                 minlength=nb)
             per_bank[f"energy_{kind}_pj"] = e
             overall[f"energy_{kind}_pj"] = float(np.sum(e))
-        energy = per_bank[[f"energy_{k}_pj" for k in tech.energy_kinds]].sum(axis=1)
+        energy = functools.reduce(np.add, [per_bank[f"energy_{k}_pj"] for k in tech.energy_kinds])  # left to right
         per_bank["energy_pj"] = energy
         overall["energy_pj"] = float(energy.sum())
         flips = np.bincount(self.line_bank, weights=self._totals.get("flips", np.zeros(len(self.line_bank))),
@@ -319,4 +338,4 @@ class TimingModel:
             per_bank["lifetime_iterations"] = np.where(mx > 0, endurance * self.iterations / np.maximum(mx, 1),
                                                        np.inf)
             overall["max_cell_flips"] = float(mx.max())
-            overall["lifetime_iterations"] = float(per_bank["lifetime_iterations"].min())
+            overall["lifetime_iterations"] = float(np.min(per_bank["lifetime_iterations"]))

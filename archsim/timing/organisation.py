@@ -129,3 +129,30 @@ def _field_mapping(name: str, order: tuple[str, ...]) -> None:
 _field_mapping("RoCoBaRaCh", ("row", "column", "bank", "rank", "channel"))
 _field_mapping("RoBaRaCoCh", ("row", "bank", "rank", "column", "channel"))
 _field_mapping("ChRaBaRoCo", ("channel", "rank", "bank", "row", "column"))
+
+
+def port_units(line_bank: np.ndarray, cluster: np.ndarray, groups: int) -> tuple[int, np.ndarray]:
+    """The servers of the engines when every bank has ``groups`` port groups (racetrack access ports).
+
+    Each bank's clusters, in increasing cluster number, are dealt round-robin over its port groups: the
+    port group of a line is (rank of its cluster among the clusters holding lines of its bank) mod
+    ``groups``, so lines of one cluster always share a group. Returns ``(used, unit)``: the port groups
+    in use (``min(groups, most clusters of a bank)``; the others hold no line) and each line's server,
+    ``bank x used + group``, channel-major like the global bank index. ``used`` = 1 gives the banks.
+    """
+    line_bank = np.asarray(line_bank, dtype=np.int64)
+    cluster = np.asarray(cluster, dtype=np.int64)
+    if line_bank.shape != cluster.shape:
+        raise ConfigError("port model: one cluster per line is needed")
+    if groups < 1:
+        raise ConfigError(f"port model: a bank needs at least one port group, not {groups!r}")
+    if line_bank.size == 0:
+        return 1, line_bank.astype(np.int32)
+    key = np.stack([line_bank, cluster])
+    pairs, inverse = np.unique(key, axis=1, return_inverse=True)   # sorted by bank, then cluster
+    inverse = inverse.reshape(-1)
+    first = np.searchsorted(pairs[0], pairs[0], side="left")       # each pair's bank's first pair
+    rank = np.arange(pairs.shape[1]) - first
+    used = int(min(groups, rank.max() + 1))
+    group = rank[inverse] % used
+    return used, (line_bank * used + group).astype(np.int32)

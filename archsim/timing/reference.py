@@ -35,7 +35,8 @@ from archsim.timing.scheduling import Arbitration, BankView, ControllerView, Pre
 from archsim.timing.stats import (B_BUSY_PS, B_REFRESH_CANCELLATIONS, B_REFRESH_CANCELLED_PS, B_REFRESH_IDLE_PS,
                                   B_REFRESH_MISS_PS, B_REFRESH_MISSES, B_REFRESHES_IDLE, B_ROW_HITS, B_SILENT_WRITES,
                                   B_WRITE_CANCELLATIONS, B_WRITE_CANCELLED_PS, B_WRITE_PAUSES, C_ACCEPTED, C_STALL_PS,
-                                  C_STALLED_REQUESTS, R_COUNT, R_LATENCY_PS, R_MAX_PS, R_QUEUE_PS, R_SERVICE_PS)
+                                  C_STALLED_REQUESTS, R_COUNT, R_LATENCY_PS, R_MAX_PS, R_PORT_WAIT_PS, R_PORT_WAITS,
+                                  R_QUEUE_PS, R_SERVICE_PS)
 from archsim.timing.system import ACCEPTED, COMPLETED, READ, WRITE, MemorySystem
 
 LATE = 2
@@ -57,7 +58,7 @@ class _LatePhase(Event):
 
 class _Request:
     __slots__ = ("burst", "index", "kind", "line", "bank", "wps", "rps", "release", "enq", "start", "seq",
-                 "miss", "granted", "done", "service", "ptotal", "pdone")
+                 "miss", "granted", "done", "service", "ptotal", "pdone", "bw", "pw")
 
 
 class _Channel:
@@ -167,6 +168,9 @@ class _Channel:
         row[R_SERVICE_PS] += now - r.start
         row[R_MAX_PS] = max(row[R_MAX_PS], lat)
         st.hist[gb, r.kind, _k.latency_bin(lat)] += 1
+        if r.pw > 0:
+            row[R_PORT_WAIT_PS] += r.pw
+            row[R_PORT_WAITS] += 1
         st.bank[gb, B_BUSY_PS] += now - self.seg[r.bank]
         if self.sys.spec.logging:
             self.sys.req_log.append((r.burst, r.index, r.kind, gb, r.line, r.release, r.enq, r.start, now, r.miss))
@@ -197,6 +201,17 @@ class _Channel:
         self.ref[bank] = None
         self.touch()
 
+    def busy_so_far(self, b: int) -> int:
+        """Bank (port group) ``b``'s busy time up to now, the service in progress included (ps): a
+        request's port wait is the growth of this while it is queued."""
+        now = int(self.env.now)
+        busy = int(self.sys.stats.bank[self.base + b, B_BUSY_PS])
+        if self.state[b] == DEMAND:
+            busy += now - self.seg[b]
+        elif self.state[b] == REFRESH:
+            busy += now - self.ref[b][1]
+        return busy
+
     # -- the late phase ------------------------------------------------------------------
     def late_phase(self) -> None:
         self.late = False
@@ -223,6 +238,7 @@ class _Channel:
                 break
             self.port.popleft()
             r.enq, r.seq = now, self.seq
+            r.bw, r.pw = self.busy_so_far(r.bank), 0
             self.seq += 1
             if now > r.release:
                 st.chan[self.c, C_STALLED_REQUESTS] += 1
@@ -333,6 +349,7 @@ class _Channel:
         self.occ_t = now
         b = r.bank
         gb = self.base + b
+        r.pw += self.busy_so_far(b) - r.bw
         self.queued[b] -= 1
         if not is_write:
             self.queued_reads[b] -= 1
@@ -416,6 +433,7 @@ class _Channel:
                 self.dgen[b] += 1  # its timeout is stale
                 self.req[b] = None
                 self.state[b] = IDLE
+                r.bw = self.busy_so_far(b)
                 freed = True
             else:
                 if self.iteration_ps <= 0:

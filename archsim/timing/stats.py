@@ -5,7 +5,9 @@ same integer arrays, in picoseconds, so their results can be compared exactly:
 
 * ``req[bank, kind, field]`` (kind ``READ`` or ``WRITE``): count, summed latency
   (enqueue to completion), summed queueing delay (enqueue to service start),
-  summed service time, maximum latency;
+  summed service time, maximum latency, summed port wait (the time a request spent
+  queued while its bank, or its port group, was busy serving something else) and the
+  number of requests whose port wait was not zero;
 * ``hist[bank, kind, bin]``: latency histogram, 1-ns bins below ``LIN_NS`` (4096) ns,
   then ``PER_OCTAVE`` (256) bins per octave (0.27 % wide); percentiles are read from
   it (nearest rank, reported as the bin's lower edge);
@@ -43,7 +45,7 @@ from archsim._timing_kernel import (  # noqa: F401  (the layout, re-exported for
     B_REFRESH_MISSES, B_REFRESHES_IDLE, B_ROW_HITS, B_SILENT_WRITES, B_WRITE_CANCELLATIONS, B_WRITE_CANCELLED_PS,
     B_WRITE_PAUSES, BANK_FIELDS, C_ACCEPTED, C_STALL_PS,
     C_STALLED_REQUESTS, CHAN_FIELDS, KINDS, LIN_NS, NBINS, NKINDS, OCTAVES, PER_OCTAVE, R_COUNT,
-    R_LATENCY_PS, R_MAX_PS, R_QUEUE_PS, R_SERVICE_PS, READ, REQ_FIELDS, WRITE)
+    R_LATENCY_PS, R_MAX_PS, R_PORT_WAIT_PS, R_PORT_WAITS, R_QUEUE_PS, R_SERVICE_PS, READ, REQ_FIELDS, WRITE)
 
 PS = 1000
 QUANTILES = (0.5, 0.95, 0.99)
@@ -57,12 +59,16 @@ def bin_lower_ns(index: np.ndarray | int) -> np.ndarray:
 
 def quantile_ns(hist: np.ndarray, q: float) -> float:
     """Nearest-rank quantile ``q`` of a latency histogram, ns (NaN if empty)."""
-    n = int(hist.sum())
+    return quantiles_ns(hist, (q,))[0]
+
+
+def quantiles_ns(hist: np.ndarray, qs) -> list[float]:
+    """:func:`quantile_ns` of each of ``qs`` (one cumulative sum for all)."""
+    cum = np.cumsum(hist)
+    n = int(cum[-1]) if cum.size else 0
     if n == 0:
-        return float("nan")
-    k = max(1, int(np.ceil(q * n)))
-    idx = int(np.searchsorted(np.cumsum(hist), k))
-    return float(bin_lower_ns(idx))
+        return [float("nan")] * len(qs)
+    return [float(bin_lower_ns(int(np.searchsorted(cum, max(1, int(np.ceil(q * n))))))) for q in qs]
 
 
 @dataclass
@@ -76,6 +82,9 @@ class TimingStats:
     occ: np.ndarray
     line_cancelled: np.ndarray
     line_bytes: int = 64
+    servers: int = 1
+    """Servers per bank the arrays' rows stand for: 1, or after :meth:`folded` the racetrack port groups
+    folded into each row (utilisation is busy time / (elapsed time x servers))."""
 
     @classmethod
     def zeros(cls, banks: int, channels: int, *, occupancy: int = 1, lines: int = 0,
@@ -100,6 +109,26 @@ class TimingStats:
                                                      (self.occ, other.occ),
                                                      (self.line_cancelled, other.line_cancelled)))
 
+    def folded(self, groups: int) -> "TimingStats":
+        """Counters per bank from counters per port group (rows ``bank * groups + g``, as the engines
+        see a racetrack bank of ``groups`` port groups): sums, the maximum latency the largest."""
+        if groups == 1:
+            return self
+        nb = self.req.shape[0] // groups
+        req = self.req.reshape(nb, groups, NKINDS, len(REQ_FIELDS)).sum(axis=1)
+        req[:, :, R_MAX_PS] = self.req[:, :, R_MAX_PS].reshape(nb, groups, NKINDS).max(axis=1)
+        return TimingStats(req, self.hist.reshape(nb, groups, NKINDS, -1).sum(axis=1),
+                           self.bank.reshape(nb, groups, -1).sum(axis=1), self.chan, self.occ, self.line_cancelled,
+                           self.line_bytes, groups)
+
+    def port_columns(self, req: np.ndarray) -> dict[str, float]:
+        """How often and how long requests waited for their port (``req`` summed over kinds or not):
+        ``port_waits`` (requests that waited), ``port_wait_ns`` (their mean wait), ``port_wait_total_ns``."""
+        waits = int(req[..., R_PORT_WAITS].sum())
+        total = int(req[..., R_PORT_WAIT_PS].sum())
+        return {"port_waits": waits, "port_wait_ns": total / PS / waits if waits else 0.0,
+                "port_wait_total_ns": total / PS}
+
     # -- tables --------------------------------------------------------------------------
     def _latency_columns(self, req: np.ndarray, hist: np.ndarray) -> dict[str, float]:
         row: dict[str, float] = {}
@@ -107,8 +136,8 @@ class TimingStats:
             n = int(req[k, R_COUNT])
             row[f"{kind}s"] = n
             row[f"{kind}_avg_latency_ns"] = req[k, R_LATENCY_PS] / PS / n if n else float("nan")
-            for q in QUANTILES:
-                row[f"{kind}_p{int(q * 100)}_latency_ns"] = quantile_ns(hist[k], q)
+            for q, v in zip(QUANTILES, quantiles_ns(hist[k], QUANTILES)):
+                row[f"{kind}_p{int(q * 100)}_latency_ns"] = v
             row[f"{kind}_max_latency_ns"] = req[k, R_MAX_PS] / PS if n else float("nan")
             row[f"{kind}_avg_queue_ns"] = req[k, R_QUEUE_PS] / PS / n if n else float("nan")
             row[f"{kind}_avg_service_ns"] = req[k, R_SERVICE_PS] / PS / n if n else float("nan")
@@ -143,8 +172,12 @@ class TimingStats:
     def controller_columns(self, elapsed_ps: int) -> pd.DataFrame:
         """Per bank: row hits and hit rate (of reads), read and write bandwidth (GB/s, line bytes
         over the elapsed time), writes cancelled (and their lost service, ns) and paused."""
-        return pd.DataFrame([self._controller_columns(self.req[i], self.bank[i], elapsed_ps)
-                             for i in range(self.bank.shape[0])])
+        return pd.DataFrame(self.controller_columns_dict(elapsed_ps))
+
+    def controller_columns_dict(self, elapsed_ps: int) -> dict[str, list]:
+        """:meth:`controller_columns` as name -> array."""
+        return _columns([self._controller_columns(self.req[i], self.bank[i], elapsed_ps)
+                         for i in range(self.bank.shape[0])])
 
     def occupancy(self, elapsed_ps: int) -> np.ndarray:
         """Time (ps) each controller spent with n requests queued, (channels, n), to the elapsed time."""
@@ -155,6 +188,9 @@ class TimingStats:
     def per_controller(self, elapsed_ps: int) -> pd.DataFrame:
         """One row per controller: queued requests (reads and writes waiting), time-weighted mean and p99,
         and the back-pressure at its issue port."""
+        return pd.DataFrame(self._controller_rows(elapsed_ps))
+
+    def _controller_rows(self, elapsed_ps: int) -> list[dict]:
         occ = self.occupancy(elapsed_ps)
         rows = []
         n = np.arange(occ.shape[1])
@@ -168,17 +204,21 @@ class TimingStats:
                 "stalled_requests": int(self.chan[c, C_STALLED_REQUESTS]),
                 "accepted_requests": int(self.chan[c, C_ACCEPTED]),
             })
-        return pd.DataFrame(rows)
+        return rows
 
     def per_bank(self, labels: list[str], elapsed_ps: int) -> pd.DataFrame:
         """One row per bank: request counts, latency statistics (ns), busy time, utilisation, refreshes."""
+        return pd.DataFrame(self.per_bank_columns(labels, elapsed_ps))
+
+    def per_bank_columns(self, labels: list[str], elapsed_ps: int) -> dict[str, list]:
+        """:meth:`per_bank` as name -> array."""
         rows = []
         for i, label in enumerate(labels):
             row = {"bank": label}
             row.update(self._latency_columns(self.req[i], self.hist[i]))
-            row.update(self._bank_columns(self.bank[i], elapsed_ps, 1))
+            row.update(self._bank_columns(self.bank[i], elapsed_ps, self.servers))
             rows.append(row)
-        return pd.DataFrame(rows)
+        return _columns(rows)
 
     def overall(self, elapsed_ps: int) -> dict[str, float]:
         """The whole memory in one row (utilisation averaged over banks)."""
@@ -186,7 +226,7 @@ class TimingStats:
         req[:, R_MAX_PS] = self.req[:, :, R_MAX_PS].max(axis=0)
         row = {"elapsed_ns": elapsed_ps / PS}
         row.update(self._latency_columns(req, self.hist.sum(axis=0)))
-        row.update(self._bank_columns(self.bank.sum(axis=0), elapsed_ps, self.bank.shape[0]))
+        row.update(self._bank_columns(self.bank.sum(axis=0), elapsed_ps, self.bank.shape[0] * self.servers))
         c = self.chan.sum(axis=0)
         row.update(stalled_requests=int(c[C_STALLED_REQUESTS]), stall_ns=c[C_STALL_PS] / PS,
                    accepted_requests=int(c[C_ACCEPTED]))
@@ -196,7 +236,15 @@ class TimingStats:
         """The new controller figures of the whole memory: the per-bank ones summed, and the queue
         occupancy (mean over the controllers of their means, the largest p99)."""
         row = self._controller_columns(self.req.sum(axis=0), self.bank.sum(axis=0), elapsed_ps)
-        ctl = self.per_controller(elapsed_ps)
-        row["queue_occupancy_mean"] = float(ctl["queue_occupancy_mean"].mean())
-        row["queue_occupancy_p99"] = float(ctl["queue_occupancy_p99"].max())
+        ctl = self._controller_rows(elapsed_ps)
+        row["queue_occupancy_mean"] = float(np.mean([r["queue_occupancy_mean"] for r in ctl]))
+        row["queue_occupancy_p99"] = float(max(r["queue_occupancy_p99"] for r in ctl))
         return row
+
+
+def _columns(rows: list[dict]) -> dict[str, list]:
+    """Rows (dicts of the same keys) as columns, name -> list of values (a DataFrame built from them
+    infers the dtypes it would from the rows)."""
+    if not rows:
+        return {}
+    return {k: [r[k] for r in rows] for k in rows[0]}

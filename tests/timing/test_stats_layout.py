@@ -129,7 +129,7 @@ def test_each_engine_counts_in_the_named_fields(engine):
         "write_cancelled_ps": 0, "write_pauses": 0}
     assert named(stats.REQ_FIELDS, st.req[0, stats.WRITE]) == {
         "count": 3, "latency_ps": (125 + 125 + 1125) * ns, "queue_ps": 0, "service_ps": (125 + 125 + 1125) * ns,
-        "max_ps": 1125 * ns}
+        "max_ps": 1125 * ns, "port_wait_ps": 0, "port_waits": 0}  # each write found its bank idle or refreshing
     assert not st.req[0, stats.READ].any()
     assert named(stats.CHAN_FIELDS, st.chan[0]) == {"stalled_requests": 0, "stall_ps": 0, "accepted": 3}
 
@@ -146,8 +146,11 @@ def test_back_pressure_reads_and_silent_writes_in_the_named_fields(engine):
     ns = 1000
     assert named(stats.CHAN_FIELDS, st.chan[0]) == {"stalled_requests": 3, "stall_ps": 600 * ns, "accepted": 7}
     assert named(stats.REQ_FIELDS, st.req[0, stats.READ]) == {
-        "count": 1, "latency_ps": 250 * ns, "queue_ps": 200 * ns, "service_ps": 50 * ns, "max_ps": 250 * ns}
+        "count": 1, "latency_ps": 250 * ns, "queue_ps": 200 * ns, "service_ps": 50 * ns, "max_ps": 250 * ns,
+        "port_wait_ps": 200 * ns, "port_waits": 1}  # queued 300-500 while the bank served W3 and W4
     assert st.req[0, stats.WRITE, stats.R_COUNT] == 6
+    # W1..W4 each queued 100 ns while the bank served the write before; W0 and the silent write found it idle
+    assert st.req[0, stats.WRITE, stats.R_PORT_WAITS] == 4 and st.req[0, stats.WRITE, stats.R_PORT_WAIT_PS] == 400 * ns
     assert st.bank[0, stats.B_SILENT_WRITES] == 1
     assert st.bank[0, stats.B_BUSY_PS] == (500 + 50) * ns
     assert st.hist[0, stats.READ].sum() == 1 and st.hist[0, stats.READ, 250] == 1

@@ -9,7 +9,7 @@ from archsim.registry import load_plugin
 from archsim.timing.refresh import REFRESH_POLICIES
 from archsim.timing.region import REGION_MANAGERS
 from archsim.timing.scheduling import SCHEDULING_POLICIES
-from archsim.timing.stats import B_ROW_HITS, B_WRITE_CANCELLATIONS, B_WRITE_PAUSES
+from archsim.timing.stats import B_ROW_HITS, B_WRITE_CANCELLATIONS, B_WRITE_PAUSES, R_PORT_WAIT_PS, R_PORT_WAITS
 
 from _timing_helpers import ACCEPTED, COMPLETED, READ, WRITE, build, digits, drive, timing  # noqa: F401
 
@@ -92,6 +92,7 @@ def test_fast_equals_reference(scheduling, refresh, manager, seed):
     if scheduling == "write-pause":
         assert s.bank[:, B_WRITE_PAUSES].sum() > 0
     assert s.occ.sum() > 0
+    assert s.req[:, :, R_PORT_WAITS].sum() > 0 and s.req[:, :, R_PORT_WAIT_PS].sum() > 0  # waits for a busy bank
 
 
 def test_model_engines_agree_on_the_digits_trace(digits):
