@@ -213,6 +213,10 @@ class LayoutConfig(Section):
         return self.line_bytes * 8 // self.word_bits
 
 
+#: Trace formats ``run.trace`` may be in (``run.trace_format``).
+TRACE_FORMATS = ("archsim", "nvmain")
+
+
 @dataclass(frozen=True)
 class RunConfig(Section):
     """What ``archsim run`` does when no option overrides it."""
@@ -234,6 +238,9 @@ class RunConfig(Section):
     """Iterations handed to the kernels at once (memory grows with it, speed too)."""
     trace: str = ""
     """Path of a recorded trace to replay instead of ``workload`` ("" = record or stream the workload)."""
+    trace_format: str = "archsim"
+    """Format of ``trace``: "archsim" (a recorded trace directory) or "nvmain" (an NVMain ``.nvt`` file
+    whose write stream is replayed; :mod:`workloads.nvmain`, ``docs/traces.md``)."""
     wear_leveling: Choice = choice("wear leveller", "none")
     """Wear levelling by registered name ("none", "rotate", "start-gap", "rotate-start-gap";
     :mod:`archsim.wear`), with its parameters: ``[run.wear_leveling]`` / ``name = "rotate"`` / ``period = 64``."""
@@ -260,6 +267,11 @@ class RunConfig(Section):
         non_negative(self, "seed", where)
         positive(self, "chunk_iterations", where)
         positive(self, "iteration_time_s", where)
+        if self.trace_format not in TRACE_FORMATS:
+            raise ConfigError(f"{where}.trace_format must be one of {', '.join(TRACE_FORMATS)}, "
+                              f"not {self.trace_format!r}")
+        if self.trace_format != "archsim" and not self.trace:
+            raise ConfigError(f"{where}.trace_format = {self.trace_format!r} needs {where}.trace (the file)")
         names = [o.name for o in self.observers]
         if len(set(names)) != len(names):
             raise ConfigError(f"{where}.observers names an observer twice: {', '.join(names)}")
