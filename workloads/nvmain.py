@@ -145,8 +145,9 @@ def _addresses(tokens: list[bytes], path: Path, numbers: np.ndarray) -> np.ndarr
     return out
 
 
-#: The bytes ``bytes.split()`` separates fields at (NVMain itself splits at spaces only).
-_WHITESPACE = np.array([32, 9, 10, 11, 12, 13], dtype=np.uint8)
+#: The bytes ``bytes.split()`` separates fields at (NVMain itself splits at spaces only), as a lookup table.
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[[32, 9, 10, 11, 12, 13]] = True
 
 
 def _field_counts(body: list[bytes]) -> np.ndarray:
@@ -155,11 +156,12 @@ def _field_counts(body: list[bytes]) -> np.ndarray:
     if not n:
         return np.zeros(0, np.int64)
     text = np.frombuffer(b"\n".join(body) + b"\n", dtype=np.uint8)
-    space = np.isin(text, _WHITESPACE)
+    space = _WHITESPACE[text]
     start = ~space
     start[1:] &= space[:-1]
-    line = np.cumsum(text == 10) - (text == 10)  # the line each byte is on (its newline included)
-    return np.bincount(line[start], minlength=n)[:n].astype(np.int64)
+    newlines = np.flatnonzero(text == 10)  # line i ends at newlines[i]
+    line = np.searchsorted(newlines, np.flatnonzero(start))
+    return np.bincount(line, minlength=n).astype(np.int64)
 
 
 def read_nvmain(path: str | os.PathLike, *, line_bytes: int = 64) -> NVMainTrace:
