@@ -97,3 +97,22 @@ def test_bad_line_is_one_line_on_stderr_exit_2(tmp_path):
     r = subprocess.run([sys.executable, "-m", "archsim", "run", "--trace-format", "ramulator", str(bad)],
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "the formats are archsim, nvmain" in r.stderr
+
+
+def test_config_keys_and_sweep_check(recorded, tmp_path):
+    from archsim.config import load_config
+    from archsim.errors import ConfigError
+    from archsim.sweep import _check_trace
+
+    _d, trace = recorded
+    nvt = tmp_path / "s.nvt"
+    assert main(["trace", "export", str(trace), "--out", str(nvt), "--iterations", "3", "--no-progress"]) == 0
+    cfg = load_config(None, [], {"run.trace": str(nvt), "run.trace_format": "nvmain", "run.iterations": 3})
+    _check_trace(cfg)  # a sweep point over an NVMain trace: its writes count the iterations
+    with pytest.raises(ConfigError, match="run.iterations = 4, but the trace .* holds only 3 iterations"):
+        _check_trace(load_config(None, [], {"run.trace": str(nvt), "run.trace_format": "nvmain",
+                                            "run.iterations": 4}))
+    with pytest.raises(ConfigError, match="run.trace_format must be one of archsim, nvmain, not 'dramsim'"):
+        load_config(None, ["run.trace_format=dramsim", f"run.trace={nvt}"], {})
+    with pytest.raises(ConfigError, match="run.trace_format = 'nvmain' needs run.trace"):
+        load_config(None, ["run.trace_format=nvmain"], {})
