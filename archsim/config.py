@@ -71,6 +71,9 @@ class Section:
     #: sweep points) while it holds its default values. A section added to archsim after such ids
     #: existed sets it False, so that earlier sweeps keep their ids (and resume).
     identity_at_default: ClassVar[bool] = True
+    #: Keys added to the section after such ids existed: left out of the identity while they hold
+    #: their defaults, so that earlier sweeps keep their ids (and resume).
+    identity_new_keys: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, where: str) -> None:
         """Checks beyond the field types; raise :class:`ConfigError` naming ``where.key``."""
@@ -222,6 +225,7 @@ class RunConfig(Section):
     """What ``archsim run`` does when no option overrides it."""
 
     moved: ClassVar[dict[str, str]] = {"knobs": "workload"}
+    identity_new_keys: ClassVar[tuple[str, ...]] = ("trace_format",)
 
     memory: str = "pcm"
     """Memory technology by registered name ("pcm", "racetrack"; its parameters are its own section)."""
@@ -332,11 +336,20 @@ class Config:
 
     def identity(self) -> dict[str, Any]:
         """:meth:`to_dict` without the sections that hold their defaults and opt out of identities
-        (:attr:`Section.identity_at_default`)."""
+        (:attr:`Section.identity_at_default`), and without the keys added after identities existed
+        that hold their defaults (:attr:`Section.identity_new_keys`)."""
         out = self.to_dict()
         for name, sec in self.sections.items():
             if not type(sec).identity_at_default and sec == type(sec)():
                 del out[name]
+        for name in (*CORE_SECTIONS, *self.sections):
+            sec = self.section(name)
+            new_keys = type(sec).identity_new_keys
+            if name in out and new_keys:
+                default = type(sec)()
+                for key in new_keys:
+                    if getattr(sec, key) == getattr(default, key):
+                        out[name].pop(key, None)
         return out
 
     def to_toml(self) -> str:
