@@ -93,6 +93,39 @@ class NVMainTrace:
         return self.requests - self.writes
 
 
+@dataclass(frozen=True)
+class RequestStream:
+    """The requests of a trace in file order, on the layout's lines, for the timing model's "trace" access
+    pattern (:mod:`archsim.timing.arrivals`).
+
+    ``cycle`` (n,) uint64 arrival CYCLE; ``is_write`` (n,) bool; ``line`` (n,) int64: a written line's
+    index in the layout (``0 .. lines-1``), or ``lines + j`` for the ``j``-th line (in address order) that
+    is only read; ``iteration`` (n,) int64: which write of its line a write is (its iteration), -1 for a
+    read. ``lines``: written lines; ``read_only_lines``: lines only read.
+    """
+
+    cycle: np.ndarray
+    is_write: np.ndarray
+    line: np.ndarray
+    iteration: np.ndarray
+    lines: int
+    read_only_lines: int
+
+    @property
+    def requests(self) -> int:
+        return int(self.cycle.shape[0])
+
+
+class NVMainMeta(TraceMeta):
+    """The metadata of an NVMain trace: a :class:`TraceMeta` whose :meth:`request_stream` is the trace's
+    requests (set by :func:`open_nvmain`; a copy made with ``replace`` has none)."""
+
+    _requests: RequestStream | None = None
+
+    def request_stream(self) -> RequestStream | None:
+        return self._requests
+
+
 # --------------------------------------------------------------------------- parsing
 
 
@@ -282,7 +315,7 @@ class NVMainSource:
 def _plain_meta(trace: NVMainTrace, lines: int, iterations: int) -> TraceMeta:
     words = trace.line_bytes // 4
     tensor = TensorSpec("nvmain.lines", "nvmain", "weight", (lines, words), offset=0)
-    meta = TraceMeta(model="nvmain-trace", dataset=trace.path.name, optimizer="none", learning_rate=0.0,
+    meta = NVMainMeta(model="nvmain-trace", dataset=trace.path.name, optimizer="none", learning_rate=0.0,
                      batch_size=1, seed=0, recorder=RECORDER, recorder_version=f"NVMV{trace.version}",
                      tensors=(tensor,), n_iterations=iterations, complete=True,
                      knobs={"requests": trace.requests, "reads": trace.reads, "writes": trace.writes})
@@ -302,7 +335,7 @@ def _sidecar_meta(path: Path, trace: NVMainTrace, lines: int, iterations: int):
         if doc.get("format") != SIDECAR_FORMAT or doc.get("version") != SIDECAR_VERSION:
             raise ValueError(f"format {doc.get('format')!r} version {doc.get('version')!r}, expected "
                              f"{SIDECAR_FORMAT!r} version {SIDECAR_VERSION}")
-        meta = TraceMeta.from_header_json(doc["meta"], n_iterations=iterations, complete=True,
+        meta = NVMainMeta.from_header_json(doc["meta"], n_iterations=iterations, complete=True,
                                           results=doc.get("results", {}))
         meta.validate()
         layout = AddressLayout.from_meta(meta, _LayoutSpec(doc["line_bytes"], doc["align_tensors"]))
@@ -373,7 +406,33 @@ def open_nvmain(path: str | os.PathLike, *, line_bytes: int = 64, sidecar: bool 
                          "an exported trace's are; delete the side file to replay it as a plain NVMain trace")
     if meta is None:
         meta = _plain_meta(trace, lines, K)
+    object.__setattr__(meta, "_requests", _request_stream(trace, w, order, line_of, line_addr, K))
     return NVMainSource(trace, meta, words, line_addr, layout)
+
+
+def _request_stream(trace: NVMainTrace, w: np.ndarray, order: np.ndarray, line_of: np.ndarray,
+                    line_addr: np.ndarray, K: int) -> RequestStream:
+    lines = int(line_addr.shape[0])
+    n = trace.requests
+    line = np.empty(n, np.int64)
+    iteration = np.full(n, -1, np.int64)
+    line[w] = line_of
+    k = np.empty(w.size, np.int64)
+    k[order] = np.tile(np.arange(K, dtype=np.int64), lines)  # rank of each write within its line
+    iteration[w] = k
+    r = np.flatnonzero(~trace.is_write)
+    if r.size:
+        lb = np.uint64(trace.line_bytes)
+        addr = trace.address[r] // lb * lb  # a read of part of a line reads the line
+        pos = np.minimum(np.searchsorted(line_addr, addr), lines - 1)
+        hit = line_addr[pos] == addr
+        line[r[hit]] = pos[hit]
+        extra, inv = np.unique(addr[~hit], return_inverse=True)
+        line[r[~hit]] = lines + inv
+        read_only = int(extra.shape[0])
+    else:
+        read_only = 0
+    return RequestStream(trace.cycle.copy(), trace.is_write.copy(), line, iteration, lines, read_only)
 
 
 # --------------------------------------------------------------------------- writing
@@ -446,5 +505,5 @@ def write_nvmain(source, layout, path: str | os.PathLike, *, iterations: int | N
             "bytes": path.stat().st_size, "nvmain_cycle_ok": last_cycle <= NVMAIN_MAX_CYCLE}
 
 
-__all__ = ["NVMainTrace", "NVMainSource", "read_nvmain", "open_nvmain", "write_nvmain", "sidecar_path",
+__all__ = ["NVMainTrace", "NVMainSource", "NVMainMeta", "RequestStream", "read_nvmain", "open_nvmain", "write_nvmain", "sidecar_path",
            "VERSIONS", "NVMAIN_MAX_CYCLE"]
