@@ -16,11 +16,12 @@ streams in which every line is written once per iteration; an NVMain trace maps 
 the line of a request is ``ADDRESS // line_bytes`` (addresses must be line-aligned); the written lines,
 in address order, are the layout's lines ``0, 1, ...`` (gaps between them are dropped); the ``k``-th
 write of each line is iteration ``k``, its ``DATA`` the line's new content (little-endian 32-bit
-words, float32 values), so every written line must be written equally often. Reads, ``CYCLE``,
-``THREAD`` and ``OLDDATA`` are parsed and checked, then kept on the :class:`NVMainTrace` (not replayed:
-see the docs for why). A file written by :func:`write_nvmain` has a side file ``FILE.meta.json`` with
-the original trace's metadata; with it the replay has the original tensors, layout and schedule, and
-gives the original's tables.
+words, float32 values), so every written line must be written equally often. The functional schemes
+see only the writes. Reads and ``CYCLE`` go to the timing model with ``timing.access_pattern =
+"trace"`` (:meth:`TraceMeta.request_stream`, :mod:`archsim.timing.arrivals`); ``THREAD`` is checked and
+kept; ``OLDDATA`` is checked against the replay (:meth:`NVMainSource.old_data_check`). A file written by
+:func:`write_nvmain` has a side file ``FILE.meta.json`` with the original trace's metadata; with it the
+replay has the original tensors, layout and schedule, and gives the original's tables.
 
 Every bad line is one :class:`~archsim.errors.TraceError` ``FILE:LINE: what is wrong``.
 
@@ -280,6 +281,7 @@ class NVMainSource:
         self._words = words  # (K, lines, words_per_line) uint32
         self.line_addresses = line_addresses
         self._layout = layout  # sidecar: the original layout, to rebuild trace rows from lines
+        self._write_order: np.ndarray | None = None  # (lines, K) positions among the writes (open_nvmain)
 
     @property
     def n_iterations(self) -> int:
@@ -293,6 +295,22 @@ class NVMainSource:
     def lines(self) -> np.ndarray:
         """(iterations, lines, words_per_line) uint32: the content of every write."""
         return self._words
+
+    def old_data_check(self) -> dict[str, int]:
+        """How the OLDDATA of version 1 compares with the replay's view (zeros for version 0):
+        ``seeded_lines``, lines whose first write's OLDDATA is not all zeros (archsim's memory starts
+        erased, so their first write is priced against zeros, not that content); ``mismatched_writes``,
+        later writes whose OLDDATA is not the DATA of the line's previous write."""
+        t = self.trace
+        if t.old_data is None:
+            return {"seeded_lines": 0, "mismatched_writes": 0}
+        w = np.flatnonzero(t.is_write)
+        order = self._write_order  # (lines, K) request positions among the writes, by line then file order
+        old = t.old_data[w][order]             # (lines, K, line_bytes)
+        new = t.data[w][order]
+        seeded = int(np.count_nonzero(old[:, 0].any(axis=1)))
+        mismatched = int(np.count_nonzero((old[:, 1:] != new[:, :-1]).any(axis=2)))
+        return {"seeded_lines": seeded, "mismatched_writes": mismatched}
 
     def iter_chunks(self, chunk_iterations: int, start: int = 0) -> Iterator[np.ndarray]:
         for a in range(start, self.n_iterations, chunk_iterations):
@@ -407,7 +425,9 @@ def open_nvmain(path: str | os.PathLike, *, line_bytes: int = 64, sidecar: bool 
     if meta is None:
         meta = _plain_meta(trace, lines, K)
     object.__setattr__(meta, "_requests", _request_stream(trace, w, order, line_of, line_addr, K))
-    return NVMainSource(trace, meta, words, line_addr, layout)
+    source = NVMainSource(trace, meta, words, line_addr, layout)
+    source._write_order = order.reshape(lines, K)
+    return source
 
 
 def _request_stream(trace: NVMainTrace, w: np.ndarray, order: np.ndarray, line_of: np.ndarray,

@@ -120,9 +120,27 @@ def run(args: argparse.Namespace) -> int:
     print(f"{output.source_label}: {int(output.summary['iterations'].iloc[0]):,} iterations of "
           f"{L.n_params:,} values in {L.lines:,} lines x {L.words_per_line} words, "
           f"memory {output.config.run.memory}, {output.seconds:.1f} s")
+    if args.source is not None:
+        print(_nvmain_notes(args.source, output.config))
     print()
     print(format_summary(output.summary))
     print()
     print(f"wrote {len(files)} files to {out}")
     sys.stdout.flush()
     return 0
+
+
+def _nvmain_notes(source, config) -> str:
+    """What an NVMain trace's replay kept and left (one line, or two with a note on OLDDATA)."""
+    t = source.trace
+    timed = config.timing.access_pattern == "trace" and "timing" in [o.name for o in config.run.observers]
+    what = ("reads and CYCLE timed (timing.access_pattern = \"trace\")" if timed else
+            "reads and CYCLE not used (--timing --set timing.access_pattern=trace times them)")
+    text = (f"NVMV{t.version} trace: {t.requests:,} requests ({t.writes:,} writes, {t.reads:,} reads) on "
+            f"{source.lines.shape[1]:,} written lines; {what}")
+    check = source.old_data_check()
+    if check["seeded_lines"] or check["mismatched_writes"]:
+        text += (f"\nnote: OLDDATA: {check['seeded_lines']:,} lines start nonzero (archsim's memory starts erased: "
+                 f"their first write is priced against zeros); {check['mismatched_writes']:,} later writes' OLDDATA "
+                 "is not the line's previous DATA")
+    return text

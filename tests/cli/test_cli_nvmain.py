@@ -50,6 +50,8 @@ def test_round_trip_gives_the_same_tables(recorded, capsys):
     assert main(["run", "--trace-format", "nvmain", str(nvt), "--out", str(d / "replayed"), *common]) == 0
     text = capsys.readouterr().out
     assert "mlp.nvt: 5 iterations of 17,226 values in 1,077 lines x 16 words" in text
+    assert "NVMV1 trace: 5,385 requests (5,385 writes, 0 reads) on 1,077 written lines; reads and CYCLE not used" in text
+    assert "note: OLDDATA" not in text  # the export's OLDDATA is the replay's previous content
     names = same_tables(d / "original", d / "replayed")
     assert {"summary", "bit_flips", "timing_banks", "timing_overall", "timing_lifetimes"} <= set(names)
     summary = pd.read_csv(d / "replayed" / "summary.csv")

@@ -158,3 +158,13 @@ def test_a_side_file_that_does_not_fit(tmp_path):
     sidecar_path(out).write_text("{")
     with pytest.raises(TraceError, match="not a valid side file"):
         open_nvmain(out)
+
+
+def test_old_data_check(tmp_path):
+    # line 0x0 starts from A (seeded), its second write says the old content was A (not B, its DATA before)
+    p = write(tmp_path, f"NVMV1\n0 W 0x0 {B} {A} 0\n1 W 0x40 {A} {Z} 0\n2 W 0x0 {A} {A} 0\n3 W 0x40 {B} {A} 0\n")
+    assert open_nvmain(p).old_data_check() == {"seeded_lines": 1, "mismatched_writes": 1}
+    p0 = write(tmp_path, f"NVMV0\n0 W 0x0 {B} 0\n", "v0.nvt")
+    assert open_nvmain(p0).old_data_check() == {"seeded_lines": 0, "mismatched_writes": 0}
+    exported = write(tmp_path, f"NVMV1\n0 W 0x0 {B} {Z} 0\n1 W 0x0 {A} {B} 0\n", "ok.nvt")
+    assert open_nvmain(exported).old_data_check() == {"seeded_lines": 0, "mismatched_writes": 0}
