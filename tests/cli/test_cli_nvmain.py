@@ -118,3 +118,22 @@ def test_config_keys_and_sweep_check(recorded, tmp_path):
         load_config(None, ["run.trace_format=dramsim", f"run.trace={nvt}"], {})
     with pytest.raises(ConfigError, match="run.trace_format = 'nvmain' needs run.trace"):
         load_config(None, ["run.trace_format=nvmain"], {})
+
+
+def test_trace_format_archsim_is_trace_and_a_shorter_replay(recorded, tmp_path, capsys):
+    _d, trace = recorded
+    common = ["--schemes", "dcw", "--no-figures", "--no-progress"]
+    assert main(["run", "--trace", str(trace), "--out", str(tmp_path / "a"), *common]) == 0
+    assert main(["run", "--trace-format", "archsim", str(trace), "--out", str(tmp_path / "b"), *common]) == 0
+    same_tables(tmp_path / "a", tmp_path / "b", ignore=())
+    nvt = tmp_path / "s.nvt"
+    assert main(["trace", "export", str(trace), "--out", str(nvt), "--no-progress"]) == 0
+    # 3 of the 5 iterations, timed by the trace's cycles: the requests stop at the first write of iteration 3
+    assert main(["run", "--trace-format", "nvmain", str(nvt), "--iterations", "3", "--timing", "--set",
+                 "timing.access_pattern=trace", "--out", str(tmp_path / "c"), *common]) == 0
+    assert "reads and CYCLE timed" in capsys.readouterr().out
+    overall = pd.read_csv(tmp_path / "c" / "timing_overall.csv").iloc[0]
+    assert overall["writes"] == 3 * 1077 and overall["reads"] == 0
+    assert overall["elapsed_ns"] >= 3 * 1077 - 1   # the last issued write arrives at cycle 3 x 1077 - 1 (1 ns each)
+    assert main(["trace", "export", str(trace), "--out", str(tmp_path / "x.nvt"), "--iterations", "9"]) == 2
+    assert "9 iterations asked, the source holds 5" in capsys.readouterr().err
