@@ -168,3 +168,10 @@ def test_old_data_check(tmp_path):
     assert open_nvmain(p0).old_data_check() == {"seeded_lines": 0, "mismatched_writes": 0}
     exported = write(tmp_path, f"NVMV1\n0 W 0x0 {B} {Z} 0\n1 W 0x0 {A} {B} 0\n", "ok.nvt")
     assert open_nvmain(exported).old_data_check() == {"seeded_lines": 0, "mismatched_writes": 0}
+
+
+@pytest.mark.parametrize("address", ["-0x40", "+40", "0x4_0", "0x10000000000000000"])
+def test_addresses_nvmain_would_not_read(tmp_path, address):
+    p = write(tmp_path, f"NVMV1\n0 W 0x0 {A} {Z} 0\n1 W {address} {A} {Z} 0\n")
+    with pytest.raises(TraceError, match=r"t\.nvt:3: ADDRESS is not a hexadecimal address"):
+        read_nvmain(p)
