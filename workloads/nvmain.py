@@ -266,14 +266,14 @@ class NVMainSource:
     """
 
     def __init__(self, trace: NVMainTrace, meta: TraceMeta, words: np.ndarray, line_addresses: np.ndarray,
-                 layout=None) -> None:
+                 write_order: np.ndarray, layout=None) -> None:
         self.trace = trace
         self.meta = meta
         self.path = trace.path
         self._words = words  # (K, lines, words_per_line) uint32
         self.line_addresses = line_addresses
         self._layout = layout  # sidecar: the original layout, to rebuild trace rows from lines
-        self._write_order: np.ndarray | None = None  # (lines, K) positions among the writes (open_nvmain)
+        self._write_order = write_order  # (lines, K): positions among the writes, by line then file order
 
     @property
     def n_iterations(self) -> int:
@@ -417,9 +417,7 @@ def open_nvmain(path: str | os.PathLike, *, line_bytes: int = 64, sidecar: bool 
     if meta is None:
         meta = _plain_meta(trace, lines, K)
     object.__setattr__(meta, "_requests", _request_stream(trace, w, order, line_of, line_addr, K))
-    source = NVMainSource(trace, meta, words, line_addr, layout)
-    source._write_order = order.reshape(lines, K)
-    return source
+    return NVMainSource(trace, meta, words, line_addr, order.reshape(lines, K), layout)
 
 
 def _request_stream(trace: NVMainTrace, w: np.ndarray, order: np.ndarray, line_of: np.ndarray,
