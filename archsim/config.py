@@ -71,6 +71,9 @@ class Section:
     #: sweep points) while it holds its default values. A section added to archsim after such ids
     #: existed sets it False, so that earlier sweeps keep their ids (and resume).
     identity_at_default: ClassVar[bool] = True
+    #: Keys added to the section after such ids existed: left out of the identity while they hold
+    #: their defaults, so that earlier sweeps keep their ids (and resume).
+    identity_new_keys: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, where: str) -> None:
         """Checks beyond the field types; raise :class:`ConfigError` naming ``where.key``."""
@@ -213,11 +216,16 @@ class LayoutConfig(Section):
         return self.line_bytes * 8 // self.word_bits
 
 
+#: Trace formats ``run.trace`` may be in (``run.trace_format``).
+TRACE_FORMATS = ("archsim", "nvmain")
+
+
 @dataclass(frozen=True)
 class RunConfig(Section):
     """What ``archsim run`` does when no option overrides it."""
 
     moved: ClassVar[dict[str, str]] = {"knobs": "workload"}
+    identity_new_keys: ClassVar[tuple[str, ...]] = ("trace_format",)
 
     memory: str = "pcm"
     """Memory technology by registered name ("pcm", "racetrack"; its parameters are its own section)."""
@@ -234,6 +242,9 @@ class RunConfig(Section):
     """Iterations handed to the kernels at once (memory grows with it, speed too)."""
     trace: str = ""
     """Path of a recorded trace to replay instead of ``workload`` ("" = record or stream the workload)."""
+    trace_format: str = "archsim"
+    """Format of ``trace``: "archsim" (a recorded trace directory) or "nvmain" (an NVMain ``.nvt`` file
+    whose write stream is replayed; :mod:`workloads.nvmain`, ``docs/traces.md``)."""
     wear_leveling: Choice = choice("wear leveller", "none")
     """Wear levelling by registered name ("none", "rotate", "start-gap", "rotate-start-gap";
     :mod:`archsim.wear`), with its parameters: ``[run.wear_leveling]`` / ``name = "rotate"`` / ``period = 64``."""
@@ -260,6 +271,11 @@ class RunConfig(Section):
         non_negative(self, "seed", where)
         positive(self, "chunk_iterations", where)
         positive(self, "iteration_time_s", where)
+        if self.trace_format not in TRACE_FORMATS:
+            raise ConfigError(f"{where}.trace_format must be one of {', '.join(TRACE_FORMATS)}, "
+                              f"not {self.trace_format!r}")
+        if self.trace_format != "archsim" and not self.trace:
+            raise ConfigError(f"{where}.trace_format = {self.trace_format!r} needs {where}.trace (the file)")
         names = [o.name for o in self.observers]
         if len(set(names)) != len(names):
             raise ConfigError(f"{where}.observers names an observer twice: {', '.join(names)}")
@@ -320,11 +336,20 @@ class Config:
 
     def identity(self) -> dict[str, Any]:
         """:meth:`to_dict` without the sections that hold their defaults and opt out of identities
-        (:attr:`Section.identity_at_default`)."""
+        (:attr:`Section.identity_at_default`), and without the keys added after identities existed
+        that hold their defaults (:attr:`Section.identity_new_keys`)."""
         out = self.to_dict()
         for name, sec in self.sections.items():
             if not type(sec).identity_at_default and sec == type(sec)():
                 del out[name]
+        for name in (*CORE_SECTIONS, *self.sections):
+            sec = self.section(name)
+            new_keys = type(sec).identity_new_keys
+            if name in out and new_keys:
+                default = type(sec)()
+                for key in new_keys:
+                    if getattr(sec, key) == getattr(default, key):
+                        out[name].pop(key, None)
         return out
 
     def to_toml(self) -> str:

@@ -151,9 +151,13 @@ class RunOutput:
 
 
 def open_source(config: Config, *, cache_dir: str | os.PathLike | None = None, progress: bool = False):
-    """The trace source of a run: ``run.trace`` if set, else the workload (recorded and cached
-    under ``cache_dir``, or streamed)."""
+    """The trace source of a run: ``run.trace`` if set (an archsim trace, or an NVMain trace with
+    ``run.trace_format = "nvmain"``), else the workload (recorded and cached under ``cache_dir``, or streamed)."""
     r = config.run
+    if r.trace and r.trace_format == "nvmain":
+        from workloads.nvmain import open_nvmain
+
+        return open_nvmain(r.trace, line_bytes=config.layout.line_bytes)
     if r.trace:
         from workloads import open_trace
 

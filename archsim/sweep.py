@@ -183,10 +183,16 @@ def _check_spellings(keys: Sequence[str], source: str) -> None:
 
 
 def _check_trace(cfg: Config) -> None:
-    """The point's ``run.trace`` opens and holds ``run.iterations`` (reads the metadata only)."""
+    """The point's ``run.trace`` opens and holds ``run.iterations`` (reads the metadata only; an NVMain
+    trace, ``run.trace_format = "nvmain"``, is parsed whole: its writes count the iterations)."""
     from workloads import open_trace
 
-    n = open_trace(cfg.run.trace).n_iterations
+    if cfg.run.trace_format == "nvmain":
+        from workloads.nvmain import open_nvmain
+
+        n = open_nvmain(cfg.run.trace, line_bytes=cfg.layout.line_bytes).n_iterations
+    else:
+        n = open_trace(cfg.run.trace).n_iterations
     if cfg.run.iterations > n:
         raise ConfigError(f"run.iterations = {cfg.run.iterations}, but the trace {cfg.run.trace} holds only "
                           f"{n} iterations")

@@ -270,6 +270,12 @@ class TraceMeta:
     def replace(self, **changes: Any) -> "TraceMeta":
         return dataclasses.replace(self, **changes)
 
+    def request_stream(self):
+        """Hook: the trace's own memory requests in file order (a :class:`workloads.nvmain.RequestStream`:
+        arrival cycles, reads and writes, lines), which the timing model issues with
+        ``timing.access_pattern = "trace"``; None (default): the trace holds iteration snapshots only."""
+        return None
+
 
 def layout_params(specs: Sequence[TensorSpec]) -> tuple[TensorSpec, ...]:
     """Assign row offsets to the weights and biases of ``specs`` (in order)."""

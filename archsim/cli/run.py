@@ -24,6 +24,9 @@ def register(subparsers) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--workload", help="workload to record (cached) or stream (run.workload; default lenet-digits)")
     src.add_argument("--trace", type=Path, metavar="PATH", help="replay this recorded trace (run.trace)")
+    src.add_argument("--trace-format", nargs=2, metavar=("FORMAT", "FILE"),
+                     help="replay FILE, a trace in FORMAT: nvmain (an NVMain .nvt trace's write stream; "
+                          "docs/traces.md) or archsim (as --trace) (run.trace_format, run.trace)")
     add_schemes(p, "schemes to replay (run.schemes; default: all of the memory's)")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="iterations to replay (run.iterations; default 200, or the whole --trace)")
@@ -35,7 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="where recorded workload traces are cached (default ./.archsim-cache/traces)")
     add_outputs(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, source=None)  # source: the NVMain trace, opened once by build_config
 
 
 def build_config(args: argparse.Namespace):
@@ -50,6 +53,16 @@ def build_config(args: argparse.Namespace):
         changes["run.trace"] = ""
     if args.trace is not None:
         changes["run.trace"] = str(args.trace)
+        changes["run.trace_format"] = "archsim"
+    fmt = None
+    if args.trace_format is not None:
+        from archsim.config import TRACE_FORMATS
+
+        fmt, file = args.trace_format
+        if fmt not in TRACE_FORMATS:
+            raise ConfigError(f"--trace-format {fmt}: the formats are {', '.join(TRACE_FORMATS)}")
+        changes["run.trace"] = file
+        changes["run.trace_format"] = fmt
     schemes = names(args.schemes)
     if schemes is not None:
         changes["run.schemes"] = schemes
@@ -57,11 +70,18 @@ def build_config(args: argparse.Namespace):
         changes["run.seed"] = args.seed
     if args.iterations is not None:
         changes["run.iterations"] = args.iterations
-    elif args.trace is not None:
+    elif args.trace is not None or fmt == "archsim":
         from workloads import open_trace
 
-        changes["run.iterations"] = open_trace(args.trace).n_iterations
-    return load_config(args.config, args.overrides, changes)
+        changes["run.iterations"] = open_trace(changes["run.trace"]).n_iterations
+    config = load_config(args.config, args.overrides, changes)
+    if fmt == "nvmain":  # opened once: its write stream counts the iterations, and the run replays it
+        from archsim.run import open_source
+
+        args.source = open_source(config)
+        if args.iterations is None:
+            config = load_config(args.config, args.overrides, {**changes, "run.iterations": args.source.n_iterations})
+    return config
 
 
 def observer_names(args: argparse.Namespace, config=None) -> list[str]:
@@ -93,16 +113,34 @@ def run(args: argparse.Namespace) -> int:
     label = Path(cfg.run.trace).name if cfg.run.trace else cfg.run.workload.name
     out = args.out if args.out is not None else default_out_dir(label)
     folder = OutputFolder(out, "run", overwrite=args.overwrite)  # claimed before the work, not after
-    output = run_experiment(cfg, out_dir=out, cache_dir=args.cache_dir,
+    output = run_experiment(cfg, source=args.source, out_dir=out, cache_dir=args.cache_dir,
                             progress=not args.no_progress)
     files = output.write(folder, figures=not args.no_figures)
     L = output.layout
     print(f"{output.source_label}: {int(output.summary['iterations'].iloc[0]):,} iterations of "
           f"{L.n_params:,} values in {L.lines:,} lines x {L.words_per_line} words, "
           f"memory {output.config.run.memory}, {output.seconds:.1f} s")
+    if args.source is not None:
+        print(_nvmain_notes(args.source, output.config))
     print()
     print(format_summary(output.summary))
     print()
     print(f"wrote {len(files)} files to {out}")
     sys.stdout.flush()
     return 0
+
+
+def _nvmain_notes(source, config) -> str:
+    """What an NVMain trace's replay kept and left (one line, or two with a note on OLDDATA)."""
+    t = source.trace
+    timed = config.timing.access_pattern == "trace" and "timing" in [o.name for o in config.run.observers]
+    what = ("reads and CYCLE timed (timing.access_pattern = \"trace\")" if timed else
+            "reads and CYCLE not used (--timing --set timing.access_pattern=trace times them)")
+    text = (f"NVMV{t.version} trace: {t.requests:,} requests ({t.writes:,} writes, {t.reads:,} reads) on "
+            f"{source.lines.shape[1]:,} written lines; {what}")
+    check = source.old_data_check()
+    if check["seeded_lines"] or check["mismatched_writes"]:
+        text += (f"\nnote: OLDDATA: {check['seeded_lines']:,} lines start nonzero (archsim's memory starts erased: "
+                 f"their first write is priced against zeros); {check['mismatched_writes']:,} later writes' OLDDATA "
+                 "is not the line's previous DATA")
+    return text

@@ -5,8 +5,10 @@ import argparse
 import json
 from pathlib import Path
 
+from archsim.cli._common import add_config
 
-HELP = "inspect a trace: info, verify, stats"
+
+HELP = "inspect a trace: info, verify, stats; export it (NVMain .nvt)"
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("trace", help=HELP,
@@ -35,6 +37,28 @@ def register(subparsers) -> None:
     stats.add_argument("--out", type=Path, required=True, help="output directory")
     stats.add_argument("--overwrite", action="store_true", help="replace earlier statistics in --out")
     stats.set_defaults(func=run_stats)
+
+    export = sub.add_parser(
+        "export", help="write a trace's write stream in another simulator's format (NVMain v1 .nvt)",
+        description="Write the write stream of an archsim trace as an NVMain v1 trace: per iteration one W "
+                    "request per memory line, in line order; ADDRESS = line index x layout.line_bytes, DATA the "
+                    "line's new content and OLDDATA its previous one (hex, byte 0 first), THREAD 0, CYCLE = "
+                    "FIRST + iteration x PERIOD + line index. Also writes FILE.meta.json (the trace's metadata), "
+                    "with which `archsim run --trace-format nvmain FILE` gives the original's tables.")
+    export.add_argument("path", type=Path, help="trace directory")
+    export.add_argument("--format", choices=["nvmain"], default="nvmain", help="output format (default nvmain)")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE", help="the .nvt file to write")
+    add_config(export, example="layout.line_bytes=64")
+    export.add_argument("--iterations", type=int, metavar="N", help="export the first N iterations (default all)")
+    export.add_argument("--period-cycles", type=int, metavar="PERIOD",
+                        help="cycles from one iteration's first write to the next's (default: the number of "
+                             "lines, writes back to back one cycle apart)")
+    export.add_argument("--first-cycle", type=int, default=0, metavar="FIRST", help="CYCLE of the first write (0)")
+    export.add_argument("--no-meta", action="store_true",
+                        help="do not write FILE.meta.json (a replay then sees one tensor of raw lines)")
+    export.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    export.add_argument("--no-progress", action="store_true", help="no progress bar")
+    export.set_defaults(func=run_export)
 
 
 def _fmt_bytes(n: int) -> str:
@@ -124,4 +148,39 @@ def run_stats(args: argparse.Namespace) -> int:
     out.complete()
     print(df[["name", "ones_fraction", "change_rate"]].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"wrote {', '.join(written)} to {args.out}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from archsim.config import load_config
+    from archsim.errors import ConfigError
+    from archsim.layout import AddressLayout
+    from workloads import open_trace
+    from workloads.nvmain import NVMAIN_MAX_CYCLE, sidecar_path, write_nvmain
+
+    if args.out.exists() and not args.overwrite:
+        raise ConfigError(f"trace export: {args.out} exists (--overwrite replaces it)")
+    if args.out.is_dir():
+        raise ConfigError(f"trace export: --out {args.out} is a directory; name the .nvt file")
+    if args.first_cycle < 0:
+        raise ConfigError(f"trace export: --first-cycle must be >= 0, not {args.first_cycle}")
+    cfg = load_config(args.config, args.overrides, {})
+    source = open_trace(args.path)
+    layout = AddressLayout.from_meta(source.meta, cfg.layout)
+    n = args.iterations if args.iterations is not None else source.n_iterations
+    with tqdm(total=n, disable=args.no_progress, desc="export", unit="it") as bar:
+        info = write_nvmain(source, layout, args.out, iterations=n, period_cycles=args.period_cycles,
+                            first_cycle=args.first_cycle, line_bytes=cfg.layout.line_bytes,
+                            sidecar=not args.no_meta, progress=bar.update)
+    print(f"{args.out}: NVMV1, {info['requests']:,} writes ({info['iterations']:,} iterations x {info['lines']:,} "
+          f"lines of {info['line_bytes']} bytes), cycles {args.first_cycle}..{info['last_cycle']:,}, "
+          f"{_fmt_bytes(info['bytes'])}")
+    if not args.no_meta:
+        print(f"{sidecar_path(args.out)}: the trace's metadata (archsim's replay of the .nvt uses it)")
+    if info["line_bytes"] != 64:
+        print(f"note: NVMain's trace reader takes 64-byte lines only; these are {info['line_bytes']} bytes")
+    if not info["nvmain_cycle_ok"]:
+        print(f"note: the last CYCLE exceeds {NVMAIN_MAX_CYCLE:,}, more than NVMain's reader holds (atoi)")
     return 0

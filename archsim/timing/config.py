@@ -22,7 +22,7 @@ from typing import ClassVar
 from archsim.config import CONFIG_SECTIONS, Choice, Section, choice, non_negative
 from archsim.errors import ConfigError
 
-ACCESS_PATTERNS = ("training", "minimal")
+ACCESS_PATTERNS = ("training", "minimal", "trace")
 COMPUTE_MODELS = ("flops", "fixed")
 
 
@@ -35,6 +35,7 @@ class TimingConfig(Section):
         "write_low_watermark": "scheduling.write_low_watermark",
         "region_lines": "region_manager.region_lines",
     }
+    identity_new_keys: ClassVar[tuple[str, ...]] = ("trace_cycle_ns",)
 
     # -- organisation ------------------------------------------------------------------
     channels: int = 1
@@ -67,8 +68,10 @@ class TimingConfig(Section):
     """Region manager by registered name ("ping-pong", "region-exhausted" with its ``region_lines``, ...)."""
     # -- access pattern ----------------------------------------------------------------
     access_pattern: str = "training"
-    """"training" (forward reads, intermediate writes, backward reads, update writes) or
-    "minimal" (only the weight-update writes, with ``gap_ns`` between iterations)."""
+    """"training" (forward reads, intermediate writes, backward reads, update writes),
+    "minimal" (only the weight-update writes, with ``gap_ns`` between iterations) or
+    "trace" (the trace's own requests, reads and writes, at their arrival times: an NVMain trace's
+    CYCLE x ``trace_cycle_ns``; :mod:`archsim.timing.arrivals`)."""
     compute_model: str = "flops"
     """Compute time between phases (training pattern): "flops" (step FLOPs / ``flops_per_s``)
     or "fixed" (``gap_ns`` per step)."""
@@ -76,6 +79,9 @@ class TimingConfig(Section):
     """Compute rate of the processor, FLOP/s (compute model "flops")."""
     gap_ns: float = 10000.0
     """Fixed compute gap, ns: per step (training, compute model "fixed") or per iteration (minimal)."""
+    trace_cycle_ns: float = 1.0
+    """Duration of one CYCLE of a trace's requests, ns (access pattern "trace"): NVMain's CYCLE counts
+    CPU cycles, so 1000 / CPUFreq (MHz) of the NVMain configuration to compare with."""
     requests_in_flight: int = 64
     """Requests the front end keeps outstanding per channel (issued and not completed)."""
     intermediate_ones_fraction: float = 0.5
@@ -108,6 +114,8 @@ class TimingConfig(Section):
         if not self.flops_per_s > 0:
             raise ConfigError(f"{where}.flops_per_s must be positive, not {self.flops_per_s!r}")
         non_negative(self, "gap_ns", where)
+        if not self.trace_cycle_ns > 0:
+            raise ConfigError(f"{where}.trace_cycle_ns must be positive, not {self.trace_cycle_ns!r}")
         if not 0.0 <= self.intermediate_ones_fraction <= 1.0:
             raise ConfigError(f"{where}.intermediate_ones_fraction must be in [0, 1], "
                               f"not {self.intermediate_ones_fraction!r}")

@@ -27,6 +27,7 @@ import simpy
 
 from archsim.contracts import ChunkOutcome
 from archsim.errors import ConfigError
+from archsim.timing.arrivals import ArrivalFrontEnd
 from archsim.timing.fast import BurstMemorySystem
 from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases, training_phases
 from archsim.timing.organisation import Organisation, port_units
@@ -112,6 +113,15 @@ class TimingModel:
         self.words = int(layout.words_per_line)
         self.org = Organisation.from_config(t, config.layout.line_bytes)
         mapping = parts.mapping(self.org)
+        requests = None
+        if t.access_pattern == "trace":  # the trace's own requests at their arrival times (archsim.timing.arrivals)
+            requests = meta.request_stream() if meta is not None else None
+            if requests is None:
+                raise ConfigError("timing.access_pattern = \"trace\" needs a trace that holds its requests (an "
+                                  "NVMain trace: run.trace_format = \"nvmain\")")
+            if requests.lines != layout.lines:
+                raise ConfigError(f"timing.access_pattern = \"trace\": the trace's requests write {requests.lines} "
+                                  f"lines, the layout has {layout.lines} (layout.line_bytes as when it was written)")
         if t.access_pattern == "training":
             if meta is None:
                 raise ConfigError("the training access pattern needs the trace's metadata")
@@ -119,7 +129,8 @@ class TimingModel:
             self.inter_lines = sum(n for _a, n in self.inter.values())
         else:
             self.inter, self.inter_lines = {}, 0
-        n = self.param_lines + self.inter_lines
+        self.read_only_lines = requests.read_only_lines if requests is not None else 0
+        n = self.param_lines + self.inter_lines + self.read_only_lines
         self.line_bank = mapping.global_bank(np.arange(n, dtype=np.int64))
         line_row = mapping.decompose(np.arange(n, dtype=np.int64))["row"]
         # the engines' servers: the banks, or with an access-port model every bank's port groups
@@ -147,8 +158,11 @@ class TimingModel:
         if engine not in ENGINES:
             raise ConfigError(f"timing engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.system = ENGINES[engine](self.env, self.spec, self.stats)
-        phases = training_phases(meta, layout, self.inter, t) if self.inter_lines else minimal_phases(layout, t)
-        self.frontend = FrontEnd(self.env, self.system, phases)
+        if requests is not None:
+            self.frontend = ArrivalFrontEnd(self.env, self.system, requests, t.trace_cycle_ns)
+        else:
+            phases = training_phases(meta, layout, self.inter, t) if self.inter_lines else minimal_phases(layout, t)
+            self.frontend = FrontEnd(self.env, self.system, phases)
         self.has_costs = bool(technology.energy_kinds)
         self._totals: dict[str, np.ndarray] = {}
         self._param_wear: np.ndarray | None = None
@@ -187,7 +201,7 @@ class TimingModel:
         self.manager.observe(first_line, self.technology.refreshes(chunk))
         if not self.has_costs:
             return
-        n = self.param_lines + self.inter_lines
+        n = len(self.line_bank)  # weights, intermediate data, lines only read ("trace" pattern)
         for k, v in self.technology.line_totals(chunk, self.config).items():
             acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
             acc[first_line:first_line + v.shape[0]] += v

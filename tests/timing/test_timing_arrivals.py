@@ -1,0 +1,68 @@
+"""The "trace" access pattern (archsim/timing/arrivals.py): a trace's requests issued at their arrival
+times, in file order, posted; hand-computed timelines on one bank, both engines; and end to end on an
+NVMain trace."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from _timing_helpers import NS, build, log_ns, timing
+from archsim.config import load_config
+from archsim.errors import ConfigError
+from archsim.run import run_experiment
+from archsim.timing.arrivals import ArrivalFrontEnd
+from archsim.timing.stats import READ, WRITE
+from workloads.nvmain import RequestStream
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_requests_at_their_arrivals_on_one_bank(engine):
+    # lines 0 and 1 are written twice, line 2 only read; CYCLE x 2 ns
+    stream = RequestStream(cycle=np.array([100, 100, 150, 5000, 5000], np.uint64),
+                           is_write=np.array([1, 1, 0, 1, 1], bool), line=np.array([0, 1, 2, 0, 1]),
+                           iteration=np.array([0, 0, -1, 1, 1]), lines=2, read_only_lines=1)
+    env, system, _stats = build(engine, timing(), 3, read_ns=50.0)
+    front = ArrivalFrontEnd(env, system, stream, cycle_ns=2.0)
+    for row in ([500, 300, 0], [100, 700, 0]):  # the functional service of iteration 0, then 1 (ns)
+        w = np.array([row], np.int64) * NS
+        env.run(until=env.process(front.run(w, np.zeros_like(w))))
+        assert front.issued == (3 if row[0] == 500 else 5)  # iteration 1's writes wait for their chunk
+    system.flush()
+    env.run()
+    # one bank, FCFS: (kind, bank, line, enqueue, start, finish, miss)
+    assert log_ns(system) == [
+        (WRITE, 0, 0, 200.0, 200.0, 700.0, 0),
+        (WRITE, 0, 1, 200.0, 700.0, 1000.0, 0),
+        (READ, 0, 2, 300.0, 1000.0, 1050.0, 0),     # arrived while the bank was busy: queued, not delayed
+        (WRITE, 0, 0, 10000.0, 10000.0, 10100.0, 0),
+        (WRITE, 0, 1, 10000.0, 10100.0, 10800.0, 0),
+    ]
+    assert front.iterations == 2
+
+
+def _line(word: str) -> str:
+    return word + "00000000" * 15
+
+
+def test_an_nvmain_trace_timed_by_its_cycles(tmp_path):
+    a, b, z = _line("0000803f"), _line("00000040"), "00" * 64
+    p = tmp_path / "t.nvt"
+    p.write_text(f"NVMV1\n0 W 0x0 {a} {z} 0\n10 W 0x40 {a} {z} 0\n20 R 0x1000 {z} {z} 0\n"
+                 f"3000 W 0x0 {b} {a} 0\n3000 W 0x40 {b} {a} 0\n3500 R 0x40 {b} {b} 0\n")
+    common = [f"run.trace={p}", "run.trace_format=nvmain", "run.iterations=2", 'run.schemes=["dcw"]',
+              'run.observers=["timing"]']
+    out = run_experiment(load_config(None, [*common, "timing.access_pattern=trace", "timing.trace_cycle_ns=2"]),
+                         progress=False)
+    overall = out.tables["timing_overall"].iloc[0]
+    assert overall["reads"] == 2 and overall["writes"] == 4
+    assert overall["elapsed_ns"] >= 7000 + 50       # the last read arrives at 3500 cycles x 2 ns
+    banks = out.tables["timing_banks"]
+    assert banks["lines"].sum() == 3                 # two written lines and the line only read (0x1000)
+    minimal = run_experiment(load_config(None, common), progress=False).tables["timing_overall"].iloc[0]
+    assert minimal["reads"] == 0 and minimal["writes"] == 4  # the default: the minimal pattern, no reads
+
+    with pytest.raises(ConfigError, match='access_pattern = "trace" needs a trace that holds its requests'):
+        run_experiment(load_config(None, ['run.observers=["timing"]', "run.iterations=2",
+                                          "timing.access_pattern=trace"]), progress=False)
+    with pytest.raises(ConfigError, match="trace_cycle_ns must be positive"):
+        load_config(None, ["timing.trace_cycle_ns=0"])
