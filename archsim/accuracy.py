@@ -177,23 +177,21 @@ def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], itera
 
 def plot_curves(curves: pd.DataFrame, *, title: str = ""):
     """Test and train accuracy per scheme against iterations (a matplotlib Figure)."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
     for scheme, df in curves.groupby("scheme", sort=False):
         for ax, col in zip(axes, ("test_accuracy", "train_accuracy")):
             ax.plot(df["iteration"], df[col], label=scheme, lw=1.4)
     for ax, name in zip(axes, ("test", "train")):
-        ax.set_xlabel("iteration")
         ax.set_title(f"{title} {name} accuracy".strip())
         ax.grid(alpha=0.3)
         ax.set_ylim(0, 100)
+        ax.set_xlabel("training iteration")
     axes[0].set_ylabel("accuracy (%)")
-    axes[1].legend(loc="lower right")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 6), frameon=False)
     return fig
 
 

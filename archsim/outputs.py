@@ -135,14 +135,16 @@ class OutputFolder:
                 self.write(f"{name}.parquet", lambda t: df.to_parquet(t, index=False))]
 
     def figure(self, fig, name: str, *, dpi: int = 150, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
-        """``name.png`` and ``name.pdf`` (or the given ``formats``); the figure is closed afterwards."""
-        import matplotlib.pyplot as plt
-
+        """``name.png`` and ``name.pdf`` (or the given ``formats``); a pyplot figure is closed afterwards
+        (a plain ``Figure``, as :mod:`plots` makes, needs no closing, and pyplot is not imported for it)."""
         try:
             return [self.write(f"{name}.{ext}", lambda t, ext=ext: fig.savefig(t, dpi=dpi, format=ext))
                     for ext in formats]
         finally:
-            plt.close(fig)
+            if fig.canvas.manager is not None:   # made by pyplot: release it
+                import matplotlib.pyplot as plt
+
+                plt.close(fig)
 
     def csv(self, df, name: str) -> Path:
         """``name.csv`` only."""

@@ -5,10 +5,11 @@ and the software baseline of the same network (dashed).
 """
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
+from plots._style import legend_above
 from plots._tables import require
 
 
@@ -17,10 +18,11 @@ def _agg(df: pd.DataFrame, by: list[str], col: str = "test_accuracy") -> pd.Data
     return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "n": g.size()}).reset_index()
 
 
-def accuracy_curves_figure(curves: pd.DataFrame):
+def accuracy_curves_figure(curves: pd.DataFrame) -> Figure:
     """Test accuracy per epoch of every preset x optimiser (x ADC bits), mean over seeds; baselines dashed."""
     require(curves, ["kind", "preset", "optimizer", "adc_bits", "epoch", "test_accuracy"], "analog curves")
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
     insitu = curves[curves["kind"] == "in-situ"]
     multi_adc = insitu["adc_bits"].nunique() > 1
     for (preset, opt, bits), df in insitu.groupby(["preset", "optimizer", "adc_bits"], sort=False):
@@ -35,16 +37,16 @@ def accuracy_curves_figure(curves: pd.DataFrame):
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    legend_above(ax, ncols=3, fontsize=7)
     ax.set_title("in-situ training on digits")
-    fig.tight_layout()
     return fig
 
 
-def accuracy_vs_key_figure(table: pd.DataFrame, col: str):
+def accuracy_vs_key_figure(table: pd.DataFrame, col: str) -> Figure:
     """Test accuracy against one device key (``ltd_label``, ``sigma_c2c``, ...), one line per optimiser."""
     require(table, [col, "optimizer", "test_accuracy", "baseline_accuracy"], "analog table")
-    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    fig = Figure(figsize=(5.6, 4.0), layout="constrained")
+    ax = fig.subplots()
     for opt, df in table.groupby("optimizer", sort=False):
         a = _agg(df, [col]).sort_values(col)
         ax.errorbar(a[col], a["mean"], yerr=a["std"], marker="o", capsize=3, label=f"in situ / {opt}")
@@ -54,16 +56,16 @@ def accuracy_vs_key_figure(table: pd.DataFrame, col: str):
     ax.set_xlabel(col.replace("_", " "))
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    legend_above(ax)
     ax.set_title(f"accuracy vs {col.replace('_', ' ')} (dashed: software)")
-    fig.tight_layout()
     return fig
 
 
-def accuracy_vs_adc_bits_figure(table: pd.DataFrame):
+def accuracy_vs_adc_bits_figure(table: pd.DataFrame) -> Figure:
     """Test accuracy against ADC bits (0 = ideal readout, drawn at the right), per preset x optimiser."""
     require(table, ["adc_bits", "preset", "optimizer", "test_accuracy", "baseline_accuracy"], "analog table")
-    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    fig = Figure(figsize=(5.6, 4.0), layout="constrained")
+    ax = fig.subplots()
     t = table.copy()
     top = int(t.loc[t["adc_bits"] > 0, "adc_bits"].max()) if (t["adc_bits"] > 0).any() else 8
     t["x"] = np.where(t["adc_bits"] == 0, top + 2, t["adc_bits"])
@@ -76,18 +78,18 @@ def accuracy_vs_adc_bits_figure(table: pd.DataFrame):
     ax.set_xlabel("ADC bits")
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    legend_above(ax)
     ax.set_title("accuracy vs ADC resolution")
-    fig.tight_layout()
     return fig
 
 
-def accuracy_per_preset_figure(table: pd.DataFrame):
+def accuracy_per_preset_figure(table: pd.DataFrame) -> Figure:
     """Final test accuracy per preset, one bar per optimiser, error bars over seeds; software dashed."""
     require(table, ["preset", "optimizer", "test_accuracy", "baseline_accuracy"], "analog table")
     presets = list(dict.fromkeys(table["preset"]))
     opts = list(dict.fromkeys(table["optimizer"]))
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(presets) * max(1, len(opts)) / 1.5), 4.0))
+    fig = Figure(figsize=(max(5.0, 0.9 * len(presets) * max(1, len(opts)) / 1.5), 4.0), layout="constrained")
+    ax = fig.subplots()
     width = 0.8 / len(opts)
     for i, opt in enumerate(opts):
         a = _agg(table[table["optimizer"] == opt], ["preset"]).set_index("preset").reindex(presets)
@@ -98,7 +100,6 @@ def accuracy_per_preset_figure(table: pd.DataFrame):
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8, loc="lower left")
+    legend_above(ax)
     ax.set_title("in-situ accuracy per device")
-    fig.tight_layout()
     return fig

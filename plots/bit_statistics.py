@@ -7,12 +7,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import matplotlib
-
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 _FIELD_COLOURS = {"S": "tab:red", "E": "tab:orange", "M": "tab:blue"}
 
@@ -29,7 +26,8 @@ def _check(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def bit_statistics_figure(df: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Two panels over the 32 bit positions: fraction of 1s, and change rate (log scale)."""
+    """Two panels over the 32 bit positions: fraction of 1s, and change rate per iteration, both in
+    percent on one linear scale (0-100 %)."""
     df = _check(df)
     fig = Figure(figsize=(11, 5.5), layout="constrained")
     ax1, ax2 = fig.subplots(2, 1, sharex=True)
@@ -40,8 +38,8 @@ def bit_statistics_figure(df: pd.DataFrame, *, title: str | None = None) -> Figu
     ax1.set_ylim(0, 100)
     ax1.axhline(50, color="grey", lw=0.5)
     rate = df["change_rate"].to_numpy(dtype=float) * 100
-    ax2.bar(x, np.where(rate > 0, rate, np.nan), color=colours)
-    ax2.set_yscale("log")
+    ax2.bar(x, rate, color=colours)
+    ax2.set_ylim(0, 100)
     ax2.set_ylabel("change rate per iteration (%)")
     ax2.set_xticks(x, df["name"], rotation=90, fontsize=8)
     ax2.set_xlabel("bit (S = sign, E = exponent, M = mantissa; most significant first)")
@@ -51,7 +49,8 @@ def bit_statistics_figure(df: pd.DataFrame, *, title: str | None = None) -> Figu
 
 def bit_statistics_comparison_figure(tables: Mapping[str, pd.DataFrame], *,
                                      title: str | None = None) -> Figure:
-    """Change rate and fraction of 1s per bit of several traces side by side (one line each)."""
+    """Change rate and fraction of 1s per bit of several traces side by side (one line each; both
+    panels in percent on one linear scale)."""
     if not tables:
         raise ValueError("no tables to compare")
     fig = Figure(figsize=(11, 5.5), layout="constrained")
@@ -63,11 +62,12 @@ def bit_statistics_comparison_figure(tables: Mapping[str, pd.DataFrame], *,
         names = df["name"]
         ax1.plot(x, df["ones_fraction"] * 100, marker="o", ms=3, label=label)
         rate = df["change_rate"].to_numpy(dtype=float) * 100
-        ax2.plot(x, np.where(rate > 0, rate, np.nan), marker="o", ms=3, label=label)
+        ax2.plot(x, rate, marker="o", ms=3, label=label)
     ax1.set_ylabel("words with bit = 1 (%)")
     ax1.set_ylim(0, 100)
-    ax1.legend()
-    ax2.set_yscale("log")
+    ax2.set_ylim(0, 100)
+    handles, labels = ax1.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 6), frameon=False, fontsize=8)
     ax2.set_ylabel("change rate per iteration (%)")
     ax2.set_xticks(x, names, rotation=90, fontsize=8)
     ax2.set_xlabel("bit (most significant first)")

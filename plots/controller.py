@@ -1,11 +1,11 @@
 """Figures of the controller policies (scripts/controller_validation.py, docs/validation.md)."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from plots._style import legend_above
 from plots._tables import require
 
 
@@ -15,17 +15,18 @@ def read_latency_by_policy_figure(df: pd.DataFrame, *, title: str | None = None)
     require(df, ("scheme", "policy", "queued_avg_read_latency_ns"), "read_latency_by_policy_figure")
     schemes = list(dict.fromkeys(df["scheme"]))
     policies = list(dict.fromkeys(df["policy"]))
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = fig.subplots()
     width = 0.8 / len(policies)
     x = np.arange(len(schemes))
     for i, p in enumerate(policies):
         d = df[df["policy"] == p].set_index("scheme").reindex(schemes)
         ax.bar(x + (i - (len(policies) - 1) / 2) * width, d["queued_avg_read_latency_ns"], width, label=p)
     ax.set_xticks(x, schemes)
+    ax.set_xlabel("write scheme")
     ax.set_ylabel("average queued read latency (ns)")
     ax.set_title(title or "Read latency under write cancellation and pausing")
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    legend_above(ax)
     return fig
 
 
@@ -33,7 +34,8 @@ def appwom_prereset_figure(df: pd.DataFrame, *, title: str | None = None) -> Fig
     """AppWOM's queued average write latency relative to PreRESET's against the idle time, one line
     per (access pattern, policy). ``df``: columns pattern, policy, gap_ns, ratio."""
     require(df, ("pattern", "policy", "gap_ns", "ratio"), "appwom_prereset_figure")
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = fig.subplots()
     for (pattern, policy), d in df.groupby(["pattern", "policy"], sort=False):
         d = d.sort_values("gap_ns")
         ax.plot(d["gap_ns"] / 1000, (d["ratio"] - 1) * 100, marker="o", label=f"{pattern}, {policy}")
@@ -43,6 +45,5 @@ def appwom_prereset_figure(df: pd.DataFrame, *, title: str | None = None) -> Fig
     ax.set_xlabel("idle time between steps / iterations (us)")
     ax.set_ylabel("AppWOM vs PreRESET, queued avg write latency (%)")
     ax.set_title(title or "When AppWOM's write latency falls below PreRESET's")
-    ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
+    legend_above(ax, ncols=2, fontsize=7)
     return fig

@@ -6,13 +6,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from plots._style import eng_unit, legend_above, unit_label
 from plots._tables import require
 
 OPERATIONS = ("insertions", "removals", "shifts", "detects")
 
 
 def racetrack_counts_figure(table: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Operations (left, one linear scale) and latency (right, µs) per scheme or per layout variant."""
+    """Operations (left) and total latency (right) per scheme or per layout variant; linear axes from 0,
+    units from the data."""
     matrix = "pattern" in table.columns
     if matrix:
         require(table, ("pattern", "variant", "operations", "shifts", "latency_ns"), "the racetrack layout figure")
@@ -26,16 +28,19 @@ def racetrack_counts_figure(table: pd.DataFrame, *, title: str | None = None) ->
     left, right = fig.subplots(1, 2, width_ratios=(2, 1))
     x = np.arange(len(labels))
     width = 0.8 / len(counts)
+    cfactor, cunit = eng_unit(np.concatenate([v.to_numpy(dtype=float) for v in counts.values()]), "")
     for i, (name, values) in enumerate(counts.items()):
-        left.bar(x - 0.4 + width * (i + 0.5), values.to_numpy(dtype=float), width, label=name)
+        left.bar(x - 0.4 + width * (i + 0.5), values.to_numpy(dtype=float) / cfactor, width, label=name)
     left.set_xticks(x, labels, fontsize=8)
-    left.set_ylabel("operations (count)")
-    left.legend(fontsize=8, ncols=len(counts), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
-    latency_us = table["latency_ns"].to_numpy(dtype=float) / 1e3
-    bars = right.bar(x, latency_us, 0.6, color="0.45")
+    left.set_xlabel("matrix layout" if matrix else "write scheme")
+    left.set_ylabel(unit_label("operations", cunit))
+    legend_above(left)
+    lfactor, lunit = eng_unit(table["latency_ns"], "ns")
+    bars = right.bar(x, table["latency_ns"].to_numpy(dtype=float) / lfactor, 0.6, color="0.45")
     right.bar_label(bars, fmt="%.3g", fontsize=7)
     right.set_xticks(x, labels, fontsize=8)
-    right.set_ylabel("total latency (µs)")
+    right.set_xlabel("matrix layout" if matrix else "write scheme")
+    right.set_ylabel(unit_label("total latency", lunit))
     what = "matrix layouts" if matrix else "write schemes"
     fig.suptitle(f"Racetrack {what}" + (f": {title}" if title else ""), fontsize=10)
     return fig

@@ -9,14 +9,12 @@ Both read tidy tables (as written by ``scripts/wear_levelling.py``):
 """
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from plots._tables import require  # noqa: E402
+from plots._style import legend_above
+from plots._tables import require
 
 
 def wear_distribution_figure(table: pd.DataFrame, *, title: str | None = None) -> Figure:
@@ -37,19 +35,21 @@ def wear_distribution_figure(table: pd.DataFrame, *, title: str | None = None) -
         ax.set_yscale("log")
         ax.set_title(scheme, fontsize=9)
         ax.set_xlabel("flips per iteration of a physical cell", fontsize=8)
-        ax.set_ylabel("cells", fontsize=8)
+        ax.set_ylabel("physical cells (count), log scale", fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7)
     for ax in axes[len(schemes):]:
         ax.set_visible(False)
     t = "Per-cell wear (steady state of each leveller)"
     fig.suptitle(f"{t}: {title}" if title else t, fontsize=10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:   # one legend for every panel, below them
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 6), frameon=False, fontsize=8)
     return fig
 
 
 def lifetime_levellers_figure(summary: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Lifetime (iterations to the first physical cell's failure) per scheme under each leveller,
-    log scale, with each scheme's mean-wear bound marked."""
+    log scale (points, not bars), with each scheme's mean-wear bound marked."""
     require(summary, ("scheme", "wear_leveling", "lifetime_levelled_iterations", "lifetime_mean_iterations"),
             "the lifetime-per-leveller figure")
     schemes = list(dict.fromkeys(summary["scheme"]))
@@ -61,14 +61,17 @@ def lifetime_levellers_figure(summary: pd.DataFrame, *, title: str | None = None
     for i, lv in enumerate(levellers):
         df = summary[summary["wear_leveling"] == lv].set_index("scheme")
         v = df["lifetime_levelled_iterations"].reindex(schemes).to_numpy(dtype=float)
-        ax.bar(x - 0.4 + width * (i + 0.5), v, width, label=lv)
+        ax.plot(x - 0.4 + width * (i + 0.5), np.where(v > 0, v, np.nan), ls="none", marker="o", ms=7,
+                label=lv)   # points: a bar on a log axis would start from an arbitrary bottom
     bound = summary.groupby("scheme", sort=False)["lifetime_mean_iterations"].first().reindex(schemes)
     ax.scatter(x, bound.to_numpy(dtype=float), marker="_", s=900, color="black", zorder=3,
                label="mean-wear bound")
     ax.set_xticks(x, schemes)
+    ax.set_xlabel("write scheme")
     ax.set_yscale("log")
-    ax.set_ylabel("lifetime (iterations)")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("lifetime (iterations), log scale")
+    ax.grid(axis="y", alpha=0.3)
+    legend_above(ax)
     t = "Lifetime per scheme under each wear leveller"
-    ax.set_title(f"{t}: {title}" if title else t, fontsize=10)
+    fig.suptitle(f"{t}: {title}" if title else t, fontsize=10)
     return fig
