@@ -173,12 +173,14 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
                      suffix: str = "") -> list[Path]:
     """The figures of one run (those whose columns the tables have)."""
     import plots
+    from plots._style import config_caption
 
     written = []
     for stem, fn in RUN_FIGURES.items():
         table = flips if stem == "bit_flips" else summary
-        try:
-            fig = getattr(plots, fn)(table, title=title)
+        try:   # the flips table has no configuration columns: its figure is titled from the summary's
+            fig = getattr(plots, fn)(table, title=", ".join(p for p in (title, config_caption([summary]))
+                                                              if p) if stem == "bit_flips" else title)
         except plots.MissingColumns:
             continue
         written += folder.figure(fig, stem + suffix)
@@ -215,41 +217,180 @@ def read_run(folder: str | os.PathLike) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- text
 
+#: The console summary's main columns: column -> (heading, kind). The kind sets the unit and the format:
+#: "count" (summed over the run), "pj" (energy, unit chosen from the data), "ns", "iter", "ratio", "text".
+_MAIN_COLUMNS = {
+    "bit_flips": ("bit flips", "count"),
+    "energy_per_iteration_pj": ("energy per iteration", "pj"),
+    "max_cell_flips": ("max cell flips", "count"),
+    "lifetime_iterations": ("lifetime", "iter"),
+    "avg_write_latency_ns": ("avg write latency", "ns"),
+    "refreshes": ("refreshes", "count"),
+    "silent_writes": ("silent writes", "count"),
+    "insertions": ("insertions", "count"),
+    "removals": ("removals", "count"),
+    "shifts": ("shifts", "count"),
+    "detects": ("detects", "count"),
+    "approx_max_rel_error": ("max rel error", "ratio"),
+}
 
-def format_summary(summary: pd.DataFrame) -> str:
-    """A readable text table of the main figures, plus AppWOM's ratios to the paper's baselines."""
-    cols = [c for c in ("scheme", "bit_flips", "energy_per_iteration_pj", "max_cell_flips", "lifetime_iterations",
-                        "avg_write_latency_ns", "refreshes", "silent_writes", "approx_max_rel_error")
-            if c in summary.columns]
-    extra = [c for c in summary.columns if c.startswith("queued_")]
-    df = summary[cols + extra].copy()
-    heads = {"bit_flips": "bit flips", "energy_per_iteration_pj": "energy/iter (nJ)",
-             "max_cell_flips": "max cell flips", "lifetime_iterations": "lifetime (iter)",
-             "avg_write_latency_ns": "avg write (ns)", "silent_writes": "silent writes",
-             "approx_max_rel_error": "max rel err"}
-    if "energy_per_iteration_pj" in df:
-        df["energy_per_iteration_pj"] = df["energy_per_iteration_pj"] / 1e3
-    fmt = {
-        "bit_flips": "{:,.0f}".format, "energy_per_iteration_pj": "{:,.1f}".format,
-        "max_cell_flips": "{:,.0f}".format, "lifetime_iterations": "{:.3g}".format,
-        "avg_write_latency_ns": "{:.1f}".format, "refreshes": "{:,.0f}".format,
-        "silent_writes": "{:,.0f}".format, "approx_max_rel_error": "{:.2e}".format,
-    }
-    fmt.update({c: "{:.1f}".format for c in extra if pd.api.types.is_float_dtype(df[c])})
-    text = df.rename(columns=heads).to_string(index=False, formatters={heads.get(k, k): v for k, v in fmt.items()})
+#: Units of column-name suffixes (observer columns: the unit is in the name).
+_SUFFIX_KINDS = (("_pj", "pj"), ("_ns", "ns"), ("_gbs", "gbs"), ("_iterations", "iter"), ("_rate", "ratio"),
+                 ("_utilisation", "ratio"), ("_share", "ratio"), ("_fraction", "ratio"))
+
+
+def observer_columns(output) -> dict[str, list[str]]:
+    """``{observer name: the summary columns it added}`` of a :class:`archsim.run.RunOutput`, in order."""
+    names = [o.name for o in output.config.run.observers]
+    out: dict[str, list[str]] = {}
+    for i, rep in enumerate(output.reports):
+        cols = list(dict.fromkeys(k for per_scheme in rep.columns.values() for k in per_scheme))
+        if cols:
+            out[names[i] if i < len(names) else f"observer {i + 1}"] = cols
+    return out
+
+
+def format_summary(summary: pd.DataFrame, *, observed: Mapping[str, Sequence[str]] | None = None,
+                   width: int = 120) -> str:
+    """The console summary of a run: the main figures per scheme, the columns each observer added
+    (``observed``: observer name -> columns, :func:`observer_columns`), and AppWOM's ratios to the paper's
+    baselines, saying which direction is better. Every line fits ``width`` columns (a wide table is
+    continued below, the scheme repeated); each column states its unit once, under its heading; energies
+    are per training iteration in a unit chosen from the data, counts are summed over the run. The CSV
+    tables hold every column at full precision."""
+    main = [c for c in _MAIN_COLUMNS if c in summary.columns and summary[c].notna().any()]
+    specs = [(c, *_MAIN_COLUMNS[c]) for c in main]
+    blocks = [_text_table(summary, specs, width)]
+    if "iterations" in summary.columns and summary["iterations"].nunique() == 1:
+        blocks[0] += (f"\n(counts: totals over the run's {int(summary['iterations'].iloc[0]):,} iterations; "
+                      "every column at full precision in summary.csv)")
+    for name, cols in (observed or {}).items():
+        cols = [c for c in cols if c in summary.columns and c not in main]
+        if cols:
+            specs = [(c, _heading(c), _kind(c, summary[c])) for c in cols]
+            blocks.append(f"added by the {name!r} observer:\n" + _text_table(summary, specs, width))
     r = ratios(summary)
     if not r.empty:
-        lines = []
-        for _, row in r.iterrows():
-            parts = [f"energy {_pct(-row.get('energy_reduction_pct'))}",
-                     f"lifetime {_pct(row.get('lifetime_improvement_pct'))}",
-                     f"avg write latency {_pct(-row.get('latency_reduction_pct'))}"]
-            lines.append(f"  appwom vs {row['baseline']:<9} " + ", ".join(parts))
-        text += "\n\n" + "\n".join(lines)
-    return text
+        blocks.append(_ratio_text(r, width))
+    return "\n\n".join(blocks)
 
 
-def _pct(x: Any) -> str:
+def _heading(col: str) -> str:
+    for suffix, _ in _SUFFIX_KINDS[:4]:
+        if col.endswith(suffix):
+            col = col[: -len(suffix)]
+    return col.replace("_", " ")
+
+
+def _kind(col: str, values: pd.Series) -> str:
+    for suffix, kind in _SUFFIX_KINDS:
+        if col.endswith(suffix) or col == suffix[1:]:
+            return kind
+    if pd.api.types.is_integer_dtype(values) or (pd.api.types.is_float_dtype(values) and
+                                                  np.allclose(values.fillna(0) % 1, 0)):
+        return "count"
+    return "text" if not pd.api.types.is_numeric_dtype(values) else "value"
+
+
+def _column(values: pd.Series, kind: str) -> tuple[str, list[str]]:
+    """(unit, formatted cells) of one column."""
+    from plots._style import eng_unit
+
+    v = values
+    if kind == "text":
+        return "", ["" if x is None else str(x) for x in v]
+    x = pd.to_numeric(v, errors="coerce").to_numpy(dtype=float)
+
+    def cells(fmt):
+        return ["-" if not np.isfinite(e) else fmt(e) for e in x]
+
+    if kind == "pj":
+        factor, unit = eng_unit(x, "pJ", ascii=True)
+        x = x / factor
+        return unit, cells(_sig4)
+    if kind == "ns":
+        if np.nanmax(np.abs(x), initial=0) < 1e5:
+            return "ns", cells(lambda e: f"{e:,.1f}")
+        factor, unit = eng_unit(x, "ns", ascii=True)     # a simulated time, not a latency
+        x = x / factor
+        return unit, cells(_sig4)
+    if kind == "gbs":
+        return "GB/s", cells(lambda e: f"{e:.3g}")
+    if kind == "iter":
+        return "iterations", cells(lambda e: f"{e:.3g}")
+    if kind == "ratio":
+        return "fraction", cells(lambda e: f"{e:.3g}")
+    if kind == "count":
+        return "count", cells(lambda e: f"{e:,.0f}")
+    return "", cells(lambda e: f"{e:.4g}")
+
+
+def _sig4(e: float) -> str:
+    """Four significant digits, no exponent (values of order 1-1000 after the unit is chosen)."""
+    digits = max(0, 3 - int(np.floor(np.log10(abs(e))))) if e else 1
+    return f"{e:,.{digits}f}"
+
+
+def _text_table(df: pd.DataFrame, specs: list[tuple[str, str, str]], width: int) -> str:
+    """Right-aligned columns with a heading (up to two lines) and a unit row, the scheme first;
+    columns beyond ``width`` continue in a second table below."""
+    key = ("scheme", ["scheme", ""], "", [str(s) for s in df["scheme"]])
+    cols = []
+    for col, head, kind in specs:
+        unit, cells = _column(df[col], kind)
+        w = max([len(unit), *(len(c) for c in cells)] + [0])
+        cols.append((col, _wrap(head, max(w, 8)), unit, cells))
+    parts, line_cols = [], []
+
+    def emit(group):
+        allc = [key, *group]
+        widths = [max(len(h) for h in c[1] + [c[2], *c[3]]) for c in allc]
+        rows = []
+        for i in range(2):
+            rows.append("  ".join((c[1][i] if i < len(c[1]) else "").rjust(w) for c, w in zip(allc, widths)))
+        rows.append("  ".join(c[2].rjust(w) for c, w in zip(allc, widths)))
+        for r in range(len(df)):
+            rows.append("  ".join(c[3][r].rjust(w) for c, w in zip(allc, widths)))
+        parts.append("\n".join(line.rstrip() for line in rows if line.strip() or True))
+
+    used = max(len("scheme"), *(len(s) for s in key[3]))
+    for c in cols:
+        w = max(len(h) for h in c[1] + [c[2], *c[3]])
+        if line_cols and used + 2 + w > width:
+            emit(line_cols)
+            line_cols, used = [], max(len("scheme"), *(len(s) for s in key[3]))
+        line_cols.append(c)
+        used += 2 + w
+    if line_cols or not cols:
+        emit(line_cols)
+    return "\n\n".join(parts)
+
+
+def _wrap(head: str, w: int) -> list[str]:
+    """A heading in one line, or two balanced lines when longer than ``w``."""
+    if len(head) <= w or " " not in head:
+        return ["", head]
+    words = head.split(" ")
+    best = min(range(1, len(words)), key=lambda i: max(len(" ".join(words[:i])), len(" ".join(words[i:]))))
+    return [" ".join(words[:best]), " ".join(words[best:])]
+
+
+def _ratio_text(r: pd.DataFrame, width: int) -> str:
+    lines = ["appwom / baseline, each metric's ratio (change): lower is better for energy and write latency, "
+             "higher for lifetime"]
+    cols = [("energy_ratio", "energy"), ("lifetime_ratio", "lifetime"),
+            ("avg_write_latency_ratio", "avg write latency"), ("bit_flips_ratio", "bit flips")]
+    cols = [(c, h) for c, h in cols if c in r.columns]
+    cells = {c: [_ratio_cell(x) for x in r[c]] for c, _ in cols}
+    widths = {c: max(len(h), *(len(x) for x in cells[c])) for c, h in cols}
+    bw = max(len("baseline"), *(len(str(b)) for b in r["baseline"]))
+    lines.append("  " + "baseline".ljust(bw) + "".join("  " + h.rjust(widths[c]) for c, h in cols))
+    for i, b in enumerate(r["baseline"]):
+        lines.append("  " + str(b).ljust(bw) + "".join("  " + cells[c][i].rjust(widths[c]) for c, _ in cols))
+    return "\n".join(line[:width] for line in lines)
+
+
+def _ratio_cell(x: Any) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"
-    return f"{x:+.1f}%"
+    return f"{x:#.3g}x ({100 * (x - 1):+.1f}%)"

@@ -102,7 +102,7 @@ def observer_names(args: argparse.Namespace, config=None) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from archsim.config import replace
     from archsim.outputs import OutputFolder
-    from archsim.results import format_summary
+    from archsim.results import format_summary, observer_columns
     from archsim.run import run_experiment
 
     cfg = build_config(args)
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if args.source is not None:
         print(_nvmain_notes(args.source, output.config))
     print()
-    print(format_summary(output.summary))
+    print(format_summary(output.summary, observed=observer_columns(output)))
     print()
     print(f"wrote {len(files)} files to {out}")
     sys.stdout.flush()
