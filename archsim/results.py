@@ -267,12 +267,18 @@ def format_summary(summary: pd.DataFrame, *, observed: Mapping[str, Sequence[str
     for name, cols in (observed or {}).items():
         cols = [c for c in cols if c in summary.columns and c not in main]
         if cols:
-            specs = [(c, _heading(c), _kind(c, summary[c])) for c in cols]
-            blocks.append(f"added by the {name!r} observer:\n" + _text_table(summary, specs, width))
+            blocks.append(f"added by the {name!r} observer:\n" + format_columns(summary, cols, width=width))
     r = ratios(summary)
     if not r.empty:
         blocks.append(_ratio_text(r, width))
     return "\n\n".join(blocks)
+
+
+def format_columns(table: pd.DataFrame, columns: Sequence[str], *, width: int = 120) -> str:
+    """``columns`` of a per-scheme table as console text within ``width`` columns (the scheme first, a
+    unit row from the column names' suffixes, continued below when wide)."""
+    cols = [c for c in columns if c in table.columns and c != "scheme"]
+    return _text_table(table, [(c, _heading(c), _kind(c, table[c])) for c in cols], width)
 
 
 def _heading(col: str) -> str:
@@ -283,6 +289,8 @@ def _heading(col: str) -> str:
 
 
 def _kind(col: str, values: pd.Series) -> str:
+    if "occupancy" in col:
+        return "requests"
     for suffix, kind in _SUFFIX_KINDS:
         if col.endswith(suffix) or col == suffix[1:]:
             return kind
@@ -320,6 +328,8 @@ def _column(values: pd.Series, kind: str) -> tuple[str, list[str]]:
         return "iterations", cells(lambda e: f"{e:.3g}")
     if kind == "ratio":
         return "fraction", cells(lambda e: f"{e:.3g}")
+    if kind == "requests":
+        return "requests", cells(lambda e: f"{e:.4g}")
     if kind == "count":
         return "count", cells(lambda e: f"{e:,.0f}")
     return "", cells(lambda e: f"{e:.4g}")

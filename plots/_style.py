@@ -65,6 +65,10 @@ def legend_above(ax, *, ncols: int | None = None, handles=None, labels=None, fon
     if not handles:
         return
     n = len(handles) if ncols is None else ncols
+    fig = ax.get_figure()
+    if ax.get_title() and fig.get_suptitle() == "":   # the title goes above the legend, not under it
+        fig.suptitle(ax.get_title(), fontsize=10)
+        ax.set_title("")
     ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(n, 6), frameon=False,
               fontsize=fontsize, borderaxespad=0.2)
 

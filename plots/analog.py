@@ -38,7 +38,7 @@ def accuracy_curves_figure(curves: pd.DataFrame) -> Figure:
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     legend_above(ax, ncols=3, fontsize=7)
-    ax.set_title("in-situ training on digits")
+    fig.suptitle("in-situ training on digits", fontsize=10)
     return fig
 
 
@@ -57,7 +57,7 @@ def accuracy_vs_key_figure(table: pd.DataFrame, col: str) -> Figure:
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3)
     legend_above(ax)
-    ax.set_title(f"accuracy vs {col.replace('_', ' ')} (dashed: software)")
+    fig.suptitle(f"accuracy vs {col.replace('_', ' ')} (dashed: software)", fontsize=10)
     return fig
 
 
@@ -79,7 +79,7 @@ def accuracy_vs_adc_bits_figure(table: pd.DataFrame) -> Figure:
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3)
     legend_above(ax)
-    ax.set_title("accuracy vs ADC resolution")
+    fig.suptitle("accuracy vs ADC resolution", fontsize=10)
     return fig
 
 
@@ -101,5 +101,5 @@ def accuracy_per_preset_figure(table: pd.DataFrame) -> Figure:
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3, axis="y")
     legend_above(ax)
-    ax.set_title("in-situ accuracy per device")
+    fig.suptitle("in-situ accuracy per device", fontsize=10)
     return fig

@@ -170,6 +170,9 @@ def _sweep(folder: Path, files: set, out, prefix: str, *, label: str, baselines:
     for key in keys:
         if ratios[key].nunique(dropna=False) < 2:
             continue
+        if ratios["memory"].nunique() > 1 and ratios.groupby(key)["memory"].nunique().max() == 1 \
+                and ratios.groupby("memory")[key].nunique().max() == 1:
+            continue   # the key is the memory (run.memory): each memory's ratios are in the other figures
         fig = plots.sweep_key_figure(ratios, key, keys, title=caption)
         written += out.figure(fig, f"{prefix}sweep_{_safe(key)}")
     return written

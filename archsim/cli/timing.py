@@ -50,6 +50,7 @@ def run_timing(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from archsim.outputs import OutputFolder
+    from archsim.results import format_columns
     from archsim.timing.figures import bank_figure
     from archsim.timing.runner import simulate
 
@@ -65,11 +66,11 @@ def run_timing(args: argparse.Namespace) -> int:
                      ("timing_lifetimes", lifetimes)):
         out.table(df, name)
     if not args.no_figures:
-        out.figure(bank_figure(results), "timing_banks", dpi=120)
+        out.figure(bank_figure(results, title=f"{cfg.run.memory}, {cfg.run.iterations:,} iterations"),
+                   "timing_banks", dpi=120)
     out.text("config.toml", cfg.to_toml())
     out.complete()
-    with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(summary.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    print(format_columns(summary, list(summary.columns)))   # within 120 columns; every digit in the CSVs
     print(f"tables{'' if args.no_figures else ' and figure'} written to {path}")
     return 0
 

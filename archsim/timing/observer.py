@@ -92,7 +92,8 @@ class TimingObserver(RunObserver):
         return ObserverReport(
             columns={s: {k: float(v) for k, v in r.summary.items()} for s, r in results.items()},
             tables={"timing_banks": banks, "timing_overall": overall, "timing_lifetimes": lifetimes},
-            figures={"timing_banks": bank_figure(results)},
+            figures={"timing_banks": bank_figure(results, title=f"{self.ctx.config.run.memory}, "
+                                                                f"{self.ctx.iterations:,} iterations")},
         )
 
 

@@ -52,10 +52,122 @@ def test_plot_functions_read_tables(runs):
     assert isinstance(fig, matplotlib.figure.Figure)
     (ax,) = fig.axes
     heights = [p.get_height() for p in ax.patches]
-    assert heights == pytest.approx(list(summary["energy_per_iteration_pj"] / 1e3))
+    factor = {"pJ": 1, "nJ": 1e3, "µJ": 1e6, "mJ": 1e9}[ax.get_ylabel().split("(")[1].rstrip(")")]
+    assert heights == pytest.approx(list(summary["energy_per_iteration_pj"] / factor))
     fig = plots.lifetime_figure({"a": summary, "b": summary})
-    assert len(fig.axes[0].patches) == 12
+    ax = fig.axes[0]
+    drawn = len(ax.patches) if ax.get_yscale() == "linear" else sum(len(l.get_xdata()) for l in ax.lines)
+    assert drawn == 12
     fig = plots.bit_flips_figure(flips)
     assert len([a for a in fig.axes if a.get_visible()]) == 6
     with pytest.raises(plots.MissingColumns):
         plots.write_latency_figure(summary.drop(columns=["avg_write_latency_ns"]))
+
+
+# --------------------------------------------------------------------------- sweeps, timing, console
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory):
+    """A tiny sweep over two memories and two line sizes (4 points, one Dask worker)."""
+    root = tmp_path_factory.mktemp("sweep")
+    trace = write_tiny_trace(root / "tiny.trace", iterations=8)[0]
+    (root / "s.toml").write_text(f"""
+[base.run]
+trace = "{trace}"
+iterations = 8
+[sweep]
+grid = {{"run.memory" = ["pcm", "racetrack"], "layout.line_bytes" = [32, 64]}}
+""")
+    assert main(["sweep", "--config", str(root / "s.toml"), "--out", str(root / "out"), "--workers", "1",
+                 "--no-progress"]) == 0
+    return root / "out"
+
+
+def test_report_on_a_sweep_folder_keeps_technologies_apart(sweep_folder, tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["report", str(sweep_folder), "--out", str(out)]) == 0
+    ratios = pd.read_csv(out / "sweep_ratios.csv")
+    results = pd.read_csv(sweep_folder / "results.csv")
+    assert set(ratios["memory"]) == {"pcm", "racetrack"} and len(ratios) == len(results)
+    assert set(ratios.loc[ratios.memory == "pcm", "baseline"]) == {"preset"}
+    assert set(ratios.loc[ratios.memory == "racetrack", "baseline"]) == {"naive"}
+    assert (ratios.loc[ratios.scheme == ratios.baseline, "energy_ratio"] == 1.0).all()
+    # dcw of each memory over that memory's baseline at the same point, by hand
+    for mem, base in (("pcm", "preset"), ("racetrack", "naive")):
+        r = results[results.memory == mem]
+        for point, d in r.groupby("point"):
+            e = d.set_index("scheme")["energy_pj"]
+            got = ratios[(ratios.point == point) & (ratios.scheme == "dcw")]
+            assert len(got) == 1 and got["energy_ratio"].iloc[0] == pytest.approx(e["dcw"] / e[base])
+    assert ratios.loc[ratios.memory == "racetrack", "lifetime_ratio"].isna().all()
+    assert (out / "sweep_layout.line_bytes.png").stat().st_size > 5000
+    assert (out / "sweep_layout.line_bytes.pdf").is_file()
+    assert not (out / "sweep_run.memory.png").exists()     # the memory itself: no figure of its own
+    out2 = tmp_path / "rep2"
+    assert main(["report", str(sweep_folder), "--out", str(out2), "--baseline", "pcm:appwom"]) == 0
+    r2 = pd.read_csv(out2 / "sweep_ratios.csv")
+    assert set(r2.loc[r2.memory == "pcm", "baseline"]) == {"appwom"}
+    assert main(["report", str(sweep_folder), "--out", str(tmp_path / "rep3"), "--baseline", "pcm:nope"]) == 2
+    assert "baseline scheme 'nope'" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def timing_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("timing")
+    trace = write_tiny_trace(root / "tiny.trace", iterations=8)[0]
+    return root, trace
+
+
+def _width(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def test_report_redraws_the_timing_figures_and_the_console_fits_120_columns(timing_runs, tmp_path, capsys):
+    root, trace = timing_runs
+    capsys.readouterr()
+    assert main(["run", "--trace", str(trace), "--timing", "--schemes", "preset,appwom", "--out",
+                 str(root / "run"), "--no-progress", "--no-figures"]) == 0
+    text = capsys.readouterr().out
+    assert _width(text) <= 120, text
+    assert "added by the 'timing' observer" in text and "queued avg" in text
+    assert "lower is better for energy and write latency" in text and "higher for lifetime" in text
+    cfg = root / "t.toml"
+    cfg.write_text(f'[run]\ntrace = "{trace}"\niterations = 8\nschemes = ["preset", "appwom"]\n')
+    assert main(["timing", "run", "--config", str(cfg), "--out", str(root / "tr"), "--no-progress",
+                 "--no-figures"]) == 0
+    text = capsys.readouterr().out
+    assert _width(text) <= 120, text
+    out = tmp_path / "rep"
+    assert main(["report", str(root / "run"), str(root / "tr"), "--out", str(out), "--label", "run",
+                 "--label", "tr"]) == 0
+    for stem in ("energy", "write_latency", "bit_flips", "run_timing_banks", "tr_timing_banks"):
+        assert (out / f"{stem}.png").stat().st_size > 5000, stem
+    one = tmp_path / "one"
+    assert main(["report", str(root / "tr"), "--out", str(one)]) == 0
+    assert (one / "timing_banks.png").is_file() and not (one / "energy.png").exists()
+
+
+def test_console_summary_widths_and_racetrack_operations(timing_runs, capsys):
+    from archsim.results import format_summary
+
+    root, trace = timing_runs
+    pcm = run_experiment(tiny_config(trace, **{"run.iterations": 8}), progress=False).summary
+    text = format_summary(pcm)
+    assert _width(text) <= 120
+    lines = text.splitlines()
+    assert lines[2].split()[:3] == ["count", "uJ", "count"] or "J" in lines[2]   # a unit row, once
+    assert sum("iterations" in line for line in lines[:3]) == 1
+    capsys.readouterr()
+    assert main(["run", "--trace", str(trace), "--memory", "racetrack", "--iterations", "8",
+                 "--out", str(root / "rt"), "--no-progress", "--no-figures"]) == 0
+    text = capsys.readouterr().out
+    assert _width(text) <= 120, text
+    for word in ("insertions", "removals", "shifts"):
+        assert word in text
+    rt = pd.read_csv(root / "rt" / "summary.csv")
+    naive = rt.set_index("scheme").loc["naive"]
+    assert f"{int(naive['shifts']):,}" in text and f"{int(naive['insertions']):,}" in text
+    wide = pcm.assign(**{f"extra_{i}_ns": 1234.5 for i in range(20)})
+    text = format_summary(wide, observed={"many": [f"extra_{i}_ns" for i in range(20)]}, width=120)
+    assert _width(text) <= 120 and text.count("extra 19") == 1 and text.count("  scheme") >= 3
