@@ -38,6 +38,7 @@ RUN_FIGURES = {
     "energy": "energy_figure",
     "lifetime": "lifetime_figure",
     "write_latency": "write_latency_figure",
+    "operations": "racetrack_counts_figure",     # racetrack: insertions, removals, shifts, detects
 }
 
 
@@ -178,9 +179,13 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
     written = []
     for stem, fn in RUN_FIGURES.items():
         table = flips if stem == "bit_flips" else summary
-        try:   # the flips table has no configuration columns: its figure is titled from the summary's
-            fig = getattr(plots, fn)(table, title=", ".join(p for p in (title, config_caption([summary]))
-                                                              if p) if stem == "bit_flips" else title)
+        if stem == "bit_flips":   # the flips table has no configuration columns: titled from the summary's
+            caption = config_caption([summary])
+            t = caption if not title or title in caption.split(", ") else ", ".join(p for p in (title, caption) if p)
+        else:
+            t = title
+        try:
+            fig = getattr(plots, fn)(table, title=t)
         except plots.MissingColumns:
             continue
         written += folder.figure(fig, stem + suffix)
@@ -325,7 +330,7 @@ def _column(values: pd.Series, kind: str) -> tuple[str, list[str]]:
     if kind == "gbs":
         return "GB/s", cells(lambda e: f"{e:.3g}")
     if kind == "iter":
-        return "iterations", cells(lambda e: f"{e:.3g}")
+        return "iterations", cells(lambda e: f"{e:#.3g}")
     if kind == "ratio":
         return "fraction", cells(lambda e: f"{e:.3g}")
     if kind == "requests":

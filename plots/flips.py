@@ -67,7 +67,8 @@ def bit_flips_figure(tables: pd.DataFrame | Mapping[str, pd.DataFrame], *, title
         used.update(str(g).split("+")[0][:1] for g in d["group"])
         if log:
             pos = values > 0
-            ax.plot(x, np.where(pos, values, np.nan), color="0.6", lw=0.8, zorder=1)
+            data = np.array([not str(g).startswith("flag") for g in d["group"]])   # no line to the flag cells
+            ax.plot(x, np.where(pos & data, values, np.nan), color="0.6", lw=0.8, zorder=1)
             ax.scatter(x[pos], values[pos], c=[c for c, p in zip(colours, pos) if p], s=18, zorder=2)
             if (~pos).any():   # zero flips: a hollow marker on the bottom edge
                 ax.scatter(x[~pos], np.zeros(int((~pos).sum())), marker="v", facecolors="none",

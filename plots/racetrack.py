@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from plots._style import eng_unit, legend_above, unit_label
+from plots._style import config_caption, eng_unit, legend_above, titled, unit_label
 from plots._tables import require
 
 OPERATIONS = ("insertions", "removals", "shifts", "detects")
@@ -38,9 +38,10 @@ def racetrack_counts_figure(table: pd.DataFrame, *, title: str | None = None) ->
     lfactor, lunit = eng_unit(table["latency_ns"], "ns")
     bars = right.bar(x, table["latency_ns"].to_numpy(dtype=float) / lfactor, 0.6, color="0.45")
     right.bar_label(bars, fmt="%.3g", fontsize=7)
-    right.set_xticks(x, labels, fontsize=8)
+    right.set_xticks(x, labels, fontsize=8, rotation=30 if len(labels) > 4 else 0,
+                     ha="right" if len(labels) > 4 else "center")
     right.set_xlabel("matrix layout" if matrix else "write scheme")
     right.set_ylabel(unit_label("total latency", lunit))
     what = "matrix layouts" if matrix else "write schemes"
-    fig.suptitle(f"Racetrack {what}" + (f": {title}" if title else ""), fontsize=10)
+    fig.suptitle(titled(f"Racetrack {what}", title, config_caption([table])), fontsize=10)
     return fig

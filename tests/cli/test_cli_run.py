@@ -23,7 +23,8 @@ def test_run_end_to_end(trace, tmp_path, capsys):
     assert "40 iterations of 92 values in 8 lines x 16 words" in text
     for s in ALL:
         assert s in text
-    assert "appwom vs wom-set" in text and "lifetime" in text
+    assert "appwom / baseline" in text and "\n  wom-set " in text and "lifetime" in text   # the ratios to WOM-SET
+    assert max(len(line) for line in text.splitlines()) <= 120
     for name in ("summary", "bit_flips", "ratios"):
         assert (out / f"{name}.csv").is_file() and (out / f"{name}.parquet").is_file()
     for fig in ("bit_flips", "energy", "lifetime", "write_latency"):
