@@ -79,7 +79,7 @@ def _draw_runs(runs: dict, out) -> list:
     one = len(runs) == 1
     written = []
     for stem, fn in RUN_FIGURES.items():
-        if stem == "bit_flips":
+        if stem in _PER_RUN:
             continue
         try:
             fig = getattr(plots, fn)(next(iter(summaries.values())) if one else summaries,
@@ -94,9 +94,19 @@ def _draw_runs(runs: dict, out) -> list:
         stem = "bit_flips" if one else f"bit_flips_{_safe(label)}"
         title = ", ".join(p for p in (label, config_caption([r["summary"]])) if p)
         written += out.figure(plots.bit_flips_figure(r["bit_flips"], title=title), stem)
+    for label, r in tables.items():
+        try:
+            fig = plots.racetrack_counts_figure(r["summary"], title=label)
+        except plots.MissingColumns:
+            continue          # not a racetrack run
+        written += out.figure(fig, "operations" if one else f"operations_{_safe(label)}")
     combined = pd.concat([df.assign(run=label) for label, df in summaries.items()], ignore_index=True)
     written += out.table(combined, "summary_all")
     return written
+
+
+#: Run figures drawn for each run on its own (the others show all runs side by side).
+_PER_RUN = ("bit_flips", "operations")
 
 
 def _timing_banks(folder: Path, files: set, out, prefix: str, *, label: str, **_) -> list:

@@ -143,6 +143,13 @@ def test_report_redraws_the_timing_figures_and_the_console_fits_120_columns(timi
                  "--label", "tr"]) == 0
     for stem in ("energy", "write_latency", "bit_flips", "run_timing_banks", "tr_timing_banks"):
         assert (out / f"{stem}.png").stat().st_size > 5000, stem
+    assert main(["run", "--trace", str(trace), "--memory", "racetrack", "--iterations", "8", "--out",
+                 str(root / "rt2"), "--no-progress", "--no-figures"]) == 0
+    mixed = tmp_path / "mixed"
+    assert main(["report", str(root / "run"), str(root / "rt2"), "--out", str(mixed)]) == 0
+    assert (mixed / "operations_rt2.png").is_file() and not (mixed / "operations_run.png").exists()
+    ticks = pd.read_csv(mixed / "summary_all.csv").groupby("run")["memory"].first().to_dict()
+    assert ticks == {"run": "pcm", "rt2": "racetrack"}
     one = tmp_path / "one"
     assert main(["report", str(root / "tr"), "--out", str(one)]) == 0
     assert (one / "timing_banks.png").is_file() and not (one / "energy.png").exists()
