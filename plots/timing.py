@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from plots._style import eng_unit, legend_above, unit_label
 from plots._tables import require
@@ -62,6 +63,7 @@ def gap_knee_figure(sweep: pd.DataFrame, *, set_ns: float | None = None, reset_n
         axes[1].plot(df["gap_ns"] / gfactor, df["queued_avg_write_latency_ns"], marker="o", ms=3, label=s)
     for ax, name in zip(axes, ("device write latency (service + inline refresh)", "queued write latency")):
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel(unit_label("idle gap per iteration", gunit) + ", log scale")
         ax.set_title(name, fontsize=9)
         ax.set_ylim(bottom=0)

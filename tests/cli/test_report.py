@@ -178,3 +178,14 @@ def test_console_summary_widths_and_racetrack_operations(timing_runs, capsys):
     wide = pcm.assign(**{f"extra_{i}_ns": 1234.5 for i in range(20)})
     text = format_summary(wide, observed={"many": [f"extra_{i}_ns" for i in range(20)]}, width=120)
     assert _width(text) <= 120 and text.count("extra 19") == 1 and text.count("  scheme") >= 3
+
+
+def test_report_redraws_the_idle_gap_sweep(timing_runs, tmp_path):
+    root, trace = timing_runs
+    cfg = root / "gap.toml"
+    cfg.write_text(f'[run]\ntrace = "{trace}"\niterations = 3\nschemes = ["preset", "appwom"]\n')
+    assert main(["timing", "sweep-gap", "--config", str(cfg), "--gaps-ns", "1000,100000", "--out",
+                 str(root / "gap"), "--no-progress", "--no-figures"]) == 0
+    out = tmp_path / "rep"
+    assert main(["report", str(root / "gap"), "--out", str(out)]) == 0
+    assert (out / "sweep_gap.png").stat().st_size > 5000 and (out / "sweep_gap.pdf").is_file()
