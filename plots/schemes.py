@@ -58,14 +58,18 @@ def _scheme_figure(tables, column: str, quantity: str, base: str, what: str, def
     fig = Figure(figsize=(max(5.5, 0.9 * len(keys) * max(1, len(runs)) ** 0.5 + 2), 4.2), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(keys))
-    width = 0.8 / len(runs)
+    # each scheme's slot is shared by the runs that have it (a PCM and a racetrack run: full-width bars)
+    have = np.array([np.isfinite(v) for v in data.values()])          # runs x keys
+    count = np.maximum(have.sum(axis=0), 1)
+    rank = np.cumsum(have, axis=0) - 1
+    width_k = 0.8 / count
     for i, (label, values) in enumerate(data.items()):
         v = np.where(np.isfinite(values), values / factor, np.nan)
-        xi = x - 0.4 + width * (i + 0.5)
+        xi = x - 0.4 + width_k * (rank[i] + 0.5)
         if log:   # points on a log axis: a bar there would start from an arbitrary bottom
             ax.plot(xi, np.where(v > 0, v, np.nan), ls="none", marker="o", ms=7, label=label or None)
         else:
-            ax.bar(xi, v, width, label=label or None)
+            ax.bar(xi, v, width_k, label=label or None)
         if len(runs) == 1:
             for xx, vv in zip(xi, v):
                 if np.isfinite(vv):
