@@ -171,7 +171,7 @@ class TechnologyStream(ABC):
         from archsim.errors import ConfigError
 
         raise ConfigError(f"stream {type(self).__name__} does not expose its cells; "
-                          "wear levelling needs them (run.wear_leveling = \"none\")")
+                          "wear levelling needs them (wear_leveling = \"none\")")
 
     def lines_wear(self, lines) -> np.ndarray | None:
         """Flips per cell so far of ``lines`` (an index array or a slice) only, (n, words, cells); default: rows of
@@ -258,7 +258,7 @@ class MemoryTechnology(ABC):
         from archsim.errors import ConfigError
 
         raise ConfigError(f"memory {self.name!r} cannot price a wear-levelling line copy "
-                          "(run.wear_leveling = \"none\")")
+                          "(wear_leveling = \"none\")")
 
     def is_exact(self, scheme: str) -> bool:
         """Whether a read right after a write returns exactly what was written."""

@@ -1,4 +1,4 @@
-"""Wear levelling: the extension point ``run.wear_leveling`` and the lifetime figures of a run.
+"""Wear levelling: the extension point ``wear_leveling`` and the lifetime figures of a run.
 
 A **wear leveller** (registry :data:`WEAR_LEVELLERS`, kind "wear leveller") changes where a line's
 logical cells sit physically as the memory is written. It wraps a technology's stream
@@ -78,7 +78,7 @@ class WearLeveller(ABC):
         return self.stream_class(stream, technology, config, self.params)
 
 
-#: The wear levellers, by name (``run.wear_leveling``).
+#: The wear levellers, by name (``wear_leveling``).
 WEAR_LEVELLERS: Registry[type[WearLeveller]] = Registry("wear leveller")
 
 

@@ -36,7 +36,7 @@ def pipeline(args, levellers) -> None:
     times = {}
     for lv in levellers:
         cfg = load_config(None, ["run.workload=synthetic-lenet", f"run.iterations={args.iterations}",
-                                 f"run.chunk_iterations={args.chunk}", f"run.wear_leveling={lv}",
+                                 f"run.chunk_iterations={args.chunk}", f"wear_leveling={lv}",
                                  *(args.set if lv != "none" else [])])
         times[lv] = best_of(lambda: run_experiment(cfg, progress=False), args.repeat)
     for lv in levellers:
@@ -50,7 +50,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--levellers", default="none,rotate,start-gap")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="a configuration override for the levelled runs (e.g. run.wear_leveling.period=256)")
+                    help="a configuration override for the levelled runs (e.g. wear_leveling.period=256)")
     ap.add_argument("--pipeline", action="store_true",
                     help="time the whole archsim run pipeline (synthetic-lenet, six schemes) instead of the streams")
     args = ap.parse_args()
@@ -66,12 +66,12 @@ def main() -> None:
     T, L, W = writes.shape
     tech = TECHNOLOGIES.get("pcm")
     levellers = args.levellers.split(",")
-    configs = {lv: load_config(None, [f"run.wear_leveling={lv}", *(args.set if lv != "none" else [])])
+    configs = {lv: load_config(None, [f"wear_leveling={lv}", *(args.set if lv != "none" else [])])
                for lv in levellers}
 
     def replay(scheme, lv):
         cfg = configs[lv]
-        leveller = WEAR_LEVELLERS.get(lv)(cfg.run.wear_leveling.params)
+        leveller = WEAR_LEVELLERS.get(lv)(cfg.wear_leveling.params)
         stream = leveller.wrap(tech.open_stream(scheme, lines=L, words=W, config=cfg), tech, cfg)
         for t in range(0, T, args.chunk):
             stream.feed(writes[t:t + args.chunk])

@@ -288,19 +288,72 @@ def test_lifetime_columns():
 
 
 def test_config_and_errors():
-    cfg = load_config(None, ["run.wear_leveling=rotate", "run.wear_leveling.period=8"])
-    assert cfg.run.wear_leveling.name == "rotate" and cfg.run.wear_leveling.params.period == 8
+    cfg = load_config(None, ["wear_leveling=rotate", "wear_leveling.period=8"])
+    assert cfg.wear_leveling.name == "rotate" and cfg.wear_leveling.params.period == 8
     with pytest.raises(ConfigError, match="period"):
-        load_config(None, ["run.wear_leveling.name=rotate", "run.wear_leveling.period=0"])
+        load_config(None, ["wear_leveling.name=rotate", "wear_leveling.period=0"])
     with pytest.raises(ConfigError, match="unknown wear leveller"):
-        load_config(None, ["run.wear_leveling=rotat"])
+        load_config(None, ["wear_leveling=rotat"])
     with pytest.raises(ConfigError, match="psi"):
-        load_config(None, ["run.wear_leveling.name=start-gap", "run.wear_leveling.psi=0"])
+        load_config(None, ["wear_leveling.name=start-gap", "wear_leveling.psi=0"])
     rt = TECHNOLOGIES.get("racetrack")
     racetrack = load_config(None, ["run.memory=racetrack"])
     s = rt.open_stream(rt.default_schemes[0], lines=2, words=2, config=racetrack)
     with pytest.raises(ConfigError, match="per line"):
         WEAR_LEVELLERS.get("rotate")(RotateParams()).wrap(s, rt, racetrack)
+
+
+def test_top_level_slot_and_the_old_spelling(tmp_path, caplog):
+    """``wear_leveling`` is a top-level choice (issue 12: ``--set wear_leveling=rotate``); the old
+    ``run.wear_leveling`` loads with a one-line note; dumps round-trip and sweep ids do not move."""
+    import logging
+    import tomllib
+
+    from archsim.config import Config, config_from_mapping, current_key, replace
+
+    caplog.set_level(logging.WARNING, logger="archsim.config")
+    new = load_config(None, ["wear_leveling=start-gap", "wear_leveling.psi=7"])
+    old = load_config(None, ["run.wear_leveling=start-gap", "run.wear_leveling.psi=7"])
+    assert new == old and new.wear_leveling.params.psi == 7
+    assert "run.wear_leveling is now wear_leveling" in caplog.text
+    assert not hasattr(new.run, "wear_leveling")
+    # a file: [wear_leveling] table, the bare name, or the old [run.wear_leveling] table
+    f = tmp_path / "c.toml"
+    f.write_text('wear_leveling = "rotate"\n')
+    assert load_config(f).wear_leveling.name == "rotate"
+    f.write_text('[run.wear_leveling]\nname = "rotate"\nperiod = 5\n')
+    assert load_config(f).wear_leveling.params.period == 5
+    # both ways: the top-level key wins; parameters given only the old way are kept if taken
+    both = config_from_mapping({"wear_leveling": "rotate", "run": {"wear_leveling": {"name": "start-gap", "shift": 3}}})
+    assert both.wear_leveling.name == "rotate" and both.wear_leveling.params.shift == 3
+    # dump: a top-level [wear_leveling] table that loads back to the same configuration
+    dumped = new.to_toml()
+    assert dumped.startswith('[wear_leveling]\nname = "start-gap"') and "[run.wear_leveling]" not in dumped
+    assert config_from_mapping(tomllib.loads(dumped)) == new
+    # the key as spelled now; the identity (sweep ids, caches) keeps the leveller where it stood
+    assert current_key("run.wear_leveling.period") == "wear_leveling.period"
+    assert replace(new, {"run.wear_leveling.psi": 9}).wear_leveling.params.psi == 9
+    ident = Config().identity()
+    assert "wear_leveling" not in ident and ident["run"]["wear_leveling"] == {"name": "none"}
+    with pytest.raises(ConfigError, match="wear_leveling.psi must be at least 1"):
+        load_config(None, ["wear_leveling=start-gap", "wear_leveling.psi=0"])
+    with pytest.raises(ConfigError, match="the key must be section.key"):
+        load_config(None, ["wear_levelling=rotate"])
+
+
+def test_sweep_over_the_top_level_slot(tmp_path):
+    from archsim.sweep import load_sweep
+
+    f = tmp_path / "s.toml"
+    f.write_text('[sweep.grid]\nwear_leveling = ["none", "rotate"]\n"wear_leveling.period" = [4]\n')
+    with pytest.raises(ConfigError, match="unknown parameter 'period' of wear leveller 'none'"):
+        load_sweep(f)
+    f.write_text('[base]\nwear_leveling = "rotate"\n[sweep.grid]\n"wear_leveling.period" = [4, 8]\n')
+    spec = load_sweep(f)
+    assert [spec.point_config(p).wear_leveling.params.period for p in spec.points] == [4, 8]
+    f.write_text('[sweep.grid]\nwear_leveling = ["none"]\n"run.wear_leveling" = ["rotate"]\n')
+    with pytest.raises(ConfigError, match="same key"):
+        load_sweep(f)
 
 
 def test_dap_exposes_its_cells_and_can_be_rotated():
