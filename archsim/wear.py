@@ -61,6 +61,8 @@ from archsim.registry import NoParams, Registry
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 #: Lines handled at once when a remapping walks the whole memory (bounds the temporaries).
 BLOCK_LINES = 4096
+#: Lines per block of ``rotate``'s in-place remapping (its scratch arrays: a few MiB).
+REMAP_LINES = 1024
 
 
 class WearLeveller(ABC):
@@ -294,7 +296,7 @@ class RotateStream(LevelledStream):
     line is rewritten at the new rotation.
 
     Kept, in the logical frame: ``_x[l, j]`` = wear of the physical cell holding logical cell ``j``
-    now - the logical wear of ``j`` (uint64 modular arithmetic, exact), so that folding an epoch
+    now - the logical wear of ``j`` (uint32 modular arithmetic, exact below 2**32 flips a cell), so that folding an epoch
     is one roll of ``_x`` and needs no copy of the wear at the epoch's start."""
 
     name = "rotate"
@@ -302,9 +304,19 @@ class RotateStream(LevelledStream):
     def __init__(self, inner, technology, config, params) -> None:
         super().__init__(inner, technology, config, params)
         self.offset = 0
-        # one array per block of lines (a roll replaces a block without copying it back)
-        self._x = [np.zeros((min(BLOCK_LINES, self.lines - l0), self.cells_per_line), np.uint64)
-                   for l0 in range(0, self.lines, BLOCK_LINES)]
+        # uint32 modular arithmetic: exact while no physical cell reaches 2**32 flips (a cell flips at
+        # most a few times per write: billions of iterations); half the memory of the wear itself
+        self._x = np.zeros((self.lines, self.cells_per_line), np.uint32)
+        self._scratch: tuple[np.ndarray, ...] | None = None
+
+    def _buffers(self, n: int) -> tuple[np.ndarray, ...]:
+        """Scratch arrays for a block of ``n`` lines, allocated once (fresh memory costs page faults
+        on every remapping otherwise; see docs/performance.md)."""
+        if self._scratch is None:
+            shape = (min(REMAP_LINES, self.lines), self.cells_per_line)
+            self._scratch = (np.empty(shape, np.uint32), np.empty(shape, np.uint8), np.empty(shape, np.bool_),
+                             np.empty(shape, np.bool_))
+        return tuple(a[:n] for a in self._scratch)
 
     def next_boundary(self) -> int:
         p = self.params.period
@@ -320,39 +332,41 @@ class RotateStream(LevelledStream):
         return math.gcd(self.params.shift, self.cells_per_line)
 
     def remap(self) -> None:
-        C = self.cells_per_line
+        C, L = self.cells_per_line, self.lines
         new = self.next_offset()
         d = (new - self.offset) % C
         if d == 0:  # the mapping does not change: nothing moves
             return
-        for b, l0 in enumerate(range(0, self.lines, BLOCK_LINES)):  # line blocks: small temporaries
-            rows = slice(l0, min(self.lines, l0 + BLOCK_LINES))
-            cur = np.ascontiguousarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(-1, C)
+        for l0 in range(0, L, REMAP_LINES):  # blocks of lines, in place, no temporaries of the block's size
+            rows = slice(l0, min(L, l0 + REMAP_LINES))
+            n = rows.stop - l0
+            s, before, programmed, sets = self._buffers(n)
+            cur = np.asarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(n, C)
             # logical cell j moves to the physical cell that held logical cell j + d:
             # x'[j] = x[j + d] + cur[j + d] - cur[j] (+ 1 where the copy programs that cell)
-            x = self._x[b]
-            new_x = np.empty_like(x)
-            np.add(x[:, d:], cur[:, d:], out=new_x[:, : C - d])
-            np.add(x[:, :d], cur[:, :d], out=new_x[:, C - d:])
-            np.subtract(new_x, cur, out=new_x)
+            x = self._x[rows]
+            np.add(x[:, d:], cur[:, d:], out=s[:, : C - d], casting="unsafe")  # (mod 2**32)
+            np.add(x[:, :d], cur[:, :d], out=s[:, C - d:], casting="unsafe")
+            np.subtract(s, cur, out=x, casting="unsafe")
             cells = self.inner.cell_states(rows)
-            before = np.empty_like(cells)          # what that physical cell held: logical cell j + d
-            before[:, : C - d], before[:, C - d:] = cells[:, d:], cells[:, :d]
-            programmed = before != cells
-            np.add(new_x, programmed, out=new_x, casting="unsafe")
-            self._x[b] = new_x
-            sets = np.count_nonzero(programmed & (cells == 1), axis=1)
-            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets)
+            before[:, : C - d], before[:, C - d:] = cells[:, d:], cells[:, :d]  # logical cell j + d
+            np.not_equal(before, cells, out=programmed)
+            np.add(x, programmed, out=x, casting="unsafe")
+            np.logical_and(programmed, cells, out=sets)         # programmed to 1: a SET
+            n_set = np.count_nonzero(sets, axis=1)
+            self.copied(n_set, np.count_nonzero(programmed, axis=1) - n_set)
         self.offset = new
 
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
         cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
-        C, o = self.cells_per_line, self.offset
-        out = np.empty((self.lines, C), np.uint64)
-        for x, l0 in zip(self._x, range(0, self.lines, BLOCK_LINES)):  # physical cell (j + o) % C
-            rows = slice(l0, l0 + x.shape[0])
-            np.add(x[:, : C - o], cur[rows, : C - o], out=out[rows, o:])
-            np.add(x[:, C - o:], cur[rows, C - o:], out=out[rows, :o])
+        C, o, L = self.cells_per_line, self.offset, self.lines
+        out = np.empty((L, C), np.uint64)
+        s = self._buffers(min(REMAP_LINES, L))[0]
+        for l0 in range(0, L, REMAP_LINES):  # physical cell (j + o) % C
+            rows = slice(l0, min(L, l0 + REMAP_LINES))
+            x, c, b = self._x[rows], cur[rows], s[: rows.stop - l0]
+            np.add(x, c, out=b, casting="unsafe")  # the physical wear, mod 2**32
+            out[rows, o:], out[rows, :o] = b[:, : C - o], b[:, C - o:]
         return out
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
@@ -360,6 +374,7 @@ class RotateStream(LevelledStream):
         modulo gcd(shift, cells per line): the mean over each class, per line."""
         g = self.orbit()
         classes = physical.reshape(physical.shape[0], -1, g)
+        # a read-only broadcast (a view for shift = 1: no array of the wear's size is built)
         return np.broadcast_to(classes.mean(axis=1, keepdims=True), classes.shape).reshape(physical.shape)
 
 
