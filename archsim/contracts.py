@@ -48,6 +48,9 @@ class ChunkOutcome:
     stored: np.ndarray | None
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     fields: tuple[str, ...] = ()
+    copies: tuple["LineCopies", ...] = ()
+    """Line copies a wear leveller (:mod:`archsim.wear`) made during the chunk, in order; the
+    timing model issues them as requests. Empty without levelling."""
 
     def field(self, name: str) -> np.ndarray:
         """The (T, lines) counter ``name``."""
@@ -57,6 +60,20 @@ class ChunkOutcome:
     def writes(self) -> int:
         """Iterations (writes per line) in the chunk."""
         return int(self.outcome.shape[0])
+
+
+@dataclass
+class LineCopies:
+    """One batch of wear levelling's line copies (a rotation's rewrite of the lines, a batch of
+    Start-Gap moves), made at the end of iteration ``after`` of a chunk (0-based within it).
+
+    ``lines``: (n,) int64, the line of each copy as the timing model addresses it (distinct within
+    a batch); ``outcome``: (n, len(fields)) uint32 rows from
+    :meth:`MemoryTechnology.copy_outcome`, priced like any write."""
+
+    after: int
+    lines: np.ndarray
+    outcome: np.ndarray
 
 
 @dataclass

@@ -54,7 +54,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
+from archsim.contracts import ChunkOutcome, LineCopies, StreamResult, TechnologyStream
 from archsim.errors import ArchsimError, ConfigError
 from archsim.registry import NoParams, Registry
 
@@ -128,6 +128,8 @@ class LevelledStream(TechnologyStream):
         self.copy_reset_flips = 0
         self.copy_energy_pj = 0.0
         self._times = None
+        self._log: list[LineCopies] = []  # the copies of the chunk being fed (ChunkOutcome.copies)
+        self._at = 0                      # the iteration of that chunk a remapping falls at
         # fail at once, with one clear error, if the scheme or technology cannot be levelled
         inner.cell_states(np.zeros(1, np.intp))
         technology.copy_outcome(np.zeros(1, np.int64), np.zeros(1, np.int64))
@@ -154,8 +156,11 @@ class LevelledStream(TechnologyStream):
         length of the device's life once the mapping has gone round many times)."""
 
     # -- pricing ---------------------------------------------------------------------------
-    def copied(self, set_cells: np.ndarray, reset_cells: np.ndarray) -> None:
-        """Account line copies that SET ``set_cells`` and RESET ``reset_cells`` cells (one entry each)."""
+    def copied(self, set_cells: np.ndarray, reset_cells: np.ndarray, lines) -> None:
+        """Account line copies that SET ``set_cells`` and RESET ``reset_cells`` cells (one entry each)
+        onto ``lines`` (the line each copy writes, as the timing model addresses it: an index array
+        or a slice; distinct within one call). The copies also go to the timing model
+        (:attr:`ChunkOutcome.copies`: one batch per call, at the current iteration's end)."""
         s = np.asarray(set_cells, np.int64)
         r = np.asarray(reset_cells, np.int64)
         if not s.size:
@@ -168,6 +173,14 @@ class LevelledStream(TechnologyStream):
         rows = tech.copy_outcome(s, r)
         totals = tech.line_totals(ChunkOutcome(rows[None], None, {}, tuple(tech.outcome_fields)), self.config)
         self.copy_energy_pj += float(sum(float(np.sum(v)) for k, v in totals.items() if k != "flips"))
+        idx = np.arange(self.lines, dtype=np.int64)[lines] if isinstance(lines, slice) else np.asarray(lines, np.int64)
+        if idx.shape != s.shape:
+            raise ArchsimError(f"wear leveller {self.name}: {s.size} copies priced onto {idx.size} lines")
+        if self._log and self._log[-1].after == self._at and not np.isin(idx, self._log[-1].lines).any():
+            last = self._log[-1]  # the same batch (a remapping priced block by block)
+            self._log[-1] = LineCopies(self._at, np.concatenate([last.lines, idx]), np.concatenate([last.outcome, rows]))
+        else:
+            self._log.append(LineCopies(self._at, idx, rows))
 
     # -- TechnologyStream ------------------------------------------------------------------
     def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> ChunkOutcome:
@@ -176,6 +189,7 @@ class LevelledStream(TechnologyStream):
         T = int(np.shape(writes)[0])
         times, self._times = self._times, None
         pieces, done = [], 0
+        self._log = []
         while done < T or not pieces:
             boundary = self.next_boundary()
             n = min(T - done, boundary - self.iterations)
@@ -185,10 +199,13 @@ class LevelledStream(TechnologyStream):
             done += n
             self.iterations += n
             if self.iterations == boundary:
+                self._at = done - 1
                 self.remap()
             if T == 0:
                 break
-        return _merge(pieces)
+        out = _merge(pieces)
+        out.copies, self._log = tuple(self._log), []
+        return out
 
     def result(self) -> "LevelledResult":
         return LevelledResult(self.inner.result(), self)
@@ -354,7 +371,7 @@ class RotateStream(LevelledStream):
             np.add(x, programmed, out=x, casting="unsafe")
             np.logical_and(programmed, cells, out=sets)         # programmed to 1: a SET
             n_set = np.count_nonzero(sets, axis=1)
-            self.copied(n_set, np.count_nonzero(programmed, axis=1) - n_set)
+            self.copied(n_set, np.count_nonzero(programmed, axis=1) - n_set, rows)
         self.offset = new
 
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
@@ -494,7 +511,7 @@ class StartGapStream(LevelledStream):
             self.line_of_slot[src] = -1
             self.line_of_slot[dst] = carried
             self.slot_of_line[carried] = dst
-            self.copied(sets.sum(axis=1), resets.sum(axis=1))
+            self.copied(sets.sum(axis=1), resets.sum(axis=1), carried)
 
     def _frame(self, rows: np.ndarray) -> np.ndarray:
         """Rows of logical cells as they lie in their physical line (Start-Gap keeps the cell order)."""
@@ -578,7 +595,7 @@ class RotateStartGapStream(StartGapStream):
             programmed = before != after
             self._excess[slots] += np.roll(cur, old, axis=1) - np.roll(cur, new, axis=1) + programmed
             sets = np.count_nonzero(programmed & (after == 1), axis=1)
-            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets)
+            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets, rows)
         self.offset = new
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
