@@ -520,12 +520,17 @@ class StartGapStream(LevelledStream):
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
         out = self._excess.copy()
         cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
-        out[self.slot_of_line] += self._frame(cur)
+        for l0 in range(0, self.lines, REMAP_LINES):  # line blocks: small temporaries
+            rows = slice(l0, min(self.lines, l0 + REMAP_LINES))
+            out[self.slot_of_line[rows]] += self._frame(cur[rows])
         return out
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
         """The start register goes round every region, so every line visits every slot of its region:
-        the mean over a region's slots, per cell position of a line."""
+        the mean over a region's slots, per cell position of a line (one region: a read-only
+        broadcast of that mean, no array of the wear's size)."""
+        if len(self.region_sizes) == 1:
+            return np.broadcast_to(physical.mean(axis=0), physical.shape)
         out = np.empty(physical.shape, np.float64)
         for b, n in zip(self.slot_base, self.region_sizes):
             out[b: b + n + 1] = physical[b: b + n + 1].mean(axis=0)
