@@ -145,8 +145,9 @@ class LevelledStream(TechnologyStream):
 
     @abstractmethod
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
-        """Flips per physical cell so far, (physical lines, cells per line) uint64, migrations included;
-        ``logical``: the inner stream's wear now, if the caller has it."""
+        """Flips per physical cell so far, (physical lines, cells per line) unsigned integers (uint64;
+        ``rotate``: uint32, exact below 2**32 flips a cell), migrations included; ``logical``: the inner
+        stream's wear now, if the caller has it."""
 
     @abstractmethod
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
@@ -154,6 +155,10 @@ class LevelledStream(TechnologyStream):
         cell gets the mean of ``physical`` over the set of physical cells that the mapping's cycle
         makes every logical cell visit equally often (what each physical cell takes per replay
         length of the device's life once the mapping has gone round many times)."""
+
+    def resume(self) -> None:
+        """Hook: called before every feed; a leveller whose :meth:`physical_wear` reused its own
+        state in place rebuilds that state here (default: nothing to do)."""
 
     # -- pricing ---------------------------------------------------------------------------
     def copied(self, set_cells: np.ndarray, reset_cells: np.ndarray, lines) -> None:
@@ -188,6 +193,7 @@ class LevelledStream(TechnologyStream):
             writes = np.asarray(writes)[None]
         T = int(np.shape(writes)[0])
         times, self._times = self._times, None
+        self.resume()
         pieces, done = [], 0
         self._log = []
         while done < T or not pieces:
@@ -325,6 +331,7 @@ class RotateStream(LevelledStream):
         # most a few times per write: billions of iterations); half the memory of the wear itself
         self._x = np.zeros((self.lines, self.cells_per_line), np.uint32)
         self._scratch: tuple[np.ndarray, ...] | None = None
+        self._physical: np.ndarray | None = None  # _x turned into the physical wear (physical_wear)
 
     def _buffers(self, n: int) -> tuple[np.ndarray, ...]:
         """Scratch arrays for a block of ``n`` lines, allocated once (fresh memory costs page faults
@@ -375,16 +382,34 @@ class RotateStream(LevelledStream):
         self.offset = new
 
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
+        """The physical wear, built in place of ``_x`` (a fresh array of the wear's size costs page
+        faults; the result of a run is asked for once); fed again, the stream rebuilds ``_x`` in a
+        new array (:meth:`resume`), so an earlier result stays as it was."""
+        if self._physical is not None:  # not fed since
+            return self._physical
         cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
         C, o, L = self.cells_per_line, self.offset, self.lines
-        out = np.empty((L, C), np.uint64)
-        s = self._buffers(min(REMAP_LINES, L))[0]
+        out, s = self._x, self._buffers(min(REMAP_LINES, L))[0]
         for l0 in range(0, L, REMAP_LINES):  # physical cell (j + o) % C
             rows = slice(l0, min(L, l0 + REMAP_LINES))
-            x, c, b = self._x[rows], cur[rows], s[: rows.stop - l0]
-            np.add(x, c, out=b, casting="unsafe")  # the physical wear, mod 2**32
+            b = s[: rows.stop - l0]
+            np.add(out[rows], cur[rows], out=b, casting="unsafe")  # mod 2**32
             out[rows, o:], out[rows, :o] = b[:, : C - o], b[:, C - o:]
+        self._x, self._physical = None, out
         return out
+
+    def resume(self) -> None:
+        if self._physical is None:
+            return
+        cur = self._logical_wear()
+        C, o, L = self.cells_per_line, self.offset, self.lines
+        x = np.empty((L, C), np.uint32)
+        for l0 in range(0, L, REMAP_LINES):  # back to the logical frame: x[j] = physical[(j + o) % C] - cur[j]
+            rows = slice(l0, min(L, l0 + REMAP_LINES))
+            p = self._physical[rows]
+            x[rows, : C - o], x[rows, C - o:] = p[:, o:], p[:, :o]
+            np.subtract(x[rows], cur[rows], out=x[rows], casting="unsafe")
+        self._x, self._physical = x, None
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
         """A rotation by ``shift`` cells makes every cell of a line visit the positions of its class

@@ -262,6 +262,29 @@ def test_rotate_by_hand():
     assert r.bit_flips == 4  # the scheme's own figures are unchanged
 
 
+def test_a_result_mid_replay_leaves_the_replay_and_itself_intact():
+    """rotate builds the physical wear in place of its state; fed again, it rebuilds the state."""
+    rng = np.random.default_rng(5)
+    writes = rng.integers(0, 2**32, (9, 3, 2), dtype=np.uint64).astype(np.uint32)
+
+    def stream():
+        return WEAR_LEVELLERS.get("rotate")(RotateParams(period=2, shift=3)).wrap(_stream("dcw", 32, {}, 3, 2, 0),
+                                                                                  PCM, CONFIG)
+
+    whole, parts, first = stream(), stream(), stream()
+    whole.feed(writes)
+    first.feed(writes[:3])
+    parts.feed(writes[:3])
+    early = parts.result()
+    kept = early.physical_wear().copy()
+    np.testing.assert_array_equal(kept, first.result().physical_wear())
+    parts.feed(writes[3:6])
+    parts.feed(writes[6:])
+    np.testing.assert_array_equal(parts.result().physical_wear(), whole.result().physical_wear())
+    np.testing.assert_array_equal(early.physical_wear(), kept)  # the earlier result did not change
+    assert not np.array_equal(kept, whole.result().physical_wear())
+
+
 def test_start_gap_with_equal_lines_changes_nothing_but_moves():
     """Every line worn the same: Start-Gap only spreads it over one more (spare) line."""
     inner = _stream("preset", 8, {}, 4, 2, 0)
