@@ -54,6 +54,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from archsim import _wear_kernels
 from archsim.contracts import ChunkOutcome, LineCopies, StreamResult, TechnologyStream
 from archsim.errors import ArchsimError, ConfigError
 from archsim.registry import NoParams, Registry
@@ -337,10 +338,11 @@ class RotateStream(LevelledStream):
         """Scratch arrays for a block of ``n`` lines, allocated once (fresh memory costs page faults
         on every remapping otherwise; see docs/performance.md)."""
         if self._scratch is None:
-            shape = (min(REMAP_LINES, self.lines), self.cells_per_line)
-            self._scratch = (np.empty(shape, np.uint32), np.empty(shape, np.uint8), np.empty(shape, np.bool_),
-                             np.empty(shape, np.bool_))
-        return tuple(a[:n] for a in self._scratch)
+            B = min(REMAP_LINES, self.lines)
+            self._scratch = (np.empty((B, self.cells_per_line), np.uint32), np.empty(B, np.int64),
+                             np.empty(B, np.int64))
+        block, sets, resets = self._scratch
+        return block[:n], sets, resets
 
     def next_boundary(self) -> int:
         p = self.params.period
@@ -361,24 +363,16 @@ class RotateStream(LevelledStream):
         d = (new - self.offset) % C
         if d == 0:  # the mapping does not change: nothing moves
             return
-        for l0 in range(0, L, REMAP_LINES):  # blocks of lines, in place, no temporaries of the block's size
+        for l0 in range(0, L, REMAP_LINES):  # blocks of lines, in place (one pass of a small kernel)
             rows = slice(l0, min(L, l0 + REMAP_LINES))
             n = rows.stop - l0
-            s, before, programmed, sets = self._buffers(n)
-            cur = np.asarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(n, C)
+            scratch, sets, resets = self._buffers(n)
+            cur = np.ascontiguousarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(n, C)
+            cells = np.ascontiguousarray(self.inner.cell_states(rows), dtype=np.uint8)
             # logical cell j moves to the physical cell that held logical cell j + d:
             # x'[j] = x[j + d] + cur[j + d] - cur[j] (+ 1 where the copy programs that cell)
-            x = self._x[rows]
-            np.add(x[:, d:], cur[:, d:], out=s[:, : C - d], casting="unsafe")  # (mod 2**32)
-            np.add(x[:, :d], cur[:, :d], out=s[:, C - d:], casting="unsafe")
-            np.subtract(s, cur, out=x, casting="unsafe")
-            cells = self.inner.cell_states(rows)
-            before[:, : C - d], before[:, C - d:] = cells[:, d:], cells[:, :d]  # logical cell j + d
-            np.not_equal(before, cells, out=programmed)
-            np.add(x, programmed, out=x, casting="unsafe")
-            np.logical_and(programmed, cells, out=sets)         # programmed to 1: a SET
-            n_set = np.count_nonzero(sets, axis=1)
-            self.copied(n_set, np.count_nonzero(programmed, axis=1) - n_set, rows)
+            _wear_kernels.rotate_fold(self._x[rows], cur, cells, d, scratch[0], sets[:n], resets[:n])
+            self.copied(sets[:n], resets[:n], rows)
         self.offset = new
 
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
