@@ -320,29 +320,38 @@ class RotateStream(LevelledStream):
     line is rewritten at the new rotation.
 
     Kept, in the logical frame: ``_x[l, j]`` = wear of the physical cell holding logical cell ``j``
-    now - the logical wear of ``j`` (uint32 modular arithmetic, exact below 2**32 flips a cell), so that folding an epoch
-    is one roll of ``_x`` and needs no copy of the wear at the epoch's start."""
+    now - the logical wear of ``j``, so that folding an epoch is one roll of ``_x`` and needs no copy
+    of the wear at the epoch's start. Its values are small differences of wear (a few flips per
+    iteration), so ``_x`` starts in the smallest of :attr:`X_DTYPES` and is widened, exactly, when a
+    value would not fit: fresh memory is what the remapping costs (docs/performance.md)."""
 
     name = "rotate"
+    #: The signed types ``_x`` is held in, smallest first (widened on demand).
+    X_DTYPES: ClassVar[tuple[type, ...]] = (np.int16, np.int32, np.int64)
 
     def __init__(self, inner, technology, config, params) -> None:
         super().__init__(inner, technology, config, params)
         self.offset = 0
-        # uint32 modular arithmetic: exact while no physical cell reaches 2**32 flips (a cell flips at
-        # most a few times per write: billions of iterations); half the memory of the wear itself
-        self._x = np.zeros((self.lines, self.cells_per_line), np.uint32)
+        self._x = np.zeros((self.lines, self.cells_per_line), self.X_DTYPES[0])
         self._scratch: tuple[np.ndarray, ...] | None = None
-        self._physical: np.ndarray | None = None  # _x turned into the physical wear (physical_wear)
+        self._physical: np.ndarray | None = None  # the physical wear (physical_wear), maybe in place of _x
 
-    def _buffers(self, n: int) -> tuple[np.ndarray, ...]:
-        """Scratch arrays for a block of ``n`` lines, allocated once (fresh memory costs page faults
-        on every remapping otherwise; see docs/performance.md)."""
+    def _buffers(self) -> tuple[np.ndarray, ...]:
+        """Scratch arrays, allocated once: the kernel's (2 C int64), the copies' sets and resets (a
+        block of lines each)."""
         if self._scratch is None:
             B = min(REMAP_LINES, self.lines)
-            self._scratch = (np.empty((B, self.cells_per_line), np.uint32), np.empty(B, np.int64),
+            self._scratch = (np.empty(2 * self.cells_per_line, np.int64), np.empty(B, np.int64),
                              np.empty(B, np.int64))
-        block, sets, resets = self._scratch
-        return block[:n], sets, resets
+        return self._scratch
+
+    def _widen(self) -> None:
+        """``_x`` in the next larger type of :attr:`X_DTYPES` (the values are kept)."""
+        types = [np.dtype(t) for t in self.X_DTYPES]
+        i = types.index(self._x.dtype)
+        if i + 1 == len(types):
+            raise ArchsimError("rotate: a cell's wear difference does not fit in 64 bits")
+        self._x = self._x.astype(types[i + 1])
 
     def next_boundary(self) -> int:
         p = self.params.period
@@ -363,47 +372,61 @@ class RotateStream(LevelledStream):
         d = (new - self.offset) % C
         if d == 0:  # the mapping does not change: nothing moves
             return
+        scratch, sets, resets = self._buffers()
         for l0 in range(0, L, REMAP_LINES):  # blocks of lines, in place (one pass of a small kernel)
             rows = slice(l0, min(L, l0 + REMAP_LINES))
             n = rows.stop - l0
-            scratch, sets, resets = self._buffers(n)
             cur = np.ascontiguousarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(n, C)
             cells = np.ascontiguousarray(self.inner.cell_states(rows), dtype=np.uint8)
             # logical cell j moves to the physical cell that held logical cell j + d:
             # x'[j] = x[j + d] + cur[j + d] - cur[j] (+ 1 where the copy programs that cell)
-            _wear_kernels.rotate_fold(self._x[rows], cur, cells, d, scratch[0], sets[:n], resets[:n])
+            done = 0
+            while done < n:  # a line whose values do not fit: widen _x, go on from that line
+                info = np.iinfo(self._x.dtype)
+                done += _wear_kernels.rotate_fold(self._x[rows][done:], cur[done:], cells[done:], d, scratch,
+                                                  sets[done:n], resets[done:n], int(info.min), int(info.max))
+                if done < n:
+                    self._widen()
             self.copied(sets[:n], resets[:n], rows)
         self.offset = new
 
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
-        """The physical wear, built in place of ``_x`` (a fresh array of the wear's size costs page
-        faults; the result of a run is asked for once); fed again, the stream rebuilds ``_x`` in a
-        new array (:meth:`resume`), so an earlier result stays as it was."""
+        """The physical wear (unsigned, of ``_x``'s width when it fits: then built in place of ``_x``,
+        as a fresh array of the wear's size costs page faults and a run asks for it once; otherwise
+        uint64). Fed again, the stream rebuilds ``_x`` in a new array (:meth:`resume`), so an earlier
+        result stays as it was."""
         if self._physical is not None:  # not fed since
             return self._physical
         cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
         C, o, L = self.cells_per_line, self.offset, self.lines
-        out, s = self._x, self._buffers(min(REMAP_LINES, L))[0]
+        x = self._x
+        top = max((int((x[r].astype(np.int64) + cur[r].astype(np.int64)).max(initial=0))
+                   for r in (slice(l0, l0 + REMAP_LINES) for l0 in range(0, L, REMAP_LINES))), default=0)
+        in_place = top <= np.iinfo(x.dtype).max
+        out = x if in_place else np.empty((L, C), np.uint64)
         for l0 in range(0, L, REMAP_LINES):  # physical cell (j + o) % C
             rows = slice(l0, min(L, l0 + REMAP_LINES))
-            b = s[: rows.stop - l0]
-            np.add(out[rows], cur[rows], out=b, casting="unsafe")  # mod 2**32
+            b = x[rows].astype(np.int64) + cur[rows].astype(np.int64)
             out[rows, o:], out[rows, :o] = b[:, : C - o], b[:, C - o:]
-        self._x, self._physical = None, out
+        if in_place:  # the values are >= 0 and fit: the same bits read as unsigned
+            self._x, out = None, out.view(np.dtype(f"u{out.dtype.itemsize}"))
+        self._physical = out
         return out
 
     def resume(self) -> None:
         if self._physical is None:
             return
-        cur = self._logical_wear()
-        C, o, L = self.cells_per_line, self.offset, self.lines
-        x = np.empty((L, C), np.uint32)
-        for l0 in range(0, L, REMAP_LINES):  # back to the logical frame: x[j] = physical[(j + o) % C] - cur[j]
-            rows = slice(l0, min(L, l0 + REMAP_LINES))
-            p = self._physical[rows]
-            x[rows, : C - o], x[rows, C - o:] = p[:, o:], p[:, :o]
-            np.subtract(x[rows], cur[rows], out=x[rows], casting="unsafe")
-        self._x, self._physical = x, None
+        if self._x is None:  # rebuilt from the physical wear (the result keeps its own array)
+            cur = self._logical_wear()
+            C, o, L = self.cells_per_line, self.offset, self.lines
+            x = np.empty((L, C), np.int64)
+            for l0 in range(0, L, REMAP_LINES):  # the logical frame: x[j] = physical[(j + o) % C] - cur[j]
+                rows = slice(l0, min(L, l0 + REMAP_LINES))
+                p = self._physical[rows].astype(np.int64)
+                x[rows, : C - o], x[rows, C - o:] = p[:, o:], p[:, :o]
+                x[rows] -= cur[rows].astype(np.int64)
+            self._x = x
+        self._physical = None
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
         """A rotation by ``shift`` cells makes every cell of a line visit the positions of its class

@@ -285,6 +285,36 @@ def test_a_result_mid_replay_leaves_the_replay_and_itself_intact():
     assert not np.array_equal(kept, whole.result().physical_wear())
 
 
+@pytest.mark.parametrize("pattern", ["constant", "random"])
+def test_rotate_widens_its_state_exactly(monkeypatch, pattern):
+    """rotate keeps its wear differences in the smallest signed type and widens it when a value would
+    not fit, and builds the physical wear in place only when it fits: forced to start at int8, it gives
+    the same numbers as at int16 (which the reference tests check)."""
+    from archsim.wear import RotateStream
+
+    rng = np.random.default_rng(2)
+    if pattern == "constant":  # PreSET programs every 0 bit twice a write: those cells outrun the rotation
+        writes = np.full((300, 4, 2), 0xFFFF0000, np.uint32)
+    else:                      # the rotation keeps the differences small; the physical wear is not
+        writes = rng.integers(0, 2**32, (300, 4, 2), dtype=np.uint64).astype(np.uint32)
+
+    def run():
+        s = WEAR_LEVELLERS.get("rotate")(RotateParams(period=1, shift=5)).wrap(_stream("preset", 32, {}, 4, 2, 0),
+                                                                               PCM, CONFIG)
+        for t in range(0, 300, 7):
+            s.feed(writes[t:t + 7])
+        return s.result()
+
+    wide = run()
+    monkeypatch.setattr(RotateStream, "X_DTYPES", (np.int8, np.int16, np.int32, np.int64))
+    narrow = run()
+    assert narrow.physical_wear().max() > 127
+    # constant: widened to int16, the physical wear in place (uint16); random: int8 kept, uint64 built
+    assert narrow.physical_wear().dtype == (np.uint16 if pattern == "constant" else np.uint64)
+    np.testing.assert_array_equal(narrow.physical_wear(), wide.physical_wear())
+    assert narrow.levelling_costs() == wide.levelling_costs()
+
+
 def test_start_gap_with_equal_lines_changes_nothing_but_moves():
     """Every line worn the same: Start-Gap only spreads it over one more (spare) line."""
     inner = _stream("preset", 8, {}, 4, 2, 0)
