@@ -14,7 +14,8 @@ mapping changes (an *epoch* boundary), and at each boundary
    :meth:`~archsim.contracts.MemoryTechnology.copy_outcome` and ``line_totals``) and extra line
    writes. The data and the logical state (e.g. AppWOM's polarity) are unchanged by a copy, so the
    scheme's own figures (``bit_flips``, ``energy_pj``, ...) do not change; the levelling costs are
-   reported beside them.
+   reported beside them. The copies also go to the timing model with the chunk's outcome
+   (:attr:`~archsim.contracts.ChunkOutcome.copies`), which issues them as requests.
 
 Every line of a replay is written once per iteration, so epochs are counted in iterations. Within an
 iteration the functional replay has no order between lines: a remapping that falls due during an
