@@ -19,6 +19,7 @@ KERNELS = {
     "archsim._racetrack_kernels": "cython_kernels/_racetrack_kernels.pyx",
     "archsim._timing_kernel": "cython_kernels/_timing_kernel.pyx",
     "archsim._analog_kernels": "cython_kernels/_analog_kernels.pyx",
+    "archsim._wear_kernels": "cython_kernels/_wear_kernels.pyx",
 }
 
 DIRECTIVES = {

@@ -58,7 +58,7 @@ class System:
     observers: list[RunObserver] = field(default_factory=list)
     """The run observers of ``run.observers``, built (``cls(config, params)``)."""
     wear_leveller: Any = None
-    """The wear leveller of ``run.wear_leveling``, built (:class:`archsim.wear.WearLeveller`)."""
+    """The wear leveller of ``wear_leveling``, built (:class:`archsim.wear.WearLeveller`)."""
 
 
 def build(config: Config, *, schemes: Sequence[str] | None = None) -> System:
@@ -74,5 +74,5 @@ def build(config: Config, *, schemes: Sequence[str] | None = None) -> System:
     observers = [OBSERVERS.get(c.name)(config, c.params) for c in config.run.observers]
     from archsim.wear import WEAR_LEVELLERS
 
-    leveller = WEAR_LEVELLERS.get(config.run.wear_leveling.name)(config.run.wear_leveling.params)
+    leveller = WEAR_LEVELLERS.get(config.wear_leveling.name)(config.wear_leveling.params)
     return System(config, technology, chosen, TimingParts.from_config(config.timing), observers, leveller)

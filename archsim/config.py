@@ -61,8 +61,8 @@ class Section:
     ``config.name`` and is the ``[name]`` table of a file.
     """
 
-    #: Keys of older configurations and where they live now (``"old": "slot.param"``); they load
-    #: with a one-line note.
+    #: Keys of older configurations and where they live now (``"old": "slot.param"``, or
+    #: ``"old": "/slot"`` for a slot of the configuration's top level); they load with a one-line note.
     moved: ClassVar[dict[str, str]] = {}
     #: Keys of older configurations that no longer exist, with the reason; ignored with a note.
     removed: ClassVar[dict[str, str]] = {}
@@ -178,14 +178,15 @@ def validate_section(section: Any, where: str) -> None:
     section.validate(where)
 
 
-def _validate_choices(section: Any, where: str) -> None:
+def _validate_choices(section: Any, where: str, only: tuple[str, ...] | None = None) -> None:
     for f in dataclasses.fields(section):
-        if "registry" not in f.metadata:
+        if "registry" not in f.metadata or (only is not None and f.name not in only):
             continue
         value = getattr(section, f.name)
         items = value if isinstance(value, tuple) else (value,)
+        key = f"{where}.{f.name}" if where else f.name
         for i, c in enumerate(items):
-            c.params.validate(f"{where}.{f.name}" + (f"[{i}]" if isinstance(value, tuple) else ""), section)
+            c.params.validate(key + (f"[{i}]" if isinstance(value, tuple) else ""), section)
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ TRACE_FORMATS = ("archsim", "nvmain")
 class RunConfig(Section):
     """What ``archsim run`` does when no option overrides it."""
 
-    moved: ClassVar[dict[str, str]] = {"knobs": "workload"}
+    moved: ClassVar[dict[str, str]] = {"knobs": "workload", "wear_leveling": "/wear_leveling"}
     identity_new_keys: ClassVar[tuple[str, ...]] = ("trace_format",)
 
     memory: str = "pcm"
@@ -245,9 +246,6 @@ class RunConfig(Section):
     trace_format: str = "archsim"
     """Format of ``trace``: "archsim" (a recorded trace directory) or "nvmain" (an NVMain ``.nvt`` file
     whose write stream is replayed; :mod:`workloads.nvmain`, ``docs/traces.md``)."""
-    wear_leveling: Choice = choice("wear leveller", "none")
-    """Wear levelling by registered name ("none", "rotate", "start-gap", "rotate-start-gap";
-    :mod:`archsim.wear`), with its parameters: ``[run.wear_leveling]`` / ``name = "rotate"`` / ``period = 64``."""
     iteration_time_s: float = 0.01
     """Time of one training iteration, s, for ``lifetime_seconds`` / ``lifetime_years`` when the timing
     model does not run (with ``--timing`` its simulated time per iteration is used)."""
@@ -293,6 +291,9 @@ class RunConfig(Section):
 
 
 CORE_SECTIONS = ("layout", "run")
+#: Choices of the configuration's top level (not sections): ``wear_leveling = "rotate"``,
+#: ``--set wear_leveling=rotate``; they apply to every technology.
+TOP_LEVEL_CHOICES = ("wear_leveling",)
 
 
 def _default_sections() -> dict[str, Any]:
@@ -310,6 +311,11 @@ class Config:
     layout: LayoutConfig = field(default_factory=LayoutConfig)
     run: RunConfig = field(default_factory=RunConfig)
     sections: Mapping[str, Any] = field(default_factory=_default_sections)
+    wear_leveling: Choice = choice("wear leveller", "none")
+    """Wear levelling by registered name ("none", "rotate", "start-gap", "rotate-start-gap";
+    :mod:`archsim.wear`), with its parameters: ``[wear_leveling]`` / ``name = "rotate"`` / ``period = 64``,
+    or ``wear_leveling = "rotate"``; ``--set wear_leveling=rotate``. (Formerly ``run.wear_leveling``,
+    still read, with a note.)"""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -325,20 +331,26 @@ class Config:
         return getattr(self, name)
 
     def validate(self, where: str = "") -> None:
+        _validate_choices(self, where.rstrip("."), TOP_LEVEL_CHOICES)
         for name in (*CORE_SECTIONS, *self.sections):
             validate_section(self.section(name), f"{where}{name}")
         for name in (*CORE_SECTIONS, *self.sections):
             self.section(name).validate_with(self, f"{where}{name}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (TOML-serialisable) of the resolved configuration."""
-        return {name: _plain(self.section(name)) for name in (*CORE_SECTIONS, *self.sections)}
+        """Plain nested dict (TOML-serialisable) of the resolved configuration: the top-level
+        choices, then the sections."""
+        return {**{name: _plain(getattr(self, name)) for name in TOP_LEVEL_CHOICES},
+                **{name: _plain(self.section(name)) for name in (*CORE_SECTIONS, *self.sections)}}
 
     def identity(self) -> dict[str, Any]:
         """:meth:`to_dict` without the sections that hold their defaults and opt out of identities
         (:attr:`Section.identity_at_default`), and without the keys added after identities existed
-        that hold their defaults (:attr:`Section.identity_new_keys`)."""
+        that hold their defaults (:attr:`Section.identity_new_keys`). The wear leveller stands where it
+        stood when sweep ids were first derived from it (``run.wear_leveling``), so that those sweeps keep
+        their ids (and resume)."""
         out = self.to_dict()
+        out["run"] = {**out["run"], "wear_leveling": out.pop("wear_leveling")}
         for name, sec in self.sections.items():
             if not type(sec).identity_at_default and sec == type(sec)():
                 del out[name]
@@ -465,8 +477,9 @@ def apply_overrides(data: Mapping[str, Any], overrides: list[str]) -> dict[str, 
         key, raw = item.split("=", 1)
         key = key.strip()
         parts = key.split(".")
-        if len(parts) < 2 or not all(parts):
-            raise ConfigError(f"override {item!r}: the key must be section.key")
+        if (len(parts) < 2 and parts[0] not in TOP_LEVEL_CHOICES) or not all(parts):
+            raise ConfigError(f"override {item!r}: the key must be section.key (or one of the top-level "
+                              f"choices: {', '.join(TOP_LEVEL_CHOICES)})")
         _set_key(out, parts, parse_value(raw.strip()), f"override {item!r}")
     return out
 
@@ -551,11 +564,13 @@ def _build_config(data: Mapping[str, Any]) -> Config:
     if clash:
         raise ConfigError(f"a configuration section named {clash[0]!r} was registered (by a plugin?); "
                           f"{', '.join(CORE_SECTIONS)} are the schema's own")
-    known = [*CORE_SECTIONS, *CONFIG_SECTIONS.names()]
+    known = [*TOP_LEVEL_CHOICES, *CORE_SECTIONS, *CONFIG_SECTIONS.names()]
     unknown = [k for k in data if k not in known]
     if unknown:
         raise ConfigError(f"unknown key {str(unknown[0])!r}; known keys: {', '.join(known)} (a plugin's section? "
                           "load the plugin with --plugin)")
+    data = _lift(data, {"layout": LayoutConfig, "run": RunConfig,
+                        **{n: CONFIG_SECTIONS.get(n) for n in CONFIG_SECTIONS.names()}})
     core = {name: _build(cls, data.get(name, {}), name)
             for name, cls in (("layout", LayoutConfig), ("run", RunConfig))}
     sections = {}
@@ -564,7 +579,44 @@ def _build_config(data: Mapping[str, Any]) -> Config:
         if not (isinstance(cls, type) and issubclass(cls, Section) and dataclasses.is_dataclass(cls)):
             raise ConfigError(f"configuration section {name!r} must be a dataclass subclassing archsim.config.Section")
         sections[name] = _build(cls, data.get(name, {}), name)
-    return Config(**core, sections=sections)
+    top = {f.name: f for f in dataclasses.fields(Config)}
+    choices_ = {}
+    for name in TOP_LEVEL_CHOICES:
+        if name in data:
+            value = data[name]
+            if isinstance(value, Mapping) and "name" not in value:  # parameters of the default implementation
+                value = {"name": top[name].default_factory().name, **value}  # type: ignore[misc]
+            choices_[name] = _coerce_choice(top[name].metadata["registry"], value, name)
+    return Config(**core, sections=sections, **choices_)
+
+
+def _lift(data: Mapping[str, Any], classes: Mapping[str, type]) -> Mapping[str, Any]:
+    """Keys of older configurations that moved out of their section to the top level (a section's
+    ``moved`` entry ``"old": "/slot"``) lifted there, with a one-line note; given both ways, the top-level
+    key wins (its parameters over the old key's)."""
+    out = None
+    for sname, cls in classes.items():
+        sec = data.get(sname)
+        if not isinstance(sec, Mapping) or not (isinstance(cls, type) and issubclass(cls, Section)):
+            continue
+        for old, new in cls.moved.items():
+            if not new.startswith("/") or old not in sec:
+                continue
+            out = _deepcopy(data) if out is None else out
+            slot, value = new[1:], out[sname].pop(old)
+            old_key = f"{sname}.{old}"
+            if slot not in out:
+                _log.warning("note: %s is now %s (read as such)", old_key, slot)
+                out[slot] = value
+                continue
+            merged = dict(out[slot]) if isinstance(out[slot], Mapping) else {"name": out[slot]}
+            extra = {k: v for k, v in value.items() if k != "name" and k not in merged} \
+                if isinstance(value, Mapping) else {}
+            if extra:  # parameters given only the old way: kept where the chosen implementation takes them
+                merged[CARRIED] = {**merged.get(CARRIED, {}), **extra}
+            _log.warning("note: %s is now %s; given both ways: %s wins", old_key, slot, slot)
+            out[slot] = merged
+    return data if out is None else out
 
 
 def current_key(key: str) -> str:
@@ -578,7 +630,10 @@ def current_key(key: str) -> str:
     cls = core.get(parts[0]) or (CONFIG_SECTIONS.get(parts[0]) if parts[0] in CONFIG_SECTIONS else None)
     moved = cls.moved if cls is not None else {}
     if parts[1] in moved:
-        return ".".join([parts[0], moved[parts[1]], *parts[2:]])
+        new = moved[parts[1]]
+        if new.startswith("/"):  # moved to the top level
+            return ".".join([new[1:], *parts[2:]])
+        return ".".join([parts[0], new, *parts[2:]])
     return key
 
 
@@ -587,7 +642,7 @@ def _migrate(cls: type, data: Mapping[str, Any], where: str) -> Mapping[str, Any
     with a one-line note each. A moved parameter of a choice goes into the choice's table if the
     chosen implementation takes it, and is dropped otherwise."""
     section = isinstance(cls, type) and issubclass(cls, Section)
-    moved = cls.moved if section else {}
+    moved = {k: v for k, v in cls.moved.items() if not v.startswith("/")} if section else {}  # "/": _lift
     removed = cls.removed if section else {}
     if not any(k in data for k in (*moved, *removed)):
         return data

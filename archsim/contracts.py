@@ -48,6 +48,9 @@ class ChunkOutcome:
     stored: np.ndarray | None
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     fields: tuple[str, ...] = ()
+    copies: tuple["LineCopies", ...] = ()
+    """Line copies a wear leveller (:mod:`archsim.wear`) made during the chunk, in order; the
+    timing model issues them as requests. Empty without levelling."""
 
     def field(self, name: str) -> np.ndarray:
         """The (T, lines) counter ``name``."""
@@ -57,6 +60,20 @@ class ChunkOutcome:
     def writes(self) -> int:
         """Iterations (writes per line) in the chunk."""
         return int(self.outcome.shape[0])
+
+
+@dataclass
+class LineCopies:
+    """One batch of wear levelling's line copies (a rotation's rewrite of the lines, a batch of
+    Start-Gap moves), made at the end of iteration ``after`` of a chunk (0-based within it).
+
+    ``lines``: (n,) int64, the line of each copy as the timing model addresses it (distinct within
+    a batch); ``outcome``: (n, len(fields)) uint32 rows from
+    :meth:`MemoryTechnology.copy_outcome`, priced like any write."""
+
+    after: int
+    lines: np.ndarray
+    outcome: np.ndarray
 
 
 @dataclass
@@ -171,7 +188,7 @@ class TechnologyStream(ABC):
         from archsim.errors import ConfigError
 
         raise ConfigError(f"stream {type(self).__name__} does not expose its cells; "
-                          "wear levelling needs them (run.wear_leveling = \"none\")")
+                          "wear levelling needs them (wear_leveling = \"none\")")
 
     def lines_wear(self, lines) -> np.ndarray | None:
         """Flips per cell so far of ``lines`` (an index array or a slice) only, (n, words, cells); default: rows of
@@ -258,7 +275,7 @@ class MemoryTechnology(ABC):
         from archsim.errors import ConfigError
 
         raise ConfigError(f"memory {self.name!r} cannot price a wear-levelling line copy "
-                          "(run.wear_leveling = \"none\")")
+                          "(wear_leveling = \"none\")")
 
     def is_exact(self, scheme: str) -> bool:
         """Whether a read right after a write returns exactly what was written."""

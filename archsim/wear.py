@@ -1,4 +1,4 @@
-"""Wear levelling: the extension point ``run.wear_leveling`` and the lifetime figures of a run.
+"""Wear levelling: the extension point ``wear_leveling`` and the lifetime figures of a run.
 
 A **wear leveller** (registry :data:`WEAR_LEVELLERS`, kind "wear leveller") changes where a line's
 logical cells sit physically as the memory is written. It wraps a technology's stream
@@ -14,7 +14,8 @@ mapping changes (an *epoch* boundary), and at each boundary
    :meth:`~archsim.contracts.MemoryTechnology.copy_outcome` and ``line_totals``) and extra line
    writes. The data and the logical state (e.g. AppWOM's polarity) are unchanged by a copy, so the
    scheme's own figures (``bit_flips``, ``energy_pj``, ...) do not change; the levelling costs are
-   reported beside them.
+   reported beside them. The copies also go to the timing model with the chunk's outcome
+   (:attr:`~archsim.contracts.ChunkOutcome.copies`), which issues them as requests.
 
 Every line of a replay is written once per iteration, so epochs are counted in iterations. Within an
 iteration the functional replay has no order between lines: a remapping that falls due during an
@@ -54,13 +55,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
+from archsim import _wear_kernels
+from archsim.contracts import ChunkOutcome, LineCopies, StreamResult, TechnologyStream
 from archsim.errors import ArchsimError, ConfigError
 from archsim.registry import NoParams, Registry
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 #: Lines handled at once when a remapping walks the whole memory (bounds the temporaries).
 BLOCK_LINES = 4096
+#: Lines per block of ``rotate``'s in-place remapping (its scratch arrays: a few MiB).
+REMAP_LINES = 1024
 
 
 class WearLeveller(ABC):
@@ -78,7 +82,7 @@ class WearLeveller(ABC):
         return self.stream_class(stream, technology, config, self.params)
 
 
-#: The wear levellers, by name (``run.wear_leveling``).
+#: The wear levellers, by name (``wear_leveling``).
 WEAR_LEVELLERS: Registry[type[WearLeveller]] = Registry("wear leveller")
 
 
@@ -126,6 +130,8 @@ class LevelledStream(TechnologyStream):
         self.copy_reset_flips = 0
         self.copy_energy_pj = 0.0
         self._times = None
+        self._log: list[LineCopies] = []  # the copies of the chunk being fed (ChunkOutcome.copies)
+        self._at = 0                      # the iteration of that chunk a remapping falls at
         # fail at once, with one clear error, if the scheme or technology cannot be levelled
         inner.cell_states(np.zeros(1, np.intp))
         technology.copy_outcome(np.zeros(1, np.int64), np.zeros(1, np.int64))
@@ -141,8 +147,9 @@ class LevelledStream(TechnologyStream):
 
     @abstractmethod
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
-        """Flips per physical cell so far, (physical lines, cells per line) uint64, migrations included;
-        ``logical``: the inner stream's wear now, if the caller has it."""
+        """Flips per physical cell so far, (physical lines, cells per line) unsigned integers (uint64;
+        ``rotate``: uint32, exact below 2**32 flips a cell), migrations included; ``logical``: the inner
+        stream's wear now, if the caller has it."""
 
     @abstractmethod
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
@@ -151,9 +158,16 @@ class LevelledStream(TechnologyStream):
         makes every logical cell visit equally often (what each physical cell takes per replay
         length of the device's life once the mapping has gone round many times)."""
 
+    def resume(self) -> None:
+        """Hook: called before every feed; a leveller whose :meth:`physical_wear` reused its own
+        state in place rebuilds that state here (default: nothing to do)."""
+
     # -- pricing ---------------------------------------------------------------------------
-    def copied(self, set_cells: np.ndarray, reset_cells: np.ndarray) -> None:
-        """Account line copies that SET ``set_cells`` and RESET ``reset_cells`` cells (one entry each)."""
+    def copied(self, set_cells: np.ndarray, reset_cells: np.ndarray, lines) -> None:
+        """Account line copies that SET ``set_cells`` and RESET ``reset_cells`` cells (one entry each)
+        onto ``lines`` (the line each copy writes, as the timing model addresses it: an index array
+        or a slice; distinct within one call). The copies also go to the timing model
+        (:attr:`ChunkOutcome.copies`: one batch per call, at the current iteration's end)."""
         s = np.asarray(set_cells, np.int64)
         r = np.asarray(reset_cells, np.int64)
         if not s.size:
@@ -166,6 +180,14 @@ class LevelledStream(TechnologyStream):
         rows = tech.copy_outcome(s, r)
         totals = tech.line_totals(ChunkOutcome(rows[None], None, {}, tuple(tech.outcome_fields)), self.config)
         self.copy_energy_pj += float(sum(float(np.sum(v)) for k, v in totals.items() if k != "flips"))
+        idx = np.arange(self.lines, dtype=np.int64)[lines] if isinstance(lines, slice) else np.asarray(lines, np.int64)
+        if idx.shape != s.shape:
+            raise ArchsimError(f"wear leveller {self.name}: {s.size} copies priced onto {idx.size} lines")
+        if self._log and self._log[-1].after == self._at and not np.isin(idx, self._log[-1].lines).any():
+            last = self._log[-1]  # the same batch (a remapping priced block by block)
+            self._log[-1] = LineCopies(self._at, np.concatenate([last.lines, idx]), np.concatenate([last.outcome, rows]))
+        else:
+            self._log.append(LineCopies(self._at, idx, rows))
 
     # -- TechnologyStream ------------------------------------------------------------------
     def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> ChunkOutcome:
@@ -173,7 +195,9 @@ class LevelledStream(TechnologyStream):
             writes = np.asarray(writes)[None]
         T = int(np.shape(writes)[0])
         times, self._times = self._times, None
+        self.resume()
         pieces, done = [], 0
+        self._log = []
         while done < T or not pieces:
             boundary = self.next_boundary()
             n = min(T - done, boundary - self.iterations)
@@ -183,10 +207,13 @@ class LevelledStream(TechnologyStream):
             done += n
             self.iterations += n
             if self.iterations == boundary:
+                self._at = done - 1
                 self.remap()
             if T == 0:
                 break
-        return _merge(pieces)
+        out = _merge(pieces)
+        out.copies, self._log = tuple(self._log), []
+        return out
 
     def result(self) -> "LevelledResult":
         return LevelledResult(self.inner.result(), self)
@@ -294,17 +321,38 @@ class RotateStream(LevelledStream):
     line is rewritten at the new rotation.
 
     Kept, in the logical frame: ``_x[l, j]`` = wear of the physical cell holding logical cell ``j``
-    now - the logical wear of ``j`` (uint64 modular arithmetic, exact), so that folding an epoch
-    is one roll of ``_x`` and needs no copy of the wear at the epoch's start."""
+    now - the logical wear of ``j``, so that folding an epoch is one roll of ``_x`` and needs no copy
+    of the wear at the epoch's start. Its values are small differences of wear (a few flips per
+    iteration), so ``_x`` starts in the smallest of :attr:`X_DTYPES` and is widened, exactly, when a
+    value would not fit: fresh memory is what the remapping costs (docs/performance.md)."""
 
     name = "rotate"
+    #: The signed types ``_x`` is held in, smallest first (widened on demand).
+    X_DTYPES: ClassVar[tuple[type, ...]] = (np.int16, np.int32, np.int64)
 
     def __init__(self, inner, technology, config, params) -> None:
         super().__init__(inner, technology, config, params)
         self.offset = 0
-        # one array per block of lines (a roll replaces a block without copying it back)
-        self._x = [np.zeros((min(BLOCK_LINES, self.lines - l0), self.cells_per_line), np.uint64)
-                   for l0 in range(0, self.lines, BLOCK_LINES)]
+        self._x = np.zeros((self.lines, self.cells_per_line), self.X_DTYPES[0])
+        self._scratch: tuple[np.ndarray, ...] | None = None
+        self._physical: np.ndarray | None = None  # the physical wear (physical_wear), maybe in place of _x
+
+    def _buffers(self) -> tuple[np.ndarray, ...]:
+        """Scratch arrays, allocated once: the kernel's (2 C int64), the copies' sets and resets (a
+        block of lines each)."""
+        if self._scratch is None:
+            B = min(REMAP_LINES, self.lines)
+            self._scratch = (np.empty(2 * self.cells_per_line, np.int64), np.empty(B, np.int64),
+                             np.empty(B, np.int64))
+        return self._scratch
+
+    def _widen(self) -> None:
+        """``_x`` in the next larger type of :attr:`X_DTYPES` (the values are kept)."""
+        types = [np.dtype(t) for t in self.X_DTYPES]
+        i = types.index(self._x.dtype)
+        if i + 1 == len(types):
+            raise ArchsimError("rotate: a cell's wear difference does not fit in 64 bits")
+        self._x = self._x.astype(types[i + 1])
 
     def next_boundary(self) -> int:
         p = self.params.period
@@ -320,46 +368,73 @@ class RotateStream(LevelledStream):
         return math.gcd(self.params.shift, self.cells_per_line)
 
     def remap(self) -> None:
-        C = self.cells_per_line
+        C, L = self.cells_per_line, self.lines
         new = self.next_offset()
         d = (new - self.offset) % C
         if d == 0:  # the mapping does not change: nothing moves
             return
-        for b, l0 in enumerate(range(0, self.lines, BLOCK_LINES)):  # line blocks: small temporaries
-            rows = slice(l0, min(self.lines, l0 + BLOCK_LINES))
-            cur = np.ascontiguousarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(-1, C)
+        scratch, sets, resets = self._buffers()
+        for l0 in range(0, L, REMAP_LINES):  # blocks of lines, in place (one pass of a small kernel)
+            rows = slice(l0, min(L, l0 + REMAP_LINES))
+            n = rows.stop - l0
+            cur = np.ascontiguousarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(n, C)
+            cells = np.ascontiguousarray(self.inner.cell_states(rows), dtype=np.uint8)
             # logical cell j moves to the physical cell that held logical cell j + d:
             # x'[j] = x[j + d] + cur[j + d] - cur[j] (+ 1 where the copy programs that cell)
-            x = self._x[b]
-            new_x = np.empty_like(x)
-            np.add(x[:, d:], cur[:, d:], out=new_x[:, : C - d])
-            np.add(x[:, :d], cur[:, :d], out=new_x[:, C - d:])
-            np.subtract(new_x, cur, out=new_x)
-            cells = self.inner.cell_states(rows)
-            before = np.empty_like(cells)          # what that physical cell held: logical cell j + d
-            before[:, : C - d], before[:, C - d:] = cells[:, d:], cells[:, :d]
-            programmed = before != cells
-            np.add(new_x, programmed, out=new_x, casting="unsafe")
-            self._x[b] = new_x
-            sets = np.count_nonzero(programmed & (cells == 1), axis=1)
-            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets)
+            done = 0
+            while done < n:  # a line whose values do not fit: widen _x, go on from that line
+                info = np.iinfo(self._x.dtype)
+                done += _wear_kernels.rotate_fold(self._x[rows][done:], cur[done:], cells[done:], d, scratch,
+                                                  sets[done:n], resets[done:n], int(info.min), int(info.max))
+                if done < n:
+                    self._widen()
+            self.copied(sets[:n], resets[:n], rows)
         self.offset = new
 
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
+        """The physical wear (unsigned, of ``_x``'s width when it fits: then built in place of ``_x``,
+        as a fresh array of the wear's size costs page faults and a run asks for it once; otherwise
+        uint64). Fed again, the stream rebuilds ``_x`` in a new array (:meth:`resume`), so an earlier
+        result stays as it was."""
+        if self._physical is not None:  # not fed since
+            return self._physical
         cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
-        C, o = self.cells_per_line, self.offset
-        out = np.empty((self.lines, C), np.uint64)
-        for x, l0 in zip(self._x, range(0, self.lines, BLOCK_LINES)):  # physical cell (j + o) % C
-            rows = slice(l0, l0 + x.shape[0])
-            np.add(x[:, : C - o], cur[rows, : C - o], out=out[rows, o:])
-            np.add(x[:, C - o:], cur[rows, C - o:], out=out[rows, :o])
+        C, o, L = self.cells_per_line, self.offset, self.lines
+        x = self._x
+        top = max((int((x[r].astype(np.int64) + cur[r].astype(np.int64)).max(initial=0))
+                   for r in (slice(l0, l0 + REMAP_LINES) for l0 in range(0, L, REMAP_LINES))), default=0)
+        in_place = top <= np.iinfo(x.dtype).max
+        out = x if in_place else np.empty((L, C), np.uint64)
+        for l0 in range(0, L, REMAP_LINES):  # physical cell (j + o) % C
+            rows = slice(l0, min(L, l0 + REMAP_LINES))
+            b = x[rows].astype(np.int64) + cur[rows].astype(np.int64)
+            out[rows, o:], out[rows, :o] = b[:, : C - o], b[:, C - o:]
+        if in_place:  # the values are >= 0 and fit: the same bits read as unsigned
+            self._x, out = None, out.view(np.dtype(f"u{out.dtype.itemsize}"))
+        self._physical = out
         return out
+
+    def resume(self) -> None:
+        if self._physical is None:
+            return
+        if self._x is None:  # rebuilt from the physical wear (the result keeps its own array)
+            cur = self._logical_wear()
+            C, o, L = self.cells_per_line, self.offset, self.lines
+            x = np.empty((L, C), np.int64)
+            for l0 in range(0, L, REMAP_LINES):  # the logical frame: x[j] = physical[(j + o) % C] - cur[j]
+                rows = slice(l0, min(L, l0 + REMAP_LINES))
+                p = self._physical[rows].astype(np.int64)
+                x[rows, : C - o], x[rows, C - o:] = p[:, o:], p[:, :o]
+                x[rows] -= cur[rows].astype(np.int64)
+            self._x = x
+        self._physical = None
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
         """A rotation by ``shift`` cells makes every cell of a line visit the positions of its class
         modulo gcd(shift, cells per line): the mean over each class, per line."""
         g = self.orbit()
         classes = physical.reshape(physical.shape[0], -1, g)
+        # a read-only broadcast (a view for shift = 1: no array of the wear's size is built)
         return np.broadcast_to(classes.mean(axis=1, keepdims=True), classes.shape).reshape(physical.shape)
 
 
@@ -479,7 +554,7 @@ class StartGapStream(LevelledStream):
             self.line_of_slot[src] = -1
             self.line_of_slot[dst] = carried
             self.slot_of_line[carried] = dst
-            self.copied(sets.sum(axis=1), resets.sum(axis=1))
+            self.copied(sets.sum(axis=1), resets.sum(axis=1), carried)
 
     def _frame(self, rows: np.ndarray) -> np.ndarray:
         """Rows of logical cells as they lie in their physical line (Start-Gap keeps the cell order)."""
@@ -488,12 +563,17 @@ class StartGapStream(LevelledStream):
     def physical_wear(self, logical: np.ndarray | None = None) -> np.ndarray:
         out = self._excess.copy()
         cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
-        out[self.slot_of_line] += self._frame(cur)
+        for l0 in range(0, self.lines, REMAP_LINES):  # line blocks: small temporaries
+            rows = slice(l0, min(self.lines, l0 + REMAP_LINES))
+            out[self.slot_of_line[rows]] += self._frame(cur[rows])
         return out
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
         """The start register goes round every region, so every line visits every slot of its region:
-        the mean over a region's slots, per cell position of a line."""
+        the mean over a region's slots, per cell position of a line (one region: a read-only
+        broadcast of that mean, no array of the wear's size)."""
+        if len(self.region_sizes) == 1:
+            return np.broadcast_to(physical.mean(axis=0), physical.shape)
         out = np.empty(physical.shape, np.float64)
         for b, n in zip(self.slot_base, self.region_sizes):
             out[b: b + n + 1] = physical[b: b + n + 1].mean(axis=0)
@@ -563,7 +643,7 @@ class RotateStartGapStream(StartGapStream):
             programmed = before != after
             self._excess[slots] += np.roll(cur, old, axis=1) - np.roll(cur, new, axis=1) + programmed
             sets = np.count_nonzero(programmed & (after == 1), axis=1)
-            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets)
+            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets, rows)
         self.offset = new
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:

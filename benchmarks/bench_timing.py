@@ -41,8 +41,8 @@ def run(cfg, scheme, source, layout, prepared, engine):
     m = TimingModel(cfg, technology=TECHNOLOGIES.get("pcm"), scheme=scheme, layout=layout, meta=source.meta,
                     engine=engine)
     t0 = time.perf_counter()
-    for w, r in prepared:
-        m.simulate(w, r)
+    for w, r, extra in prepared:
+        m.simulate(w, r, extra)
     m.system.flush()
     m.env.run()
     t1 = time.perf_counter()

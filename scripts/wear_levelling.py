@@ -36,7 +36,7 @@ def default_workload(iterations: int, bins: np.ndarray):
 
     rows, hist = [], []
     for lv in LEVELLERS:
-        cfg = load_config(None, [f"run.wear_leveling={lv}", f"run.iterations={iterations}"])
+        cfg = load_config(None, [f"wear_leveling={lv}", f"run.iterations={iterations}"])
         loop = RunLoop(cfg)
         loop.replay(progress=False, approximation=False)
         endurance = loop.technology.endurance(loop.config)
@@ -70,8 +70,8 @@ def skew(iterations: int, hot_lines: int, lines: int = 256, words: int = 16, see
     tech = TECHNOLOGIES.get("pcm")
     rows = []
     for lv in LEVELLERS:
-        cfg = load_config(None, [f"run.wear_leveling={lv}"])
-        leveller = WEAR_LEVELLERS.get(lv)(cfg.run.wear_leveling.params)
+        cfg = load_config(None, [f"wear_leveling={lv}"])
+        leveller = WEAR_LEVELLERS.get(lv)(cfg.wear_leveling.params)
         for scheme in ("preset", "dcw", "appwom"):
             stream = leveller.wrap(tech.open_stream(scheme, lines=lines, words=words, config=cfg), tech, cfg)
             for t in range(0, iterations, 64):

@@ -138,7 +138,7 @@ class Encoder(ABC):
         """The physical values (0/1) of the cells of ``lines`` (an index array or a slice) now, (n, words * cells) uint8,
         word after word, a word's cells in wear order. Wear levelling prices a line's copy with them."""
         raise ConfigError(f"scheme {self.name!r} does not expose its cells; wear levelling needs them "
-                          "(run.wear_leveling = \"none\")")
+                          "(wear_leveling = \"none\")")
 
     def group_labels(self) -> list[str] | None:
         """Names of the groups of cells the per-bit flips table counts together (WOM codes), or None."""

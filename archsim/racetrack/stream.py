@@ -240,7 +240,7 @@ class RacetrackStream(TechnologyStream):
         mapping to level (a rotation inside a line changes nothing) and Start-Gap's per-line copies
         are not modelled for it."""
         raise ConfigError("racetrack counts wear per line (insertions + removals), not per cell: wear "
-                          "levelling does not apply to it (run.wear_leveling = \"none\")")
+                          "levelling does not apply to it (wear_leveling = \"none\")")
 
     @property
     def cells_per_word(self) -> int:

@@ -123,10 +123,15 @@ class FrontEnd:
         self.lifetime_pairs = {n: (writes[n], reads[n]) for n in writes if n in reads}
         self.lifetime_ps = {n: 0 for n in self.lifetime_pairs}
 
-    def run(self, write_ps: np.ndarray, refresh_ps: np.ndarray):
-        """SimPy process: the iterations of one chunk; ``write_ps`` / ``refresh_ps`` (T, lines) in ps."""
+    def run(self, write_ps: np.ndarray, refresh_ps: np.ndarray, extra=()):
+        """SimPy process: the iterations of one chunk; ``write_ps`` / ``refresh_ps`` (T, lines) in ps.
+        ``extra``: (iteration, phase, write ps, refresh ps) bursts issued, in order, at the end of that
+        iteration of the chunk, without a gap (wear levelling's copies)."""
         env = self.env
         starts = [0] * len(self.phases)
+        after: dict[int, list] = {}
+        for item in extra:
+            after.setdefault(int(item[0]), []).append(item[1:])
         for t in range(write_ps.shape[0]):
             w = write_ps[t]
             r = refresh_ps[t]
@@ -136,6 +141,8 @@ class FrontEnd:
                     self._round = 0
                 starts[i] = int(env.now)
                 self._round = yield self.system.submit(ph, w, r, self._round)
+            for ph, w_extra, r_extra in after.get(t, ()):
+                self._round = yield self.system.submit(ph, w_extra, r_extra, self._round)
             for name, (a, b) in self.lifetime_pairs.items():
                 self.lifetime_ps[name] += starts[b] - starts[a]
             self.iterations += 1

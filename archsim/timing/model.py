@@ -33,10 +33,14 @@ from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases
 from archsim.timing.organisation import Organisation, port_units
 from archsim.timing.parts import TimingParts
 from archsim.timing.reference import RequestMemorySystem
-from archsim.timing.stats import R_COUNT, READ, TimingStats
-from archsim.timing.system import SystemSpec, to_ps
+from archsim.timing.stats import R_COUNT, R_SERVICE_PS, READ, WRITE, TimingStats
+from archsim.timing.system import ACCEPTED, COMPLETED, Phase, SystemSpec, to_ps
 
 ENGINES = {"fast": BurstMemorySystem, "reference": RequestMemorySystem}
+#: The timing tables' columns of wear levelling's copies (``timing_overall``; ``timing_<name>`` in the
+#: run's summary), present with a wear leveller only.
+LEVELLING_COLUMNS = ("levelling_writes", "levelling_write_share", "levelling_write_service_ns",
+                     "levelling_write_time_share", "levelling_energy_share")
 
 
 @dataclass
@@ -77,6 +81,7 @@ class TimingResult:
             "queue_occupancy_mean": o["queue_occupancy_mean"],
             "queue_occupancy_p99": o["queue_occupancy_p99"],
             **({"port_waits": o["port_waits"], "port_wait_ns": o["port_wait_ns"]} if "port_wait_ns" in o else {}),
+            **{f"timing_{k}": o[k] for k in LEVELLING_COLUMNS if k in o},  # with a wear leveller only
         }
 
 
@@ -164,6 +169,10 @@ class TimingModel:
             phases = training_phases(meta, layout, self.inter, t) if self.inter_lines else minimal_phases(layout, t)
             self.frontend = FrontEnd(self.env, self.system, phases)
         self.has_costs = bool(technology.energy_kinds)
+        self.levelled = config.wear_leveling.name != "none"
+        #: Wear levelling's line copies issued so far: copies (each a read and a write request), their
+        #: write service time (ps, as priced), their energy (pJ).
+        self.levelling = {"copies": 0, "service_ps": 0, "energy_pj": 0.0}
         self._totals: dict[str, np.ndarray] = {}
         self._param_wear: np.ndarray | None = None
         self.iterations = 0
@@ -213,10 +222,11 @@ class TimingModel:
         stream; a bare (T, layout.lines, fields) array is taken as one with no extras)."""
         self.simulate(*self.prepare(chunk))
 
-    def prepare(self, chunk: ChunkOutcome) -> tuple[np.ndarray, np.ndarray]:
+    def prepare(self, chunk: ChunkOutcome) -> tuple[np.ndarray, np.ndarray, list]:
         """The functional side of a chunk: service times (ps) of every line's write and of the
         refresh it triggers, (T, lines) each, weights then intermediate data (whose writes
-        this encodes); also follows the region manager and accounts energy and wear."""
+        this encodes), and wear levelling's copies as bursts (:meth:`_copy_bursts`); also follows
+        the region manager and accounts energy and wear."""
         if self._finished is not None:
             raise RuntimeError("feed() after finish()")
         if not isinstance(chunk, ChunkOutcome):
@@ -235,13 +245,44 @@ class TimingModel:
             refresh_ps = np.concatenate([refresh_ps, to_ps(sti.refresh_ns)], axis=1)
             self._account(self.param_lines, ichunk)
         self._prepared += T
-        return write_ps, refresh_ps
+        return write_ps, refresh_ps, self._copy_bursts(chunk)
 
-    def simulate(self, write_ps: np.ndarray, refresh_ps: np.ndarray) -> None:
-        """The SimPy side of a chunk: run its iterations through the front end and the engine."""
+    def _copy_bursts(self, chunk: ChunkOutcome) -> list:
+        """Wear levelling's line copies (:attr:`ChunkOutcome.copies`) as bursts the front end issues at
+        the end of their iteration: per batch, a read of the lines (the copy needs the data; the
+        front end waits for it), then their writes, each priced by the technology like any write
+        (:meth:`~archsim.contracts.MemoryTechnology.service_times` of the copy's outcome row).
+        Their energy and flips go to the totals. A copy is addressed at the line it carries (the
+        model does not remap the scheme's own writes either). (iteration, burst, write ps, refresh ps)."""
+        bursts = []
+        n = self.param_lines + self.inter_lines
+        fields = chunk.fields or tuple(self.technology.outcome_fields)
+        for c in chunk.copies:
+            one = ChunkOutcome(np.asarray(c.outcome)[None], None, {}, fields)
+            st = self.technology.service_times(one, self.config)
+            w, r = np.zeros(n, np.int64), np.zeros(n, np.int64)
+            w[c.lines], r[c.lines] = to_ps(st.write_ns)[0], to_ps(st.refresh_ns)[0]
+            self.levelling["copies"] += int(c.lines.size)
+            self.levelling["service_ps"] += int(w[c.lines].sum())
+            if self.has_costs:
+                for k, v in self.technology.line_totals(one, self.config).items():
+                    acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
+                    np.add.at(acc, c.lines, v)
+                    if k == "flips":
+                        np.add.at(self.spec.bank_wear, self.line_unit[c.lines], v)
+                    else:
+                        self.levelling["energy_pj"] += float(np.sum(v))
+            for kind, wait in ((READ, COMPLETED), (WRITE, ACCEPTED)):
+                bursts.append((c.after, Phase(f"levelling:{'read' if kind == READ else 'write'}", kind,
+                                              np.asarray(c.lines, np.int64), 0, wait), w, r))
+        return bursts
+
+    def simulate(self, write_ps: np.ndarray, refresh_ps: np.ndarray, extra: list = ()) -> None:
+        """The SimPy side of a chunk: run its iterations through the front end and the engine
+        (``extra``: the bursts of wear levelling's copies, from :meth:`prepare`)."""
         if self._finished is not None:
             raise RuntimeError("simulate() after finish()")
-        proc = self.env.process(self.frontend.run(write_ps, refresh_ps))
+        proc = self.env.process(self.frontend.run(write_ps, refresh_ps, extra))
         self.env.run(until=proc)
         self.iterations += write_ps.shape[0]
 
@@ -277,6 +318,8 @@ class TimingModel:
             cols["port_groups"] = np.full(len(labels), self.port_groups)
             overall["port_groups"] = self.port_groups
         self._cancelled_costs(cols, overall)
+        if self.levelled:
+            self._levelling_columns(overall)
         per_bank = pd.DataFrame(cols)
         names = list(self.frontend.lifetime_ps)
         iters = max(self.frontend.iterations, 1)
@@ -289,6 +332,22 @@ class TimingModel:
                                       self.iterations, self.system.request_log(), self.system.refresh_log(),
                                       per_controller=stats.per_controller(elapsed))
         return self._finished
+
+    def _levelling_columns(self, overall: dict) -> None:
+        """What wear levelling's copies took (with a leveller only; identical in both engines): the
+        copies issued (each one read and one write request, counted in the request statistics too),
+        their share of the writes, of the banks' write service time (as priced; a cancelled and
+        re-served write counts once) and of the energy."""
+        lv = self.levelling
+        writes = int(self.stats.req[:, WRITE, R_COUNT].sum())
+        service = int(self.stats.req[:, WRITE, R_SERVICE_PS].sum())
+        energy = float(overall.get("energy_pj", 0.0))
+        overall["levelling_writes"] = lv["copies"]
+        overall["levelling_write_share"] = lv["copies"] / writes if writes else 0.0
+        overall["levelling_write_service_ns"] = lv["service_ps"] / 1000
+        overall["levelling_write_time_share"] = lv["service_ps"] / service if service else 0.0
+        overall["levelling_energy_pj"] = lv["energy_pj"]
+        overall["levelling_energy_share"] = lv["energy_pj"] / energy if energy else 0.0
 
     def _cancelled_costs(self, per_bank: dict[str, np.ndarray], overall: dict) -> None:
         """Energy and cell flips of cancelled writes (write-cancel): the fraction of a write done when it

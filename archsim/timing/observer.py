@@ -52,13 +52,6 @@ class TimingObserver(RunObserver):
 
     def start(self, ctx: RunContext) -> None:
         self.ctx = ctx
-        if ctx.config.run.wear_leveling.name != "none":
-            import logging
-
-            logging.getLogger("archsim.timing").warning(
-                "note: the timing model does not issue wear levelling's line copies (run.wear_leveling = %r): "
-                "its latencies are those of the scheme's own writes; the copies are counted in the summary's "
-                "levelling_* columns", ctx.config.run.wear_leveling.name)
         self.models = {
             s: TimingModel(ctx.config, technology=ctx.technology, scheme=s, layout=ctx.layout, meta=ctx.meta,
                            parts=ctx.system.timing, engine=self.params.engine or None)

@@ -8,8 +8,8 @@ offset comes next and what its steady state is (every position of the line, equa
 
 Use it::
 
-    archsim --plugin docs/examples/wear_plugin.py run --set run.wear_leveling=random-rotate \
-        --set run.wear_leveling.period=32
+    archsim --plugin docs/examples/wear_plugin.py run --set wear_leveling=random-rotate \
+        --set wear_leveling.period=32
 """
 from __future__ import annotations
 

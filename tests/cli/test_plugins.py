@@ -143,7 +143,7 @@ def test_the_tutorials_request_level_policy_end_to_end(tmp_path):
 def test_a_wear_leveller_as_a_plugin(tmp_path):
     out = tmp_path / "random-rotate"
     archsim(tmp_path, "wear_plugin.py", *RUN, "--set", "run.schemes=[\"dcw\", \"appwom\"]",
-            "--set", "run.wear_leveling=random-rotate", "--set", "run.wear_leveling.period=2", "--out", str(out))
+            "--set", "wear_leveling=random-rotate", "--set", "wear_leveling.period=2", "--out", str(out))
     s = pd.read_csv(out / "summary.csv").set_index("scheme")
     assert (s["wear_leveling"] == "random-rotate").all()
     # two rotations in four iterations, every line copied each time
@@ -154,9 +154,9 @@ def test_a_wear_leveller_as_a_plugin(tmp_path):
     assert (s["lifetime_levelled_iterations"] <= s["lifetime_mean_iterations"] * (1 + 1e-12)).all()
     assert s.loc["dcw", "lifetime_levelled_iterations"] > s.loc["dcw", "lifetime_iterations"]
     assert s.loc["appwom", "lifetime_levelled_iterations"] >= s.loc["appwom", "lifetime_iterations"]
-    bad = archsim(tmp_path, "wear_plugin.py", *RUN, "--set", "run.wear_leveling=random-rotate",
-                  "--set", "run.wear_leveling.period=0", ok=False)
-    assert "run.wear_leveling.period must be at least 1" in bad.stderr
+    bad = archsim(tmp_path, "wear_plugin.py", *RUN, "--set", "wear_leveling=random-rotate",
+                  "--set", "wear_leveling.period=0", ok=False)
+    assert "wear_leveling.period must be at least 1" in bad.stderr
 
 
 @pytest.mark.parametrize("engine", ["fast", "reference"])

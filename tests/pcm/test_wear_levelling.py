@@ -262,6 +262,59 @@ def test_rotate_by_hand():
     assert r.bit_flips == 4  # the scheme's own figures are unchanged
 
 
+def test_a_result_mid_replay_leaves_the_replay_and_itself_intact():
+    """rotate builds the physical wear in place of its state; fed again, it rebuilds the state."""
+    rng = np.random.default_rng(5)
+    writes = rng.integers(0, 2**32, (9, 3, 2), dtype=np.uint64).astype(np.uint32)
+
+    def stream():
+        return WEAR_LEVELLERS.get("rotate")(RotateParams(period=2, shift=3)).wrap(_stream("dcw", 32, {}, 3, 2, 0),
+                                                                                  PCM, CONFIG)
+
+    whole, parts, first = stream(), stream(), stream()
+    whole.feed(writes)
+    first.feed(writes[:3])
+    parts.feed(writes[:3])
+    early = parts.result()
+    kept = early.physical_wear().copy()
+    np.testing.assert_array_equal(kept, first.result().physical_wear())
+    parts.feed(writes[3:6])
+    parts.feed(writes[6:])
+    np.testing.assert_array_equal(parts.result().physical_wear(), whole.result().physical_wear())
+    np.testing.assert_array_equal(early.physical_wear(), kept)  # the earlier result did not change
+    assert not np.array_equal(kept, whole.result().physical_wear())
+
+
+@pytest.mark.parametrize("pattern", ["constant", "random"])
+def test_rotate_widens_its_state_exactly(monkeypatch, pattern):
+    """rotate keeps its wear differences in the smallest signed type and widens it when a value would
+    not fit, and builds the physical wear in place only when it fits: forced to start at int8, it gives
+    the same numbers as at int16 (which the reference tests check)."""
+    from archsim.wear import RotateStream
+
+    rng = np.random.default_rng(2)
+    if pattern == "constant":  # PreSET programs every 0 bit twice a write: those cells outrun the rotation
+        writes = np.full((300, 4, 2), 0xFFFF0000, np.uint32)
+    else:                      # the rotation keeps the differences small; the physical wear is not
+        writes = rng.integers(0, 2**32, (300, 4, 2), dtype=np.uint64).astype(np.uint32)
+
+    def run():
+        s = WEAR_LEVELLERS.get("rotate")(RotateParams(period=1, shift=5)).wrap(_stream("preset", 32, {}, 4, 2, 0),
+                                                                               PCM, CONFIG)
+        for t in range(0, 300, 7):
+            s.feed(writes[t:t + 7])
+        return s.result()
+
+    wide = run()
+    monkeypatch.setattr(RotateStream, "X_DTYPES", (np.int8, np.int16, np.int32, np.int64))
+    narrow = run()
+    assert narrow.physical_wear().max() > 127
+    # constant: widened to int16, the physical wear in place (uint16); random: int8 kept, uint64 built
+    assert narrow.physical_wear().dtype == (np.uint16 if pattern == "constant" else np.uint64)
+    np.testing.assert_array_equal(narrow.physical_wear(), wide.physical_wear())
+    assert narrow.levelling_costs() == wide.levelling_costs()
+
+
 def test_start_gap_with_equal_lines_changes_nothing_but_moves():
     """Every line worn the same: Start-Gap only spreads it over one more (spare) line."""
     inner = _stream("preset", 8, {}, 4, 2, 0)
@@ -288,19 +341,72 @@ def test_lifetime_columns():
 
 
 def test_config_and_errors():
-    cfg = load_config(None, ["run.wear_leveling=rotate", "run.wear_leveling.period=8"])
-    assert cfg.run.wear_leveling.name == "rotate" and cfg.run.wear_leveling.params.period == 8
+    cfg = load_config(None, ["wear_leveling=rotate", "wear_leveling.period=8"])
+    assert cfg.wear_leveling.name == "rotate" and cfg.wear_leveling.params.period == 8
     with pytest.raises(ConfigError, match="period"):
-        load_config(None, ["run.wear_leveling.name=rotate", "run.wear_leveling.period=0"])
+        load_config(None, ["wear_leveling.name=rotate", "wear_leveling.period=0"])
     with pytest.raises(ConfigError, match="unknown wear leveller"):
-        load_config(None, ["run.wear_leveling=rotat"])
+        load_config(None, ["wear_leveling=rotat"])
     with pytest.raises(ConfigError, match="psi"):
-        load_config(None, ["run.wear_leveling.name=start-gap", "run.wear_leveling.psi=0"])
+        load_config(None, ["wear_leveling.name=start-gap", "wear_leveling.psi=0"])
     rt = TECHNOLOGIES.get("racetrack")
     racetrack = load_config(None, ["run.memory=racetrack"])
     s = rt.open_stream(rt.default_schemes[0], lines=2, words=2, config=racetrack)
     with pytest.raises(ConfigError, match="per line"):
         WEAR_LEVELLERS.get("rotate")(RotateParams()).wrap(s, rt, racetrack)
+
+
+def test_top_level_slot_and_the_old_spelling(tmp_path, caplog):
+    """``wear_leveling`` is a top-level choice (issue 12: ``--set wear_leveling=rotate``); the old
+    ``run.wear_leveling`` loads with a one-line note; dumps round-trip and sweep ids do not move."""
+    import logging
+    import tomllib
+
+    from archsim.config import Config, config_from_mapping, current_key, replace
+
+    caplog.set_level(logging.WARNING, logger="archsim.config")
+    new = load_config(None, ["wear_leveling=start-gap", "wear_leveling.psi=7"])
+    old = load_config(None, ["run.wear_leveling=start-gap", "run.wear_leveling.psi=7"])
+    assert new == old and new.wear_leveling.params.psi == 7
+    assert "run.wear_leveling is now wear_leveling" in caplog.text
+    assert not hasattr(new.run, "wear_leveling")
+    # a file: [wear_leveling] table, the bare name, or the old [run.wear_leveling] table
+    f = tmp_path / "c.toml"
+    f.write_text('wear_leveling = "rotate"\n')
+    assert load_config(f).wear_leveling.name == "rotate"
+    f.write_text('[run.wear_leveling]\nname = "rotate"\nperiod = 5\n')
+    assert load_config(f).wear_leveling.params.period == 5
+    # both ways: the top-level key wins; parameters given only the old way are kept if taken
+    both = config_from_mapping({"wear_leveling": "rotate", "run": {"wear_leveling": {"name": "start-gap", "shift": 3}}})
+    assert both.wear_leveling.name == "rotate" and both.wear_leveling.params.shift == 3
+    # dump: a top-level [wear_leveling] table that loads back to the same configuration
+    dumped = new.to_toml()
+    assert dumped.startswith('[wear_leveling]\nname = "start-gap"') and "[run.wear_leveling]" not in dumped
+    assert config_from_mapping(tomllib.loads(dumped)) == new
+    # the key as spelled now; the identity (sweep ids, caches) keeps the leveller where it stood
+    assert current_key("run.wear_leveling.period") == "wear_leveling.period"
+    assert replace(new, {"run.wear_leveling.psi": 9}).wear_leveling.params.psi == 9
+    ident = Config().identity()
+    assert "wear_leveling" not in ident and ident["run"]["wear_leveling"] == {"name": "none"}
+    with pytest.raises(ConfigError, match="wear_leveling.psi must be at least 1"):
+        load_config(None, ["wear_leveling=start-gap", "wear_leveling.psi=0"])
+    with pytest.raises(ConfigError, match="the key must be section.key"):
+        load_config(None, ["wear_levelling=rotate"])
+
+
+def test_sweep_over_the_top_level_slot(tmp_path):
+    from archsim.sweep import load_sweep
+
+    f = tmp_path / "s.toml"
+    f.write_text('[sweep.grid]\nwear_leveling = ["none", "rotate"]\n"wear_leveling.period" = [4]\n')
+    with pytest.raises(ConfigError, match="unknown parameter 'period' of wear leveller 'none'"):
+        load_sweep(f)
+    f.write_text('[base]\nwear_leveling = "rotate"\n[sweep.grid]\n"wear_leveling.period" = [4, 8]\n')
+    spec = load_sweep(f)
+    assert [spec.point_config(p).wear_leveling.params.period for p in spec.points] == [4, 8]
+    f.write_text('[sweep.grid]\nwear_leveling = ["none"]\n"run.wear_leveling" = ["rotate"]\n')
+    with pytest.raises(ConfigError, match="same key"):
+        load_sweep(f)
 
 
 def test_dap_exposes_its_cells_and_can_be_rotated():
