@@ -104,7 +104,6 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     import plots
-    from archsim.results import save_figure
 
     bins = np.linspace(0, 2.0, 41)
     summary, hist = default_workload(args.iterations, bins)
@@ -125,8 +124,10 @@ def main() -> None:
               "mean bound:", {b: round(float(part.loc["appwom", "lifetime_mean_iterations"]
                                              / part.loc[b, "lifetime_mean_iterations"]), 3)
                               for b in ("preset", "prereset", "wom-set")})
-    save_figure(plots.wear_distribution_figure(hist, title="lenet-digits"), out, "wear_distribution")
-    save_figure(plots.lifetime_levellers_figure(summary, title="lenet-digits"), out, "wear_lifetime")
+    for fig, name in ((plots.wear_distribution_figure(hist, title="lenet-digits"), "wear_distribution"),
+                      (plots.lifetime_levellers_figure(summary, title="lenet-digits"), "wear_lifetime")):
+        for ext in ("png", "pdf"):
+            fig.savefig(out / f"{name}.{ext}", dpi=150)
     sk = pd.concat([skew(args.iterations, 8), skew(args.iterations, 256)], ignore_index=True)
     sk.to_csv(out / "wear_skew.csv", index=False)
     print("\n## skewed lines (8 of 256 hot) and equal lines (256 of 256 hot)\n")

@@ -52,9 +52,10 @@ class ArrivalFrontEnd:
         c = bisect.bisect_right(self._starts, k) - 1
         return self._write[c][k - self._starts[c]], self._refresh[c][k - self._starts[c]]
 
-    def run(self, write_ps: np.ndarray, refresh_ps: np.ndarray):
+    def run(self, write_ps: np.ndarray, refresh_ps: np.ndarray, extra=()):
         """SimPy process: the requests whose data the chunks fed so far hold; ``write_ps`` /
-        ``refresh_ps`` (T, lines) in ps, the next T iterations."""
+        ``refresh_ps`` (T, lines) in ps, the next T iterations. ``extra`` (wear levelling's copies)
+        is always empty: the model refuses a leveller with this pattern."""
         env = self.env
         self._starts.append(self.iterations)
         self._write.append(write_ps)

@@ -124,6 +124,10 @@ class TimingModel:
             if requests is None:
                 raise ConfigError("timing.access_pattern = \"trace\" needs a trace that holds its requests (an "
                                   "NVMain trace: run.trace_format = \"nvmain\")")
+            if config.wear_leveling.name != "none":
+                raise ConfigError(f"timing.access_pattern = \"trace\" times the trace's own requests and does not "
+                                  f"issue wear levelling's copies: use wear_leveling = \"none\" with it (not "
+                                  f"{config.wear_leveling.name!r}), or another access pattern")
             if requests.lines != layout.lines:
                 raise ConfigError(f"timing.access_pattern = \"trace\": the trace's requests write {requests.lines} "
                                   f"lines, the layout has {layout.lines} (layout.line_bytes as when it was written)")
