@@ -137,10 +137,17 @@ class OutputFolder:
     def figure(self, fig, name: str, *, dpi: int = 150, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
         """``name.png`` and ``name.pdf`` (or the given ``formats``); a pyplot figure is closed afterwards
         (a plain ``Figure``, as :mod:`plots` makes, needs no closing, and pyplot is not imported for it)."""
+        engine = fig.get_layout_engine()
         try:
-            return [self.write(f"{name}.{ext}", lambda t, ext=ext: fig.savefig(t, dpi=dpi, format=ext))
-                    for ext in formats]
+            written = []
+            for ext in formats:
+                written.append(self.write(f"{name}.{ext}", lambda t, ext=ext: fig.savefig(t, dpi=dpi, format=ext)))
+                # the layout is the same in every format: computed by the first save, kept for the others
+                # (a constrained layout costs a third of a figure's drawing)
+                fig.set_layout_engine("none")
+            return written
         finally:
+            fig.set_layout_engine(engine)
             if fig.canvas.manager is not None:   # made by pyplot: release it
                 import matplotlib.pyplot as plt
 

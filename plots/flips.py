@@ -83,6 +83,8 @@ def bit_flips_figure(tables: pd.DataFrame | Mapping[str, pd.DataFrame], *, title
         ax.grid(axis="y", alpha=0.3)
     if log:
         axes[0].set_yscale("log")   # shared: every panel
+        for ax in axes:             # decades (ticks and grid) only: the minor ticks of six to eight log panels
+            ax.minorticks_off()     # are half of the figure's drawing time, and say little at this size
     else:
         top = np.nanmax(every / factor) if np.isfinite(every).any() else 1.0
         axes[0].set_ylim(0, top * 1.08)
