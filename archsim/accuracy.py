@@ -105,8 +105,13 @@ def _model_description(wl, seed: int, knobs: dict[str, Any]):
 
 
 def run_scheme(config: Config, workload: str, spec: str, *, iterations: int, seed: int, eval_every: int,
-               knobs: dict[str, Any] | None = None, progress: bool = False) -> tuple[dict, list[dict]]:
-    """Train ``workload`` with memory scheme ``spec``; returns (table row, curve rows, wall-clock seconds)."""
+               knobs: dict[str, Any] | None = None, progress: bool = False,
+               timing: bool = False) -> tuple[dict, list[dict]]:
+    """Train ``workload`` with memory scheme ``spec``; returns (table row, curve rows, wall-clock seconds).
+
+    The clock: the configured iteration time and FLOP schedule (:class:`IterationClock`), or with
+    ``timing`` the timing model's simulated times of the same workload, scheme and seed
+    (:func:`archsim.timing.clock.timing_clock`)."""
     from workloads import WORKLOADS
 
     knobs = dict(knobs or {})
@@ -114,9 +119,15 @@ def run_scheme(config: Config, workload: str, spec: str, *, iterations: int, see
     tensors, schedule, batch = _model_description(wl, seed, knobs)
     params = [t for t in tensors if t.kind in ("weight", "bias")]
     inter = [t for t in tensors if t.kind == "intermediate"]
-    clock = IterationClock(config.dap.iteration_time_s, tensors, schedule, batch)
     tech, scheme = split_scheme(spec, config.run.memory)
     t0 = time.perf_counter()
+    if timing:
+        from archsim.timing.clock import timing_clock
+
+        clock = timing_clock(config, workload=workload, scheme=scheme, memory=tech, iterations=iterations, seed=seed,
+                             knobs=wl.resolve_knobs(knobs), tensors=tensors)
+    else:
+        clock = IterationClock(config.dap.iteration_time_s, tensors, schedule, batch)
     memory = SchemeMemory(scheme, config, params, clock=clock, memory=tech, intermediates=inter, batch_size=batch)
     tr = wl.trainer(seed=seed, memory=memory, intermediate=memory, **knobs)
     curve = []
@@ -149,8 +160,9 @@ def run_scheme(config: Config, workload: str, spec: str, *, iterations: int, see
 
 def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], iterations: int, seed: int,
                  eval_every: int = 10, knobs: dict[str, Any] | None = None, progress: bool = True,
-                 checkpoint_dir=None) -> AccuracyOutput:
-    """Train under every scheme (same seed) and collect the table and curves.
+                 checkpoint_dir=None, timing: bool = False) -> AccuracyOutput:
+    """Train under every scheme (same seed) and collect the table and curves (``timing``: decay on the
+    timing model's clock, see :func:`run_scheme`).
 
     With ``checkpoint_dir``, each finished scheme is saved there (JSON, keyed by the
     configuration and arguments) and reused by a later call with the same key: an
@@ -166,12 +178,12 @@ def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], itera
     if len(set(schemes)) != len(schemes):
         raise ConfigError(f"a scheme is named twice: {', '.join(schemes)}")
     rows, curves, seconds = [], [], {}
-    key = _run_key(config, workload, iterations, seed, eval_every, knobs)
+    key = _run_key(config, workload, iterations, seed, eval_every, knobs, timing)
     for spec in schemes:
         done = _load_checkpoint(checkpoint_dir, spec, key)
         if done is None:
             row, curve, secs = run_scheme(config, workload, spec, iterations=iterations, seed=seed,
-                                          eval_every=eval_every, knobs=knobs, progress=progress)
+                                          eval_every=eval_every, knobs=knobs, progress=progress, timing=timing)
             _save_checkpoint(checkpoint_dir, spec, key, row, curve, secs)
         else:
             row, curve, secs = done
@@ -211,13 +223,15 @@ def plot_curves(curves: pd.DataFrame, *, title: str = ""):
     return fig
 
 
-def _run_key(config: Config, workload, iterations, seed, eval_every, knobs) -> str:
+def _run_key(config: Config, workload, iterations, seed, eval_every, knobs, timing: bool = False) -> str:
     import hashlib
     import json
 
-    text = json.dumps({"config": dump_toml(config.identity()), "workload": workload, "iterations": iterations, "seed": seed,
-                       "eval_every": eval_every, "knobs": {k: str(v) for k, v in sorted((knobs or {}).items())}},
-                      sort_keys=True)
+    key = {"config": dump_toml(config.identity()), "workload": workload, "iterations": iterations, "seed": seed,
+           "eval_every": eval_every, "knobs": {k: str(v) for k, v in sorted((knobs or {}).items())}}
+    if timing:  # keys of runs on the configured clock stay as they were
+        key["timing"] = True
+    text = json.dumps(key, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

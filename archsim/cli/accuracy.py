@@ -27,6 +27,9 @@ def register(subparsers) -> None:
     p.add_argument("--iterations", type=int, metavar="N", help="training iterations (default: run.iterations)")
     p.add_argument("--seed", type=int, help="seed (default: run.seed)")
     p.add_argument("--eval-every", type=int, default=10, metavar="N", help="accuracy curve resolution (default 10)")
+    p.add_argument("--timing", action="store_true",
+                   help="time every write and read (hence lossy-SET decay) by the timing model's simulated time "
+                        "of the same workload and scheme instead of dap.iteration_time_s and the FLOP schedule")
     p.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder")
     p.add_argument("--no-figures", action="store_true", help="write the tables only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     folder = OutputFolder(args.out, "accuracy", overwrite=args.overwrite, resumable=True, state=(CHECKPOINTS,))
     out = run_accuracy(cfg, workload=workload, schemes=schemes, iterations=iterations, seed=seed,
                        eval_every=args.eval_every, knobs=dict(cfg.run.knobs), progress=not args.no_progress,
-                       checkpoint_dir=args.out / CHECKPOINTS)
+                       checkpoint_dir=args.out / CHECKPOINTS, timing=args.timing)
     files = out.write(folder, figures=not args.no_figures)
     cols = ["scheme", "train_accuracy", "test_accuracy", "energy_pj", "avg_write_latency_ns", "lifetime_iterations",
             "decayed_cells"]
