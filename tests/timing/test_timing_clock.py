@@ -146,3 +146,73 @@ def test_accuracy_on_the_timing_clock_decays_with_a_short_retention():
                      timing=True).table.set_index("scheme")
     assert t.loc["ps", "decayed_weight_cells"] > 0 and t.loc["ps", "decayed_intermediate_cells"] > 0
     assert t.loc["dap", "decayed_weight_cells"] > 0
+
+
+def _dap_rows(cfg, observers=()):
+    from archsim.run import run_experiment
+
+    out = run_experiment(cfg, observers=list(observers), progress=False)
+    return out.summary.set_index("scheme")
+
+
+def test_replay_on_a_clock_equal_to_the_configured_times_is_the_configured_replay():
+    """The functional path: write k of every line at (k + 1) * iteration_time_s handed in as a clock gives
+    the replay without one (decays included)."""
+    from archsim.run import RunLoop
+
+    cfg = load_config(None, [f"run.workload={WL}", "run.iterations=12", "run.schemes=[\"dap\", \"ps\"]",
+                             "dap.retention_s=0.02", "dap.weibull_scale_s=0.01"])
+    T = cfg.dap.iteration_time_s
+
+    def results(clocks):
+        loop = RunLoop(cfg)
+        loop.replay(progress=False, clocks=clocks)
+        return {s: r.summary() for s, _st, r, _e in loop.results()}
+
+    lines = AddressLayout.from_meta(loop_meta(cfg), cfg.layout).lines
+
+    def configured(first, n):
+        return np.broadcast_to(((np.arange(first, first + n) + 1.0) * T)[:, None], (n, lines)).copy()
+
+    base = results(None)
+    timed = results({"dap": configured, "ps": configured})
+    assert base == timed and base["ps"]["decayed_cells"] > 0 and base["dap"]["decayed_cells"] > 0
+
+
+def loop_meta(cfg):
+    from archsim.run import open_source
+
+    return open_source(cfg).meta
+
+
+def test_run_timing_replays_time_dependent_schemes_on_the_simulated_clock():
+    """archsim run --timing: dap's and ps's functional tables come from a replay whose write times are the
+    timing model's (write k of a line: its update burst accepted in iteration k), here ~0.4 ms per
+    iteration, so with a 20 ms retention nothing decays in 30 iterations where the configured 10 ms clock
+    decays hundreds of thousands of cells; the numbers equal a replay handed the observer's clock; the
+    exact dcw beside them is unchanged by the rule."""
+    from archsim.run import RunLoop
+    from archsim.timing.observer import TimingObserver, TimingObserverParams
+
+    sets = [f"run.workload={WL}", "run.iterations=30", "run.schemes=[\"dcw\", \"dap\", \"ps\"]",
+            "dap.retention_s=0.02", "dap.weibull_scale_s=0.01"]
+    cfg = load_config(None, sets)
+    plain = _dap_rows(cfg)
+    timed = _dap_rows(load_config(None, sets + ["run.observers=[\"timing\"]"]))
+    assert plain.loc["dap", "decayed_cells"] > 0 and plain.loc["ps", "decayed_cells"] > 0
+    assert timed.loc["dap", "decayed_cells"] == 0 and timed.loc["ps", "decayed_cells"] == 0
+    assert timed.loc["dcw", "bit_flips"] == plain.loc["dcw", "bit_flips"]
+    # the same numbers as a replay handed the observer's clock, with a retention short enough to decay
+    short = sets + ["dap.retention_s=0.002", "dap.weibull_scale_s=0.001"]
+    timed = _dap_rows(load_config(None, short + ["run.observers=[\"timing\"]"]))
+    loop = RunLoop(load_config(None, short))
+    obs = TimingObserver(loop.config, TimingObserverParams())
+    loop.replay([obs], schemes=["dap", "ps"], progress=False, approximation=False)
+    clocks = {s: obs.write_clock(s) for s in ("dap", "ps")}
+    again = RunLoop(load_config(None, short))
+    again.replay(schemes=["dap", "ps"], progress=False, clocks=clocks)
+    got = {s: r.summary() for s, _st, r, _e in again.results()}
+    for s in ("dap", "ps"):
+        assert got[s]["decayed_cells"] == timed.loc[s, "decayed_cells"] > 0
+        assert got[s]["bit_flips"] == timed.loc[s, "bit_flips"]
+        assert timed.loc[s, "decayed_cells"] != _dap_rows(load_config(None, short)).loc[s, "decayed_cells"]

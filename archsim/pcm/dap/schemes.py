@@ -21,8 +21,8 @@ lossy SETs and RESETs fill the room left, then take rounds of that longer pulse.
 
 Time: write k of a line (k = 0, 1, ... over the stream) happens at
 ``(k + 1) * iteration_time_s`` unless the caller gives times
-(:meth:`DapEncoder.set_write_times`; the closed loop does, the timing model does not yet:
-docs/dap.md, "Integration with the timing model").
+(:meth:`DapEncoder.set_write_times`: the closed loop does, and ``archsim run --timing`` replays
+these schemes again on the timing model's clock; docs/dap.md, "The clock rule").
 """
 from __future__ import annotations
 
@@ -96,6 +96,7 @@ class DapEncoder(Encoder):
     Params = DapConfig
     needs_read = True
     exact = False
+    time_dependent = True
 
     @classmethod
     def config_defaults(cls, config) -> dict[str, Any]:
