@@ -127,7 +127,7 @@ def run_scheme(config: Config, workload: str, spec: str, *, iterations: int, see
         clock = timing_clock(config, workload=workload, scheme=scheme, memory=tech, iterations=iterations, seed=seed,
                              knobs=wl.resolve_knobs(knobs), tensors=tensors)
     else:
-        clock = IterationClock(config.dap.iteration_time_s, tensors, schedule, batch)
+        clock = IterationClock(config.run.iteration_time_s, tensors, schedule, batch)
     memory = SchemeMemory(scheme, config, params, clock=clock, memory=tech, intermediates=inter, batch_size=batch)
     tr = wl.trainer(seed=seed, memory=memory, intermediate=memory, **knobs)
     curve = []

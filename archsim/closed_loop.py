@@ -108,7 +108,7 @@ class SchemeMemory:
     ``batch_size`` samples goes through the memory too
     (:class:`workloads.memory.IntermediateMemory`; their lines follow the
     weights', as in the timing model). ``clock``: simulated times (default:
-    :class:`IterationClock` with ``config.dap.iteration_time_s``, no schedule).
+    :class:`IterationClock` with ``config.run.iteration_time_s``, no schedule).
 
     Every intermediate stream is told its data's expected lifetime, the clock's
     ``read_time - write_time`` of iteration 0 (``TechnologyStream.set_data_lifetimes``):
@@ -126,7 +126,7 @@ class SchemeMemory:
         sizes += [(t.name, int(t.size) * int(batch_size)) for t in intermediates]
         self.layout = AddressLayout(sizes, words_per_line=config.layout.words_per_line,
                                     align_tensors=True, word_bits=config.layout.word_bits)
-        self.clock = clock or IterationClock(config.dap.iteration_time_s, tensors)
+        self.clock = clock or IterationClock(config.run.iteration_time_s, tensors)
         self._shapes = dict(sizes)
         self._params = [t.name for t in tensors]
         self._intermediates = [t.name for t in intermediates]

@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--eval-every", type=int, default=10, metavar="N", help="accuracy curve resolution (default 10)")
     p.add_argument("--timing", action="store_true",
                    help="time every write and read (hence lossy-SET decay) by the timing model's simulated time "
-                        "of the same workload and scheme instead of dap.iteration_time_s and the FLOP schedule")
+                        "of the same workload and scheme instead of run.iteration_time_s and the FLOP schedule")
     p.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder")
     p.add_argument("--no-figures", action="store_true", help="write the tables only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

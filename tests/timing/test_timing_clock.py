@@ -162,7 +162,7 @@ def test_replay_on_a_clock_equal_to_the_configured_times_is_the_configured_repla
 
     cfg = load_config(None, [f"run.workload={WL}", "run.iterations=12", "run.schemes=[\"dap\", \"ps\"]",
                              "dap.retention_s=0.02", "dap.weibull_scale_s=0.01"])
-    T = cfg.dap.iteration_time_s
+    T = cfg.run.iteration_time_s
 
     def results(clocks):
         loop = RunLoop(cfg)

@@ -35,7 +35,7 @@ import numpy as np
 from archsim import _dap_kernels as K
 from archsim.pcm.config import PcmConfig
 from archsim.pcm.costs import write_latency_ns
-from archsim.pcm.dap.config import DapConfig
+from archsim.pcm.dap.config import DapParams
 from archsim.pcm.dap.decay import LAW_IDS
 from archsim.pcm.dap.policy import ALL_BITS, dual_set_mask
 from archsim.pcm.encoder import PCM_SCHEMES, WR, WS, Encoder
@@ -91,18 +91,18 @@ class DapState:
 
 
 class DapEncoder(Encoder):
-    """DCW with lossy SETs on the bits of a per-line mask. Parameters: :class:`DapConfig`."""
+    """DCW with lossy SETs on the bits of a per-line mask. Parameters: :class:`DapParams`."""
 
-    Params = DapConfig
+    Params = DapParams
     needs_read = True
     exact = False
     time_dependent = True
 
     @classmethod
     def config_defaults(cls, config) -> dict[str, Any]:
-        """The ``[dap]`` section of the configuration as parameters (``[encoding.schemes.dap]`` /
-        ``[encoding.schemes.ps]`` override single fields)."""
-        return dataclasses.asdict(config.dap)
+        """The ``[dap]`` section of the configuration and ``run.iteration_time_s`` as parameters
+        (``[encoding.schemes.dap]`` / ``[encoding.schemes.ps]`` override single fields)."""
+        return {**dataclasses.asdict(config.dap), "iteration_time_s": config.run.iteration_time_s}
 
     def default_mask(self) -> int:
         return dual_set_mask(self.params.lossy_mantissa_bits)
