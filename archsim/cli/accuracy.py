@@ -14,7 +14,8 @@ def register(subparsers) -> None:
         "accuracy", help="train under each write scheme in the closed loop; accuracy, energy, latency, lifetime",
         description="Train a built-in workload from the same seed under each scheme, the trainer computing every "
                     "iteration with what the memory returns (AppWOM's ignored updates, DAP's and PS's decayed "
-                    "lossy-SET cells). Writes accuracy.csv (scheme, train_accuracy, test_accuracy in %, energy, "
+                    "lossy-SET cells), for the weights and for the intermediate data kept from the forward to the "
+                    "backward pass. Writes accuracy.csv (scheme, train_accuracy, test_accuracy in %, energy, "
                     "latency, lifetime), accuracy_curves.csv, the curves as PNG and PDF, and config.toml. "
                     "'baseline' is exact storage (full-SET data-comparison write); 'tech:scheme' picks another "
                     "memory technology. Finished schemes are kept in DIR/.checkpoints and skipped on a rerun.")
