@@ -13,11 +13,17 @@ iteration reads the tensor* gives back:
 - schemes whose stream's ``read_back(times)`` hook answers (``dap``, ``ps``): the
   cells after the decay between the write and that read.
 
-Simulated time comes from a clock (:class:`IterationClock`: a configured
-``iteration_time_s`` and each layer's position in the iteration's FLOP
+The same memory takes the trainer's intermediate data (``write_intermediate`` /
+``read_intermediate``, :class:`workloads.memory.IntermediateMemory`): the input
+batch and every layer's output, written at the forward pass and read back by the
+loss and the backward pass after the clock's time between the two.
+
+Simulated time comes from a clock (:class:`IterationClock`: the configured
+``run.iteration_time_s`` and each layer's position in the iteration's FLOP
 schedule). Any object with ``write_time(name, iteration)`` and
-``read_time(name, iteration)`` (seconds) can replace it, e.g. one fed by the
-timing model's request completion times.
+``read_time(name, iteration)`` (seconds) can replace it, e.g.
+:class:`archsim.timing.clock.TimingClock`, fed by the timing model's simulated
+times (``archsim accuracy --timing``).
 
 A device model that is not a digital write scheme (an analog synapse, the
 ``003`` seed) plugs in as its own ``Memory`` (see ``docs/dap.md``), or as a
