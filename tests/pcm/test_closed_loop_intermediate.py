@@ -203,3 +203,20 @@ def test_intermediate_errors():
         mem.write_intermediate("b.out", np.zeros(4, np.float32))
     with pytest.raises(ConfigError, match="has 3 values"):
         mem.write_intermediate("a.out", np.zeros(3, np.float32))
+
+
+def test_retention_sweep_figure():
+    import pandas as pd
+
+    from plots.dap import retention_sweep_figure
+
+    t = pd.DataFrame({"retention_s": [float("nan")] * 2 + [0.001, 0.001, 0.1, 0.1],
+                      "seed": [0, 1, 0, 1, 0, 1], "scheme": ["baseline"] * 2 + ["dap"] * 4,
+                      "test_accuracy": [97.0, 98.0, 90.0, 92.0, 97.0, 97.5]})
+    fig = retention_sweep_figure(t, lifetime_s=0.009, iteration_time_s=0.01)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "dap (mean)"]
+    assert list(line.get_xdata()) == [0.001, 0.1] and list(line.get_ydata()) == [91.0, 97.25]
+    with pytest.raises(Exception, match="seed"):
+        retention_sweep_figure(t.drop(columns="seed"))
