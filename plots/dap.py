@@ -17,10 +17,12 @@ from plots._tables import require  # noqa: E402
 
 
 def retention_sweep_figure(table: pd.DataFrame, *, lifetime_s: float | None = None,
-                           iteration_time_s: float | None = None, title: str | None = None) -> Figure:
+                           iteration_time_s: float | None = None, title: str | None = None,
+                           ylim: tuple[float, float] | None = None) -> Figure:
     """Test accuracy (mean and per-seed points) of each lossy scheme against ``retention_s`` (log axis),
     with the baseline's range across seeds as a band; optional vertical lines at the longest
-    intermediate lifetime and at the iteration time."""
+    intermediate lifetime and at the iteration time. ``ylim``: the accuracy axis (default: from 2
+    points below the lowest accuracy, in steps of 5, to 100)."""
     require(table, ("retention_s", "seed", "scheme", "test_accuracy"), "the retention sweep figure")
     fig = Figure(figsize=(6.4, 4.0), layout="constrained")
     ax = fig.subplots()
@@ -40,7 +42,10 @@ def retention_sweep_figure(table: pd.DataFrame, *, lifetime_s: float | None = No
     ax.set_xscale("log")
     ax.set_xlabel("dap.retention_s (s)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(0, 100)
+    if ylim is None:
+        lo = float(np.nanmin(table["test_accuracy"])) - 2
+        ylim = (max(0.0, 5 * np.floor(lo / 5)), 100.0)
+    ax.set_ylim(*ylim)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="lower right", fontsize=8)
     if title:
