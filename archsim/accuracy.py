@@ -8,10 +8,19 @@ that of the open loop, bit for bit; other names are write schemes of the
 configured memory technology (``ps``, ``dap``, ``appwom``, ...), or
 ``technology:scheme`` for another technology (e.g. ``racetrack:fixed-ones``).
 
+The trainer's intermediate data (the input batch and every layer's output, kept
+from the forward to the backward pass) goes through the same scheme: written at
+the forward pass, read back where the loss and the backward pass need it, at the
+clock's times (DAP's layer-aware policy lossy-SETs it when its lifetime is below
+the retention time).
+
 For each scheme the table holds the final train and test accuracy (%), and the
-energy, average write latency and lifetime of the same run's writes (all
-weights and biases, the initial store included); the curves hold the accuracy
-every ``eval_every`` iterations.
+energy, average write latency and lifetime of the same run's weight and bias
+writes (the initial store included); ``decayed_cells`` counts the decayed lossy
+cells of both kinds of data, ``decayed_weight_cells`` and
+``decayed_intermediate_cells`` each kind, ``intermediate_lossy_set_flips`` and
+``intermediate_energy_pj`` the lossy SETs and energy of the intermediate
+writes. The curves hold the accuracy every ``eval_every`` iterations.
 """
 from __future__ import annotations
 
@@ -32,7 +41,8 @@ BASELINE_SCHEME = "dcw"
 
 TABLE_COLUMNS = ("scheme", "train_accuracy", "test_accuracy", "final_loss", "energy_pj",
                  "energy_per_iteration_pj", "avg_write_latency_ns", "lifetime_iterations", "bit_flips",
-                 "max_cell_flips", "decayed_cells", "lossy_set_flips", "iterations")
+                 "max_cell_flips", "decayed_cells", "lossy_set_flips", "iterations", "decayed_weight_cells",
+                 "decayed_intermediate_cells", "intermediate_lossy_set_flips", "intermediate_energy_pj")
 
 
 @dataclass
@@ -95,19 +105,31 @@ def _model_description(wl, seed: int, knobs: dict[str, Any]):
 
 
 def run_scheme(config: Config, workload: str, spec: str, *, iterations: int, seed: int, eval_every: int,
-               knobs: dict[str, Any] | None = None, progress: bool = False) -> tuple[dict, list[dict]]:
-    """Train ``workload`` with memory scheme ``spec``; returns (table row, curve rows, wall-clock seconds)."""
+               knobs: dict[str, Any] | None = None, progress: bool = False,
+               timing: bool = False) -> tuple[dict, list[dict]]:
+    """Train ``workload`` with memory scheme ``spec``; returns (table row, curve rows, wall-clock seconds).
+
+    The clock: the configured iteration time and FLOP schedule (:class:`IterationClock`), or with
+    ``timing`` the timing model's simulated times of the same workload, scheme and seed
+    (:func:`archsim.timing.clock.timing_clock`)."""
     from workloads import WORKLOADS
 
     knobs = dict(knobs or {})
     wl = WORKLOADS.get(workload)()
     tensors, schedule, batch = _model_description(wl, seed, knobs)
     params = [t for t in tensors if t.kind in ("weight", "bias")]
-    clock = IterationClock(config.dap.iteration_time_s, params, schedule, batch)
+    inter = [t for t in tensors if t.kind == "intermediate"]
     tech, scheme = split_scheme(spec, config.run.memory)
     t0 = time.perf_counter()
-    memory = SchemeMemory(scheme, config, params, clock=clock, memory=tech)
-    tr = wl.trainer(seed=seed, memory=memory, **knobs)
+    if timing:
+        from archsim.timing.clock import timing_clock
+
+        clock = timing_clock(config, workload=workload, scheme=scheme, memory=tech, iterations=iterations, seed=seed,
+                             knobs=wl.resolve_knobs(knobs), tensors=tensors)
+    else:
+        clock = IterationClock(config.run.iteration_time_s, tensors, schedule, batch)
+    memory = SchemeMemory(scheme, config, params, clock=clock, memory=tech, intermediates=inter, batch_size=batch)
+    tr = wl.trainer(seed=seed, memory=memory, intermediate=memory, **knobs)
     curve = []
     loss = float("nan")
 
@@ -124,19 +146,23 @@ def run_scheme(config: Config, workload: str, spec: str, *, iterations: int, see
             bar.update()
     result = memory.result()
     s = result.summary()
+    si = memory.intermediate_result().summary()
     row = {"scheme": spec, "train_accuracy": curve[-1]["train_accuracy"], "test_accuracy": curve[-1]["test_accuracy"],
            "final_loss": loss, "energy_pj": s.get("energy_pj"), "energy_per_iteration_pj": s.get("energy_per_iteration_pj"),
            "avg_write_latency_ns": s.get("avg_write_latency_ns"), "lifetime_iterations": s.get("lifetime_iterations"),
            "bit_flips": s.get("bit_flips"), "max_cell_flips": s.get("max_cell_flips"),
-           "decayed_cells": s.get("decayed_cells", 0), "lossy_set_flips": s.get("lossy_set_flips", 0),
-           "iterations": iterations}
+           "decayed_cells": s.get("decayed_cells", 0) + si.get("decayed_cells", 0),
+           "lossy_set_flips": s.get("lossy_set_flips", 0), "iterations": iterations,
+           "decayed_weight_cells": s.get("decayed_cells", 0), "decayed_intermediate_cells": si.get("decayed_cells", 0),
+           "intermediate_lossy_set_flips": si.get("lossy_set_flips", 0), "intermediate_energy_pj": si.get("energy_pj")}
     return row, curve, time.perf_counter() - t0
 
 
 def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], iterations: int, seed: int,
                  eval_every: int = 10, knobs: dict[str, Any] | None = None, progress: bool = True,
-                 checkpoint_dir=None) -> AccuracyOutput:
-    """Train under every scheme (same seed) and collect the table and curves.
+                 checkpoint_dir=None, timing: bool = False) -> AccuracyOutput:
+    """Train under every scheme (same seed) and collect the table and curves (``timing``: decay on the
+    timing model's clock, see :func:`run_scheme`).
 
     With ``checkpoint_dir``, each finished scheme is saved there (JSON, keyed by the
     configuration and arguments) and reused by a later call with the same key: an
@@ -152,12 +178,12 @@ def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], itera
     if len(set(schemes)) != len(schemes):
         raise ConfigError(f"a scheme is named twice: {', '.join(schemes)}")
     rows, curves, seconds = [], [], {}
-    key = _run_key(config, workload, iterations, seed, eval_every, knobs)
+    key = _run_key(config, workload, iterations, seed, eval_every, knobs, timing)
     for spec in schemes:
         done = _load_checkpoint(checkpoint_dir, spec, key)
         if done is None:
             row, curve, secs = run_scheme(config, workload, spec, iterations=iterations, seed=seed,
-                                          eval_every=eval_every, knobs=knobs, progress=progress)
+                                          eval_every=eval_every, knobs=knobs, progress=progress, timing=timing)
             _save_checkpoint(checkpoint_dir, spec, key, row, curve, secs)
         else:
             row, curve, secs = done
@@ -195,13 +221,15 @@ def plot_curves(curves: pd.DataFrame, *, title: str = ""):
     return fig
 
 
-def _run_key(config: Config, workload, iterations, seed, eval_every, knobs) -> str:
+def _run_key(config: Config, workload, iterations, seed, eval_every, knobs, timing: bool = False) -> str:
     import hashlib
     import json
 
-    text = json.dumps({"config": dump_toml(config.identity()), "workload": workload, "iterations": iterations, "seed": seed,
-                       "eval_every": eval_every, "knobs": {k: str(v) for k, v in sorted((knobs or {}).items())}},
-                      sort_keys=True)
+    key = {"config": dump_toml(config.identity()), "workload": workload, "iterations": iterations, "seed": seed,
+           "eval_every": eval_every, "knobs": {k: str(v) for k, v in sorted((knobs or {}).items())}}
+    if timing:  # keys of runs on the configured clock stay as they were
+        key["timing"] = True
+    text = json.dumps(key, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -66,6 +66,11 @@ class Section:
     moved: ClassVar[dict[str, str]] = {}
     #: Keys of older configurations that no longer exist, with the reason; ignored with a note.
     removed: ClassVar[dict[str, str]] = {}
+    #: Keys of older configurations that moved to another section (``"old": "section.key"``); they
+    #: load there with a one-line note (the new key wins if both are given). Identities
+    #: (:meth:`Config.identity`) still hold them here, with the value of the new key, so that the
+    #: ids of earlier sweeps stay.
+    moved_out: ClassVar[dict[str, str]] = {}
 
     #: Whether the section takes part in identities derived from a whole configuration (the ids of
     #: sweep points) while it holds its default values. A section added to archsim after such ids
@@ -354,6 +359,10 @@ class Config:
         for name, sec in self.sections.items():
             if not type(sec).identity_at_default and sec == type(sec)():
                 del out[name]
+            elif name in out:
+                for old, new in type(sec).moved_out.items():
+                    section, key = new.split(".", 1)
+                    out[name][old] = out[section][key]
         for name in (*CORE_SECTIONS, *self.sections):
             sec = self.section(name)
             new_keys = type(sec).identity_new_keys
@@ -571,6 +580,7 @@ def _build_config(data: Mapping[str, Any]) -> Config:
                           "load the plugin with --plugin)")
     data = _lift(data, {"layout": LayoutConfig, "run": RunConfig,
                         **{n: CONFIG_SECTIONS.get(n) for n in CONFIG_SECTIONS.names()}})
+    data = _migrate_out(data)
     core = {name: _build(cls, data.get(name, {}), name)
             for name, cls in (("layout", LayoutConfig), ("run", RunConfig))}
     sections = {}
@@ -619,6 +629,32 @@ def _lift(data: Mapping[str, Any], classes: Mapping[str, type]) -> Mapping[str, 
     return data if out is None else out
 
 
+def _migrate_out(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Keys that moved to another section (:attr:`Section.moved_out`) moved there, with a one-line note."""
+    out = None
+    for name in CONFIG_SECTIONS.names():
+        cls = CONFIG_SECTIONS.get(name)
+        table = data.get(name)
+        if not isinstance(table, Mapping) or not isinstance(cls, type) or not issubclass(cls, Section):
+            continue
+        for old, new in cls.moved_out.items():
+            if old not in table:
+                continue
+            if out is None:
+                out = _deepcopy(data)
+            value = out[name].pop(old)
+            section, key = new.split(".", 1)
+            target = out.setdefault(section, {})
+            if not isinstance(target, Mapping):
+                continue  # reported where the section is built
+            if key in target:
+                _log.warning("note: %s.%s is ignored: %s is given too (the new key)", name, old, new)
+            else:
+                target[key] = value
+                _log.warning("note: %s.%s is now %s (read as such)", name, old, new)
+    return data if out is None else out
+
+
 def current_key(key: str) -> str:
     """The key ``section.key...`` of an older configuration as it is spelled now (the sections'
     ``moved`` tables: ``run.knobs.lr`` -> ``run.workload.lr``); other keys unchanged."""
@@ -634,6 +670,9 @@ def current_key(key: str) -> str:
         if new.startswith("/"):  # moved to the top level
             return ".".join([new[1:], *parts[2:]])
         return ".".join([parts[0], new, *parts[2:]])
+    moved_out = cls.moved_out if isinstance(cls, type) and issubclass(cls, Section) else {}
+    if parts[1] in moved_out and len(parts) == 2:
+        return moved_out[parts[1]]
     return key
 
 

@@ -281,6 +281,12 @@ class MemoryTechnology(ABC):
         """Whether a read right after a write returns exactly what was written."""
         return bool(self.schemes.get(scheme).exact)
 
+    def is_time_dependent(self, scheme: str) -> bool:
+        """Whether the scheme's cells change with simulated time between writes (e.g. lossy-SET decay),
+        so that its stream's write times (``TechnologyStream.set_write_times``) change its outcomes;
+        ``archsim run --timing`` then replays it again on the timing model's clock. Default: no."""
+        return False
+
     def explicit_config(self, config: Any, schemes: tuple[str, ...]) -> dict[str, Any]:
         """Changes (``{"section.key": value}``) that write the resolved parameters of ``schemes``
         into the configuration, so that a run's ``config.toml`` states every one; default none."""

@@ -86,6 +86,13 @@ class RunObserver(ABC):
     def finish(self) -> ObserverReport:
         """Called once after the last chunk; returns the observer's results."""
 
+    def write_clock(self, scheme: str):
+        """Optional: after the replay, the simulated time of every write of ``scheme`` as the
+        observer modelled it, a function ``(first_iteration, T) -> (T, lines)`` seconds; schemes
+        whose cells change with time (``MemoryTechnology.is_time_dependent``) are then replayed
+        again with these write times. Default None (the observer keeps no clock)."""
+        return None
+
 
 #: Observers of ``archsim run``, by name ("timing": the SimPy timing model).
 OBSERVERS: Registry[type[RunObserver]] = Registry("run observer")

@@ -40,7 +40,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -210,6 +210,24 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
                                         iteration_time_s=config.run.iteration_time_s,
                                         time_source="run.iteration_time_s")
         flips[s] = flips_table(s, result, stream, config.run.iterations)
+    clocks = {}
+    for s in schemes:  # the clock rule: time-dependent schemes on the simulated time of an observer
+        if loop.technology.is_time_dependent(s):
+            for obs in observers:
+                clock = obs.write_clock(s)
+                if clock is not None:
+                    clocks[s] = clock
+                    break
+    if clocks:
+        again = RunLoop(loop.system)
+        again.replay(schemes=list(clocks), source=source, cache_dir=cache_dir, progress=progress, workers=workers,
+                     clocks=clocks)
+        for s, stream, result, error in again.results():
+            rows[s] = summary_row(result, error, context)
+            lifetimes[s] = lifetime_columns(result, iterations=int(rows[s]["iterations"]), endurance=endurance,
+                                            iteration_time_s=config.run.iteration_time_s,
+                                            time_source="run.iteration_time_s")
+            flips[s] = flips_table(s, result, stream, config.run.iterations)
     reports = [obs.finish() for obs in observers]
     summary = pd.DataFrame([rows[s] for s in schemes])
     flips = [flips[s] for s in schemes]
@@ -280,13 +298,18 @@ class RunLoop:
 
     def replay(self, observers: Sequence[RunObserver] = (), *, schemes: Sequence[str] | None = None, source=None,
                out_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-               progress: bool = True, workers: int | None = None, approximation: bool = True) -> None:
+               progress: bool = True, workers: int | None = None, approximation: bool = True,
+               clocks: Mapping[str, Any] | None = None) -> None:
         """Replay ``run.iterations`` iterations under ``schemes`` (default: ``run.schemes``).
 
         ``source``, ``out_dir``, ``cache_dir``, ``progress``, ``workers``: as for
         :func:`run_experiment`. ``approximation``: measure the approximation error of the
-        inexact schemes (:meth:`results` gives it).
+        inexact schemes (:meth:`results` gives it). ``clocks``: scheme -> function
+        ``(first_iteration, T) -> (T, lines)`` seconds, the times of each chunk's writes, handed
+        to the scheme's stream before the chunk (``TechnologyStream.set_write_times``; an
+        observer's :meth:`~RunObserver.write_clock`).
         """
+        clocks = dict(clocks or {})
         config, tech = self.config, self.technology
         schemes = tuple(schemes) if schemes is not None else self.schemes
         if len(set(schemes)) != len(schemes):
@@ -313,8 +336,10 @@ class RunLoop:
         for obs in observers:
             obs.start(ctx)
 
-        def feed(scheme: str, lines: np.ndarray):
+        def feed(scheme: str, first: int, lines: np.ndarray):
             want = scheme in errors
+            if scheme in clocks:
+                streams[scheme].set_write_times(clocks[scheme](first, lines.shape[0]))
             outcome = streams[scheme].feed(lines, want_stored=want)
             if want:
                 if outcome.stored is None:
@@ -333,7 +358,7 @@ class RunLoop:
                 tqdm(total=iterations, disable=not progress, desc="replay", unit="it") as bar:
             try:
                 for first, lines, release in chunks:
-                    futures = {s: pool.submit(feed, s, lines) for s in order}
+                    futures = {s: pool.submit(feed, s, first, lines) for s in order}
                     outcomes = {s: futures[s].result() for s in order}
                     release()
                     for s in schemes:           # observers: main thread, scheme order

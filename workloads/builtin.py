@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 import archsim
 from archsim.errors import ConfigError
 from workloads.datasets import Dataset, load_digits_dataset, load_mnist_dataset
-from workloads.memory import Memory
+from workloads.memory import IntermediateMemory, Memory
 from workloads.meta import TraceMeta
 from workloads.models import Sequential, lenet_digits, lenet_mnist, mlp_digits, mlp_mnist
 from workloads.trace_writer import TraceWriter
@@ -48,8 +48,10 @@ class NumpyWorkload(Workload):
     def load_data(self, knobs: dict[str, Any]) -> Dataset:
         raise NotImplementedError
 
-    def trainer(self, *, seed: int, memory: Memory | None = None, **knobs: Any) -> Trainer:
-        """A fresh trainer for this workload (initialised from ``seed``)."""
+    def trainer(self, *, seed: int, memory: Memory | None = None, intermediate: IntermediateMemory | None = None,
+                **knobs: Any) -> Trainer:
+        """A fresh trainer for this workload (initialised from ``seed``); ``intermediate``: where the
+        activations kept for the backward pass live (none: exact, on chip)."""
         k = self.resolve_knobs(knobs)
         try:
             opt = SGD(float(k["lr"]), float(k["momentum"]), float(k["weight_decay"]))
@@ -58,7 +60,8 @@ class NumpyWorkload(Workload):
         data = self.load_data(k)
         model = type(self).build_model(np.random.default_rng([seed, 0]))
         try:
-            return Trainer(model, data, opt, batch_size=int(k["batch_size"]), seed=seed, memory=memory)
+            return Trainer(model, data, opt, batch_size=int(k["batch_size"]), seed=seed, memory=memory,
+                           intermediate=intermediate)
         except ValueError as exc:
             raise ConfigError(f"workload {self.name!r}: {exc}") from None
 

@@ -45,6 +45,12 @@ class Layer:
     def backward(self, grad: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def recache(self, x: np.ndarray) -> None:
+        """Rebuild what :meth:`backward` needs from input ``x`` (the input as a memory returned it at the
+        backward pass, :class:`workloads.memory.IntermediateMemory`). Default: a training forward pass
+        whose output is dropped; layers whose forward computes more than the cache override it."""
+        self.forward(x, train=True)
+
     def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
         return in_shape
 
@@ -82,19 +88,28 @@ class Conv2D(Layer):
         c, ho, wo = self.out_shape(in_shape)
         return conv_flops(self.c_in, c, self.k, ho, wo)
 
-    def forward(self, x, train=True):
+    def _cols(self, x):
+        """(im2col matrix (n * ho * wo, c * k * k), padded input shape, ho, wo) of input ``x``."""
         p, k = self.pad, self.k
         if p:
             x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
         n, c, h, w = x.shape
         ho, wo = h - k + 1, w - k + 1
         win = sliding_window_view(x, (k, k), axis=(2, 3))          # (n, c, ho, wo, k, k)
-        cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * k * k)
+        return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * k * k), x.shape, ho, wo
+
+    def recache(self, x):
+        cols, xshape, _, _ = self._cols(x)
+        self._cache = (cols, xshape)
+
+    def forward(self, x, train=True):
+        cols, xshape, ho, wo = self._cols(x)
+        n = xshape[0]
         wmat = self.params["weight"].reshape(self.c_out, -1)
         out = self.readout.mac(cols, wmat, train)
         out += self.params["bias"]
         if train:
-            self._cache = (cols, x.shape)
+            self._cache = (cols, xshape)
         return np.ascontiguousarray(out.reshape(n, ho, wo, self.c_out).transpose(0, 3, 1, 2))
 
     def backward(self, grad):
@@ -187,6 +202,9 @@ class Dense(Layer):
 
     def flops(self, in_shape):
         return dense_flops(self.n_in, self.n_out)
+
+    def recache(self, x):
+        self._cache = (x.reshape(x.shape[0], -1), x.shape)
 
     def forward(self, x, train=True):
         x2 = x.reshape(x.shape[0], -1)

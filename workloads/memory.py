@@ -13,7 +13,17 @@ device model (asymmetric, nonlinear conductance updates, ADC quantisation) keeps
 each tensor's conductances, derives the requested update as ``values`` minus
 what it returned last time, applies the device's response to it and returns the
 conductances read through its ADC.
+
+Intermediate data (the activations kept from the forward to the backward pass)
+goes through an :class:`IntermediateMemory`, given to the trainer separately
+(``Trainer(..., intermediate=...)``; none = exact, kept on chip): the trainer
+calls ``write_intermediate(name, values)`` when the forward pass produces a
+tensor (``"input"``, the batch; ``"<layer>.out"``, each layer's output) and
+``read_intermediate(name)`` when a later step reads it (the backward pass of the
+consumer; the loss step for the last layer's output), and computes that step with
+what the read returns. The forward pass itself goes on with the exact values.
 """
+
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
@@ -24,6 +34,12 @@ import numpy as np
 @runtime_checkable
 class Memory(Protocol):
     def store(self, name: str, values: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class IntermediateMemory(Protocol):
+    def write_intermediate(self, name: str, values: np.ndarray) -> None: ...
+    def read_intermediate(self, name: str) -> np.ndarray: ...
 
 
 class IdentityMemory:

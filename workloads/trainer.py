@@ -2,7 +2,11 @@
 
 One iteration: draw a batch, forward, softmax cross-entropy, backward, update
 every weight and bias, then route each updated tensor through the memory
-(:mod:`workloads.memory`) and continue with what it returns. Deterministic for a
+(:mod:`workloads.memory`) and continue with what it returns. With an
+``intermediate`` memory, the input batch and every layer's output are written
+to it during the forward pass and read back where the loss and the backward
+pass need them (a layer's backward pass then works on its input as the memory
+returned it). Deterministic for a
 seed on a given machine and BLAS thread count: the seed fixes the
 initialisation and the batch order.
 """
@@ -15,7 +19,7 @@ import numpy as np
 
 from workloads.datasets import Dataset
 from workloads.layers import softmax_cross_entropy
-from workloads.memory import IdentityMemory, Memory
+from workloads.memory import IdentityMemory, IntermediateMemory, Memory
 from workloads.models import Sequential
 
 
@@ -36,12 +40,14 @@ class Trainer:
     """Trains ``model`` on ``data`` with ``optimizer``; ``memory`` closes the loop."""
 
     def __init__(self, model: Sequential, data: Dataset, optimizer: SGD, *, batch_size: int,
-                 seed: int, memory: Memory | None = None) -> None:
+                 seed: int, memory: Memory | None = None,
+                 intermediate: IntermediateMemory | None = None) -> None:
         if not 1 <= batch_size <= len(data.x_train):
             raise ValueError(f"batch_size {batch_size} not in 1..{len(data.x_train)}")
         self.model, self.data, self.opt = model, data, optimizer
         self.batch_size = batch_size
         self.memory = memory if memory is not None else IdentityMemory()
+        self.intermediate = intermediate
         self._rng = np.random.default_rng([seed, 1])  # batch order, independent of the init stream
         self._order = np.empty(0, np.int64)
         self._pos = 0
@@ -75,9 +81,12 @@ class Trainer:
         memory) are copied into it in row order before the memory's read-back is used.
         """
         x, y = self._batch()
-        logits = self.model.forward(x, train=True)
-        loss, grad = softmax_cross_entropy(logits, y)
-        self.model.backward(grad)
+        if self.intermediate is None:
+            logits = self.model.forward(x, train=True)
+            loss, grad = softmax_cross_entropy(logits, y)
+            self.model.backward(grad)
+        else:
+            loss = self._forward_backward_through_memory(x, y)
         lr, mu, wd = np.float32(self.opt.lr), np.float32(self.opt.momentum), np.float32(self.opt.weight_decay)
         grads = {f"{layer.name}.{k}": g for layer in self.model.layers for k, g in layer.grads.items()}
         for name, _, _, w in self._params:
@@ -99,6 +108,39 @@ class Trainer:
             self._write(name, w)
         self.iteration += 1
         return loss
+
+    def _forward_backward_through_memory(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Forward, loss and backward with the intermediate data written to and read back from
+        ``self.intermediate`` (see the module docstring)."""
+        mem = self.intermediate
+        layers = self.model.layers
+        names = ["input"] + [f"{layer.name}.out" for layer in layers]
+        kept = {"input": x}
+        mem.write_intermediate("input", x)
+        h = x
+        for layer, name in zip(layers, names[1:]):
+            h = layer.forward(h, train=True)
+            kept[name] = h
+            mem.write_intermediate(name, h)
+        logits = self._read(names[-1], kept[names[-1]])
+        loss, grad = softmax_cross_entropy(logits, y)
+        for i in range(len(layers) - 1, -1, -1):
+            back = self._read(names[i], kept[names[i]])
+            if back is not kept[names[i]]:
+                layers[i].recache(back)
+            grad = layers[i].backward(grad)
+        return loss
+
+    def _read(self, name: str, kept: np.ndarray) -> np.ndarray:
+        """Intermediate tensor ``name`` as the memory returns it; ``kept`` itself if that is bit for
+        bit what was written (so exact memories leave the computation untouched)."""
+        back = np.asarray(self.intermediate.read_intermediate(name))
+        if back.shape != kept.shape or back.dtype != kept.dtype:
+            raise ValueError(f"intermediate memory returned {back.dtype}{back.shape} for {name}, "
+                             f"expected {kept.dtype}{kept.shape}")
+        if np.array_equal(np.ascontiguousarray(back).view(np.uint8), np.ascontiguousarray(kept).view(np.uint8)):
+            return kept
+        return back
 
     def train(self, iterations: int, on_step: Callable[[int, float], None] | None = None) -> list[float]:
         """Run ``iterations`` steps; ``on_step(iteration, loss)`` after each. Returns the losses."""

@@ -15,7 +15,8 @@ def register(subparsers) -> None:
         "accuracy", help=HELP,
         description="Train a built-in workload from the same seed under each scheme, the trainer computing every "
                     "iteration with what the memory returns (AppWOM's ignored updates, DAP's and PS's decayed "
-                    "lossy-SET cells). Writes accuracy.csv (scheme, train_accuracy, test_accuracy in %, energy, "
+                    "lossy-SET cells), for the weights and for the intermediate data kept from the forward to the "
+                    "backward pass. Writes accuracy.csv (scheme, train_accuracy, test_accuracy in %, energy, "
                     "latency, lifetime), accuracy_curves.csv, the curves as PNG and PDF, and config.toml. "
                     "'baseline' is exact storage (full-SET data-comparison write); 'tech:scheme' picks another "
                     "memory technology. Finished schemes are kept in DIR/.checkpoints and skipped on a rerun.")
@@ -25,6 +26,9 @@ def register(subparsers) -> None:
     p.add_argument("--iterations", type=int, metavar="N", help="training iterations (default: run.iterations)")
     add_seed(p)
     p.add_argument("--eval-every", type=int, default=10, metavar="N", help="accuracy curve resolution (default 10)")
+    p.add_argument("--timing", action="store_true",
+                   help="time every write and read (hence lossy-SET decay) by the timing model's simulated time "
+                        "of the same workload and scheme instead of run.iteration_time_s and the FLOP schedule")
     add_outputs(p, resumable=True)
     p.set_defaults(func=run)
 
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     folder = OutputFolder(out_dir, "accuracy", overwrite=args.overwrite, resumable=True, state=(CHECKPOINTS,))
     out = run_accuracy(cfg, workload=workload, schemes=schemes, iterations=iterations, seed=seed,
                        eval_every=args.eval_every, knobs=dict(cfg.run.knobs), progress=not args.no_progress,
-                       checkpoint_dir=out_dir / CHECKPOINTS)
+                       checkpoint_dir=out_dir / CHECKPOINTS, timing=args.timing)
     files = out.write(folder, figures=not args.no_figures)
     cols = ["scheme", "train_accuracy", "test_accuracy", "energy_pj", "avg_write_latency_ns", "lifetime_iterations",
             "decayed_cells"]

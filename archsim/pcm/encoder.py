@@ -66,6 +66,9 @@ class Encoder(ABC):
     needs_read: ClassVar[bool] = True
     #: Whether a read right after a write returns exactly the written value.
     exact: ClassVar[bool] = True
+    #: Whether the cells change with simulated time between writes (lossy SET decays), so that the
+    #: times of the writes (:meth:`set_write_times`) change the outcomes.
+    time_dependent: ClassVar[bool] = False
     #: The ping-pong policy of a scheme with line polarity (AppWOM, WOM-SET), which the timing
     #: model's region manager follows; None for the others.
     policy: "PingPongPolicy | None" = None

@@ -35,6 +35,9 @@ class Pcm(MemoryTechnology):
     def schemes(self) -> Registry:
         return PCM_SCHEMES
 
+    def is_time_dependent(self, scheme: str) -> bool:
+        return bool(self.schemes.get(scheme).time_dependent)
+
     def scheme_params(self, scheme: str, config: Any) -> Mapping[str, Any]:
         """Defaults from the configuration (``[dap]`` for dap/ps), then ``[encoding.schemes.<scheme>]``."""
         return {**self.schemes.get(scheme).config_defaults(config), **config.encoding.schemes.get(scheme, {})}

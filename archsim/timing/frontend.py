@@ -106,7 +106,10 @@ class FrontEnd:
     """Issues the phases of each iteration through a memory system, in simulated time.
 
     Records the start time of every phase of the current iteration, from which the
-    lifetimes of intermediate data (forward write to backward read) are summed.
+    lifetimes of intermediate data (forward write to backward read) are summed, and
+    keeps for every iteration each phase's issue time and the time its wait condition
+    held (reads: completed; writes: accepted by the controllers) in :attr:`phase_times`
+    (the simulated clock of the closed loop, :mod:`archsim.timing.clock`).
     """
 
     def __init__(self, env, system, phases: list[Phase]) -> None:
@@ -122,6 +125,8 @@ class FrontEnd:
                 (writes if ph.kind == WRITE else reads)[name] = i
         self.lifetime_pairs = {n: (writes[n], reads[n]) for n in writes if n in reads}
         self.lifetime_ps = {n: 0 for n in self.lifetime_pairs}
+        #: per iteration, an int64 array (phases, 2): issue time and wait-condition time of each phase, ps
+        self.phase_times: list[np.ndarray] = []
 
     def run(self, write_ps: np.ndarray, refresh_ps: np.ndarray, extra=()):
         """SimPy process: the iterations of one chunk; ``write_ps`` / ``refresh_ps`` (T, lines) in ps.
@@ -135,14 +140,17 @@ class FrontEnd:
         for t in range(write_ps.shape[0]):
             w = write_ps[t]
             r = refresh_ps[t]
+            times = np.empty((len(self.phases), 2), np.int64)
             for i, ph in enumerate(self.phases):
                 if ph.gap_ps:
                     yield env.timeout(ph.gap_ps)
                     self._round = 0
                 starts[i] = int(env.now)
                 self._round = yield self.system.submit(ph, w, r, self._round)
+                times[i] = (starts[i], int(env.now))
             for ph, w_extra, r_extra in after.get(t, ()):
                 self._round = yield self.system.submit(ph, w_extra, r_extra, self._round)
+            self.phase_times.append(times)
             for name, (a, b) in self.lifetime_pairs.items():
                 self.lifetime_ps[name] += starts[b] - starts[a]
             self.iterations += 1

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from archsim.errors import ConfigError
@@ -69,6 +70,32 @@ class TimingObserver(RunObserver):
         """Optional hook: the scheme's final per-cell wear (lines, words, cells) adds the
         per-bank maximum cell flips and lifetime to the tables."""
         self.models[scheme].set_wear(wear)
+
+    def write_clock(self, scheme: str):
+        """The simulated time of every weight and bias line write: the time the controllers accepted
+        the last write of the burst that holds the line (its layer's update burst; the one burst of the
+        minimal pattern), per iteration, from the front end's recorded phase times."""
+        from archsim.timing.system import WRITE
+
+        model = self.models[scheme]
+        front = model.frontend
+        line_phase = np.full(model.param_lines, -1, np.int64)
+        for k, ph in enumerate(front.phases):
+            if ph.kind == WRITE:
+                lines = ph.lines[ph.lines < model.param_lines]
+                line_phase[lines] = k
+        if (line_phase < 0).any() or not front.phase_times:
+            raise ConfigError(f"timing observer: scheme {scheme}: the access pattern does not write every line "
+                              "of the weights; no write clock")
+        accepted = np.stack(front.phase_times)[:, :, 1].astype(np.float64) * 1e-12  # (iterations, phases)
+
+        def clock(first: int, T: int) -> np.ndarray:
+            if first + T > accepted.shape[0]:
+                raise ConfigError(f"timing observer: scheme {scheme}: no simulated time for iterations "
+                                  f"{accepted.shape[0]}..{first + T - 1}")
+            return np.ascontiguousarray(accepted[first:first + T][:, line_phase])
+
+        return clock
 
     def results(self) -> dict[str, TimingResult]:
         """Each scheme's timing result, after the last chunk (and the wear)."""

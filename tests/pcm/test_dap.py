@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from archsim.config import load_config
 from archsim.pcm.config import PcmConfig
 from archsim.pcm.costs import write_latency_ns
+from archsim.pcm.dap.config import DapParams
 from archsim.pcm.dap import DapConfig, DecayModel, dual_set_mask, layer_aware_mask, tensor_mask, uniforms
 from archsim.pcm.dap.reference import ReferenceDap, from_bits
 from archsim.pcm import SCHEMES, open_stream, replay
@@ -34,7 +35,7 @@ def test_kernel_matches_reference(seed, law, lines, words, T, split, bits, reten
     """Random words, random chunking, random line offset: the Cython kernel equals the numpy reference
     in cells, lossy flags, decay times, wear, per-write counts and decayed cells."""
     dt = 0.004  # the stream times write k at (k + 1) * iteration_time_s
-    cfg = DapConfig(retention_s=retention, weibull_scale_s=0.01, decay_law=law, lossy_mantissa_bits=bits, seed=seed,
+    cfg = DapParams(retention_s=retention, weibull_scale_s=0.01, decay_law=law, lossy_mantissa_bits=bits, seed=seed,
                     iteration_time_s=dt)
     rng = np.random.default_rng(seed)
     # few distinct words: bits stay 1 long enough to decay
@@ -207,8 +208,42 @@ def test_config_section_and_scheme_table():
     assert pcm.open_stream("dap", lines=1, words=1, config=cfg).encoder.params.retention_s == 0.25
     assert pcm.open_stream("ps", lines=1, words=1, config=cfg).encoder.params.retention_s == 0.5
     for bad in ("dap.decay_law=linear", "dap.retention_s=-1", "dap.lossy_mantissa_bits=24",
-                "dap.iteration_time_s=0", "dap.nope=1", "encoding.schemes.dap.weibull_shape=0"):
+                "encoding.schemes.dap.iteration_time_s=0", "dap.nope=1", "encoding.schemes.dap.weibull_shape=0"):
         with pytest.raises(ConfigError, match="dap"):
             load_config(None, [bad])
     with pytest.raises(ConfigError, match="float32"):
         replay("dap", np.zeros((1, 1), np.uint16), word_bits=16)
+
+
+def test_iteration_time_has_one_home_and_the_old_key_is_read_as_it(tmp_path, caplog):
+    """run.iteration_time_s times dap's plain replay (and the closed loop's clock, and the wear lifetime in
+    seconds); dap.iteration_time_s of older configurations is read as run.iteration_time_s with one note,
+    in a file and in --set; given both ways, the new key wins. Identities keep the old key, so sweep ids
+    do not move."""
+    from archsim.contracts import TECHNOLOGIES
+
+    pcm = TECHNOLOGIES.get("pcm")
+    cfg = load_config(None, ["run.iteration_time_s=0.02"])
+    assert pcm.open_stream("dap", lines=1, words=1, config=cfg).encoder.params.iteration_time_s == 0.02
+    assert not hasattr(cfg.dap, "iteration_time_s")
+    with caplog.at_level("WARNING", logger="archsim.config"):
+        old = load_config(None, ["dap.iteration_time_s=0.03"])
+    assert old.run.iteration_time_s == 0.03
+    assert any("dap.iteration_time_s is now run.iteration_time_s" in r.getMessage() for r in caplog.records)
+    f = tmp_path / "old.toml"
+    f.write_text("[dap]\nretention_s = 0.2\niteration_time_s = 0.04\n", encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="archsim.config"):
+        c = load_config(f)
+    assert c.run.iteration_time_s == 0.04 and c.dap.retention_s == 0.2
+    assert [r.getMessage() for r in caplog.records] == ["note: dap.iteration_time_s is now run.iteration_time_s "
+                                                         "(read as such)"]
+    f.write_text("[run]\niteration_time_s = 0.05\n[dap]\niteration_time_s = 0.04\n", encoding="utf-8")
+    assert load_config(f).run.iteration_time_s == 0.05
+    # identities (sweep ids, accuracy checkpoints) hold dap.iteration_time_s as before, last in [dap]
+    ident = load_config(None).identity()["dap"]
+    assert list(ident)[-1] == "iteration_time_s" and ident["iteration_time_s"] == 0.01
+    assert load_config(None, ["run.iteration_time_s=0.5"]).identity()["dap"]["iteration_time_s"] == 0.5
+    assert "iteration_time_s" not in load_config(None).to_dict()["dap"]
+    with pytest.raises(ConfigError, match="run.iteration_time_s"):
+        load_config(None, ["dap.iteration_time_s=0"])

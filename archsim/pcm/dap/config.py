@@ -1,8 +1,11 @@
-"""Configuration of the lossy-SET cell model, the DAP policies and the closed-loop clock.
+"""Configuration of the lossy-SET cell model and the DAP policies.
 
-:class:`DapConfig` is both the ``[dap]`` section of the configuration
-and the parameter set of the ``dap`` and ``ps`` PCM schemes: a scheme's table
+:class:`DapConfig` is the ``[dap]`` section of the configuration; :class:`DapParams`
+(its fields plus the iteration time of a plain replay, from ``run.iteration_time_s``)
+the parameter set of the ``dap`` and ``ps`` PCM schemes: a scheme's table
 ``[encoding.schemes.dap]`` overrides single fields of ``[dap]`` for that scheme.
+The time of one training iteration has one home, ``run.iteration_time_s``
+(``dap.iteration_time_s`` of older configurations is read as that, with a note).
 
 Units are in the field names (``_s`` seconds, ``_ns`` nanoseconds, ``_pj`` picojoules).
 Defaults and their sources are explained in ``docs/dap.md``.
@@ -10,6 +13,7 @@ Defaults and their sources are explained in ``docs/dap.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from archsim.config import Section, non_negative, positive
 from archsim.errors import ConfigError
@@ -20,7 +24,7 @@ DECAY_LAWS = ("weibull", "deadline")
 
 @dataclass(frozen=True)
 class DapConfig(SchemeParams, Section):
-    """Lossy SET, DAP policy and closed-loop time.
+    """Lossy SET and DAP policy.
 
     Lossy SET: a short SET pulse (``lossy_set_latency_ns``, ``lossy_set_energy_pj``
     per cell) whose cell reads 0 again once it has *decayed*. Each lossy-SET cell
@@ -49,13 +53,13 @@ class DapConfig(SchemeParams, Section):
     """Bit-aware Dual-SET split: the lowest mantissa bits (M13..M23 by default) use lossy SET."""
     seed: int = 0
     """Seed of the decay-time generator."""
-    iteration_time_s: float = 0.01
-    """Simulated seconds per training iteration (when no timing model supplies times)."""
+
+    moved_out: ClassVar[dict[str, str]] = {"iteration_time_s": "run.iteration_time_s"}
 
     def validate(self, where: str, owner=None) -> None:
         if self.decay_law not in DECAY_LAWS:
             raise ConfigError(f"{where}.decay_law must be one of {', '.join(DECAY_LAWS)}, not {self.decay_law!r}")
-        for name in ("weibull_scale_s", "weibull_shape", "lossy_set_latency_ns", "iteration_time_s"):
+        for name in ("weibull_scale_s", "weibull_shape", "lossy_set_latency_ns"):
             positive(self, name, where)
         for name in ("retention_s", "lossy_set_energy_pj"):
             non_negative(self, name, where)
@@ -71,3 +75,16 @@ class DapConfig(SchemeParams, Section):
         if word_bits != 32:
             raise ConfigError(f"{where}: dap/ps are defined on float32 words (word_bits = 32), not {word_bits}")
         self.validate(where)
+
+
+@dataclass(frozen=True)
+class DapParams(DapConfig):
+    """The parameters of the ``dap`` and ``ps`` schemes: ``[dap]`` and the iteration time."""
+
+    iteration_time_s: float = 0.01
+    """Simulated seconds per training iteration when no caller gives write times (a plain replay:
+    write k of a line at ``(k + 1) * iteration_time_s``); from ``run.iteration_time_s``."""
+
+    def validate(self, where: str, owner=None) -> None:
+        super().validate(where, owner)
+        positive(self, "iteration_time_s", where)

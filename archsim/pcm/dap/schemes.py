@@ -21,8 +21,8 @@ lossy SETs and RESETs fill the room left, then take rounds of that longer pulse.
 
 Time: write k of a line (k = 0, 1, ... over the stream) happens at
 ``(k + 1) * iteration_time_s`` unless the caller gives times
-(:meth:`DapEncoder.set_write_times`; the closed loop does, the timing model does not yet:
-docs/dap.md, "Integration with the timing model").
+(:meth:`DapEncoder.set_write_times`: the closed loop does, and ``archsim run --timing`` replays
+these schemes again on the timing model's clock; docs/dap.md, "The clock rule").
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ import numpy as np
 from archsim import _dap_kernels as K
 from archsim.pcm.config import PcmConfig
 from archsim.pcm.costs import write_latency_ns
-from archsim.pcm.dap.config import DapConfig
+from archsim.pcm.dap.config import DapParams
 from archsim.pcm.dap.decay import LAW_IDS
 from archsim.pcm.dap.policy import ALL_BITS, dual_set_mask
 from archsim.pcm.encoder import PCM_SCHEMES, WR, WS, Encoder
@@ -91,17 +91,18 @@ class DapState:
 
 
 class DapEncoder(Encoder):
-    """DCW with lossy SETs on the bits of a per-line mask. Parameters: :class:`DapConfig`."""
+    """DCW with lossy SETs on the bits of a per-line mask. Parameters: :class:`DapParams`."""
 
-    Params = DapConfig
+    Params = DapParams
     needs_read = True
     exact = False
+    time_dependent = True
 
     @classmethod
     def config_defaults(cls, config) -> dict[str, Any]:
-        """The ``[dap]`` section of the configuration as parameters (``[encoding.schemes.dap]`` /
-        ``[encoding.schemes.ps]`` override single fields)."""
-        return dataclasses.asdict(config.dap)
+        """The ``[dap]`` section of the configuration and ``run.iteration_time_s`` as parameters
+        (``[encoding.schemes.dap]`` / ``[encoding.schemes.ps]`` override single fields)."""
+        return {**dataclasses.asdict(config.dap), "iteration_time_s": config.run.iteration_time_s}
 
     def default_mask(self) -> int:
         return dual_set_mask(self.params.lossy_mantissa_bits)
