@@ -77,6 +77,7 @@ class TimingResult:
             "queue_occupancy_mean": o["queue_occupancy_mean"],
             "queue_occupancy_p99": o["queue_occupancy_p99"],
             **({"port_waits": o["port_waits"], "port_wait_ns": o["port_wait_ns"]} if "port_wait_ns" in o else {}),
+            **({"writebacks": o["writebacks"], "writeback_lines": o["writeback_lines"]} if "writebacks" in o else {}),
         }
 
 
@@ -255,8 +256,7 @@ class TimingModel:
         """Run every outstanding request and refresh to completion and build the tables."""
         if self._finished is not None:
             return self._finished
-        self.system.flush()
-        self.env.run()
+        self.system.drain()
         elapsed = int(self.env.now)
         labels = self.org.bank_labels()
         stats = self.stats.folded(self.port_groups)  # per bank (the engines count per port group)
@@ -276,6 +276,9 @@ class TimingModel:
             overall.update(stats.port_columns(stats.req))
             cols["port_groups"] = np.full(len(labels), self.port_groups)
             overall["port_groups"] = self.port_groups
+        if self.spec.page.writes_back:
+            cols.update(stats.writeback_columns(stats.bank))
+            overall.update({k: v.item() for k, v in stats.writeback_columns(stats.bank.sum(axis=0)).items()})
         self._cancelled_costs(cols, overall)
         per_bank = pd.DataFrame(cols)
         names = list(self.frontend.lifetime_ps)
