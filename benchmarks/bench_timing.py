@@ -43,8 +43,7 @@ def run(cfg, scheme, source, layout, prepared, engine):
     t0 = time.perf_counter()
     for w, r, extra in prepared:
         m.simulate(w, r, extra)
-    m.system.flush()
-    m.env.run()
+    m.system.drain()
     t1 = time.perf_counter()
     res = m.finish()
     dt = time.perf_counter() - t0

@@ -23,11 +23,13 @@ cdef int64_t INF = 0x7FFFFFFFFFFFFFFF
 DEF IDLE = 0
 DEF DEMAND = 1
 DEF REFRESH = 2
+DEF WRITEBACK = 3
 
 DEF P_NONE = 0
 DEF P_QUEUED = 1
 DEF P_HELD = 2
 DEF P_RUNNING = 3
+DEF P_BUFFERED = 4   # the refresh of a write buffered in a write-back row buffer (handed at the write-back)
 
 DEF A_OLDEST = 0
 DEF A_READS_FIRST = 1
@@ -93,7 +95,9 @@ BANK_FIELDS = _fields("B_", {"busy_ps": B_BUSY_PS, "refreshes_idle": B_REFRESHES
                              "refresh_cancelled_ps": B_REFRESH_CANCELLED_PS,
                              "silent_writes": B_SILENT_WRITES, "row_hits": B_ROW_HITS,
                              "write_cancellations": B_WRITE_CANCELLATIONS,
-                             "write_cancelled_ps": B_WRITE_CANCELLED_PS, "write_pauses": B_WRITE_PAUSES},
+                             "write_cancelled_ps": B_WRITE_CANCELLED_PS, "write_pauses": B_WRITE_PAUSES,
+                             "writebacks": B_WRITEBACKS, "writeback_lines": B_WRITEBACK_LINES,
+                             "writeback_ps": B_WRITEBACK_PS},
                    B_NFIELDS)
 CHAN_FIELDS = _fields("C_", {"stalled_requests": C_STALLED_REQUESTS, "stall_ps": C_STALL_PS,
                              "accepted": C_ACCEPTED}, C_NFIELDS)
@@ -129,6 +133,9 @@ cdef class ChannelKernel:
     cdef int64_t iteration_ps
     cdef double cancel_below
     cdef int64_t hit_ps, miss_ps
+    cdef bint wb                      # write-back row buffers
+    cdef int64_t[::1] b_dirty_n, b_dirty_ps, wb_head, wb_tail   # buffered writes, their array service; the
+                                      # lines whose refresh waits for the write-back (linked by rq_next)
     cdef public list pre_log
     cdef bint pre_r, pre_w
     cdef public bint logging
@@ -183,7 +190,7 @@ cdef class ChannelKernel:
                  int64_t[:, :, ::1] st_req, int64_t[:, :, ::1] st_hist, int64_t[:, ::1] st_bank,
                  int64_t[:, ::1] st_chan, int64_t[::1] line_row, int page, int64_t hit_ps, int64_t miss_ps,
                  int pre_mode, double cancel_below, int64_t iteration_ps, double[::1] bank_wear,
-                 double[::1] line_cancel, int64_t[:, ::1] st_occ, bint logging=False):
+                 double[::1] line_cancel, int64_t[:, ::1] st_occ, bint logging=False, bint writes_back=False):
         cdef int i
         if (st_req.shape[1] != NKINDS or st_req.shape[2] != R_NFIELDS or st_hist.shape[1] != NKINDS
                 or st_hist.shape[2] != NBINS or st_bank.shape[1] != B_NFIELDS or st_chan.shape[1] != C_NFIELDS):
@@ -203,6 +210,11 @@ cdef class ChannelKernel:
         self.page = page
         self.hit_ps = hit_ps
         self.miss_ps = miss_ps
+        self.wb = writes_back
+        self.b_dirty_n = np.zeros(banks, dtype=np.int64)
+        self.b_dirty_ps = np.zeros(banks, dtype=np.int64)
+        self.wb_head = np.full(banks, -1, dtype=np.int64)
+        self.wb_tail = np.full(banks, -1, dtype=np.int64)
         self.line_row = line_row
         self.bank_wear = bank_wear
         self.line_cancel = line_cancel
@@ -349,6 +361,76 @@ cdef class ChannelKernel:
         self.rq_next[line] = -1
         self.rq_prev[line] = -1
 
+    cdef inline void _wb_push(self, int64_t b, int64_t line) noexcept:
+        """Append ``line`` to bank ``b``'s lines whose refresh waits for the write-back."""
+        self.rq_next[line] = -1
+        self.rq_prev[line] = self.wb_tail[b]
+        if self.wb_tail[b] >= 0:
+            self.rq_next[self.wb_tail[b]] = line
+        else:
+            self.wb_head[b] = line
+        self.wb_tail[b] = line
+
+    cdef inline void _wb_unlink(self, int64_t b, int64_t line) noexcept:
+        cdef int64_t p = self.rq_prev[line], n = self.rq_next[line]
+        if p >= 0:
+            self.rq_next[p] = n
+        else:
+            self.wb_head[b] = n
+        if n >= 0:
+            self.rq_prev[n] = p
+        else:
+            self.wb_tail[b] = p
+        self.rq_next[line] = -1
+        self.rq_prev[line] = -1
+
+    cdef int64_t _write_back(self, int64_t b) noexcept:
+        """Write back bank ``b``'s dirty row (if any): count it, hand the buffered lines' refreshes to
+        the idle-period scheduler; the burst's service (ps)."""
+        cdef int64_t n = self.b_dirty_n[b], ps = self.b_dirty_ps[b], gb = self.bank_base + b, line, nxt
+        if n == 0:
+            return 0
+        self.st_bank[gb, B_WRITEBACKS] += 1
+        self.st_bank[gb, B_WRITEBACK_LINES] += n
+        self.st_bank[gb, B_WRITEBACK_PS] += ps
+        line = self.wb_head[b]
+        self.wb_head[b] = -1
+        self.wb_tail[b] = -1
+        while line >= 0:
+            nxt = self.rq_next[line]
+            self.rq_next[line] = -1
+            self.rq_prev[line] = -1
+            self._hand_refresh(b, line, self.pend_ns[line])
+            line = nxt
+        self.b_dirty_n[b] = 0
+        self.b_dirty_ps[b] = 0
+        return ps
+
+    cdef bint _start_write_back(self, int64_t b) noexcept:
+        """The bank (idle) writes back its dirty row as a burst of its own; True if it had one."""
+        cdef int64_t ps
+        if self.b_dirty_n[b] == 0:
+            return False
+        ps = self._write_back(b)
+        if ps > 0:
+            self.b_state[b] = WRITEBACK
+            self.b_seg[b] = self.now
+            self.b_until[b] = self.now + ps
+        return True
+
+    cpdef write_back_rows(self, int64_t t):
+        """The end of the run (the channel drained): from ``t``, every bank writes back its dirty row."""
+        cdef int b
+        cdef bint any = False
+        if t > self.now:
+            self.now = t
+            self.rounds = 0
+        for b in range(self.nbl):
+            if self._start_write_back(b):
+                any = True
+        if any:
+            self.pending_late = True
+
     cdef void _hand_refresh(self, int64_t b, int64_t line, int64_t rps) noexcept:
         cdef int64_t g = self.group_of[line], i, m
         self.pend_ns[line] = rps
@@ -373,18 +455,23 @@ cdef class ChannelKernel:
             v += self.now - self.b_seg[b]
         elif self.b_state[b] == REFRESH:
             v += self.now - self.b_rstart[b]
+        elif self.b_state[b] == WRITEBACK:
+            v += self.now - self.b_seg[b]
         return v
 
     cdef int _complete_at(self) except -1:
         cdef int b
         cdef int64_t s, lat, gb, line, k, hb
+        cdef int8_t state
         cdef bint any = False
         for b in range(self.nbl):
             if self.b_state[b] == IDLE or self.b_until[b] != self.now:
                 continue
             any = True
             gb = self.bank_base + b
-            if self.b_state[b] == DEMAND and self.b_pausing[b]:  # the write pauses at an iteration boundary
+            state = self.b_state[b]
+            self.b_state[b] = IDLE
+            if state == DEMAND and self.b_pausing[b]:  # the write pauses at an iteration boundary
                 s = self.b_slot[b]
                 self.st_bank[gb, B_WRITE_PAUSES] += 1
                 self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
@@ -396,7 +483,7 @@ cdef class ChannelKernel:
                 self.n_paused += 1
                 self.b_pausing[b] = 0
                 self.b_slot[b] = -1
-            elif self.b_state[b] == DEMAND:
+            elif state == DEMAND:
                 s = self.b_slot[b]
                 k = self.s_kind[s]
                 lat = self.now - self.s_enq[s]
@@ -415,7 +502,7 @@ cdef class ChannelKernel:
                     self.req_log.append((self.s_burst[s], self.s_index[s], k, gb, self.s_line[s],
                                          self.s_release[s], self.s_enq[s], self.s_start[s], self.now,
                                          self.s_miss[s]))
-                if k == WRITE and self.s_rps[s] > 0:
+                if k == WRITE and self.s_rps[s] > 0 and not self.wb:
                     self._hand_refresh(b, self.s_line[s], self.s_rps[s])
                 if self.s_burst[s] == self.p_burst:
                     self.burst_done += 1
@@ -423,6 +510,10 @@ cdef class ChannelKernel:
                 self.free_slots[self.n_free] = s
                 self.n_free += 1
                 self.b_slot[b] = -1
+                if self.wb and self.page == PAGE_CLOSED:  # the row closes: its write is written back
+                    self._start_write_back(b)
+            elif state == WRITEBACK:
+                self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
             else:
                 line = self.b_rline[b]
                 self.pend_state[line] = P_NONE
@@ -433,7 +524,6 @@ cdef class ChannelKernel:
                 if self.logging:
                     self.ref_log.append((gb, line, self.b_rstart[b], self.now, "done"))
                 self.b_rline[b] = -1
-            self.b_state[b] = IDLE
         return any
 
     cdef inline void _occ(self) noexcept:
@@ -519,6 +609,8 @@ cdef class ChannelKernel:
         return self.page != PAGE_NONE and self.line_row[self.s_line[s]] == self.b_open[self.s_bank[s]]
 
     cdef inline int64_t _expected(self, int64_t s) noexcept:
+        if self.wb:
+            return self.hit_ps if self._hit(s) else self.b_dirty_ps[self.s_bank[s]] + self.miss_ps
         if self.s_kind[s] == WRITE or self.page == PAGE_NONE:
             return self.s_wps[s]
         return self.hit_ps if self._hit(s) else self.miss_ps
@@ -633,7 +725,9 @@ cdef class ChannelKernel:
             self.b_rline[b] = -1
             self.b_state[b] = IDLE
         svc = self.s_wps[s]
-        if writes:
+        if self.wb:
+            svc = self._buffered_issue(s, b, writes)
+        elif writes:
             line = self.s_line[s]
             st = self.pend_state[line]
             if st == P_QUEUED or st == P_HELD:
@@ -664,6 +758,45 @@ cdef class ChannelKernel:
         self.b_until[b] = self.now + svc
         self.b_slot[b] = s
         return 0
+
+    cdef int64_t _buffered_issue(self, int64_t s, int64_t b, bint writes) noexcept:
+        """Issue slot ``s`` to bank ``b``'s write-back row buffer; its service (ps): the open row's
+        latency on a hit, on a miss the dirty row's write-back then the array read opening the row. A
+        write is buffered: its array service (and an inline refresh on a refresh miss) joins the burst."""
+        cdef int64_t gb = self.bank_base + b, line = self.s_line[s], row = self.line_row[line], svc, arr
+        cdef int8_t st
+        if row == self.b_open[b]:
+            svc = self.hit_ps
+            if not writes:
+                self.st_bank[gb, B_ROW_HITS] += 1
+        else:
+            svc = self._write_back(b) + self.miss_ps
+        self.b_open[b] = row if self.page == PAGE_OPEN else -1
+        if writes:
+            arr = self.s_wps[s]
+            st = self.pend_state[line]
+            if st == P_QUEUED or st == P_HELD or st == P_BUFFERED:
+                if st == P_QUEUED:
+                    self._unlink(b, line)
+                elif st == P_HELD:
+                    self.group_pending[self.group_of[line]] -= 1
+                else:
+                    self._wb_unlink(b, line)
+                self.st_bank[gb, B_REFRESH_MISSES] += 1
+                self.st_bank[gb, B_REFRESH_MISS_PS] += self.pend_ns[line]
+                arr += self.pend_ns[line]
+                self.pend_state[line] = P_NONE
+                self.pend_ns[line] = 0
+                self.s_miss[s] = 1
+            elif arr == 0:
+                self.st_bank[gb, B_SILENT_WRITES] += 1
+            self.b_dirty_n[b] += 1
+            self.b_dirty_ps[b] += arr
+            if self.s_rps[s] > 0:
+                self.pend_state[line] = P_BUFFERED
+                self.pend_ns[line] = self.s_rps[s]
+                self._wb_push(b, line)
+        return svc
 
     cdef int _decide(self) except -1:
         cdef int mode, ir, iw, pick
@@ -714,7 +847,7 @@ cdef class ChannelKernel:
         cdef int b, j
         cdef int64_t s, done, total, bound, gb
         cdef bint freed = False, draining
-        if self.pre_mode == PRE_NONE or self.nr == 0:
+        if self.pre_mode == PRE_NONE or self.wb or self.nr == 0:
             return False
         draining = self.draining if self.policy_code != K_PYTHON else bool(self.policy.draining)
         if draining:

@@ -44,6 +44,9 @@ cdef enum:
     B_WRITE_CANCELLATIONS = 9       # writes cancelled by a read (write-cancel)
     B_WRITE_CANCELLED_PS = 10       # ... the service time they had done (lost, served again)
     B_WRITE_PAUSES = 11             # writes paused at an iteration boundary for a read (write-pause)
+    B_WRITEBACKS = 12               # write-back bursts of a dirty row (write-back row buffers)
+    B_WRITEBACK_LINES = 13          # ... the buffered writes they programmed
+    B_WRITEBACK_PS = 14             # ... and their time (the writes' summed array service)
     B_NFIELDS
 
 # per-channel fields: chan[channel, field]

@@ -20,6 +20,7 @@ from archsim import _timing_kernel as _k
 from archsim.timing.system import INF_PS, MemorySystem
 
 _FLUSH = object()
+_WRITE_BACK = object()
 
 
 class BurstMemorySystem(MemorySystem):
@@ -49,7 +50,8 @@ class BurstMemorySystem(MemorySystem):
                 self._pend_state, self._rq_next, self._rq_prev, spec.groups, self._group_pending,
                 spec.group_size, spec.gstart, spec.gmembers, stats.req, stats.hist, stats.bank, stats.chan,
                 spec.line_row, int(spec.page.code), int(spec.hit_ps), int(spec.miss_ps), int(pre_mode),
-                float(cancel_below), int(iteration_ps), spec.bank_wear, stats.line_cancelled, stats.occ, spec.logging)
+                float(cancel_below), int(iteration_ps), spec.bank_wear, stats.line_cancelled, stats.occ, spec.logging,
+                bool(spec.page.writes_back))
             self.kernels.append(k)
             inbox = simpy.Store(env)
             self.inboxes.append(inbox)
@@ -62,6 +64,9 @@ class BurstMemorySystem(MemorySystem):
             now = int(env.now)
             if item is _FLUSH:
                 k.run(INF_PS, 0)
+            elif item is _WRITE_BACK:  # the memory has drained: from now, the dirty rows are written back
+                k.write_back_rows(now)
+                k.run(INF_PS, 0)
             else:
                 burst, kinds, lines, banks, wps, rps, wait, signal, after_round = item
                 # catch up: every instant before now, now's completions and its first late rounds
@@ -72,7 +77,7 @@ class BurstMemorySystem(MemorySystem):
                 k.run(INF_PS, wait)
             if k.now > now:
                 yield env.timeout(k.now - now)
-            if item is not _FLUSH:
+            if item is not _FLUSH and item is not _WRITE_BACK:
                 signal(k.now, k.rounds)
 
     def _submit(self, channel, burst, kinds, lines, banks, wps, rps, wait, signal, after_round) -> None:
@@ -81,6 +86,10 @@ class BurstMemorySystem(MemorySystem):
     def flush(self) -> None:
         for inbox in self.inboxes:
             inbox.put(_FLUSH)
+
+    def write_back_rows(self) -> None:
+        for inbox in self.inboxes:
+            inbox.put(_WRITE_BACK)
 
     def request_log(self) -> list[tuple]:
         return [r for k in self.kernels for r in k.req_log]

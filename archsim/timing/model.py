@@ -81,6 +81,7 @@ class TimingResult:
             "queue_occupancy_mean": o["queue_occupancy_mean"],
             "queue_occupancy_p99": o["queue_occupancy_p99"],
             **({"port_waits": o["port_waits"], "port_wait_ns": o["port_wait_ns"]} if "port_wait_ns" in o else {}),
+            **({"writebacks": o["writebacks"], "writeback_lines": o["writeback_lines"]} if "writebacks" in o else {}),
             **{f"timing_{k}": o[k] for k in LEVELLING_COLUMNS if k in o},  # with a wear leveller only
         }
 
@@ -300,8 +301,7 @@ class TimingModel:
         """Run every outstanding request and refresh to completion and build the tables."""
         if self._finished is not None:
             return self._finished
-        self.system.flush()
-        self.env.run()
+        self.system.drain()
         elapsed = int(self.env.now)
         labels = self.org.bank_labels()
         stats = self.stats.folded(self.port_groups)  # per bank (the engines count per port group)
@@ -321,6 +321,9 @@ class TimingModel:
             overall.update(stats.port_columns(stats.req))
             cols["port_groups"] = np.full(len(labels), self.port_groups)
             overall["port_groups"] = self.port_groups
+        if self.spec.page.writes_back:
+            cols.update(stats.writeback_columns(stats.bank))
+            overall.update({k: v.item() for k, v in stats.writeback_columns(stats.bank.sum(axis=0)).items()})
         self._cancelled_costs(cols, overall)
         if self.levelled:
             self._levelling_columns(overall)

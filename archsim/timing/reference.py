@@ -30,11 +30,12 @@ from simpy.events import Event
 import numpy as np
 
 from archsim import _timing_kernel as _k
-from archsim.timing.rowbuffer import PAGE_NONE, PAGE_OPEN
+from archsim.timing.rowbuffer import PAGE_CLOSED, PAGE_NONE, PAGE_OPEN
 from archsim.timing.scheduling import Arbitration, BankView, ControllerView, Preemption, QueueView, checked_mode, checked_pick
 from archsim.timing.stats import (B_BUSY_PS, B_REFRESH_CANCELLATIONS, B_REFRESH_CANCELLED_PS, B_REFRESH_IDLE_PS,
                                   B_REFRESH_MISS_PS, B_REFRESH_MISSES, B_REFRESHES_IDLE, B_ROW_HITS, B_SILENT_WRITES,
-                                  B_WRITE_CANCELLATIONS, B_WRITE_CANCELLED_PS, B_WRITE_PAUSES, C_ACCEPTED, C_STALL_PS,
+                                  B_WRITE_CANCELLATIONS, B_WRITE_CANCELLED_PS, B_WRITE_PAUSES, B_WRITEBACK_LINES,
+                                  B_WRITEBACK_PS, B_WRITEBACKS, C_ACCEPTED, C_STALL_PS,
                                   C_STALLED_REQUESTS, R_COUNT, R_LATENCY_PS, R_MAX_PS, R_PORT_WAIT_PS, R_PORT_WAITS,
                                   R_QUEUE_PS, R_SERVICE_PS)
 from archsim.timing.system import ACCEPTED, COMPLETED, READ, WRITE, MemorySystem
@@ -42,7 +43,7 @@ from archsim.timing.system import ACCEPTED, COMPLETED, READ, WRITE, MemorySystem
 LATE = 2
 """Priority of the late phase: after SimPy's URGENT (0) and NORMAL (1) events of the same instant."""
 
-IDLE, DEMAND, REFRESH = 0, 1, 2
+IDLE, DEMAND, REFRESH, WRITEBACK = 0, 1, 2, 3
 
 
 class _LatePhase(Event):
@@ -97,6 +98,10 @@ class _Channel:
         self.pre_mode, self.cancel_below, self.iteration_ps = self.policy.preemption()
         self.page = spec.page.code
         self.hit_ps, self.miss_ps = spec.hit_ps, spec.miss_ps
+        self.wb = spec.page.writes_back    # write-back row buffers
+        self.dirty_n = [0] * self.nb       # buffered writes of the bank's open row
+        self.dirty_ps = [0] * self.nb      # ... their summed array service (the write-back burst)
+        self.buffered = [[] for _ in range(self.nb)]  # lines whose refresh waits for the write-back, in order
         self.occ_t = 0
         self.late = False
         self.burst = -1
@@ -174,7 +179,7 @@ class _Channel:
         st.bank[gb, B_BUSY_PS] += now - self.seg[r.bank]
         if self.sys.spec.logging:
             self.sys.req_log.append((r.burst, r.index, r.kind, gb, r.line, r.release, r.enq, r.start, now, r.miss))
-        if r.kind == WRITE and r.rps > 0:
+        if r.kind == WRITE and r.rps > 0 and not self.wb:
             self.sys.hand_refresh(self, r.bank, r.line, r.rps)
         if r.burst == self.burst:
             self.burst_done += 1
@@ -183,6 +188,8 @@ class _Channel:
         self.inflight -= 1
         self.state[r.bank] = IDLE
         self.req[r.bank] = None
+        if self.wb and self.page == PAGE_CLOSED:  # the row closes: its write is written back
+            self._start_write_back(r.bank)
         self.touch()
 
     def _refresh_done(self, bank: int, gen: int) -> None:
@@ -210,7 +217,46 @@ class _Channel:
             busy += now - self.seg[b]
         elif self.state[b] == REFRESH:
             busy += now - self.ref[b][1]
+        elif self.state[b] == WRITEBACK:
+            busy += now - self.seg[b]
         return busy
+
+    def _write_back(self, b: int) -> int:
+        """Write back bank ``b``'s dirty row (if any): count it, hand the buffered lines' refreshes to the
+        idle-period scheduler, and return the burst's service (ps)."""
+        n, ps = self.dirty_n[b], self.dirty_ps[b]
+        if n == 0:
+            return 0
+        gb = self.base + b
+        st = self.sys.stats
+        st.bank[gb, B_WRITEBACKS] += 1
+        st.bank[gb, B_WRITEBACK_LINES] += n
+        st.bank[gb, B_WRITEBACK_PS] += ps
+        for line in self.buffered[b]:
+            self.sys.hand_refresh(self, b, line, self.sys.pend.pop(line)[1])
+        self.buffered[b].clear()
+        self.dirty_n[b] = self.dirty_ps[b] = 0
+        return ps
+
+    def _start_write_back(self, b: int) -> bool:
+        """The bank (idle) writes back its dirty row as a burst of its own; True if it had one."""
+        if self.dirty_n[b] == 0:
+            return False
+        ps = self._write_back(b)
+        if ps > 0:
+            self.state[b] = WRITEBACK
+            self.seg[b] = int(self.env.now)
+            self._serve(b, ps, self._written_back)
+        return True
+
+    def _written_back(self, b: int) -> None:
+        self.sys.stats.bank[self.base + b, B_BUSY_PS] += int(self.env.now) - self.seg[b]
+        self.state[b] = IDLE
+        self.touch()
+
+    def write_back_rows(self) -> None:
+        if any([self._start_write_back(b) for b in range(self.nb)]):
+            self.touch()
 
     # -- the late phase ------------------------------------------------------------------
     def late_phase(self) -> None:
@@ -274,6 +320,8 @@ class _Channel:
         return self.page != PAGE_NONE and int(self.sys.spec.line_row[r.line]) == self.open_row[r.bank]
 
     def _expected(self, r: _Request) -> int:
+        if self.wb:
+            return self.hit_ps if self._hit(r) else self.dirty_ps[r.bank] + self.miss_ps
         if r.kind == WRITE or self.page == PAGE_NONE:
             return r.wps
         return self.hit_ps if self._hit(r) else self.miss_ps
@@ -367,7 +415,9 @@ class _Channel:
             self.ref[b] = None
             self.state[b] = IDLE
         service = r.wps
-        if r.kind == WRITE:
+        if self.wb:
+            service = self._buffered_issue(r)
+        elif r.kind == WRITE:
             p = self.sys.pend.get(r.line)
             if p is not None and p[0] in ("queued", "held"):
                 if p[0] == "queued":
@@ -398,9 +448,48 @@ class _Channel:
             r.granted.succeed()
         self._serve(b, service, self._served)
 
+    def _buffered_issue(self, r: _Request) -> int:
+        """Issue ``r`` to its bank's write-back row buffer; its service (ps): the open row's latency on a
+        hit; on a miss the dirty row's write-back, then the array read opening the row. A write is
+        buffered: its array service (and an inline refresh on a refresh miss) joins the row's burst."""
+        st = self.sys.stats
+        b = r.bank
+        gb = self.base + b
+        row = int(self.sys.spec.line_row[r.line])
+        if row == self.open_row[b]:
+            service = self.hit_ps
+            if r.kind == READ:
+                st.bank[gb, B_ROW_HITS] += 1
+        else:
+            service = self._write_back(b) + self.miss_ps
+        self.open_row[b] = row if self.page == PAGE_OPEN else -1
+        if r.kind == WRITE:
+            array = r.wps
+            p = self.sys.pend.get(r.line)
+            if p is not None and p[0] in ("queued", "held", "buffered"):
+                if p[0] == "queued":
+                    self.refq[b].remove(r.line)
+                elif p[0] == "held":
+                    self.sys.group_pending[self.sys.spec.groups[r.line]] -= 1
+                else:
+                    self.buffered[b].remove(r.line)
+                del self.sys.pend[r.line]
+                st.bank[gb, B_REFRESH_MISSES] += 1
+                st.bank[gb, B_REFRESH_MISS_PS] += p[1]
+                array += p[1]
+                r.miss = 1
+            elif array == 0:
+                st.bank[gb, B_SILENT_WRITES] += 1
+            self.dirty_n[b] += 1
+            self.dirty_ps[b] += array
+            if r.rps > 0:
+                self.sys.pend[r.line] = ["buffered", r.rps]
+                self.buffered[b].append(r.line)
+        return service
+
     def _preempt(self) -> bool:
         """Cancel or pause writes in service at banks a read waits for; True if a bank became free."""
-        if self.pre_mode == Preemption.NONE or not self.rq or self.policy.draining:
+        if self.pre_mode == Preemption.NONE or self.wb or not self.rq or self.policy.draining:
             return False
         st = self.sys.stats
         now = int(self.env.now)
@@ -519,6 +608,10 @@ class RequestMemorySystem(MemorySystem):
 
     def flush(self) -> None:
         """Nothing to do: the processes run on their own; ``env.run()`` finishes them."""
+
+    def write_back_rows(self) -> None:
+        for ch in self.channels:
+            ch.write_back_rows()
 
     def request_log(self) -> list[tuple]:
         return list(self.req_log)

@@ -9,6 +9,15 @@ reads the array). Writes are written through to the array, as in the papers'
 model: a write costs its own latency (the encoding outcome's) and does not change
 the open row. Idle-period refreshes program the array directly and do not change it either.
 
+With ``writes = "back"`` (``open`` and ``closed`` only) the row buffer is write-back:
+a write is served like a read (``row_hit_ns`` into the open row, or the row is
+opened first on a miss) and leaves its line dirty; the array programming of every
+buffered write (its own service time, plus an inline refresh on a refresh miss) is
+deferred to the row's write-back, a burst of their summed service times that keeps
+the bank busy when the row is closed: before a miss opens another row (that
+request's service starts with it), right after each write under ``closed``, and at
+the end of the run. ``docs/timing.md`` ("Write-back row buffers") states the rules.
+
 ``none`` (the default) models no row buffer: every read costs the technology's
 read latency, the model of the AppWOM paper's Table II; the golden tables are
 recorded with it.
@@ -28,6 +37,8 @@ from archsim.errors import ConfigError
 from archsim.registry import NoParams, Registry
 
 PAGE_NONE, PAGE_OPEN, PAGE_CLOSED = 0, 1, 2
+#: ``[timing.page_policy] writes``: write-through (default) or write-back row buffers.
+WRITE_MODES = ("through", "back")
 
 
 @dataclass(frozen=True)
@@ -38,8 +49,14 @@ class RowBufferParams(NoParams):
     """Read from the open row (Lee et al. ISCA 2009: tCL of the DRAM-like row buffer), ns."""
     array_read_ns: float = 0.0
     """Array read of a row-buffer miss, ns; 0: the technology's read latency (PCM: 125 ns, Table II)."""
+    writes: str = "through"
+    """"through": writes program the array at once (the papers' model); "back": they land in the open row
+    and are programmed when the row is written back."""
 
     def validate(self, where: str, owner: Any = None) -> None:
+        if self.writes not in WRITE_MODES:
+            raise ConfigError(f"{where}.writes must be one of {', '.join(map(repr, WRITE_MODES))}, "
+                              f"not {self.writes!r}")
         if not self.row_hit_ns >= 0:
             raise ConfigError(f"{where}.row_hit_ns must not be negative, not {self.row_hit_ns!r}")
         if not self.array_read_ns >= 0:
@@ -61,6 +78,11 @@ class PagePolicy:
         """(row-buffer hit, array read) in ps, given the technology's read latency."""
         return (read_ps, read_ps)
 
+    @property
+    def writes_back(self) -> bool:
+        """Whether writes are buffered in the open row and written back when it closes."""
+        return False
+
 
 #: Page policies, by name.
 PAGE_POLICIES: Registry[type[PagePolicy]] = Registry("page policy")
@@ -78,6 +100,10 @@ class OpenPage(PagePolicy):
         p = self.params
         miss = int(round(p.array_read_ns * 1000)) if p.array_read_ns > 0 else read_ps
         return (int(round(p.row_hit_ns * 1000)), miss)
+
+    @property
+    def writes_back(self) -> bool:
+        return self.params.writes == "back"
 
 
 @PAGE_POLICIES.register("closed")

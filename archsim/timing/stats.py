@@ -43,7 +43,7 @@ import pandas as pd
 from archsim._timing_kernel import (  # noqa: F401  (the layout, re-exported for the engines and tests)
     B_BUSY_PS, B_REFRESH_CANCELLATIONS, B_REFRESH_CANCELLED_PS, B_REFRESH_IDLE_PS, B_REFRESH_MISS_PS,
     B_REFRESH_MISSES, B_REFRESHES_IDLE, B_ROW_HITS, B_SILENT_WRITES, B_WRITE_CANCELLATIONS, B_WRITE_CANCELLED_PS,
-    B_WRITE_PAUSES, BANK_FIELDS, C_ACCEPTED, C_STALL_PS,
+    B_WRITE_PAUSES, B_WRITEBACK_LINES, B_WRITEBACK_PS, B_WRITEBACKS, BANK_FIELDS, C_ACCEPTED, C_STALL_PS,
     C_STALLED_REQUESTS, CHAN_FIELDS, KINDS, LIN_NS, NBINS, NKINDS, OCTAVES, PER_OCTAVE, R_COUNT,
     R_LATENCY_PS, R_MAX_PS, R_PORT_WAIT_PS, R_PORT_WAITS, R_QUEUE_PS, R_SERVICE_PS, READ, REQ_FIELDS, WRITE)
 
@@ -168,6 +168,15 @@ class TimingStats:
             "write_cancelled_ns": bank[B_WRITE_CANCELLED_PS] / PS,
             "write_pauses": int(bank[B_WRITE_PAUSES]),
         }
+
+    @staticmethod
+    def writeback_columns(bank: np.ndarray) -> dict[str, np.ndarray | float]:
+        """Write-back row buffers (``bank`` one row or per bank): ``writebacks`` (bursts writing back a
+        dirty row), ``writeback_lines`` (the buffered writes they programmed) and ``writeback_ns``
+        (their array service)."""
+        bank = np.asarray(bank)
+        return {"writebacks": bank[..., B_WRITEBACKS], "writeback_lines": bank[..., B_WRITEBACK_LINES],
+                "writeback_ns": bank[..., B_WRITEBACK_PS] / PS}
 
     def controller_columns(self, elapsed_ps: int) -> pd.DataFrame:
         """Per bank: row hits and hit rate (of reads), read and write bandwidth (GB/s, line bytes

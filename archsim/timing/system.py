@@ -181,6 +181,20 @@ class MemorySystem(ABC):
         """Let every channel run until all requests and refreshes are done (then ``env.run()``)."""
 
     @abstractmethod
+    def write_back_rows(self) -> None:
+        """The end of the run with write-back row buffers (the memory drained, then ``env.run()``):
+        every bank with a dirty open row writes it back from now."""
+
+    def drain(self) -> None:
+        """Run every outstanding request and refresh to completion (after the last burst); with
+        write-back row buffers, then write back the dirty rows and run those to completion too."""
+        self.flush()
+        self.env.run()
+        if self.spec.page.writes_back:
+            self.write_back_rows()
+            self.env.run()
+
+    @abstractmethod
     def request_log(self) -> list[tuple]:
         """With ``spec.logging``: one tuple per completed request (burst, index, kind, bank, line,
         release, enqueue, start, finish, miss), in ps."""

@@ -81,8 +81,7 @@ def drive(env, system, bursts, lines: int):
 
     proc = env.process(front())
     env.run(until=proc)
-    system.flush()
-    env.run()
+    system.drain()
     return times
 
 

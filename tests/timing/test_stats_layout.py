@@ -126,7 +126,7 @@ def test_each_engine_counts_in_the_named_fields(engine):
         "busy_ps": (125 + 125 + 1125 + 1000 + 1000 + 175) * ns, "refreshes_idle": 2, "refresh_idle_ps": 2000 * ns,
         "refresh_misses": 1, "refresh_miss_ps": 1000 * ns, "refresh_cancellations": 1,
         "refresh_cancelled_ps": 175 * ns, "silent_writes": 0, "row_hits": 0, "write_cancellations": 0,
-        "write_cancelled_ps": 0, "write_pauses": 0}
+        "write_cancelled_ps": 0, "write_pauses": 0, "writebacks": 0, "writeback_lines": 0, "writeback_ps": 0}
     assert named(stats.REQ_FIELDS, st.req[0, stats.WRITE]) == {
         "count": 3, "latency_ps": (125 + 125 + 1125) * ns, "queue_ps": 0, "service_ps": (125 + 125 + 1125) * ns,
         "max_ps": 1125 * ns, "port_wait_ps": 0, "port_waits": 0}  # each write found its bank idle or refreshing

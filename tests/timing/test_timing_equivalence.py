@@ -9,7 +9,8 @@ from archsim.registry import load_plugin
 from archsim.timing.refresh import REFRESH_POLICIES
 from archsim.timing.region import REGION_MANAGERS
 from archsim.timing.scheduling import SCHEDULING_POLICIES
-from archsim.timing.stats import B_ROW_HITS, B_WRITE_CANCELLATIONS, B_WRITE_PAUSES, R_PORT_WAIT_PS, R_PORT_WAITS
+from archsim.timing.stats import (B_ROW_HITS, B_WRITE_CANCELLATIONS, B_WRITE_PAUSES, B_WRITEBACK_LINES,
+                                  B_WRITEBACKS, R_PORT_WAIT_PS, R_PORT_WAITS)
 
 from _timing_helpers import ACCEPTED, COMPLETED, READ, WRITE, build, digits, drive, timing  # noqa: F401
 
@@ -95,6 +96,35 @@ def test_fast_equals_reference(scheduling, refresh, manager, seed):
     assert s.req[:, :, R_PORT_WAITS].sum() > 0 and s.req[:, :, R_PORT_WAIT_PS].sum() > 0  # waits for a busy bank
 
 
+@pytest.mark.parametrize("manager", REGION_MANAGERS.names())
+@pytest.mark.parametrize("refresh", REFRESH_POLICIES.names())
+@pytest.mark.parametrize("scheduling", ["fcfs", "fr-fcfs"])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_fast_equals_reference_with_write_back_row_buffers(scheduling, refresh, manager, seed):
+    channels = 1 + seed % 2
+    sched = {"name": scheduling, **({"hit_cap": 2} if scheduling == "fr-fcfs" else {})}
+    fields = REGION_MANAGERS.params_type(manager).__dataclass_fields__
+    mgr = {"name": manager, **({"region_lines": 3} if "region_lines" in fields else {})}
+    t = timing(channels=channels, ranks=2, banks=2, scheduling=sched, refresh_policy=refresh, region_manager=mgr,
+               read_queue=3, write_queue=4, requests_in_flight=6, address_mapping=["RoCoBaRaCh", "RoBaRaCoCh"][seed % 2],
+               row_lines=2, page_policy={"name": ["open", "closed"][seed // 2], "writes": "back"})
+    lines = 30
+    bursts = _scenario(seed + 10, lines)
+    fast = _run("fast", t, bursts, lines)
+    ref = _run("reference", t, bursts, lines)
+    assert fast[0].equal(ref[0])
+    assert fast[1] == ref[1]
+    assert fast[2] == ref[2]
+    assert fast[3] == ref[3]
+    assert fast[4] == ref[4]
+    s = fast[0]
+    assert s.bank[:, B_WRITEBACKS].sum() > 10 and s.bank[:, B_WRITEBACK_LINES].sum() > s.bank[:, B_WRITEBACKS].sum() * (
+        seed < 2)  # open: bursts of several writes
+    assert s.bank[:, 1].sum() > 0 and s.bank[:, 3].sum() > 0  # refreshes in idle time, refresh misses
+    if t.page_policy.name == "open":
+        assert s.bank[:, B_ROW_HITS].sum() > 0
+
+
 def test_model_engines_agree_on_the_digits_trace(digits):
     """The whole model (training access pattern, intermediate data) on a real trace."""
     from archsim.config import Config
@@ -113,3 +143,36 @@ def test_model_engines_agree_on_the_digits_trace(digits):
     assert res["fast"].stats.equal(res["reference"].stats)
     assert res["fast"].elapsed_ps == res["reference"].elapsed_ps
     assert res["fast"].per_bank.equals(res["reference"].per_bank)
+
+
+def test_model_engines_agree_on_the_digits_trace_with_write_back_row_buffers(digits):
+    """The whole model under write-back row buffers (the training pattern: reads and writes): the same
+    tables from both engines, the write-back columns present, energy and wear those of write-through."""
+    from archsim.config import load_config
+    from archsim.contracts import TECHNOLOGIES
+    from archsim.timing.model import TimingModel
+
+    tech = TECHNOLOGIES.get("pcm")
+    source, layout, outcomes = digits("appwom", 3)
+    res = {}
+    for writes in ("through", "back"):
+        cfg = load_config(None, ['timing.page_policy.name="open"', f'timing.page_policy.writes="{writes}"',
+                                 'timing.scheduling="fr-fcfs"'])
+        for engine in ("fast", "reference"):
+            m = TimingModel(cfg, technology=tech, scheme="appwom", layout=layout, meta=source.meta, engine=engine)
+            for o in outcomes:
+                m.feed(o)
+            res[writes, engine] = m.finish()
+    fast, ref = res["back", "fast"], res["back", "reference"]
+    assert fast.stats.equal(ref.stats) and fast.elapsed_ps == ref.elapsed_ps
+    assert fast.per_bank.equals(ref.per_bank)
+    through = res["through", "fast"]
+    assert "writebacks" not in through.per_bank and "writebacks" not in through.summary
+    s = fast.summary
+    assert s["writebacks"] > 0 and s["writeback_lines"] == fast.overall["writes"]  # every write written back
+    assert fast.overall["writeback_ns"] > 0 and fast.per_bank["writebacks"].sum() == s["writebacks"]
+    for col in ("energy_pj", "mean_cell_flips"):  # the array programs the same cells
+        assert fast.overall[col] == through.overall[col]
+    assert (fast.per_bank["cell_flips"] == through.per_bank["cell_flips"]).all()
+    # the queued write latency is the buffer's (write-through pays the array's)
+    assert s["queued_avg_write_latency_ns"] < through.summary["queued_avg_write_latency_ns"]
