@@ -6,14 +6,11 @@ retention) have ``retention_s`` NaN and are drawn as a band.
 """
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from plots._tables import require  # noqa: E402
+from plots._tables import require
 
 
 def retention_sweep_figure(table: pd.DataFrame, *, lifetime_s: float | None = None,
