@@ -32,6 +32,9 @@ SUMMARY_COLUMNS = (
 #: Baselines AppWOM is compared against in the paper (Fig. 10).
 PAPER_BASELINES = ("preset", "prereset", "wom-set")
 
+#: Resolution of the PNG figures, dots per inch (:meth:`OutputFolder.figure`'s default).
+FIGURE_DPI = 150
+
 #: Figures of one run: file stem -> plot function name in :mod:`plots`.
 RUN_FIGURES = {
     "bit_flips": "bit_flips_figure",
@@ -172,11 +175,15 @@ def write_run(output, folder: OutputFolder, *, figures: bool = True) -> list[Pat
 
 def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputFolder, *, title: str | None = None,
                      suffix: str = "") -> list[Path]:
-    """The figures of one run (those whose columns the tables have)."""
+    """The figures of one run (those whose columns the tables have).
+
+    On two or more usable CPUs the PNG of the bit-flips figure, the most expensive of the lot (six
+    panels of text), is drawn by a forked child process while this one draws the others; the files
+    are the same either way."""
     import plots
     from plots._style import config_caption
 
-    written = []
+    figures = []
     for stem, fn in RUN_FIGURES.items():
         table = flips if stem == "bit_flips" else summary
         if stem == "bit_flips":   # the flips table has no configuration columns: titled from the summary's
@@ -185,11 +192,66 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
         else:
             t = title
         try:
-            fig = getattr(plots, fn)(table, title=t)
+            figures.append((stem + suffix, getattr(plots, fn)(table, title=t)))
         except plots.MissingColumns:
             continue
-        written += folder.figure(fig, stem + suffix)
+    child = _png_in_child(figures[0][1]) if len(figures) > 1 else None
+    written = []
+    for i, (name, fig) in enumerate(figures):
+        written += folder.figure(fig, name, formats=("pdf",) if i == 0 and child else ("png", "pdf"))
+    if child:
+        png = _png_from_child(*child)
+        written.insert(0, folder.write(f"{figures[0][0]}.png", lambda tmp: tmp.write_bytes(png)))
     return written
+
+
+def _png_in_child(fig):
+    """(process, pipe) of a forked child drawing ``fig`` as PNG bytes, or None where that cannot help:
+    one usable CPU, no ``fork``, or other threads alive (a fork copies only this thread, so a lock
+    another thread holds would stay held in the child) but tqdm's monitor, whose lock the child never
+    takes."""
+    import multiprocessing
+    import threading
+
+    from tqdm._monitor import TMonitor
+
+    from archsim.run import usable_cpus
+
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not isinstance(t, TMonitor)]
+    if usable_cpus() < 2 or others or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_send_png, args=(fig, send), daemon=True)  # fork: the figure is not pickled
+    proc.start()
+    send.close()
+    return proc, receive
+
+
+def _send_png(fig, send) -> None:
+    import io
+
+    try:
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=FIGURE_DPI, format="png")
+        send.send((True, buf.getvalue()))
+    except BaseException as exc:  # reported by the parent, which then draws the figure itself
+        send.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        send.close()
+
+
+def _png_from_child(proc, receive) -> bytes:
+    try:
+        ok, data = receive.recv()
+    except EOFError:
+        ok, data = False, f"the drawing process ended with status {proc.exitcode}"
+    finally:
+        receive.close()
+        proc.join()
+    if not ok:
+        raise ArchsimError(f"drawing the bit-flips figure failed: {data}")
+    return data
 
 
 def read_table(folder: Path, name: str, files: set[str]) -> pd.DataFrame | None:

@@ -226,3 +226,35 @@ def test_schemes_are_keyed_by_memory():
     assert r[r.memory == "racetrack"]["lifetime_ratio"].isna().all()
     r2 = plots.sweep_ratio_table(_sweep_table(), ["layout.line_bytes"], baselines={"pcm": "appwom"})
     assert set(r2[r2.memory == "pcm"]["baseline"]) == {"appwom"} and set(r2[r2.memory == "racetrack"]["baseline"]) == {"naive"}
+
+
+def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch):
+    """The bit-flips PNG drawn by a forked child is byte for byte the one drawn in the process itself."""
+    import threading
+
+    import archsim.results
+    import archsim.run
+    from archsim.config import load_config
+    from archsim.outputs import OutputFolder
+    from archsim.results import draw_run_figures
+    from archsim.run import run_experiment
+
+    from tqdm._monitor import TMonitor
+
+    if any(t is not threading.current_thread() and not isinstance(t, TMonitor) for t in threading.enumerate()):
+        pytest.skip("other threads are alive in this test process (the figures are then drawn without a fork)")
+    forked = []
+    real = archsim.results._png_in_child
+    monkeypatch.setattr(archsim.results, "_png_in_child", lambda fig: forked.append(real(fig)) or forked[-1])
+
+    out = run_experiment(load_config(None, ["run.workload=mlp-digits", "run.iterations=3",
+                                            "run.schemes=['preset','appwom']"]), progress=False)
+    files = {}
+    for cpus in (2, 1):
+        monkeypatch.setattr(archsim.run, "usable_cpus", lambda cpus=cpus: cpus)
+        folder = OutputFolder(tmp_path / f"cpus{cpus}", "run")
+        written = draw_run_figures(out.summary, out.flips, folder, title="t")
+        files[cpus] = {p.name: p.read_bytes() for p in written}
+    assert sorted(files[2]) == sorted(files[1]) and "bit_flips.png" in files[1]
+    assert files[2]["bit_flips.png"] == files[1]["bit_flips.png"]
+    assert forked[0] is not None and forked[1] is None  # two CPUs: a child drew it; one CPU: no child
