@@ -38,6 +38,8 @@ the polarity.
 """
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
 from libc.stdlib cimport calloc, free
+from libc.math cimport fabs
+from libc.string cimport memcpy
 
 from _bits cimport PLANES, SPREAD, add1, add2, planes_to_bytes, popcount64
 from _outcome cimport O_NREF, O_RR, O_RS, O_WR, O_WS, PCM_FIELDS, pcm_outcome_names
@@ -534,3 +536,65 @@ def outcome_summary(const uint32_t[:, :, ::1] outcome, uint64_t[::1] totals):
                 resetw += (ws == 0) & (wr != 0)
         totals[O_WS] += s0; totals[O_WR] += s1; totals[O_RS] += s2; totals[O_RR] += s3; totals[O_NREF] += s4
         totals[PCM_FIELDS] += silent; totals[PCM_FIELDS + 1] += setw; totals[PCM_FIELDS + 2] += resetw
+
+
+def wom_total_wear(const uint64_t[:, ::1] wear, const uint32_t[:, :, ::1] cells, const uint64_t[:, ::1] cycles,
+                   uint64_t[:, ::1] out, int word_groups, bint ping_pong):
+    """The WOM codes' per-cell wear read-out, one pass in memory order.
+
+    ``wear``: (lines, words * 3G) the flips the kernel counted at refreshes; ``cells``: (lines, lanes, 3)
+    the group masks in internal PreSET form; ``cycles``: (lines, padded words) completed ping-pong cycles.
+    ``out[l, 3G w + 3q + kind] = wear[...] + cycles[l, w] (with ping-pong) + 1 if that cell is programmed
+    in the current cycle (an internal 0: group q of word w, codeword cell ``kind``)``.
+    """
+    cdef Py_ssize_t L = wear.shape[0], C = wear.shape[1], G = word_groups
+    cdef Py_ssize_t W = C // (3 * G), per = 32 // G, l, w, q, g, base
+    cdef uint64_t cyc
+    cdef uint32_t m0, m1, m2
+    if out.shape[0] != L or out.shape[1] != C or cells.shape[0] != L or cycles.shape[0] != L \
+            or cycles.shape[1] < W or cells.shape[1] * per < W:
+        raise ValueError("wom_total_wear: shapes do not match")
+    with nogil:
+        for l in range(L):
+            for w in range(W):
+                cyc = cycles[l, w] if ping_pong else 0
+                base = 3 * G * w
+                g = (w % per) * G
+                m0 = ~cells[l, w // per, 0] >> g
+                m1 = ~cells[l, w // per, 1] >> g
+                m2 = ~cells[l, w // per, 2] >> g
+                for q in range(G):       # cells in memory order: group q, then codeword cell 0, 1, 2
+                    out[l, base] = wear[l, base] + cyc + ((m0 >> q) & 1)
+                    out[l, base + 1] = wear[l, base + 1] + cyc + ((m1 >> q) & 1)
+                    out[l, base + 2] = wear[l, base + 2] + cyc + ((m2 >> q) & 1)
+                    base += 3
+
+
+def approx_rel_error(const uint32_t[::1] written, const uint32_t[::1] stored, const float[::1] written_f,
+                     const float[::1] stored_f, double[::1] rel):
+    """The approximation statistics' pass over one block of float32 words, fused.
+
+    ``written_f`` and ``stored_f`` are ``written`` and ``stored`` viewed as float32 (the same memory).
+    Fills ``rel[i] = |s - w| / |w|`` in float64 (0 where ``w == 0``), with the same IEEE operations as the
+    numpy expression. Returns (words whose bits differ, nonzero written values, the maximum of ``rel``
+    with numpy's NaN propagation). Branch-free, so the compiler can vectorise it.
+    """
+    cdef Py_ssize_t n = written.shape[0], i, inexact = 0, nonzero = 0
+    cdef double w, s, r, d, mx = 0.0
+    cdef bint nz, nan = False
+    if stored.shape[0] != n or written_f.shape[0] != n or stored_f.shape[0] != n or rel.shape[0] < n:
+        raise ValueError("approx_rel_error: shapes do not match")
+    with nogil:
+        for i in range(n):
+            inexact += written[i] != stored[i]
+            w = written_f[i]
+            s = stored_f[i]
+            d = fabs(w)
+            nz = w != 0.0
+            nonzero += nz
+            r = fabs(s - w) / (d if nz else 1.0)
+            r = r if nz else 0.0
+            nan |= r != r
+            mx = r if r > mx else mx
+            rel[i] = r
+    return inexact, nonzero, (float("nan") if nan else mx)

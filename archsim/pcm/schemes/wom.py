@@ -85,19 +85,13 @@ class _WomEncoder(Encoder):
     def total_wear(self, state: WomState, wear: np.ndarray) -> np.ndarray:
         """Flips per cell so far: what the kernel counted at refreshes, plus the completed
         ping-pong cycles of each word (one flip per cell each), plus the cells programmed in
-        the current cycle (one flip each, not yet counted)."""
-        lay = state.layout
-        G = len(self.groups)
-        out = wear.copy()
-        if self.policy.ping_pong:
-            out += state.cycles[:, : lay.words, None]
-        # the cells programmed in the current cycle: internal (PreSET-form) 0s, in wear order
-        no_polarity = np.zeros(state.cells.shape[:2], np.uint32)
-        flat_out = out.reshape(out.shape[0], lay.words, 3 * G)
-        block = max(1, (1 << 22) // max(1, lay.words * 3 * G))  # temporaries of a few MiB
-        for l0 in range(0, out.shape[0], block):
-            internal = wom_physical_cells(state.cells[l0:l0 + block], no_polarity[l0:l0 + block], lay, G)
-            flat_out[l0:l0 + block] += (internal == 0)
+        the current cycle (one flip each, not yet counted). One pass in memory order
+        (:func:`archsim._pcm_kernels.wom_total_wear`); :func:`wom_total_wear_numpy` is the plain form."""
+        out = np.empty(wear.shape, dtype=np.uint64)
+        if wear.size:
+            K.wom_total_wear(_flat_wear(np.ascontiguousarray(wear)), np.ascontiguousarray(state.cells),
+                             np.ascontiguousarray(state.cycles), out.reshape(out.shape[0], -1), len(self.groups),
+                             self.policy.ping_pong)
         return out
 
     def lines_wear(self, state: WomState, wear: np.ndarray, lines: np.ndarray) -> np.ndarray:
@@ -114,6 +108,18 @@ class _WomEncoder(Encoder):
         if not isinstance(d.get("grouping"), str):
             d["grouping"] = [[g.important, g.unimportant, g.approximate] for g in self.groups]
         return d
+
+
+def wom_total_wear_numpy(state: WomState, wear: np.ndarray, word_groups: int, ping_pong: bool) -> np.ndarray:
+    """The plain numpy form of :meth:`_WomEncoder.total_wear` (the reference its kernel is tested against)."""
+    lay = state.layout
+    out = wear.copy()
+    if ping_pong:
+        out += state.cycles[:, : lay.words, None]
+    no_polarity = np.zeros(state.cells.shape[:2], np.uint32)
+    internal = wom_physical_cells(state.cells, no_polarity, lay, word_groups)
+    out.reshape(out.shape[0], lay.words, 3 * word_groups)[...] += (internal == 0)
+    return out
 
 
 @dataclass(frozen=True)
