@@ -73,13 +73,17 @@ class _WomEncoder(Encoder):
     def encode(self, state, writes, outcome, wear, stored) -> None:
         lay = state.layout
         want = stored is not None
-        out = lay.lane_buffer(*writes.shape[:2]) if want else np.empty((1, 1, 1), dtype=np.uint64)
+        direct = want and lay.words == lay.padded_words and stored.flags.c_contiguous
+        if direct:    # the kernel decodes straight into ``stored`` (its lanes are whole words)
+            out = stored.view(np.uint64)
+        else:
+            out = lay.lane_buffer(*writes.shape[:2]) if want else np.empty((1, 1, 1), dtype=np.uint64)
         t = self.tables
         K.wom_chunk(lay.to_lanes(writes), state.cells, state.polarity, state.cycles, _flat_wear(wear), outcome, out,
                     self._cellmap, lay.valid_groups(len(self.groups)), t.gather, t.scatter_hi,
                     t.scatter_lo, t.approx_mask, len(self.groups), self.policy.ping_pong,
                     self.refresh_unit == "word", want)
-        if want:
+        if want and not direct:
             stored[...] = lay.from_lanes(out, writes.dtype)
 
     def total_wear(self, state: WomState, wear: np.ndarray) -> np.ndarray:
