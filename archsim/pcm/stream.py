@@ -192,6 +192,7 @@ class EncoderStream(TechnologyStream):
     @property
     def wear(self) -> np.ndarray:
         """Flips per cell so far, shape (lines, words, cells)."""
+        self.encoder.flush_wear(self.state, self._wear)
         return self.encoder.total_wear(self.state, self._wear)
 
     @property
@@ -213,7 +214,9 @@ class EncoderStream(TechnologyStream):
         return self.encoder.cell_states(self.state, _rows(lines))
 
     def lines_wear(self, lines) -> np.ndarray:
-        return self.encoder.lines_wear(self.state, self._wear, _rows(lines))
+        rows = _rows(lines)
+        self.encoder.flush_wear(self.state, self._wear, rows)
+        return self.encoder.lines_wear(self.state, self._wear, rows)
 
     def set_data_lifetimes(self, lifetimes_s: np.ndarray) -> None:
         self.encoder.set_data_lifetimes(self.state, lifetimes_s)

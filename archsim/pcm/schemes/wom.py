@@ -9,7 +9,7 @@ import numpy as np
 from archsim import _pcm_kernels as K
 from archsim.pcm.encoder import PCM_SCHEMES, Encoder, SchemeParams
 from archsim.pcm.grouping import Group, group_label, resolve_grouping
-from archsim.pcm.lanes import LaneLayout, wom_cellmap, wom_physical_cells, wom_tables
+from archsim.pcm.lanes import LaneLayout, PendingWear, wom_cellmap, wom_physical_cells, wom_tables
 from archsim.pcm.polarity import PingPongPolicy
 from archsim.pcm.schemes.raw import _flat_wear
 from archsim.errors import ConfigError
@@ -25,6 +25,8 @@ class WomState:
     polarity: np.ndarray
     cycles: np.ndarray
     """(lines, padded words) refresh cycles completed by each word (counted with ping-pong)."""
+    pending: PendingWear | None = None
+    """The kernel's wear counters not yet in the wear array."""
 
     def line_polarity(self) -> np.ndarray:
         """(lines,) polarity of each line's first word: 0 = 10, 1 = 01."""
@@ -68,7 +70,12 @@ class _WomEncoder(Encoder):
         line_pol = self.policy.initial(lines, line_offset)
         polarity = np.where(line_pol[:, None] == 1, valid[None, :], np.uint32(0)).astype(np.uint32)
         cycles = np.zeros((lines, layout.padded_words), dtype=np.uint64)
-        return WomState(layout, np.ascontiguousarray(cells), np.ascontiguousarray(polarity), cycles)
+        G = len(self.groups)
+        pending = PendingWear(lines, layout.lanes, 3, (32 // G) * 3 * G, (4, 4, 4), self._cellmap)
+        return WomState(layout, np.ascontiguousarray(cells), np.ascontiguousarray(polarity), cycles, pending)
+
+    def flush_wear(self, state: WomState, wear: np.ndarray, lines=None) -> None:
+        state.pending.drain(wear, lines)
 
     def encode(self, state, writes, outcome, wear, stored) -> None:
         lay = state.layout
@@ -82,7 +89,7 @@ class _WomEncoder(Encoder):
         K.wom_chunk(lay.to_lanes(writes), state.cells, state.polarity, state.cycles, _flat_wear(wear), outcome, out,
                     self._cellmap, lay.valid_groups(len(self.groups)), t.gather, t.scatter_hi,
                     t.scatter_lo, t.approx_mask, len(self.groups), self.policy.ping_pong,
-                    self.refresh_unit == "word", want)
+                    self.refresh_unit == "word", want, state.pending.slots, state.pending.clock)
         if want and not direct:
             stored[...] = lay.from_lanes(out, writes.dtype)
 
