@@ -100,10 +100,12 @@ def difference(lengths: str, baseline: Path | None, repeat: int) -> None:
     here = Path(__file__).resolve().parents[1]
     trees = ([("baseline", baseline.resolve())] if baseline else []) + [("this tree", here)]
     best: dict[tuple[str, int], float] = {}
+    every: dict[tuple[str, int], list[float]] = {}
     for _ in range(repeat):                     # interleaved: the machine's load hits every tree alike
         for label, tree in trees:
             for n in (n1, n2):
                 t = cli_seconds(tree, n)
+                every.setdefault((label, n), []).append(t)
                 best[label, n] = min(best.get((label, n), float("inf")), t)
     print(f"archsim run --workload synthetic-lenet --schemes {','.join(SCHEMES)} --iterations N --no-figures")
     print(f"(best of {repeat}, interleaved; cost per parameter-iteration = {LENET_PARAMS:,} x (N2 - N1) / (t2 - t1))\n")
@@ -117,6 +119,8 @@ def difference(lengths: str, baseline: Path | None, repeat: int) -> None:
         eta = LENET_PARAMS * PAPER_ITERATIONS / rate / 60
         ratio = rate / rates["baseline"] if "baseline" in rates else 1.0
         print(f"{label:<12} {t1:10.1f} {t2:10.1f} {rate / 1e6:13.1f} {eta:12.1f} {ratio:11.2f}x   ({tree})")
+    print("\nevery run, s: " + "; ".join(f"{label} N={n}: " + ", ".join(f"{t:.1f}" for t in ts)
+                                       for (label, n), ts in every.items()))
 
 
 def main() -> None:
