@@ -9,6 +9,15 @@ schemes cost nothing). Peak memory (max RSS of a child process) at two run lengt
 does not grow with iterations.
 
 Run:  .venv/bin/python benchmarks/bench_run.py [--iterations 1024] [--short 256] [--chunk 64]
+
+The difference method (what a user runs, start-up cancelled out):
+      .venv/bin/python benchmarks/bench_run.py --difference 200,600 [--baseline-tree DIR]
+runs ``archsim run --workload synthetic-lenet --schemes preset,prereset,wom-set,appwom --iterations N
+--no-figures`` at both lengths and reports the cost per parameter-iteration, params x (N2 - N1) /
+(t2 - t1), in M/s, extrapolated to the paper's 47K iterations. With ``--baseline-tree`` (a checkout of
+another commit with its kernels built in place, e.g. ``git worktree add --detach ../base main`` then
+``setup.py build_ext --inplace``) the same commands run on that tree too, interleaved with this one's
+(baseline, this tree, baseline, ...) so that the load of a shared machine hits both alike.
 """
 from __future__ import annotations
 
@@ -19,7 +28,9 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 SCHEMES = ("preset", "prereset", "wom-set", "appwom")
 PAPER_ITERATIONS = 47_000
@@ -69,13 +80,66 @@ def generator_rate(iterations: int, chunk: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+LENET_PARAMS = 431_080
+
+
+def cli_seconds(tree: Path, iterations: int) -> float:
+    """Wall time of one ``archsim run`` of ``iterations`` iterations on the source ``tree`` (a subprocess)."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    with tempfile.TemporaryDirectory(prefix="archsim-bench-") as out:
+        cmd = [sys.executable, "-m", "archsim", "run", "--workload", "synthetic-lenet", "--schemes",
+               ",".join(SCHEMES), "--iterations", str(iterations), "--no-figures", "--no-progress",
+               "--out", str(Path(out) / "r")]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, cwd=tree, env=env)
+        return time.perf_counter() - t0
+
+
+def difference(lengths: str, baseline: Path | None, repeat: int) -> None:
+    n1, n2 = (int(x) for x in lengths.split(","))
+    here = Path(__file__).resolve().parents[1]
+    trees = ([("baseline", baseline.resolve())] if baseline else []) + [("this tree", here)]
+    best: dict[tuple[str, int], float] = {}
+    every: dict[tuple[str, int], list[float]] = {}
+    for _ in range(repeat):                     # interleaved: the machine's load hits every tree alike
+        for label, tree in trees:
+            for n in (n1, n2):
+                t = cli_seconds(tree, n)
+                every.setdefault((label, n), []).append(t)
+                best[label, n] = min(best.get((label, n), float("inf")), t)
+    print(f"archsim run --workload synthetic-lenet --schemes {','.join(SCHEMES)} --iterations N --no-figures")
+    print(f"(best of {repeat}, interleaved; cost per parameter-iteration = {LENET_PARAMS:,} x (N2 - N1) / (t2 - t1))\n")
+    print(f"{'tree':<12} {'t(' + str(n1) + ') s':>10} {'t(' + str(n2) + ') s':>10} {'M param-it/s':>13} "
+          f"{'47K it, min':>12} {'vs baseline':>12}")
+    rates = {}
+    for label, tree in trees:
+        t1, t2 = best[label, n1], best[label, n2]
+        rate = LENET_PARAMS * (n2 - n1) / (t2 - t1) if t2 > t1 else float("nan")
+        rates[label] = rate
+        eta = LENET_PARAMS * PAPER_ITERATIONS / rate / 60
+        ratio = rate / rates["baseline"] if "baseline" in rates else 1.0
+        print(f"{label:<12} {t1:10.1f} {t2:10.1f} {rate / 1e6:13.1f} {eta:12.1f} {ratio:11.2f}x   ({tree})")
+    print("\nevery run, s: " + "; ".join(f"{label} N={n}: " + ", ".join(f"{t:.1f}" for t in ts)
+                                       for (label, n), ts in every.items()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--iterations", type=int, default=1024, help="iterations of the timed run")
     ap.add_argument("--short", type=int, default=256, help="iterations of the run compared for peak memory")
     ap.add_argument("--chunk", type=int, default=64, help="run.chunk_iterations")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--difference", metavar="N1,N2", help="the difference method on the CLI at two run lengths")
+    ap.add_argument("--baseline-tree", type=Path, help="with --difference: also run this source tree")
+    ap.add_argument("--repeat", type=int, default=1, help="with --difference: best of this many runs")
     args = ap.parse_args()
+    if args.difference:
+        cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                   platform.processor())
+        load = " ".join(open("/proc/loadavg").read().split()[:3])
+        print(f"# {time.strftime('%Y-%m-%d %H:%M')} — {os.cpu_count()} cores, {cpu}, load average {load}")
+        difference(args.difference, args.baseline_tree, args.repeat)
+        return
     if args.child:
         print(json.dumps(child_run(args.child, args.chunk)))
         return

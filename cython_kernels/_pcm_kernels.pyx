@@ -25,7 +25,9 @@ bit-planes hold a 6-bit counter per cell and a flip mask is added with a
 branchless ripple carry (a few word operations, not one per cell). Every 31
 writes the planes move into byte-lane accumulators (8 cells per uint64, by a
 table lookup per byte), which are drained into ``wear`` every 124 writes and
-at the end of each block. A cell gains at most 2 per write (the write and its
+when the wear is read (:func:`acc_drain`). The counters persist between calls
+(``acc_slots``, ``clock``: :class:`archsim.pcm.lanes.PendingWear`), so a call
+costs nothing per line beyond its writes, however few they are. A cell gains at most 2 per write (the write and its
 refresh), so nothing overflows. The WOM kernels count wear per refresh cycle
 instead (see :func:`refresh_groups`).
 
@@ -36,8 +38,10 @@ cell; bit g of each mask is group g). Cells are held in *internal* PreSET form (
 physically, so only which kind (SET or RESET) a flip is charged as depends on
 the polarity.
 """
-from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t, int64_t
 from libc.stdlib cimport calloc, free
+from libc.math cimport fabs
+from libc.string cimport memcpy
 
 from _bits cimport PLANES, SPREAD, add1, add2, planes_to_bytes, popcount64
 from _outcome cimport O_NREF, O_RR, O_RS, O_WR, O_WS, PCM_FIELDS, pcm_outcome_names
@@ -60,6 +64,9 @@ cdef enum:                 # raw modes
     MODE_PRERESET = 2
 
 cdef uint64_t LOW32 = 0xFFFFFFFFu
+
+#: uint64 per (lane, kind) of the kernels' wear counters (:class:`archsim.pcm.lanes.PendingWear`).
+ACC_SLOT = SLOT
 
 cdef inline void add_pair(uint64_t* p, uint64_t m1, uint64_t m2) noexcept nogil:
     """Add the flips of a write (m1) and of its refresh (m2)."""
@@ -95,18 +102,31 @@ cdef struct Acc:
     int flushes            # plane flushes since the last drain
 
 
-cdef int acc_init(Acc* acc, Py_ssize_t block_lines, Py_ssize_t words, Py_ssize_t stride, int lanes,
-                  int nb0, int nb1, int nb2) noexcept nogil:
-    acc.slots = <uint64_t*> calloc(max(1, block_lines * words * lanes * SLOT), sizeof(uint64_t))
+cdef void acc_attach(Acc* acc, uint64_t[::1] slots, const int64_t[::1] clock, Py_ssize_t lines,
+                     Py_ssize_t words, Py_ssize_t stride, int lanes, int nb0, int nb1, int nb2) except *:
+    """Set up the counters of a kernel call over the stream's persistent ones: ``slots`` (lines x lanes of a
+    line x kinds x SLOT uint64, from :class:`archsim.pcm.lanes.PendingWear`) and ``clock`` (writes since the
+    last plane flush, plane flushes since the last drain; the same for every line, which all get every write)."""
+    if slots.shape[0] != lines * words * lanes * SLOT or clock.shape[0] != 2:
+        raise ValueError("the pending-wear counters do not fit the lines")
+    acc.slots = &slots[0] if slots.shape[0] else NULL
     acc.words = words
     acc.stride = stride
     acc.lanes = lanes
     acc.nbytes[0] = nb0
     acc.nbytes[1] = nb1
     acc.nbytes[2] = nb2
-    acc.since = 0
-    acc.flushes = 0
-    return acc.slots != NULL
+    acc.since = <int> clock[0]
+    acc.flushes = <int> clock[1]
+
+
+cdef inline uint64_t* acc_block(Acc* acc, uint64_t* base, Py_ssize_t first_line, const int64_t[::1] clock) noexcept nogil:
+    """Resume the counters at a block of lines starting at ``first_line``: every block starts from the clock
+    the call started with (and ends at the same clock, as every block gets the same writes)."""
+    acc.since = <int> clock[0]
+    acc.flushes = <int> clock[1]
+    acc.slots = base + first_line * acc.words * acc.lanes * SLOT
+    return base
 
 
 cdef inline uint64_t* acc_slot(Acc* acc, Py_ssize_t line_in_block, Py_ssize_t w) noexcept nogil:
@@ -143,6 +163,36 @@ cdef inline void acc_tick(Acc* acc, Py_ssize_t nlines, uint64_t[:, ::1] wear,
         acc_flush(acc, nlines, False, wear, first_line, cellmap)
 
 
+def acc_drain(uint64_t[::1] slots, uint64_t[:, ::1] wear, const int32_t[:, ::1] cellmap,
+              const Py_ssize_t[::1] rows, Py_ssize_t words, Py_ssize_t stride, int lanes, int nb0, int nb1, int nb2):
+    """Add the wear the counters of ``rows`` hold into ``wear`` (lines, cells) and clear them.
+
+    ``slots``: the persistent counters (lines x ``words`` lanes x ``lanes`` kinds x SLOT); the kernels
+    drain them themselves every 124 writes, so this moves at most 124 writes' worth per cell. Draining
+    any subset of lines at any time leaves the figures unchanged (a drained line's counters are empty,
+    which the shared clock only over-estimates)."""
+    cdef Py_ssize_t r, i, w, L = wear.shape[0]
+    cdef int lane
+    cdef int nb[3]
+    cdef uint64_t* slot
+    nb[0] = nb0
+    nb[1] = nb1
+    nb[2] = nb2
+    if slots.shape[0] != L * words * lanes * SLOT or lanes > 3 or cellmap.shape[0] < lanes:
+        raise ValueError("acc_drain: the counters do not fit the wear array")
+    for i in range(rows.shape[0]):
+        if rows[i] < 0 or rows[i] >= L:
+            raise IndexError("acc_drain: line index out of range")
+    with nogil:
+        for i in range(rows.shape[0]):
+            r = rows[i]
+            for w in range(words):
+                slot = &slots[(r * words + w) * lanes * SLOT]
+                for lane in range(lanes):
+                    planes_to_bytes(slot + lane * SLOT, nb[lane])
+                    drain(slot + lane * SLOT, nb[lane], &wear[r, w * stride], &cellmap[lane, 0])
+
+
 cdef inline void put_outcome(uint32_t* o, uint32_t ws, uint32_t wr, uint32_t rs, uint32_t rr,
                              uint32_t nref) noexcept nogil:
     """Fill one write's outcome fields (``o`` points at ``outcome[t, line, 0]``)."""
@@ -160,7 +210,7 @@ cdef inline Py_ssize_t block_lines(Py_ssize_t lanes) noexcept nogil:
 def raw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells,
               uint64_t[:, ::1] wear, uint32_t[:, :, ::1] outcome,
               const int32_t[:, ::1] cellmap, const uint64_t[::1] valid,
-              int mode, bint word_unit, int word_bits):
+              int mode, bint word_unit, int word_bits, uint64_t[::1] acc_slots, int64_t[::1] clock):
     """PreSET / PreRESET / DCW: compare-and-write each lane, then (PreSET/PreRESET) refresh it.
 
     ``cells[line, lane]``: the physical cells. ``mode``: 0 DCW (no refresh),
@@ -178,57 +228,57 @@ def raw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells,
     cdef uint64_t* crow
     cdef uint64_t* slot
     cdef Acc acc
-    if not acc_init(&acc, LB, J, per * word_bits, 1, 8, 0, 0):
-        raise MemoryError()
-    try:
-        with nogil:
-            l0 = 0
-            while l0 < L:
-                nl = min(LB, L - l0)
-                for t in range(T):
-                    for l in range(l0, l0 + nl):
-                        ws = 0; wr = 0; rs = 0; rr = 0; nrw = 0
-                        wrow = &writes[t, l, 0]
-                        crow = &cells[l, 0]
-                        slot = acc_slot(&acc, l - l0, 0)
-                        for j in range(J):
-                            vm = valid[j]
-                            new = wrow[j]
-                            old = crow[j]
-                            setm = ~old & new & vm
-                            resetm = old & ~new & vm
-                            ws += popcount64(setm)
-                            wr += popcount64(resetm)
-                            if mode == MODE_PRESET:
-                                rm = ~new & vm
-                                rs += popcount64(rm)
-                                after = ~(<uint64_t>0)
-                            elif mode == MODE_PRERESET:
-                                rm = new & vm
-                                rr += popcount64(rm)
-                                after = 0
-                            else:
-                                rm = 0
-                                after = new
-                            if word_unit:
-                                for k in range(per):
-                                    nrw += ((rm >> (k * word_bits)) & wmask) != 0
-                            else:
-                                nrw |= rm != 0
-                            crow[j] = after
-                            add_pair(slot + j * SLOT, setm | resetm, rm)
-                        put_outcome(&outcome[t, l, 0], ws, wr, rs, rr, nrw)
-                    acc_tick(&acc, nl, wear, l0, cellmap)
-                acc_flush(&acc, nl, True, wear, l0, cellmap)
-                l0 += nl
-    finally:
-        free(acc.slots)
+    cdef uint64_t* base
+    acc_attach(&acc, acc_slots, clock, L, J, per * word_bits, 1, 8, 0, 0)
+    base = acc.slots
+    with nogil:
+        l0 = 0
+        while l0 < L:
+            nl = min(LB, L - l0)
+            acc_block(&acc, base, l0, clock)
+            for t in range(T):
+                for l in range(l0, l0 + nl):
+                    ws = 0; wr = 0; rs = 0; rr = 0; nrw = 0
+                    wrow = &writes[t, l, 0]
+                    crow = &cells[l, 0]
+                    slot = acc_slot(&acc, l - l0, 0)
+                    for j in range(J):
+                        vm = valid[j]
+                        new = wrow[j]
+                        old = crow[j]
+                        setm = ~old & new & vm
+                        resetm = old & ~new & vm
+                        ws += popcount64(setm)
+                        wr += popcount64(resetm)
+                        if mode == MODE_PRESET:
+                            rm = ~new & vm
+                            rs += popcount64(rm)
+                            after = ~(<uint64_t>0)
+                        elif mode == MODE_PRERESET:
+                            rm = new & vm
+                            rr += popcount64(rm)
+                            after = 0
+                        else:
+                            rm = 0
+                            after = new
+                        if word_unit:
+                            for k in range(per):
+                                nrw += ((rm >> (k * word_bits)) & wmask) != 0
+                        else:
+                            nrw |= rm != 0
+                        crow[j] = after
+                        add_pair(slot + j * SLOT, setm | resetm, rm)
+                    put_outcome(&outcome[t, l, 0], ws, wr, rs, rr, nrw)
+                acc_tick(&acc, nl, wear, l0, cellmap)
+            l0 += nl
+        clock[0] = acc.since
+        clock[1] = acc.flushes
 
 
 def fnw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells, uint64_t[:, ::1] flags,
               uint64_t[:, ::1] wear, uint32_t[:, :, ::1] outcome, uint64_t[:, :, ::1] stored,
               const int32_t[:, ::1] cellmap, const uint64_t[::1] valid,
-              int word_bits, int partition_bits, bint want_stored):
+              int word_bits, int partition_bits, bint want_stored, uint64_t[::1] acc_slots, int64_t[::1] clock):
     """Flip-N-Write: per partition of ``partition_bits`` bits, store the data or its
     inverse, whichever programs fewer cells (the partition's flag cell included;
     ties store the data as is).
@@ -252,72 +302,72 @@ def fnw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells, uint64_t
     cdef uint64_t* slot
     cdef uint64_t* slot0
     cdef Acc acc
-    if not acc_init(&acc, LB, J, per * (word_bits + word_bits // partition_bits), 2, 8, (P + 7) // 8, 0):
-        raise MemoryError()
-    try:
-        with nogil:
-            l0 = 0
-            while l0 < L:
-                nl = min(LB, L - l0)
-                for t in range(T):
-                    for l in range(l0, l0 + nl):
-                        ws = 0; wr = 0
-                        wrow = &writes[t, l, 0]
-                        crow = &cells[l, 0]
-                        frow = &flags[l, 0]
-                        slot0 = acc_slot(&acc, l - l0, 0)
-                        for j in range(J):
-                            vm = valid[j]
-                            new = wrow[j]
-                            old = crow[j]
-                            oldf = frow[j]
-                            diff = new ^ old
-                            cellv = new
-                            newf = 0
-                            if P == 2:
-                                # the default (32-bit partitions), unrolled: p = 0 is the high half
-                                dh = popcount64(diff >> 32)
-                                dl = popcount64(diff & LOW32)
-                                fb = oldf & 1
-                                inv = <uint64_t>((32 - dh + <int>(1 - fb)) < (dh + <int>fb)) & ((vm >> 32) != 0)
-                                fb = (oldf >> 1) & 1
-                                inv2 = <uint64_t>((32 - dl + <int>(1 - fb)) < (dl + <int>fb)) & ((vm & LOW32) != 0)
-                                cellv ^= (~LOW32 & (<uint64_t>0 - inv)) | (LOW32 & (<uint64_t>0 - inv2))
-                                newf = inv | (inv2 << 1)
-                            else:
-                                for p in range(P):
-                                    pm = pmask_base << (64 - (p + 1) * partition_bits)
-                                    fb = (oldf >> p) & 1
-                                    d_keep = popcount64(diff & pm) + <int>fb
-                                    d_flip = partition_bits - popcount64(diff & pm) + <int>(1 - fb)
-                                    # branchless: invert the partition when that programs fewer cells
-                                    inv = <uint64_t>(d_flip < d_keep) & ((pm & vm) != 0)
-                                    cellv ^= pm & (<uint64_t>0 - inv)
-                                    newf |= inv << p
-                            setm = ~old & cellv & vm
-                            resetm = old & ~cellv & vm
-                            fset = ~oldf & newf
-                            freset = oldf & ~newf
-                            ws += popcount64(setm) + popcount64(fset)
-                            wr += popcount64(resetm) + popcount64(freset)
-                            crow[j] = cellv
-                            frow[j] = newf
-                            slot = slot0 + j * 2 * SLOT
-                            add1(slot, setm | resetm)
-                            if fset | freset:   # flag cells flip rarely
-                                add1(slot + SLOT, fset | freset)
-                            if want_stored:
-                                sv = cellv
-                                for p in range(P):
-                                    if (newf >> p) & 1:
-                                        sv ^= pmask_base << (64 - (p + 1) * partition_bits)
-                                stored[t, l, j] = sv
-                        put_outcome(&outcome[t, l, 0], ws, wr, 0, 0, 0)
-                    acc_tick(&acc, nl, wear, l0, cellmap)
-                acc_flush(&acc, nl, True, wear, l0, cellmap)
-                l0 += nl
-    finally:
-        free(acc.slots)
+    cdef uint64_t* base
+    acc_attach(&acc, acc_slots, clock, L, J, per * (word_bits + word_bits // partition_bits), 2, 8, (P + 7) // 8, 0)
+    base = acc.slots
+    with nogil:
+        l0 = 0
+        while l0 < L:
+            nl = min(LB, L - l0)
+            acc_block(&acc, base, l0, clock)
+            for t in range(T):
+                for l in range(l0, l0 + nl):
+                    ws = 0; wr = 0
+                    wrow = &writes[t, l, 0]
+                    crow = &cells[l, 0]
+                    frow = &flags[l, 0]
+                    slot0 = acc_slot(&acc, l - l0, 0)
+                    for j in range(J):
+                        vm = valid[j]
+                        new = wrow[j]
+                        old = crow[j]
+                        oldf = frow[j]
+                        diff = new ^ old
+                        cellv = new
+                        newf = 0
+                        if P == 2:
+                            # the default (32-bit partitions), unrolled: p = 0 is the high half
+                            dh = popcount64(diff >> 32)
+                            dl = popcount64(diff & LOW32)
+                            fb = oldf & 1
+                            inv = <uint64_t>((32 - dh + <int>(1 - fb)) < (dh + <int>fb)) & ((vm >> 32) != 0)
+                            fb = (oldf >> 1) & 1
+                            inv2 = <uint64_t>((32 - dl + <int>(1 - fb)) < (dl + <int>fb)) & ((vm & LOW32) != 0)
+                            cellv ^= (~LOW32 & (<uint64_t>0 - inv)) | (LOW32 & (<uint64_t>0 - inv2))
+                            newf = inv | (inv2 << 1)
+                        else:
+                            for p in range(P):
+                                pm = pmask_base << (64 - (p + 1) * partition_bits)
+                                fb = (oldf >> p) & 1
+                                d_keep = popcount64(diff & pm) + <int>fb
+                                d_flip = partition_bits - popcount64(diff & pm) + <int>(1 - fb)
+                                # branchless: invert the partition when that programs fewer cells
+                                inv = <uint64_t>(d_flip < d_keep) & ((pm & vm) != 0)
+                                cellv ^= pm & (<uint64_t>0 - inv)
+                                newf |= inv << p
+                        setm = ~old & cellv & vm
+                        resetm = old & ~cellv & vm
+                        fset = ~oldf & newf
+                        freset = oldf & ~newf
+                        ws += popcount64(setm) + popcount64(fset)
+                        wr += popcount64(resetm) + popcount64(freset)
+                        crow[j] = cellv
+                        frow[j] = newf
+                        slot = slot0 + j * 2 * SLOT
+                        add1(slot, setm | resetm)
+                        if fset | freset:   # flag cells flip rarely
+                            add1(slot + SLOT, fset | freset)
+                        if want_stored:
+                            sv = cellv
+                            for p in range(P):
+                                if (newf >> p) & 1:
+                                    sv ^= pmask_base << (64 - (p + 1) * partition_bits)
+                            stored[t, l, j] = sv
+                    put_outcome(&outcome[t, l, 0], ws, wr, 0, 0, 0)
+                acc_tick(&acc, nl, wear, l0, cellmap)
+            l0 += nl
+        clock[0] = acc.since
+        clock[1] = acc.flushes
 
 
 cdef inline uint64_t gather(uint64_t v, const uint64_t* g) noexcept nogil:
@@ -385,7 +435,7 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
               const uint64_t[:, ::1] gather_table,
               const uint64_t[:, ::1] scatter_hi, const uint64_t[:, ::1] scatter_lo,
               uint64_t approx_mask, int word_groups,
-              bint ping_pong, bint word_unit, bint want_stored):
+              bint ping_pong, bint word_unit, bint want_stored, uint64_t[::1] acc_slots, int64_t[::1] clock):
     """WOM-SET and AppWOM (Rivest-Shamir 2-bit/3-cell code, optionally approximate).
 
     A lane holds 32 groups (``word_groups`` per word). ``cells[line, lane,
@@ -421,96 +471,96 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
     cdef uint64_t* slot
     cdef uint64_t* cyc
     cdef Acc acc
-    if not acc_init(&acc, LB, J, per * 3 * word_groups, 3, 4, 4, 4):
-        raise MemoryError()
-    try:
-        with nogil:
-            l0 = 0
-            while l0 < L:
-                nl = min(LB, L - l0)
-                for t in range(T):
-                    for l in range(l0, l0 + nl):
-                        ws = 0; wr = 0; rs = 0; rr = 0; nref = 0
-                        line_ex = False
-                        wrow = &writes[t, l, 0]
-                        crow = &cells[l, 0, 0]
-                        prow = &polarity[l, 0]
-                        for j in range(J):
-                            gm = valid_groups[j]
-                            ap = approx_mask & gm
-                            v = wrow[j]
-                            hl = gather(v, gtab)
-                            NH = hl & LOW32
-                            NL = hl >> 32
-                            a = crow[3 * j]
-                            b = crow[3 * j + 1]
-                            c = crow[3 * j + 2]
-                            CH = ~(a & b) & gm
-                            CL = ~(a & c) & gm
-                            er = a & b & c
-                            # AppWOM: an update of the unimportant bit alone is ignored
-                            ign = ap & ~(NH ^ CH)
-                            TH = NH
-                            TL = (NL & ~ign) | (CL & ign)
-                            ch = ((TH ^ CH) | (TL ^ CL)) & gm
-                            # first-generation codeword of the target value; the second is its complement
-                            FA = ~(TH & TL)
-                            FB = ~(TH & ~TL)
-                            FC = ~(~TH & TL)
-                            s1 = ch & er
-                            s2 = ch & ~er
-                            na = (a & ~ch) | (FA & s1) | (~FA & s2)
-                            nb = (b & ~ch) | (FB & s1) | (~FB & s2)
-                            nc = (c & ~ch) | (FC & s1) | (~FC & s2)
-                            da = a & ~na
-                            db = b & ~nb
-                            dc = c & ~nc
-                            nflip = popcount64(da) + popcount64(db) + popcount64(dc)
-                            pol = prow[j]
-                            if pol == 0:
-                                wr += nflip
-                            elif pol == gm:
-                                ws += nflip
+    cdef uint64_t* base
+    acc_attach(&acc, acc_slots, clock, L, J, per * 3 * word_groups, 3, 4, 4, 4)
+    base = acc.slots
+    with nogil:
+        l0 = 0
+        while l0 < L:
+            nl = min(LB, L - l0)
+            acc_block(&acc, base, l0, clock)
+            for t in range(T):
+                for l in range(l0, l0 + nl):
+                    ws = 0; wr = 0; rs = 0; rr = 0; nref = 0
+                    line_ex = False
+                    wrow = &writes[t, l, 0]
+                    crow = &cells[l, 0, 0]
+                    prow = &polarity[l, 0]
+                    for j in range(J):
+                        gm = valid_groups[j]
+                        ap = approx_mask & gm
+                        v = wrow[j]
+                        hl = gather(v, gtab)
+                        NH = hl & LOW32
+                        NL = hl >> 32
+                        a = crow[3 * j]
+                        b = crow[3 * j + 1]
+                        c = crow[3 * j + 2]
+                        CH = ~(a & b) & gm
+                        CL = ~(a & c) & gm
+                        er = a & b & c
+                        # AppWOM: an update of the unimportant bit alone is ignored
+                        ign = ap & ~(NH ^ CH)
+                        TH = NH
+                        TL = (NL & ~ign) | (CL & ign)
+                        ch = ((TH ^ CH) | (TL ^ CL)) & gm
+                        # first-generation codeword of the target value; the second is its complement
+                        FA = ~(TH & TL)
+                        FB = ~(TH & ~TL)
+                        FC = ~(~TH & TL)
+                        s1 = ch & er
+                        s2 = ch & ~er
+                        na = (a & ~ch) | (FA & s1) | (~FA & s2)
+                        nb = (b & ~ch) | (FB & s1) | (~FB & s2)
+                        nc = (c & ~ch) | (FC & s1) | (~FC & s2)
+                        da = a & ~na
+                        db = b & ~nb
+                        dc = c & ~nc
+                        nflip = popcount64(da) + popcount64(db) + popcount64(dc)
+                        pol = prow[j]
+                        if pol == 0:
+                            wr += nflip
+                        elif pol == gm:
+                            ws += nflip
+                        else:
+                            nset = popcount64(da & pol) + popcount64(db & pol) + popcount64(dc & pol)
+                            ws += nset
+                            wr += nflip - nset
+                        crow[3 * j] = <uint32_t> na
+                        crow[3 * j + 1] = <uint32_t> nb
+                        crow[3 * j + 2] = <uint32_t> nc
+                        if want_stored:
+                            g2 = ~((na & nb) | (na & nc) | (nb & nc)) & gm
+                            sH = ~((na ^ g2) & (nb ^ g2)) & gm
+                            sL = ~((na ^ g2) & (nc ^ g2)) & gm
+                            sv = 0
+                            for k in range(4):
+                                sv |= scatter_hi[k, (sH >> (8 * k)) & 0xFF]
+                                sv |= scatter_lo[k, (sL >> (8 * k)) & 0xFF]
+                            stored[t, l, j] = sv
+                        if s2:
+                            if word_unit:
+                                for k in range(per):
+                                    wg = wgm << (k * word_groups)
+                                    if s2 & wg:
+                                        nref += 1
+                                        refresh_groups(crow + 3 * j, prow + j, &cycles[l, j * per], wg,
+                                                       word_groups, ping_pong, acc_slot(&acc, l - l0, j),
+                                                       &rs, &rr)
                             else:
-                                nset = popcount64(da & pol) + popcount64(db & pol) + popcount64(dc & pol)
-                                ws += nset
-                                wr += nflip - nset
-                            crow[3 * j] = <uint32_t> na
-                            crow[3 * j + 1] = <uint32_t> nb
-                            crow[3 * j + 2] = <uint32_t> nc
-                            if want_stored:
-                                g2 = ~((na & nb) | (na & nc) | (nb & nc)) & gm
-                                sH = ~((na ^ g2) & (nb ^ g2)) & gm
-                                sL = ~((na ^ g2) & (nc ^ g2)) & gm
-                                sv = 0
-                                for k in range(4):
-                                    sv |= scatter_hi[k, (sH >> (8 * k)) & 0xFF]
-                                    sv |= scatter_lo[k, (sL >> (8 * k)) & 0xFF]
-                                stored[t, l, j] = sv
-                            if s2:
-                                if word_unit:
-                                    for k in range(per):
-                                        wg = wgm << (k * word_groups)
-                                        if s2 & wg:
-                                            nref += 1
-                                            refresh_groups(crow + 3 * j, prow + j, &cycles[l, j * per], wg,
-                                                           word_groups, ping_pong, acc_slot(&acc, l - l0, j),
-                                                           &rs, &rr)
-                                else:
-                                    line_ex = True
-                        if line_ex:
-                            nref = 1
-                            slot = acc_slot(&acc, l - l0, 0)
-                            cyc = &cycles[l, 0]
-                            for j in range(J):
-                                refresh_groups(crow + 3 * j, prow + j, cyc + j * per, valid_groups[j],
-                                               word_groups, ping_pong, slot + j * 3 * SLOT, &rs, &rr)
-                        put_outcome(&outcome[t, l, 0], ws, wr, rs, rr, nref)
-                    acc_tick(&acc, nl, wear, l0, cellmap)
-                acc_flush(&acc, nl, True, wear, l0, cellmap)
-                l0 += nl
-    finally:
-        free(acc.slots)
+                                line_ex = True
+                    if line_ex:
+                        nref = 1
+                        slot = acc_slot(&acc, l - l0, 0)
+                        cyc = &cycles[l, 0]
+                        for j in range(J):
+                            refresh_groups(crow + 3 * j, prow + j, cyc + j * per, valid_groups[j],
+                                           word_groups, ping_pong, slot + j * 3 * SLOT, &rs, &rr)
+                    put_outcome(&outcome[t, l, 0], ws, wr, rs, rr, nref)
+                acc_tick(&acc, nl, wear, l0, cellmap)
+            l0 += nl
+        clock[0] = acc.since
+        clock[1] = acc.flushes
 
 
 def outcome_summary(const uint32_t[:, :, ::1] outcome, uint64_t[::1] totals):
@@ -534,3 +584,65 @@ def outcome_summary(const uint32_t[:, :, ::1] outcome, uint64_t[::1] totals):
                 resetw += (ws == 0) & (wr != 0)
         totals[O_WS] += s0; totals[O_WR] += s1; totals[O_RS] += s2; totals[O_RR] += s3; totals[O_NREF] += s4
         totals[PCM_FIELDS] += silent; totals[PCM_FIELDS + 1] += setw; totals[PCM_FIELDS + 2] += resetw
+
+
+def wom_total_wear(const uint64_t[:, ::1] wear, const uint32_t[:, :, ::1] cells, const uint64_t[:, ::1] cycles,
+                   uint64_t[:, ::1] out, int word_groups, bint ping_pong):
+    """The WOM codes' per-cell wear read-out, one pass in memory order.
+
+    ``wear``: (lines, words * 3G) the flips the kernel counted at refreshes; ``cells``: (lines, lanes, 3)
+    the group masks in internal PreSET form; ``cycles``: (lines, padded words) completed ping-pong cycles.
+    ``out[l, 3G w + 3q + kind] = wear[...] + cycles[l, w] (with ping-pong) + 1 if that cell is programmed
+    in the current cycle (an internal 0: group q of word w, codeword cell ``kind``)``.
+    """
+    cdef Py_ssize_t L = wear.shape[0], C = wear.shape[1], G = word_groups
+    cdef Py_ssize_t W = C // (3 * G), per = 32 // G, l, w, q, g, base
+    cdef uint64_t cyc
+    cdef uint32_t m0, m1, m2
+    if out.shape[0] != L or out.shape[1] != C or cells.shape[0] != L or cycles.shape[0] != L \
+            or cycles.shape[1] < W or cells.shape[1] * per < W:
+        raise ValueError("wom_total_wear: shapes do not match")
+    with nogil:
+        for l in range(L):
+            for w in range(W):
+                cyc = cycles[l, w] if ping_pong else 0
+                base = 3 * G * w
+                g = (w % per) * G
+                m0 = ~cells[l, w // per, 0] >> g
+                m1 = ~cells[l, w // per, 1] >> g
+                m2 = ~cells[l, w // per, 2] >> g
+                for q in range(G):       # cells in memory order: group q, then codeword cell 0, 1, 2
+                    out[l, base] = wear[l, base] + cyc + ((m0 >> q) & 1)
+                    out[l, base + 1] = wear[l, base + 1] + cyc + ((m1 >> q) & 1)
+                    out[l, base + 2] = wear[l, base + 2] + cyc + ((m2 >> q) & 1)
+                    base += 3
+
+
+def approx_rel_error(const uint32_t[::1] written, const uint32_t[::1] stored, const float[::1] written_f,
+                     const float[::1] stored_f, double[::1] rel):
+    """The approximation statistics' pass over one block of float32 words, fused.
+
+    ``written_f`` and ``stored_f`` are ``written`` and ``stored`` viewed as float32 (the same memory).
+    Fills ``rel[i] = |s - w| / |w|`` in float64 (0 where ``w == 0``), with the same IEEE operations as the
+    numpy expression. Returns (words whose bits differ, nonzero written values, the maximum of ``rel``
+    with numpy's NaN propagation). Branch-free, so the compiler can vectorise it.
+    """
+    cdef Py_ssize_t n = written.shape[0], i, inexact = 0, nonzero = 0
+    cdef double w, s, r, d, mx = 0.0
+    cdef bint nz, nan = False
+    if stored.shape[0] != n or written_f.shape[0] != n or stored_f.shape[0] != n or rel.shape[0] < n:
+        raise ValueError("approx_rel_error: shapes do not match")
+    with nogil:
+        for i in range(n):
+            inexact += written[i] != stored[i]
+            w = written_f[i]
+            s = stored_f[i]
+            d = fabs(w)
+            nz = w != 0.0
+            nonzero += nz
+            r = fabs(s - w) / (d if nz else 1.0)
+            r = r if nz else 0.0
+            nan |= r != r
+            mx = r if r > mx else mx
+            rel[i] = r
+    return inexact, nonzero, (float("nan") if nan else mx)

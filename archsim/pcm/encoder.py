@@ -6,7 +6,8 @@ contract is one method, :meth:`Encoder.encode`: given a chunk of writes
 per write (t, line) how many cells the write SET and RESET, how many its
 refresh SET and RESET, and how many refresh units it refreshed (the
 ``outcome`` array, fields :data:`OUTCOME_FIELDS`); add every programmed cell
-to ``wear[line, word, cell]``; and, when asked, fill ``stored[t, line, word]``
+to ``wear[line, word, cell]`` (at once, or held in the state until
+:meth:`Encoder.flush_wear`); and, when asked, fill ``stored[t, line, word]``
 with what a read returns right after the write.
 
 Everything else (energy, latency, lifetime, silent writes, per-chunk
@@ -122,6 +123,11 @@ class Encoder(ABC):
         ``outcome``: (T, lines, 5) uint32, to fill. ``wear``: (lines, words,
         cells) uint64, to add to. ``stored``: (T, lines, words) or None.
         """
+
+    def flush_wear(self, state: Any, wear: np.ndarray, lines=None) -> None:
+        """Hook: add the wear :meth:`encode` counted but still holds in ``state`` into ``wear``, for ``lines``
+        (None: all; a slice or an index array), before it is read. The built-in kernels keep their counters
+        between calls and drain them here (:class:`archsim.pcm.lanes.PendingWear`); default: nothing held."""
 
     def total_wear(self, state: Any, wear: np.ndarray) -> np.ndarray:
         """Flips per cell so far, from the ``wear`` array :meth:`encode` adds to and the state.

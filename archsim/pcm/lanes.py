@@ -155,6 +155,39 @@ def wom_cellmap(word_groups: int) -> np.ndarray:
     return cm
 
 
+class PendingWear:
+    """The kernels' per-cell wear counters of a stream, kept between kernel calls.
+
+    A kernel counts flips in bit-sliced counters (6 bit-planes, then byte-lane accumulators,
+    ``ACC_SLOT`` uint64 per lane and kind of cell) and moves them into the per-cell wear array
+    every 124 writes; the rest waits here until :meth:`drain` (called before the wear is read).
+    ``clock``: writes since the last plane flush and plane flushes since the last drain, shared by
+    all lines (every line gets every write). Memory: ``ACC_SLOT`` x 8 bytes per lane and kind,
+    about a quarter (raw data) to a half (WOM codes) of the wear array itself.
+    """
+
+    def __init__(self, lines: int, lanes: int, kinds: int, stride: int, nbytes: tuple[int, ...],
+                 cellmap: np.ndarray) -> None:
+        from archsim import _pcm_kernels
+
+        self.lines, self.lanes, self.kinds, self.stride = lines, lanes, kinds, stride
+        self.nbytes = tuple(nbytes) + (0,) * (3 - len(nbytes))
+        self.cellmap = np.ascontiguousarray(cellmap, dtype=np.int32)
+        self.slots = np.zeros(lines * lanes * kinds * _pcm_kernels.ACC_SLOT, dtype=np.uint64)
+        self.clock = np.zeros(2, dtype=np.int64)
+
+    def drain(self, wear: np.ndarray, rows=None) -> None:
+        """Add the counted wear of ``rows`` (all lines, a slice or an index array) into ``wear``
+        ((lines, words, cells) or flattened per line) and clear those counters."""
+        from archsim import _pcm_kernels
+
+        idx = np.arange(self.lines, dtype=np.intp)
+        if rows is not None:
+            idx = np.ascontiguousarray(idx[rows], dtype=np.intp).reshape(-1)
+        _pcm_kernels.acc_drain(self.slots, wear.reshape(wear.shape[0], -1), self.cellmap, idx, self.lanes,
+                               self.stride, self.kinds, *self.nbytes)
+
+
 @dataclass(frozen=True)
 class LaneTables:
     """Byte lookup tables moving bits between a 64-bit lane and its 32 group masks.

@@ -192,6 +192,7 @@ class EncoderStream(TechnologyStream):
     @property
     def wear(self) -> np.ndarray:
         """Flips per cell so far, shape (lines, words, cells)."""
+        self.encoder.flush_wear(self.state, self._wear)
         return self.encoder.total_wear(self.state, self._wear)
 
     @property
@@ -213,7 +214,9 @@ class EncoderStream(TechnologyStream):
         return self.encoder.cell_states(self.state, _rows(lines))
 
     def lines_wear(self, lines) -> np.ndarray:
-        return self.encoder.lines_wear(self.state, self._wear, _rows(lines))
+        rows = _rows(lines)
+        self.encoder.flush_wear(self.state, self._wear, rows)
+        return self.encoder.lines_wear(self.state, self._wear, rows)
 
     def set_data_lifetimes(self, lifetimes_s: np.ndarray) -> None:
         self.encoder.set_data_lifetimes(self.state, lifetimes_s)
@@ -251,7 +254,7 @@ class EncoderStream(TechnologyStream):
         read_energy = 0.0
         if self.pcm.read_before_write and self.encoder.needs_read:
             read_energy = read_cells_energy_pj(line_writes * self.words * self.encoder.cells_per_word, self.pcm)
-        stored = np.concatenate(self._stored) if self._stored else None
+        stored = (self._stored[0] if len(self._stored) == 1 else np.concatenate(self._stored)) if self._stored else None
         return self.encoder.adjust_result(self.state, ReplayResult(
             scheme=self.encoder.name,
             word_bits=self.encoder.word_bits,
@@ -327,7 +330,13 @@ def replay(scheme: str, writes: Any, *, word_bits: int = 32, stored: bool = True
     ``set_energy_pj``, ``reset_energy_pj``), ``refresh_unit`` ("line" or
     "word") and the scheme's own parameters (e.g. ``grouping``,
     ``initial_polarity``, ``region_lines``). Returns a :class:`ReplayResult`
-    whose ``stored`` has the shape of ``writes``.
+    whose ``stored`` has the shape of ``writes`` (what a read returns right
+    after each write), or is None with ``stored=False``.
+
+    Stored values cost next to nothing for an exact scheme (``Encoder.exact``: a
+    read returns the written value, so ``stored`` is a copy of the writes, one
+    memory pass); an inexact scheme (AppWOM, DAP) decodes them from its cells in
+    the kernel. Pass ``stored=False`` when only the counts and the wear matter.
     """
     a = as_words(writes, word_bits)
     if a.ndim not in (2, 3):
@@ -339,13 +348,16 @@ def replay(scheme: str, writes: Any, *, word_bits: int = 32, stored: bool = True
     pcm = pcm_from_params(costs)
     refresh_unit = scheme_params.pop("refresh_unit", "line")
     encoder = make_encoder(scheme, word_bits=word_bits, refresh_unit=refresh_unit, **scheme_params)
+    decode = stored and not encoder.exact     # an exact scheme stores the writes themselves
     stream = EncoderStream(encoder, a.shape[1], a.shape[2], pcm=pcm, line_offset=line_offset,
-                           keep_stored=stored)
+                           keep_stored=decode)
     if a.shape[0]:
         stream.feed(a)
     result = stream.result()
+    if stored and not decode:
+        result.stored = a.copy()
+    elif result.stored is None and stored:
+        result.stored = np.empty_like(a)
     if result.stored is not None and single:
         result.stored = result.stored[:, 0, :]
-    elif result.stored is None and stored:
-        result.stored = np.empty((0,) + a.shape[1:], a.dtype)[:, 0, :] if single else np.empty_like(a)
     return result

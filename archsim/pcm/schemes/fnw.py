@@ -8,7 +8,7 @@ import numpy as np
 
 from archsim import _pcm_kernels as K
 from archsim.pcm.encoder import PCM_SCHEMES, Encoder, SchemeParams
-from archsim.pcm.lanes import LaneLayout, fnw_cellmap, fnw_flag_cells, lane_word_cells
+from archsim.pcm.lanes import fnw_cellmap, fnw_flag_cells, lane_word_cells, LaneLayout, PendingWear
 from archsim.pcm.schemes.raw import _bit_labels, _check_initial_state, _flat_wear
 from archsim.errors import ConfigError
 
@@ -37,6 +37,8 @@ class FnwState:
     layout: LaneLayout
     cells: np.ndarray
     flags: np.ndarray
+    pending: PendingWear | None = None
+    """The kernel's wear counters not yet in the wear array."""
 
 
 @PCM_SCHEMES.register("fnw")
@@ -77,14 +79,21 @@ class FlipNWrite(Encoder):
             for j in range(layout.lanes):
                 flags[:, j] = sum(1 << p for p in range(64 // N)
                                   if int(valid[j]) >> (64 - (p + 1) * N) & ((1 << N) - 1))
-        return FnwState(layout, cells, flags)
+        B, N = self.word_bits, self.partition_bits
+        pending = PendingWear(lines, layout.lanes, 2, layout.per * (B + B // N), (8, (64 // N + 7) // 8),
+                              self._cellmap)
+        return FnwState(layout, cells, flags, pending)
+
+    def flush_wear(self, state: FnwState, wear: np.ndarray, lines=None) -> None:
+        state.pending.drain(wear, lines)
 
     def encode(self, state, writes, outcome, wear, stored) -> None:
         lay = state.layout
         want = stored is not None
         out = lay.lane_buffer(*writes.shape[:2]) if want else np.empty((1, 1, 1), dtype=np.uint64)
         K.fnw_chunk(lay.to_lanes(writes), state.cells, state.flags, _flat_wear(wear), outcome, out,
-                    self._cellmap, lay.valid_bits(), self.word_bits, self.partition_bits, want)
+                    self._cellmap, lay.valid_bits(), self.word_bits, self.partition_bits, want,
+                    state.pending.slots, state.pending.clock)
         if want:
             stored[...] = lay.from_lanes(out, writes.dtype)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from archsim import _pcm_kernels as K
 from archsim.pcm.encoder import PCM_SCHEMES, Encoder, SchemeParams
-from archsim.pcm.lanes import LaneLayout, lane_word_cells, raw_cellmap
+from archsim.pcm.lanes import LaneLayout, PendingWear, lane_word_cells, raw_cellmap
 from archsim.errors import ConfigError
 
 INITIAL_STATES = ("ones", "zeros")
@@ -33,6 +33,8 @@ class RawState:
 
     layout: LaneLayout
     cells: np.ndarray
+    pending: PendingWear | None = None
+    """The kernel's wear counters not yet in the wear array."""
 
 
 def _flat_wear(wear: np.ndarray) -> np.ndarray:
@@ -76,12 +78,17 @@ class _RawEncoder(Encoder):
     def new_state(self, lines: int, words: int, line_offset: int = 0) -> RawState:
         layout = LaneLayout(words, self.word_bits)
         fill = np.uint64(2**64 - 1) if self.params.initial_state == "ones" else np.uint64(0)
-        return RawState(layout, np.full((lines, layout.lanes), fill, dtype=np.uint64))
+        return RawState(layout, np.full((lines, layout.lanes), fill, dtype=np.uint64),
+                        PendingWear(lines, layout.lanes, 1, layout.per * self.word_bits, (8,), self._cellmap))
+
+    def flush_wear(self, state: RawState, wear: np.ndarray, lines=None) -> None:
+        state.pending.drain(wear, lines)
 
     def encode(self, state, writes, outcome, wear, stored) -> None:
         lay = state.layout
         K.raw_chunk(lay.to_lanes(writes), state.cells, _flat_wear(wear), outcome, self._cellmap,
-                    lay.valid_bits(), self.mode, self.refresh_unit == "word", self.word_bits)
+                    lay.valid_bits(), self.mode, self.refresh_unit == "word", self.word_bits,
+                    state.pending.slots, state.pending.clock)
         if stored is not None:
             # the write programs exactly the data bits: a read returns them
             stored[...] = writes

@@ -9,7 +9,7 @@ import numpy as np
 from archsim import _pcm_kernels as K
 from archsim.pcm.encoder import PCM_SCHEMES, Encoder, SchemeParams
 from archsim.pcm.grouping import Group, group_label, resolve_grouping
-from archsim.pcm.lanes import LaneLayout, wom_cellmap, wom_physical_cells, wom_tables
+from archsim.pcm.lanes import LaneLayout, PendingWear, wom_cellmap, wom_physical_cells, wom_tables
 from archsim.pcm.polarity import PingPongPolicy
 from archsim.pcm.schemes.raw import _flat_wear
 from archsim.errors import ConfigError
@@ -25,6 +25,8 @@ class WomState:
     polarity: np.ndarray
     cycles: np.ndarray
     """(lines, padded words) refresh cycles completed by each word (counted with ping-pong)."""
+    pending: PendingWear | None = None
+    """The kernel's wear counters not yet in the wear array."""
 
     def line_polarity(self) -> np.ndarray:
         """(lines,) polarity of each line's first word: 0 = 10, 1 = 01."""
@@ -68,36 +70,39 @@ class _WomEncoder(Encoder):
         line_pol = self.policy.initial(lines, line_offset)
         polarity = np.where(line_pol[:, None] == 1, valid[None, :], np.uint32(0)).astype(np.uint32)
         cycles = np.zeros((lines, layout.padded_words), dtype=np.uint64)
-        return WomState(layout, np.ascontiguousarray(cells), np.ascontiguousarray(polarity), cycles)
+        G = len(self.groups)
+        pending = PendingWear(lines, layout.lanes, 3, (32 // G) * 3 * G, (4, 4, 4), self._cellmap)
+        return WomState(layout, np.ascontiguousarray(cells), np.ascontiguousarray(polarity), cycles, pending)
+
+    def flush_wear(self, state: WomState, wear: np.ndarray, lines=None) -> None:
+        state.pending.drain(wear, lines)
 
     def encode(self, state, writes, outcome, wear, stored) -> None:
         lay = state.layout
         want = stored is not None
-        out = lay.lane_buffer(*writes.shape[:2]) if want else np.empty((1, 1, 1), dtype=np.uint64)
+        direct = want and lay.words == lay.padded_words and stored.flags.c_contiguous
+        if direct:    # the kernel decodes straight into ``stored`` (its lanes are whole words)
+            out = stored.view(np.uint64)
+        else:
+            out = lay.lane_buffer(*writes.shape[:2]) if want else np.empty((1, 1, 1), dtype=np.uint64)
         t = self.tables
         K.wom_chunk(lay.to_lanes(writes), state.cells, state.polarity, state.cycles, _flat_wear(wear), outcome, out,
                     self._cellmap, lay.valid_groups(len(self.groups)), t.gather, t.scatter_hi,
                     t.scatter_lo, t.approx_mask, len(self.groups), self.policy.ping_pong,
-                    self.refresh_unit == "word", want)
-        if want:
+                    self.refresh_unit == "word", want, state.pending.slots, state.pending.clock)
+        if want and not direct:
             stored[...] = lay.from_lanes(out, writes.dtype)
 
     def total_wear(self, state: WomState, wear: np.ndarray) -> np.ndarray:
         """Flips per cell so far: what the kernel counted at refreshes, plus the completed
         ping-pong cycles of each word (one flip per cell each), plus the cells programmed in
-        the current cycle (one flip each, not yet counted)."""
-        lay = state.layout
-        G = len(self.groups)
-        out = wear.copy()
-        if self.policy.ping_pong:
-            out += state.cycles[:, : lay.words, None]
-        # the cells programmed in the current cycle: internal (PreSET-form) 0s, in wear order
-        no_polarity = np.zeros(state.cells.shape[:2], np.uint32)
-        flat_out = out.reshape(out.shape[0], lay.words, 3 * G)
-        block = max(1, (1 << 22) // max(1, lay.words * 3 * G))  # temporaries of a few MiB
-        for l0 in range(0, out.shape[0], block):
-            internal = wom_physical_cells(state.cells[l0:l0 + block], no_polarity[l0:l0 + block], lay, G)
-            flat_out[l0:l0 + block] += (internal == 0)
+        the current cycle (one flip each, not yet counted). One pass in memory order
+        (:func:`archsim._pcm_kernels.wom_total_wear`); :func:`wom_total_wear_numpy` is the plain form."""
+        out = np.empty(wear.shape, dtype=np.uint64)
+        if wear.size:
+            K.wom_total_wear(_flat_wear(np.ascontiguousarray(wear)), np.ascontiguousarray(state.cells),
+                             np.ascontiguousarray(state.cycles), out.reshape(out.shape[0], -1), len(self.groups),
+                             self.policy.ping_pong)
         return out
 
     def lines_wear(self, state: WomState, wear: np.ndarray, lines: np.ndarray) -> np.ndarray:
@@ -114,6 +119,18 @@ class _WomEncoder(Encoder):
         if not isinstance(d.get("grouping"), str):
             d["grouping"] = [[g.important, g.unimportant, g.approximate] for g in self.groups]
         return d
+
+
+def wom_total_wear_numpy(state: WomState, wear: np.ndarray, word_groups: int, ping_pong: bool) -> np.ndarray:
+    """The plain numpy form of :meth:`_WomEncoder.total_wear` (the reference its kernel is tested against)."""
+    lay = state.layout
+    out = wear.copy()
+    if ping_pong:
+        out += state.cycles[:, : lay.words, None]
+    no_polarity = np.zeros(state.cells.shape[:2], np.uint32)
+    internal = wom_physical_cells(state.cells, no_polarity, lay, word_groups)
+    out.reshape(out.shape[0], lay.words, 3 * word_groups)[...] += (internal == 0)
+    return out
 
 
 @dataclass(frozen=True)
