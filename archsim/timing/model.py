@@ -95,6 +95,53 @@ def _random_words(rng: np.random.Generator, shape: tuple[int, ...], word_bits: i
     return packed.view(dtype.newbyteorder(">")).reshape(shape).astype(dtype)
 
 
+#: Bytes the model keeps per line of the address space beside the intermediate stream (bank and row
+#: of each line, and the address decomposition's temporaries while they are computed).
+BYTES_PER_LINE = 64
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this machine can give now (psutil's ``available``; ``None`` where it cannot be told)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return int(psutil.virtual_memory().available)
+
+
+def check_memory(config, technology, scheme: str, lines: int, inter_lines: int, words: int, first_line: int,
+                 *, available: int | None = None) -> int:
+    """The model's memory estimate in bytes, or one error before anything large is allocated when it
+    exceeds the available memory. The intermediate stream's state per line is measured on a stream of
+    a few lines of the same scheme (``tracemalloc``: numpy reports its arrays), not assumed."""
+    probe = min(inter_lines, 256)
+    per_line = 0
+    if probe:
+        import tracemalloc
+
+        was = tracemalloc.is_tracing()
+        if not was:
+            tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            stream = technology.open_stream(scheme, lines=probe, words=words, config=config, line_offset=first_line)
+            per_line = max(0, tracemalloc.get_traced_memory()[0] - before) // probe
+            del stream
+        finally:
+            if not was:
+                tracemalloc.stop()
+    need = lines * BYTES_PER_LINE + inter_lines * per_line
+    have = available_memory_bytes() if available is None else available
+    if have is not None and need > 0.9 * have:
+        gib = 2.0 ** 30
+        raise ConfigError(
+            f"the timing model needs about {need / gib:.1f} GiB for scheme {scheme} ({lines:,} lines, of which "
+            f"{inter_lines:,} of intermediate data at {per_line:,} B each), and {have / gib:.1f} GiB are available: "
+            "use --set timing.access_pattern=minimal (weights only), a smaller batch (run.workload.batch_size), "
+            "fewer schemes at once, or a machine with more memory")
+    return need
+
+
 class TimingModel:
     """The SimPy model of one scheme over the address space of ``layout`` (plus intermediate data).
 
@@ -141,6 +188,7 @@ class TimingModel:
             self.inter, self.inter_lines = {}, 0
         self.read_only_lines = requests.read_only_lines if requests is not None else 0
         n = self.param_lines + self.inter_lines + self.read_only_lines
+        check_memory(config, technology, scheme, n, self.inter_lines, self.words, self.param_lines)
         self.line_bank = mapping.global_bank(np.arange(n, dtype=np.int64))
         line_row = mapping.decompose(np.arange(n, dtype=np.int64))["row"]
         # the engines' servers: the banks, or with an access-port model every bank's port groups
