@@ -169,6 +169,10 @@ def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], itera
     interrupted experiment resumes with the schemes it had not finished."""
     if iterations < 1:
         raise ConfigError(f"iterations must be >= 1, not {iterations}")
+    if config.wear_leveling.name != "none":
+        raise ConfigError(f"wear_leveling = {config.wear_leveling.name!r}: the closed loop (archsim accuracy) does "
+                          "not level wear; its lifetimes are without levelling. Use archsim run for levelled "
+                          "lifetimes, or wear_leveling = \"none\" here")
     if eval_every < 1:
         raise ConfigError(f"eval_every must be >= 1, not {eval_every}")
     if seed < 0:

@@ -177,9 +177,9 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
                      suffix: str = "") -> list[Path]:
     """The figures of one run (those whose columns the tables have).
 
-    On two or more usable CPUs the PNG of the bit-flips figure, the most expensive of the lot (six
-    panels of text), is drawn by a forked child process while this one draws the others; the files
-    are the same either way."""
+    On two or more usable CPUs the PNG of the first figure (the bit-flips figure, the most expensive
+    of the lot: six panels of text) is drawn by a forked child process while this one draws the
+    others; the files are the same either way."""
     import plots
     from plots._style import config_caption
 
@@ -235,7 +235,7 @@ def _send_png(fig, send) -> None:
         buf = io.BytesIO()
         fig.savefig(buf, dpi=FIGURE_DPI, format="png")
         send.send((True, buf.getvalue()))
-    except BaseException as exc:  # reported by the parent, which then draws the figure itself
+    except BaseException as exc:  # sent to the parent, which reports it as one error
         send.send((False, f"{type(exc).__name__}: {exc}"))
     finally:
         send.close()

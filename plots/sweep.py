@@ -90,6 +90,10 @@ def sweep_ratio_table(table: pd.DataFrame, keys: Sequence[str], *, baselines: di
     metrics = [m for m in (metrics or RATIO_METRICS) if m in table.columns and table[m].notna().any()]
     t = table.assign(memory=_memory(table))
     baselines = dict(baselines or {})
+    unknown = sorted(set(baselines) - {""} - set(t["memory"].astype(str)))
+    if unknown and "memory" in table.columns:
+        raise ValueError(f"baseline memory {unknown[0]!r} has no rows in the sweep (memories: "
+                         f"{', '.join(sorted(set(t['memory'].astype(str))))})")
     rows = []
     for mem, part in t.groupby("memory", sort=False):
         base = baselines.get(mem) or baselines.get("") or str(part["scheme"].iloc[0])

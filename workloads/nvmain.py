@@ -476,7 +476,12 @@ def write_nvmain(source, layout, path: str | os.PathLike, *, iterations: int | N
     prev = np.zeros((L, W), dtype=np.uint32)
     tmp = path.with_name(path.name + ".tmp")
     written = 0
-    with open(tmp, "w", encoding="ascii", newline="\n") as f:
+    try:
+        f = open(tmp, "w", encoding="ascii", newline="\n")
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot write the trace here ({exc.strerror or exc}; is its folder missing or "
+                         "read-only?)") from None
+    with f:
         f.write("NVMV1\n")
         t = 0
         for block in source.iter_chunks(chunk_iterations):

@@ -29,6 +29,15 @@ def _command_modules() -> dict[str, object]:
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line, ``archsim: error: <command>: <what>`` (exit status 2), like every other
+    error of the command line; ``--help`` shows the usage."""
+
+    def error(self, message: str):
+        where = self.prog.removeprefix("archsim").strip()
+        self.exit(2, f"archsim: error: {where + ': ' if where else ''}{message} (see {self.prog} --help)\n")
+
+
 def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
     """The parser, with every sub-command's options (``command="*"``) or only ``command``'s.
 
@@ -36,7 +45,7 @@ def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
     may list registry choices, which loads the technologies and workloads, and ``archsim --help``
     or a mistyped command should not wait for that.
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="archsim",
         description="Memory-system simulator for PCM and skyrmion racetrack memory under NN training.",
     )
@@ -60,7 +69,7 @@ def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
 
 def _command_of(argv: list[str]) -> tuple[list[str], str | None]:
     """The ``--plugin`` values and the sub-command named in ``argv`` (``None`` when there is none)."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = _Parser(prog="archsim", add_help=False)
     pre.add_argument("--plugin", action="append", default=[])
     known, rest = pre.parse_known_args(argv)
     names = _command_modules()

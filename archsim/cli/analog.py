@@ -48,7 +48,7 @@ def register(subparsers) -> None:
     p.add_argument("--adc-bits", action="append", metavar="N,M,...", help="ADC resolutions, 0 or 'ideal' = ideal readout "
                                                          "(default: analog.adc_bits)")
     p.add_argument("--vary", action="append", default=[], metavar="analog.KEY=V1,V2,...",
-                   help="add a grid axis over any configuration key (repeatable), e.g. analog.ltd_label=0,2,4")
+                   help="add a grid axis over any analog.* key (repeatable), e.g. analog.ltd_label=0,2,4")
     p.add_argument("--epochs", type=int, metavar="E", help="training epochs (default: analog.epochs)")
     p.add_argument("--network", choices=("mlp", "cnn"), help="network (default: analog.network)")
     add_seed(p)
@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
         key = key.strip()
         if len(key.split(".")) < 2:
             raise ConfigError(f"--vary {item!r}: the key must be section.key")
+        if not key.startswith("analog.") and key != "run.seed":
+            raise ConfigError(f"--vary {key}: archsim analog reads the analog.* keys (and run.seed: --seeds); "
+                              f"{key.split('.')[0]} is another command's section")
         if key in axes:
             raise ConfigError(f"--vary {key}: the key is already an axis")
         axes[key] = [parse_value(v) for v in _list(raw, "vary")]

@@ -35,7 +35,8 @@ def register(subparsers) -> None:
     add_config(p, example="racetrack.ports_per_track=2", metavar="racetrack.KEY=VALUE")
     add_seed(p, "seed (run.seed; replay and counts have no random element, so it is only recorded in config.toml)")
     add_outputs(p)
-    p.add_argument("--json", type=Path, metavar="FILE.json", help="also write the figures as one JSON file")
+    p.add_argument("--json", type=Path, metavar="FILE.json", help="also write the table's rows and the [racetrack] parameters as one JSON file (an existing file "
+                        "only with --overwrite)")
     p.set_defaults(func=run)
 
 
@@ -44,6 +45,8 @@ def _config(args: argparse.Namespace):
     from archsim.config import load_config
     from archsim.racetrack import RACETRACK_SCHEMES
 
+    if args.json is not None and args.json.exists() and not args.overwrite:
+        raise ConfigError(f"--json {args.json}: the file exists; choose a new file or pass --overwrite")
     if args.out is not None and args.out.suffix == ".json":
         raise ConfigError(f"--out {args.out}: --out names an output folder, as for every simulation command; "
                           "write the JSON with --json FILE.json")

@@ -45,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--baseline {b!r}: give SCHEME or MEMORY:SCHEME")
         baselines[mem] = scheme
     labels = list(args.label) or _labels(args.runs)
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"--label: every folder needs its own label, not {', '.join(labels)}")
     kinds = {}
     for label, folder in zip(labels, args.runs):
         files = set(complete_files(folder))          # one clear error for a missing or unfinished folder
@@ -53,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{folder}: a folder of `archsim {command}`; report reads the folders of "
                               f"{', '.join(f'`archsim {c}`' for c in _DRAW)}")
         kinds[label] = (command, folder, files)
+    if baselines and not any(command == "sweep" for command, _f, _files in kinds.values()):
+        raise ConfigError("--baseline applies to sweep folders (their ratio tables); none is given")
     out = OutputFolder(args.out, "report", overwrite=args.overwrite)
     written = []
     runs = {label: folder for label, (command, folder, _) in kinds.items() if command == "run"}

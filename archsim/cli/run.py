@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _nvmain_notes(source, config) -> str:
-    """What an NVMain trace's replay kept and left (one line, or two with a note on OLDDATA)."""
+    """What an NVMain trace's replay kept and left (one line; a note on OLDDATA is logged)."""
     t = source.trace
     timed = config.timing.access_pattern == "trace" and "timing" in [o.name for o in config.run.observers]
     what = ("reads and CYCLE timed (timing.access_pattern = \"trace\")" if timed else
@@ -140,7 +140,10 @@ def _nvmain_notes(source, config) -> str:
             f"{source.lines.shape[1]:,} written lines; {what}")
     check = source.old_data_check()
     if check["seeded_lines"] or check["mismatched_writes"]:
-        text += (f"\nnote: OLDDATA: {check['seeded_lines']:,} lines start nonzero (archsim's memory starts erased: "
-                 f"their first write is priced against zeros); {check['mismatched_writes']:,} later writes' OLDDATA "
-                 "is not the line's previous DATA")
+        import logging
+
+        logging.getLogger("archsim.nvmain").warning(
+            "note: OLDDATA: %s lines start nonzero (archsim's memory starts erased: their first write is priced "
+            "against zeros); %s later writes' OLDDATA is not the line's previous DATA",
+            f"{check['seeded_lines']:,}", f"{check['mismatched_writes']:,}")
     return text

@@ -104,3 +104,41 @@ def test_analog_adc_bits_repeatable():
 
     args = build_parser("analog").parse_args(["analog", "--adc-bits", "4,8", "--adc-bits", "ideal"])
     assert list(dict.fromkeys(_ints(",".join(args.adc_bits), "adc-bits", ideal=True))) == [4, 8, 0]
+
+
+def test_a_usage_error_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["completion", "fish"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("archsim: error: completion: argument shell: invalid choice: 'fish'")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["accuracy", "--set", "wear_leveling=rotate", "--iterations", "2"], "the closed loop (archsim accuracy) does not level"),
+    (["analog", "--vary", "pcm.set_energy_pj=1,2"], "archsim analog reads the analog.* keys"),
+])
+def test_options_a_command_would_ignore_are_one_error(tmp_path, capsys, args, message):
+    assert main([*args, "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_racetrack_json_is_not_overwritten_silently(tmp_path, capsys):
+    target = tmp_path / "m.json"
+    target.write_text("{}")
+    assert main(["racetrack", "--matrix", "2,2,2", "--json", str(target)]) == 2
+    assert "the file exists" in capsys.readouterr().err and target.read_text() == "{}"
+    assert main(["racetrack", "--matrix", "2,2,2", "--json", str(target), "--overwrite"]) == 0
+    assert "rows" in target.read_text()
+
+
+def test_report_labels_and_baselines_are_checked(tmp_path, capsys):
+    run = tmp_path / "r"
+    assert main(["run", "--workload", "mlp-digits", "--iterations", "2", "--schemes", "preset", "--no-figures",
+                 "--no-progress", "--out", str(run), "--cache-dir", str(tmp_path / "cache")]) == 0
+    capsys.readouterr()
+    assert main(["report", str(run), str(run), "--label", "A", "--label", "A", "--out", str(tmp_path / "p")]) == 2
+    assert "every folder needs its own label" in capsys.readouterr().err
+    assert main(["report", str(run), "--baseline", "nosuch", "--out", str(tmp_path / "q")]) == 2
+    assert "--baseline applies to sweep folders" in capsys.readouterr().err
