@@ -123,6 +123,9 @@ class Registry(Generic[T]):
         except KeyError:
             close = difflib.get_close_matches(str(name), self._items, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if ":" in str(name) and not close:  # accuracy's memory:scheme spelling given elsewhere
+                hint = " ('memory:scheme' names a scheme of another memory in archsim accuracy only; elsewhere " \
+                       "choose the memory with --memory / run.memory)"
             raise RegistryError(
                 f"unknown {self.kind} {name!r}{hint}; choices: {', '.join(self.names())}"
             ) from None

@@ -240,12 +240,15 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
                "lines": layout.lines, "words_per_line": layout.words_per_line}
     lifetimes = {}
     endurance = loop.technology.endurance(config)
-    for s, stream, result, error in loop.results():
-        rows[s] = summary_row(result, error, context)
-        lifetimes[s] = lifetime_columns(result, iterations=int(rows[s]["iterations"]), endurance=endurance,
-                                        iteration_time_s=config.run.iteration_time_s,
-                                        time_source="run.iteration_time_s")
-        flips[s] = flips_table(s, result, stream, config.run.iterations)
+    def collect(results) -> None:
+        for s, stream, result, error in results:
+            rows[s] = summary_row(result, error, context)
+            lifetimes[s] = lifetime_columns(result, iterations=int(rows[s]["iterations"]), endurance=endurance,
+                                            iteration_time_s=config.run.iteration_time_s,
+                                            time_source="run.iteration_time_s")
+            flips[s] = flips_table(s, result, stream, config.run.iterations)
+
+    collect(loop.results())
     clocks = {}
     for s in schemes:  # the clock rule: time-dependent schemes on the simulated time of an observer
         if loop.technology.is_time_dependent(s):
@@ -258,12 +261,7 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
         again = RunLoop(loop.system)
         again.replay(schemes=list(clocks), source=source, cache_dir=cache_dir, progress=progress, workers=workers,
                      clocks=clocks)
-        for s, stream, result, error in again.results():
-            rows[s] = summary_row(result, error, context)
-            lifetimes[s] = lifetime_columns(result, iterations=int(rows[s]["iterations"]), endurance=endurance,
-                                            iteration_time_s=config.run.iteration_time_s,
-                                            time_source="run.iteration_time_s")
-            flips[s] = flips_table(s, result, stream, config.run.iterations)
+        collect(again.results())
     reports = [obs.finish() for obs in observers]
     summary = pd.DataFrame([rows[s] for s in schemes])
     flips = [flips[s] for s in schemes]

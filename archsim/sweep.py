@@ -315,7 +315,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = N
 
     ``scheduler`` says where the points run: the address of a running Dask scheduler
     (``"tcp://host:8786"``), a ``dask.distributed.Client`` (used as it is, left open), or a
-    cluster object (anything with a ``scheduler_address``: a ``LocalCluster``, a dask-jobqueue
+    dask cluster (``distributed.deploy.Cluster``: a ``LocalCluster``, a dask-jobqueue
     ``SLURMCluster``/``PBSCluster``, ...; left running). Without it, a ``LocalCluster`` of
     ``workers`` processes (default: one per usable CPU, at most one per point to run), its
     dashboard on the loopback interface. Messages the points log on the workers are logged again
@@ -341,10 +341,11 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = N
     if isinstance(scheduler, Client):
         client, own_client = scheduler, False
     elif scheduler is not None and not isinstance(scheduler, str):
-        address = getattr(scheduler, "scheduler_address", None)
-        if not isinstance(address, str):
+        from distributed.deploy import Cluster
+
+        if not isinstance(scheduler, Cluster):  # LocalCluster, dask-jobqueue's, dask-kubernetes', ...
             raise ArchsimError(f"scheduler: {type(scheduler).__name__} is neither an address, a dask Client nor a "
-                               "cluster with a scheduler_address")
+                               "dask cluster")
         client = Client(scheduler, timeout="20s")
     elif scheduler:
         try:
