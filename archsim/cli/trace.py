@@ -136,18 +136,16 @@ def run_stats(args: argparse.Namespace) -> int:
 
     out = OutputFolder(args.out, "trace stats", overwrite=args.overwrite)
     df = bit_statistics(source, max_iterations=args.max_iterations)
-    out.csv(df, "bit_statistics")
+    written = out.table(df, "bit_statistics")
     fig = bit_statistics_figure(df, title=f"Per-bit statistics: {label} ({source.meta.model}, "
                                           f"{min(source.n_iterations, args.max_iterations or 10**18)} iterations)")
-    out.figure(fig, "bit_statistics", dpi=120, formats=("png",))
-    written = ["bit_statistics.csv", "bit_statistics.png"]
+    written += out.figure(fig, "bit_statistics")
     if args.by:
         by = bit_statistics(source, max_iterations=args.max_iterations, by=args.by)
-        out.csv(by, f"bit_statistics_by_{args.by}")
-        written.append(f"bit_statistics_by_{args.by}.csv")
+        written += out.table(by, f"bit_statistics_by_{args.by}")
     out.complete()
     print(df[["name", "ones_fraction", "change_rate"]].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    print(f"wrote {', '.join(written)} to {args.out}")
+    print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
     return 0
 
 
