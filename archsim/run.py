@@ -32,6 +32,7 @@ built them already passes its :class:`~archsim.compose.System` instead of a conf
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import queue
@@ -229,6 +230,7 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     t0 = time.perf_counter()
     loop = RunLoop(config)
     config = loop.config
+    _note_other_technologies(config, loop.technology)
     observers = [*loop.system.observers, *observers]
     loop.replay(observers, source=source, out_dir=out_dir, cache_dir=cache_dir, progress=progress, workers=workers)
     source, layout, schemes = loop.source, loop.layout, loop.schemes
@@ -421,6 +423,25 @@ class RunLoop:
                     obs.wear(s, wear)
             del wear
             del stream, result
+
+
+def _note_other_technologies(config: Config, technology) -> None:
+    """A one-line note for each section of another memory technology set away from its defaults: this
+    run (``run.memory``) does not read it, and a value that changes nothing should not pass unnoticed."""
+    from archsim.contracts import TECHNOLOGIES
+
+    for name in TECHNOLOGIES.names():
+        other = TECHNOLOGIES.get(name)
+        if other is technology:
+            continue
+        for section in other.sections:
+            if section in technology.sections or section not in config.sections:
+                continue
+            sec = config.section(section)
+            if sec != type(sec)():
+                logging.getLogger("archsim.run").warning(
+                    "note: [%s] is set, but it configures the %s memory and this run's is %s (run.memory): "
+                    "not used", section, name, technology.name)
 
 
 def usable_cpus() -> int:

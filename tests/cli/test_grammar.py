@@ -142,3 +142,15 @@ def test_report_labels_and_baselines_are_checked(tmp_path, capsys):
     assert "every folder needs its own label" in capsys.readouterr().err
     assert main(["report", str(run), "--baseline", "nosuch", "--out", str(tmp_path / "q")]) == 2
     assert "--baseline applies to sweep folders" in capsys.readouterr().err
+
+
+def test_a_section_of_another_memory_is_noted(tmp_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        assert main(["run", "--workload", "mlp-digits", "--iterations", "2", "--schemes", "preset", "--no-figures",
+                     "--no-progress", "--set", "racetrack.tracks=8", "--out", str(tmp_path / "o"),
+                     "--cache-dir", str(tmp_path / "cache")]) == 0
+    notes = [r.getMessage() for r in caplog.records if "configures the racetrack memory" in r.getMessage()]
+    assert notes == ["note: [racetrack] is set, but it configures the racetrack memory and this run's is pcm "
+                     "(run.memory): not used"]
