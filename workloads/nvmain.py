@@ -356,6 +356,10 @@ def _sidecar_meta(path: Path, trace: NVMainTrace, lines: int, iterations: int):
         raise TraceError(f"{side}: describes {layout.lines} lines of {doc['line_bytes']} bytes, the trace has "
                          f"{lines} lines of {trace.line_bytes} bytes (set layout.line_bytes = {doc['line_bytes']}, "
                          "or delete the side file to replay the .nvt as a plain NVMain trace)")
+    for key, held in (("lines", lines), ("iterations", iterations)):
+        if doc.get(key) != held:
+            raise TraceError(f"{side}: says {key} = {doc.get(key)!r}, the trace holds {held}: not the side file of "
+                             "this trace (delete it to replay the .nvt as a plain NVMain trace)")
     return meta, layout
 
 

@@ -137,3 +137,21 @@ def test_trace_format_archsim_is_trace_and_a_shorter_replay(recorded, tmp_path, 
     assert overall["elapsed_ns"] >= 3 * 1077 - 1   # the last issued write arrives at cycle 3 x 1077 - 1 (1 ns each)
     assert main(["trace", "export", str(trace), "--out", str(tmp_path / "x.nvt"), "--iterations", "9"]) == 2
     assert "9 iterations asked, the source holds 5" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["lines", "iterations"])
+def test_a_side_file_of_another_trace_is_one_error(recorded, capsys, tmp_path, key):
+    import json
+
+    _d, trace = recorded
+    nvt = tmp_path / "s.nvt"
+    assert main(["trace", "export", str(trace), "--out", str(nvt), "--iterations", "2", "--no-progress"]) == 0
+    side = tmp_path / "s.nvt.meta.json"
+    doc = json.loads(side.read_text())
+    doc[key] += 1
+    side.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert main(["run", "--trace-format", "nvmain", str(nvt), "--schemes", "preset", "--no-figures", "--no-progress",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"says {key} = " in err
