@@ -81,13 +81,24 @@ def generator_rate(iterations: int, chunk: int) -> float:
 
 
 LENET_PARAMS = 431_080
+#: The paper's networks: synthetic workload -> (parameters, the paper's training iterations).
+NETWORKS = {"synthetic-lenet": (431_080, 47_000), "synthetic-densenet": (None, 50_000),
+            "synthetic-googlenet": (None, 58_000)}
 
 
-def cli_seconds(tree: Path, iterations: int) -> float:
+def network_params(workload: str) -> int:
+    """Parameters of a synthetic network (from its generator's metadata)."""
+    from workloads import make_source
+
+    known = NETWORKS[workload][0]
+    return known if known is not None else int(make_source(workload, iterations=1, seed=0).meta.n_params)
+
+
+def cli_seconds(tree: Path, iterations: int, workload: str = "synthetic-lenet") -> float:
     """Wall time of one ``archsim run`` of ``iterations`` iterations on the source ``tree`` (a subprocess)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     with tempfile.TemporaryDirectory(prefix="archsim-bench-") as out:
-        cmd = [sys.executable, "-m", "archsim", "run", "--workload", "synthetic-lenet", "--schemes",
+        cmd = [sys.executable, "-m", "archsim", "run", "--workload", workload, "--schemes",
                ",".join(SCHEMES), "--iterations", str(iterations), "--no-figures", "--no-progress",
                "--out", str(Path(out) / "r")]
         t0 = time.perf_counter()
@@ -95,8 +106,9 @@ def cli_seconds(tree: Path, iterations: int) -> float:
         return time.perf_counter() - t0
 
 
-def difference(lengths: str, baseline: Path | None, repeat: int) -> None:
+def difference(lengths: str, baseline: Path | None, repeat: int, workload: str = "synthetic-lenet") -> None:
     n1, n2 = (int(x) for x in lengths.split(","))
+    params, paper = network_params(workload), NETWORKS[workload][1]
     here = Path(__file__).resolve().parents[1]
     trees = ([("baseline", baseline.resolve())] if baseline else []) + [("this tree", here)]
     best: dict[tuple[str, int], float] = {}
@@ -104,19 +116,19 @@ def difference(lengths: str, baseline: Path | None, repeat: int) -> None:
     for _ in range(repeat):                     # interleaved: the machine's load hits every tree alike
         for label, tree in trees:
             for n in (n1, n2):
-                t = cli_seconds(tree, n)
+                t = cli_seconds(tree, n, workload)
                 every.setdefault((label, n), []).append(t)
                 best[label, n] = min(best.get((label, n), float("inf")), t)
-    print(f"archsim run --workload synthetic-lenet --schemes {','.join(SCHEMES)} --iterations N --no-figures")
-    print(f"(best of {repeat}, interleaved; cost per parameter-iteration = {LENET_PARAMS:,} x (N2 - N1) / (t2 - t1))\n")
+    print(f"archsim run --workload {workload} --schemes {','.join(SCHEMES)} --iterations N --no-figures")
+    print(f"(best of {repeat}, interleaved; cost per parameter-iteration = {params:,} x (N2 - N1) / (t2 - t1))\n")
     print(f"{'tree':<12} {'t(' + str(n1) + ') s':>10} {'t(' + str(n2) + ') s':>10} {'M param-it/s':>13} "
-          f"{'47K it, min':>12} {'vs baseline':>12}")
+          f"{f'{paper // 1000}K it, min':>12} {'vs baseline':>12}")
     rates = {}
     for label, tree in trees:
         t1, t2 = best[label, n1], best[label, n2]
-        rate = LENET_PARAMS * (n2 - n1) / (t2 - t1) if t2 > t1 else float("nan")
+        rate = params * (n2 - n1) / (t2 - t1) if t2 > t1 else float("nan")
         rates[label] = rate
-        eta = LENET_PARAMS * PAPER_ITERATIONS / rate / 60
+        eta = params * paper / rate / 60
         ratio = rate / rates["baseline"] if "baseline" in rates else 1.0
         print(f"{label:<12} {t1:10.1f} {t2:10.1f} {rate / 1e6:13.1f} {eta:12.1f} {ratio:11.2f}x   ({tree})")
     print("\nevery run, s: " + "; ".join(f"{label} N={n}: " + ", ".join(f"{t:.1f}" for t in ts)
@@ -132,13 +144,15 @@ def main() -> None:
     ap.add_argument("--difference", metavar="N1,N2", help="the difference method on the CLI at two run lengths")
     ap.add_argument("--baseline-tree", type=Path, help="with --difference: also run this source tree")
     ap.add_argument("--repeat", type=int, default=1, help="with --difference: best of this many runs")
+    ap.add_argument("--workload", choices=sorted(NETWORKS), default="synthetic-lenet",
+                    help="with --difference: the paper's network to run (default synthetic-lenet)")
     args = ap.parse_args()
     if args.difference:
         cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                    platform.processor())
         load = " ".join(open("/proc/loadavg").read().split()[:3])
         print(f"# {time.strftime('%Y-%m-%d %H:%M')} — {os.cpu_count()} cores, {cpu}, load average {load}")
-        difference(args.difference, args.baseline_tree, args.repeat)
+        difference(args.difference, args.baseline_tree, args.repeat, args.workload)
         return
     if args.child:
         print(json.dumps(child_run(args.child, args.chunk)))
