@@ -418,18 +418,9 @@ class _Channel:
         if self.wb:
             service = self._buffered_issue(r)
         elif r.kind == WRITE:
-            p = self.sys.pend.get(r.line)
-            if p is not None and p[0] in ("queued", "held"):
-                if p[0] == "queued":
-                    self.refq[b].remove(r.line)
-                else:
-                    self.sys.group_pending[self.sys.spec.groups[r.line]] -= 1
-                del self.sys.pend[r.line]
-                st.bank[gb, B_REFRESH_MISSES] += 1
-                st.bank[gb, B_REFRESH_MISS_PS] += p[1]
-                service += p[1]
-                r.miss = 1
-            elif service == 0:
+            missed = self._refresh_miss(r, b, gb, ("queued", "held"))
+            service += missed or 0
+            if missed is None and service == 0:
                 st.bank[gb, B_SILENT_WRITES] += 1
         elif self.page != PAGE_NONE:  # a read: the row buffer
             row = int(self.sys.spec.line_row[r.line])
@@ -448,6 +439,26 @@ class _Channel:
             r.granted.succeed()
         self._serve(b, service, self._served)
 
+    def _refresh_miss(self, r: _Request, b: int, gb: int, states: tuple[str, ...]) -> int | None:
+        """A write to a line whose refresh is still pending in one of ``states`` (its refresh queue,
+        held for its group, or buffered for a write-back): the refresh is taken back and done inline,
+        counted as a refresh miss. Returns its time (ps), or None when no refresh was pending."""
+        p = self.sys.pend.get(r.line)
+        if p is None or p[0] not in states:
+            return None
+        if p[0] == "queued":
+            self.refq[b].remove(r.line)
+        elif p[0] == "held":
+            self.sys.group_pending[self.sys.spec.groups[r.line]] -= 1
+        else:
+            self.buffered[b].remove(r.line)
+        del self.sys.pend[r.line]
+        st = self.sys.stats
+        st.bank[gb, B_REFRESH_MISSES] += 1
+        st.bank[gb, B_REFRESH_MISS_PS] += p[1]
+        r.miss = 1
+        return p[1]
+
     def _buffered_issue(self, r: _Request) -> int:
         """Issue ``r`` to its bank's write-back row buffer; its service (ps): the open row's latency on a
         hit; on a miss the dirty row's write-back, then the array read opening the row. A write is
@@ -465,20 +476,9 @@ class _Channel:
         self.open_row[b] = row if self.page == PAGE_OPEN else -1
         if r.kind == WRITE:
             array = r.wps
-            p = self.sys.pend.get(r.line)
-            if p is not None and p[0] in ("queued", "held", "buffered"):
-                if p[0] == "queued":
-                    self.refq[b].remove(r.line)
-                elif p[0] == "held":
-                    self.sys.group_pending[self.sys.spec.groups[r.line]] -= 1
-                else:
-                    self.buffered[b].remove(r.line)
-                del self.sys.pend[r.line]
-                st.bank[gb, B_REFRESH_MISSES] += 1
-                st.bank[gb, B_REFRESH_MISS_PS] += p[1]
-                array += p[1]
-                r.miss = 1
-            elif array == 0:
+            missed = self._refresh_miss(r, b, gb, ("queued", "held", "buffered"))
+            array += missed or 0
+            if missed is None and array == 0:
                 st.bank[gb, B_SILENT_WRITES] += 1
             self.dirty_n[b] += 1
             self.dirty_ps[b] += array
