@@ -213,7 +213,7 @@ def _png_in_child(fig):
     import multiprocessing
     import threading
 
-    from tqdm._monitor import TMonitor
+    from tqdm import TMonitor
 
     from archsim.run import usable_cpus
 

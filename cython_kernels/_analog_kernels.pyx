@@ -55,9 +55,15 @@ cdef enum:
 
 
 # ---------------------------------------------------------------------------- numpy's summation
-cdef double _pw_d(const double* a, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
+ctypedef fused real:
+    float
+    double
+
+
+cdef real _pw(const real* a, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
+    """numpy's pairwise sum of ``n`` values ``s`` apart (float32 or float64), in numpy's order."""
     cdef Py_ssize_t i, n2
-    cdef double r0, r1, r2, r3, r4, r5, r6, r7, res
+    cdef real r0, r1, r2, r3, r4, r5, r6, r7, res
     if n < 8:
         res = -0.0
         for i in range(n):
@@ -78,33 +84,7 @@ cdef double _pw_d(const double* a, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
         return res
     n2 = n // 2
     n2 -= n2 % 8
-    return _pw_d(a, n2, s) + _pw_d(a + n2 * s, n - n2, s)
-
-
-cdef float _pw_f(const float* a, Py_ssize_t n, Py_ssize_t s) noexcept nogil:
-    cdef Py_ssize_t i, n2
-    cdef float r0, r1, r2, r3, r4, r5, r6, r7, res
-    if n < 8:
-        res = -0.0
-        for i in range(n):
-            res += a[i * s]
-        return res
-    elif n <= 128:
-        r0 = a[0]; r1 = a[s]; r2 = a[2 * s]; r3 = a[3 * s]
-        r4 = a[4 * s]; r5 = a[5 * s]; r6 = a[6 * s]; r7 = a[7 * s]
-        i = 8
-        while i < n - (n % 8):
-            r0 += a[i * s]; r1 += a[(i + 1) * s]; r2 += a[(i + 2) * s]; r3 += a[(i + 3) * s]
-            r4 += a[(i + 4) * s]; r5 += a[(i + 5) * s]; r6 += a[(i + 6) * s]; r7 += a[(i + 7) * s]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += a[i * s]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return _pw_f(a, n2, s) + _pw_f(a + n2 * s, n - n2, s)
+    return _pw(a, n2, s) + _pw(a + n2 * s, n - n2, s)
 
 
 def pairwise_sum(a):
@@ -113,9 +93,9 @@ def pairwise_sum(a):
     cdef const float[::1] f
     if a.dtype == np.float32:
         f = a
-        return np.float32(<float>0.0 + _pw_f(&f[0], f.shape[0], 1) if f.shape[0] else 0.0)
+        return np.float32(<float>0.0 + _pw(&f[0], f.shape[0], 1) if f.shape[0] else 0.0)
     d = a
-    return 0.0 + _pw_d(&d[0], d.shape[0], 1) if d.shape[0] else 0.0
+    return 0.0 + _pw(&d[0], d.shape[0], 1) if d.shape[0] else 0.0
 
 
 # ---------------------------------------------------------------------------- update
@@ -477,7 +457,7 @@ cdef class UpdateKernel:
             # V^2 G t per pulse, G the mean of before and after
             self.t1[kk] = (absn[kk] * (self.e_ltp if up else self.e_ltd)) * \
                 (self.c_g * (self.gmin + self.c_half * (b + new)))
-        self.energy_sum = 0.0 + _pw_d(&self.t1[0], K, 1)
+        self.energy_sum = 0.0 + _pw(&self.t1[0], K, 1)
         # readout operands of the changed weights
         for kk in range(k1):
             j = self.idx[kk]
@@ -496,7 +476,7 @@ cdef class UpdateKernel:
         if self.n_in == 1:
             for r in range(<Py_ssize_t>self.n_dev * self.n_out):
                 self.t1[r] = self.gmin + self.g[r] * self.span
-            self.row_g[0] = (0.0 + _pw_d(&self.t1[0], <Py_ssize_t>self.n_dev * self.n_out, 1)) + self.ref_const
+            self.row_g[0] = (0.0 + _pw(&self.t1[0], <Py_ssize_t>self.n_dev * self.n_out, 1)) + self.ref_const
             return
         # only the rows with a changed device, each summed in full in numpy's order
         cdef unsigned char* touched = &self.touched[0]
@@ -586,7 +566,7 @@ cdef tuple _dac_single_column(out, float vmin, float xmax):
         for b in range(B):
             d = vv[b, 0]
             s[b] = d * d
-        return <double>xmax, out, [out], np.array([0.0 + _pw_d(&s[0], B, 1)])
+        return <double>xmax, out, [out], np.array([0.0 + _pw(&s[0], B, 1)])
     pos = np.maximum(out, np.float32(0))
     neg = np.maximum(-out, np.float32(0))
     cdef float[:, ::1] pp = pos
@@ -594,11 +574,11 @@ cdef tuple _dac_single_column(out, float vmin, float xmax):
     for b in range(B):
         d = pp[b, 0]
         s[b] = d * d
-    total = 0.0 + _pw_d(&s[0], B, 1)
+    total = 0.0 + _pw(&s[0], B, 1)
     for b in range(B):
         d = nn[b, 0]
         s[b] = d * d
-    total = total + (0.0 + _pw_d(&s[0], B, 1))
+    total = total + (0.0 + _pw(&s[0], B, 1))
     return <double>xmax, out, [pos, neg], np.array([total])
 
 
@@ -618,7 +598,7 @@ def adc_accumulate(float[:, ::1] cur, const float[:, :] vt, ref, float gref, int
         rm = ref
     else:
         for b in range(B):
-            rs[b] = ((<float>0.0) + _pw_f(&vt[b, 0], vt.shape[1], vt.strides[1] // sizeof(float))) * gref
+            rs[b] = ((<float>0.0) + _pw(&vt[b, 0], vt.shape[1], vt.strides[1] // sizeof(float))) * gref
     if calibrated:
         mx = -1e300
         for b in range(B):

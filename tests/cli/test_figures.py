@@ -239,7 +239,7 @@ def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch
     from archsim.results import draw_run_figures
     from archsim.run import run_experiment
 
-    from tqdm._monitor import TMonitor
+    from tqdm import TMonitor
 
     if any(t is not threading.current_thread() and not isinstance(t, TMonitor) for t in threading.enumerate()):
         pytest.skip("other threads are alive in this test process (the figures are then drawn without a fork)")
