@@ -154,3 +154,20 @@ def test_a_section_of_another_memory_is_noted(tmp_path, caplog):
     notes = [r.getMessage() for r in caplog.records if "configures the racetrack memory" in r.getMessage()]
     assert notes == ["note: [racetrack] is set, but it configures the racetrack memory and this run's is pcm "
                      "(run.memory): not used"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_bash_completes_scheme_lists_memories_and_config_keys(tmp_path, capsys):
+    assert main(["completion", "bash"]) == 0
+    (tmp_path / "archsim.bash").write_text(capsys.readouterr().out)
+
+    def complete(*words: str) -> list[str]:
+        probe = (f"source {tmp_path / 'archsim.bash'}; COMP_WORDS=({' '.join(words)}); "
+                 f"COMP_CWORD={len(words) - 1}; _archsim_complete; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+        return subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+
+    assert complete("archsim", "run", "--schemes", "preset,wom") == ["preset,wom-set"]  # the item after the comma
+    assert complete("archsim", "run", "--memory", "race") == ["racetrack"]
+    assert complete("archsim", "run", "--set", "wear_leveling") == ["wear_leveling.name=", "wear_leveling="]
+    assert "pcm.set_energy_pj=" in complete("archsim", "timing", "run", "--set", "pcm.set_")
+    assert complete("archsim", "analog", "--presets", "ag") == ["ag-si"]
