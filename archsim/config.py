@@ -61,16 +61,15 @@ class Section:
     ``config.name`` and is the ``[name]`` table of a file.
     """
 
-    #: Keys of older configurations and where they live now (``"old": "slot.param"``, or
-    #: ``"old": "/slot"`` for a slot of the configuration's top level); they load with a one-line note.
+    #: Keys of older configurations and where they live now; they load there with a one-line note,
+    #: and where both are given the new key wins. A relative target is in this section (``"old":
+    #: "slot.param"``, a parameter of a choice slot; ``"old": "slot"``, a whole table); an absolute one
+    #: starts with ``/``: ``"/slot"`` a slot of the configuration's top level, ``"/section.key"`` a key
+    #: of another section. Identities (:meth:`Config.identity`) still hold a key moved to another
+    #: section here, with the value of the new key, so that the ids of earlier sweeps stay.
     moved: ClassVar[dict[str, str]] = {}
     #: Keys of older configurations that no longer exist, with the reason; ignored with a note.
     removed: ClassVar[dict[str, str]] = {}
-    #: Keys of older configurations that moved to another section (``"old": "section.key"``); they
-    #: load there with a one-line note (the new key wins if both are given). Identities
-    #: (:meth:`Config.identity`) still hold them here, with the value of the new key, so that the
-    #: ids of earlier sweeps stay.
-    moved_out: ClassVar[dict[str, str]] = {}
 
     #: Whether the section takes part in identities derived from a whole configuration (the ids of
     #: sweep points) while it holds its default values. A section added to archsim after such ids
@@ -360,9 +359,10 @@ class Config:
             if not type(sec).identity_at_default and sec == type(sec)():
                 del out[name]
             elif name in out:
-                for old, new in type(sec).moved_out.items():
-                    section, key = new.split(".", 1)
-                    out[name][old] = out[section][key]
+                for old, new in type(sec).moved.items():
+                    if new.startswith("/") and "." in new:  # moved to another section
+                        section, key = new[1:].split(".", 1)
+                        out[name][old] = out[section][key]
         for name in (*CORE_SECTIONS, *self.sections):
             sec = self.section(name)
             new_keys = type(sec).identity_new_keys
@@ -578,9 +578,8 @@ def _build_config(data: Mapping[str, Any]) -> Config:
     if unknown:
         raise ConfigError(f"unknown key {str(unknown[0])!r}; known keys: {', '.join(known)} (a plugin's section? "
                           "load the plugin with --plugin)")
-    data = _lift(data, {"layout": LayoutConfig, "run": RunConfig,
-                        **{n: CONFIG_SECTIONS.get(n) for n in CONFIG_SECTIONS.names()}})
-    data = _migrate_out(data)
+    data = _relocate(data, {"layout": LayoutConfig, "run": RunConfig,
+                            **{n: CONFIG_SECTIONS.get(n) for n in CONFIG_SECTIONS.names()}})
     core = {name: _build(cls, data.get(name, {}), name)
             for name, cls in (("layout", LayoutConfig), ("run", RunConfig))}
     sections = {}
@@ -600,58 +599,42 @@ def _build_config(data: Mapping[str, Any]) -> Config:
     return Config(**core, sections=sections, **choices_)
 
 
-def _lift(data: Mapping[str, Any], classes: Mapping[str, type]) -> Mapping[str, Any]:
-    """Keys of older configurations that moved out of their section to the top level (a section's
-    ``moved`` entry ``"old": "/slot"``) lifted there, with a one-line note; given both ways, the top-level
-    key wins (its parameters over the old key's)."""
+def _relocate(data: Mapping[str, Any], classes: Mapping[str, type]) -> Mapping[str, Any]:
+    """Keys of older configurations that moved out of their section (a section's ``moved`` entry with an
+    absolute target, ``"/slot"`` or ``"/section.key"``) moved there, with a one-line note; given both
+    ways, the new key wins (for a top-level slot: its parameters over the old key's, which are kept for
+    the chosen implementation if only the old way gave them). Moves within a section: :func:`_migrate`."""
     out = None
     for sname, cls in classes.items():
-        sec = data.get(sname)
-        if not isinstance(sec, Mapping) or not (isinstance(cls, type) and issubclass(cls, Section)):
+        if not (isinstance(data.get(sname), Mapping) and isinstance(cls, type) and issubclass(cls, Section)):
             continue
         for old, new in cls.moved.items():
-            if not new.startswith("/") or old not in sec:
+            if not new.startswith("/") or old not in data[sname]:
                 continue
             out = _deepcopy(data) if out is None else out
-            slot, value = new[1:], out[sname].pop(old)
-            old_key = f"{sname}.{old}"
-            if slot not in out:
-                _log.warning("note: %s is now %s (read as such)", old_key, slot)
-                out[slot] = value
+            value, old_key = out[sname].pop(old), f"{sname}.{old}"
+            where, _, key = new[1:].partition(".")
+            if key:  # a key of another section
+                target = out.setdefault(where, {})
+                if not isinstance(target, Mapping):
+                    continue  # reported where the section is built
+                if key in target:
+                    _log.warning("note: %s is ignored: %s is given too (the new key)", old_key, new[1:])
+                else:
+                    target[key] = value
+                    _log.warning("note: %s is now %s (read as such)", old_key, new[1:])
                 continue
-            merged = dict(out[slot]) if isinstance(out[slot], Mapping) else {"name": out[slot]}
+            if where not in out:  # a slot of the top level
+                _log.warning("note: %s is now %s (read as such)", old_key, where)
+                out[where] = value
+                continue
+            merged = dict(out[where]) if isinstance(out[where], Mapping) else {"name": out[where]}
             extra = {k: v for k, v in value.items() if k != "name" and k not in merged} \
                 if isinstance(value, Mapping) else {}
             if extra:  # parameters given only the old way: kept where the chosen implementation takes them
                 merged[CARRIED] = {**merged.get(CARRIED, {}), **extra}
-            _log.warning("note: %s is now %s; given both ways: %s wins", old_key, slot, slot)
-            out[slot] = merged
-    return data if out is None else out
-
-
-def _migrate_out(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Keys that moved to another section (:attr:`Section.moved_out`) moved there, with a one-line note."""
-    out = None
-    for name in CONFIG_SECTIONS.names():
-        cls = CONFIG_SECTIONS.get(name)
-        table = data.get(name)
-        if not isinstance(table, Mapping) or not isinstance(cls, type) or not issubclass(cls, Section):
-            continue
-        for old, new in cls.moved_out.items():
-            if old not in table:
-                continue
-            if out is None:
-                out = _deepcopy(data)
-            value = out[name].pop(old)
-            section, key = new.split(".", 1)
-            target = out.setdefault(section, {})
-            if not isinstance(target, Mapping):
-                continue  # reported where the section is built
-            if key in target:
-                _log.warning("note: %s.%s is ignored: %s is given too (the new key)", name, old, new)
-            else:
-                target[key] = value
-                _log.warning("note: %s.%s is now %s (read as such)", name, old, new)
+            _log.warning("note: %s is now %s; given both ways: %s wins", old_key, where, where)
+            out[where] = merged
     return data if out is None else out
 
 
@@ -667,12 +650,9 @@ def current_key(key: str) -> str:
     moved = cls.moved if cls is not None else {}
     if parts[1] in moved:
         new = moved[parts[1]]
-        if new.startswith("/"):  # moved to the top level
+        if new.startswith("/"):  # moved out of the section: to the top level or another section
             return ".".join([new[1:], *parts[2:]])
         return ".".join([parts[0], new, *parts[2:]])
-    moved_out = cls.moved_out if isinstance(cls, type) and issubclass(cls, Section) else {}
-    if parts[1] in moved_out and len(parts) == 2:
-        return moved_out[parts[1]]
     return key
 
 
@@ -681,7 +661,7 @@ def _migrate(cls: type, data: Mapping[str, Any], where: str) -> Mapping[str, Any
     with a one-line note each. A moved parameter of a choice goes into the choice's table if the
     chosen implementation takes it, and is dropped otherwise."""
     section = isinstance(cls, type) and issubclass(cls, Section)
-    moved = {k: v for k, v in cls.moved.items() if not v.startswith("/")} if section else {}  # "/": _lift
+    moved = {k: v for k, v in cls.moved.items() if not v.startswith("/")} if section else {}  # "/": _relocate
     removed = cls.removed if section else {}
     if not any(k in data for k in (*moved, *removed)):
         return data

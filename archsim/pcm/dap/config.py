@@ -54,7 +54,7 @@ class DapConfig(SchemeParams, Section):
     seed: int = 0
     """Seed of the decay-time generator."""
 
-    moved_out: ClassVar[dict[str, str]] = {"iteration_time_s": "run.iteration_time_s"}
+    moved: ClassVar[dict[str, str]] = {"iteration_time_s": "/run.iteration_time_s"}
 
     def validate(self, where: str, owner=None) -> None:
         if self.decay_law not in DECAY_LAWS:
