@@ -1,0 +1,271 @@
+"""Wear levelling on racetrack (issue 12): per-line wear, copies priced by the scheme.
+
+The property tests compare the levelled stream with a plain reference that *physically moves the
+data*: :func:`archsim.racetrack.reference.reference_trace` replays the scheme position by position
+and hands over every line's positions after every iteration; the test keeps an explicit physical
+memory of slots (Start-Gap with Qureshi's registers, PA = (LA + start) mod N, plus 1 if PA >= gap;
+rotation as an explicit placement of logical position j at physical (j + offset) mod P), writes
+each line to its slot, and prices every remapping copy segment by segment straight from
+racetrack.md's rules on the slot's physical positions. The physical line wear (the scheme's
+insertions + removals at the slot its line occupied, plus the copies'), the copies' counters and
+energy must equal the stream's exactly, and the scheme's own outcomes must be those of the
+un-levelled reference.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archsim.config import load_config, replace
+from archsim.contracts import TECHNOLOGIES
+from archsim.racetrack import RACETRACK_SCHEMES, RacetrackConfig
+from archsim.racetrack import reference as ref
+from archsim.racetrack.ports import PortModel
+from archsim.racetrack.stream import OUTCOME_FIELDS
+from archsim.wear import WEAR_LEVELLERS, RotateParams, RotateStartGapParams, StartGapParams, levelling_columns
+
+SCHEMES = ["naive", "dcw", "fnw", "pw", "pw+fnw", "m-of-n", "fixed-ones"]
+RT = TECHNOLOGIES.get("racetrack")
+BASE = load_config(None, ["run.memory=racetrack"])
+
+
+def _config(rc: RacetrackConfig):
+    return replace(BASE, {f"racetrack.{k}": v for k, v in rc.__dict__.items()})
+
+
+def copy_counts(kernel: str, rc: RacetrackConfig, N: int, before: list[int], after: list[int]) -> list[int]:
+    """[ins, rem, det, shifts, path ins, path rem, path det] of one line copy writing the positions
+    ``after`` over ``before`` (lists of one line's positions, segment by segment), from racetrack.md:
+    naive removes every position and inserts the ones; dcw and fnw insert 0 -> 1 and remove 1 -> 0;
+    the permutation writes create or destroy only the difference in skyrmion count. Shifts: the
+    line's positions pass the port one after another from an aligned start (walk - 1 steps)."""
+    S = rc.segments_per_item
+    pm = PortModel.from_config(rc, N)
+    items = len(after) // (S * N)
+    tot = [0, 0, 0]
+    path = [0, 0, 0]
+    for i in range(items):
+        worst, worst_t = (0, 0, 0), -1.0
+        for k in range(S):
+            lo = (i * S + k) * N
+            o, n = before[lo: lo + N], after[lo: lo + N]
+            if kernel == "naive":
+                c = (sum(n), N, 0)
+            elif kernel in ("dcw", "fnw"):
+                c = (sum(1 for x, y in zip(o, n) if x == 0 and y == 1),
+                     sum(1 for x, y in zip(o, n) if x == 1 and y == 0), N)
+            else:
+                d = sum(n) - sum(o)
+                c = (max(0, d), max(0, -d), N)
+            tot = [a + b for a, b in zip(tot, c)]
+            t = ref.segment_time(c, rc)
+            if t > worst_t:
+                worst, worst_t = c, t
+        path = [a + b for a, b in zip(path, worst)]
+    shifts = items * pm.walk - 1
+    return tot + [shifts] + (path if pm.spread else tot)
+
+
+class PhysicalLines:
+    """Slots of positions and their wear (insertions + removals), with the copies' counters."""
+
+    def __init__(self, slots: int, P: int, kernel: str, rc: RacetrackConfig, N: int) -> None:
+        self.cells = np.zeros((slots, P), np.uint8)
+        self.wear = np.zeros(slots, np.int64)
+        self.copies = np.zeros(7, np.int64)
+        self.n_copies = 0
+        self.kernel, self.rc, self.N = kernel, rc, N
+
+    def copy(self, slot: int, new_physical: np.ndarray, offset: int) -> None:
+        """Copy ``new_physical`` (the slot's new content, as it lies) into ``slot``: priced over the
+        scheme's segments where they lie after the copy (logical position j at (j + offset) mod P)."""
+        P = self.cells.shape[1]
+        idx = (np.arange(P) + offset) % P
+        c = copy_counts(self.kernel, self.rc, self.N, self.cells[slot, idx].tolist(), new_physical[idx].tolist())
+        self.copies += c
+        self.n_copies += 1
+        self.wear[slot] += c[0] + c[1]
+        self.cells[slot] = new_physical
+
+
+def _placed(positions: np.ndarray, offset: int) -> np.ndarray:
+    out = np.empty_like(positions)
+    out[..., (np.arange(positions.shape[-1]) + offset) % positions.shape[-1]] = positions
+    return out
+
+
+def levelled_reference(rc, scheme, writes, line_offset, *, region_lines=0, psi=0, randomise=False, seed=0,
+                       period=0, shift=0):
+    """Start-Gap (``psi`` > 0) and/or rotation (``period`` > 0) over the physical slots of the plain
+    reference; returns (physical memory, slot of each line, outcome of the scheme)."""
+    cls = RACETRACK_SCHEMES.get(scheme)
+    N = cls(rc).positions()
+    T, L, _ = writes.shape
+    sg = psi > 0
+    Nr = (region_lines or L) if sg else L
+    order = np.random.default_rng([seed, L]).permutation(L) if (sg and randomise) else np.arange(L)
+    rank = np.argsort(order)
+    sizes = [min(Nr, L - b) for b in range(0, L, Nr)] if sg else [L]
+    R = len(sizes) if sg else 0
+    start, gap, done = [0] * len(sizes), list(sizes), [0] * len(sizes)
+    st_ = {"o": 0, "t": 0, "logical": None, "mem": None}
+    slots_at = []  # the slot of every line during each iteration
+
+    def slot(line):
+        if not sg:
+            return line
+        a = int(rank[line])
+        r, i = divmod(a, Nr)
+        pa = (i + start[r]) % sizes[r]
+        return r * Nr + r + pa + (1 if pa >= gap[r] else 0)
+
+    def boundary(k):
+        mem, P = st_["mem"], st_["mem"].cells.shape[1]
+        if period and k % period == 0 and (st_["o"] + shift) % P != st_["o"]:
+            st_["o"] = (st_["o"] + shift) % P
+            for line in range(L):
+                mem.copy(slot(line), _placed(st_["logical"][line], st_["o"]), st_["o"])
+        if not sg:
+            return
+        for r, n in enumerate(sizes):
+            due = k * n // psi - done[r]
+            done[r] += due
+            base = r * Nr + r
+            for _ in range(due):
+                if gap[r] == 0:
+                    src, dst = n, 0
+                    gap[r], start[r] = n, (start[r] + 1) % n
+                else:
+                    src, dst = gap[r] - 1, gap[r]
+                    gap[r] -= 1
+                mem.copy(base + dst, mem.cells[base + src].copy(), st_["o"])
+
+    def observe(t, positions):
+        if t < 0:  # formatted: every slot (the spare ones too) holds the encoding of 0
+            mem = st_["mem"] = PhysicalLines(L + R, positions.shape[1], cls.kernel, rc, N)
+            mem.cells[:] = positions[0]
+            st_["logical"] = positions.copy()
+            return
+        while st_["t"] < t:
+            st_["t"] += 1
+            boundary(st_["t"])
+        st_["logical"] = positions.copy()
+        slots_at.append([slot(line) for line in range(L)])
+        for line in range(L):
+            st_["mem"].cells[slot(line)] = _placed(positions[line], st_["o"])
+
+    outcome, _, _ = ref.reference_trace(rc, scheme, writes, line_offset=line_offset, observe=observe)
+    mem = st_["mem"]
+    for t in range(T):  # the scheme's own wear lands on the slot its line occupied during iteration t
+        for line in range(L):
+            mem.wear[slots_at[t][line]] += int(outcome[t, line, 0] + outcome[t, line, 1])
+    while st_["t"] < T:
+        st_["t"] += 1
+        boundary(st_["t"])
+    return mem, outcome, slot
+
+
+configs = st.builds(
+    RacetrackConfig,
+    tracks=st.just(64),
+    data_per_track=st.integers(1, 6),
+    item_bits=st.sampled_from([32, 64]),
+    segment_bits=st.sampled_from([8, 16, 32]),
+    tracks_per_cluster=st.integers(1, 2),
+    ports_per_track=st.integers(1, 3),
+    port_choice=st.sampled_from(["static", "dynamic"]),
+    return_policy=st.sampled_from(["lazy", "eager"]),
+    layout=st.sampled_from(["serial", "spread"]),
+    fixed_ones_k=st.sampled_from([0, 9, 16]),
+)
+
+
+def _writes(data, T, L, W):
+    if data.draw(st.booleans()):
+        flat = data.draw(st.lists(st.integers(0, 2**32 - 1), min_size=T * L * W, max_size=T * L * W))
+        return np.array(flat, dtype=np.uint32).reshape(T, L, W)
+    # floats whose values change a little (the NN case: few positions change per write)
+    base = np.array(data.draw(st.lists(st.floats(-4, 4, width=32), min_size=L * W, max_size=L * W)), np.float32)
+    steps = np.array(data.draw(st.lists(st.floats(-0.0078125, 0.0078125, width=32), min_size=T * L * W,
+                                        max_size=T * L * W)), np.float32).reshape(T, L, W)
+    return (base.reshape(L, W) + np.cumsum(steps, axis=0)).astype(np.float32).view(np.uint32)
+
+
+def _run(data, rc, scheme, leveller, params):
+    T, L, W = data.draw(st.integers(1, 7)), data.draw(st.integers(1, 5)), data.draw(st.integers(1, 4))
+    if scheme == "m-of-n" and data.draw(st.booleans()):
+        rc = RacetrackConfig(**{**rc.__dict__, "item_bits": 64, "segment_bits": 64})
+    writes = _writes(data, T, L, W)
+    line_offset = data.draw(st.integers(0, 3))
+    cfg = _config(rc)
+    inner = RT.open_stream(scheme, lines=L, words=W, config=cfg, line_offset=line_offset)
+    stream = WEAR_LEVELLERS.get(leveller)(params).wrap(inner, RT, cfg)
+    edges = sorted({0, T, *[s % (T + 1) for s in data.draw(st.lists(st.integers(0, 9), max_size=3))]})
+    chunks = [stream.feed(writes[a:b]) for a, b in zip(edges, edges[1:])]
+    return rc, cfg, writes, line_offset, stream, chunks
+
+
+def _check(rc, cfg, stream, chunks, mem, want_outcome):
+    outcome = np.concatenate([c.outcome for c in chunks])
+    assert outcome.tolist() == want_outcome.tolist()  # the scheme itself is untouched
+    result = stream.result()
+    # the physical line wear: the scheme's writes at their slots plus the copies'
+    np.testing.assert_array_equal(result.physical_wear()[:, 0], mem.wear)
+    # the copies handed to the timing model: every outcome field, path counts included
+    rows = np.concatenate([np.zeros((0, 7), np.int64)] + [c.outcome for ch in chunks for c in ch.copies])
+    assert len(rows) == mem.n_copies
+    assert rows.sum(axis=0, dtype=np.int64).tolist() == mem.copies.tolist()
+    costs = result.levelling_costs()
+    assert costs["levelling_line_writes"] == mem.n_copies
+    names = dict(zip(OUTCOME_FIELDS, mem.copies.tolist()))
+    assert [costs[f"levelling_{f}"] for f in ("insertions", "removals", "detects", "shifts")] == \
+        [names[f] for f in ("insertions", "removals", "detects", "shifts")]
+    assert costs["levelling_flips"] == names["insertions"] + names["removals"]
+    pm = PortModel.from_config(rc, RACETRACK_SCHEMES.get(result.scheme)(rc).positions())
+    energy = (names["insertions"] * rc.insert_energy_pj + names["removals"] * rc.remove_energy_pj
+              + names["detects"] * rc.read_energy_pj + names["shifts"] * pm.tracks_moved_per_shift * rc.shift_energy_pj)
+    assert costs["levelling_energy_pj"] == pytest.approx(energy)
+    cols = levelling_columns(result)
+    logical = (want_outcome[..., 0].astype(np.int64) + want_outcome[..., 1]).sum(axis=0)
+    assert cols["line_wear_max"] == int(logical.max()) and cols["line_wear_mean"] == pytest.approx(logical.mean())
+    assert cols["levelled_line_wear_max"] == int(mem.wear.max())
+    return result
+
+
+@settings(max_examples=40, deadline=None)
+@given(configs, st.sampled_from(SCHEMES), st.data())
+def test_start_gap_equals_physical_reference(rc, scheme, data):
+    p = StartGapParams(region_lines=data.draw(st.integers(0, 3)), psi=data.draw(st.integers(1, 6)),
+                       randomise=data.draw(st.booleans()), seed=data.draw(st.integers(0, 3)))
+    rc, cfg, writes, off, stream, chunks = _run(data, rc, scheme, "start-gap", p)
+    mem, want, _ = levelled_reference(rc, scheme, writes, off, region_lines=p.region_lines, psi=p.psi,
+                                      randomise=p.randomise, seed=p.seed)
+    result = _check(rc, cfg, stream, chunks, mem, want)
+    # the steady state: the mean over each region's slots
+    steady = result.steady_wear()[:, 0]
+    for b, n in zip(stream.slot_base, stream.region_sizes):
+        np.testing.assert_allclose(steady[b: b + n + 1], mem.wear[b: b + n + 1].mean())
+
+
+@settings(max_examples=40, deadline=None)
+@given(configs, st.sampled_from(SCHEMES), st.data())
+def test_rotate_equals_physical_reference(rc, scheme, data):
+    p = RotateParams(period=data.draw(st.integers(1, 3)), shift=data.draw(st.integers(1, 40)))
+    rc, cfg, writes, off, stream, chunks = _run(data, rc, scheme, "rotate", p)
+    mem, want, _ = levelled_reference(rc, scheme, writes, off, period=p.period, shift=p.shift)
+    result = _check(rc, cfg, stream, chunks, mem, want)
+    # a rotation moves no wear between lines: the steady state is the physical wear itself
+    np.testing.assert_array_equal(result.steady_wear(), result.physical_wear())
+
+
+@settings(max_examples=25, deadline=None)
+@given(configs, st.sampled_from(SCHEMES), st.data())
+def test_rotate_start_gap_equals_physical_reference(rc, scheme, data):
+    p = RotateStartGapParams(region_lines=data.draw(st.integers(0, 3)), psi=data.draw(st.integers(1, 6)),
+                             period=data.draw(st.integers(1, 3)), shift=data.draw(st.integers(1, 40)))
+    rc, cfg, writes, off, stream, chunks = _run(data, rc, scheme, "rotate-start-gap", p)
+    mem, want, _ = levelled_reference(rc, scheme, writes, off, region_lines=p.region_lines, psi=p.psi,
+                                      period=p.period, shift=p.shift)
+    _check(rc, cfg, stream, chunks, mem, want)
