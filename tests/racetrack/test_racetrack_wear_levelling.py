@@ -269,3 +269,77 @@ def test_rotate_start_gap_equals_physical_reference(rc, scheme, data):
     mem, want, _ = levelled_reference(rc, scheme, writes, off, region_lines=p.region_lines, psi=p.psi,
                                       period=p.period, shift=p.shift)
     _check(rc, cfg, stream, chunks, mem, want)
+
+
+# --------------------------------------------------------------------------- timing model
+
+
+def _timing(groups: int, engine: str):
+    """Two one-item lines (a 64-bit item: two 32-bit dcw segments, 64 positions), one item per track and
+    one port at position 0, so line l sits alone on track (= cluster) l; one bank, FCFS, the minimal
+    pattern; rotate with period 1 and shift 1 (position), one iteration."""
+    from archsim.timing.model import TimingModel
+
+    from _timing_helpers import FakeLayout, log_ns
+
+    cfg = load_config(None, ["run.memory=racetrack", "layout.line_bytes=8", "racetrack.data_per_track=1",
+                             "racetrack.ports_per_track=1", "racetrack.tracks=2", f"racetrack_ports.groups={groups}",
+                             "timing.access_pattern=minimal", "timing.gap_ns=5000.0", "timing.channels=1",
+                             "timing.ranks=1", "timing.banks=1", "timing.scheduling=fcfs",
+                             "wear_leveling=rotate", "wear_leveling.period=1", "wear_leveling.shift=1"])
+    writes = np.zeros((1, 2, 2), np.uint32)
+    writes[0, 0, 0] = 1                      # line 0: one skyrmion, at position 0; line 1: none
+    leveller = WEAR_LEVELLERS.get("rotate")(cfg.wear_leveling.params)
+    stream = leveller.wrap(RT.open_stream("dcw", lines=2, words=2, config=cfg), RT, cfg)
+    chunk = stream.feed(writes)
+    m = TimingModel(cfg, technology=RT, scheme="dcw", layout=FakeLayout([("w", 2)]), engine=engine, logging=True)
+    m.feed(chunk)
+    res = m.finish()
+    return chunk, log_ns(m.system), res
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_timing_issues_racetrack_copies_by_hand(engine):
+    from archsim.timing.stats import READ, WRITE
+
+    chunk, log, res = _timing(1, engine)
+    # the copies: both lines after iteration 0. Line 0's skyrmion moves from position 0 to 1; priced over
+    # the segments where they lie after the copy, that is one insertion (the new position 0 of segment 0)
+    # and one removal (the old one, now position 63: segment 1). Every copy detects the 64 positions
+    # (dcw) and walks them past the port: 63 shift steps.
+    (c,) = chunk.copies
+    assert c.after == 0 and c.lines.tolist() == [0, 1]
+    assert c.outcome.tolist() == [[1, 1, 64, 63, 1, 1, 64], [0, 0, 64, 63, 0, 0, 64]]
+    # service times (ns): a write 63 x 0.5 + 64 x 0.1 + removals x 0.8 + insertions x 1.0; a line read
+    # 63 x 0.5 + 64 x 0.1 = 37.9. Iteration 0 at 5000: line 0 inserts its skyrmion (38.9), line 1 writes
+    # nothing new (37.9); one port group: the copies' reads queue behind (37.9 each), the front end waits
+    # for them, then the copies' writes: line 0 39.7, line 1 37.9.
+    t = [5000.0, 5038.9, 5076.8, 5114.7, 5152.6, 5192.3, 5230.2]
+    expect = [(WRITE, 0, 0, t[0], t[0], t[1], 0), (WRITE, 0, 1, t[0], t[1], t[2], 0),
+              (READ, 0, 0, t[0], t[2], t[3], 0), (READ, 0, 1, t[0], t[3], t[4], 0),
+              (WRITE, 0, 0, t[4], t[4], t[5], 0), (WRITE, 0, 1, t[4], t[5], t[6], 0)]
+    assert [(k, b, line, *(round(x, 6) for x in (e, s, f)), miss) for k, b, line, e, s, f, miss in log] == expect
+    o = res.overall
+    assert o["levelling_writes"] == 2 and o["levelling_write_share"] == 0.5
+    assert o["levelling_write_service_ns"] == pytest.approx(39.7 + 37.9)
+    assert o["levelling_write_time_share"] == pytest.approx((39.7 + 37.9) / (38.9 + 37.9 + 39.7 + 37.9))
+    # energy (1 pJ per ns of operation by default): the copies' writes are 77.6 pJ
+    assert o["levelling_energy_pj"] == pytest.approx(39.7 + 37.9)
+    # the copies' insertions and removals are the bank's wear: 1 (the write) + 2 (line 0's copy)
+    assert res.per_bank["cell_flips"].sum() == 3
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_timing_racetrack_copies_use_the_port_groups(engine):
+    from archsim.timing.stats import READ, WRITE
+
+    _chunk, log, res = _timing(0, engine)  # one port group per cluster: the two lines in parallel
+    # line 0: write 5000-5038.9, read 5038.9-5076.8; line 1: write 5000-5037.9, read 5037.9-5075.8; the
+    # copies' writes start when both reads are done (5076.8): line 0 39.7, line 1 37.9 ns
+    assert len(log) == 6
+    first = {(k, line): tuple(round(x, 6) for x in (e, s, f)) for k, b, line, e, s, f, _m in log if e == 5000}
+    assert first == {(WRITE, 0): (5000.0, 5000.0, 5038.9), (WRITE, 1): (5000.0, 5000.0, 5037.9),
+                     (READ, 0): (5000.0, 5038.9, 5076.8), (READ, 1): (5000.0, 5037.9, 5075.8)}
+    copies = sorted((line, round(s, 6), round(f, 6)) for k, _b, line, e, s, f, _m in log if k == WRITE and e > 5000)
+    assert copies == [(0, 5076.8, 5116.5), (1, 5076.8, 5114.7)]
+    assert res.overall["elapsed_ns"] == pytest.approx(5116.5)
