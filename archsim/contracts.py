@@ -186,10 +186,10 @@ class TechnologyStream(ABC):
 
     def cell_states(self, lines) -> np.ndarray:
         """The values (0/1) of the cells of ``lines`` (an index array or a slice) as they are now,
-        (n, words * cells_per_word) uint8, each line's cells in wear order (word after
-        word, a word's cells as in :attr:`wear`). Wear levelling (:mod:`archsim.wear`) needs them
-        to price the copy of a line to its new place; a scheme that does not expose them cannot
-        be levelled."""
+        (n, :attr:`positions_per_line`) uint8: with per-cell wear, ``words * cells_per_word`` cells
+        in wear order (word after word, a word's cells as in :attr:`wear`); a racetrack line's track
+        positions otherwise. Wear levelling (:mod:`archsim.wear`) needs them to price the copy of a
+        line to its new place; a scheme that does not expose them cannot be levelled."""
         from archsim.errors import ConfigError
 
         raise ConfigError(f"stream {type(self).__name__} does not expose its cells; "
