@@ -343,3 +343,45 @@ def test_timing_racetrack_copies_use_the_port_groups(engine):
     copies = sorted((line, round(s, 6), round(f, 6)) for k, _b, line, e, s, f, _m in log if k == WRITE and e > 5000)
     assert copies == [(0, 5076.8, 5116.5), (1, 5076.8, 5114.7)]
     assert res.overall["elapsed_ns"] == pytest.approx(5116.5)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_archsim_run_racetrack_with_start_gap(tmp_path):
+    import pandas as pd
+
+    from archsim.cli import main
+
+    def run(name, *extra):
+        out = tmp_path / name
+        assert main(["run", "--memory", "racetrack", "--iterations", "3", "--schemes", "dcw,m-of-n", "--out",
+                     str(out), "--no-progress", "--no-figures", *extra]) == 0
+        return pd.read_csv(out / "summary.csv").set_index("scheme")
+
+    plain = run("none")
+    sg = run("sg", "--set", "wear_leveling=start-gap", "--set", "wear_leveling.psi=2")
+    assert not any(c.startswith(("levelling_", "line_wear", "levelled_")) for c in plain.columns)
+    assert "lifetime_iterations" not in sg.columns and "lifetime_years" not in sg.columns  # no endurance
+    # the scheme's own columns are those of the un-levelled run
+    pd.testing.assert_frame_equal(sg[plain.columns], plain)
+    lines = int(plain.loc["dcw", "line_writes"]) // 3
+    assert (sg["levelling_line_writes"] == 3 * lines // 2).all()         # one move per psi = 2 writes
+    assert sg.loc["m-of-n", "levelling_insertions"] == 0 == sg.loc["m-of-n", "levelling_removals"]
+    assert sg.loc["dcw", "levelling_flips"] == sg.loc["dcw", "levelling_insertions"] + sg.loc["dcw", "levelling_removals"]
+    # the physical lines (one spare slot) hold the logical wear plus the copies'; one region: the steady
+    # state is their mean
+    d = sg.loc["dcw"]
+    assert d["levelled_line_wear_mean"] * (lines + 1) == pytest.approx(d["line_wear_mean"] * lines + d["levelling_flips"])
+    assert d["levelled_steady_line_wear_max"] == pytest.approx(d["levelled_line_wear_mean"])
+    assert d["levelled_line_wear_max"] >= d["levelled_steady_line_wear_max"] > 0
+    assert 0 < sg.loc["dcw", "levelling_energy_share"] < 1
+
+
+def test_archsim_racetrack_refuses_a_leveller(tmp_path, capsys):
+    from archsim.cli import main
+
+    req = tmp_path / "r.txt"
+    req.write_text("W 0 1 5\nR 0 1\n")
+    assert main(["racetrack", "--requests", str(req), "--set", "wear_leveling=start-gap"]) == 2
+    assert "no lines to level" in capsys.readouterr().err
