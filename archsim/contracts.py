@@ -123,6 +123,11 @@ class StreamResult(ABC):
         default (no levelling): :meth:`physical_wear`."""
         return self.physical_wear()
 
+    def line_wear(self) -> np.ndarray | None:
+        """Logical wear per line (lines,) of a levelled technology whose wear unit is the line
+        (:attr:`TechnologyStream.wear_per_line`); default None."""
+        return None
+
     def levelling_costs(self) -> dict[str, float]:
         """What wear levelling's line copies cost (``levelling_line_writes``, ``levelling_flips``,
         ``levelling_energy_pj``, ...); default: nothing (no levelling)."""
@@ -181,14 +186,44 @@ class TechnologyStream(ABC):
 
     def cell_states(self, lines) -> np.ndarray:
         """The values (0/1) of the cells of ``lines`` (an index array or a slice) as they are now,
-        (n, words * cells_per_word) uint8, each line's cells in wear order (word after
-        word, a word's cells as in :attr:`wear`). Wear levelling (:mod:`archsim.wear`) needs them
-        to price the copy of a line to its new place; a scheme that does not expose them cannot
-        be levelled."""
+        (n, :attr:`positions_per_line`) uint8: with per-cell wear, ``words * cells_per_word`` cells
+        in wear order (word after word, a word's cells as in :attr:`wear`); a racetrack line's track
+        positions otherwise. Wear levelling (:mod:`archsim.wear`) needs them to price the copy of a
+        line to its new place; a scheme that does not expose them cannot be levelled."""
         from archsim.errors import ConfigError
 
         raise ConfigError(f"stream {type(self).__name__} does not expose its cells; "
                           "wear levelling needs them (wear_leveling = \"none\")")
+
+    #: Whether the technology's wear unit is the line (one figure per line: racetrack's insertions +
+    #: removals, the ``flips`` of :meth:`MemoryTechnology.line_totals`) rather than the cell of
+    #: :attr:`wear`. A wear leveller then folds one figure per line and prices its copies with
+    #: :meth:`copy_rows`; with cells, it compares the cells and prices the differing ones
+    #: (:meth:`MemoryTechnology.copy_outcome`).
+    wear_per_line: ClassVar[bool] = False
+
+    @property
+    def positions_per_line(self) -> int:
+        """Width of a row of :meth:`cell_states` (default ``words * cells_per_word``)."""
+        return self.words * self.cells_per_word
+
+    def initial_states(self, lines) -> np.ndarray | None:
+        """The cells of ``lines`` as the memory was formatted, before any write (what a wear
+        leveller's spare line holds at the start), or None when that is not known until the first
+        write (a leveller then asks again after it). Default: :meth:`cell_states` (a stream whose
+        cells at construction are its formatted state; asked before the first feed)."""
+        return self.cell_states(lines)
+
+    def copy_rows(self, before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Price ``n`` line copies of a wear leveller that write the positions ``after`` over the
+        positions ``before`` (both (n, :attr:`positions_per_line`) 0/1, as :meth:`cell_states` gives
+        them): ``(outcome rows (n, fields) uint32, wear per copy (n,) uint64)``, the scheme's own write
+        of the moved positions over the destination's. Needed only with :attr:`wear_per_line`; a
+        stream with per-cell wear is priced by its differing cells instead."""
+        from archsim.errors import ConfigError
+
+        raise ConfigError(f"stream {type(self).__name__} does not price a wear-levelling line copy "
+                          "(wear_leveling = \"none\")")
 
     def lines_wear(self, lines) -> np.ndarray | None:
         """Flips per cell so far of ``lines`` (an index array or a slice) only, (n, words, cells); default: rows of

@@ -292,7 +292,7 @@ def _add_lifetime_columns(summary: pd.DataFrame, lifetimes: dict[str, dict[str, 
         if "simulated_time_ns" in summary.columns:
             sim = float(summary["simulated_time_ns"].iloc[i])
             its = int(summary["iterations"].iloc[i])
-            if np.isfinite(sim) and sim > 0 and its:
+            if np.isfinite(sim) and sim > 0 and its and "lifetime_levelled_iterations" in cols:
                 t = sim * 1e-9 / its
                 cols.update(iteration_time_s=t, iteration_time_source="timing",
                             lifetime_seconds=cols["lifetime_levelled_iterations"] * t,

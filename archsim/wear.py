@@ -37,9 +37,14 @@ Built-ins:
   the lines and the cell positions.
 
 A leveller needs the scheme's cell values
-(:meth:`~archsim.contracts.TechnologyStream.cell_states`); every PCM scheme exposes them. Racetrack's
-wear proxy is per line (insertions and removals), not per cell: a rotation inside a line changes
-nothing there, and it cannot be levelled here (a clear error).
+(:meth:`~archsim.contracts.TechnologyStream.cell_states`); every PCM scheme exposes them. Racetrack
+wears per *line* (insertions and removals; :attr:`~archsim.contracts.TechnologyStream.wear_per_line`):
+the wrapper then folds one figure per line (from the chunks' ``line_totals``), reads the lines' track
+positions from the kernel's state words, and prices each copy as the scheme's write of the moved
+positions over the destination's (:meth:`~archsim.contracts.TechnologyStream.copy_rows`). A rotation
+inside a line moves no wear there and only costs its copies; Start-Gap levels the lines. Racetrack has
+no endurance: its summary gains the levelling costs and the line-wear spread
+(:func:`levelling_columns`), no lifetime.
 
 Adding a leveller is one file: subclass :class:`LevelledStream` (``next_boundary`` and ``remap``),
 declare a ``Params`` dataclass, register a :class:`WearLeveller` subclass (see
@@ -122,19 +127,32 @@ class LevelledStream(TechnologyStream):
         self.technology = technology
         self.config = config
         self.params = params
-        self.cells_per_line = inner.words * inner.cells_per_word
+        #: Width of the lines' cell (position) rows that a remapping moves (:meth:`cell_states`).
+        self.cells_per_line = inner.positions_per_line
+        #: Whether the wear unit is the line (racetrack): then the wear folded is one figure per line
+        #: (:attr:`units` = 1, accumulated here from the chunks' ``line_totals``) and copies are priced
+        #: by the stream (:meth:`~archsim.contracts.TechnologyStream.copy_rows`).
+        self.per_line = bool(inner.wear_per_line)
+        self.units = 1 if self.per_line else self.cells_per_line
+        self._line_wear = np.zeros((self.lines, 1), np.uint64) if self.per_line else None
+        #: The copies' outcome counters summed (per field of the technology's outcome).
+        self.copy_fields = np.zeros(len(technology.outcome_fields), np.int64)
         self.iterations = 0
         self.copies = 0
         self.copies_programmed = 0
         self.copy_set_flips = 0
         self.copy_reset_flips = 0
         self.copy_energy_pj = 0.0
+        self.copy_line_flips = 0
         self._times = None
         self._log: list[LineCopies] = []  # the copies of the chunk being fed (ChunkOutcome.copies)
         self._at = 0                      # the iteration of that chunk a remapping falls at
         # fail at once, with one clear error, if the scheme or technology cannot be levelled
-        inner.cell_states(np.zeros(1, np.intp))
-        technology.copy_outcome(np.zeros(1, np.int64), np.zeros(1, np.int64))
+        probe = inner.cell_states(np.zeros(1, np.intp))
+        if self.per_line:
+            inner.copy_rows(probe, probe)
+        else:
+            technology.copy_outcome(np.zeros(1, np.int64), np.zeros(1, np.int64))
 
     # -- subclass contract ------------------------------------------------------------------
     @abstractmethod
@@ -172,14 +190,24 @@ class LevelledStream(TechnologyStream):
         r = np.asarray(reset_cells, np.int64)
         if not s.size:
             return
-        self.copies += int(s.size)
-        self.copies_programmed += int(np.count_nonzero(s + r))
         self.copy_set_flips += int(s.sum())
         self.copy_reset_flips += int(r.sum())
+        self.copied_rows(self.technology.copy_outcome(s, r), s + r, lines)
+
+    def copied_rows(self, rows: np.ndarray, flips: np.ndarray, lines) -> None:
+        """Account line copies given as outcome rows (n, fields) with their wear ``flips`` (n,) onto
+        ``lines`` (as :meth:`copied`, which prices SET/RESET cells into rows and calls this)."""
+        s = np.asarray(flips, np.int64)
+        if not s.size:
+            return
+        self.copies += int(s.size)
+        self.copies_programmed += int(np.count_nonzero(s))
+        self.copy_fields += np.asarray(rows, np.int64).sum(axis=0)
         tech = self.technology
-        rows = tech.copy_outcome(s, r)
         totals = tech.line_totals(ChunkOutcome(rows[None], None, {}, tuple(tech.outcome_fields)), self.config)
         self.copy_energy_pj += float(sum(float(np.sum(v)) for k, v in totals.items() if k != "flips"))
+        if self.per_line:
+            self.copy_line_flips += int(s.sum())
         idx = np.arange(self.lines, dtype=np.int64)[lines] if isinstance(lines, slice) else np.asarray(lines, np.int64)
         if idx.shape != s.shape:
             raise ArchsimError(f"wear leveller {self.name}: {s.size} copies priced onto {idx.size} lines")
@@ -188,6 +216,31 @@ class LevelledStream(TechnologyStream):
             self._log[-1] = LineCopies(self._at, np.concatenate([last.lines, idx]), np.concatenate([last.outcome, rows]))
         else:
             self._log.append(LineCopies(self._at, idx, rows))
+
+    def price(self, before: np.ndarray, after: np.ndarray, lines, offset: int = 0) -> np.ndarray:
+        """Price and account the copies of ``lines`` that write the cells ``after`` over ``before``
+        ((n, :attr:`cells_per_line`) each, as they lie physically); returns the wear they add, (n,
+        :attr:`units`). Cells: the differing cells are programmed (SET 0 -> 1, RESET 1 -> 0). Per-line
+        wear: the stream's own pricing (:meth:`~archsim.contracts.TechnologyStream.copy_rows`) over
+        the scheme's segments where they lie after the copy: ``offset``, the rotation the copy
+        leaves the line at, is undone first (a rotation by a non-multiple of a segment regroups
+        positions into segments, so even an m-of-n copy can then insert and remove)."""
+        if self.per_line:
+            if offset:
+                before, after = np.roll(before, -offset, axis=1), np.roll(after, -offset, axis=1)
+            rows, wear = self.inner.copy_rows(before, after)
+            self.copied_rows(rows, wear, lines)
+            return np.asarray(wear, np.uint64)[:, None]
+        sets, resets = before < after, before > after
+        self.copied(sets.sum(axis=1), resets.sum(axis=1), lines)
+        return sets | resets
+
+    def _wear_rows(self, lines) -> np.ndarray:
+        """(n, :attr:`units`) uint64 logical wear of ``lines`` so far."""
+        if self.per_line:
+            return self._line_wear[lines]
+        return np.ascontiguousarray(self.inner.lines_wear(lines), dtype=np.uint64).reshape(
+            len(np.arange(self.lines)[lines]), -1)
 
     # -- TechnologyStream ------------------------------------------------------------------
     def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> ChunkOutcome:
@@ -204,6 +257,9 @@ class LevelledStream(TechnologyStream):
             if times is not None:
                 self.inner.set_write_times(times[done:done + n])
             pieces.append(self.inner.feed(writes[done:done + n], want_stored=want_stored))
+            if self.per_line and n:
+                self._line_wear[:, 0] += np.asarray(
+                    self.technology.line_totals(pieces[-1], self.config)["flips"], np.uint64)
             done += n
             self.iterations += n
             if self.iterations == boundary:
@@ -251,7 +307,9 @@ class LevelledStream(TechnologyStream):
         return self.inner.lines_wear(lines)
 
     def _logical_wear(self) -> np.ndarray:
-        """(lines, cells per line) uint64 logical wear so far."""
+        """(lines, cells per line) uint64 logical wear so far ((lines, 1) with per-line wear)."""
+        if self.per_line:
+            return self._line_wear
         return np.ascontiguousarray(self.inner.wear, dtype=np.uint64).reshape(self.lines, -1)
 
 
@@ -265,6 +323,18 @@ class LevelledResult(StreamResult):
         self.leveller = stream.name
         self._physical = stream.physical_wear(inner.cell_wear())
         self._steady = stream.steady_wear(self._physical)
+        self.per_line = stream.per_line
+        if stream.per_line:  # the wear unit is the line: the copies' counters by the outcome's names
+            self._logical_lines = stream._line_wear[:, 0].copy()
+            self._costs = {
+                "levelling_line_writes": stream.copies,
+                "levelling_programmed_writes": stream.copies_programmed,
+                "levelling_flips": stream.copy_line_flips,
+                **{f"levelling_{f}": int(v) for f, v in zip(stream.technology.outcome_fields, stream.copy_fields)
+                   if not f.startswith("path_")},
+                "levelling_energy_pj": stream.copy_energy_pj,
+            }
+            return
         self._costs = {
             "levelling_line_writes": stream.copies,
             "levelling_programmed_writes": stream.copies_programmed,
@@ -296,6 +366,10 @@ class LevelledResult(StreamResult):
 
     def levelling_costs(self) -> dict[str, float]:
         return dict(self._costs)
+
+    def line_wear(self) -> np.ndarray | None:
+        """The logical wear per line (lines,) of a technology whose wear unit is the line, else None."""
+        return self._logical_lines if self.per_line else None
 
 
 # --------------------------------------------------------------------------- rotate
@@ -333,7 +407,8 @@ class RotateStream(LevelledStream):
     def __init__(self, inner, technology, config, params) -> None:
         super().__init__(inner, technology, config, params)
         self.offset = 0
-        self._x = np.zeros((self.lines, self.cells_per_line), self.X_DTYPES[0])
+        # per-line wear: a rotation moves no wear between lines; _x is the copies' wear per line
+        self._x = np.zeros((self.lines, self.units), np.int64 if self.per_line else self.X_DTYPES[0])
         self._scratch: tuple[np.ndarray, ...] | None = None
         self._physical: np.ndarray | None = None  # the physical wear (physical_wear), maybe in place of _x
 
@@ -373,6 +448,14 @@ class RotateStream(LevelledStream):
         d = (new - self.offset) % C
         if d == 0:  # the mapping does not change: nothing moves
             return
+        if self.per_line:  # every line rewritten at its new rotation, priced by the scheme
+            for l0 in range(0, L, REMAP_LINES):
+                rows = slice(l0, min(L, l0 + REMAP_LINES))
+                cells = self.inner.cell_states(rows)
+                self._x[rows] += self.price(np.roll(cells, self.offset, axis=1), np.roll(cells, new, axis=1),
+                                            rows, new).astype(np.int64)
+            self.offset = new
+            return
         scratch, sets, resets = self._buffers()
         for l0 in range(0, L, REMAP_LINES):  # blocks of lines, in place (one pass of a small kernel)
             rows = slice(l0, min(L, l0 + REMAP_LINES))
@@ -398,6 +481,8 @@ class RotateStream(LevelledStream):
         result stays as it was."""
         if self._physical is not None:  # not fed since
             return self._physical
+        if self.per_line:  # each line keeps its place: its wear plus its copies'
+            return (self._x + self._logical_wear().astype(np.int64)).astype(np.uint64)
         cur = self._logical_wear() if logical is None else logical.reshape(self.lines, -1)
         C, o, L = self.cells_per_line, self.offset, self.lines
         x = self._x
@@ -431,7 +516,10 @@ class RotateStream(LevelledStream):
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
         """A rotation by ``shift`` cells makes every cell of a line visit the positions of its class
-        modulo gcd(shift, cells per line): the mean over each class, per line."""
+        modulo gcd(shift, cells per line): the mean over each class, per line. With per-line wear
+        the rotation moves no wear: the physical wear itself."""
+        if self.per_line:
+            return physical
         g = self.orbit()
         classes = physical.reshape(physical.shape[0], -1, g)
         # a read-only broadcast (a view for shift = 1: no array of the wear's size is built)
@@ -478,6 +566,8 @@ class StartGapStream(LevelledStream):
     move left there (at the start, the spare slot is formatted like the last line of its region)."""
 
     name = "start-gap"
+    #: The cell rotation inside the lines (``rotate-start-gap``; 0 here).
+    offset = 0
 
     def __init__(self, inner, technology, config, params: StartGapParams) -> None:
         super().__init__(inner, technology, config, params)
@@ -502,8 +592,9 @@ class StartGapStream(LevelledStream):
             self.start.append(0)
             self.moves_done.append(0)
             gap_fill.append(lines[-1])
-        self._gap_cells = inner.cell_states(np.asarray(gap_fill, np.intp))  # (R, C)
-        self._excess = np.zeros((L + R, self.cells_per_line), np.uint64)
+        self._gap_lines = np.asarray(gap_fill, np.intp)
+        self._gap_cells = inner.initial_states(self._gap_lines)  # (R, C); None: known after the first write
+        self._excess = np.zeros((L + R, self.units), np.uint64)
 
     def next_boundary(self) -> int:
         psi = self.params.psi
@@ -531,6 +622,8 @@ class StartGapStream(LevelledStream):
         return out
 
     def remap(self) -> None:
+        if self._gap_cells is None:  # the format is known now (after the first write)
+            self._gap_cells = self.inner.initial_states(self._gap_lines)
         for r, src, dst in self._moves():
             # A batch is one iteration's moves of the region, at most n_r of them (psi >= 1): the
             # gap walks down through distinct slots, so every source holds the line it held before
@@ -540,21 +633,20 @@ class StartGapStream(LevelledStream):
             if (carried < 0).any() or len(src) > self.region_sizes[r]:
                 raise ArchsimError("start-gap: internal error: a batch of gap moves longer than its region")
             unique, pos = np.unique(carried, return_inverse=True)
-            cur = np.ascontiguousarray(self.inner.lines_wear(unique), dtype=np.uint64).reshape(len(unique), -1)
+            cur = self._wear_rows(unique)
             cells = self.inner.cell_states(unique)
             w, c = self._frame(cur[pos]), self._frame(cells[pos])  # as the lines lie physically
             # a move copies its line onto the stale copy the previous move left in the gap slot
             stale = np.concatenate([self._gap_cells[r][None], c[:-1]])
-            sets, resets = stale < c, stale > c
+            programmed = self.price(stale, c, carried, self.offset)
             ex = self._excess
             ex[src] += w                           # the lines leave: those slots' wear is complete
-            ex[dst] += sets | resets               # sources and destinations are distinct in a batch
+            ex[dst] += programmed                  # sources and destinations are distinct in a batch
             ex[dst] -= w                           # the lines now live at their destinations
             self._gap_cells[r] = c[-1]
             self.line_of_slot[src] = -1
             self.line_of_slot[dst] = carried
             self.slot_of_line[carried] = dst
-            self.copied(sets.sum(axis=1), resets.sum(axis=1), carried)
 
     def _frame(self, rows: np.ndarray) -> np.ndarray:
         """Rows of logical cells as they lie in their physical line (Start-Gap keeps the cell order)."""
@@ -618,7 +710,7 @@ class RotateStartGapStream(StartGapStream):
         self.offset = 0
 
     def _frame(self, rows: np.ndarray) -> np.ndarray:
-        return np.roll(rows, self.offset, axis=1) if self.offset else rows
+        return np.roll(rows, self.offset, axis=1) if self.offset and rows.shape[1] > 1 else rows
 
     def next_boundary(self) -> int:
         p = self.params.period
@@ -637,19 +729,20 @@ class RotateStartGapStream(StartGapStream):
         for l0 in range(0, self.lines, BLOCK_LINES):
             rows = slice(l0, min(self.lines, l0 + BLOCK_LINES))
             slots = self.slot_of_line[rows]
-            cur = np.ascontiguousarray(self.inner.lines_wear(rows), dtype=np.uint64).reshape(-1, C)
+            cur = self._wear_rows(rows)
             cells = self.inner.cell_states(rows)
             before, after = np.roll(cells, old, axis=1), np.roll(cells, new, axis=1)
-            programmed = before != after
-            self._excess[slots] += np.roll(cur, old, axis=1) - np.roll(cur, new, axis=1) + programmed
-            sets = np.count_nonzero(programmed & (after == 1), axis=1)
-            self.copied(sets, np.count_nonzero(programmed, axis=1) - sets, rows)
+            programmed = self.price(before, after, rows, new)
+            if self.per_line:  # the rotation moves no wear between lines: only the copies add
+                self._excess[slots] += programmed
+            else:
+                self._excess[slots] += np.roll(cur, old, axis=1) - np.roll(cur, new, axis=1) + programmed
         self.offset = new
 
     def steady_wear(self, physical: np.ndarray) -> np.ndarray:
         """Every line visits every slot of its region, and every cell every position of its rotation
         class modulo gcd(shift, C): the mean over a region's slots and a class's cells."""
-        g = math.gcd(self.params.shift, self.cells_per_line)
+        g = 1 if self.per_line else math.gcd(self.params.shift, self.cells_per_line)
         out = np.empty(physical.shape, np.float64)
         for b, n in zip(self.slot_base, self.region_sizes):
             part = physical[b: b + n + 1].reshape(n + 1, -1, g)
@@ -686,7 +779,7 @@ def lifetime_columns(result: StreamResult, *, iterations: int, endurance: float 
     or endurance."""
     wear = result.cell_wear()
     if wear is None or endurance is None:
-        return {}
+        return levelling_columns(result)
     physical = result.physical_wear()
     steady = result.steady_wear()
     mean = float(wear.mean()) if wear.size else 0.0
@@ -717,6 +810,43 @@ def lifetime_columns(result: StreamResult, *, iterations: int, endurance: float 
     }
 
 
+def levelling_columns(result: StreamResult) -> dict[str, Any]:
+    """The levelling columns of a run without per-cell lifetime (a technology whose wear unit is the
+    line, or without endurance: racetrack), under a leveller; empty without one. No lifetime is
+    invented: the overhead (``levelling_line_writes``, ``levelling_flips`` = the copies' wear,
+    the copies' outcome counters ``levelling_<field>``, ``levelling_energy_pj``, the write and
+    energy shares) and, for per-line wear, how it is spread over the lines: ``line_wear_max`` and
+    ``line_wear_mean`` (the scheme's logical lines, no levelling), ``levelled_line_wear_max`` (the
+    most-worn physical line of the replay, copies included), ``levelled_steady_line_wear_max`` (in
+    the leveller's steady state, :meth:`LevelledStream.steady_wear`) and ``levelled_line_wear_mean``
+    (over the physical lines, spare slots included)."""
+    costs = result.levelling_costs()
+    if not costs:
+        return {}
+    summary = result.summary()
+    energy = float(summary.get("energy_pj", 0.0))
+    writes = int(summary.get("line_writes", 0))
+    lw, le = int(costs.get("levelling_line_writes", 0)), float(costs.get("levelling_energy_pj", 0.0))
+    out: dict[str, Any] = {"wear_leveling": getattr(result, "leveller", "none")}
+    lines = result.line_wear()
+    if lines is not None:
+        physical, steady = result.physical_wear(), result.steady_wear()
+        out.update({
+            "line_wear_max": int(lines.max()) if lines.size else 0,
+            "line_wear_mean": float(lines.mean()) if lines.size else 0.0,
+            "levelled_line_wear_max": int(physical.max()) if physical.size else 0,
+            "levelled_steady_line_wear_max": float(steady.max()) if steady.size else 0.0,
+            "levelled_line_wear_mean": float(physical.mean()) if physical.size else 0.0,
+        })
+    out.update({k: v for k, v in costs.items() if k not in ("levelling_energy_pj",)})
+    out.update({
+        "levelling_energy_pj": le,
+        "levelling_write_share": lw / (writes + lw) if writes + lw else 0.0,
+        "levelling_energy_share": le / (energy + le) if energy + le else 0.0,
+    })
+    return out
+
+
 def wear_histogram(wear_per_iteration: np.ndarray, bins: np.ndarray) -> np.ndarray:
     """Cells per bin of flips per iteration (``bins``: edges), for the wear-distribution figure."""
     counts, _ = np.histogram(np.asarray(wear_per_iteration, np.float64).ravel(), bins=bins)
@@ -724,4 +854,4 @@ def wear_histogram(wear_per_iteration: np.ndarray, bins: np.ndarray) -> np.ndarr
 
 
 __all__ = ["wear_histogram", "RotateStartGap", "RotateStartGapParams", "RotateStartGapStream", "WEAR_LEVELLERS", "WearLeveller", "LevelledStream", "LevelledResult", "NoLevelling", "Rotate",
-           "RotateParams", "RotateStream", "StartGap", "StartGapParams", "StartGapStream", "lifetime_columns"]
+           "RotateParams", "RotateStream", "StartGap", "StartGapParams", "StartGapStream", "levelling_columns", "lifetime_columns"]

@@ -63,6 +63,10 @@ def _config(args: argparse.Namespace):
             RACETRACK_SCHEMES.get(name)
         except KeyError as exc:
             raise ConfigError(str(exc)) from None
+    if cfg.wear_leveling.name != "none":
+        raise ConfigError(f"wear_leveling = {cfg.wear_leveling.name!r}: archsim racetrack replays requests (or "
+                          "counts matrix layouts) item by item, with no lines to level; racetrack is levelled "
+                          "in archsim run --memory racetrack (wear_leveling = \"none\" here)")
     return cfg, schemes
 
 

@@ -194,9 +194,19 @@ class ReferenceMemory:
         return [0, 0, det, shifts, 0, 0, self.N if self.pm.spread else det], self.value(slot)
 
 
+def line_positions(mem: ReferenceMemory, L: int, n_items: int) -> np.ndarray:
+    """(L, n_items x S x N) uint8: every line's positions, item after item, segment after segment."""
+    return np.array([[b for k in range(n_items) for seg in mem.cells[l * n_items + k] for b in seg]
+                     for l in range(L)], dtype=np.uint8).reshape(L, -1)
+
+
 def reference_trace(config: RacetrackConfig, scheme: str, writes: np.ndarray, word_bits: int = 32,
-                    line_offset: int = 0):
-    """Replay (T, L, W) words; returns (outcome (T, L, 7), stored (T, L, W), figures)."""
+                    line_offset: int = 0, observe=None):
+    """Replay (T, L, W) words; returns (outcome (T, L, 7), stored (T, L, W), figures).
+
+    ``observe(t, positions)``, if given, is called with every line's positions
+    (:func:`line_positions`) after formatting (t = -1) and after every iteration t (for the wear
+    levelling tests, which move the positions physically)."""
     from archsim.racetrack.schemes import RACETRACK_SCHEMES
 
     cls = RACETRACK_SCHEMES.get(scheme)
@@ -225,6 +235,8 @@ def reference_trace(config: RacetrackConfig, scheme: str, writes: np.ndarray, wo
         for k in range(n_items):
             real = min(per, W - k * per)
             mem.write(l * n_items + k, 0, item_value([stored_word(0)] * real), move=False)
+    if observe is not None:
+        observe(-1, line_positions(mem, L, n_items))
     outcome = np.zeros((T, L, 7), dtype=np.int64)
     stored = np.zeros((T, L, W), dtype=np.uint64)
     for t in range(T):
@@ -236,6 +248,8 @@ def reference_trace(config: RacetrackConfig, scheme: str, writes: np.ndarray, wo
                 v = mem.value(l * n_items + k)
                 for j in range(len(words)):
                     stored[t, l, k * per + j] = (v >> (j * word_bits)) & ((1 << word_bits) - 1)
+        if observe is not None:
+            observe(t, line_positions(mem, L, n_items))
     return outcome, stored, k_ones
 
 

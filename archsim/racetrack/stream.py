@@ -209,6 +209,7 @@ class RacetrackStream(TechnologyStream):
         K.trace_chunk(items, self.state, self.offsets.copy(), outcome, items, False,
                       self.line_offset, self.cluster0, self._geo, self._sch, fmt)
         self.format_insertions = int(fmt[INS])
+        self._format_row = self.state[: self.n_items].copy()  # every line formats alike
         self._formatted = True
 
     # ---------------------------------------------------------------- protocol
@@ -235,12 +236,83 @@ class RacetrackStream(TechnologyStream):
             self._stored.append(out_stored)
         return ChunkOutcome(outcome, out_stored, {}, OUTCOME_FIELDS)
 
+    # ---------------------------------------------------------------- wear levelling
+
+    #: Racetrack wears per line (insertions + removals, the ``flips`` of the technology's
+    #: ``line_totals``), not per cell: a wear leveller folds one figure per line.
+    wear_per_line = True
+
+    @property
+    def positions_per_line(self) -> int:
+        """Track positions of one line: items x segments x positions per segment."""
+        return self.n_items * self.config.segments_per_item * self.scheme.positions()
+
+    def _positions(self, state: np.ndarray) -> np.ndarray:
+        """(n, n_items, S * spw) state words -> (n, positions per line) uint8, item after item,
+        segment after segment, position 0 first (word 0 holds positions 0..63, word 1 the rest)."""
+        n = state.shape[0]
+        S, spw, N = self.config.segments_per_item, self._sch["spw"], self.scheme.positions()
+        words = np.ascontiguousarray(state, dtype=np.uint64).reshape(n, self.n_items, S, spw)
+        bits = np.unpackbits(words.view(np.uint8), axis=-1, bitorder="little")  # (n, items, S, 64 spw)
+        return np.ascontiguousarray(bits[..., :N]).reshape(n, -1)
+
     def cell_states(self, lines) -> np.ndarray:
-        """Racetrack counts wear per line (insertions and removals), not per cell: there is no cell
-        mapping to level (a rotation inside a line changes nothing) and Start-Gap's per-line copies
-        are not modelled for it."""
-        raise ConfigError("racetrack counts wear per line (insertions + removals), not per cell: wear "
-                          "levelling does not apply to it (wear_leveling = \"none\")")
+        """The track positions of ``lines`` now (a skyrmion = 1), (n, :attr:`positions_per_line`)
+        uint8, read from the kernel's state words. Before the first write the memory is not yet
+        formatted (all positions empty)."""
+        return self._positions(self.state.reshape(self.lines, self.n_items, -1)[lines])
+
+    def initial_states(self, lines) -> np.ndarray | None:
+        """The formatted positions of ``lines`` (every line formats alike: the encoding of 0), or
+        None before the first write (``fixed-ones`` chooses K, and so its format, from it)."""
+        if not self._formatted:
+            return None
+        n = len(np.arange(self.lines)[lines])
+        return np.repeat(self._positions(self._format_row[None]), n, axis=0)
+
+    def copy_rows(self, before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Wear levelling's line copies as the scheme's write of the moved positions ``after`` over
+        the destination's ``before``, segment by segment (racetrack.md's counts, on positions):
+
+        * ``naive``: every position removed, the ones inserted (removals N, insertions pc(after));
+        * ``dcw``, ``fnw``: the differing positions (0 -> 1 inserted, 1 -> 0 removed), detects N;
+        * ``pw``, ``pw+fnw``, ``m-of-n``, ``fixed-ones``: only the difference in skyrmion count
+          (an m-of-n copy inserts and removes nothing), detects N.
+
+        Path counts as for a write (serial: all; spread: the slowest segment of each item). Shifts:
+        the line's positions pass the port one after another from an aligned start, ``items x walk
+        - 1`` steps, as a line read is timed (:func:`~archsim.racetrack.technology.line_read_ns`);
+        the copies leave the alignment the scheme's writes see as it was. Wear per copy: insertions
+        + removals."""
+        n = before.shape[0]
+        S, N = self.config.segments_per_item, self.scheme.positions()
+        b = np.asarray(before, np.uint8).reshape(n, self.n_items, S, N)
+        a = np.asarray(after, np.uint8).reshape(n, self.n_items, S, N)
+        kernel = self.scheme.kernel
+        pa = a.sum(axis=-1, dtype=np.int64)
+        if kernel == "naive":
+            ins, rem = pa, np.full_like(pa, N)
+        elif kernel in ("dcw", "fnw"):
+            ins = (a & (1 - b)).sum(axis=-1, dtype=np.int64)
+            rem = (b & (1 - a)).sum(axis=-1, dtype=np.int64)
+        else:
+            d = pa - b.sum(axis=-1, dtype=np.int64)
+            ins, rem = np.maximum(d, 0), np.maximum(-d, 0)
+        det = 0 if kernel == "naive" else N
+        rows = np.zeros((n, NFIELDS), np.int64)
+        rows[:, INS], rows[:, REM] = ins.sum(axis=(1, 2)), rem.sum(axis=(1, 2))
+        rows[:, DET] = self.n_items * S * det
+        rows[:, SHIFT] = self.n_items * self.ports.walk - 1
+        if self.ports.spread:  # the slowest segment of each item (the first of equal ones), as the kernel
+            c = self.config
+            t = det * c.read_latency_ns + rem * c.remove_latency_ns + ins * c.insert_latency_ns
+            worst = np.argmax(t, axis=-1)[..., None]
+            rows[:, PINS] = np.take_along_axis(ins, worst, -1).sum(axis=(1, 2))
+            rows[:, PREM] = np.take_along_axis(rem, worst, -1).sum(axis=(1, 2))
+            rows[:, PDET] = self.n_items * det
+        else:
+            rows[:, PINS], rows[:, PREM], rows[:, PDET] = rows[:, INS], rows[:, REM], rows[:, DET]
+        return rows.astype(np.uint32), (rows[:, INS] + rows[:, REM]).astype(np.uint64)
 
     @property
     def cells_per_word(self) -> int:

@@ -13,6 +13,14 @@ The functional replay feeds the model chunk by chunk; :meth:`ArrivalFrontEnd.run
 whose data the chunks fed so far hold and stops at the first write of a later iteration (the next
 chunk resumes there). Replaying fewer iterations than the trace holds (``run.iterations``) cuts the
 request stream at the first write of an iteration not replayed.
+
+Wear levelling. A leveller remaps at the end of an iteration of the functional replay, when every
+line has been written that many times and none more (:mod:`archsim.wear`). In a request stream whose
+writes come iteration by iteration (no write of iteration k + 1 before the last write of iteration
+k: :func:`iteration_order_violation`; every NVMain trace archsim writes is so), that point is the
+last write of the iteration: its copies (a read burst, waited for, then a write burst, as the other
+patterns issue them) go out right after that write is accepted, before the next request. A stream
+whose iterations interleave has no such point, and the model refuses a leveller with it (one error).
 """
 from __future__ import annotations
 
@@ -21,6 +29,19 @@ import bisect
 import numpy as np
 
 from archsim.timing.system import ACCEPTED, READ, WRITE, Phase
+
+
+def iteration_order_violation(stream) -> int | None:
+    """The index of the first write that comes before the last write of an earlier iteration (a write of
+    iteration k + 1 ahead of one of iteration k), or None when the writes come iteration by iteration."""
+    w = np.flatnonzero(np.asarray(stream.is_write, bool))
+    it = np.asarray(stream.iteration, np.int64)[w]
+    bad = np.flatnonzero(it[1:] < np.maximum.accumulate(it)[:-1])
+    if not bad.size:
+        return None
+    # the first write of a later iteration ahead of this one
+    j = int(bad[0]) + 1
+    return int(w[int(np.argmax(it[:j] > it[j]))])
 
 
 class ArrivalFrontEnd:
@@ -47,6 +68,13 @@ class ArrivalFrontEnd:
         self._starts: list[int] = []
         self._write: list[np.ndarray] = []
         self._refresh: list[np.ndarray] = []
+        # wear levelling: the copies due after each iteration (by iteration), issued after its last write
+        self._copies: dict[int, list] = {}
+        w = np.flatnonzero(self.is_write)
+        self._last_write = np.zeros(self.requests, bool)
+        if w.size:
+            it = self.iteration[w]
+            self._last_write[w[np.r_[it[1:] != it[:-1], True]]] = True
 
     def _rows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         c = bisect.bisect_right(self._starts, k) - 1
@@ -54,9 +82,12 @@ class ArrivalFrontEnd:
 
     def run(self, write_ps: np.ndarray, refresh_ps: np.ndarray, extra=()):
         """SimPy process: the requests whose data the chunks fed so far hold; ``write_ps`` /
-        ``refresh_ps`` (T, lines) in ps, the next T iterations. ``extra`` (wear levelling's copies)
-        is always empty: the model refuses a leveller with this pattern."""
+        ``refresh_ps`` (T, lines) in ps, the next T iterations. ``extra``: (iteration of the chunk,
+        phase, write ps, refresh ps) bursts of wear levelling's copies, issued in order right after
+        the last write of that iteration (the writes come iteration by iteration: the model checks)."""
         env = self.env
+        for item in extra:
+            self._copies.setdefault(self.iterations + int(item[0]), []).append(item[1:])
         self._starts.append(self.iterations)
         self._write.append(write_ps)
         self._refresh.append(refresh_ps)
@@ -80,3 +111,6 @@ class ArrivalFrontEnd:
                 w, r = any_row
             self._round = yield self.system.submit(phase, w, r, self._round)
             self.issued += 1
+            if self._last_write[j]:  # the iteration's last write: its wear-levelling copies follow
+                for ph, w_extra, r_extra in self._copies.pop(k, ()):
+                    self._round = yield self.system.submit(ph, w_extra, r_extra, self._round)

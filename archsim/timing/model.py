@@ -27,7 +27,7 @@ import simpy
 
 from archsim.contracts import ChunkOutcome
 from archsim.errors import ConfigError
-from archsim.timing.arrivals import ArrivalFrontEnd
+from archsim.timing.arrivals import ArrivalFrontEnd, iteration_order_violation
 from archsim.timing.fast import BurstMemorySystem
 from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases, training_phases
 from archsim.timing.organisation import Organisation, port_units
@@ -172,10 +172,14 @@ class TimingModel:
             if requests is None:
                 raise ConfigError("timing.access_pattern = \"trace\" needs a trace that holds its requests (an "
                                   "NVMain trace: run.trace_format = \"nvmain\")")
-            if config.wear_leveling.name != "none":
-                raise ConfigError(f"timing.access_pattern = \"trace\" times the trace's own requests and does not "
-                                  f"issue wear levelling's copies: use wear_leveling = \"none\" with it (not "
-                                  f"{config.wear_leveling.name!r}), or another access pattern")
+            bad = iteration_order_violation(requests) if config.wear_leveling.name != "none" else None
+            if bad is not None:
+                raise ConfigError(f"timing.access_pattern = \"trace\" with wear_leveling = "
+                                  f"{config.wear_leveling.name!r}: the trace's writes interleave iterations (request "
+                                  f"{bad}, counted from 0 in file order, writes a later iteration before the last "
+                                  f"write of an earlier one), so the leveller's copies, made at the end of an "
+                                  f"iteration, have no place in it; use wear_leveling = \"none\" or another access "
+                                  f"pattern")
             if requests.lines != layout.lines:
                 raise ConfigError(f"timing.access_pattern = \"trace\": the trace's requests write {requests.lines} "
                                   f"lines, the layout has {layout.lines} (layout.line_bytes as when it was written)")

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from archsim.config import load_config
-from archsim.contracts import TECHNOLOGIES
+from archsim.contracts import TECHNOLOGIES, TechnologyStream
 from archsim.errors import ConfigError
 from archsim.pcm import EncoderStream, make_encoder
 from archsim.pcm.reference import reference_replay
@@ -349,11 +349,19 @@ def test_config_and_errors():
         load_config(None, ["wear_leveling=rotat"])
     with pytest.raises(ConfigError, match="psi"):
         load_config(None, ["wear_leveling.name=start-gap", "wear_leveling.psi=0"])
+    # racetrack is levelled (tests/racetrack/test_racetrack_wear_levelling.py); a stream whose wear is
+    # per line but that cannot price a copy is one clear error
     rt = TECHNOLOGIES.get("racetrack")
     racetrack = load_config(None, ["run.memory=racetrack"])
     s = rt.open_stream(rt.default_schemes[0], lines=2, words=2, config=racetrack)
-    with pytest.raises(ConfigError, match="per line"):
-        WEAR_LEVELLERS.get("rotate")(RotateParams()).wrap(s, rt, racetrack)
+    WEAR_LEVELLERS.get("rotate")(RotateParams()).wrap(s, rt, racetrack)
+
+    class Unpriced(type(s)):
+        copy_rows = TechnologyStream.copy_rows
+
+    u = Unpriced(s.scheme, 2, 2)
+    with pytest.raises(ConfigError, match="does not price"):
+        WEAR_LEVELLERS.get("rotate")(RotateParams()).wrap(u, rt, racetrack)
 
 
 def test_top_level_slot_and_the_old_spelling(tmp_path, caplog):
