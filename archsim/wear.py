@@ -685,15 +685,12 @@ class StartGap(WearLeveller):
 
 
 @dataclass(frozen=True)
-class RotateStartGapParams(StartGapParams):
-    period: int = 256
-    """Writes of a line between two shifts of its cell mapping (as ``rotate``)."""
-    shift: int = 1
-    """Cells the mapping shifts by each time (as ``rotate``)."""
+class RotateStartGapParams(RotateParams, StartGapParams):
+    """Start-Gap's parameters, then ``rotate``'s (``period``, ``shift``)."""
 
     def validate(self, where: str, owner: Any = None) -> None:
-        super().validate(where, owner)
-        RotateParams(self.period, self.shift).validate(where, owner)
+        StartGapParams.validate(self, where, owner)
+        RotateParams.validate(self, where, owner)
 
 
 class RotateStartGapStream(StartGapStream):
