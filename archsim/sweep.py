@@ -334,30 +334,11 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = N
         return counts
     cache = str(Path(cache_dir).resolve()) if cache_dir is not None else \
         str((Path.cwd() / ".archsim-cache" / "traces").resolve())
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
-    cluster = None
-    own_client = True
-    if isinstance(scheduler, Client):
-        client, own_client = scheduler, False
-    elif scheduler is not None and not isinstance(scheduler, str):
-        from distributed.deploy import Cluster
+    from archsim.cluster import dask_client
 
-        if not isinstance(scheduler, Cluster):  # LocalCluster, dask-jobqueue's, dask-kubernetes', ...
-            raise ArchsimError(f"scheduler: {type(scheduler).__name__} is neither an address, a dask Client nor a "
-                               "dask cluster")
-        client = Client(scheduler, timeout="20s")
-    elif scheduler:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except Exception as exc:
-            raise ArchsimError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
-    else:
-        n = workers or min(len(todo), usable_cpus())
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-                               silence_logs=logging.CRITICAL)  # a failing point is reported once, cleanly
-        client = Client(cluster)
-    try:
+    with dask_client(scheduler, workers, default_workers=min(len(todo), usable_cpus())) as client:
         traces = sorted({str(Path(spec.point_config(p).run.trace).resolve()) for p in todo
                          if spec.point_config(p).run.trace})
         for problem in client.run(check_worker, str(out), cache, traces).values():  # before any work
@@ -386,11 +367,6 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = N
                     fut.release()
                 counts["ran"] += 1
                 bar.update()
-    finally:
-        if own_client:
-            client.close()
-        if cluster is not None:
-            cluster.close()
     return counts
 
 
