@@ -128,6 +128,12 @@ class StreamResult(ABC):
         ``levelling_energy_pj``, ...); default: nothing (no levelling)."""
         return {}
 
+    def digested(self) -> "StreamResult":
+        """Hook: this result with its per-cell arrays replaced by their digests
+        (:class:`archsim.digest.WearDigest`: the reductions the tables use), to be sent from a worker
+        of a sharded run and joined (:meth:`join`) there; default: the result itself (no cells)."""
+        return self
+
     def join(self, others: Sequence["StreamResult"]) -> "StreamResult":
         """Hook: this result, of the first line range of a sharded run (:mod:`archsim.shard`), joined
         with the results of the following ranges, in line order (the same scheme, iterations and

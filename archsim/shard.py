@@ -28,6 +28,7 @@ timing model's channels share one clock and one queue per bank, so a run with it
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -89,6 +90,14 @@ def alignment(system, layout, schemes: Sequence[str]) -> int:
     return a
 
 
+def _note_fewer(ranges, shards: int, align: int, lines: int) -> None:
+    if len(ranges) < shards:
+        logging.getLogger("archsim.shard").warning(
+            "note: %d line range(s), not %d: the %d lines split only at multiples of %d lines (what the "
+            "schemes' state, the wear leveller and the approximation error's blocks need)",
+            len(ranges), shards, lines, align)
+
+
 def line_ranges(lines: int, shards: int, align: int) -> list[tuple[int, int]]:
     """``lines`` cut into at most ``shards`` ranges of whole ``align``-line units, as even as the units allow."""
     units = -(-lines // align)
@@ -118,8 +127,8 @@ def replay_lines(config, first: int, end: int, *, source=None, cache_dir=None, t
     loop.replay(source=source, cache_dir=cache_dir, progress=False, workers=threads, line_range=(first, end))
     out = ShardResult(first, end)
     got = {}
-    for s, stream, result, _ in loop.results():
-        got[s] = (result, loop.errors.get(s), StreamLabels.of(stream))
+    for s, stream, result, _ in loop.results():   # one scheme's cells at a time, reduced at once
+        got[s] = (result.digested(), loop.errors.get(s), StreamLabels.of(stream))
     out.results = {s: got[s] for s in loop.schemes}
     out.seconds = time.perf_counter() - t0
     return out
@@ -179,6 +188,7 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
     align = alignment(loop.system, layout, loop.schemes)
     if not distributed:
         ranges = line_ranges(layout.lines, shards or 1, align)
+        _note_fewer(ranges, shards or 1, align, layout.lines)
         parts = []
         for first, end in tqdm(ranges, disable=not progress or len(ranges) < 2, desc="shards", unit="shard"):
             parts.append(replay_lines(loop.system.config, first, end, source=source, cache_dir=cache_dir,
@@ -198,7 +208,9 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
         nthreads = client.nthreads()
         if not nthreads:
             raise ArchsimError(f"--scheduler {scheduler}: the cluster has no workers")
-        ranges = line_ranges(layout.lines, shards or sum(nthreads.values()), align)
+        want = shards or sum(nthreads.values())
+        ranges = line_ranges(layout.lines, want, align)
+        _note_fewer(ranges, want, align, layout.lines)
         threads = min(nthreads.values())
         futures = [client.submit(replay_lines, data, first, end, cache_dir=cache, threads=threads,
                                  plugins=tuple(plugins), key=f"archsim-shard-{first}-{end}", pure=False)

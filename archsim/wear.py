@@ -58,6 +58,7 @@ import numpy as np
 from archsim import _wear_kernels
 from archsim.contracts import ChunkOutcome, LineCopies, StreamResult, TechnologyStream
 from archsim.errors import ArchsimError, ConfigError
+from archsim.digest import WearDigest, concat_wear
 from archsim.exact import ExactSum
 from archsim.registry import NoParams, Registry
 
@@ -315,6 +316,14 @@ class LevelledResult(StreamResult):
     def levelling_costs(self) -> dict[str, float]:
         return dict(self._costs)
 
+    def digested(self) -> "LevelledResult":
+        """The inner result digested, the physical and steady-state wear as digests."""
+        out = object.__new__(LevelledResult)
+        out.__dict__.update(self.__dict__)
+        out.inner = self.inner.digested()
+        out._physical, out._steady = WearDigest.of(self._physical), WearDigest.of(self._steady)
+        return out
+
     def join(self, others) -> "LevelledResult":
         """The inner results joined, the physical and steady-state wear concatenated by slot, the copy
         counts summed and their energies added exactly (:meth:`StreamResult.join`)."""
@@ -326,8 +335,8 @@ class LevelledResult(StreamResult):
         out = object.__new__(LevelledResult)
         out.inner = self.inner.join([p.inner for p in others])
         out.scheme, out.leveller = self.scheme, self.leveller
-        out._physical = np.concatenate([p._physical for p in parts])
-        out._steady = np.concatenate([p._steady for p in parts])
+        out._physical = concat_wear([p._physical for p in parts])
+        out._steady = concat_wear([p._steady for p in parts])
         out._energy = ExactSum()
         for p in parts:
             out._energy.join(p._energy)

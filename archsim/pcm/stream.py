@@ -16,6 +16,7 @@ import numpy as np
 from archsim import _pcm_kernels as _kernels
 from archsim.config import build_dataclass
 from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
+from archsim.digest import WearDigest, concat_wear
 from archsim.errors import ArchsimError, ConfigError
 from archsim.pcm.config import PcmConfig
 from archsim.pcm.costs import flip_energy_pj, read_cells_energy_pj, total_write_latency_ns, write_latency_ns
@@ -114,6 +115,10 @@ class ReplayResult(StreamResult):
     def cell_wear(self) -> np.ndarray:
         return self.wear
 
+    def digested(self) -> "ReplayResult":
+        """The wear as its digest (:class:`archsim.digest.WearDigest`); stored values dropped."""
+        return dataclasses.replace(self, wear=WearDigest.of(self.wear), stored=None)
+
     def join(self, others) -> "ReplayResult":
         """The counts summed, the wear (and stored values) concatenated by line, the latency and
         read energy computed again from the joined counts (:meth:`StreamResult.join`)."""
@@ -131,7 +136,7 @@ class ReplayResult(StreamResult):
             "lines", "line_writes", "write_set_flips", "write_reset_flips", "refresh_set_flips",
             "refresh_reset_flips", "refreshes", "silent_writes", "set_writes", "reset_writes")}
         stored = None if any(p.stored is None for p in parts) else np.concatenate([p.stored for p in parts], axis=1)
-        out = dataclasses.replace(self, **summed, wear=np.concatenate([p.wear for p in parts]), stored=stored)
+        out = dataclasses.replace(self, **summed, wear=concat_wear([p.wear for p in parts]), stored=stored)
         out.write_latency_ns_total = latency_total_ns(out.set_writes, out.reset_writes, self.pcm, self.needs_read)
         out.read_energy_pj = read_energy_pj(out.line_writes, self.words, self.cells_per_word, self.pcm,
                                             self.needs_read)
