@@ -446,7 +446,7 @@ class RunLoop:
         n_workers = workers or min(len(schemes), usable_cpus())
         # longest-running schemes first, so that the pool's threads finish together
         order = sorted(schemes, key=lambda s: tech.is_exact(s))
-        chunks = _line_chunks(source, layout, chunk_iterations(config, layout), iterations,
+        chunks = _line_chunks(source, layout, chunk_iterations(config, layout, end_line - first_line), iterations,
                               f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}",
                               lines=None if line_range is None else (first_line, end_line))
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="archsim-scheme") as pool, \
@@ -516,9 +516,11 @@ def usable_cpus() -> int:
 CHUNK_WORDS = 1 << 23
 
 
-def chunk_iterations(config: Config, layout: AddressLayout) -> int:
-    """Iterations per chunk: ``run.chunk_iterations``, capped at :data:`CHUNK_WORDS` words."""
-    return max(1, min(config.run.chunk_iterations, CHUNK_WORDS // layout.words))
+def chunk_iterations(config: Config, layout: AddressLayout, lines: int | None = None) -> int:
+    """Iterations per chunk: ``run.chunk_iterations``, capped at :data:`CHUNK_WORDS` words of line
+    buffer (of ``lines`` lines: a shard's range, whose chunks are longer in iterations; default all)."""
+    words = layout.words if lines is None else lines * layout.words_per_line
+    return max(1, min(config.run.chunk_iterations, CHUNK_WORDS // words))
 
 
 def _source_label(config: Config, source) -> str:

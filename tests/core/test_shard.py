@@ -109,3 +109,17 @@ def test_exact_sum_joins_in_any_grouping():
         assert b.join(a).value == whole.value
     import math
     assert whole.value == math.fsum(values)
+
+
+def test_shards_take_longer_chunks_and_still_match(small_blocks, monkeypatch):
+    """A shard's chunks are capped by its own lines (longer in iterations than the whole run's):
+    the figures do not depend on the chunking."""
+    import archsim.run as run
+
+    monkeypatch.setattr(run, "CHUNK_WORDS", 1077 * 16 * 2)    # the whole run: 2 iterations per chunk
+    cfg = load_config(None, ["run.workload=mlp-digits", "run.iterations=9", "run.chunk_iterations=64",
+                             f"run.schemes={PCM_ALL!r}".replace("'", '"')])
+    one = run_experiment(cfg, progress=False)
+    layout = one.layout
+    assert run.chunk_iterations(cfg, layout) == 2 and run.chunk_iterations(cfg, layout, 360) == 5
+    assert _tables(run_experiment(cfg, progress=False, shards=3)) == _tables(one)
