@@ -33,7 +33,6 @@ built them already passes its :class:`~archsim.compose.System` instead of a conf
 from __future__ import annotations
 
 import logging
-import math
 import os
 import queue
 import threading
@@ -157,7 +156,7 @@ class ApproximationError:
         the weights on those lines)."""
         if other.n_params and self.n_params and other.pairs * self.n_params != self.pairs * other.n_params:
             raise ArchsimError("approximation error: parts of different iterations joined")
-        self.max = max(self.max, other.max)  # as in add (a NaN error propagates the same way)
+        self.max = max(self.max, other.max)
         self.total.join(other.total)
         self.count += other.count
         self.inexact += other.inexact
