@@ -195,6 +195,8 @@ class RunOutput:
     reports: list[ObserverReport]
     seconds: float
     source_label: str
+    line_ranges: tuple[tuple[int, int], ...] = ()
+    """The (first, end) lines of each range of a sharded run (:mod:`archsim.shard`); empty: not sharded."""
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -276,9 +278,9 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     if sharded:
         from archsim.shard import replay_sharded
 
-        source, layout, joined = replay_sharded(loop, source=source, cache_dir=cache_dir, progress=progress,
-                                                workers=workers, shards=shards, scheduler=scheduler,
-                                                dask_workers=dask_workers, plugins=plugins)
+        source, layout, joined, ranges = replay_sharded(loop, source=source, cache_dir=cache_dir, progress=progress,
+                                                        workers=workers, shards=shards, scheduler=scheduler,
+                                                        dask_workers=dask_workers, plugins=plugins)
         schemes = loop.schemes
     else:
         loop.replay(observers, source=source, out_dir=out_dir, cache_dir=cache_dir, progress=progress,
@@ -326,7 +328,7 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     _add_lifetime_columns(summary, lifetimes)
     flips_df = pd.concat(flips, ignore_index=True) if flips else pd.DataFrame()
     return RunOutput(config, summary, flips_df, layout, source.meta, reports, time.perf_counter() - t0,
-                     _source_label(config, source))
+                     _source_label(config, source), tuple(ranges) if sharded else ())
 
 
 def _add_lifetime_columns(summary: pd.DataFrame, lifetimes: dict[str, dict[str, Any]]) -> None:

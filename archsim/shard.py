@@ -165,7 +165,7 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
     """Replay the run of ``loop`` (a fresh :class:`archsim.run.RunLoop`) in line ranges: in this
     process one after the other (no ``scheduler`` nor ``dask_workers``; ``shards`` ranges), or on Dask
     (``shards`` ranges, default one per worker thread). Returns (source, layout, joined results as
-    :func:`join_shards` yields them). ``workers``: threads per in-process shard."""
+    :func:`join_shards` yields them, the line ranges). ``workers``: threads per in-process shard."""
     from archsim.layout import AddressLayout
     from archsim.run import open_source
 
@@ -193,7 +193,7 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
         for first, end in tqdm(ranges, disable=not progress or len(ranges) < 2, desc="shards", unit="shard"):
             parts.append(replay_lines(loop.system.config, first, end, source=source, cache_dir=cache_dir,
                                       threads=workers))
-        return source, layout, list(join_shards(parts, loop.technology, loop.schemes))
+        return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
 
     from pathlib import Path
 
@@ -231,7 +231,7 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
                 finally:
                     fut.release()
                 bar.update()
-    return source, layout, list(join_shards(parts, loop.technology, loop.schemes))
+    return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
 
 
 __all__ = ["ShardResult", "StreamLabels", "alignment", "line_ranges", "replay_lines", "join_shards",

@@ -2,6 +2,7 @@
 on Dask workers (archsim.shard) writes the tables of the plain run, byte for byte."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from archsim.cli import main
@@ -18,6 +19,9 @@ def test_local_cluster_gives_the_plain_tables(tmp_path):
     assert main([*args, "--out", str(tmp_path / "plain")]) == 0
     assert main([*args, "--out", str(tmp_path / "dask"), "--workers", "2"]) == 0
     assert _tables(tmp_path / "dask") == _tables(tmp_path / "plain")
+    info = json.loads((tmp_path / "dask" / "run.json").read_text())
+    assert info["line_ranges"] == [[0, 12288], [12288, 26947]]   # whole 4,096-line blocks, then the rest
+    assert "line_ranges" not in json.loads((tmp_path / "plain" / "run.json").read_text())
 
 
 def test_scheduler_with_a_wear_leveller_gives_the_plain_tables(tmp_path, cluster):

@@ -123,3 +123,38 @@ def test_shards_take_longer_chunks_and_still_match(small_blocks, monkeypatch):
     layout = one.layout
     assert run.chunk_iterations(cfg, layout) == 2 and run.chunk_iterations(cfg, layout, 360) == 5
     assert _tables(run_experiment(cfg, progress=False, shards=3)) == _tables(one)
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archsim.digest import WearDigest, concat_wear
+
+
+@settings(deadline=None, max_examples=80)
+@given(st.integers(1, 40), st.integers(1, 5), st.integers(1, 7), st.lists(st.integers(0, 40), max_size=4),
+       st.sampled_from([np.uint32, np.uint64]), st.integers(0, 2**32 - 1))
+def test_joined_digests_answer_as_numpy_on_the_whole(lines, words, cells, cuts, dtype, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 1000, size=(lines, words, cells)).astype(dtype)
+    edges = sorted({0, lines, *(c for c in cuts if c <= lines)})
+    d = concat_wear([WearDigest.of(a[x:y]) for x, y in zip(edges, edges[1:])])
+    assert d.shape == a.shape and d.size == a.size
+    assert d.max() == a.max() and d.mean() == a.mean()
+    np.testing.assert_array_equal(d.max(axis=(0, 1)), a.max(axis=(0, 1)))
+    np.testing.assert_array_equal(d.sum(axis=(0, 1), dtype=np.uint64), a.sum(axis=(0, 1), dtype=np.uint64))
+    flat = d.reshape(lines, -1)                       # as StreamResult.physical_wear does
+    assert flat.shape == (lines, words * cells) and flat.max() == a.max() and flat.size == a.size
+    f = a.astype(np.float64) / 3                       # a float array (steady-state wear): its maximum
+    fd = concat_wear([WearDigest.of(f[x:y]) for x, y in zip(edges, edges[1:])])
+    assert fd.max() == f.max()
+
+
+@settings(deadline=None, max_examples=80)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64, min_value=-1e300, max_value=1e300),
+                max_size=60), st.integers(0, 60))
+def test_exact_sums_of_parts_are_fsum_of_all(values, cut):
+    import math
+
+    a, b = ExactSum(values[:cut]), ExactSum(values[cut:])
+    assert a.join(b).value == math.fsum(values)
