@@ -10,8 +10,10 @@ its dashboard on the loopback interface, closed afterwards.
 from __future__ import annotations
 
 import logging
+import sys
 from contextlib import contextmanager
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 from archsim.errors import ArchsimError
 
@@ -53,4 +55,15 @@ def dask_client(scheduler: Any = None, workers: int | None = None, *, default_wo
             cluster.close()
 
 
-__all__ = ["dask_client"]
+def load_plugins(plugins: Sequence[str]) -> None:
+    """Load the ``--plugin`` modules or files a worker's task needs, each once per process (a task's
+    configuration may name a plugin's objects)."""
+    from archsim.registry import load_plugin
+
+    for spec in plugins:
+        mod = f"archsim_plugin_{Path(spec).stem}" if spec.endswith(".py") else spec
+        if mod not in sys.modules:
+            load_plugin(spec)
+
+
+__all__ = ["dask_client", "load_plugins"]

@@ -116,9 +116,9 @@ def replay_lines(config, first: int, end: int, *, source=None, cache_dir=None, t
 
     t0 = time.perf_counter()
     if plugins:
-        from archsim.sweep import _load_plugins
+        from archsim.cluster import load_plugins
 
-        _load_plugins(plugins)
+        load_plugins(plugins)
     if not isinstance(config, Config):
         from archsim.config import config_with
 

@@ -27,7 +27,6 @@ import itertools
 import json
 import logging
 import os
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 from tqdm.auto import tqdm
 
+from archsim.cluster import load_plugins
 from archsim.config import Config, config_from_mapping, config_with, current_key, read_config_data, read_text
 from archsim.errors import ArchsimError, ConfigError
 from archsim.run import usable_cpus
@@ -267,7 +267,7 @@ def _run_point(base, point: SweepPoint, keys: Sequence[str], out: Path, plugins:
                cache_dir: str | None, experiment: str) -> None:
     if point_path(out, point.id).is_file():
         return
-    _load_plugins(plugins)
+    load_plugins(plugins)
     cfg = config_with(base.to_dict() if isinstance(base, Config) else base, point.overrides)
     summary, second = SWEEP_EXPERIMENTS.get(experiment)(cfg, cache_dir)
     tables = {True: second, False: summary}
@@ -296,15 +296,6 @@ def _config_value(cfg: Config, key: str) -> Any:
     if isinstance(node, Mapping) and isinstance(node.get("name"), str):  # a choice: its name
         return node["name"]
     return node
-
-
-def _load_plugins(plugins: Sequence[str]) -> None:
-    from archsim.registry import load_plugin
-
-    for spec in plugins:
-        mod = f"archsim_plugin_{Path(spec).stem}" if spec.endswith(".py") else spec
-        if mod not in sys.modules:
-            load_plugin(spec)
 
 
 def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = None,
