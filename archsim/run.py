@@ -272,9 +272,11 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     observers = [*loop.system.observers, *observers]
     sharded = (shards is not None and shards > 1) or scheduler is not None or dask_workers is not None
     if sharded and observers:
-        raise ConfigError(f"run observer(s) {', '.join(type(o).__name__ for o in observers)} see every line of "
-                          "every chunk: a run with them (--timing, --observe, run.observers) is not sharded; "
-                          "drop --workers / --scheduler")
+        names = [o.name for o in config.run.observers]
+        names += [type(o).__name__ for o in observers[len(loop.system.observers):]]   # given as objects
+        raise ConfigError(f"run observer(s) {', '.join(names)} see every line of every chunk: a run with them "
+                          "(--timing, --observe, run.observers) is not sharded; "
+                          "drop --workers / --scheduler / --shards")
     if sharded:
         from archsim.shard import replay_sharded
 
@@ -447,9 +449,9 @@ class RunLoop:
         n_workers = workers or min(len(schemes), usable_cpus())
         # longest-running schemes first, so that the pool's threads finish together
         order = sorted(schemes, key=lambda s: tech.is_exact(s))
+        label = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}"
         chunks = _line_chunks(source, layout, chunk_iterations(config, layout, end_line - first_line), iterations,
-                              f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}",
-                              lines=None if line_range is None else (first_line, end_line))
+                              label, lines=None if line_range is None else (first_line, end_line))
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="archsim-scheme") as pool, \
                 tqdm(total=iterations, disable=not progress, desc="replay", unit="it") as bar:
             try:

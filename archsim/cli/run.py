@@ -37,7 +37,7 @@ def register(subparsers) -> None:
     p.add_argument("--timing", action="store_true", help="shorthand for --observe timing (the SimPy timing model)")
     p.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="where recorded workload traces are cached (default ./.archsim-cache/traces)")
-    shard = p.add_argument_group("sharded run (the same tables; archsim.shard, docs/performance.md)")
+    shard = p.add_argument_group("sharded run (the same tables; docs/sharding.md)")
     shard.add_argument("--scheduler", metavar="ADDRESS",
                        help="replay line ranges on a running Dask scheduler's workers")
     shard.add_argument("--workers", type=int, metavar="N",
