@@ -202,7 +202,10 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
     from archsim.cluster import dask_client
     from archsim.run import usable_cpus
 
-    cache = str(Path(cache_dir).resolve()) if cache_dir is not None else None
+    from workloads.cache import DEFAULT_CACHE_DIR
+
+    # the client's trace cache by its absolute path: a worker elsewhere on a shared filesystem finds the same
+    cache = str(Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).resolve())
     data = loop.system.config.to_dict()
     with dask_client(scheduler, dask_workers, default_workers=usable_cpus()) as client:
         nthreads = client.nthreads()

@@ -13,6 +13,12 @@ workers over 1 worker and over the plain run, in the same run of the benchmark. 
 summary.csv and bit_flips.csv are compared with the plain run's (byte-identical, or the benchmark fails).
 
 Run:  .venv/bin/python benchmarks/bench_shard.py [--workload synthetic-googlenet] [--lengths 8,40] [--repeat 1]
+
+``--cpu N`` measures instead what splitting costs in work, which a loaded machine disturbs less than wall time:
+the CPU seconds (user + system, ``time.process_time``) of one shard over all the lines against the sum over the
+two ranges of a 2-way split, each replayed alone in this process on one thread (``archsim.shard.replay_lines``,
+N iterations; start-up and read-out included). A ratio near 1 means that two workers on two free cores take
+half the wall time of one.
 """
 from __future__ import annotations
 
@@ -41,17 +47,46 @@ def tables(out: Path) -> tuple[bytes, bytes]:
     return (out / "summary.csv").read_bytes(), (out / "bit_flips.csv").read_bytes()
 
 
+def cpu_split(workload: str, iterations: int, repeat: int) -> None:
+    from archsim.config import load_config
+    from archsim.layout import AddressLayout
+    from archsim.run import RunLoop, open_source
+    from archsim.shard import alignment, line_ranges, replay_lines
+
+    cfg = load_config(None, [f"run.workload={workload}", f"run.iterations={iterations}",
+                             f"run.schemes={list(SCHEMES)!r}".replace("'", '"')])
+    loop = RunLoop(cfg)
+    layout = AddressLayout.from_meta(open_source(loop.config).meta, loop.config.layout)
+    ranges = line_ranges(layout.lines, 2, alignment(loop.system, layout, loop.schemes))
+
+    def cpu(first: int, end: int) -> float:
+        c = time.process_time()
+        replay_lines(cfg, first, end, threads=1)
+        return time.process_time() - c
+
+    print(f"{workload}, {iterations} iterations, {layout.lines:,} lines; ranges {ranges}; one thread each")
+    for _ in range(repeat):
+        whole = cpu(0, layout.lines)
+        parts = [cpu(a, b) for a, b in ranges]
+        print(f"  all lines {whole:6.1f} CPU s; the ranges {' + '.join(f'{p:.1f}' for p in parts)} = "
+              f"{sum(parts):6.1f} CPU s; ratio {sum(parts) / whole:.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workload", default="synthetic-googlenet")
     ap.add_argument("--lengths", default="8,40", metavar="N1,N2", help="the two run lengths (iterations)")
     ap.add_argument("--repeat", type=int, default=1, help="best of this many interleaved rounds")
+    ap.add_argument("--cpu", type=int, metavar="N", help="the CPU time of a 2-way split instead (N iterations)")
     args = ap.parse_args()
     n1, n2 = (int(x) for x in args.lengths.split(","))
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor())
     load = " ".join(open("/proc/loadavg").read().split()[:3])
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} UTC: {os.cpu_count()} cores, {cpu}, load average {load}")
+    if args.cpu:
+        cpu_split(args.workload, args.cpu, args.repeat)
+        return
     print(f"archsim run --workload {args.workload} --schemes {','.join(SCHEMES)} --iterations N --no-figures "
           f"[--workers K]; N = {n1}, {n2}; best of {args.repeat}, interleaved\n")
     best: dict[tuple[str, int], float] = {}
