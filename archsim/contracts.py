@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
@@ -132,6 +132,24 @@ class StreamResult(ABC):
         """What wear levelling's line copies cost (``levelling_line_writes``, ``levelling_flips``,
         ``levelling_energy_pj``, ...); default: nothing (no levelling)."""
         return {}
+
+    def digested(self) -> "StreamResult":
+        """Hook: this result with its per-cell arrays replaced by their digests
+        (:class:`archsim.digest.WearDigest`: the reductions the tables use), to be sent from a worker
+        of a sharded run and joined (:meth:`join`) there; default: the result itself (no cells)."""
+        return self
+
+    def join(self, others: Sequence["StreamResult"]) -> "StreamResult":
+        """Hook: this result, of the first line range of a sharded run (:mod:`archsim.shard`), joined
+        with the results of the following ranges, in line order (the same scheme, iterations and
+        parameters; each range's stream opened with its ``line_offset``): exactly the result one
+        stream over all the lines gives (integer counts summed, per-line arrays concatenated, floats
+        recomputed from the joined counts or summed exactly). Default: this result type cannot be
+        joined (an error; :meth:`MemoryTechnology.shard_lines` refuses the run before it starts)."""
+        from archsim.errors import ConfigError
+
+        raise ConfigError(f"{type(self).__name__} ({self.scheme}) cannot be joined from line ranges: "
+                          "run it unsharded (without --workers / --scheduler)")
 
 
 class TechnologyStream(ABC):
@@ -311,6 +329,17 @@ class MemoryTechnology(ABC):
 
         raise ConfigError(f"memory {self.name!r} cannot price a wear-levelling line copy "
                           "(wear_leveling = \"none\")")
+
+    def shard_lines(self, scheme: str, config: Any, words: int) -> int:
+        """Lines a line range of a sharded run (:mod:`archsim.shard`) must start on a multiple of, for
+        ``scheme`` on lines of ``words`` words: streams opened over such ranges (with their
+        ``line_offset``) replay exactly what one stream over all lines does, and their results join
+        (:meth:`StreamResult.join`) into its result. A scheme whose figures cannot be split by lines
+        raises a ConfigError naming the setting. Default: the technology does not say (an error)."""
+        from archsim.errors import ConfigError
+
+        raise ConfigError(f"memory {self.name!r} does not say how its lines may be split "
+                          "(MemoryTechnology.shard_lines): run it unsharded (without --workers / --scheduler)")
 
     def is_exact(self, scheme: str) -> bool:
         """Whether a read right after a write returns exactly what was written."""

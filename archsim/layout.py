@@ -126,7 +126,8 @@ class AddressLayout:
         return mask.reshape(self.lines, self.words_per_line)
 
     # -- gathers ---------------------------------------------------------------------
-    def to_lines(self, chunk: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def to_lines(self, chunk: np.ndarray, out: np.ndarray | None = None,
+                 lines: tuple[int, int] | None = None) -> np.ndarray:
         """A (T, n_params) float32 chunk as (T, lines, words_per_line) uint32 words.
 
         Padding words are 0. At most one copy: a view when the layout has no
@@ -134,6 +135,9 @@ class AddressLayout:
         otherwise one slice copy per run of consecutive tensors into ``out``
         (allocated if None; shape (T, lines, words_per_line) uint32, C order;
         its padding words must already be 0, as they are after a previous call).
+        ``lines = (first, end)``: only the global lines ``first .. end - 1``, (T, end - first,
+        words_per_line) (a line range of a sharded run, :mod:`archsim.shard`): only the values
+        on those lines are copied.
         """
         a = np.asarray(chunk)
         if a.ndim != 2 or a.shape[1] != self.n_params:
@@ -145,16 +149,28 @@ class AddressLayout:
         else:
             raise ConfigError(f"trace chunks must be float32 (or uint32 words), not {a.dtype}")
         T = a.shape[0]
-        if out is None and self.padding_words == 0 and words.flags.c_contiguous:
+        first, end = (0, self.lines) if lines is None else (int(lines[0]), int(lines[1]))
+        if not 0 <= first < end <= self.lines:
+            raise ValueError(f"line range {first}..{end} is not within the layout's {self.lines} lines")
+        n = end - first
+        if out is None and lines is None and self.padding_words == 0 and words.flags.c_contiguous:
             return words.reshape(T, self.lines, self.words_per_line)
         if out is None:
-            out = np.zeros((T, self.lines, self.words_per_line), dtype=np.uint32)
-        elif out.shape != (T, self.lines, self.words_per_line) or out.dtype != np.uint32 or not out.flags.c_contiguous:
-            raise ValueError(f"out must be a C-contiguous uint32 array of shape {(T, self.lines, self.words_per_line)}")
-        flat = out.reshape(T, self.words)
-        for src, dst, n in self._runs:
-            flat[:, dst:dst + n] = words[:, src:src + n]
+            out = np.zeros((T, n, self.words_per_line), dtype=np.uint32)
+        elif out.shape != (T, n, self.words_per_line) or out.dtype != np.uint32 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous uint32 array of shape {(T, n, self.words_per_line)}")
+        flat = out.reshape(T, n * self.words_per_line)
+        lo, hi = first * self.words_per_line, end * self.words_per_line
+        for src, dst, k in self._runs:
+            a0, a1 = max(dst, lo), min(dst + k, hi)   # the run's words within the range
+            if a0 < a1:
+                flat[:, a0 - lo:a1 - lo] = words[:, src + a0 - dst:src + a1 - dst]
         return out
+
+    def params_in_lines(self, first: int, end: int) -> int:
+        """Trace values (not padding) on the global lines ``first .. end - 1``."""
+        lo, hi = first * self.words_per_line, end * self.words_per_line
+        return sum(max(0, min(dst + k, hi) - max(dst, lo)) for _, dst, k in self._runs)
 
     def from_lines(self, lines_array: np.ndarray) -> np.ndarray:
         """The reverse of :meth:`to_lines`: (T, lines, words_per_line) words (e.g. stored

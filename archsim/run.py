@@ -33,7 +33,6 @@ built them already passes its :class:`~archsim.compose.System` instead of a conf
 from __future__ import annotations
 
 import logging
-import math
 import os
 import queue
 import threading
@@ -51,6 +50,7 @@ from archsim.compose import System, build
 from archsim.config import Config, replace
 from archsim.contracts import TECHNOLOGIES
 from archsim.errors import ArchsimError, ConfigError
+from archsim.exact import ExactSum
 from archsim.layout import AddressLayout
 from archsim.observers import OBSERVERS, ObserverReport, RunContext, RunObserver
 
@@ -67,21 +67,33 @@ class ApproximationError:
     the fraction of all (iteration, weight) pairs whose stored word differs from
     the written one in any bit. Padding words are not weights and are excluded.
 
-    The figures do not depend on how the iterations are chunked: each iteration's
-    errors are summed on their own, and the per-iteration sums are added exactly
-    (:func:`math.fsum`) at the end.
+    The figures depend neither on how the iterations are chunked nor on how the lines are split
+    into ranges (:mod:`archsim.shard`): each iteration's errors are summed per *block* of
+    :meth:`block_lines` lines, a partition fixed in global line numbers, by numpy's pairwise sum,
+    and the block sums are added exactly (:class:`archsim.exact.ExactSum`, rounded once at the
+    end). The errors of line ranges that start on a block boundary, accumulated apart, join
+    (:meth:`join`) into exactly the figures of the whole.
     """
 
-    BLOCK = 1 << 20  # values per float64 block: bounds the temporaries to ~25 MB
+    BLOCK = 1 << 16  # words per float64 block (whole lines): bounds the temporaries to 0.5 MiB
 
-    def __init__(self, n_params: int) -> None:
+    def __init__(self, n_params: int, words_per_line: int = 1) -> None:
         self.n_params = n_params
+        self.words_per_line = int(words_per_line)
         self.max = 0.0
-        self.sums: list[float] = []
+        self.total = ExactSum()
         self.count = 0
         self.inexact = 0
         self.pairs = 0
         self._rel: np.ndarray | None = None  # the float64 errors of one block, reused
+
+    @classmethod
+    def block_lines(cls, words_per_line: int) -> int:
+        """Lines per block of the partition (a line range must start on a multiple to be joined)."""
+        return max(1, cls.BLOCK // words_per_line)
+
+    def _block_words(self) -> int:
+        return max(1, self.BLOCK // self.words_per_line) * self.words_per_line
 
     def add(self, written: np.ndarray, stored: np.ndarray) -> None:
         """``written`` and ``stored``: uint32 arrays of shape (T, ...), the same (padding words are 0 in both).
@@ -93,24 +105,23 @@ class ApproximationError:
         from archsim import _pcm_kernels
 
         self.pairs += written.shape[0] * self.n_params
-        rel = self._buffer(min(self.BLOCK, written[0].size if written.shape[0] else 0))
+        block = self._block_words()
+        rel = self._buffer(min(block, written[0].size if written.shape[0] else 0))
         for wt, st in zip(written, stored):  # one iteration at a time: chunk-independent sums
             w_all = np.ascontiguousarray(wt, dtype=np.uint32).reshape(-1)
             s_all = np.ascontiguousarray(st, dtype=np.uint32).reshape(-1)
-            parts = []
-            for i in range(0, w_all.size, self.BLOCK):
-                wu = w_all[i:i + self.BLOCK]
+            for i in range(0, w_all.size, block):
+                wu = w_all[i:i + block]
                 r = rel[: wu.size]
-                su = s_all[i:i + self.BLOCK]
+                su = s_all[i:i + block]
                 inexact, n, block_max = _pcm_kernels.approx_rel_error(wu, su, wu.view(np.float32),
                                                                       su.view(np.float32), r)
                 self.inexact += inexact
                 if not n:
                     continue
                 self.max = max(self.max, block_max)
-                parts.append(float(r.sum()))
+                self.total.add(float(r.sum()))
                 self.count += n
-            self.sums.append(math.fsum(parts))
 
     def _buffer(self, n: int) -> np.ndarray:
         if self._rel is None or self._rel.size < n:
@@ -121,12 +132,12 @@ class ApproximationError:
         """The plain numpy form of :meth:`add` (about fourteen array passes per block; the reference the
         fused pass is tested against)."""
         self.pairs += written.shape[0] * self.n_params
+        block = self._block_words()
         for wt, st in zip(written, stored):
             w_all, s_all = wt.reshape(-1), st.reshape(-1)
-            parts = []
-            for i in range(0, w_all.size, self.BLOCK):
-                wu = w_all[i:i + self.BLOCK]
-                su = s_all[i:i + self.BLOCK]
+            for i in range(0, w_all.size, block):
+                wu = w_all[i:i + block]
+                su = s_all[i:i + block]
                 self.inexact += int(np.count_nonzero(wu != su))
                 w = wu.view(np.float32).astype(np.float64)
                 nz = w != 0
@@ -137,14 +148,31 @@ class ApproximationError:
                 np.divide(rel, np.abs(w), out=rel, where=nz)
                 rel[~nz] = 0.0
                 self.max = max(self.max, float(rel.max()))
-                parts.append(float(rel.sum()))
+                self.total.add(float(rel.sum()))
                 self.count += n
-            self.sums.append(math.fsum(parts))
+
+    def join(self, other: "ApproximationError") -> "ApproximationError":
+        """Add the errors ``other`` accumulated over other lines of the same iterations (its ``n_params``:
+        the weights on those lines)."""
+        if other.n_params and self.n_params and other.pairs * self.n_params != self.pairs * other.n_params:
+            raise ArchsimError("approximation error: parts of different iterations joined")
+        self.max = max(self.max, other.max)
+        self.total.join(other.total)
+        self.count += other.count
+        self.inexact += other.inexact
+        self.pairs += other.pairs
+        self.n_params += other.n_params
+        return self
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_rel"] = None  # a scratch buffer, not a figure
+        return state
 
     def columns(self) -> dict[str, float]:
         return {
             "approx_max_rel_error": self.max,
-            "approx_mean_rel_error": math.fsum(self.sums) / self.count if self.count else 0.0,
+            "approx_mean_rel_error": self.total.value / self.count if self.count else 0.0,
             "approx_inexact_fraction": self.inexact / self.pairs if self.pairs else 0.0,
         }
 
@@ -167,6 +195,8 @@ class RunOutput:
     reports: list[ObserverReport]
     seconds: float
     source_label: str
+    line_ranges: tuple[tuple[int, int], ...] = ()
+    """The (first, end) lines of each range of a sharded run (:mod:`archsim.shard`); empty: not sharded."""
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -217,7 +247,9 @@ def resolve_config(config: Config) -> Config:
 
 def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] = (), source=None,
                    out_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-                   progress: bool = True, workers: int | None = None) -> RunOutput:
+                   progress: bool = True, workers: int | None = None, shards: int | None = None,
+                   scheduler: Any = None, dask_workers: int | None = None,
+                   plugins: Sequence[str] = ()) -> RunOutput:
     """Replay the configured trace under every scheme; returns the tables (writes nothing).
 
     ``config``: the configuration, or the :class:`~archsim.compose.System` built from it.
@@ -226,14 +258,36 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     ``source``: a trace source to use instead of the configured one (its metadata
     must match). ``out_dir`` is only passed on to observers. ``workers``: threads
     feeding the schemes (default: one per core, at most one per scheme).
+
+    Sharded by memory lines (:mod:`archsim.shard`; the same tables, byte for byte): ``shards``
+    line ranges replayed one after the other in this process, or, with ``scheduler`` (an
+    address, a dask ``Client`` or cluster, :mod:`archsim.cluster`) or ``dask_workers`` (a
+    ``LocalCluster`` of that many single-threaded processes), on Dask (``shards`` default: one
+    per worker thread; ``plugins``: plugin modules the workers load). Not with observers.
     """
     t0 = time.perf_counter()
     loop = RunLoop(config)
     config = loop.config
     _note_other_technologies(config, loop.technology)
     observers = [*loop.system.observers, *observers]
-    loop.replay(observers, source=source, out_dir=out_dir, cache_dir=cache_dir, progress=progress, workers=workers)
-    source, layout, schemes = loop.source, loop.layout, loop.schemes
+    sharded = (shards is not None and shards > 1) or scheduler is not None or dask_workers is not None
+    if sharded and observers:
+        names = [o.name for o in config.run.observers]
+        names += [type(o).__name__ for o in observers[len(loop.system.observers):]]   # given as objects
+        raise ConfigError(f"run observer(s) {', '.join(names)} see every line of every chunk: a run with them "
+                          "(--timing, --observe, run.observers) is not sharded; "
+                          "drop --workers / --scheduler / --shards")
+    if sharded:
+        from archsim.shard import replay_sharded
+
+        source, layout, joined, ranges = replay_sharded(loop, source=source, cache_dir=cache_dir, progress=progress,
+                                                        workers=workers, shards=shards, scheduler=scheduler,
+                                                        dask_workers=dask_workers, plugins=plugins)
+        schemes = loop.schemes
+    else:
+        loop.replay(observers, source=source, out_dir=out_dir, cache_dir=cache_dir, progress=progress,
+                    workers=workers)
+        source, layout, schemes = loop.source, loop.layout, loop.schemes
     from archsim.results import flips_table, summary_row
     from archsim.wear import lifetime_columns
 
@@ -250,7 +304,7 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
                                             time_source="run.iteration_time_s")
             flips[s] = flips_table(s, result, stream, config.run.iterations)
 
-    collect(loop.results())
+    collect(joined if sharded else loop.results())
     clocks = {}
     for s in schemes:  # the clock rule: time-dependent schemes on the simulated time of an observer
         if loop.technology.is_time_dependent(s):
@@ -276,7 +330,7 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     _add_lifetime_columns(summary, lifetimes)
     flips_df = pd.concat(flips, ignore_index=True) if flips else pd.DataFrame()
     return RunOutput(config, summary, flips_df, layout, source.meta, reports, time.perf_counter() - t0,
-                     _source_label(config, source))
+                     _source_label(config, source), tuple(ranges) if sharded else ())
 
 
 def _add_lifetime_columns(summary: pd.DataFrame, lifetimes: dict[str, dict[str, Any]]) -> None:
@@ -335,7 +389,7 @@ class RunLoop:
     def replay(self, observers: Sequence[RunObserver] = (), *, schemes: Sequence[str] | None = None, source=None,
                out_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
                progress: bool = True, workers: int | None = None, approximation: bool = True,
-               clocks: Mapping[str, Any] | None = None) -> None:
+               clocks: Mapping[str, Any] | None = None, line_range: tuple[int, int] | None = None) -> None:
         """Replay ``run.iterations`` iterations under ``schemes`` (default: ``run.schemes``).
 
         ``source``, ``out_dir``, ``cache_dir``, ``progress``, ``workers``: as for
@@ -343,7 +397,9 @@ class RunLoop:
         inexact schemes (:meth:`results` gives it). ``clocks``: scheme -> function
         ``(first_iteration, T) -> (T, lines)`` seconds, the times of each chunk's writes, handed
         to the scheme's stream before the chunk (``TechnologyStream.set_write_times``; an
-        observer's :meth:`~RunObserver.write_clock`).
+        observer's :meth:`~RunObserver.write_clock`). ``line_range = (first, end)``: only the
+        global lines ``first .. end - 1`` (one shard of a sharded run, :mod:`archsim.shard`; the
+        streams are opened with ``line_offset = first``; no observers).
         """
         clocks = dict(clocks or {})
         config, tech = self.config, self.technology
@@ -358,14 +414,19 @@ class RunLoop:
             raise ConfigError(f"run.iterations = {iterations}, but the {what} holds only "
                               f"{source.n_iterations} iterations")
         layout = AddressLayout.from_meta(source.meta, config.layout)
+        first_line, end_line = (0, layout.lines) if line_range is None else (int(line_range[0]), int(line_range[1]))
+        if line_range is not None and (observers or clocks):
+            raise ArchsimError("a line range is replayed without observers or clocks (they see every line)")
         self.source, self.layout, self.schemes, self.observers = source, layout, schemes, list(observers)
+        self.line_range = (first_line, end_line)
         observers = self.observers
         leveller = self.system.wear_leveller
         streams = self.streams = {
-            s: leveller.wrap(tech.open_stream(s, lines=layout.lines, words=layout.words_per_line, config=config,
-                                              keep_stored=False), tech, config)
+            s: leveller.wrap(tech.open_stream(s, lines=end_line - first_line, words=layout.words_per_line,
+                                              config=config, line_offset=first_line, keep_stored=False), tech, config)
             for s in schemes}
-        errors = self.errors = {s: ApproximationError(layout.n_params) for s in schemes
+        n_params = layout.n_params if line_range is None else layout.params_in_lines(first_line, end_line)
+        errors = self.errors = {s: ApproximationError(n_params, layout.words_per_line) for s in schemes
                                 if approximation and not tech.is_exact(s)}
         ctx = RunContext(config, tech, schemes, self.system, source.meta, layout, iterations,
                          Path(out_dir) if out_dir is not None else None)
@@ -388,8 +449,9 @@ class RunLoop:
         n_workers = workers or min(len(schemes), usable_cpus())
         # longest-running schemes first, so that the pool's threads finish together
         order = sorted(schemes, key=lambda s: tech.is_exact(s))
-        chunks = _line_chunks(source, layout, chunk_iterations(config, layout), iterations,
-                              f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}")
+        label = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}"
+        chunks = _line_chunks(source, layout, chunk_iterations(config, layout, end_line - first_line), iterations,
+                              label, lines=None if line_range is None else (first_line, end_line))
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="archsim-scheme") as pool, \
                 tqdm(total=iterations, disable=not progress, desc="replay", unit="it") as bar:
             try:
@@ -457,9 +519,11 @@ def usable_cpus() -> int:
 CHUNK_WORDS = 1 << 23
 
 
-def chunk_iterations(config: Config, layout: AddressLayout) -> int:
-    """Iterations per chunk: ``run.chunk_iterations``, capped at :data:`CHUNK_WORDS` words."""
-    return max(1, min(config.run.chunk_iterations, CHUNK_WORDS // layout.words))
+def chunk_iterations(config: Config, layout: AddressLayout, lines: int | None = None) -> int:
+    """Iterations per chunk: ``run.chunk_iterations``, capped at :data:`CHUNK_WORDS` words of line
+    buffer (of ``lines`` lines: a shard's range, whose chunks are longer in iterations; default all)."""
+    words = layout.words if lines is None else lines * layout.words_per_line
+    return max(1, min(config.run.chunk_iterations, CHUNK_WORDS // words))
 
 
 def _source_label(config: Config, source) -> str:
@@ -474,15 +538,17 @@ class _line_chunks:
     gathered while the current one is replayed; ``release()`` hands a buffer back."""
 
     def __init__(self, source, layout: AddressLayout, chunk_iterations: int, iterations: int,
-                 label: str = "the trace") -> None:
+                 label: str = "the trace", lines: tuple[int, int] | None = None) -> None:
         self._label = label
         self._layout = layout
+        self._lines = lines   # (first, end): gather only these global lines
         self._T = min(chunk_iterations, iterations)
         self._iterations = iterations
         self._source = source
         self._free: queue.Queue = queue.Queue()
+        n = layout.lines if lines is None else lines[1] - lines[0]
         for _ in range(2):
-            self._free.put(np.zeros((self._T, layout.lines, layout.words_per_line), dtype=np.uint32))
+            self._free.put(np.zeros((self._T, n, layout.words_per_line), dtype=np.uint32))
         self._ready: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._produce, name="archsim-gather", daemon=True)
@@ -501,7 +567,7 @@ class _line_chunks:
                     return
                 if block.shape[0] != buf.shape[0]:
                     buf = np.zeros((block.shape[0],) + buf.shape[1:], dtype=np.uint32)
-                self._layout.to_lines(block, out=buf)
+                self._layout.to_lines(block, out=buf, lines=self._lines)
                 self._ready.put((first, buf))
                 first += block.shape[0]
             if first < self._iterations:
@@ -537,5 +603,5 @@ class _line_chunks:
                 q.get_nowait()
 
 
-__all__ = ["RunContext", "ObserverReport", "RunObserver", "OBSERVERS", "RunOutput", "ApproximationError",
+__all__ = ["RunContext", "ObserverReport", "RunObserver", "OBSERVERS", "RunOutput", "ApproximationError", "EXACT_ERROR",
            "run_experiment", "RunLoop", "chunk_iterations", "open_source", "resolve_config"]

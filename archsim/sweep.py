@@ -27,7 +27,6 @@ import itertools
 import json
 import logging
 import os
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 from tqdm.auto import tqdm
 
+from archsim.cluster import load_plugins
 from archsim.config import Config, config_from_mapping, config_with, current_key, read_config_data, read_text
 from archsim.errors import ArchsimError, ConfigError
 from archsim.run import usable_cpus
@@ -267,7 +267,7 @@ def _run_point(base, point: SweepPoint, keys: Sequence[str], out: Path, plugins:
                cache_dir: str | None, experiment: str) -> None:
     if point_path(out, point.id).is_file():
         return
-    _load_plugins(plugins)
+    load_plugins(plugins)
     cfg = config_with(base.to_dict() if isinstance(base, Config) else base, point.overrides)
     summary, second = SWEEP_EXPERIMENTS.get(experiment)(cfg, cache_dir)
     tables = {True: second, False: summary}
@@ -298,15 +298,6 @@ def _config_value(cfg: Config, key: str) -> Any:
     return node
 
 
-def _load_plugins(plugins: Sequence[str]) -> None:
-    from archsim.registry import load_plugin
-
-    for spec in plugins:
-        mod = f"archsim_plugin_{Path(spec).stem}" if spec.endswith(".py") else spec
-        if mod not in sys.modules:
-            load_plugin(spec)
-
-
 def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = None,
               workers: int | None = None, plugins: Sequence[str] = (), progress: bool = True,
               cache_dir: str | os.PathLike | None = None) -> dict[str, int]:
@@ -334,30 +325,11 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = N
         return counts
     cache = str(Path(cache_dir).resolve()) if cache_dir is not None else \
         str((Path.cwd() / ".archsim-cache" / "traces").resolve())
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
-    cluster = None
-    own_client = True
-    if isinstance(scheduler, Client):
-        client, own_client = scheduler, False
-    elif scheduler is not None and not isinstance(scheduler, str):
-        from distributed.deploy import Cluster
+    from archsim.cluster import dask_client
 
-        if not isinstance(scheduler, Cluster):  # LocalCluster, dask-jobqueue's, dask-kubernetes', ...
-            raise ArchsimError(f"scheduler: {type(scheduler).__name__} is neither an address, a dask Client nor a "
-                               "dask cluster")
-        client = Client(scheduler, timeout="20s")
-    elif scheduler:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except Exception as exc:
-            raise ArchsimError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
-    else:
-        n = workers or min(len(todo), usable_cpus())
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-                               silence_logs=logging.CRITICAL)  # a failing point is reported once, cleanly
-        client = Client(cluster)
-    try:
+    with dask_client(scheduler, workers, default_workers=min(len(todo), usable_cpus())) as client:
         traces = sorted({str(Path(spec.point_config(p).run.trace).resolve()) for p in todo
                          if spec.point_config(p).run.trace})
         for problem in client.run(check_worker, str(out), cache, traces).values():  # before any work
@@ -386,11 +358,6 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = N
                     fut.release()
                 counts["ran"] += 1
                 bar.update()
-    finally:
-        if own_client:
-            client.close()
-        if cluster is not None:
-            cluster.close()
     return counts
 
 

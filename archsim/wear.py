@@ -63,6 +63,8 @@ import numpy as np
 from archsim import _wear_kernels
 from archsim.contracts import ChunkOutcome, LineCopies, StreamResult, TechnologyStream
 from archsim.errors import ArchsimError, ConfigError
+from archsim.digest import WearDigest, concat_wear
+from archsim.exact import ExactSum
 from archsim.registry import NoParams, Registry
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
@@ -86,6 +88,14 @@ class WearLeveller(ABC):
         """``stream`` with this levelling applied (``technology`` prices the migrations)."""
         return self.stream_class(stream, technology, config, self.params)
 
+    def shard_lines(self, lines: int) -> int:
+        """Lines a line range of a sharded run (:mod:`archsim.shard`) of ``lines`` lines in all must start
+        on a multiple of, so that the levellers over the ranges do what one over all lines does (and
+        price their copies in the same batches); a ConfigError naming the setting if the levelling
+        cannot be split. Default: this leveller does not say (an error)."""
+        raise ConfigError(f"wear leveller {type(self).__name__} does not say how its lines may be split "
+                          "(WearLeveller.shard_lines): run it unsharded")
+
 
 #: The wear levellers, by name (``wear_leveling``).
 WEAR_LEVELLERS: Registry[type[WearLeveller]] = Registry("wear leveller")
@@ -97,6 +107,9 @@ class NoLevelling(WearLeveller):
 
     def wrap(self, stream, technology, config):
         return stream
+
+    def shard_lines(self, lines: int) -> int:
+        return 1
 
 
 # --------------------------------------------------------------------------- the wrapper
@@ -142,8 +155,8 @@ class LevelledStream(TechnologyStream):
         self.copies_programmed = 0
         self.copy_set_flips = 0
         self.copy_reset_flips = 0
-        self.copy_energy_pj = 0.0
-        self.copy_line_flips = 0
+        self.copy_energy = ExactSum()      # the copies' energy, pJ, summed exactly (batch by batch)
+        self.copy_line_flips = 0           # the copies' wear, with the line as the wear unit
         self._times = None
         self._log: list[LineCopies] = []  # the copies of the chunk being fed (ChunkOutcome.copies)
         self._at = 0                      # the iteration of that chunk a remapping falls at
@@ -205,7 +218,7 @@ class LevelledStream(TechnologyStream):
         self.copy_fields += np.asarray(rows, np.int64).sum(axis=0)
         tech = self.technology
         totals = tech.line_totals(ChunkOutcome(rows[None], None, {}, tuple(tech.outcome_fields)), self.config)
-        self.copy_energy_pj += float(sum(float(np.sum(v)) for k, v in totals.items() if k != "flips"))
+        self.copy_energy.add(float(sum(float(np.sum(v)) for k, v in totals.items() if k != "flips")))
         if self.per_line:
             self.copy_line_flips += int(s.sum())
         idx = np.arange(self.lines, dtype=np.int64)[lines] if isinstance(lines, slice) else np.asarray(lines, np.int64)
@@ -271,6 +284,11 @@ class LevelledStream(TechnologyStream):
         out.copies, self._log = tuple(self._log), []
         return out
 
+    @property
+    def copy_energy_pj(self) -> float:
+        """Energy of the line copies so far, pJ (the exact sum of the batches' energies, rounded once)."""
+        return self.copy_energy.value
+
     def result(self) -> "LevelledResult":
         return LevelledResult(self.inner.result(), self)
 
@@ -323,9 +341,10 @@ class LevelledResult(StreamResult):
         self.leveller = stream.name
         self._physical = stream.physical_wear(inner.cell_wear())
         self._steady = stream.steady_wear(self._physical)
+        self._energy = ExactSum().join(stream.copy_energy)
         self.per_line = stream.per_line
+        self._logical_lines = stream._line_wear[:, 0].copy() if stream.per_line else None
         if stream.per_line:  # the wear unit is the line: the copies' counters by the outcome's names
-            self._logical_lines = stream._line_wear[:, 0].copy()
             self._costs = {
                 "levelling_line_writes": stream.copies,
                 "levelling_programmed_writes": stream.copies_programmed,
@@ -370,6 +389,35 @@ class LevelledResult(StreamResult):
     def line_wear(self) -> np.ndarray | None:
         """The logical wear per line (lines,) of a technology whose wear unit is the line, else None."""
         return self._logical_lines if self.per_line else None
+
+    def digested(self) -> "LevelledResult":
+        """The inner result digested, the physical and steady-state wear as digests."""
+        out = object.__new__(LevelledResult)
+        out.__dict__.update(self.__dict__)
+        out.inner = self.inner.digested()
+        out._physical, out._steady = WearDigest.of(self._physical), WearDigest.of(self._steady)
+        return out
+
+    def join(self, others) -> "LevelledResult":
+        """The inner results joined, the physical and steady-state wear concatenated by slot, the copy
+        counts summed and their energies added exactly (:meth:`StreamResult.join`)."""
+        if not others:
+            return self
+        parts = [self, *others]
+        if any(p.leveller != self.leveller for p in others):
+            raise ArchsimError("results of different wear levellers cannot be joined")
+        out = object.__new__(LevelledResult)
+        out.inner = self.inner.join([p.inner for p in others])
+        out.scheme, out.leveller, out.per_line = self.scheme, self.leveller, self.per_line
+        out._logical_lines = np.concatenate([p._logical_lines for p in parts]) if self.per_line else None
+        out._physical = concat_wear([p._physical for p in parts])
+        out._steady = concat_wear([p._steady for p in parts])
+        out._energy = ExactSum()
+        for p in parts:
+            out._energy.join(p._energy)
+        out._costs = {k: sum(p._costs[k] for p in parts) for k in self._costs if k != "levelling_energy_pj"}
+        out._costs["levelling_energy_pj"] = out._energy.value
+        return out
 
 
 # --------------------------------------------------------------------------- rotate
@@ -534,6 +582,10 @@ class Rotate(WearLeveller):
     Params = RotateParams
     stream_class = RotateStream
 
+    def shard_lines(self, lines: int) -> int:
+        """Every line rotates on the same schedule; the rewrite is priced in blocks of ``REMAP_LINES``."""
+        return REMAP_LINES
+
 
 # --------------------------------------------------------------------------- start-gap
 
@@ -680,6 +732,15 @@ class StartGap(WearLeveller):
     Params = StartGapParams
     stream_class = StartGapStream
 
+    def shard_lines(self, lines: int) -> int:
+        """Whole regions (each region's gap moves on its own); refused with the static randomisation
+        (a permutation of all lines) or one region over all the memory (``region_lines = 0``)."""
+        p = self.params
+        if p.randomise:
+            raise ConfigError("wear_leveling.randomise permutes all the lines at once: a run sharded by lines "
+                              "cannot reproduce it (run it unsharded)")
+        return p.region_lines or lines
+
 
 # --------------------------------------------------------------------------- both
 
@@ -754,6 +815,10 @@ class RotateStartGap(WearLeveller):
 
     Params = RotateStartGapParams
     stream_class = RotateStartGapStream
+
+    def shard_lines(self, lines: int) -> int:
+        """Whole regions, and whole blocks of the rotation's rewrite (``BLOCK_LINES``)."""
+        return math.lcm(StartGap.shard_lines(self, lines), BLOCK_LINES)
 
 
 # --------------------------------------------------------------------------- lifetime

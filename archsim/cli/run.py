@@ -37,6 +37,14 @@ def register(subparsers) -> None:
     p.add_argument("--timing", action="store_true", help="shorthand for --observe timing (the SimPy timing model)")
     p.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="where recorded workload traces are cached (default ./.archsim-cache/traces)")
+    shard = p.add_argument_group("sharded run (the same tables; docs/sharding.md)")
+    shard.add_argument("--scheduler", metavar="ADDRESS",
+                       help="replay line ranges on a running Dask scheduler's workers")
+    shard.add_argument("--workers", type=int, metavar="N",
+                       help="replay line ranges on a LocalCluster of N single-threaded worker processes")
+    shard.add_argument("--shards", type=int, metavar="K",
+                       help="line ranges (default: one per worker thread; without --workers / --scheduler: "
+                            "K ranges one after the other in this process)")
     add_outputs(p)
     p.set_defaults(func=run, source=None)  # source: the NVMain trace, opened once by build_config
 
@@ -105,6 +113,11 @@ def run(args: argparse.Namespace) -> int:
     from archsim.results import format_summary, observer_columns
     from archsim.run import run_experiment
 
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if args.shards is not None and args.shards < 1:
+        raise ConfigError("--shards must be at least 1")
+    distributed = args.workers is not None or args.scheduler is not None  # the workers open the trace themselves
     cfg = build_config(args)
     names = observer_names(args, cfg)
     if names != [o.name for o in cfg.run.observers]:  # recorded in config.toml: the file repeats the run
@@ -113,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
     label = Path(cfg.run.trace).name if cfg.run.trace else cfg.run.workload.name
     out = args.out if args.out is not None else default_out_dir(label)
     folder = OutputFolder(out, "run", overwrite=args.overwrite)  # claimed before the work, not after
-    output = run_experiment(cfg, source=args.source, out_dir=out, cache_dir=args.cache_dir,
-                            progress=not args.no_progress)
+    output = run_experiment(cfg, source=None if distributed else args.source, out_dir=out,
+                            cache_dir=args.cache_dir, progress=not args.no_progress, shards=args.shards,
+                            scheduler=args.scheduler, dask_workers=args.workers, plugins=args.plugin)
     files = output.write(folder, figures=not args.no_figures)
     L = output.layout
     print(f"{output.source_label}: {int(output.summary['iterations'].iloc[0]):,} iterations of "

@@ -16,7 +16,8 @@ import numpy as np
 from archsim import _pcm_kernels as _kernels
 from archsim.config import build_dataclass
 from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
-from archsim.errors import ConfigError
+from archsim.digest import WearDigest, concat_wear
+from archsim.errors import ArchsimError, ConfigError
 from archsim.pcm.config import PcmConfig
 from archsim.pcm.costs import flip_energy_pj, read_cells_energy_pj, total_write_latency_ns, write_latency_ns
 from archsim.pcm.encoder import OUTCOME_FIELDS, WORD_DTYPES, WR, WS, Encoder, make_encoder
@@ -54,6 +55,8 @@ class ReplayResult(StreamResult):
     pcm: PcmConfig
     stored: np.ndarray | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    needs_read: bool = True
+    """Whether the scheme reads a line before writing it (charged with ``pcm.read_before_write``)."""
 
     @property
     def set_flips(self) -> int:
@@ -111,6 +114,33 @@ class ReplayResult(StreamResult):
 
     def cell_wear(self) -> np.ndarray:
         return self.wear
+
+    def digested(self) -> "ReplayResult":
+        """The wear as its digest (:class:`archsim.digest.WearDigest`); stored values dropped."""
+        return dataclasses.replace(self, wear=WearDigest.of(self.wear), stored=None)
+
+    def join(self, others) -> "ReplayResult":
+        """The counts summed, the wear (and stored values) concatenated by line, the latency and
+        read energy computed again from the joined counts (:meth:`StreamResult.join`)."""
+        parts = [self, *others]
+        if not others:
+            return self
+        for p in others:
+            if (p.scheme, p.iterations, p.words, p.cells_per_word, p.word_bits, p.params) != \
+                    (self.scheme, self.iterations, self.words, self.cells_per_word, self.word_bits, self.params):
+                raise ArchsimError(f"scheme {self.scheme}: results of different replays cannot be joined")
+        if self.pcm.write_power_budget > 0:
+            raise ConfigError("pcm.write_power_budget: the latency of every write depends on its own counts, summed "
+                              "in chunk order; a sharded run cannot reproduce that sum (run it unsharded)")
+        summed = {name: sum(getattr(p, name) for p in parts) for name in (
+            "lines", "line_writes", "write_set_flips", "write_reset_flips", "refresh_set_flips",
+            "refresh_reset_flips", "refreshes", "silent_writes", "set_writes", "reset_writes")}
+        stored = None if any(p.stored is None for p in parts) else np.concatenate([p.stored for p in parts], axis=1)
+        out = dataclasses.replace(self, **summed, wear=concat_wear([p.wear for p in parts]), stored=stored)
+        out.write_latency_ns_total = latency_total_ns(out.set_writes, out.reset_writes, self.pcm, self.needs_read)
+        out.read_energy_pj = read_energy_pj(out.line_writes, self.words, self.cells_per_word, self.pcm,
+                                            self.needs_read)
+        return out
 
     def summary(self) -> dict[str, Any]:
         """One flat row of the figures (for a DataFrame)."""
@@ -239,21 +269,15 @@ class EncoderStream(TechnologyStream):
     def _latency_total(self) -> float:
         """Sum of the unqueued latencies of all line writes so far, ns."""
         t = self._counts()
-        if self.pcm.write_power_budget > 0:
-            total = self._budget_latency_ns
-        else:
-            total = total_write_latency_ns(t["set_writes"], t["reset_writes"], self.pcm)
-        if self.pcm.read_before_write and self.encoder.needs_read:
-            total += (t["set_writes"] + t["reset_writes"]) * self.pcm.read_latency_ns
-        return total
+        return latency_total_ns(t["set_writes"], t["reset_writes"], self.pcm, self.encoder.needs_read,
+                                self._budget_latency_ns if self.pcm.write_power_budget > 0 else None)
 
     def result(self) -> ReplayResult:
         """Totals, wear and (if kept) stored values of everything fed so far."""
         t = self._counts()
         line_writes = self._iterations * self.lines
-        read_energy = 0.0
-        if self.pcm.read_before_write and self.encoder.needs_read:
-            read_energy = read_cells_energy_pj(line_writes * self.words * self.encoder.cells_per_word, self.pcm)
+        read_energy = read_energy_pj(line_writes, self.words, self.encoder.cells_per_word, self.pcm,
+                                     self.encoder.needs_read)
         stored = (self._stored[0] if len(self._stored) == 1 else np.concatenate(self._stored)) if self._stored else None
         return self.encoder.adjust_result(self.state, ReplayResult(
             scheme=self.encoder.name,
@@ -277,7 +301,29 @@ class EncoderStream(TechnologyStream):
             pcm=self.pcm,
             stored=stored,
             params=self.encoder.describe(),
+            needs_read=self.encoder.needs_read,
         ))
+
+
+def latency_total_ns(set_writes: int, reset_writes: int, pcm: PcmConfig, needs_read: bool,
+                     budget_latency_ns: float | None = None) -> float:
+    """The unqueued latencies of all line writes, ns, from the counts of SET and RESET-only line writes
+    (or, with a write-power budget, ``budget_latency_ns``: the exact sum of the writes' own latencies),
+    plus the read before each programming write when ``pcm.read_before_write`` and the scheme reads."""
+    if budget_latency_ns is not None:
+        total = budget_latency_ns
+    else:
+        total = total_write_latency_ns(set_writes, reset_writes, pcm)
+    if pcm.read_before_write and needs_read:
+        total += (set_writes + reset_writes) * pcm.read_latency_ns
+    return total
+
+
+def read_energy_pj(line_writes: int, words: int, cells_per_word: int, pcm: PcmConfig, needs_read: bool) -> float:
+    """Energy of the reads before the line writes, pJ (0 without ``pcm.read_before_write`` or a reading scheme)."""
+    if pcm.read_before_write and needs_read:
+        return read_cells_energy_pj(line_writes * words * cells_per_word, pcm)
+    return 0.0
 
 
 def _rows(lines):

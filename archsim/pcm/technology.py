@@ -62,6 +62,18 @@ class Pcm(MemoryTechnology):
         return EncoderStream(encoder, lines, words, pcm=config.pcm, line_offset=line_offset,
                              keep_stored=keep_stored)
 
+    def shard_lines(self, scheme: str, config: Any, words: int) -> int:
+        """Any line: every PCM scheme's state is per word or per line, and its region policies (ping-pong
+        regions, DAP's per-line seeds) follow the global line index (``line_offset``). Refused with a
+        write-power budget, whose latency total sums each write's own latency in chunk order."""
+        self.schemes.get(scheme)
+        if config.pcm.write_power_budget > 0:
+            from archsim.errors import ConfigError
+
+            raise ConfigError("pcm.write_power_budget: the latency total sums every write's own latency in chunk "
+                              "order, which a sharded run cannot reproduce: run it unsharded")
+        return 1
+
     def service_times(self, chunk: ChunkOutcome, config: Any) -> ServiceTimes:
         """Write: SET latency if it SETs any cell, else RESET latency (write-power rounds with a budget),
         unless the scheme gave each write's latency (``extras["write_ns"]``: DAP's lossy SETs); plus a

@@ -13,6 +13,7 @@ insertions that formatting takes are reported as ``format_insertions``, not in t
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 
 from archsim import _racetrack_kernels as K
 from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
-from archsim.errors import ConfigError
+from archsim.errors import ArchsimError, ConfigError
 from archsim.pcm.stream import as_words
 from archsim.racetrack.config import RacetrackConfig
 from archsim.racetrack.ports import PortModel
@@ -104,6 +105,23 @@ class RacetrackResult(StreamResult):
     def avg_write_latency_ns(self) -> float:
         n = self.line_writes + self.reads
         return self.latency_ns / n if n else 0.0
+
+    def join(self, others) -> "RacetrackResult":
+        """The operation counts summed (latency and energy follow from them), stored values concatenated
+        by line (:meth:`StreamResult.join`; the line ranges start on cluster boundaries,
+        :meth:`archsim.racetrack.Racetrack.shard_lines`)."""
+        if not others:
+            return self
+        parts = [self, *others]
+        for p in others:
+            if (p.scheme, p.iterations, p.tracks_moved_per_shift, p.params, p.figures) != \
+                    (self.scheme, self.iterations, self.tracks_moved_per_shift, self.params, self.figures):
+                raise ArchsimError(f"racetrack scheme {self.scheme}: results of different replays cannot be joined")
+        summed = {name: sum(getattr(p, name) for p in parts) for name in (
+            "line_writes", "insertions", "removals", "detects", "shifts", "path_insertions", "path_removals",
+            "path_detects", "format_insertions", "reads")}
+        stored = None if any(p.stored is None for p in parts) else np.concatenate([p.stored for p in parts], axis=1)
+        return dataclasses.replace(self, **summed, stored=stored)
 
     def summary(self) -> dict[str, Any]:
         """One flat row of the figures (for a DataFrame)."""

@@ -25,6 +25,7 @@ Latencies ns, energies pJ.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,22 @@ class Racetrack(MemoryTechnology):
                     keep_stored: bool = False) -> RacetrackStream:
         return RacetrackStream(make_scheme(scheme, config.racetrack), lines, words,
                                word_bits=config.layout.word_bits, line_offset=line_offset, keep_stored=keep_stored)
+
+    def shard_lines(self, scheme: str, config: Any, words: int) -> int:
+        """The lines of whole clusters: a cluster's tracks shift together (one alignment per cluster),
+        so a line range starts where a cluster does (``data_per_track x tracks_per_cluster`` items).
+        ``fixed-ones`` is refused: its K comes from the first write of the whole memory and its error
+        sums run over every word in order."""
+        from archsim.errors import ConfigError
+
+        if scheme == "fixed-ones":
+            raise ConfigError("racetrack scheme fixed-ones cannot be sharded by lines (its K is chosen from the "
+                              "whole first write, its error sums run over every word in order): leave it out of "
+                              "--schemes or run unsharded")
+        rt = config.racetrack
+        items = -(-words // max(1, rt.item_bits // config.layout.word_bits))
+        cluster = rt.data_per_track * rt.tracks_per_cluster
+        return cluster // math.gcd(cluster, items)
 
     def service_times(self, chunk: ChunkOutcome, config: Any) -> ServiceTimes:
         """A line write: its shift steps x shift latency + its critical-path port operations

@@ -27,6 +27,7 @@ these schemes again on the timing model's clock; docs/dap.md, "The clock rule").
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,25 +207,13 @@ class DapEncoder(Encoder):
 
     def adjust_result(self, state: DapState, result: ReplayResult) -> "DapReplayResult":
         p = self.params
-        pcm = result.pcm
-        if state.class_keys.size:
-            k = state.class_keys
-            cls = np.stack([k >> 40, (k >> 20) & 0xFFFFF, k & 0xFFFFF], axis=1)
-            n = state.class_counts.astype(np.float64)
-            lat = write_latency_ns(cls[:, 0], cls[:, 2], pcm, cls[:, 1], p.lossy_set_latency_ns)
-            total = float((lat * n).sum())
-            if pcm.read_before_write and self.needs_read:
-                total += float(n.sum()) * pcm.read_latency_ns
-            full_writes = int(n[cls[:, 0] > 0].sum())
-        else:
-            total, full_writes = 0.0, 0
         fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(ReplayResult)}
-        fields["write_latency_ns_total"] = total
-        programmed = result.line_writes - result.silent_writes
-        fields["set_writes"] = full_writes
-        fields["reset_writes"] = programmed - full_writes
-        return DapReplayResult(**fields, lossy_set_flips=state.lossy_set_flips, decayed_cells=state.decayed_cells,
-                               lossy_set_energy_pj=p.lossy_set_energy_pj)
+        out = DapReplayResult(**fields, lossy_set_flips=state.lossy_set_flips, decayed_cells=state.decayed_cells,
+                              lossy_set_energy_pj=p.lossy_set_energy_pj,
+                              lossy_set_latency_ns=p.lossy_set_latency_ns,
+                              class_keys=state.class_keys.copy(), class_counts=state.class_counts.copy())
+        out.price_classes()
+        return out
 
 
 @dataclass
@@ -233,11 +222,51 @@ class DapReplayResult(ReplayResult):
     wear), ``lossy_set_flips`` the lossy ones (charged ``lossy_set_energy_pj`` each instead of the SET
     energy); ``decayed_cells`` lossy cells that fell back to 0 before being rewritten;
     ``set_writes`` line writes with a full SET (SET latency), ``reset_writes`` the other
-    programming writes (lossy-SET or RESET latency)."""
+    programming writes (lossy-SET or RESET latency). ``class_keys`` / ``class_counts``: the line
+    writes by class (``full SETs << 40 | lossy SETs << 20 | RESETs``) they are priced from."""
 
     lossy_set_flips: int = 0
     decayed_cells: int = 0
     lossy_set_energy_pj: float = 0.0
+    lossy_set_latency_ns: float = 0.0
+    class_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    class_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def price_classes(self) -> None:
+        """``write_latency_ns_total``, ``set_writes`` and ``reset_writes`` from the write classes: each
+        class's latency times its count, added exactly (:func:`math.fsum`: independent of the classes'
+        order, so a sharded run's joined classes price the same)."""
+        pcm = self.pcm
+        if self.class_keys.size:
+            k = self.class_keys
+            cls = np.stack([k >> 40, (k >> 20) & 0xFFFFF, k & 0xFFFFF], axis=1)
+            n = self.class_counts.astype(np.float64)
+            lat = write_latency_ns(cls[:, 0], cls[:, 2], pcm, cls[:, 1], self.lossy_set_latency_ns)
+            total = math.fsum((lat * n).tolist())
+            if pcm.read_before_write and self.needs_read:
+                total += float(n.sum()) * pcm.read_latency_ns
+            full_writes = int(self.class_counts[cls[:, 0] > 0].sum())
+        else:
+            total, full_writes = 0.0, 0
+        self.write_latency_ns_total = total
+        programmed = self.line_writes - self.silent_writes
+        self.set_writes = full_writes
+        self.reset_writes = programmed - full_writes
+
+    def join(self, others) -> "DapReplayResult":
+        """:meth:`ReplayResult.join`, the lossy-SET counts summed and the write classes merged, then priced."""
+        if not others:
+            return self
+        out = super().join(others)
+        parts = [self, *others]
+        keys, inverse = np.unique(np.concatenate([p.class_keys for p in parts]), return_inverse=True)
+        counts = np.zeros(keys.size, np.int64)
+        np.add.at(counts, inverse, np.concatenate([p.class_counts for p in parts]))
+        out.class_keys, out.class_counts = keys, counts
+        out.lossy_set_flips = sum(p.lossy_set_flips for p in parts)
+        out.decayed_cells = sum(p.decayed_cells for p in parts)
+        out.price_classes()
+        return out
 
     def energy_by_kind(self) -> dict[str, float]:
         e = self.pcm

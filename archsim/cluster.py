@@ -1,0 +1,69 @@
+"""Where Dask work runs: one way to get a ``dask.distributed`` client for sweeps and sharded runs.
+
+``archsim sweep`` (:mod:`archsim.sweep`) and ``archsim run --workers N / --scheduler ADDRESS``
+(:mod:`archsim.shard`) take the same ``scheduler``: the address of a running scheduler
+(``"tcp://host:8786"``), a ``dask.distributed.Client`` (used as it is, left open), or a dask cluster
+(``distributed.deploy.Cluster``: a ``LocalCluster``, a dask-jobqueue ``SLURMCluster``/``PBSCluster``,
+...; left running). Without one, a ``LocalCluster`` of ``workers`` single-threaded worker processes,
+its dashboard on the loopback interface, closed afterwards.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from archsim.errors import ArchsimError
+
+
+@contextmanager
+def dask_client(scheduler: Any = None, workers: int | None = None, *, default_workers: int = 1) -> Iterator[Any]:
+    """A ``dask.distributed.Client`` for ``scheduler`` (see the module docstring), or for a new
+    ``LocalCluster`` of ``workers`` processes (``default_workers`` when None); what this opened is
+    closed on exit."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
+    own_client = True
+    if isinstance(scheduler, Client):
+        client, own_client = scheduler, False
+    elif scheduler is not None and not isinstance(scheduler, str):
+        from distributed.deploy import Cluster
+
+        if not isinstance(scheduler, Cluster):  # LocalCluster, dask-jobqueue's, dask-kubernetes', ...
+            raise ArchsimError(f"scheduler: {type(scheduler).__name__} is neither an address, a dask Client nor a "
+                               "dask cluster")
+        client = Client(scheduler, timeout="20s")
+    elif scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except Exception as exc:
+            raise ArchsimError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
+    else:
+        cluster = LocalCluster(n_workers=workers or default_workers, threads_per_worker=1, processes=True,
+                               dashboard_address="127.0.0.1:0",
+                               silence_logs=logging.CRITICAL)  # a failing task is reported once, cleanly
+        client = Client(cluster)
+    try:
+        yield client
+    finally:
+        if own_client:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def load_plugins(plugins: Sequence[str]) -> None:
+    """Load the ``--plugin`` modules or files a worker's task needs, each once per process (a task's
+    configuration may name a plugin's objects)."""
+    from archsim.registry import load_plugin
+
+    for spec in plugins:
+        mod = f"archsim_plugin_{Path(spec).stem}" if spec.endswith(".py") else spec
+        if mod not in sys.modules:
+            load_plugin(spec)
+
+
+__all__ = ["dask_client", "load_plugins"]

@@ -1,0 +1,241 @@
+"""One run split by memory lines: each shard replays a contiguous line range for all iterations.
+
+``run_experiment(config, shards=K)`` replays K line ranges one after the other in this process;
+``run_experiment(config, scheduler=..., dask_workers=N)`` (``archsim run --workers N`` /
+``--scheduler ADDRESS``) replays them on Dask workers, in parallel. The tables are byte-identical
+to the unsharded run's. How:
+
+* **Ranges.** The lines are cut into ranges whose starts are multiples of an *alignment*
+  (:func:`alignment`): the least common multiple of what each part of the run's state needs,
+  :meth:`~archsim.contracts.MemoryTechnology.shard_lines` of every scheme (PCM: any line, its region
+  policies follow the global line index; racetrack: whole track clusters, which shift together),
+  the wear leveller's :meth:`~archsim.wear.WearLeveller.shard_lines` (start-gap: whole regions;
+  rotate: whole rewrite blocks) and, with an inexact scheme, the blocks of the approximation error
+  (:meth:`archsim.run.ApproximationError.block_lines`). A run that cannot be split says so in one
+  error naming the setting, before any work.
+* **Shards.** A shard opens the trace source itself, gathers only its lines of every chunk
+  (:meth:`archsim.layout.AddressLayout.to_lines` with ``lines``), opens each scheme's stream with
+  ``line_offset`` = its first line, and returns a :class:`ShardResult`: each scheme's
+  :class:`~archsim.contracts.StreamResult` and approximation error over its lines.
+* **Join.** The client joins the shards' results in line order
+  (:meth:`~archsim.contracts.StreamResult.join`): integer counters summed, per-line and per-cell
+  arrays concatenated, floats computed again from the joined counts or summed exactly
+  (:class:`archsim.exact.ExactSum`, whose parts join in any grouping); then the summary row and the
+  per-bit flips table are built exactly as for one stream.
+
+Observers that need every line of every chunk (the timing model, ``--timing``) are refused: the
+timing model's channels share one clock and one queue per bank, so a run with it is not split.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from tqdm.auto import tqdm
+
+from archsim.errors import ArchsimError, ConfigError
+
+
+@dataclass(frozen=True)
+class StreamLabels:
+    """What the per-bit flips table needs of a stream besides its result (``lines``, ``words``, the
+    cell and group labels), for a joined result whose streams lived on workers."""
+
+    lines: int
+    words: int
+    cells: tuple[str, ...]
+    groups: tuple[str, ...] | None
+
+    @classmethod
+    def of(cls, stream) -> "StreamLabels":
+        groups = stream.group_labels()
+        return cls(int(stream.lines), int(stream.words), tuple(stream.cell_labels()),
+                   None if groups is None else tuple(groups))
+
+    def cell_labels(self) -> list[str]:
+        return list(self.cells)
+
+    def group_labels(self) -> list[str] | None:
+        return None if self.groups is None else list(self.groups)
+
+
+@dataclass
+class ShardResult:
+    """One line range's replay: per scheme (in ``run.schemes`` order) the stream result, the
+    approximation error (an :class:`archsim.run.ApproximationError`, or None for an exact scheme)
+    and the stream's labels; ``seconds`` of wall time on the worker."""
+
+    first: int
+    end: int
+    results: dict[str, tuple[Any, Any, StreamLabels]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def alignment(system, layout, schemes: Sequence[str]) -> int:
+    """Lines a range must start on a multiple of (see the module docstring); a ConfigError naming the
+    setting when the run cannot be split."""
+    from archsim.run import ApproximationError
+
+    tech, config = system.technology, system.config
+    words = layout.words_per_line
+    a = 1
+    for s in schemes:
+        a = math.lcm(a, int(tech.shard_lines(s, config, words)))
+    a = math.lcm(a, int(system.wear_leveller.shard_lines(layout.lines)))
+    if any(not tech.is_exact(s) for s in schemes):
+        a = math.lcm(a, ApproximationError.block_lines(words))
+    return a
+
+
+def _note_fewer(ranges, shards: int, align: int, lines: int) -> None:
+    if len(ranges) < shards:
+        logging.getLogger("archsim.shard").warning(
+            "note: %d line range(s), not %d: the %d lines split only at multiples of %d lines (what the "
+            "schemes' state, the wear leveller and the approximation error's blocks need)",
+            len(ranges), shards, lines, align)
+
+
+def line_ranges(lines: int, shards: int, align: int) -> list[tuple[int, int]]:
+    """``lines`` cut into at most ``shards`` ranges of whole ``align``-line units, as even as the units allow."""
+    units = -(-lines // align)
+    k = max(1, min(shards, units))
+    cuts = [min(lines, (i * units // k) * align) for i in range(k)] + [lines]
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def replay_lines(config, first: int, end: int, *, source=None, cache_dir=None, threads: int | None = None,
+                 plugins: Sequence[str] = ()) -> ShardResult:
+    """Replay the global lines ``first .. end - 1`` of the run ``config`` (a :class:`~archsim.config.Config`,
+    or its plain tables ``Config.to_dict()``, as a Dask worker receives it) for all iterations; runs on a
+    worker. ``threads``: threads feeding the schemes (default: one per usable core)."""
+    from archsim.config import Config
+    from archsim.run import RunLoop
+
+    t0 = time.perf_counter()
+    if plugins:
+        from archsim.cluster import load_plugins
+
+        load_plugins(plugins)
+    if not isinstance(config, Config):
+        from archsim.config import config_with
+
+        config = config_with(config, {})
+    loop = RunLoop(config)
+    loop.replay(source=source, cache_dir=cache_dir, progress=False, workers=threads, line_range=(first, end))
+    out = ShardResult(first, end)
+    got = {}
+    for s, stream, result, _ in loop.results():   # one scheme's cells at a time, reduced at once
+        got[s] = (result.digested(), loop.errors.get(s), StreamLabels.of(stream))
+    out.results = {s: got[s] for s in loop.schemes}
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def join_shards(parts: Sequence[ShardResult], technology, schemes: Sequence[str]):
+    """(scheme, labels, joined result, approximation-error columns) per scheme, from the shards'
+    results (any order; joined in line order)."""
+    from archsim.run import EXACT_ERROR
+
+    parts = sorted(parts, key=lambda p: p.first)
+    for a, b in zip(parts, parts[1:]):
+        if a.end != b.first:
+            raise ArchsimError(f"sharded run: line ranges {a.first}..{a.end} and {b.first}..{b.end} do not meet")
+    for s in schemes:
+        results = [p.results[s][0] for p in parts]
+        result = results[0].join(results[1:])
+        errors = [p.results[s][1] for p in parts]
+        if errors[0] is not None:
+            joined = errors[0]
+            for e in errors[1:]:
+                joined.join(e)
+            cols = joined.columns()
+        else:
+            cols = EXACT_ERROR if technology.is_exact(s) else None
+        first = parts[0].results[s][2]
+        labels = StreamLabels(sum(p.results[s][2].lines for p in parts), first.words, first.cells, first.groups)
+        yield s, labels, result, cols
+
+
+def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, workers: int | None = None,
+                   shards: int | None = None, scheduler: Any = None, dask_workers: int | None = None,
+                   plugins: Sequence[str] = ()):
+    """Replay the run of ``loop`` (a fresh :class:`archsim.run.RunLoop`) in line ranges: in this
+    process one after the other (no ``scheduler`` nor ``dask_workers``; ``shards`` ranges), or on Dask
+    (``shards`` ranges, default one per worker thread). Returns (source, layout, joined results as
+    :func:`join_shards` yields them, the line ranges). ``workers``: threads per in-process shard."""
+    from archsim.layout import AddressLayout
+    from archsim.run import open_source
+
+    config = loop.config
+    distributed = scheduler is not None or dask_workers is not None
+    if shards is not None and shards < 1:
+        raise ConfigError(f"shards must be at least 1, not {shards}")
+    if dask_workers is not None and dask_workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if distributed and source is not None:
+        raise ConfigError("a sharded run on Dask opens its trace on the workers: give the trace in the "
+                          "configuration (run.trace), not as a source object")
+    if source is None:  # here too: the metadata, the iteration check, a recorded workload cached for the workers
+        source = open_source(config, cache_dir=cache_dir, progress=progress)
+    if config.run.iterations > source.n_iterations:
+        what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}"
+        raise ConfigError(f"run.iterations = {config.run.iterations}, but the {what} holds only "
+                          f"{source.n_iterations} iterations")
+    layout = AddressLayout.from_meta(source.meta, config.layout)
+    align = alignment(loop.system, layout, loop.schemes)
+    if not distributed:
+        ranges = line_ranges(layout.lines, shards or 1, align)
+        _note_fewer(ranges, shards or 1, align, layout.lines)
+        parts = []
+        for first, end in tqdm(ranges, disable=not progress or len(ranges) < 2, desc="shards", unit="shard"):
+            parts.append(replay_lines(loop.system.config, first, end, source=source, cache_dir=cache_dir,
+                                      threads=workers))
+        return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
+
+    from pathlib import Path
+
+    from dask.distributed import as_completed
+
+    from archsim.cluster import dask_client
+    from archsim.run import usable_cpus
+
+    from workloads.cache import DEFAULT_CACHE_DIR
+
+    # the client's trace cache by its absolute path: a worker elsewhere on a shared filesystem finds the same
+    cache = str(Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).resolve())
+    data = loop.system.config.to_dict()
+    with dask_client(scheduler, dask_workers, default_workers=usable_cpus()) as client:
+        nthreads = client.nthreads()
+        if not nthreads:
+            raise ArchsimError(f"--scheduler {scheduler}: the cluster has no workers")
+        want = shards or sum(nthreads.values())
+        ranges = line_ranges(layout.lines, want, align)
+        _note_fewer(ranges, want, align, layout.lines)
+        threads = min(nthreads.values())
+        futures = [client.submit(replay_lines, data, first, end, cache_dir=cache, threads=threads,
+                                 plugins=tuple(plugins), key=f"archsim-shard-{first}-{end}", pure=False)
+                   for first, end in ranges]
+        parts = []
+        with tqdm(total=len(ranges), desc="shards", unit="shard", disable=not progress) as bar:
+            pending = as_completed(futures)
+            del futures
+            for fut in pending:
+                try:
+                    parts.append(fut.result())
+                except ArchsimError as exc:
+                    raise ArchsimError(f"shard {fut.key.removeprefix('archsim-shard-')} (on a Dask worker): "
+                                       f"{exc}") from None
+                except Exception as exc:
+                    raise ArchsimError(f"shard {fut.key.removeprefix('archsim-shard-')} failed on a Dask worker: "
+                                       f"{type(exc).__name__}: {exc}") from None
+                finally:
+                    fut.release()
+                bar.update()
+    return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
+
+
+__all__ = ["ShardResult", "StreamLabels", "alignment", "line_ranges", "replay_lines", "join_shards",
+           "replay_sharded"]
