@@ -72,7 +72,7 @@ class ApproximationError:
     (:func:`math.fsum`) at the end.
     """
 
-    BLOCK = 1 << 20  # values per float64 block: bounds the temporaries to ~25 MB
+    BLOCK = 1 << 20  # values per block, each summed on its own (add_numpy's float64 temporaries: ~25 MB)
 
     def __init__(self, n_params: int) -> None:
         self.n_params = n_params
@@ -81,41 +81,34 @@ class ApproximationError:
         self.count = 0
         self.inexact = 0
         self.pairs = 0
-        self._rel: np.ndarray | None = None  # the float64 errors of one block, reused
 
     def add(self, written: np.ndarray, stored: np.ndarray) -> None:
         """``written`` and ``stored``: uint32 arrays of shape (T, ...), the same (padding words are 0 in both).
 
-        One fused pass per block (:func:`archsim._pcm_kernels.approx_rel_error`: the inexact and nonzero
-        counts, the relative errors and their maximum), then numpy's sum of the errors, so the sums are
-        numpy's own pairwise sums, bit for bit as :meth:`add_numpy` (the plain form) computes them.
+        One fused pass per block (:func:`archsim._pcm_kernels.approx_rel_stats`: the inexact and nonzero
+        counts, the relative errors' maximum and their sum in numpy's pairwise order, the errors never
+        stored), so the sums are numpy's own pairwise sums, bit for bit as :meth:`add_numpy` (the plain
+        form) computes them.
         """
         from archsim import _pcm_kernels
 
         self.pairs += written.shape[0] * self.n_params
-        rel = self._buffer(min(self.BLOCK, written[0].size if written.shape[0] else 0))
         for wt, st in zip(written, stored):  # one iteration at a time: chunk-independent sums
             w_all = np.ascontiguousarray(wt, dtype=np.uint32).reshape(-1)
             s_all = np.ascontiguousarray(st, dtype=np.uint32).reshape(-1)
             parts = []
             for i in range(0, w_all.size, self.BLOCK):
                 wu = w_all[i:i + self.BLOCK]
-                r = rel[: wu.size]
                 su = s_all[i:i + self.BLOCK]
-                inexact, n, block_max = _pcm_kernels.approx_rel_error(wu, su, wu.view(np.float32),
-                                                                      su.view(np.float32), r)
+                inexact, n, block_max, block_sum = _pcm_kernels.approx_rel_stats(wu, su, wu.view(np.float32),
+                                                                                 su.view(np.float32))
                 self.inexact += inexact
                 if not n:
                     continue
                 self.max = max(self.max, block_max)
-                parts.append(float(r.sum()))
+                parts.append(block_sum)
                 self.count += n
             self.sums.append(math.fsum(parts))
-
-    def _buffer(self, n: int) -> np.ndarray:
-        if self._rel is None or self._rel.size < n:
-            self._rel = np.empty(n, dtype=np.float64)
-        return self._rel
 
     def add_numpy(self, written: np.ndarray, stored: np.ndarray) -> None:
         """The plain numpy form of :meth:`add` (about fourteen array passes per block; the reference the

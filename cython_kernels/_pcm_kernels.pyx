@@ -618,6 +618,84 @@ def wom_total_wear(const uint64_t[:, ::1] wear, const uint32_t[:, :, ::1] cells,
                     base += 3
 
 
+cdef struct RelStats:
+    Py_ssize_t inexact     # words whose bits differ
+    Py_ssize_t nonzero     # nonzero written values
+    double mx              # the largest relative error (NaNs aside)
+    bint nan               # a relative error is NaN
+
+
+cdef inline double rel_one(uint32_t wb, uint32_t sb, float wf, float sf, RelStats* st) noexcept nogil:
+    """One word's relative error ``|s - w| / |w|`` in float64 (0 where ``w == 0``), counted into ``st``:
+    the same IEEE operations as :func:`approx_rel_error`."""
+    cdef double w = wf, s = sf, d = fabs(w), r
+    cdef bint nz = w != 0.0
+    st.inexact += wb != sb
+    st.nonzero += nz
+    r = fabs(s - w) / (d if nz else 1.0)
+    r = r if nz else 0.0
+    st.nan |= r != r
+    if r > st.mx:
+        st.mx = r
+    return r
+
+
+cdef double rel_pairwise(const uint32_t* wb, const uint32_t* sb, const float* wf, const float* sf,
+                         Py_ssize_t n, RelStats* st) noexcept nogil:
+    """numpy's pairwise sum (``np.add.reduce`` of a contiguous float64 array, in its order: blocks of at
+    most 128 summed by 8 accumulators, halves split at a multiple of 8) of the relative errors of ``n``
+    words, computed on the fly, so the errors are never stored."""
+    cdef Py_ssize_t i, n2
+    cdef double r0, r1, r2, r3, r4, r5, r6, r7, res
+    cdef double buf[128]
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += rel_one(wb[i], sb[i], wf[i], sf[i], st)
+        return res
+    elif n <= 128:
+        for i in range(n):
+            buf[i] = rel_one(wb[i], sb[i], wf[i], sf[i], st)
+        r0 = buf[0]; r1 = buf[1]; r2 = buf[2]; r3 = buf[3]
+        r4 = buf[4]; r5 = buf[5]; r6 = buf[6]; r7 = buf[7]
+        i = 8
+        while i < n - (n % 8):
+            r0 += buf[i]; r1 += buf[i + 1]; r2 += buf[i + 2]; r3 += buf[i + 3]
+            r4 += buf[i + 4]; r5 += buf[i + 5]; r6 += buf[i + 6]; r7 += buf[i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += buf[i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return (rel_pairwise(wb, sb, wf, sf, n2, st)
+            + rel_pairwise(wb + n2, sb + n2, wf + n2, sf + n2, n - n2, st))
+
+
+def approx_rel_stats(const uint32_t[::1] written, const uint32_t[::1] stored, const float[::1] written_f,
+                     const float[::1] stored_f):
+    """The approximation statistics of one block of float32 words in one pass, the errors not stored.
+
+    As :func:`approx_rel_error` (same arguments but ``rel``), and the sum of the relative errors as numpy
+    sums that array (``rel.sum()``: 0 + numpy's pairwise sum, bit for bit). Returns (words whose bits
+    differ, nonzero written values, the maximum relative error with numpy's NaN propagation, the sum)."""
+    cdef Py_ssize_t n = written.shape[0]
+    cdef RelStats st
+    cdef double total = 0.0
+    if stored.shape[0] != n or written_f.shape[0] != n or stored_f.shape[0] != n:
+        raise ValueError("approx_rel_stats: shapes do not match")
+    st.inexact = 0
+    st.nonzero = 0
+    st.mx = 0.0
+    st.nan = False
+    if n:
+        with nogil:
+            total = 0.0 + rel_pairwise(&written[0], &stored[0], &written_f[0], &stored_f[0], n, &st)
+    return st.inexact, st.nonzero, (float("nan") if st.nan else st.mx), total
+
+
 def approx_rel_error(const uint32_t[::1] written, const uint32_t[::1] stored, const float[::1] written_f,
                      const float[::1] stored_f, double[::1] rel):
     """The approximation statistics' pass over one block of float32 words, fused.
