@@ -16,7 +16,7 @@ previous chunk is being replayed; every scheme's stream (opened through
 :data:`archsim.contracts.TECHNOLOGIES`) is fed the chunk in a thread pool (the
 kernels release the GIL, so the schemes use all cores). Each stream touches
 only its own state, so the figures do not depend on thread scheduling.
-Memory is bounded: two line buffers of at most :data:`CHUNK_WORDS` words, the
+Memory is bounded: two line buffers of at most :data:`CHUNK_BYTES` bytes, the
 streams' state and per-cell wear; nothing grows with the number of iterations.
 That loop is :class:`RunLoop`; ``archsim timing run`` and the gap sweep use it too.
 
@@ -445,14 +445,22 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-#: Words (uint32) a chunk may hold: the effective chunk is ``run.chunk_iterations`` iterations
-#: or fewer, so that a line buffer stays under 32 MiB however large the model.
-CHUNK_WORDS = 1 << 23
+#: Bytes a line buffer (one chunk of uint32 line words) may hold: the effective chunk is
+#: ``run.chunk_iterations`` iterations or fewer, so that it stays under 192 MiB however large the model.
+#: A chunk in flight costs about five times that (two line buffers, the source's block, the schemes'
+#: per-write outcomes, an inexact scheme's stored values): at most ~1 GB. The bound is in bytes, not a
+#: smaller word cap, because the kernels reuse each block of lines' state across the chunk's iterations:
+#: GoogLeNet's 6 M words need about 8 iterations per call for that (one iteration per call runs the WOM
+#: kernels at half speed; docs/performance.md).
+CHUNK_BYTES = 192 << 20
+#: The same bound in uint32 words.
+CHUNK_WORDS = CHUNK_BYTES // 4
 
 
 def chunk_iterations(config: Config, layout: AddressLayout) -> int:
-    """Iterations per chunk: ``run.chunk_iterations``, capped at :data:`CHUNK_WORDS` words."""
-    return max(1, min(config.run.chunk_iterations, CHUNK_WORDS // layout.words))
+    """Iterations per chunk: ``run.chunk_iterations``, capped so that a line buffer holds at most
+    :data:`CHUNK_BYTES`."""
+    return max(1, min(config.run.chunk_iterations, CHUNK_BYTES // (4 * layout.words)))
 
 
 def _source_label(config: Config, source) -> str:

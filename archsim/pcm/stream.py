@@ -8,6 +8,7 @@ chunks, and prices everything with the cost rules of :mod:`archsim.pcm.costs`.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -165,6 +166,7 @@ class EncoderStream(TechnologyStream):
         self._iterations = 0
         self._budget_latency_ns = 0.0  # with a write-power budget: the exact sum of the write latencies
         self._stored: list[np.ndarray] = []
+        self._buffers: dict[str, np.ndarray] = {}  # the last chunk's outcome and stored arrays, for reuse
 
     def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> "ChunkOutcome":
         """Replay ``writes`` of shape (T, lines, words) (or (lines, words) for one write).
@@ -180,14 +182,30 @@ class EncoderStream(TechnologyStream):
                 f"writes of shape {np.shape(writes)} do not fit a stream of {self.lines} lines x {self.words} words"
             )
         T = w.shape[0]
-        outcome = np.zeros((T, self.lines, 5), dtype=np.uint32)
+        outcome = self._chunk_buffer("outcome", (T, self.lines, 5), np.uint32)
+        outcome.fill(0)
         need_stored = want_stored or self.keep_stored
-        stored = np.empty_like(w) if need_stored else None
+        stored = self._chunk_buffer("stored", w.shape, w.dtype) if need_stored else None
         self.encoder.encode(self.state, w, outcome, self._wear, stored)
         self._account(outcome)
         if self.keep_stored and stored is not None:
             self._stored.append(stored)
         return ChunkOutcome(outcome, stored, self.encoder.chunk_extras(self.state, outcome, self.pcm), OUTCOME_FIELDS)
+
+    def _chunk_buffer(self, key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An array for a chunk's outcomes or stored values: the previous chunk's when its shape fits and
+        nothing else holds it any more (the caller dropped that chunk's :class:`ChunkOutcome` and every
+        view of it), else a new one. A chunk's arrays are tens to hundreds of MB at paper scale: a new
+        mapping each time costs its page faults (clearing the pages), as much as AppWOM's kernel work at 64
+        LeNet iterations per chunk. A kept array (``keep_stored``, an observer holding an outcome) is
+        never reused, so nothing handed out changes afterwards."""
+        buf = self._buffers.get(key)
+        # references: the dict's, ``buf`` and getrefcount's argument; any holder or view adds one
+        if buf is not None and buf.shape == shape and buf.dtype == dtype and sys.getrefcount(buf) == 3:
+            return buf
+        buf = np.empty(shape, dtype=dtype)
+        self._buffers[key] = buf
+        return buf
 
     @property
     def wear(self) -> np.ndarray:

@@ -210,3 +210,19 @@ def test_results_do_not_depend_on_the_chunk_size():
         out = run_experiment(cfg, progress=False)
         tables.append((out.summary.to_csv(index=False), out.flips.to_csv(index=False)))
     assert tables[0] == tables[1] == tables[2]  # bit for bit, approximation error included
+
+
+def test_chunk_bound_is_in_bytes():
+    """The effective chunk is run.chunk_iterations, or fewer so that a line buffer holds at most CHUNK_BYTES."""
+    from archsim.config import load_config
+    from archsim.layout import AddressLayout
+    from archsim.run import CHUNK_BYTES, chunk_iterations
+
+    cfg = load_config(None, ["run.chunk_iterations=64"])
+    small = AddressLayout([("w", 1000)], words_per_line=16)
+    assert chunk_iterations(cfg, small) == 64
+    big = AddressLayout([("w", 6_000_000)], words_per_line=16)        # GoogLeNet-size: 24 MB an iteration
+    t = chunk_iterations(cfg, big)
+    assert t == CHUNK_BYTES // (4 * big.words) and t >= 8 and t * 4 * big.words <= CHUNK_BYTES
+    huge = AddressLayout([("w", CHUNK_BYTES)], words_per_line=16)     # larger than the bound: one iteration
+    assert chunk_iterations(cfg, huge) == 1
