@@ -16,7 +16,7 @@ previous chunk is being replayed; every scheme's stream (opened through
 :data:`archsim.contracts.TECHNOLOGIES`) is fed the chunk in a thread pool (the
 kernels release the GIL, so the schemes use all cores). Each stream touches
 only its own state, so the figures do not depend on thread scheduling.
-Memory is bounded: two line buffers of at most :data:`CHUNK_BYTES` bytes, the
+Memory is bounded: two line buffers of at most :data:`CHUNK_BYTES` bytes (or 8 iterations), the
 streams' state and per-cell wear; nothing grows with the number of iterations.
 That loop is :class:`RunLoop`; ``archsim timing run`` and the gap sweep use it too.
 
@@ -445,22 +445,29 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-#: Bytes a line buffer (one chunk of uint32 line words) may hold: the effective chunk is
-#: ``run.chunk_iterations`` iterations or fewer, so that it stays under 192 MiB however large the model.
-#: A chunk in flight costs about five times that (two line buffers, the source's block, the schemes'
-#: per-write outcomes, an inexact scheme's stored values): at most ~1 GB. The bound is in bytes, not a
-#: smaller word cap, because the kernels reuse each block of lines' state across the chunk's iterations:
-#: GoogLeNet's 6 M words need about 8 iterations per call for that (one iteration per call runs the WOM
-#: kernels at half speed; docs/performance.md).
-CHUNK_BYTES = 192 << 20
+#: Bytes a line buffer (one chunk of uint32 line words) holds at most, unless that is fewer than
+#: :data:`CHUNK_MIN_ITERATIONS` iterations: the effective chunk is ``run.chunk_iterations`` iterations or
+#: fewer. A chunk in flight costs about five line buffers (two line buffers, the source's block, the
+#: schemes' per-write outcomes, an inexact scheme's stored values): ~160 MiB up to models of 1.05 M words
+#: (LeNet: 19 iterations a chunk, DenseNet-BC: 10).
+CHUNK_BYTES = 32 << 20
 #: The same bound in uint32 words.
 CHUNK_WORDS = CHUNK_BYTES // 4
+#: Iterations a chunk holds at least (``run.chunk_iterations`` permitting), however large the model. The
+#: kernels replay a chunk one block of lines at a time, every iteration of the chunk while the block's
+#: state is in cache; with one iteration per call they stream all the state from memory for every
+#: iteration (GoogLeNet's 6 M words under the 32 MiB bound: WOM-SET at 70 M word-writes per CPU-second
+#: instead of 150 M at 8, preset 285 M instead of 447 M; docs/performance.md). Eight iterations cost
+#: about 170 bytes per word in flight, an eighth of the per-cell wear of the four paper schemes
+#: (1,280 bytes per word) that such a run holds anyway.
+CHUNK_MIN_ITERATIONS = 8
 
 
 def chunk_iterations(config: Config, layout: AddressLayout) -> int:
     """Iterations per chunk: ``run.chunk_iterations``, capped so that a line buffer holds at most
-    :data:`CHUNK_BYTES`."""
-    return max(1, min(config.run.chunk_iterations, CHUNK_BYTES // (4 * layout.words)))
+    :data:`CHUNK_BYTES`, but not below :data:`CHUNK_MIN_ITERATIONS`."""
+    fit = CHUNK_BYTES // (4 * layout.words)
+    return max(1, min(config.run.chunk_iterations, max(CHUNK_MIN_ITERATIONS, fit)))
 
 
 def _source_label(config: Config, source) -> str:

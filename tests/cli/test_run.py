@@ -212,17 +212,19 @@ def test_results_do_not_depend_on_the_chunk_size():
     assert tables[0] == tables[1] == tables[2]  # bit for bit, approximation error included
 
 
-def test_chunk_bound_is_in_bytes():
-    """The effective chunk is run.chunk_iterations, or fewer so that a line buffer holds at most CHUNK_BYTES."""
+def test_chunk_bound_is_in_bytes_with_a_floor_in_iterations():
+    """The effective chunk is run.chunk_iterations, or fewer so that a line buffer holds at most CHUNK_BYTES,
+    but never fewer than CHUNK_MIN_ITERATIONS (the kernels' cache reuse across a chunk's iterations)."""
     from archsim.config import load_config
     from archsim.layout import AddressLayout
-    from archsim.run import CHUNK_BYTES, chunk_iterations
+    from archsim.run import CHUNK_BYTES, CHUNK_MIN_ITERATIONS, chunk_iterations
 
     cfg = load_config(None, ["run.chunk_iterations=64"])
     small = AddressLayout([("w", 1000)], words_per_line=16)
     assert chunk_iterations(cfg, small) == 64
-    big = AddressLayout([("w", 6_000_000)], words_per_line=16)        # GoogLeNet-size: 24 MB an iteration
-    t = chunk_iterations(cfg, big)
-    assert t == CHUNK_BYTES // (4 * big.words) and t >= 8 and t * 4 * big.words <= CHUNK_BYTES
-    huge = AddressLayout([("w", CHUNK_BYTES)], words_per_line=16)     # larger than the bound: one iteration
-    assert chunk_iterations(cfg, huge) == 1
+    lenet = AddressLayout([("w", 431_080)], words_per_line=16)       # 1.7 MB an iteration: the byte bound
+    assert chunk_iterations(cfg, lenet) == CHUNK_BYTES // (4 * lenet.words) == 19
+    googlenet = AddressLayout([("w", 5_977_530)], words_per_line=16)  # 24 MB an iteration: the floor
+    assert CHUNK_BYTES // (4 * googlenet.words) == 1
+    assert chunk_iterations(cfg, googlenet) == CHUNK_MIN_ITERATIONS == 8
+    assert chunk_iterations(load_config(None, ["run.chunk_iterations=3"]), googlenet) == 3   # the user's word
