@@ -629,8 +629,9 @@ cdef struct RelStats:
 
 
 cdef inline double rel_one(uint32_t wb, uint32_t sb, float wf, float sf, RelStats* st) noexcept nogil:
-    """One word's relative error ``|s - w| / |w|`` in float64 (0 where ``w == 0``), counted into ``st``:
-    the same IEEE operations as :func:`approx_rel_error`."""
+    """One word's relative error ``|s - w| / |w|`` in float64 from the float32 values (0 where ``w == 0``),
+    counted into ``st``: the same IEEE operations as the numpy expression of ``ApproximationError.add_numpy``
+    (branch-free selects, so the compiler can vectorise the leaf loop)."""
     cdef double w = wf, s = sf, d = fabs(w), r
     cdef bint nz = w != 0.0
     st.inexact += wb != sb
@@ -681,9 +682,11 @@ def approx_rel_stats(const uint32_t[::1] written, const uint32_t[::1] stored, co
                      const float[::1] stored_f):
     """The approximation statistics of one block of float32 words in one pass, the errors not stored.
 
-    As :func:`approx_rel_error` (same arguments but ``rel``), and the sum of the relative errors as numpy
-    sums that array (``rel.sum()``: 0 + numpy's pairwise sum, bit for bit). Returns (words whose bits
-    differ, nonzero written values, the maximum relative error with numpy's NaN propagation, the sum)."""
+    ``written_f`` and ``stored_f`` are ``written`` and ``stored`` viewed as float32 (the same memory). The
+    relative error of a word is ``|s - w| / |w|`` in float64 (0 where ``w == 0``); their sum is the one numpy
+    computes over the array of them (``rel.sum()``: 0 + numpy's pairwise sum, bit for bit). Returns (words
+    whose bits differ, nonzero written values, the maximum relative error with numpy's NaN propagation, the
+    sum)."""
     cdef Py_ssize_t n = written.shape[0]
     cdef RelStats st
     cdef double total = 0.0
@@ -697,33 +700,3 @@ def approx_rel_stats(const uint32_t[::1] written, const uint32_t[::1] stored, co
         with nogil:
             total = 0.0 + rel_pairwise(&written[0], &stored[0], &written_f[0], &stored_f[0], n, &st)
     return st.inexact, st.nonzero, (float("nan") if st.nan else st.mx), total
-
-
-def approx_rel_error(const uint32_t[::1] written, const uint32_t[::1] stored, const float[::1] written_f,
-                     const float[::1] stored_f, double[::1] rel):
-    """The approximation statistics' pass over one block of float32 words, fused.
-
-    ``written_f`` and ``stored_f`` are ``written`` and ``stored`` viewed as float32 (the same memory).
-    Fills ``rel[i] = |s - w| / |w|`` in float64 (0 where ``w == 0``), with the same IEEE operations as the
-    numpy expression. Returns (words whose bits differ, nonzero written values, the maximum of ``rel``
-    with numpy's NaN propagation). Branch-free, so the compiler can vectorise it.
-    """
-    cdef Py_ssize_t n = written.shape[0], i, inexact = 0, nonzero = 0
-    cdef double w, s, r, d, mx = 0.0
-    cdef bint nz, nan = False
-    if stored.shape[0] != n or written_f.shape[0] != n or stored_f.shape[0] != n or rel.shape[0] < n:
-        raise ValueError("approx_rel_error: shapes do not match")
-    with nogil:
-        for i in range(n):
-            inexact += written[i] != stored[i]
-            w = written_f[i]
-            s = stored_f[i]
-            d = fabs(w)
-            nz = w != 0.0
-            nonzero += nz
-            r = fabs(s - w) / (d if nz else 1.0)
-            r = r if nz else 0.0
-            nan |= r != r
-            mx = r if r > mx else mx
-            rel[i] = r
-    return inexact, nonzero, (float("nan") if nan else mx)
