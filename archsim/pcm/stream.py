@@ -200,8 +200,8 @@ class EncoderStream(TechnologyStream):
         LeNet iterations per chunk. A kept array (``keep_stored``, an observer holding an outcome) is
         never reused, so nothing handed out changes afterwards."""
         buf = self._buffers.get(key)
-        # references: the dict's, ``buf`` and getrefcount's argument; any holder or view adds one
-        if buf is not None and buf.shape == shape and buf.dtype == dtype and sys.getrefcount(buf) == 3:
+        # any holder or view adds a reference to those of the dict, ``buf`` and the call (_UNHELD_REFS)
+        if buf is not None and buf.shape == shape and buf.dtype == dtype and sys.getrefcount(buf) <= _UNHELD_REFS:
             return buf
         buf = np.empty(shape, dtype=dtype)
         self._buffers[key] = buf
@@ -296,6 +296,18 @@ class EncoderStream(TechnologyStream):
             stored=stored,
             params=self.encoder.describe(),
         ))
+
+
+def _unheld_refs() -> int:
+    """What ``sys.getrefcount`` reports for an array held only as :meth:`EncoderStream._chunk_buffer` holds
+    its buffers (a dict's value, read into a local): measured, not assumed, because interpreters differ in the
+    references they count for locals and call arguments."""
+    buffers = {"probe": np.empty(0)}
+    buf = buffers.get("probe")
+    return sys.getrefcount(buf)
+
+
+_UNHELD_REFS = _unheld_refs()
 
 
 def _rows(lines):
