@@ -20,6 +20,7 @@ KERNELS = {
     "archsim._timing_kernel": "cython_kernels/_timing_kernel.pyx",
     "archsim._analog_kernels": "cython_kernels/_analog_kernels.pyx",
     "archsim._wear_kernels": "cython_kernels/_wear_kernels.pyx",
+    "archsim._workload_kernels": "cython_kernels/_workload_kernels.pyx",
 }
 
 DIRECTIVES = {
@@ -36,7 +37,9 @@ DIRECTIVES = {
 COMPILE_ARGS = ["-O3"]
 # per kernel: the analog kernel reproduces numpy's floating-point results bit for bit, so no fused
 # multiply-add (gcc contracts a * b + c when the target has FMA, e.g. under CFLAGS=-march=native)
-EXTRA_ARGS = {"archsim._analog_kernels": ["-ffp-contract=off"]}
+EXTRA_ARGS = {"archsim._analog_kernels": ["-ffp-contract=off"],
+              # the synthetic generator's step reproduces numpy's float32 arithmetic the same way
+              "archsim._workload_kernels": ["-ffp-contract=off"]}
 if platform.machine().lower() in ("x86_64", "amd64"):
     COMPILE_ARGS.append("-mpopcnt")
     # rint/trunc/floor as single instructions (SSE4.1) instead of libm calls; numpy 2's x86-64 builds

@@ -16,7 +16,7 @@ previous chunk is being replayed; every scheme's stream (opened through
 :data:`archsim.contracts.TECHNOLOGIES`) is fed the chunk in a thread pool (the
 kernels release the GIL, so the schemes use all cores). Each stream touches
 only its own state, so the figures do not depend on thread scheduling.
-Memory is bounded: two line buffers of at most :data:`CHUNK_WORDS` words, the
+Memory is bounded: two line buffers of at most :data:`CHUNK_BYTES` bytes (or 8 iterations), the
 streams' state and per-cell wear; nothing grows with the number of iterations.
 That loop is :class:`RunLoop`; ``archsim timing run`` and the gap sweep use it too.
 
@@ -75,7 +75,7 @@ class ApproximationError:
     (:meth:`join`) into exactly the figures of the whole.
     """
 
-    BLOCK = 1 << 16  # words per float64 block (whole lines): bounds the temporaries to 0.5 MiB
+    BLOCK = 1 << 16  # words per block (whole lines), each summed on its own (add_numpy's temporaries: 0.5 MiB)
 
     def __init__(self, n_params: int, words_per_line: int = 1) -> None:
         self.n_params = n_params
@@ -85,7 +85,6 @@ class ApproximationError:
         self.count = 0
         self.inexact = 0
         self.pairs = 0
-        self._rel: np.ndarray | None = None  # the float64 errors of one block, reused
 
     @classmethod
     def block_lines(cls, words_per_line: int) -> int:
@@ -98,35 +97,29 @@ class ApproximationError:
     def add(self, written: np.ndarray, stored: np.ndarray) -> None:
         """``written`` and ``stored``: uint32 arrays of shape (T, ...), the same (padding words are 0 in both).
 
-        One fused pass per block (:func:`archsim._pcm_kernels.approx_rel_error`: the inexact and nonzero
-        counts, the relative errors and their maximum), then numpy's sum of the errors, so the sums are
-        numpy's own pairwise sums, bit for bit as :meth:`add_numpy` (the plain form) computes them.
+        One fused pass per block (:func:`archsim._pcm_kernels.approx_rel_stats`: the inexact and nonzero
+        counts, the relative errors' maximum and their sum in numpy's pairwise order, the errors never
+        stored), so the sums are numpy's own pairwise sums, bit for bit as :meth:`add_numpy` (the plain
+        form) computes them.
         """
         from archsim import _pcm_kernels
 
         self.pairs += written.shape[0] * self.n_params
         block = self._block_words()
-        rel = self._buffer(min(block, written[0].size if written.shape[0] else 0))
         for wt, st in zip(written, stored):  # one iteration at a time: chunk-independent sums
             w_all = np.ascontiguousarray(wt, dtype=np.uint32).reshape(-1)
             s_all = np.ascontiguousarray(st, dtype=np.uint32).reshape(-1)
             for i in range(0, w_all.size, block):
                 wu = w_all[i:i + block]
-                r = rel[: wu.size]
                 su = s_all[i:i + block]
-                inexact, n, block_max = _pcm_kernels.approx_rel_error(wu, su, wu.view(np.float32),
-                                                                      su.view(np.float32), r)
+                inexact, n, block_max, block_sum = _pcm_kernels.approx_rel_stats(wu, su, wu.view(np.float32),
+                                                                                 su.view(np.float32))
                 self.inexact += inexact
                 if not n:
                     continue
                 self.max = max(self.max, block_max)
-                self.total.add(float(r.sum()))
+                self.total.add(block_sum)
                 self.count += n
-
-    def _buffer(self, n: int) -> np.ndarray:
-        if self._rel is None or self._rel.size < n:
-            self._rel = np.empty(n, dtype=np.float64)
-        return self._rel
 
     def add_numpy(self, written: np.ndarray, stored: np.ndarray) -> None:
         """The plain numpy form of :meth:`add` (about fourteen array passes per block; the reference the
@@ -163,11 +156,6 @@ class ApproximationError:
         self.pairs += other.pairs
         self.n_params += other.n_params
         return self
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_rel"] = None  # a scratch buffer, not a figure
-        return state
 
     def columns(self) -> dict[str, float]:
         return {
@@ -514,16 +502,29 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-#: Words (uint32) a chunk may hold: the effective chunk is ``run.chunk_iterations`` iterations
-#: or fewer, so that a line buffer stays under 32 MiB however large the model.
-CHUNK_WORDS = 1 << 23
+#: Bytes a line buffer (one chunk of uint32 line words) holds at most, unless that is fewer than
+#: :data:`CHUNK_MIN_ITERATIONS` iterations: the effective chunk is ``run.chunk_iterations`` iterations or
+#: fewer. A chunk in flight costs about five line buffers (two line buffers, the source's block, the
+#: schemes' per-write outcomes, an inexact scheme's stored values): ~160 MiB up to models of 1.05 M words
+#: (LeNet: 19 iterations a chunk, DenseNet-BC: 10).
+CHUNK_BYTES = 32 << 20
+#: Iterations a chunk holds at least (``run.chunk_iterations`` permitting), however large the model. The
+#: kernels replay a chunk one block of lines at a time, every iteration of the chunk while the block's
+#: state is in cache; with one iteration per call they stream all the state from memory for every
+#: iteration (GoogLeNet's 6 M words under the 32 MiB bound: WOM-SET at 70 M word-writes per CPU-second
+#: instead of 150 M at 8, preset 285 M instead of 447 M; docs/performance.md). Eight iterations cost
+#: about 170 bytes per word in flight, an eighth of the per-cell wear of the four paper schemes
+#: (1,280 bytes per word) that such a run holds anyway.
+CHUNK_MIN_ITERATIONS = 8
 
 
 def chunk_iterations(config: Config, layout: AddressLayout, lines: int | None = None) -> int:
-    """Iterations per chunk: ``run.chunk_iterations``, capped at :data:`CHUNK_WORDS` words of line
-    buffer (of ``lines`` lines: a shard's range, whose chunks are longer in iterations; default all)."""
+    """Iterations per chunk: ``run.chunk_iterations``, capped so that a line buffer of ``lines`` lines (a
+    shard's range, whose chunks are longer in iterations; default all) holds at most :data:`CHUNK_BYTES`,
+    but not below :data:`CHUNK_MIN_ITERATIONS`."""
     words = layout.words if lines is None else lines * layout.words_per_line
-    return max(1, min(config.run.chunk_iterations, CHUNK_WORDS // words))
+    fit = CHUNK_BYTES // (4 * words)
+    return max(1, min(config.run.chunk_iterations, max(CHUNK_MIN_ITERATIONS, fit)))
 
 
 def _source_label(config: Config, source) -> str:

@@ -17,7 +17,8 @@ runs ``archsim run --workload synthetic-lenet --schemes preset,prereset,wom-set,
 (t2 - t1), in M/s, extrapolated to the paper's 47K iterations. With ``--baseline-tree`` (a checkout of
 another commit with its kernels built in place, e.g. ``git worktree add --detach ../base main`` then
 ``setup.py build_ext --inplace``) the same commands run on that tree too, interleaved with this one's
-(baseline, this tree, baseline, ...) so that the load of a shared machine hits both alike.
+(baseline, this tree, baseline, ...) so that the load of a shared machine hits both alike. It also reports the
+runs' CPU time (all threads, by the same difference: M param-it per CPU-second) and peak memory (max RSS).
 """
 from __future__ import annotations
 
@@ -94,16 +95,28 @@ def network_params(workload: str) -> int:
     return known if known is not None else int(make_source(workload, iterations=1, seed=0).meta.n_params)
 
 
-def cli_seconds(tree: Path, iterations: int, workload: str = "synthetic-lenet") -> float:
-    """Wall time of one ``archsim run`` of ``iterations`` iterations on the source ``tree`` (a subprocess)."""
+def cli_run(tree: Path, iterations: int, workload: str = "synthetic-lenet") -> tuple[float, float, float]:
+    """One ``archsim run`` of ``iterations`` iterations on the source ``tree`` (a subprocess): its wall
+    time (s), CPU time (user + system, s) and peak memory (max RSS, MB)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     with tempfile.TemporaryDirectory(prefix="archsim-bench-") as out:
         cmd = [sys.executable, "-m", "archsim", "run", "--workload", workload, "--schemes",
                ",".join(SCHEMES), "--iterations", str(iterations), "--no-figures", "--no-progress",
                "--out", str(Path(out) / "r")]
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, cwd=tree, env=env)
-        return time.perf_counter() - t0
+        proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=err)
+        return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def cli_seconds(tree: Path, iterations: int, workload: str = "synthetic-lenet") -> float:
+    """Wall time of one ``archsim run`` of ``iterations`` iterations on the source ``tree`` (a subprocess)."""
+    return cli_run(tree, iterations, workload)[0]
 
 
 def difference(lengths: str, baseline: Path | None, repeat: int, workload: str = "synthetic-lenet") -> None:
@@ -112,13 +125,17 @@ def difference(lengths: str, baseline: Path | None, repeat: int, workload: str =
     here = Path(__file__).resolve().parents[1]
     trees = ([("baseline", baseline.resolve())] if baseline else []) + [("this tree", here)]
     best: dict[tuple[str, int], float] = {}
+    best_cpu: dict[tuple[str, int], float] = {}
+    rss: dict[tuple[str, int], float] = {}
     every: dict[tuple[str, int], list[float]] = {}
     for _ in range(repeat):                     # interleaved: the machine's load hits every tree alike
         for label, tree in trees:
             for n in (n1, n2):
-                t = cli_seconds(tree, n, workload)
+                t, cpu, mb = cli_run(tree, n, workload)
                 every.setdefault((label, n), []).append(t)
                 best[label, n] = min(best.get((label, n), float("inf")), t)
+                best_cpu[label, n] = min(best_cpu.get((label, n), float("inf")), cpu)
+                rss[label, n] = max(rss.get((label, n), 0.0), mb)
     print(f"archsim run --workload {workload} --schemes {','.join(SCHEMES)} --iterations N --no-figures")
     print(f"(best of {repeat}, interleaved; cost per parameter-iteration = {params:,} x (N2 - N1) / (t2 - t1))\n")
     print(f"{'tree':<12} {'t(' + str(n1) + ') s':>10} {'t(' + str(n2) + ') s':>10} {'M param-it/s':>13} "
@@ -131,6 +148,17 @@ def difference(lengths: str, baseline: Path | None, repeat: int, workload: str =
         eta = params * paper / rate / 60
         ratio = rate / rates["baseline"] if "baseline" in rates else 1.0
         print(f"{label:<12} {t1:10.1f} {t2:10.1f} {rate / 1e6:13.1f} {eta:12.1f} {ratio:11.2f}x   ({tree})")
+    # CPU time of the process (all threads): what the run costs the machine, much less sensitive to the load of a
+    # shared machine than wall time; on 2 idle cores the wall rate could reach up to twice the CPU rate
+    print(f"\n{'tree':<12} {'cpu(' + str(n1) + ') s':>10} {'cpu(' + str(n2) + ') s':>10} {'M param-it/cpu-s':>17} "
+          f"{'vs baseline':>12} {'max RSS(' + str(n2) + ') MB':>17}")
+    cpu_rates = {}
+    for label, _tree in trees:
+        c1, c2 = best_cpu[label, n1], best_cpu[label, n2]
+        rate = params * (n2 - n1) / (c2 - c1) if c2 > c1 else float("nan")
+        cpu_rates[label] = rate
+        ratio = rate / cpu_rates["baseline"] if "baseline" in cpu_rates else 1.0
+        print(f"{label:<12} {c1:10.1f} {c2:10.1f} {rate / 1e6:17.1f} {ratio:11.2f}x {rss[label, n2]:17.0f}")
     print("\nevery run, s: " + "; ".join(f"{label} N={n}: " + ", ".join(f"{t:.1f}" for t in ts)
                                        for (label, n), ts in every.items()))
 

@@ -450,7 +450,9 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
     On exhaustion (a group reaching its second generation) the unit (line, or
     word when ``word_unit``) is refreshed at once (:func:`refresh_groups`,
     which also counts the wear of the completed cycle: ``cycles[line, word]``
-    with ping-pong, ``wear`` without).
+    with ping-pong, ``wear`` without). With ping-pong nothing is ever added to the pending-wear counters
+    (``acc_slots`` stay zero, ``clock`` stays put), so the kernel skips their periodic flushes, a pass
+    over 336 bytes of counters per lane every 31 writes.
     ``stored[t, line, lane]`` receives the value decoded from the cells right
     after the write (before its refresh): a group with two or three internal
     1s is in its first generation, one with fewer in its second, whose
@@ -557,7 +559,8 @@ def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint3
                             refresh_groups(crow + 3 * j, prow + j, cyc + j * per, valid_groups[j],
                                            word_groups, ping_pong, slot + j * 3 * SLOT, &rs, &rr)
                     put_outcome(&outcome[t, l, 0], ws, wr, rs, rr, nref)
-                acc_tick(&acc, nl, wear, l0, cellmap)
+                if not ping_pong:   # with ping-pong nothing is added to the counters (cycles count the wear)
+                    acc_tick(&acc, nl, wear, l0, cellmap)
             l0 += nl
         clock[0] = acc.since
         clock[1] = acc.flushes
@@ -618,31 +621,82 @@ def wom_total_wear(const uint64_t[:, ::1] wear, const uint32_t[:, :, ::1] cells,
                     base += 3
 
 
-def approx_rel_error(const uint32_t[::1] written, const uint32_t[::1] stored, const float[::1] written_f,
-                     const float[::1] stored_f, double[::1] rel):
-    """The approximation statistics' pass over one block of float32 words, fused.
+cdef struct RelStats:
+    Py_ssize_t inexact     # words whose bits differ
+    Py_ssize_t nonzero     # nonzero written values
+    double mx              # the largest relative error (NaNs aside)
+    bint nan               # a relative error is NaN
 
-    ``written_f`` and ``stored_f`` are ``written`` and ``stored`` viewed as float32 (the same memory).
-    Fills ``rel[i] = |s - w| / |w|`` in float64 (0 where ``w == 0``), with the same IEEE operations as the
-    numpy expression. Returns (words whose bits differ, nonzero written values, the maximum of ``rel``
-    with numpy's NaN propagation). Branch-free, so the compiler can vectorise it.
-    """
-    cdef Py_ssize_t n = written.shape[0], i, inexact = 0, nonzero = 0
-    cdef double w, s, r, d, mx = 0.0
-    cdef bint nz, nan = False
-    if stored.shape[0] != n or written_f.shape[0] != n or stored_f.shape[0] != n or rel.shape[0] < n:
-        raise ValueError("approx_rel_error: shapes do not match")
-    with nogil:
+
+cdef inline double rel_one(uint32_t wb, uint32_t sb, float wf, float sf, RelStats* st) noexcept nogil:
+    """One word's relative error ``|s - w| / |w|`` in float64 from the float32 values (0 where ``w == 0``),
+    counted into ``st``: the same IEEE operations as the numpy expression of ``ApproximationError.add_numpy``
+    (branch-free selects, so the compiler can vectorise the leaf loop)."""
+    cdef double w = wf, s = sf, d = fabs(w), r
+    cdef bint nz = w != 0.0
+    st.inexact += wb != sb
+    st.nonzero += nz
+    r = fabs(s - w) / (d if nz else 1.0)
+    r = r if nz else 0.0
+    st.nan |= r != r
+    if r > st.mx:
+        st.mx = r
+    return r
+
+
+cdef double rel_pairwise(const uint32_t* wb, const uint32_t* sb, const float* wf, const float* sf,
+                         Py_ssize_t n, RelStats* st) noexcept nogil:
+    """numpy's pairwise sum (``np.add.reduce`` of a contiguous float64 array, in its order: blocks of at
+    most 128 summed by 8 accumulators, halves split at a multiple of 8) of the relative errors of ``n``
+    words, computed on the fly, so the errors are never stored."""
+    cdef Py_ssize_t i, n2
+    cdef double r0, r1, r2, r3, r4, r5, r6, r7, res
+    cdef double buf[128]
+    if n < 8:
+        res = -0.0
         for i in range(n):
-            inexact += written[i] != stored[i]
-            w = written_f[i]
-            s = stored_f[i]
-            d = fabs(w)
-            nz = w != 0.0
-            nonzero += nz
-            r = fabs(s - w) / (d if nz else 1.0)
-            r = r if nz else 0.0
-            nan |= r != r
-            mx = r if r > mx else mx
-            rel[i] = r
-    return inexact, nonzero, (float("nan") if nan else mx)
+            res += rel_one(wb[i], sb[i], wf[i], sf[i], st)
+        return res
+    elif n <= 128:
+        for i in range(n):
+            buf[i] = rel_one(wb[i], sb[i], wf[i], sf[i], st)
+        r0 = buf[0]; r1 = buf[1]; r2 = buf[2]; r3 = buf[3]
+        r4 = buf[4]; r5 = buf[5]; r6 = buf[6]; r7 = buf[7]
+        i = 8
+        while i < n - (n % 8):
+            r0 += buf[i]; r1 += buf[i + 1]; r2 += buf[i + 2]; r3 += buf[i + 3]
+            r4 += buf[i + 4]; r5 += buf[i + 5]; r6 += buf[i + 6]; r7 += buf[i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += buf[i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return (rel_pairwise(wb, sb, wf, sf, n2, st)
+            + rel_pairwise(wb + n2, sb + n2, wf + n2, sf + n2, n - n2, st))
+
+
+def approx_rel_stats(const uint32_t[::1] written, const uint32_t[::1] stored, const float[::1] written_f,
+                     const float[::1] stored_f):
+    """The approximation statistics of one block of float32 words in one pass, the errors not stored.
+
+    ``written_f`` and ``stored_f`` are ``written`` and ``stored`` viewed as float32 (the same memory). The
+    relative error of a word is ``|s - w| / |w|`` in float64 (0 where ``w == 0``); their sum is the one numpy
+    computes over the array of them (``rel.sum()``: 0 + numpy's pairwise sum, bit for bit). Returns (words
+    whose bits differ, nonzero written values, the maximum relative error with numpy's NaN propagation, the
+    sum)."""
+    cdef Py_ssize_t n = written.shape[0]
+    cdef RelStats st
+    cdef double total = 0.0
+    if stored.shape[0] != n or written_f.shape[0] != n or stored_f.shape[0] != n:
+        raise ValueError("approx_rel_stats: shapes do not match")
+    st.inexact = 0
+    st.nonzero = 0
+    st.mx = 0.0
+    st.nan = False
+    if n:
+        with nogil:
+            total = 0.0 + rel_pairwise(&written[0], &stored[0], &written_f[0], &stored_f[0], n, &st)
+    return st.inexact, st.nonzero, (float("nan") if st.nan else st.mx), total

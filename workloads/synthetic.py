@@ -31,6 +31,7 @@ from typing import Iterator
 import numpy as np
 
 import archsim
+from archsim._workload_kernels import synthetic_step
 from workloads.architectures import ARCHITECTURES
 from workloads.meta import TraceMeta
 from workloads.network import describe_network
@@ -59,6 +60,19 @@ class SyntheticKnobs:
                 and self.bias_scale >= 0 and self.grad_spread >= 0 and 0 <= self.idle_fraction < 1
                 and self.lr_decay >= 0 and self.batch_size >= 1):
             raise ValueError(f"bad synthetic knobs {self}")
+
+
+def step_numpy(noise: np.ndarray, scale: np.ndarray, v: np.ndarray, w: np.ndarray, mu: np.float32,
+               lr: np.float32) -> None:
+    """One iteration of the generator in numpy, in place (the plain form of
+    :func:`archsim._workload_kernels.synthetic_step`, which does it in one pass): ``noise`` int16, at least
+    as long as ``w``; ``scale`` holds ``sqrt(1 - mu^2) * grad_scale * s / std(noise)``."""
+    u = noise[: w.shape[0]].astype(np.float32)
+    u *= scale                      # u now holds sqrt(1-mu^2) * grad_scale * s * noise
+    v *= mu
+    v += u
+    np.multiply(v, lr, out=u)
+    w -= u
 
 
 class SyntheticSource:
@@ -136,16 +150,11 @@ class SyntheticSource:
         scale *= np.float32(k.grad_scale * math.sqrt(1.0 - k.momentum ** 2) / _U16_STD)
         n = self.n_params
         v = np.zeros(n, np.float32)
-        u = np.empty(n, np.float32)
         mu = np.float32(k.momentum)
         for t in range(self._train_iterations):
-            u[:] = rng.bit_generator.random_raw((n + 3) // 4).view(np.int16)[:n]
-            u *= scale                      # u now holds sqrt(1-mu^2) * grad_scale * s * noise
-            v *= mu
-            v += u
+            noise = rng.bit_generator.random_raw((n + 3) // 4).view(np.int16)
             lr_t = k.lr * (1.0 + k.lr_decay * t) ** (-k.lr_power)
-            np.multiply(v, np.float32(lr_t), out=u)
-            w -= u
+            synthetic_step(noise, scale, v, w, mu, np.float32(lr_t))   # one pass; step_numpy is the plain form
             yield t, w
 
     def _recorded(self, start: int) -> Iterator[tuple[int, np.ndarray]]:

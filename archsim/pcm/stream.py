@@ -8,6 +8,7 @@ chunks, and prices everything with the cost rules of :mod:`archsim.pcm.costs`.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -195,6 +196,7 @@ class EncoderStream(TechnologyStream):
         self._iterations = 0
         self._budget_latency_ns = 0.0  # with a write-power budget: the exact sum of the write latencies
         self._stored: list[np.ndarray] = []
+        self._buffers: dict[str, np.ndarray] = {}  # the last chunk's outcome and stored arrays, for reuse
 
     def feed(self, writes: np.ndarray, *, want_stored: bool = False) -> "ChunkOutcome":
         """Replay ``writes`` of shape (T, lines, words) (or (lines, words) for one write).
@@ -210,14 +212,30 @@ class EncoderStream(TechnologyStream):
                 f"writes of shape {np.shape(writes)} do not fit a stream of {self.lines} lines x {self.words} words"
             )
         T = w.shape[0]
-        outcome = np.zeros((T, self.lines, 5), dtype=np.uint32)
+        outcome = self._chunk_buffer("outcome", (T, self.lines, 5), np.uint32)
+        outcome.fill(0)
         need_stored = want_stored or self.keep_stored
-        stored = np.empty_like(w) if need_stored else None
+        stored = self._chunk_buffer("stored", w.shape, w.dtype) if need_stored else None
         self.encoder.encode(self.state, w, outcome, self._wear, stored)
         self._account(outcome)
         if self.keep_stored and stored is not None:
             self._stored.append(stored)
         return ChunkOutcome(outcome, stored, self.encoder.chunk_extras(self.state, outcome, self.pcm), OUTCOME_FIELDS)
+
+    def _chunk_buffer(self, key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An array for a chunk's outcomes or stored values: the previous chunk's when its shape fits and
+        nothing else holds it any more (the caller dropped that chunk's :class:`ChunkOutcome` and every
+        view of it), else a new one. A chunk's arrays are tens to hundreds of MB at paper scale: a new
+        mapping each time costs its page faults (clearing the pages), as much as AppWOM's kernel work at 64
+        LeNet iterations per chunk. A kept array (``keep_stored``, an observer holding an outcome) is
+        never reused, so nothing handed out changes afterwards."""
+        buf = self._buffers.get(key)
+        # any holder or view adds a reference to those of the dict, ``buf`` and the call (_UNHELD_REFS)
+        if buf is not None and buf.shape == shape and buf.dtype == dtype and sys.getrefcount(buf) <= _UNHELD_REFS:
+            return buf
+        buf = np.empty(shape, dtype=dtype)
+        self._buffers[key] = buf
+        return buf
 
     @property
     def wear(self) -> np.ndarray:
@@ -324,6 +342,18 @@ def read_energy_pj(line_writes: int, words: int, cells_per_word: int, pcm: PcmCo
     if pcm.read_before_write and needs_read:
         return read_cells_energy_pj(line_writes * words * cells_per_word, pcm)
     return 0.0
+
+
+def _unheld_refs() -> int:
+    """What ``sys.getrefcount`` reports for an array held only as :meth:`EncoderStream._chunk_buffer` holds
+    its buffers (a dict's value, read into a local): measured, not assumed, because interpreters differ in the
+    references they count for locals and call arguments."""
+    buffers = {"probe": np.empty(0)}
+    buf = buffers.get("probe")
+    return sys.getrefcount(buf)
+
+
+_UNHELD_REFS = _unheld_refs()
 
 
 def _rows(lines):

@@ -210,3 +210,21 @@ def test_results_do_not_depend_on_the_chunk_size():
         out = run_experiment(cfg, progress=False)
         tables.append((out.summary.to_csv(index=False), out.flips.to_csv(index=False)))
     assert tables[0] == tables[1] == tables[2]  # bit for bit, approximation error included
+
+
+def test_chunk_bound_is_in_bytes_with_a_floor_in_iterations():
+    """The effective chunk is run.chunk_iterations, or fewer so that a line buffer holds at most CHUNK_BYTES,
+    but never fewer than CHUNK_MIN_ITERATIONS (the kernels' cache reuse across a chunk's iterations)."""
+    from archsim.config import load_config
+    from archsim.layout import AddressLayout
+    from archsim.run import CHUNK_BYTES, CHUNK_MIN_ITERATIONS, chunk_iterations
+
+    cfg = load_config(None, ["run.chunk_iterations=64"])
+    small = AddressLayout([("w", 1000)], words_per_line=16)
+    assert chunk_iterations(cfg, small) == 64
+    lenet = AddressLayout([("w", 431_080)], words_per_line=16)       # 1.7 MB an iteration: the byte bound
+    assert chunk_iterations(cfg, lenet) == CHUNK_BYTES // (4 * lenet.words) == 19
+    googlenet = AddressLayout([("w", 5_977_530)], words_per_line=16)  # 24 MB an iteration: the floor
+    assert CHUNK_BYTES // (4 * googlenet.words) == 1
+    assert chunk_iterations(cfg, googlenet) == CHUNK_MIN_ITERATIONS == 8
+    assert chunk_iterations(load_config(None, ["run.chunk_iterations=3"]), googlenet) == 3   # the user's word

@@ -120,7 +120,8 @@ def test_shards_take_longer_chunks_and_still_match(small_blocks, monkeypatch):
     the figures do not depend on the chunking."""
     import archsim.run as run
 
-    monkeypatch.setattr(run, "CHUNK_WORDS", 1077 * 16 * 2)    # the whole run: 2 iterations per chunk
+    monkeypatch.setattr(run, "CHUNK_BYTES", 1077 * 16 * 2 * 4)  # the whole run: 2 iterations per chunk
+    monkeypatch.setattr(run, "CHUNK_MIN_ITERATIONS", 1)
     cfg = load_config(None, ["run.workload=mlp-digits", "run.iterations=9", "run.chunk_iterations=64",
                              f"run.schemes={PCM_ALL!r}".replace("'", '"')])
     one = run_experiment(cfg, progress=False)

@@ -212,3 +212,30 @@ def test_outcome_fields_are_named_by_the_kernels():
     s = rt.open_stream("naive", lines=1, words=2, config=load_config(None, ["run.memory=racetrack"]))
     c = s.feed(np.array([[[0x7, 0x0]]], np.uint32))  # naive: clear the 64 positions, insert the three ones
     assert c.fields == rt.outcome_fields and c.field("insertions").item() == 3 and c.field("removals").item() == 64
+
+
+@pytest.mark.parametrize("scheme", ["preset", "appwom", "dap"])
+def test_chunk_arrays_reused_only_when_released(scheme):
+    """A stream reuses a chunk's outcome and stored arrays for the next chunk only once nothing holds them:
+    an outcome (or a view of it) kept by the caller never changes, and the figures equal a fresh stream's."""
+    words = training_words(T=12).view(np.uint32)
+    kept = EncoderStream(make_encoder(scheme), 6, 16)
+    first = kept.feed(words[:4], want_stored=True)
+    first_outcome, first_stored = first.outcome.copy(), first.stored.copy()
+    view = first.stored[1:]
+    second = kept.feed(words[4:8], want_stored=True)
+    assert second.outcome is not first.outcome and second.stored is not first.stored
+    assert np.array_equal(first.outcome, first_outcome) and np.array_equal(first.stored, first_stored)
+    assert np.array_equal(view, first_stored[1:])
+    outcome_id = id(second.outcome)
+    expected = second.outcome.copy()
+    del second
+    third = kept.feed(words[8:12], want_stored=True)
+    assert id(third.outcome) == outcome_id     # released: the same memory serves the next chunk
+    fresh = EncoderStream(make_encoder(scheme), 6, 16)
+    for t in range(0, 12, 4):
+        out = fresh.feed(words[t:t + 4], want_stored=True)
+        if t == 4:
+            assert np.array_equal(out.outcome, expected)
+    assert np.array_equal(third.outcome, out.outcome) and np.array_equal(third.stored, out.stored)
+    assert kept.result().summary() == fresh.result().summary()

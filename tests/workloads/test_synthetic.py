@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from archsim._workload_kernels import synthetic_step
 from archsim.errors import ConfigError
 from workloads import WORKLOADS, bit_statistics, make_source, open_trace
+from workloads.synthetic import step_numpy
 
 
 def _all(src, chunk, start=0):
@@ -77,3 +81,23 @@ def test_learning_rate_knob_scales_the_change_rate():
 def test_bad_synthetic_knobs():
     with pytest.raises(ConfigError, match="synthetic-lenet.*bad synthetic knobs"):
         make_source("synthetic-lenet", iterations=3, seed=0, momentum=1.5)
+
+
+@settings(deadline=None, max_examples=100)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 3000), st.sampled_from([0.0, 0.5, 0.9, 0.99]),
+       st.sampled_from([1e-30, 1e-4, 0.01, 3.0, 1e30]))
+def test_fused_step_equals_numpy(seed, n, momentum, lr):
+    """The generator's one-pass step is numpy's six passes, bit for bit (overflow, subnormals included)."""
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(-2**15, 2**15, size=n + 3, dtype=np.int16)
+    scale = (rng.standard_normal(n) * 10.0 ** rng.integers(-40, 30, n)).astype(np.float32)
+    scale[rng.random(n) < 0.2] = 0
+    v0 = (rng.standard_normal(n) * 10.0 ** rng.integers(-40, 30, n)).astype(np.float32)
+    w0 = (rng.standard_normal(n) * 10.0 ** rng.integers(-40, 30, n)).astype(np.float32)
+    v1, w1, v2, w2 = v0.copy(), w0.copy(), v0.copy(), w0.copy()
+    mu, lr32 = np.float32(momentum), np.float32(lr)
+    for _ in range(3):
+        synthetic_step(noise, scale, v1, w1, mu, lr32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            step_numpy(noise, scale, v2, w2, mu, lr32)
+    assert v1.tobytes() == v2.tobytes() and w1.tobytes() == w2.tobytes()
