@@ -30,6 +30,7 @@ from archsim.errors import ConfigError
 from archsim.timing.arrivals import ArrivalFrontEnd
 from archsim.timing.fast import BurstMemorySystem
 from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases, training_phases
+from archsim.timing.intermediate import IntermediateContent, IntermediateWrites
 from archsim.timing.organisation import Organisation, port_units
 from archsim.timing.parts import TimingParts
 from archsim.timing.reference import RequestMemorySystem
@@ -84,15 +85,6 @@ class TimingResult:
             **({"writebacks": o["writebacks"], "writeback_lines": o["writeback_lines"]} if "writebacks" in o else {}),
             **{f"timing_{k}": o[k] for k in LEVELLING_COLUMNS if k in o},  # with a wear leveller only
         }
-
-
-def _random_words(rng: np.random.Generator, shape: tuple[int, ...], word_bits: int, ones: float) -> np.ndarray:
-    dtype = np.dtype(f"u{word_bits // 8}")
-    if ones == 0.5:
-        return rng.integers(0, 2**word_bits - 1, size=shape, dtype=dtype, endpoint=True)
-    bits = rng.random(shape + (word_bits,), dtype=np.float32) < ones
-    packed = np.packbits(bits, axis=-1, bitorder="big")  # (..., word_bits // 8) bytes, MSB first
-    return packed.view(dtype.newbyteorder(">")).reshape(shape).astype(dtype)
 
 
 #: Bytes the model keeps per line of the address space beside the intermediate stream (bank and row
@@ -203,6 +195,7 @@ class TimingModel:
                                                line_offset=self.param_lines)
         if self.inter_lines:
             self._istream.set_data_lifetimes(self._intermediate_lifetimes_s(meta))
+        self._iwrites: IntermediateWrites | None = None
         if policy is None:
             policy = self._istream.polarity_policy()
         self.cells_per_line = int(self._istream.cells_per_word) * self.words
@@ -222,6 +215,10 @@ class TimingModel:
             phases = training_phases(meta, layout, self.inter, t) if self.inter_lines else minimal_phases(layout, t)
             self.frontend = FrontEnd(self.env, self.system, phases)
         self.has_costs = bool(technology.energy_kinds)
+        if self.inter_lines:
+            content = IntermediateContent(seed=t.seed, lines=self.inter_lines, words=self.words,
+                                          word_bits=config.layout.word_bits, ones=t.intermediate_ones_fraction)
+            self._iwrites = IntermediateWrites(self._istream, content, technology, config, has_costs=self.has_costs)
         self.levelled = config.wear_leveling.name != "none"
         #: Wear levelling's line copies issued so far: copies (each a read and a write request), their
         #: write service time (ps, as priced), their energy (pJ).
@@ -249,22 +246,38 @@ class TimingModel:
             life[first - self.param_lines:first - self.param_lines + n] = seconds
         return life
 
-    def _intermediate_outcome(self, T: int):
-        t = self.timing
-        shape = (self.inter_lines, self.words)
-        data = np.empty((T,) + shape, dtype=np.dtype(f"u{self.config.layout.word_bits // 8}"))
-        for i in range(T):  # one generator per iteration: chunking does not change the content
-            rng = np.random.default_rng([t.seed, self._prepared + i])
-            data[i] = _random_words(rng, shape, self.config.layout.word_bits, t.intermediate_ones_fraction)
-        return self._istream.feed(data)
+    def run_ahead(self, executor, *, iterations: int, chunk: int, content: IntermediateContent | None = None) -> None:
+        """Encode the intermediate data of each next chunk on ``executor`` (a thread pool) while this
+        model simulates the current one (:meth:`IntermediateWrites.run_ahead`): the model will be fed
+        ``iterations`` in chunks of ``chunk`` (the last one shorter). ``content``: the content shared
+        with the models of the run's other schemes (:meth:`shared_content`). Same numbers bit for bit
+        as without it. Nothing to do without intermediate data."""
+        if self._iwrites is None:
+            return
+        if content is not None:
+            if content.key != self._iwrites.content.key:
+                raise ValueError("run_ahead: the shared intermediate content is not this model's")
+            self._iwrites.content = content
+            content.attach()
+        self._iwrites.run_ahead(executor, iterations=iterations, chunk=chunk)
 
-    def _account(self, first_line: int, chunk: ChunkOutcome) -> None:
-        """Region manager and energy/wear totals of one chunk."""
+    def shared_content(self) -> IntermediateContent | None:
+        """A fresh content object of this model's intermediate data, for :meth:`run_ahead` of this and
+        the other models whose content is the same (None without intermediate data)."""
+        c = self._iwrites.content if self._iwrites is not None else None
+        return None if c is None else IntermediateContent(seed=c.seed, lines=c.lines, words=c.words,
+                                                          word_bits=c.word_bits, ones=c.ones)
+
+    def _account(self, first_line: int, chunk: ChunkOutcome, totals: dict[str, np.ndarray] | None = None) -> None:
+        """Region manager and energy/wear totals of one chunk (``totals``: its ``line_totals`` if
+        already computed)."""
         self.manager.observe(first_line, self.technology.refreshes(chunk))
         if not self.has_costs:
             return
         n = len(self.line_bank)  # weights, intermediate data, lines only read ("trace" pattern)
-        for k, v in self.technology.line_totals(chunk, self.config).items():
+        if totals is None:
+            totals = self.technology.line_totals(chunk, self.config)
+        for k, v in totals.items():
             acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
             acc[first_line:first_line + v.shape[0]] += v
             if k == "flips":  # the banks' wear so far, as the scheduling policies see it
@@ -291,12 +304,11 @@ class TimingModel:
         st = self.technology.service_times(chunk, self.config)
         write_ps, refresh_ps = to_ps(st.write_ns), to_ps(st.refresh_ns)
         self._account(0, chunk)
-        if self.inter_lines:
-            ichunk = self._intermediate_outcome(T)
-            sti = self.technology.service_times(ichunk, self.config)
-            write_ps = np.concatenate([write_ps, to_ps(sti.write_ns)], axis=1)
-            refresh_ps = np.concatenate([refresh_ps, to_ps(sti.refresh_ns)], axis=1)
-            self._account(self.param_lines, ichunk)
+        if self._iwrites is not None:
+            inter = self._iwrites.take(self._prepared, T)
+            write_ps = np.concatenate([write_ps, inter.write_ps], axis=1)
+            refresh_ps = np.concatenate([refresh_ps, inter.refresh_ps], axis=1)
+            self._account(self.param_lines, inter.chunk, inter.totals if self.has_costs else None)
         self._prepared += T
         return write_ps, refresh_ps, self._copy_bursts(chunk)
 
@@ -349,6 +361,11 @@ class TimingModel:
         """Run every outstanding request and refresh to completion and build the tables."""
         if self._finished is not None:
             return self._finished
+        if self._iwrites is not None:
+            self._iwrites.settle()  # the stream's wear is read below
+            if self._iwrites.position != self._prepared:
+                raise RuntimeError(f"timing model of {self.scheme}: the intermediate data was encoded ahead to "
+                                   f"iteration {self._iwrites.position}, but {self._prepared} iterations were fed")
         self.system.drain()
         elapsed = int(self.env.now)
         labels = self.org.bank_labels()
