@@ -13,7 +13,9 @@ Run:  .venv/bin/python benchmarks/bench_run.py [--iterations 1024] [--short 256]
 The difference method (what a user runs, start-up cancelled out):
       .venv/bin/python benchmarks/bench_run.py --difference 200,600 [--baseline-tree DIR]
 runs ``archsim run --workload synthetic-lenet --schemes preset,prereset,wom-set,appwom --iterations N
---no-figures`` at both lengths and reports the cost per parameter-iteration, params x (N2 - N1) /
+--no-figures`` at both lengths (``--timing minimal --timing training``: also with ``--timing`` and that
+access pattern, each as a ratio to the functional run measured beside it, with every run's max RSS;
+``--set KEY=VALUE``: an override for every run) and reports the cost per parameter-iteration, params x (N2 - N1) /
 (t2 - t1), in M/s, extrapolated to the paper's 47K iterations. With ``--baseline-tree`` (a checkout of
 another commit with its kernels built in place, e.g. ``git worktree add --detach ../base main`` then
 ``setup.py build_ext --inplace``) the same commands run on that tree too, interleaved with this one's
@@ -94,45 +96,70 @@ def network_params(workload: str) -> int:
     return known if known is not None else int(make_source(workload, iterations=1, seed=0).meta.n_params)
 
 
-def cli_seconds(tree: Path, iterations: int, workload: str = "synthetic-lenet") -> float:
-    """Wall time of one ``archsim run`` of ``iterations`` iterations on the source ``tree`` (a subprocess)."""
+#: ``--timing`` variants of the difference method: the extra options of ``archsim run``.
+VARIANTS = {"functional": [], "minimal": ["--timing", "--set", "timing.access_pattern=minimal"],
+            "training": ["--timing", "--set", "timing.access_pattern=training"]}
+
+
+def cli_run(tree: Path, iterations: int, workload: str = "synthetic-lenet", extra=()) -> tuple[float, float]:
+    """Wall time (s) and max RSS (MB) of one ``archsim run`` of ``iterations`` iterations on the source
+    ``tree`` (a subprocess; ``extra``: more options)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     with tempfile.TemporaryDirectory(prefix="archsim-bench-") as out:
         cmd = [sys.executable, "-m", "archsim", "run", "--workload", workload, "--schemes",
                ",".join(SCHEMES), "--iterations", str(iterations), "--no-figures", "--no-progress",
-               "--out", str(Path(out) / "r")]
+               "--out", str(Path(out) / "r"), *extra]
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, cwd=tree, env=env)
-        return time.perf_counter() - t0
+        proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise SystemExit(f"{' '.join(cmd)}: exit {proc.returncode}\n{err}")
+        return seconds, usage.ru_maxrss / 1024
 
 
-def difference(lengths: str, baseline: Path | None, repeat: int, workload: str = "synthetic-lenet") -> None:
+def difference(lengths: str, baseline: Path | None, repeat: int, workload: str = "synthetic-lenet",
+               variants=("functional",), sets=()) -> None:
     n1, n2 = (int(x) for x in lengths.split(","))
     params, paper = network_params(workload), NETWORKS[workload][1]
     here = Path(__file__).resolve().parents[1]
     trees = ([("baseline", baseline.resolve())] if baseline else []) + [("this tree", here)]
-    best: dict[tuple[str, int], float] = {}
-    every: dict[tuple[str, int], list[float]] = {}
+    extra = [a for kv in sets for a in ("--set", kv)]
+    best: dict[tuple[str, str, int], float] = {}
+    rss: dict[tuple[str, str, int], float] = {}
+    every: dict[tuple[str, str, int], list[float]] = {}
     for _ in range(repeat):                     # interleaved: the machine's load hits every tree alike
         for label, tree in trees:
-            for n in (n1, n2):
-                t = cli_seconds(tree, n, workload)
-                every.setdefault((label, n), []).append(t)
-                best[label, n] = min(best.get((label, n), float("inf")), t)
-    print(f"archsim run --workload {workload} --schemes {','.join(SCHEMES)} --iterations N --no-figures")
+            for v in variants:
+                for n in (n1, n2):
+                    t, m = cli_run(tree, n, workload, VARIANTS[v] + extra)
+                    key = (label, v, n)
+                    every.setdefault(key, []).append(t)
+                    best[key] = min(best.get(key, float("inf")), t)
+                    rss[key] = max(rss.get(key, 0.0), m)
+    print(f"archsim run --workload {workload} --schemes {','.join(SCHEMES)} --iterations N --no-figures "
+          f"{' '.join(extra)}  (variants: " + "; ".join(f"{v}: {' '.join(VARIANTS[v]) or '-'}" for v in variants) + ")")
     print(f"(best of {repeat}, interleaved; cost per parameter-iteration = {params:,} x (N2 - N1) / (t2 - t1))\n")
-    print(f"{'tree':<12} {'t(' + str(n1) + ') s':>10} {'t(' + str(n2) + ') s':>10} {'M param-it/s':>13} "
-          f"{f'{paper // 1000}K it, min':>12} {'vs baseline':>12}")
+    print(f"{'tree':<12} {'variant':<11} {'t(' + str(n1) + ') s':>10} {'t(' + str(n2) + ') s':>10} "
+          f"{'s/it':>8} {'M param-it/s':>13} {f'{paper // 1000}K it, min':>12} {'RSS(N1) MB':>11} "
+          f"{'RSS(N2) MB':>11} {'vs ' + variants[0]:>15} {'vs baseline':>12}")
     rates = {}
     for label, tree in trees:
-        t1, t2 = best[label, n1], best[label, n2]
-        rate = params * (n2 - n1) / (t2 - t1) if t2 > t1 else float("nan")
-        rates[label] = rate
-        eta = params * paper / rate / 60
-        ratio = rate / rates["baseline"] if "baseline" in rates else 1.0
-        print(f"{label:<12} {t1:10.1f} {t2:10.1f} {rate / 1e6:13.1f} {eta:12.1f} {ratio:11.2f}x   ({tree})")
-    print("\nevery run, s: " + "; ".join(f"{label} N={n}: " + ", ".join(f"{t:.1f}" for t in ts)
-                                       for (label, n), ts in every.items()))
+        for v in variants:
+            t1, t2 = best[label, v, n1], best[label, v, n2]
+            per_it = (t2 - t1) / (n2 - n1)
+            rate = params * (n2 - n1) / (t2 - t1) if t2 > t1 else float("nan")
+            rates[label, v] = rate
+            eta = params * paper / rate / 60
+            vs_first = rates[label, variants[0]] / rate
+            ratio = rate / rates["baseline", v] if ("baseline", v) in rates else 1.0
+            print(f"{label:<12} {v:<11} {t1:10.1f} {t2:10.1f} {per_it:8.4f} {rate / 1e6:13.1f} {eta:12.1f} "
+                  f"{rss[label, v, n1]:11.0f} {rss[label, v, n2]:11.0f} {vs_first:14.2f}x {ratio:11.2f}x   ({tree})")
+    print("\nevery run, s: " + "; ".join(f"{label} {v} N={n}: " + ", ".join(f"{t:.1f}" for t in ts)
+                                       for (label, v, n), ts in every.items()))
 
 
 def main() -> None:
@@ -146,13 +173,21 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="with --difference: best of this many runs")
     ap.add_argument("--workload", choices=sorted(NETWORKS), default="synthetic-lenet",
                     help="with --difference: the paper's network to run (default synthetic-lenet)")
+    ap.add_argument("--timing", action="append", choices=("minimal", "training"), default=[],
+                    help="with --difference: also run with --timing and this timing.access_pattern (repeatable); "
+                         "the functional run is measured beside it, and the costs are given as ratios to it")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --difference: a configuration override for every run (repeatable)")
+    ap.add_argument("--no-functional", action="store_true",
+                    help="with --difference --timing: do not measure the functional run beside it")
     args = ap.parse_args()
     if args.difference:
         cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                    platform.processor())
         load = " ".join(open("/proc/loadavg").read().split()[:3])
         print(f"# {time.strftime('%Y-%m-%d %H:%M')} — {os.cpu_count()} cores, {cpu}, load average {load}")
-        difference(args.difference, args.baseline_tree, args.repeat, args.workload)
+        variants = (() if args.timing and args.no_functional else ("functional",)) + tuple(args.timing)
+        difference(args.difference, args.baseline_tree, args.repeat, args.workload, variants, args.set)
         return
     if args.child:
         print(json.dumps(child_run(args.child, args.chunk)))
