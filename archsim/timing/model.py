@@ -87,9 +87,17 @@ class TimingResult:
         }
 
 
-#: Bytes the model keeps per line of the address space beside the intermediate stream (bank and row
-#: of each line, and the address decomposition's temporaries while they are computed).
-BYTES_PER_LINE = 64
+#: Bytes the model keeps per line of the address space beside the intermediate stream: the bank, row
+#: and unit of each line, the engine's per-line state (pending refresh, refresh queue links, cancelled
+#: fractions) and the per-line energy and wear totals (110 B measured with ``tracemalloc`` on
+#: synthetic-lenet's model before its first chunk, plus five totals of 8 B).
+BYTES_PER_LINE = 160
+#: Bytes per line and iteration of a chunk's temporaries: every line's write and refresh service
+#: times (int64, and their concatenation), and for each intermediate line also its content (kept
+#: for the chunk being encoded and the next), its outcome, its service times in ns and the line
+#: totals' counters.
+CHUNK_BYTES_PER_LINE = 32
+CHUNK_BYTES_PER_INTERMEDIATE_LINE = 5 * 4 + 2 * 8 + 2 * 8 + 4 * 4
 
 
 def available_memory_bytes() -> int | None:
@@ -102,10 +110,13 @@ def available_memory_bytes() -> int | None:
 
 
 def check_memory(config, technology, scheme: str, lines: int, inter_lines: int, words: int, first_line: int,
-                 *, available: int | None = None) -> int:
+                 *, available: int | None = None, chunk_iterations: int = 0, reserved: int = 0,
+                 reserved_for: tuple[str, ...] = ()) -> int:
     """The model's memory estimate in bytes, or one error before anything large is allocated when it
+    (plus ``reserved`` bytes the models of ``reserved_for``, the run's schemes before this one, need)
     exceeds the available memory. The intermediate stream's state per line is measured on a stream of
-    a few lines of the same scheme (``tracemalloc``: numpy reports its arrays), not assumed."""
+    a few lines of the same scheme (``tracemalloc``: numpy reports its arrays), not assumed; a chunk's
+    temporaries are counted for chunks of ``chunk_iterations`` iterations."""
     probe = min(inter_lines, 256)
     per_line = 0
     if probe:
@@ -122,15 +133,25 @@ def check_memory(config, technology, scheme: str, lines: int, inter_lines: int, 
         finally:
             if not was:
                 tracemalloc.stop()
-    need = lines * BYTES_PER_LINE + inter_lines * per_line
+    T = max(0, int(chunk_iterations))
+    word_bytes = config.layout.word_bits // 8
+    chunk = T * (lines * CHUNK_BYTES_PER_LINE
+                 + inter_lines * (2 * words * word_bytes + CHUNK_BYTES_PER_INTERMEDIATE_LINE))
+    need = lines * BYTES_PER_LINE + inter_lines * per_line + chunk
     have = available_memory_bytes() if available is None else available
-    if have is not None and need > 0.9 * have:
+    if have is not None and need + reserved > 0.9 * have:
         gib = 2.0 ** 30
+        others = (f" (plus {reserved / gib:.1f} GiB for the models of {', '.join(reserved_for)})"
+                  if reserved else "")
+        chunk_note = (f", {chunk / gib:.1f} GiB of it the temporaries of chunks of {T} iterations"
+                      if chunk > 0.1 * need else "")
         raise ConfigError(
             f"the timing model needs about {need / gib:.1f} GiB for scheme {scheme} ({lines:,} lines, of which "
-            f"{inter_lines:,} of intermediate data at {per_line:,} B each), and {have / gib:.1f} GiB are available: "
-            "use --set timing.access_pattern=minimal (weights only), a smaller batch (run.workload.batch_size), "
-            "fewer schemes at once, or a machine with more memory")
+            f"{inter_lines:,} of intermediate data at {per_line:,} B each{chunk_note}){others}, and "
+            f"{have / gib:.1f} GiB are available: use --set timing.access_pattern=minimal (weights only), a "
+            "smaller batch (run.workload.batch_size), fewer schemes at once"
+            + (", smaller chunks (run.chunk_iterations)" if chunk_note else "")
+            + ", or a machine with more memory")
     return need
 
 
@@ -143,10 +164,14 @@ class TimingModel:
     (``stream.polarity_policy()``); by default that of the model's own stream of the same scheme.
     ``parts``: the implementations of the ``[timing]`` choices (default: resolved from ``config``).
     ``engine``: "fast" or "reference" (default ``config.timing.model``).
+    ``chunk_iterations``: the iterations of the chunks it will be fed, for the memory estimate (0: not
+    counted); ``reserved``: the memory estimates (bytes, :attr:`memory_bytes`) of the models of the run's
+    other schemes built before it, by scheme: the estimate checked is the sum (:func:`check_memory`).
     """
 
     def __init__(self, config, *, technology, scheme: str, layout, meta=None, policy=None,
-                 parts: TimingParts | None = None, engine: str | None = None, logging: bool = False) -> None:
+                 parts: TimingParts | None = None, engine: str | None = None, logging: bool = False,
+                 chunk_iterations: int = 0, reserved: dict[str, int] | None = None) -> None:
         t = config.timing
         parts = parts or TimingParts.from_config(t)
         self.config = config
@@ -180,7 +205,11 @@ class TimingModel:
             self.inter, self.inter_lines = {}, 0
         self.read_only_lines = requests.read_only_lines if requests is not None else 0
         n = self.param_lines + self.inter_lines + self.read_only_lines
-        check_memory(config, technology, scheme, n, self.inter_lines, self.words, self.param_lines)
+        reserved = reserved or {}
+        #: the model's memory estimate, bytes (:func:`check_memory`)
+        self.memory_bytes = check_memory(config, technology, scheme, n, self.inter_lines, self.words, self.param_lines,
+                                         chunk_iterations=chunk_iterations, reserved=sum(reserved.values()),
+                                         reserved_for=tuple(reserved))
         self.line_bank = mapping.global_bank(np.arange(n, dtype=np.int64))
         line_row = mapping.decompose(np.arange(n, dtype=np.int64))["row"]
         # the engines' servers: the banks, or with an access-port model every bank's port groups

@@ -56,18 +56,19 @@ class TimingObserver(RunObserver):
         from archsim.run import chunk_iterations, usable_cpus
 
         self.ctx = ctx
-        self.models = {
-            s: TimingModel(ctx.config, technology=ctx.technology, scheme=s, layout=ctx.layout, meta=ctx.meta,
-                           parts=ctx.system.timing, engine=self.params.engine or None)
-            for s in ctx.schemes
-        }
+        chunk = chunk_iterations(ctx.config, ctx.layout)
+        self.models = {}
+        for s in ctx.schemes:  # each model's memory estimate is checked with those of the schemes before it
+            self.models[s] = TimingModel(ctx.config, technology=ctx.technology, scheme=s, layout=ctx.layout,
+                                         meta=ctx.meta, parts=ctx.system.timing, engine=self.params.engine or None,
+                                         chunk_iterations=chunk,
+                                         reserved={k: m.memory_bytes for k, m in self.models.items()})
         # the intermediate data (training pattern) is encoded a chunk ahead on a thread pool, its content
         # drawn once for all schemes (archsim.timing.intermediate)
         self._pool = None
         content = next((c for c in (m.shared_content() for m in self.models.values()) if c is not None), None)
         if content is not None:
             self._pool = ThreadPoolExecutor(max_workers=usable_cpus(), thread_name_prefix="archsim-intermediate")
-            chunk = chunk_iterations(ctx.config, ctx.layout)
             for m in self.models.values():
                 m.run_ahead(self._pool, iterations=ctx.iterations, chunk=chunk, content=content)
 
