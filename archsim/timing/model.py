@@ -476,6 +476,19 @@ class TimingModel:
         overall["mean_cell_flips"] = float(per_bank["cell_flips"].sum() / max(cells.sum(), 1))
         overall["cancelled_cell_flips"] = float(flips.sum())
 
+    #: Lines of the intermediate stream whose per-cell wear is read at a time (:meth:`_intermediate_line_max`).
+    WEAR_BLOCK_LINES = 8192
+
+    def _intermediate_line_max(self) -> np.ndarray:
+        """The largest cell flips of each intermediate line, read block by block (``lines_wear``), so that
+        the read-out holds one block's total wear at a time, not a second copy of the stream's wear (the WOM
+        codes build their totals)."""
+        out = np.empty(self.inter_lines, np.uint64)
+        for a in range(0, self.inter_lines, self.WEAR_BLOCK_LINES):
+            b = min(a + self.WEAR_BLOCK_LINES, self.inter_lines)
+            out[a:b] = np.asarray(self._istream.lines_wear(slice(a, b))).reshape(b - a, -1).max(axis=1)
+        return out
+
     def _cost_columns(self, per_bank: dict[str, np.ndarray], overall: dict) -> None:
         """Energy by kind and wear per bank (columns of ``per_bank``, name -> array) and overall."""
         if not self.has_costs:
@@ -505,7 +518,7 @@ class TimingModel:
             line_max = np.zeros(len(self.line_bank))
             line_max[:self.param_lines] = self._param_wear
             if self.inter_lines:
-                line_max[self.param_lines:] = np.asarray(self._istream.wear).reshape(self.inter_lines, -1).max(axis=1)
+                line_max[self.param_lines:] = self._intermediate_line_max()
             mx = np.zeros(nb)
             np.maximum.at(mx, self.line_bank, line_max)
             per_bank["max_cell_flips"] = mx

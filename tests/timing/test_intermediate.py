@@ -161,3 +161,17 @@ def test_run_ahead_refuses_another_models_content(digits):
                         meta=source.meta)
     with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(ValueError, match="not this model's"):
         m.run_ahead(pool, iterations=2, chunk=2, content=other.shared_content())
+
+
+@pytest.mark.parametrize("scheme", ["prereset", "wom-set"])
+def test_the_intermediate_wear_is_read_block_by_block(digits, scheme, monkeypatch):
+    """The per-line maximum cell flips of the intermediate data, read a few lines at a time, is the
+    maximum over the stream's whole wear."""
+    source, layout, outs = digits(scheme, 4)
+    m = TimingModel(Config(), technology=PCM, scheme=scheme, layout=layout, meta=source.meta)
+    for o in outs:
+        m.feed(o)
+    monkeypatch.setattr(TimingModel, "WEAR_BLOCK_LINES", 7)
+    got = m._intermediate_line_max()
+    want = np.asarray(m._istream.wear).reshape(m.inter_lines, -1).max(axis=1)
+    assert m.inter_lines > 7 and got.max() > 0 and np.array_equal(got, want)
