@@ -39,34 +39,40 @@ PAPER_ITERATIONS = 47_000
 TARGET_S = 20 * 60
 
 
-def child_run(iterations: int, chunk: int) -> dict:
-    """One replay in this process; returns the figures (called in a child process)."""
+def child_run(iterations: int, chunk: int, timing: str = "") -> dict:
+    """One replay in this process; returns the figures (called in a child process). ``timing``: with the
+    timing model and this access pattern ("" without it)."""
     from archsim.config import load_config
     from archsim.run import ObserverReport, RunObserver, run_experiment
 
     class Clock(RunObserver):
-        """Timestamps each chunk's completion (first scheme's call)."""
+        """Timestamps (wall and CPU of the process, all threads) each chunk's completion (first scheme's call)."""
 
         def start(self, ctx):
-            self.marks = [(0, time.perf_counter())]
+            self.marks = [(0, time.perf_counter(), time.process_time())]
 
         def chunk(self, scheme, first_iteration, outcome):
             if scheme == SCHEMES[0]:
-                self.marks.append((first_iteration + outcome.outcome.shape[0], time.perf_counter()))
+                self.marks.append((first_iteration + outcome.outcome.shape[0], time.perf_counter(),
+                                   time.process_time()))
 
         def finish(self):
             return ObserverReport()
 
-    cfg = load_config(None, ["run.workload=synthetic-lenet", f"run.iterations={iterations}",
-                             f"run.chunk_iterations={chunk}", f"run.schemes={list(SCHEMES)!r}".replace("'", '"')])
+    sets = ["run.workload=synthetic-lenet", f"run.iterations={iterations}", f"run.chunk_iterations={chunk}",
+            f"run.schemes={list(SCHEMES)!r}".replace("'", '"')]
+    if timing:
+        sets += ['run.observers=["timing"]', f"timing.access_pattern={timing}"]
+    cfg = load_config(None, sets)
     clock = Clock(cfg)
     t0 = time.perf_counter()
     out = run_experiment(cfg, observers=[clock], progress=False)
     total = time.perf_counter() - t0
     skip = min(2, len(clock.marks) - 2)       # steady state: from the end of the 2nd chunk
-    (i0, t_a), (i1, t_b) = clock.marks[skip], clock.marks[-1]
+    (i0, t_a, c_a), (i1, t_b, c_b) = clock.marks[skip], clock.marks[-1]
     s = out.summary.set_index("scheme")
     return {"iterations": iterations, "seconds": total, "steady_it_s": (i1 - i0) / (t_b - t_a),
+            "steady_cpu_s_per_it": (c_b - c_a) / (i1 - i0),
             "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "energy_ratio_wom": float(s.loc["appwom", "energy_pj"] / s.loc["wom-set", "energy_pj"])}
 
@@ -162,12 +168,53 @@ def difference(lengths: str, baseline: Path | None, repeat: int, workload: str =
                                        for (label, v, n), ts in every.items()))
 
 
+def steady_timing(args) -> None:
+    """``--steady-timing PATTERN``: per tree, the steady-state wall and CPU seconds per iteration of
+    ``archsim run --timing`` and its max RSS at two run lengths (in a child process each)."""
+    here = Path(__file__).resolve().parents[1]
+    trees = ([("baseline", args.baseline_tree.resolve())] if args.baseline_tree else []) + [("this tree", here)]
+    rows: dict[tuple[str, int], list[dict]] = {}
+    for _ in range(args.repeat):
+        for label, tree in trees:
+            for n in (args.short, args.iterations):
+                cmd = [sys.executable, __file__, "--child", str(n), "--chunk", str(args.chunk),
+                       "--child-timing", args.steady_timing]
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=tree)
+                rows.setdefault((label, n), []).append(json.loads(out.stdout.splitlines()[-1]))
+    print(f"archsim run --workload synthetic-lenet --schemes {','.join(SCHEMES)} --timing, "
+          f"timing.access_pattern = {args.steady_timing}; steady state by chunk (from the 2nd chunk), best of "
+          f"{args.repeat} rounds, interleaved\n")
+    print(f"{'tree':<12} {'N':>6} {'wall s/it':>10} {'CPU s/it':>9} {'47K it, min':>12} {'max RSS MB':>11} "
+          f"{'vs baseline':>12}")
+    base = {}
+    for label, tree in trees:
+        for n in (args.short, args.iterations):
+            rs = rows[label, n]
+            wall = min(1 / r["steady_it_s"] for r in rs)
+            cpu = min(r["steady_cpu_s_per_it"] for r in rs)
+            rss = max(r["maxrss_mb"] for r in rs)
+            if label == "baseline":
+                base[n] = wall
+            ratio = base[n] / wall if n in base else 1.0
+            print(f"{label:<12} {n:6d} {wall:10.4f} {cpu:9.4f} {PAPER_ITERATIONS * wall / 60:12.1f} {rss:11.0f} "
+                  f"{ratio:11.2f}x   ({tree})")
+    print("\nevery run, wall s/it: " + "; ".join(f"{label} N={n}: " + ", ".join(f"{1 / r['steady_it_s']:.4f}"
+                                                                                for r in rs)
+                                              for (label, n), rs in rows.items()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--iterations", type=int, default=1024, help="iterations of the timed run")
     ap.add_argument("--short", type=int, default=256, help="iterations of the run compared for peak memory")
     ap.add_argument("--chunk", type=int, default=64, help="run.chunk_iterations")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--child-timing", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--steady-timing", choices=("minimal", "training"),
+                    help="the steady state of the timing model with this access pattern, in-process, by chunk "
+                         "(start-up and read-out excluded), at --short and --iterations iterations, on this tree "
+                         "and, with --baseline-tree, on that one, interleaved (--repeat rounds)")
     ap.add_argument("--difference", metavar="N1,N2", help="the difference method on the CLI at two run lengths")
     ap.add_argument("--baseline-tree", type=Path, help="with --difference: also run this source tree")
     ap.add_argument("--repeat", type=int, default=1, help="with --difference: best of this many runs")
@@ -190,7 +237,10 @@ def main() -> None:
         difference(args.difference, args.baseline_tree, args.repeat, args.workload, variants, args.set)
         return
     if args.child:
-        print(json.dumps(child_run(args.child, args.chunk)))
+        print(json.dumps(child_run(args.child, args.chunk, args.child_timing)))
+        return
+    if args.steady_timing:
+        steady_timing(args)
         return
 
     def spawn(n: int) -> dict:
