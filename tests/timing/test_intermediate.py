@@ -120,7 +120,7 @@ def test_take_out_of_order_is_an_error():
         w.take(5, 1)
 
 
-def _model_run(digits_fixture, scheme, iterations, pool=None, chunk=None, feed_sizes=None):
+def _model_run(digits_fixture, scheme, iterations, pool=None, chunk=None):
     source, layout, outs = digits_fixture(scheme, iterations)
     m = TimingModel(Config(), technology=PCM, scheme=scheme, layout=layout, meta=source.meta)
     if pool is not None:
