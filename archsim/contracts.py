@@ -287,7 +287,8 @@ class MemoryTechnology(ABC):
 
     @abstractmethod
     def service_times(self, chunk: ChunkOutcome, config: Any) -> ServiceTimes:
-        """Bank service times of the line writes of one chunk."""
+        """Bank service times of the line writes of one chunk. A function of ``chunk`` and ``config`` only: the
+        timing model also calls it from worker threads (the intermediate data's chunks, encoded ahead)."""
 
     @abstractmethod
     def read_ns(self, config: Any) -> float:
@@ -301,7 +302,8 @@ class MemoryTechnology(ABC):
 
     def line_totals(self, chunk: ChunkOutcome, config: Any) -> dict[str, np.ndarray]:
         """Per line, summed over the chunk's writes: ``flips`` (the wear proxy) and the energy (pJ)
-        of each kind of :attr:`energy_kinds` except ``read``. Default: nothing (no cost columns)."""
+        of each kind of :attr:`energy_kinds` except ``read``. Default: nothing (no cost columns). A function of
+        ``chunk`` and ``config`` only, as :meth:`service_times` (called from worker threads too)."""
         return {}
 
     def read_energy_pj(self, config: Any, cells_per_line: int) -> float:

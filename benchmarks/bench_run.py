@@ -13,7 +13,9 @@ Run:  .venv/bin/python benchmarks/bench_run.py [--iterations 1024] [--short 256]
 The difference method (what a user runs, start-up cancelled out):
       .venv/bin/python benchmarks/bench_run.py --difference 200,600 [--baseline-tree DIR]
 runs ``archsim run --workload synthetic-lenet --schemes preset,prereset,wom-set,appwom --iterations N
---no-figures`` at both lengths and reports the cost per parameter-iteration, params x (N2 - N1) /
+--no-figures`` at both lengths (``--timing minimal --timing training``: also with ``--timing`` and that
+access pattern, each as a ratio to the functional run measured beside it, with every run's max RSS;
+``--set KEY=VALUE``: an override for every run) and reports the cost per parameter-iteration, params x (N2 - N1) /
 (t2 - t1), in M/s, extrapolated to the paper's 47K iterations. With ``--baseline-tree`` (a checkout of
 another commit with its kernels built in place, e.g. ``git worktree add --detach ../base main`` then
 ``setup.py build_ext --inplace``) the same commands run on that tree too, interleaved with this one's
@@ -38,34 +40,40 @@ PAPER_ITERATIONS = 47_000
 TARGET_S = 20 * 60
 
 
-def child_run(iterations: int, chunk: int) -> dict:
-    """One replay in this process; returns the figures (called in a child process)."""
+def child_run(iterations: int, chunk: int, timing: str = "") -> dict:
+    """One replay in this process; returns the figures (called in a child process). ``timing``: with the
+    timing model and this access pattern ("" without it)."""
     from archsim.config import load_config
     from archsim.run import ObserverReport, RunObserver, run_experiment
 
     class Clock(RunObserver):
-        """Timestamps each chunk's completion (first scheme's call)."""
+        """Timestamps (wall and CPU of the process, all threads) each chunk's completion (first scheme's call)."""
 
         def start(self, ctx):
-            self.marks = [(0, time.perf_counter())]
+            self.marks = [(0, time.perf_counter(), time.process_time())]
 
         def chunk(self, scheme, first_iteration, outcome):
             if scheme == SCHEMES[0]:
-                self.marks.append((first_iteration + outcome.outcome.shape[0], time.perf_counter()))
+                self.marks.append((first_iteration + outcome.outcome.shape[0], time.perf_counter(),
+                                   time.process_time()))
 
         def finish(self):
             return ObserverReport()
 
-    cfg = load_config(None, ["run.workload=synthetic-lenet", f"run.iterations={iterations}",
-                             f"run.chunk_iterations={chunk}", f"run.schemes={list(SCHEMES)!r}".replace("'", '"')])
+    sets = ["run.workload=synthetic-lenet", f"run.iterations={iterations}", f"run.chunk_iterations={chunk}",
+            f"run.schemes={list(SCHEMES)!r}".replace("'", '"')]
+    if timing:
+        sets += ['run.observers=["timing"]', f"timing.access_pattern={timing}"]
+    cfg = load_config(None, sets)
     clock = Clock(cfg)
     t0 = time.perf_counter()
     out = run_experiment(cfg, observers=[clock], progress=False)
     total = time.perf_counter() - t0
     skip = min(2, len(clock.marks) - 2)       # steady state: from the end of the 2nd chunk
-    (i0, t_a), (i1, t_b) = clock.marks[skip], clock.marks[-1]
+    (i0, t_a, c_a), (i1, t_b, c_b) = clock.marks[skip], clock.marks[-1]
     s = out.summary.set_index("scheme")
     return {"iterations": iterations, "seconds": total, "steady_it_s": (i1 - i0) / (t_b - t_a),
+            "steady_cpu_s_per_it": (c_b - c_a) / (i1 - i0),
             "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "energy_ratio_wom": float(s.loc["appwom", "energy_pj"] / s.loc["wom-set", "energy_pj"])}
 
@@ -95,72 +103,120 @@ def network_params(workload: str) -> int:
     return known if known is not None else int(make_source(workload, iterations=1, seed=0).meta.n_params)
 
 
-def cli_run(tree: Path, iterations: int, workload: str = "synthetic-lenet") -> tuple[float, float, float]:
-    """One ``archsim run`` of ``iterations`` iterations on the source ``tree`` (a subprocess): its wall
-    time (s), CPU time (user + system, s) and peak memory (max RSS, MB)."""
+#: ``--timing`` variants of the difference method: the extra options of ``archsim run``.
+VARIANTS = {"functional": [], "minimal": ["--timing", "--set", "timing.access_pattern=minimal"],
+            "training": ["--timing", "--set", "timing.access_pattern=training"]}
+
+
+def cli_run(tree: Path, iterations: int, workload: str = "synthetic-lenet", extra=()) -> tuple[float, float, float]:
+    """One ``archsim run`` of ``iterations`` iterations on the source ``tree`` (a subprocess; ``extra``: more
+    options): its wall time (s), CPU time (user + system over all threads, s) and peak memory (max RSS, MB)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     with tempfile.TemporaryDirectory(prefix="archsim-bench-") as out:
         cmd = [sys.executable, "-m", "archsim", "run", "--workload", workload, "--schemes",
                ",".join(SCHEMES), "--iterations", str(iterations), "--no-figures", "--no-progress",
-               "--out", str(Path(out) / "r")]
+               "--out", str(Path(out) / "r"), *extra]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        err = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode:
-            raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=err)
+            raise SystemExit(f"{' '.join(cmd)}: exit {proc.returncode}\n{err}")
         return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def cli_seconds(tree: Path, iterations: int, workload: str = "synthetic-lenet") -> float:
-    """Wall time of one ``archsim run`` of ``iterations`` iterations on the source ``tree`` (a subprocess)."""
-    return cli_run(tree, iterations, workload)[0]
-
-
-def difference(lengths: str, baseline: Path | None, repeat: int, workload: str = "synthetic-lenet") -> None:
+def difference(lengths: str, baseline: Path | None, repeat: int, workload: str = "synthetic-lenet",
+               variants=("functional",), sets=()) -> None:
     n1, n2 = (int(x) for x in lengths.split(","))
     params, paper = network_params(workload), NETWORKS[workload][1]
     here = Path(__file__).resolve().parents[1]
     trees = ([("baseline", baseline.resolve())] if baseline else []) + [("this tree", here)]
-    best: dict[tuple[str, int], float] = {}
-    best_cpu: dict[tuple[str, int], float] = {}
-    rss: dict[tuple[str, int], float] = {}
-    every: dict[tuple[str, int], list[float]] = {}
+    extra = [a for kv in sets for a in ("--set", kv)]
+    best: dict[tuple[str, str, int], float] = {}
+    best_cpu: dict[tuple[str, str, int], float] = {}
+    rss: dict[tuple[str, str, int], float] = {}
+    every: dict[tuple[str, str, int], list[float]] = {}
     for _ in range(repeat):                     # interleaved: the machine's load hits every tree alike
         for label, tree in trees:
-            for n in (n1, n2):
-                t, cpu, mb = cli_run(tree, n, workload)
-                every.setdefault((label, n), []).append(t)
-                best[label, n] = min(best.get((label, n), float("inf")), t)
-                best_cpu[label, n] = min(best_cpu.get((label, n), float("inf")), cpu)
-                rss[label, n] = max(rss.get((label, n), 0.0), mb)
-    print(f"archsim run --workload {workload} --schemes {','.join(SCHEMES)} --iterations N --no-figures")
+            for v in variants:
+                for n in (n1, n2):
+                    t, cpu, m = cli_run(tree, n, workload, VARIANTS[v] + extra)
+                    key = (label, v, n)
+                    every.setdefault(key, []).append(t)
+                    best[key] = min(best.get(key, float("inf")), t)
+                    best_cpu[key] = min(best_cpu.get(key, float("inf")), cpu)
+                    rss[key] = max(rss.get(key, 0.0), m)
+    print(f"archsim run --workload {workload} --schemes {','.join(SCHEMES)} --iterations N --no-figures "
+          f"{' '.join(extra)}  (variants: " + "; ".join(f"{v}: {' '.join(VARIANTS[v]) or '-'}" for v in variants) + ")")
     print(f"(best of {repeat}, interleaved; cost per parameter-iteration = {params:,} x (N2 - N1) / (t2 - t1))\n")
-    print(f"{'tree':<12} {'t(' + str(n1) + ') s':>10} {'t(' + str(n2) + ') s':>10} {'M param-it/s':>13} "
-          f"{f'{paper // 1000}K it, min':>12} {'vs baseline':>12}")
+    print(f"{'tree':<12} {'variant':<11} {'t(' + str(n1) + ') s':>10} {'t(' + str(n2) + ') s':>10} "
+          f"{'s/it':>8} {'M param-it/s':>13} {f'{paper // 1000}K it, min':>12} {'RSS(N1) MB':>11} "
+          f"{'RSS(N2) MB':>11} {'vs ' + variants[0]:>15} {'vs baseline':>12}")
     rates = {}
     for label, tree in trees:
-        t1, t2 = best[label, n1], best[label, n2]
-        rate = params * (n2 - n1) / (t2 - t1) if t2 > t1 else float("nan")
-        rates[label] = rate
-        eta = params * paper / rate / 60
-        ratio = rate / rates["baseline"] if "baseline" in rates else 1.0
-        print(f"{label:<12} {t1:10.1f} {t2:10.1f} {rate / 1e6:13.1f} {eta:12.1f} {ratio:11.2f}x   ({tree})")
+        for v in variants:
+            t1, t2 = best[label, v, n1], best[label, v, n2]
+            per_it = (t2 - t1) / (n2 - n1)
+            rate = params * (n2 - n1) / (t2 - t1) if t2 > t1 else float("nan")
+            rates[label, v] = rate
+            eta = params * paper / rate / 60
+            vs_first = rates[label, variants[0]] / rate
+            ratio = rate / rates["baseline", v] if ("baseline", v) in rates else 1.0
+            print(f"{label:<12} {v:<11} {t1:10.1f} {t2:10.1f} {per_it:8.4f} {rate / 1e6:13.1f} {eta:12.1f} "
+                  f"{rss[label, v, n1]:11.0f} {rss[label, v, n2]:11.0f} {vs_first:14.2f}x {ratio:11.2f}x   ({tree})")
     # CPU time of the process (all threads): what the run costs the machine, much less sensitive to the load of a
     # shared machine than wall time; on 2 idle cores the wall rate could reach up to twice the CPU rate
-    print(f"\n{'tree':<12} {'cpu(' + str(n1) + ') s':>10} {'cpu(' + str(n2) + ') s':>10} {'M param-it/cpu-s':>17} "
-          f"{'vs baseline':>12} {'max RSS(' + str(n2) + ') MB':>17}")
+    print(f"\n{'tree':<12} {'variant':<11} {'cpu(' + str(n1) + ') s':>10} {'cpu(' + str(n2) + ') s':>10} "
+          f"{'M param-it/cpu-s':>17} {'vs baseline':>12}")
     cpu_rates = {}
     for label, _tree in trees:
-        c1, c2 = best_cpu[label, n1], best_cpu[label, n2]
-        rate = params * (n2 - n1) / (c2 - c1) if c2 > c1 else float("nan")
-        cpu_rates[label] = rate
-        ratio = rate / cpu_rates["baseline"] if "baseline" in cpu_rates else 1.0
-        print(f"{label:<12} {c1:10.1f} {c2:10.1f} {rate / 1e6:17.1f} {ratio:11.2f}x {rss[label, n2]:17.0f}")
-    print("\nevery run, s: " + "; ".join(f"{label} N={n}: " + ", ".join(f"{t:.1f}" for t in ts)
-                                       for (label, n), ts in every.items()))
+        for v in variants:
+            c1, c2 = best_cpu[label, v, n1], best_cpu[label, v, n2]
+            rate = params * (n2 - n1) / (c2 - c1) if c2 > c1 else float("nan")
+            cpu_rates[label, v] = rate
+            ratio = rate / cpu_rates["baseline", v] if ("baseline", v) in cpu_rates else 1.0
+            print(f"{label:<12} {v:<11} {c1:10.1f} {c2:10.1f} {rate / 1e6:17.1f} {ratio:11.2f}x")
+    print("\nevery run, s: " + "; ".join(f"{label} {v} N={n}: " + ", ".join(f"{t:.1f}" for t in ts)
+                                       for (label, v, n), ts in every.items()))
+
+
+def steady_timing(args) -> None:
+    """``--steady-timing PATTERN``: per tree, the steady-state wall and CPU seconds per iteration of
+    ``archsim run --timing`` and its max RSS at two run lengths (in a child process each)."""
+    here = Path(__file__).resolve().parents[1]
+    trees = ([("baseline", args.baseline_tree.resolve())] if args.baseline_tree else []) + [("this tree", here)]
+    rows: dict[tuple[str, int], list[dict]] = {}
+    for _ in range(args.repeat):
+        for label, tree in trees:
+            for n in (args.short, args.iterations):
+                cmd = [sys.executable, __file__, "--child", str(n), "--chunk", str(args.chunk),
+                       "--child-timing", args.steady_timing]
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=tree)
+                rows.setdefault((label, n), []).append(json.loads(out.stdout.splitlines()[-1]))
+    print(f"archsim run --workload synthetic-lenet --schemes {','.join(SCHEMES)} --timing, "
+          f"timing.access_pattern = {args.steady_timing}; steady state by chunk (from the 2nd chunk), best of "
+          f"{args.repeat} rounds, interleaved\n")
+    print(f"{'tree':<12} {'N':>6} {'wall s/it':>10} {'CPU s/it':>9} {'47K it, min':>12} {'max RSS MB':>11} "
+          f"{'vs baseline':>12}")
+    base = {}
+    for label, tree in trees:
+        for n in (args.short, args.iterations):
+            rs = rows[label, n]
+            wall = min(1 / r["steady_it_s"] for r in rs)
+            cpu = min(r["steady_cpu_s_per_it"] for r in rs)
+            rss = max(r["maxrss_mb"] for r in rs)
+            if label == "baseline":
+                base[n] = wall
+            ratio = base[n] / wall if n in base else 1.0
+            print(f"{label:<12} {n:6d} {wall:10.4f} {cpu:9.4f} {PAPER_ITERATIONS * wall / 60:12.1f} {rss:11.0f} "
+                  f"{ratio:11.2f}x   ({tree})")
+    print("\nevery run, wall s/it: " + "; ".join(f"{label} N={n}: " + ", ".join(f"{1 / r['steady_it_s']:.4f}"
+                                                                                for r in rs)
+                                              for (label, n), rs in rows.items()))
 
 
 def main() -> None:
@@ -169,21 +225,37 @@ def main() -> None:
     ap.add_argument("--short", type=int, default=256, help="iterations of the run compared for peak memory")
     ap.add_argument("--chunk", type=int, default=64, help="run.chunk_iterations")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--child-timing", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--steady-timing", choices=("minimal", "training"),
+                    help="the steady state of the timing model with this access pattern, in-process, by chunk "
+                         "(start-up and read-out excluded), at --short and --iterations iterations, on this tree "
+                         "and, with --baseline-tree, on that one, interleaved (--repeat rounds)")
     ap.add_argument("--difference", metavar="N1,N2", help="the difference method on the CLI at two run lengths")
     ap.add_argument("--baseline-tree", type=Path, help="with --difference: also run this source tree")
     ap.add_argument("--repeat", type=int, default=1, help="with --difference: best of this many runs")
     ap.add_argument("--workload", choices=sorted(NETWORKS), default="synthetic-lenet",
                     help="with --difference: the paper's network to run (default synthetic-lenet)")
+    ap.add_argument("--timing", action="append", choices=("minimal", "training"), default=[],
+                    help="with --difference: also run with --timing and this timing.access_pattern (repeatable); "
+                         "the functional run is measured beside it, and the costs are given as ratios to it")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --difference: a configuration override for every run (repeatable)")
+    ap.add_argument("--no-functional", action="store_true",
+                    help="with --difference --timing: do not measure the functional run beside it")
     args = ap.parse_args()
     if args.difference:
         cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                    platform.processor())
         load = " ".join(open("/proc/loadavg").read().split()[:3])
         print(f"# {time.strftime('%Y-%m-%d %H:%M')} — {os.cpu_count()} cores, {cpu}, load average {load}")
-        difference(args.difference, args.baseline_tree, args.repeat, args.workload)
+        variants = (() if args.timing and args.no_functional else ("functional",)) + tuple(args.timing)
+        difference(args.difference, args.baseline_tree, args.repeat, args.workload, variants, args.set)
         return
     if args.child:
-        print(json.dumps(child_run(args.child, args.chunk)))
+        print(json.dumps(child_run(args.child, args.chunk, args.child_timing)))
+        return
+    if args.steady_timing:
+        steady_timing(args)
         return
 
     def spawn(n: int) -> dict:

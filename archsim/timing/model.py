@@ -30,6 +30,7 @@ from archsim.errors import ConfigError
 from archsim.timing.arrivals import ArrivalFrontEnd, iteration_order_violation
 from archsim.timing.fast import BurstMemorySystem
 from archsim.timing.frontend import FrontEnd, intermediate_lines, minimal_phases, training_phases
+from archsim.timing.intermediate import IntermediateContent, IntermediateWrites
 from archsim.timing.organisation import Organisation, port_units
 from archsim.timing.parts import TimingParts
 from archsim.timing.reference import RequestMemorySystem
@@ -86,18 +87,17 @@ class TimingResult:
         }
 
 
-def _random_words(rng: np.random.Generator, shape: tuple[int, ...], word_bits: int, ones: float) -> np.ndarray:
-    dtype = np.dtype(f"u{word_bits // 8}")
-    if ones == 0.5:
-        return rng.integers(0, 2**word_bits - 1, size=shape, dtype=dtype, endpoint=True)
-    bits = rng.random(shape + (word_bits,), dtype=np.float32) < ones
-    packed = np.packbits(bits, axis=-1, bitorder="big")  # (..., word_bits // 8) bytes, MSB first
-    return packed.view(dtype.newbyteorder(">")).reshape(shape).astype(dtype)
-
-
-#: Bytes the model keeps per line of the address space beside the intermediate stream (bank and row
-#: of each line, and the address decomposition's temporaries while they are computed).
-BYTES_PER_LINE = 64
+#: Bytes the model keeps per line of the address space beside the intermediate stream: the bank, row
+#: and unit of each line, the engine's per-line state (pending refresh, refresh queue links, cancelled
+#: fractions) and the per-line energy and wear totals (110 B measured with ``tracemalloc`` on
+#: synthetic-lenet's model before its first chunk, plus five totals of 8 B).
+BYTES_PER_LINE = 160
+#: Bytes per line and iteration of a chunk's temporaries: every line's write and refresh service
+#: times (int64, and their concatenation), and for each intermediate line also its content (kept
+#: for the chunk being encoded and the next), its outcome, its service times in ns and the line
+#: totals' counters.
+CHUNK_BYTES_PER_LINE = 32
+CHUNK_BYTES_PER_INTERMEDIATE_LINE = 5 * 4 + 2 * 8 + 2 * 8 + 4 * 4
 
 
 def available_memory_bytes() -> int | None:
@@ -110,10 +110,13 @@ def available_memory_bytes() -> int | None:
 
 
 def check_memory(config, technology, scheme: str, lines: int, inter_lines: int, words: int, first_line: int,
-                 *, available: int | None = None) -> int:
+                 *, available: int | None = None, chunk_iterations: int = 0, reserved: int = 0,
+                 reserved_for: tuple[str, ...] = ()) -> int:
     """The model's memory estimate in bytes, or one error before anything large is allocated when it
+    (plus ``reserved`` bytes the models of ``reserved_for``, the run's schemes before this one, need)
     exceeds the available memory. The intermediate stream's state per line is measured on a stream of
-    a few lines of the same scheme (``tracemalloc``: numpy reports its arrays), not assumed."""
+    a few lines of the same scheme (``tracemalloc``: numpy reports its arrays), not assumed; a chunk's
+    temporaries are counted for chunks of ``chunk_iterations`` iterations."""
     probe = min(inter_lines, 256)
     per_line = 0
     if probe:
@@ -130,15 +133,25 @@ def check_memory(config, technology, scheme: str, lines: int, inter_lines: int, 
         finally:
             if not was:
                 tracemalloc.stop()
-    need = lines * BYTES_PER_LINE + inter_lines * per_line
+    T = max(0, int(chunk_iterations))
+    word_bytes = config.layout.word_bits // 8
+    chunk = T * (lines * CHUNK_BYTES_PER_LINE
+                 + inter_lines * (2 * words * word_bytes + CHUNK_BYTES_PER_INTERMEDIATE_LINE))
+    need = lines * BYTES_PER_LINE + inter_lines * per_line + chunk
     have = available_memory_bytes() if available is None else available
-    if have is not None and need > 0.9 * have:
+    if have is not None and need + reserved > 0.9 * have:
         gib = 2.0 ** 30
+        others = (f" (plus {reserved / gib:.1f} GiB for the models of {', '.join(reserved_for)})"
+                  if reserved else "")
+        chunk_note = (f", {chunk / gib:.1f} GiB of it the temporaries of chunks of {T} iterations"
+                      if chunk > 0.1 * need else "")
         raise ConfigError(
             f"the timing model needs about {need / gib:.1f} GiB for scheme {scheme} ({lines:,} lines, of which "
-            f"{inter_lines:,} of intermediate data at {per_line:,} B each), and {have / gib:.1f} GiB are available: "
-            "use --set timing.access_pattern=minimal (weights only), a smaller batch (run.workload.batch_size), "
-            "fewer schemes at once, or a machine with more memory")
+            f"{inter_lines:,} of intermediate data at {per_line:,} B each{chunk_note}){others}, and "
+            f"{have / gib:.1f} GiB are available: use --set timing.access_pattern=minimal (weights only), a "
+            "smaller batch (run.workload.batch_size), fewer schemes at once"
+            + (", smaller chunks (run.chunk_iterations)" if chunk_note else "")
+            + ", or a machine with more memory")
     return need
 
 
@@ -151,10 +164,14 @@ class TimingModel:
     (``stream.polarity_policy()``); by default that of the model's own stream of the same scheme.
     ``parts``: the implementations of the ``[timing]`` choices (default: resolved from ``config``).
     ``engine``: "fast" or "reference" (default ``config.timing.model``).
+    ``chunk_iterations``: the iterations of the chunks it will be fed, for the memory estimate (0: not
+    counted); ``reserved``: the memory estimates (bytes, :attr:`memory_bytes`) of the models of the run's
+    other schemes built before it, by scheme: the estimate checked is the sum (:func:`check_memory`).
     """
 
     def __init__(self, config, *, technology, scheme: str, layout, meta=None, policy=None,
-                 parts: TimingParts | None = None, engine: str | None = None, logging: bool = False) -> None:
+                 parts: TimingParts | None = None, engine: str | None = None, logging: bool = False,
+                 chunk_iterations: int = 0, reserved: dict[str, int] | None = None) -> None:
         t = config.timing
         parts = parts or TimingParts.from_config(t)
         self.config = config
@@ -192,7 +209,11 @@ class TimingModel:
             self.inter, self.inter_lines = {}, 0
         self.read_only_lines = requests.read_only_lines if requests is not None else 0
         n = self.param_lines + self.inter_lines + self.read_only_lines
-        check_memory(config, technology, scheme, n, self.inter_lines, self.words, self.param_lines)
+        reserved = reserved or {}
+        #: the model's memory estimate, bytes (:func:`check_memory`)
+        self.memory_bytes = check_memory(config, technology, scheme, n, self.inter_lines, self.words, self.param_lines,
+                                         chunk_iterations=chunk_iterations, reserved=sum(reserved.values()),
+                                         reserved_for=tuple(reserved))
         self.line_bank = mapping.global_bank(np.arange(n, dtype=np.int64))
         line_row = mapping.decompose(np.arange(n, dtype=np.int64))["row"]
         # the engines' servers: the banks, or with an access-port model every bank's port groups
@@ -207,6 +228,7 @@ class TimingModel:
                                                line_offset=self.param_lines)
         if self.inter_lines:
             self._istream.set_data_lifetimes(self._intermediate_lifetimes_s(meta))
+        self._iwrites: IntermediateWrites | None = None
         if policy is None:
             policy = self._istream.polarity_policy()
         self.cells_per_line = int(self._istream.cells_per_word) * self.words
@@ -226,6 +248,10 @@ class TimingModel:
             phases = training_phases(meta, layout, self.inter, t) if self.inter_lines else minimal_phases(layout, t)
             self.frontend = FrontEnd(self.env, self.system, phases)
         self.has_costs = bool(technology.energy_kinds)
+        if self.inter_lines:
+            content = IntermediateContent(seed=t.seed, lines=self.inter_lines, words=self.words,
+                                          word_bits=config.layout.word_bits, ones=t.intermediate_ones_fraction)
+            self._iwrites = IntermediateWrites(self._istream, content, technology, config, has_costs=self.has_costs)
         self.levelled = config.wear_leveling.name != "none"
         #: Wear levelling's line copies issued so far: copies (each a read and a write request), their
         #: write service time (ps, as priced), their energy (pJ).
@@ -253,22 +279,38 @@ class TimingModel:
             life[first - self.param_lines:first - self.param_lines + n] = seconds
         return life
 
-    def _intermediate_outcome(self, T: int):
-        t = self.timing
-        shape = (self.inter_lines, self.words)
-        data = np.empty((T,) + shape, dtype=np.dtype(f"u{self.config.layout.word_bits // 8}"))
-        for i in range(T):  # one generator per iteration: chunking does not change the content
-            rng = np.random.default_rng([t.seed, self._prepared + i])
-            data[i] = _random_words(rng, shape, self.config.layout.word_bits, t.intermediate_ones_fraction)
-        return self._istream.feed(data)
+    def run_ahead(self, executor, *, iterations: int, chunk: int, content: IntermediateContent | None = None) -> None:
+        """Encode the intermediate data of each next chunk on ``executor`` (a thread pool) while this
+        model simulates the current one (:meth:`IntermediateWrites.run_ahead`): the model will be fed
+        ``iterations`` in chunks of ``chunk`` (the last one shorter). ``content``: the content shared
+        with the models of the run's other schemes (:meth:`shared_content`). Same numbers bit for bit
+        as without it. Nothing to do without intermediate data."""
+        if self._iwrites is None:
+            return
+        if content is not None:
+            if content.key != self._iwrites.content.key:
+                raise ValueError("run_ahead: the shared intermediate content is not this model's")
+            self._iwrites.content = content
+            content.attach()
+        self._iwrites.run_ahead(executor, iterations=iterations, chunk=chunk)
 
-    def _account(self, first_line: int, chunk: ChunkOutcome) -> None:
-        """Region manager and energy/wear totals of one chunk."""
+    def shared_content(self) -> IntermediateContent | None:
+        """A fresh content object of this model's intermediate data, for :meth:`run_ahead` of this and
+        the other models whose content is the same (None without intermediate data)."""
+        c = self._iwrites.content if self._iwrites is not None else None
+        return None if c is None else IntermediateContent(seed=c.seed, lines=c.lines, words=c.words,
+                                                          word_bits=c.word_bits, ones=c.ones)
+
+    def _account(self, first_line: int, chunk: ChunkOutcome, totals: dict[str, np.ndarray] | None = None) -> None:
+        """Region manager and energy/wear totals of one chunk (``totals``: its ``line_totals`` if
+        already computed)."""
         self.manager.observe(first_line, self.technology.refreshes(chunk))
         if not self.has_costs:
             return
         n = len(self.line_bank)  # weights, intermediate data, lines only read ("trace" pattern)
-        for k, v in self.technology.line_totals(chunk, self.config).items():
+        if totals is None:
+            totals = self.technology.line_totals(chunk, self.config)
+        for k, v in totals.items():
             acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
             acc[first_line:first_line + v.shape[0]] += v
             if k == "flips":  # the banks' wear so far, as the scheduling policies see it
@@ -295,12 +337,11 @@ class TimingModel:
         st = self.technology.service_times(chunk, self.config)
         write_ps, refresh_ps = to_ps(st.write_ns), to_ps(st.refresh_ns)
         self._account(0, chunk)
-        if self.inter_lines:
-            ichunk = self._intermediate_outcome(T)
-            sti = self.technology.service_times(ichunk, self.config)
-            write_ps = np.concatenate([write_ps, to_ps(sti.write_ns)], axis=1)
-            refresh_ps = np.concatenate([refresh_ps, to_ps(sti.refresh_ns)], axis=1)
-            self._account(self.param_lines, ichunk)
+        if self._iwrites is not None:
+            inter = self._iwrites.take(self._prepared, T)
+            write_ps = np.concatenate([write_ps, inter.write_ps], axis=1)
+            refresh_ps = np.concatenate([refresh_ps, inter.refresh_ps], axis=1)
+            self._account(self.param_lines, inter.chunk, inter.totals if self.has_costs else None)
         self._prepared += T
         return write_ps, refresh_ps, self._copy_bursts(chunk)
 
@@ -353,6 +394,11 @@ class TimingModel:
         """Run every outstanding request and refresh to completion and build the tables."""
         if self._finished is not None:
             return self._finished
+        if self._iwrites is not None:
+            self._iwrites.settle()  # the stream's wear is read below
+            if self._iwrites.position != self._prepared:
+                raise RuntimeError(f"timing model of {self.scheme}: the intermediate data was encoded ahead to "
+                                   f"iteration {self._iwrites.position}, but {self._prepared} iterations were fed")
         self.system.drain()
         elapsed = int(self.env.now)
         labels = self.org.bank_labels()
@@ -434,6 +480,19 @@ class TimingModel:
         overall["mean_cell_flips"] = float(per_bank["cell_flips"].sum() / max(cells.sum(), 1))
         overall["cancelled_cell_flips"] = float(flips.sum())
 
+    #: Lines of the intermediate stream whose per-cell wear is read at a time (:meth:`_intermediate_line_max`).
+    WEAR_BLOCK_LINES = 8192
+
+    def _intermediate_line_max(self) -> np.ndarray:
+        """The largest cell flips of each intermediate line, read block by block (``lines_wear``), so that
+        the read-out holds one block's total wear at a time, not a second copy of the stream's wear (the WOM
+        codes build their totals)."""
+        out = np.empty(self.inter_lines, np.uint64)
+        for a in range(0, self.inter_lines, self.WEAR_BLOCK_LINES):
+            b = min(a + self.WEAR_BLOCK_LINES, self.inter_lines)
+            out[a:b] = np.asarray(self._istream.lines_wear(slice(a, b))).reshape(b - a, -1).max(axis=1)
+        return out
+
     def _cost_columns(self, per_bank: dict[str, np.ndarray], overall: dict) -> None:
         """Energy by kind and wear per bank (columns of ``per_bank``, name -> array) and overall."""
         if not self.has_costs:
@@ -463,7 +522,7 @@ class TimingModel:
             line_max = np.zeros(len(self.line_bank))
             line_max[:self.param_lines] = self._param_wear
             if self.inter_lines:
-                line_max[self.param_lines:] = np.asarray(self._istream.wear).reshape(self.inter_lines, -1).max(axis=1)
+                line_max[self.param_lines:] = self._intermediate_line_max()
             mx = np.zeros(nb)
             np.maximum.at(mx, self.line_bank, line_max)
             per_bank["max_cell_flips"] = mx

@@ -19,6 +19,7 @@ loop with this observer.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +53,24 @@ class TimingObserver(RunObserver):
     Params = TimingObserverParams
 
     def start(self, ctx: RunContext) -> None:
+        from archsim.run import chunk_iterations, usable_cpus
+
         self.ctx = ctx
-        self.models = {
-            s: TimingModel(ctx.config, technology=ctx.technology, scheme=s, layout=ctx.layout, meta=ctx.meta,
-                           parts=ctx.system.timing, engine=self.params.engine or None)
-            for s in ctx.schemes
-        }
+        chunk = chunk_iterations(ctx.config, ctx.layout)
+        self.models = {}
+        for s in ctx.schemes:  # each model's memory estimate is checked with those of the schemes before it
+            self.models[s] = TimingModel(ctx.config, technology=ctx.technology, scheme=s, layout=ctx.layout,
+                                         meta=ctx.meta, parts=ctx.system.timing, engine=self.params.engine or None,
+                                         chunk_iterations=chunk,
+                                         reserved={k: m.memory_bytes for k, m in self.models.items()})
+        # the intermediate data (training pattern) is encoded a chunk ahead on a thread pool, its content
+        # drawn once for all schemes (archsim.timing.intermediate)
+        self._pool = None
+        content = next((c for c in (m.shared_content() for m in self.models.values()) if c is not None), None)
+        if content is not None:
+            self._pool = ThreadPoolExecutor(max_workers=usable_cpus(), thread_name_prefix="archsim-intermediate")
+            for m in self.models.values():
+                m.run_ahead(self._pool, iterations=ctx.iterations, chunk=chunk, content=content)
 
     def chunk(self, scheme: str, first_iteration: int, outcome) -> None:
         model = self.models[scheme]
@@ -99,7 +112,11 @@ class TimingObserver(RunObserver):
 
     def results(self) -> dict[str, TimingResult]:
         """Each scheme's timing result, after the last chunk (and the wear)."""
-        return {s: m.finish() for s, m in self.models.items()}
+        results = {s: m.finish() for s, m in self.models.items()}
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        return results
 
     def finish(self) -> ObserverReport:
         from archsim.timing.figures import bank_figure

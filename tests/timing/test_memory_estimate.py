@@ -8,7 +8,8 @@ import pytest
 from archsim.compose import build
 from archsim.config import load_config
 from archsim.errors import ConfigError
-from archsim.timing.model import BYTES_PER_LINE, check_memory
+from archsim.timing.model import (BYTES_PER_LINE, CHUNK_BYTES_PER_INTERMEDIATE_LINE, CHUNK_BYTES_PER_LINE,
+                                   check_memory)
 
 
 def _pcm():
@@ -35,3 +36,43 @@ def test_too_little_memory_is_one_error_before_the_run():
     with pytest.raises(ConfigError, match=r"needs about .* GiB for scheme preset .* timing.access_pattern=minimal"):
         check_memory(cfg, tech, "preset", 10_000_000, 9_000_000, 16, 1_000_000, available=1 << 30)
     assert check_memory(cfg, tech, "preset", 1000, 0, 16, 1000, available=1 << 30) == 1000 * BYTES_PER_LINE
+
+
+def test_the_estimate_counts_a_chunks_temporaries():
+    cfg, tech = _pcm()
+    base = check_memory(cfg, tech, "preset", 5000, 4000, 16, 1000, available=1 << 50)
+    more = check_memory(cfg, tech, "preset", 5000, 4000, 16, 1000, available=1 << 50, chunk_iterations=10)
+    assert more - base == 10 * (5000 * CHUNK_BYTES_PER_LINE + 4000 * (2 * 16 * 4 + CHUNK_BYTES_PER_INTERMEDIATE_LINE))
+    with pytest.raises(ConfigError, match=r"of it the temporaries of chunks of 400 iterations.*run.chunk_iterations"):
+        check_memory(cfg, tech, "preset", 5000, 4000, 16, 1000, available=int(base * 3), chunk_iterations=400)
+
+
+def test_the_schemes_before_count_too():
+    cfg, tech = _pcm()
+    need = check_memory(cfg, tech, "preset", 5000, 4000, 16, 1000, available=1 << 50)
+    assert check_memory(cfg, tech, "preset", 5000, 4000, 16, 1000, available=int(need * 2),
+                        reserved=int(need * 0.7), reserved_for=("appwom",)) == need
+    with pytest.raises(ConfigError, match=r"GiB for scheme preset .*\(plus .* GiB for the models of appwom, dcw\)"):
+        check_memory(cfg, tech, "preset", 5000, 4000, 16, 1000, available=int(need * 2), reserved=need,
+                     reserved_for=("appwom", "dcw"))
+
+
+def test_the_run_checks_the_sum_over_its_schemes(monkeypatch, tmp_path):
+    """``archsim run --timing`` checks each scheme's model with the estimates of the schemes before it."""
+    import archsim.timing.model as tm
+    from archsim.cli import main
+
+    seen = []
+    real = tm.check_memory
+
+    def spy(*a, **k):
+        n = real(*a, **k)
+        seen.append((a[2], n, k.get("reserved", 0), k.get("reserved_for", ())))
+        return n
+
+    monkeypatch.setattr(tm, "check_memory", spy)
+    code = main(["run", "--workload", "mlp-digits", "--iterations", "2", "--schemes", "preset,appwom", "--timing",
+                 "--no-figures", "--no-progress", "--out", str(tmp_path / "r")])
+    assert code in (0, None)
+    assert [s for s, *_ in seen] == ["preset", "appwom"]
+    assert seen[0][2:] == (0, ()) and seen[1][2:] == (seen[0][1], ("preset",))
