@@ -67,3 +67,24 @@ def load_plugins(plugins: Sequence[str]) -> None:
 
 
 __all__ = ["dask_client", "load_plugins"]
+
+
+def completed(futures, what: str, prefix: str) -> Iterator[tuple[str, Any]]:
+    """``(name, result)`` of each of ``futures`` (dask futures keyed ``prefix + name``) as it completes,
+    each released once read. A failure on a worker is one :class:`ArchsimError` naming ``what`` and the
+    name (an archsim error's own message kept, any other exception by its type and message)."""
+    from dask.distributed import as_completed
+
+    pending = as_completed(futures)
+    del futures  # the iterator holds each future until it is done; then it is released
+    for fut in pending:
+        name = str(fut.key).removeprefix(prefix)
+        try:
+            result = fut.result()
+        except ArchsimError as exc:
+            raise ArchsimError(f"{what} {name} (on a Dask worker): {exc}") from None
+        except Exception as exc:
+            raise ArchsimError(f"{what} {name} failed on a Dask worker: {type(exc).__name__}: {exc}") from None
+        finally:
+            fut.release()
+        yield name, result

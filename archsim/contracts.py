@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -60,6 +60,16 @@ class ChunkOutcome:
     def writes(self) -> int:
         """Iterations (writes per line) in the chunk."""
         return int(self.outcome.shape[0])
+
+    @classmethod
+    def concat(cls, parts: "list[ChunkOutcome]") -> "ChunkOutcome":
+        """Consecutive chunks of the same lines as one (their writes one after the other; stored values
+        only if every part has them; no copies)."""
+        if len(parts) == 1:
+            return parts[0]
+        stored = None if any(p.stored is None for p in parts) else np.concatenate([p.stored for p in parts])
+        return cls(np.concatenate([p.outcome for p in parts]), stored,
+                   {k: np.concatenate([p.extras[k] for p in parts]) for k in parts[0].extras}, parts[0].fields)
 
 
 @dataclass

@@ -165,8 +165,8 @@ def write_run(output, folder: OutputFolder, *, figures: bool = True) -> list[Pat
     }
     if output.line_ranges:  # a sharded run (archsim.shard): its ranges and each one's chunk length
         info["line_ranges"] = [list(r) for r in output.line_ranges]
-        info["chunk_iterations_effective"] = [chunk_iterations(output.config, output.layout, end - first)
-                                              for first, end in output.line_ranges]
+        info["shard_chunk_iterations_effective"] = [chunk_iterations(output.config, output.layout, end - first)
+                                                    for first, end in output.line_ranges]
     written.append(folder.text("run.json", json.dumps(info, indent=2, default=str) + "\n"))
     if figures:
         written += draw_run_figures(output.summary, output.flips, folder, title=output.source_label)

@@ -254,6 +254,8 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     per worker thread; ``plugins``: plugin modules the workers load). Not with observers.
     """
     t0 = time.perf_counter()
+    if shards is not None and shards < 1:
+        raise ConfigError(f"shards must be at least 1, not {shards}")
     loop = RunLoop(config)
     config = loop.config
     _note_other_technologies(config, loop.technology)

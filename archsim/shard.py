@@ -93,9 +93,9 @@ def alignment(system, layout, schemes: Sequence[str]) -> int:
 def _note_fewer(ranges, shards: int, align: int, lines: int) -> None:
     if len(ranges) < shards:
         logging.getLogger("archsim.shard").warning(
-            "note: %d line range(s), not %d: the %d lines split only at multiples of %d lines (what the "
-            "schemes' state, the wear leveller and the approximation error's blocks need)",
-            len(ranges), shards, lines, align)
+            "note: %d line range(s), not %d: a range must start on a multiple of %d lines (together, what the "
+            "schemes' state, the wear leveller and the approximation error's blocks need) and the run has %d",
+            len(ranges), shards, align, lines)
 
 
 def line_ranges(lines: int, shards: int, align: int) -> list[tuple[int, int]]:
@@ -171,8 +171,6 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
 
     config = loop.config
     distributed = scheduler is not None or dask_workers is not None
-    if shards is not None and shards < 1:
-        raise ConfigError(f"shards must be at least 1, not {shards}")
     if dask_workers is not None and dask_workers < 1:
         raise ConfigError("--workers must be at least 1")
     if distributed and source is not None:
@@ -191,22 +189,19 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
         _note_fewer(ranges, shards or 1, align, layout.lines)
         parts = []
         for first, end in tqdm(ranges, disable=not progress or len(ranges) < 2, desc="shards", unit="shard"):
-            parts.append(replay_lines(loop.system.config, first, end, source=source, cache_dir=cache_dir,
-                                      threads=workers))
+            parts.append(replay_lines(config, first, end, source=source, cache_dir=cache_dir, threads=workers))
         return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
 
     from pathlib import Path
 
-    from dask.distributed import as_completed
-
-    from archsim.cluster import dask_client
+    from archsim.cluster import completed, dask_client
     from archsim.run import usable_cpus
 
     from workloads.cache import DEFAULT_CACHE_DIR
 
     # the client's trace cache by its absolute path: a worker elsewhere on a shared filesystem finds the same
     cache = str(Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).resolve())
-    data = loop.system.config.to_dict()
+    data = config.to_dict()  # resolved: the trace by its absolute path, every scheme's parameters explicit
     with dask_client(scheduler, dask_workers, default_workers=usable_cpus()) as client:
         nthreads = client.nthreads()
         if not nthreads:
@@ -220,19 +215,8 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
                    for first, end in ranges]
         parts = []
         with tqdm(total=len(ranges), desc="shards", unit="shard", disable=not progress) as bar:
-            pending = as_completed(futures)
-            del futures
-            for fut in pending:
-                try:
-                    parts.append(fut.result())
-                except ArchsimError as exc:
-                    raise ArchsimError(f"shard {fut.key.removeprefix('archsim-shard-')} (on a Dask worker): "
-                                       f"{exc}") from None
-                except Exception as exc:
-                    raise ArchsimError(f"shard {fut.key.removeprefix('archsim-shard-')} failed on a Dask worker: "
-                                       f"{type(exc).__name__}: {exc}") from None
-                finally:
-                    fut.release()
+            for _, part in completed(futures, "shard", "archsim-shard-"):
+                parts.append(part)
                 bar.update()
     return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
 

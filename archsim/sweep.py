@@ -323,11 +323,10 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = N
     counts = {"points": len(spec.points), "skipped": len(spec.points) - len(todo), "ran": 0}
     if not todo:
         return counts
-    cache = str(Path(cache_dir).resolve()) if cache_dir is not None else \
-        str((Path.cwd() / ".archsim-cache" / "traces").resolve())
-    from dask.distributed import as_completed
+    from workloads.cache import DEFAULT_CACHE_DIR
 
-    from archsim.cluster import dask_client
+    cache = str(Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).resolve())
+    from archsim.cluster import completed, dask_client
 
     with dask_client(scheduler, workers, default_workers=min(len(todo), usable_cpus())) as client:
         traces = sorted({str(Path(spec.point_config(p).run.trace).resolve()) for p in todo
@@ -341,21 +340,9 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = N
                    for i, p in enumerate(todo)]
         with tqdm(total=len(spec.points), initial=counts["skipped"], desc="sweep", unit="point",
                   disable=not progress) as bar:
-            pending = as_completed(futures)
-            del futures  # the iterator holds each future until it is done; then it is released
-            for fut in pending:
-                try:
-                    point_id, messages = fut.result()
-                    for level, message in messages:
-                        _log.log(level, "sweep point %s: %s", point_id, message)
-                except ArchsimError as exc:
-                    raise ArchsimError(f"sweep point {fut.key.removeprefix('archsim-point-')} (on a Dask worker): "
-                                       f"{exc}") from None
-                except Exception as exc:
-                    raise ArchsimError(f"sweep point {fut.key.removeprefix('archsim-point-')} failed on a Dask "
-                                       f"worker: {type(exc).__name__}: {exc}") from None
-                finally:
-                    fut.release()
+            for _, (point_id, messages) in completed(futures, "sweep point", "archsim-point-"):
+                for level, message in messages:
+                    _log.log(level, "sweep point %s: %s", point_id, message)
                 counts["ran"] += 1
                 bar.update()
     return counts

@@ -52,7 +52,6 @@ declare a ``Params`` dataclass, register a :class:`WearLeveller` subclass (see
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -113,14 +112,6 @@ class NoLevelling(WearLeveller):
 
 
 # --------------------------------------------------------------------------- the wrapper
-
-
-def _merge(pieces: list[ChunkOutcome]) -> ChunkOutcome:
-    if len(pieces) == 1:
-        return pieces[0]
-    stored = None if any(p.stored is None for p in pieces) else np.concatenate([p.stored for p in pieces])
-    extras = {k: np.concatenate([p.extras[k] for p in pieces]) for k in pieces[0].extras}
-    return ChunkOutcome(np.concatenate([p.outcome for p in pieces]), stored, extras, pieces[0].fields)
 
 
 class LevelledStream(TechnologyStream):
@@ -280,7 +271,7 @@ class LevelledStream(TechnologyStream):
                 self.remap()
             if T == 0:
                 break
-        out = _merge(pieces)
+        out = ChunkOutcome.concat(pieces)
         out.copies, self._log = tuple(self._log), []
         return out
 
@@ -739,7 +730,10 @@ class StartGap(WearLeveller):
         if p.randomise:
             raise ConfigError("wear_leveling.randomise permutes all the lines at once: a run sharded by lines "
                               "cannot reproduce it (run it unsharded)")
-        return p.region_lines or lines
+        if not p.region_lines:
+            raise ConfigError("wear_leveling.region_lines = 0 makes all the lines one region, which a run sharded "
+                              "by lines cannot split: set wear_leveling.region_lines (e.g. 4096) or run unsharded")
+        return p.region_lines
 
 
 # --------------------------------------------------------------------------- both

@@ -211,7 +211,7 @@ class IntermediateWrites:
                 parts.append(self._encode(self.position, T - n))
                 self.position += T - n
                 n = T
-            whole = _concat(parts)
+            whole = ChunkOutcome.concat(parts)
             if n > T:  # keep the rest for the next take
                 ready.insert(0, PricedChunk(first + T, _rows(whole, T, n), None, None, {}))  # priced when taken
                 whole = _rows(whole, 0, T)
@@ -225,9 +225,3 @@ def _rows(chunk: ChunkOutcome, a: int, b: int) -> ChunkOutcome:
                         {k: v[a:b] for k, v in chunk.extras.items()}, chunk.fields)
 
 
-def _concat(parts: list[ChunkOutcome]) -> ChunkOutcome:
-    if len(parts) == 1:
-        return parts[0]
-    stored = None if any(p.stored is None for p in parts) else np.concatenate([p.stored for p in parts])
-    return ChunkOutcome(np.concatenate([p.outcome for p in parts]), stored,
-                        {k: np.concatenate([p.extras[k] for p in parts]) for k in parts[0].extras}, parts[0].fields)

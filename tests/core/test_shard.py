@@ -79,6 +79,10 @@ def test_unsplittable_runs_are_refused_with_one_error():
     with pytest.raises(ConfigError, match="randomise"):
         run_experiment(_config('run.schemes=["dcw"]', "wear_leveling.name=start-gap", "wear_leveling.randomise=true",
                                "wear_leveling.region_lines=64"), progress=False, shards=2)
+    with pytest.raises(ConfigError, match="region_lines"):  # one region over all the lines
+        run_experiment(_config('run.schemes=["dcw"]', "wear_leveling.name=start-gap"), progress=False, shards=2)
+    with pytest.raises(ConfigError, match="shards must be at least 1"):
+        run_experiment(_config('run.schemes=["dcw"]'), progress=False, shards=0)
     with pytest.raises(ConfigError, match="write_power_budget"):
         run_experiment(_config('run.schemes=["dcw"]', "pcm.write_power_budget=64"), progress=False, shards=2)
     with pytest.raises(ConfigError, match="--timing"):

@@ -38,6 +38,9 @@ CASES: dict[str, list[str]] = {
     "gap-sweep": ["timing", "sweep-gap", "--set", "run.workload=mlp-digits", "--scheme", "preset",
                   "--gaps-ns", "1000,100000", "--iterations", "6", "--out", "{out}", "--no-progress"],
     "sweep": ["sweep", "--config", "{sweep}", "--out", "{out}", "--workers", "1", "--no-progress"],
+    # a model of more than one approximation-error block (2^16 words): the block sums' exact total
+    "run-paper-size": ["run", "--workload", "synthetic-lenet", "--schemes", "appwom,dap", "--iterations", "3",
+                       "--out", "{out}", "--no-figures", "--no-progress"],
 }
 
 
