@@ -88,3 +88,29 @@ def completed(futures, what: str, prefix: str) -> Iterator[tuple[str, Any]]:
         finally:
             fut.release()
         yield name, result
+
+
+def check_worker(cache_dir: str, traces: Sequence[str], out_dir: str | None = None) -> str | None:
+    """Run on every Dask worker before the work (a sweep's points, a sharded run's line ranges): can it
+    read the traces and use the trace cache, and write ``out_dir`` (if the workers write there)? A
+    cluster's workers need the same paths as the client (a shared filesystem). Returns what is wrong,
+    in one line, or None."""
+    import os
+    import socket
+
+    where = f"Dask worker on {socket.gethostname()}"
+    if out_dir is not None:
+        probe = Path(out_dir) / f".probe-{socket.gethostname()}-{os.getpid()}"
+        try:
+            probe.write_text("", encoding="utf-8")
+            probe.unlink()
+        except OSError as exc:
+            return (f"{where}: cannot write the folder {out_dir} ({exc.strerror or exc}); the workers need the "
+                    "client's paths: run them on a shared filesystem")
+    for trace in traces:
+        if not Path(trace).exists():
+            return f"{where}: cannot see the trace {trace}; the workers need the client's paths (a shared filesystem)"
+    cache = Path(cache_dir)
+    if cache.exists() and not os.access(cache, os.R_OK | os.W_OK):
+        return f"{where}: cannot use the trace cache {cache}; give --cache-dir a folder the workers share"
+    return None

@@ -194,7 +194,7 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
 
     from pathlib import Path
 
-    from archsim.cluster import completed, dask_client
+    from archsim.cluster import check_worker, completed, dask_client
     from archsim.run import usable_cpus
 
     from workloads.cache import DEFAULT_CACHE_DIR
@@ -206,6 +206,10 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
         nthreads = client.nthreads()
         if not nthreads:
             raise ArchsimError(f"--scheduler {scheduler}: the cluster has no workers")
+        traces = [config.run.trace] if config.run.trace else []
+        for problem in client.run(check_worker, cache, traces).values():  # before any work
+            if problem:
+                raise ArchsimError(problem)
         want = shards or sum(nthreads.values())
         ranges = line_ranges(layout.lines, want, align)
         _note_fewer(ranges, want, align, layout.lines)

@@ -202,30 +202,6 @@ def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def check_worker(out_dir: str, cache_dir: str, traces: Sequence[str]) -> str | None:
-    """Run on every Dask worker before a sweep: can it write the output folder, and read the traces and
-    the trace cache? A cluster's workers need the same paths as the client (a shared filesystem).
-    Returns what is wrong, in one line, or None."""
-    import socket
-
-    where = f"Dask worker on {socket.gethostname()}"
-    out = Path(out_dir) / "points"
-    probe = out / f".probe-{socket.gethostname()}-{os.getpid()}"
-    try:
-        probe.write_text("", encoding="utf-8")
-        probe.unlink()
-    except OSError as exc:
-        return (f"{where}: cannot write the sweep folder {out} ({exc.strerror or exc}); the workers need the "
-                "client's paths: run them on a shared filesystem")
-    for trace in traces:
-        if not Path(trace).exists():
-            return f"{where}: cannot see the trace {trace}; the workers need the client's paths (a shared filesystem)"
-    cache = Path(cache_dir)
-    if cache.exists() and not os.access(cache, os.R_OK | os.W_OK):
-        return f"{where}: cannot use the trace cache {cache}; give --cache-dir a folder the workers share"
-    return None
-
-
 def point_path(out_dir: Path, point_id: str, flips: bool = False) -> Path:
     return out_dir / "points" / (f"{point_id}.flips.parquet" if flips else f"{point_id}.parquet")
 
@@ -326,12 +302,12 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: Any = N
     from workloads.cache import DEFAULT_CACHE_DIR
 
     cache = str(Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).resolve())
-    from archsim.cluster import completed, dask_client
+    from archsim.cluster import check_worker, completed, dask_client
 
     with dask_client(scheduler, workers, default_workers=min(len(todo), usable_cpus())) as client:
         traces = sorted({str(Path(spec.point_config(p).run.trace).resolve()) for p in todo
                          if spec.point_config(p).run.trace})
-        for problem in client.run(check_worker, str(out), cache, traces).values():  # before any work
+        for problem in client.run(check_worker, cache, traces, str(out / "points")).values():  # before any work
             if problem:
                 raise ArchsimError(problem)
         base = spec.base_data if spec.base_data is not None else spec.base.to_dict()

@@ -70,8 +70,8 @@ class Racetrack(MemoryTechnology):
 
         if scheme == "fixed-ones":
             raise ConfigError("racetrack scheme fixed-ones cannot be sharded by lines (its K is chosen from the "
-                              "whole first write, its error sums run over every word in order): leave it out of "
-                              "--schemes or run unsharded")
+                              "whole first write, its error sums run over every word in order; it is one of racetrack's "
+                              "default schemes): name the schemes without it (--schemes) or run unsharded")
         rt = config.racetrack
         items = -(-words // max(1, rt.item_bits // config.layout.word_bits))
         cluster = rt.data_per_track * rt.tracks_per_cluster

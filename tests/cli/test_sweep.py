@@ -154,12 +154,12 @@ grid = {"timing.write_high_watermark" = [16, 20], "timing.scheduling.write_high_
 
 
 def test_a_worker_that_cannot_see_the_paths_says_so(tmp_path):
-    from archsim.sweep import check_worker
+    from archsim.cluster import check_worker
 
     (tmp_path / "points").mkdir()
-    assert check_worker(str(tmp_path), str(tmp_path / "cache"), []) is None
-    problem = check_worker(str(tmp_path / "elsewhere"), str(tmp_path / "cache"), [])
-    assert problem.startswith("Dask worker on ") and "cannot write the sweep folder" in problem \
+    assert check_worker(str(tmp_path / "cache"), [], str(tmp_path)) is None
+    problem = check_worker(str(tmp_path / "cache"), [], str(tmp_path / "elsewhere"))
+    assert problem.startswith("Dask worker on ") and "cannot write the folder" in problem \
         and "shared filesystem" in problem
-    problem = check_worker(str(tmp_path), str(tmp_path / "cache"), [str(tmp_path / "no.trace")])
+    problem = check_worker(str(tmp_path / "cache"), [str(tmp_path / "no.trace")], str(tmp_path))
     assert "cannot see the trace" in problem
