@@ -379,7 +379,8 @@ class RunLoop:
     def replay(self, observers: Sequence[RunObserver] = (), *, schemes: Sequence[str] | None = None, source=None,
                out_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
                progress: bool = True, workers: int | None = None, approximation: bool = True,
-               clocks: Mapping[str, Any] | None = None, line_range: tuple[int, int] | None = None) -> None:
+               clocks: Mapping[str, Any] | None = None, line_range: tuple[int, int] | None = None,
+               on_chunk: Any = None) -> None:
         """Replay ``run.iterations`` iterations under ``schemes`` (default: ``run.schemes``).
 
         ``source``, ``out_dir``, ``cache_dir``, ``progress``, ``workers``: as for
@@ -389,7 +390,8 @@ class RunLoop:
         to the scheme's stream before the chunk (``TechnologyStream.set_write_times``; an
         observer's :meth:`~RunObserver.write_clock`). ``line_range = (first, end)``: only the
         global lines ``first .. end - 1`` (one shard of a sharded run, :mod:`archsim.shard`; the
-        streams are opened with ``line_offset = first``; no observers).
+        streams are opened with ``line_offset = first``; no observers). ``on_chunk``: a function called
+        with the iterations of every chunk once it is replayed (progress reported elsewhere).
         """
         clocks = dict(clocks or {})
         config, tech = self.config, self.technology
@@ -454,6 +456,8 @@ class RunLoop:
                             obs.chunk(s, first, outcomes[s])
                     del outcomes
                     bar.update(lines.shape[0])
+                    if on_chunk is not None:
+                        on_chunk(int(lines.shape[0]))
             finally:
                 chunks.close()
 

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -107,10 +109,11 @@ def line_ranges(lines: int, shards: int, align: int) -> list[tuple[int, int]]:
 
 
 def replay_lines(config, first: int, end: int, *, source=None, cache_dir=None, threads: int | None = None,
-                 plugins: Sequence[str] = ()) -> ShardResult:
+                 plugins: Sequence[str] = (), progress_queue: str | None = None) -> ShardResult:
     """Replay the global lines ``first .. end - 1`` of the run ``config`` (a :class:`~archsim.config.Config`,
     or its plain tables ``Config.to_dict()``, as a Dask worker receives it) for all iterations; runs on a
-    worker. ``threads``: threads feeding the schemes (default: one per usable core)."""
+    worker. ``threads``: threads feeding the schemes (default: one per usable core). ``progress_queue``:
+    the name of a ``distributed.Queue`` that gets ``(first, iterations)`` after every chunk (on a worker)."""
     from archsim.config import Config
     from archsim.run import RunLoop
 
@@ -123,8 +126,16 @@ def replay_lines(config, first: int, end: int, *, source=None, cache_dir=None, t
         from archsim.config import config_with
 
         config = config_with(config, {})
+    tick = None
+    if progress_queue is not None:
+        from functools import partial
+
+        from distributed import Queue
+
+        tick = partial(_report, Queue(progress_queue), first)
     loop = RunLoop(config)
-    loop.replay(source=source, cache_dir=cache_dir, progress=False, workers=threads, line_range=(first, end))
+    loop.replay(source=source, cache_dir=cache_dir, progress=False, workers=threads, line_range=(first, end),
+                on_chunk=tick)
     out = ShardResult(first, end)
     got = {}
     for s, stream, result, _ in loop.results():   # one scheme's cells at a time, reduced at once
@@ -132,6 +143,11 @@ def replay_lines(config, first: int, end: int, *, source=None, cache_dir=None, t
     out.results = {s: got[s] for s in loop.schemes}
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def _report(queue, first: int, iterations: int) -> None:
+    """A worker's progress: ``iterations`` more of the range starting at line ``first`` replayed."""
+    queue.put((first, iterations))
 
 
 def join_shards(parts: Sequence[ShardResult], technology, schemes: Sequence[str]):
@@ -157,6 +173,56 @@ def join_shards(parts: Sequence[ShardResult], technology, schemes: Sequence[str]
         first = parts[0].results[s][2]
         labels = StreamLabels(sum(p.results[s][2].lines for p in parts), first.words, first.cells, first.groups)
         yield s, labels, result, cols
+
+
+class _ShardProgress:
+    """The progress bar of a sharded run on Dask, in the run's iterations: each range's chunks count by the
+    share of the lines it holds (the workers report them through a ``distributed.Queue``, drained here by a
+    background thread); ``done(first)`` completes a range."""
+
+    def __init__(self, client, name: str | None, ranges, lines: int, iterations: int) -> None:
+        self._share = {a: (b - a) / lines for a, b in ranges}
+        self._left = {a: float(iterations) for a, _ in ranges}
+        self._bar = tqdm(total=iterations, desc="replay (sharded)", unit="it", disable=name is None,
+                         bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}]")
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+        if name is not None:
+            from distributed import Queue
+
+            self._queue = Queue(name, client=client)
+            self._thread = threading.Thread(target=self._drain, name="archsim-shard-progress", daemon=True)
+            self._thread.start()
+
+    def _add(self, first: int, n: float) -> None:
+        with self._lock:
+            n = min(n, self._left[first])
+            self._left[first] -= n
+            self._bar.update(n * self._share[first])
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            try:
+                items = self._queue.get(timeout=0.5, batch=True)
+            except Exception:  # a timeout, or the client going away: nothing to report
+                items = []
+            for first, n in items:
+                self._add(first, n)
+            if not items:
+                self._stop.wait(0.5)
+
+    def done(self, first: int) -> None:
+        self._add(first, self._left[first])
+
+    def __enter__(self) -> "_ShardProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._bar.close()
 
 
 def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, workers: int | None = None,
@@ -214,14 +280,16 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
         ranges = line_ranges(layout.lines, want, align)
         _note_fewer(ranges, want, align, layout.lines)
         threads = min(nthreads.values())
+        name = f"archsim-shard-progress-{uuid.uuid4().hex}" if progress else None
         futures = [client.submit(replay_lines, data, first, end, cache_dir=cache, threads=threads,
-                                 plugins=tuple(plugins), key=f"archsim-shard-{first}-{end}", pure=False)
+                                 plugins=tuple(plugins), progress_queue=name, key=f"archsim-shard-{first}-{end}",
+                                 pure=False)
                    for first, end in ranges]
         parts = []
-        with tqdm(total=len(ranges), desc="shards", unit="shard", disable=not progress) as bar:
+        with _ShardProgress(client, name, ranges, layout.lines, config.run.iterations) as bar:
             for _, part in completed(futures, "shard", "archsim-shard-"):
                 parts.append(part)
-                bar.update()
+                bar.done(part.first)
     return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
 
 

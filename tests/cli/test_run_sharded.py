@@ -24,10 +24,13 @@ def test_local_cluster_gives_the_plain_tables(tmp_path):
     assert "line_ranges" not in json.loads((tmp_path / "plain" / "run.json").read_text())
 
 
-def test_scheduler_with_a_wear_leveller_gives_the_plain_tables(tmp_path, cluster):
+def test_scheduler_with_a_wear_leveller_gives_the_plain_tables(tmp_path, cluster, capsys):
     args = [*RUN, "--schemes", "dcw,wom-set", "--set", "wear_leveling.name=rotate", "--set", "wear_leveling.period=1"]
     assert main([*args, "--out", str(tmp_path / "plain")]) == 0
-    assert main([*args, "--out", str(tmp_path / "dask"), "--scheduler", cluster, "--shards", "3"]) == 0
+    capsys.readouterr()
+    shown = [a for a in args if a != "--no-progress"]       # the workers' progress, in the run's iterations
+    assert main([*shown, "--out", str(tmp_path / "dask"), "--scheduler", cluster, "--shards", "3"]) == 0
+    assert "replay (sharded): 100%" in capsys.readouterr().err.replace("\r", "\n")
     assert main([*args, "--out", str(tmp_path / "local"), "--shards", "3"]) == 0   # in this process
     assert _tables(tmp_path / "dask") == _tables(tmp_path / "plain") == _tables(tmp_path / "local")
 
