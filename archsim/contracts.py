@@ -108,6 +108,8 @@ class StreamResult(ABC):
     """What replaying writes under one scheme did, summarised (a stream's :meth:`~TechnologyStream.result`)."""
 
     scheme: str
+    #: The wear leveller the replay ran under (:mod:`archsim.wear`; its result sets it).
+    leveller: str = "none"
 
     @abstractmethod
     def summary(self) -> dict[str, Any]:

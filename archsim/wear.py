@@ -849,7 +849,7 @@ def lifetime_columns(result: StreamResult, *, iterations: int, endurance: float 
     writes = int(summary.get("line_writes", 0))
     lw, le = int(costs.get("levelling_line_writes", 0)), float(costs.get("levelling_energy_pj", 0.0))
     return {
-        "wear_leveling": getattr(result, "leveller", "none"),
+        "wear_leveling": result.leveller,
         "lifetime_mean_iterations": endurance * iterations / mean if mean else inf,
         "lifetime_levelled_iterations": levelled,
         "lifetime_replay_levelled_iterations": endurance * iterations / pmax if pmax else inf,
@@ -883,7 +883,7 @@ def levelling_columns(result: StreamResult) -> dict[str, Any]:
     energy = float(summary.get("energy_pj", 0.0))
     writes = int(summary.get("line_writes", 0))
     lw, le = int(costs.get("levelling_line_writes", 0)), float(costs.get("levelling_energy_pj", 0.0))
-    out: dict[str, Any] = {"wear_leveling": getattr(result, "leveller", "none")}
+    out: dict[str, Any] = {"wear_leveling": result.leveller}
     lines = result.line_wear()
     if lines is not None:
         physical, steady = result.physical_wear(), result.steady_wear()

@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.wear_levelling import LEVELLERS, markdown  # noqa: E402
+from scripts.wear_levelling import LEVELLERS, levelled_replay, markdown, skewed_trace  # noqa: E402
 
 SKEW_SCHEMES = ("naive", "dcw", "fnw", "pw", "pw+fnw")
 #: (label, leveller, extra settings) of the default-workload runs: the four levellers at their
@@ -103,27 +103,14 @@ def _ratios(df: pd.DataFrame) -> pd.DataFrame:
 
 def skew(iterations: int, hot_lines: int, lines: int = 256, words: int = 16, seed: int = 0) -> pd.DataFrame:
     from archsim.config import load_config
-    from archsim.contracts import TECHNOLOGIES
-    from archsim.wear import WEAR_LEVELLERS
 
-    rng = np.random.default_rng(seed)
-    w = rng.normal(0, 0.05, size=(lines, words)).astype(np.float32)
-    hot = rng.choice(lines, size=hot_lines, replace=False)
-    trace = np.empty((iterations, lines, words), np.float32)
-    for t in range(iterations):
-        w[hot] -= np.float32(1e-3) * rng.normal(0, 1, size=(hot_lines, words)).astype(np.float32)
-        trace[t] = w
-    tech = TECHNOLOGIES.get("racetrack")
+    trace = skewed_trace(iterations, hot_lines, lines, words, seed)
     rows = []
     for lv in ("start-gap",):
         cfg = load_config(None, ["run.memory=racetrack", f"wear_leveling={lv}"])  # psi = 100, one region
-        leveller = WEAR_LEVELLERS.get(lv)(cfg.wear_leveling.params)
         for scheme in SKEW_SCHEMES:
-            stream = leveller.wrap(tech.open_stream(scheme, lines=lines, words=words, config=cfg), tech, cfg)
-            for t in range(0, iterations, 64):
-                stream.feed(trace[t:t + 64])
             row = {"hot_lines": hot_lines, "scheme": scheme, "wear_leveling": lv}
-            row.update(_row(stream.result(), iterations))
+            row.update(_row(levelled_replay(trace, "racetrack", scheme, lv, cfg), iterations))
             rows.append(row)
     return _ratios(pd.DataFrame(rows))
 

@@ -55,11 +55,9 @@ def default_workload(iterations: int, bins: np.ndarray):
     return summary, pd.concat(hist, ignore_index=True)
 
 
-def skew(iterations: int, hot_lines: int, lines: int = 256, words: int = 16, seed: int = 0) -> pd.DataFrame:
-    from archsim.config import load_config
-    from archsim.contracts import TECHNOLOGIES
-    from archsim.wear import WEAR_LEVELLERS, lifetime_columns
-
+def skewed_trace(iterations: int, hot_lines: int, lines: int = 256, words: int = 16, seed: int = 0) -> np.ndarray:
+    """(iterations, lines, words) float32 values of which only ``hot_lines`` random lines change: a workload
+    with hot lines (NN weight updates write every line equally often)."""
     rng = np.random.default_rng(seed)
     w = rng.normal(0, 0.05, size=(lines, words)).astype(np.float32)
     hot = rng.choice(lines, size=hot_lines, replace=False)
@@ -67,16 +65,34 @@ def skew(iterations: int, hot_lines: int, lines: int = 256, words: int = 16, see
     for t in range(iterations):
         w[hot] -= np.float32(1e-3) * rng.normal(0, 1, size=(hot_lines, words)).astype(np.float32)
         trace[t] = w
+    return trace
+
+
+def levelled_replay(trace: np.ndarray, memory: str, scheme: str, leveller: str, cfg):
+    """The result of replaying ``trace`` (T, lines, words) under ``scheme`` of ``memory`` and ``leveller``."""
+    from archsim.contracts import TECHNOLOGIES
+    from archsim.wear import WEAR_LEVELLERS
+
+    tech = TECHNOLOGIES.get(memory)
+    lv = WEAR_LEVELLERS.get(leveller)(cfg.wear_leveling.params)
+    stream = lv.wrap(tech.open_stream(scheme, lines=trace.shape[1], words=trace.shape[2], config=cfg), tech, cfg)
+    for t in range(0, trace.shape[0], 64):
+        stream.feed(trace[t:t + 64])
+    return stream.result()
+
+
+def skew(iterations: int, hot_lines: int, lines: int = 256, words: int = 16, seed: int = 0) -> pd.DataFrame:
+    from archsim.config import load_config
+    from archsim.contracts import TECHNOLOGIES
+    from archsim.wear import lifetime_columns
+
+    trace = skewed_trace(iterations, hot_lines, lines, words, seed)
     tech = TECHNOLOGIES.get("pcm")
     rows = []
     for lv in LEVELLERS:
         cfg = load_config(None, [f"wear_leveling={lv}"])
-        leveller = WEAR_LEVELLERS.get(lv)(cfg.wear_leveling.params)
         for scheme in ("preset", "dcw", "appwom"):
-            stream = leveller.wrap(tech.open_stream(scheme, lines=lines, words=words, config=cfg), tech, cfg)
-            for t in range(0, iterations, 64):
-                stream.feed(trace[t:t + 64])
-            result = stream.result()
+            result = levelled_replay(trace, "pcm", scheme, lv, cfg)
             row = {"hot_lines": hot_lines, "scheme": scheme, "wear_leveling": lv}
             row.update(lifetime_columns(result, iterations=iterations, endurance=tech.endurance(cfg),
                                         iteration_time_s=cfg.run.iteration_time_s, time_source="run.iteration_time_s"))

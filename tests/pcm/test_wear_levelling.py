@@ -21,6 +21,7 @@ from archsim.pcm import EncoderStream, make_encoder
 from archsim.pcm.reference import reference_replay
 from archsim.wear import WEAR_LEVELLERS, RotateParams, RotateStartGapParams, StartGapParams, lifetime_columns
 
+from _start_gap import gap_moves
 from test_encoding_properties import scheme_params, write_sequences
 
 SCHEMES = ["preset", "prereset", "dcw", "fnw", "wom-set", "appwom"]
@@ -120,20 +121,11 @@ def start_gap_reference(enc, writes, line_offset, init, region_lines, psi, rando
         if period and k % period == 0 and (rot["o"] + shift) % C != rot["o"]:
             rot["o"] = (rot["o"] + shift) % C
             mem.write(place(rot["logical"]), copy_rows=[slot(line) for line in range(L)])
-        for r, n in enumerate(sizes):
-            due = k * n // psi - done[r]
-            done[r] += due
+        for r, src, dst in gap_moves(k, sizes, psi, done, gap, start):
             base = r * N + r
-            for _ in range(due):
-                if gap[r] == 0:
-                    src, dst = n, 0
-                    gap[r], start[r] = n, (start[r] + 1) % n
-                else:
-                    src, dst = gap[r] - 1, gap[r]
-                    gap[r] -= 1
-                new = mem.cells.copy()
-                new[base + dst] = mem.cells[base + src]
-                mem.write(new, copy_rows=[base + dst])
+            new = mem.cells.copy()
+            new[base + dst] = mem.cells[base + src]
+            mem.write(new, copy_rows=[base + dst])
 
     def observe(t, cells):
         while state["t"] < t:

@@ -26,6 +26,8 @@ from archsim.racetrack.ports import PortModel
 from archsim.racetrack.stream import OUTCOME_FIELDS
 from archsim.wear import WEAR_LEVELLERS, RotateParams, RotateStartGapParams, StartGapParams, levelling_columns
 
+from _start_gap import gap_moves
+
 SCHEMES = ["naive", "dcw", "fnw", "pw", "pw+fnw", "m-of-n", "fixed-ones"]
 RT = TECHNOLOGIES.get("racetrack")
 BASE = load_config(None, ["run.memory=racetrack"])
@@ -129,18 +131,9 @@ def levelled_reference(rc, scheme, writes, line_offset, *, region_lines=0, psi=0
                 mem.copy(slot(line), _placed(st_["logical"][line], st_["o"]), st_["o"])
         if not sg:
             return
-        for r, n in enumerate(sizes):
-            due = k * n // psi - done[r]
-            done[r] += due
+        for r, src, dst in gap_moves(k, sizes, psi, done, gap, start):
             base = r * Nr + r
-            for _ in range(due):
-                if gap[r] == 0:
-                    src, dst = n, 0
-                    gap[r], start[r] = n, (start[r] + 1) % n
-                else:
-                    src, dst = gap[r] - 1, gap[r]
-                    gap[r] -= 1
-                mem.copy(base + dst, mem.cells[base + src].copy(), st_["o"])
+            mem.copy(base + dst, mem.cells[base + src].copy(), st_["o"])
 
     def observe(t, positions):
         if t < 0:  # formatted: every slot (the spare ones too) holds the encoding of 0

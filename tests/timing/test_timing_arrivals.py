@@ -15,14 +15,19 @@ from archsim.timing.stats import READ, WRITE
 from workloads.nvmain import RequestStream
 
 
-@pytest.mark.parametrize("engine", ["fast", "reference"])
-def test_requests_at_their_arrivals_on_one_bank(engine):
-    # lines 0 and 1 are written twice, line 2 only read; CYCLE x 2 ns
+def _one_bank(engine: str):
+    """Lines 0 and 1 written twice (iterations 0 and 1), line 2 only read; CYCLE x 2 ns; one bank, reads 50 ns."""
     stream = RequestStream(cycle=np.array([100, 100, 150, 5000, 5000], np.uint64),
                            is_write=np.array([1, 1, 0, 1, 1], bool), line=np.array([0, 1, 2, 0, 1]),
                            iteration=np.array([0, 0, -1, 1, 1]), lines=2, read_only_lines=1)
     env, system, _stats = build(engine, timing(), 3, read_ns=50.0)
-    front = ArrivalFrontEnd(env, system, stream, cycle_ns=2.0)
+    return env, system, ArrivalFrontEnd(env, system, stream, cycle_ns=2.0)
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_requests_at_their_arrivals_on_one_bank(engine):
+    # lines 0 and 1 are written twice, line 2 only read; CYCLE x 2 ns
+    env, system, front = _one_bank(engine)
     for row in ([500, 300, 0], [100, 700, 0]):  # the functional service of iteration 0, then 1 (ns)
         w = np.array([row], np.int64) * NS
         env.run(until=env.process(front.run(w, np.zeros_like(w))))
@@ -74,11 +79,7 @@ def test_wear_levelling_copies_follow_the_last_write_of_their_iteration(engine):
 
     # as above; a leveller copied lines 0 and 1 after iteration 0: a read burst (waited for), then a
     # write burst (the copies' service 40 and 60 ns), right after iteration 0's last write (line 1's)
-    stream = RequestStream(cycle=np.array([100, 100, 150, 5000, 5000], np.uint64),
-                           is_write=np.array([1, 1, 0, 1, 1], bool), line=np.array([0, 1, 2, 0, 1]),
-                           iteration=np.array([0, 0, -1, 1, 1]), lines=2, read_only_lines=1)
-    env, system, _stats = build(engine, timing(), 3, read_ns=50.0)
-    front = ArrivalFrontEnd(env, system, stream, cycle_ns=2.0)
+    env, system, front = _one_bank(engine)
     lines = np.array([0, 1], np.int64)
     cw = np.array([40, 60, 0], np.int64) * NS
     copies = [(0, Phase("levelling:read", READ, lines, 0, COMPLETED), cw, np.zeros_like(cw)),
