@@ -10,8 +10,9 @@
 # services completing at the same instant are applied and followed by another late
 # phase. ``run`` advances to a time limit (an arrival comes before the late phase of
 # its instant) or until the current burst is accepted / completed.
-from libc.stdint cimport int64_t, int32_t, int8_t
+from libc.stdint cimport int64_t, int32_t, int8_t, uint64_t
 from libc.math cimport log2, floor
+from libc.string cimport memmove
 
 # the statistics layout (request kinds, the fields of req / bank / chan, the histogram's shape)
 from _timing_layout cimport *
@@ -104,12 +105,15 @@ CHAN_FIELDS = _fields("C_", {"stalled_requests": C_STALLED_REQUESTS, "stall_ps":
 _constants({"NKINDS": NKINDS, "R_NFIELDS": R_NFIELDS, "B_NFIELDS": B_NFIELDS, "C_NFIELDS": C_NFIELDS,
             "LIN_NS": LIN_NS, "PER_OCTAVE": PER_OCTAVE, "OCTAVES": OCTAVES, "NBINS": NBINS})
 
-STOP_REACHED = 0
-STOP_CONDITION = 1
-STOP_IDLE = 2
+DEF S_REACHED = 0
+DEF S_CONDITION = 1
+DEF S_IDLE = 2
+STOP_REACHED = S_REACHED
+STOP_CONDITION = S_CONDITION
+STOP_IDLE = S_IDLE
 
 
-cpdef int64_t latency_bin(int64_t ps) noexcept:
+cpdef int64_t latency_bin(int64_t ps) noexcept nogil:
     """Histogram bin of a latency (ps): 1-ns bins below LIN_NS (4096) ns, then PER_OCTAVE (256) per octave."""
     cdef int64_t ns = ps // 1000
     cdef int64_t b
@@ -151,6 +155,13 @@ cdef class ChannelKernel:
     cdef int64_t[::1] b_open, b_streak, b_paused, b_seg, b_wdone, b_wtotal
     cdef int8_t[::1] b_pausing
     cdef int64_t n_paused, n_refq   # paused writes and queued refreshes of the channel (skip empty scans)
+    # Bank sets as bit masks (bit b: local bank b), kept only with at most 64 banks a channel (``masks``):
+    # idle, refreshing, holding a paused write, with queued writes / reads / refreshes. They let a
+    # scan that would find nothing be skipped; every decision is still the scan's.
+    cdef bint masks
+    cdef uint64_t m_idle, m_refresh, m_paused, m_qw, m_qr, m_refq
+    cdef int32_t[::1] queued_writes
+    cdef bint zero_due              # a service of zero length started at ``now`` (it completes at ``now``)
     cdef int64_t[::1] line_row
     cdef double[::1] bank_wear, line_cancel
     cdef int64_t[:, ::1] st_occ
@@ -234,6 +245,15 @@ cdef class ChannelKernel:
         self.b_pausing = np.zeros(banks, dtype=np.int8)
         self.n_paused = 0
         self.n_refq = 0
+        self.masks = banks <= 64
+        self.m_idle = ((<uint64_t>1) << banks) - 1 if banks < 64 else ~(<uint64_t>0)
+        self.m_refresh = 0
+        self.m_paused = 0
+        self.m_qw = 0
+        self.m_qr = 0
+        self.m_refq = 0
+        self.queued_writes = np.zeros(banks, dtype=np.int32)
+        self.zero_due = False
         self.high = high
         self.low = low
         self.draining = False
@@ -323,9 +343,47 @@ cdef class ChannelKernel:
         self.burst_done = 0
         self.pending_late = True
 
+    # ------------------------------------------------------------------ bank sets
+    cdef inline void _set_state(self, int64_t b, int8_t st) noexcept nogil:
+        """Bank ``b`` enters state ``st`` (its masks follow)."""
+        cdef uint64_t bit = (<uint64_t>1) << (b & 63)
+        self.b_state[b] = st
+        if st == IDLE:
+            self.m_idle |= bit
+        else:
+            self.m_idle &= ~bit
+        if st == REFRESH:
+            self.m_refresh |= bit
+        else:
+            self.m_refresh &= ~bit
+
+    cdef inline void _set_until(self, int64_t b, int64_t until) noexcept nogil:
+        """Bank ``b``'s service ends at ``until`` (ps); one that ends now is completed after the late phase."""
+        self.b_until[b] = until
+        if until == self.now:
+            self.zero_due = True
+
+    cdef inline void _queued(self, int64_t b, bint is_write, int delta) noexcept nogil:
+        """``delta`` requests of a kind join (+) or leave (-) bank ``b``'s share of the queues."""
+        cdef uint64_t bit = (<uint64_t>1) << (b & 63)
+        self.queued_for_bank[b] += delta
+        if is_write:
+            self.queued_writes[b] += delta
+            if self.queued_writes[b] > 0:
+                self.m_qw |= bit
+            else:
+                self.m_qw &= ~bit
+        else:
+            self.queued_reads[b] += delta
+            if self.queued_reads[b] > 0:
+                self.m_qr |= bit
+            else:
+                self.m_qr &= ~bit
+
     # ------------------------------------------------------------------ refresh queues
-    cdef inline void _push_tail(self, int64_t b, int64_t line) noexcept:
+    cdef inline void _push_tail(self, int64_t b, int64_t line) noexcept nogil:
         self.refq_len[b] += 1
+        self.m_refq |= (<uint64_t>1) << (b & 63)
         self.n_refq += 1
         self.rq_prev[line] = self.tail[b]
         self.rq_next[line] = -1
@@ -335,8 +393,9 @@ cdef class ChannelKernel:
             self.head[b] = line
         self.tail[b] = line
 
-    cdef inline void _push_head(self, int64_t b, int64_t line) noexcept:
+    cdef inline void _push_head(self, int64_t b, int64_t line) noexcept nogil:
         self.refq_len[b] += 1
+        self.m_refq |= (<uint64_t>1) << (b & 63)
         self.n_refq += 1
         self.rq_next[line] = self.head[b]
         self.rq_prev[line] = -1
@@ -346,9 +405,11 @@ cdef class ChannelKernel:
             self.tail[b] = line
         self.head[b] = line
 
-    cdef inline void _unlink(self, int64_t b, int64_t line) noexcept:
+    cdef inline void _unlink(self, int64_t b, int64_t line) noexcept nogil:
         cdef int64_t p = self.rq_prev[line], n = self.rq_next[line]
         self.refq_len[b] -= 1
+        if self.refq_len[b] == 0:
+            self.m_refq &= ~((<uint64_t>1) << (b & 63))
         self.n_refq -= 1
         if p >= 0:
             self.rq_next[p] = n
@@ -361,7 +422,7 @@ cdef class ChannelKernel:
         self.rq_next[line] = -1
         self.rq_prev[line] = -1
 
-    cdef inline void _wb_push(self, int64_t b, int64_t line) noexcept:
+    cdef inline void _wb_push(self, int64_t b, int64_t line) noexcept nogil:
         """Append ``line`` to bank ``b``'s lines whose refresh waits for the write-back."""
         self.rq_next[line] = -1
         self.rq_prev[line] = self.wb_tail[b]
@@ -371,7 +432,7 @@ cdef class ChannelKernel:
             self.wb_head[b] = line
         self.wb_tail[b] = line
 
-    cdef inline void _wb_unlink(self, int64_t b, int64_t line) noexcept:
+    cdef inline void _wb_unlink(self, int64_t b, int64_t line) noexcept nogil:
         cdef int64_t p = self.rq_prev[line], n = self.rq_next[line]
         if p >= 0:
             self.rq_next[p] = n
@@ -384,7 +445,7 @@ cdef class ChannelKernel:
         self.rq_next[line] = -1
         self.rq_prev[line] = -1
 
-    cdef int64_t _write_back(self, int64_t b) noexcept:
+    cdef int64_t _write_back(self, int64_t b) noexcept nogil:
         """Write back bank ``b``'s dirty row (if any): count it, hand the buffered lines' refreshes to
         the idle-period scheduler; the burst's service (ps)."""
         cdef int64_t n = self.b_dirty_n[b], ps = self.b_dirty_ps[b], gb = self.bank_base + b, line, nxt
@@ -406,16 +467,16 @@ cdef class ChannelKernel:
         self.b_dirty_ps[b] = 0
         return ps
 
-    cdef bint _start_write_back(self, int64_t b) noexcept:
+    cdef bint _start_write_back(self, int64_t b) noexcept nogil:
         """The bank (idle) writes back its dirty row as a burst of its own; True if it had one."""
         cdef int64_t ps
         if self.b_dirty_n[b] == 0:
             return False
         ps = self._write_back(b)
         if ps > 0:
-            self.b_state[b] = WRITEBACK
+            self._set_state(b, WRITEBACK)
             self.b_seg[b] = self.now
-            self.b_until[b] = self.now + ps
+            self._set_until(b, self.now + ps)
         return True
 
     cpdef write_back_rows(self, int64_t t):
@@ -431,7 +492,7 @@ cdef class ChannelKernel:
         if any:
             self.pending_late = True
 
-    cdef void _hand_refresh(self, int64_t b, int64_t line, int64_t rps) noexcept:
+    cdef void _hand_refresh(self, int64_t b, int64_t line, int64_t rps) noexcept nogil:
         cdef int64_t g = self.group_of[line], i, m
         self.pend_ns[line] = rps
         if g < 0:
@@ -448,7 +509,7 @@ cdef class ChannelKernel:
             self.group_pending[g] = 0
 
     # ------------------------------------------------------------------ instants
-    cdef inline int64_t _busy_so_far(self, int64_t b) noexcept:
+    cdef inline int64_t _busy_so_far(self, int64_t b) noexcept nogil:
         """The bank's (port group's) busy time up to now, the service in progress included (ps)."""
         cdef int64_t v = self.st_bank[self.bank_base + b, B_BUSY_PS]
         if self.b_state[b] == DEMAND:
@@ -459,79 +520,90 @@ cdef class ChannelKernel:
             v += self.now - self.b_seg[b]
         return v
 
-    cdef int _complete_at(self) except -1:
+    cdef int _complete_at(self) except -1 nogil:
+        """Complete the services of every bank that end now, in bank order; True if any did."""
         cdef int b
-        cdef int64_t s, lat, gb, line, k, hb
-        cdef int8_t state
         cdef bint any = False
+        self.zero_due = False
         for b in range(self.nbl):
             if self.b_state[b] == IDLE or self.b_until[b] != self.now:
                 continue
             any = True
-            gb = self.bank_base + b
-            state = self.b_state[b]
-            self.b_state[b] = IDLE
-            if state == DEMAND and self.b_pausing[b]:  # the write pauses at an iteration boundary
-                s = self.b_slot[b]
-                self.st_bank[gb, B_WRITE_PAUSES] += 1
-                self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
-                if self.logging:
+            self._complete_bank(b)
+        return any
+
+    cdef int _complete_bank(self, int b) except -1 nogil:
+        """Complete the service of bank ``b``, which ends now."""
+        cdef int64_t s, lat, gb, line, k
+        cdef int8_t state
+        gb = self.bank_base + b
+        state = self.b_state[b]
+        self._set_state(b, IDLE)
+        if state == DEMAND and self.b_pausing[b]:  # the write pauses at an iteration boundary
+            s = self.b_slot[b]
+            self.st_bank[gb, B_WRITE_PAUSES] += 1
+            self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
+            if self.logging:
+                with gil:
                     self.pre_log.append((gb, self.s_line[s], self.b_seg[b], self.now, "paused"))
-                self.s_pdone[s] = self.b_wdone[b] + self.now - self.b_seg[b]
-                self.s_ptotal[s] = self.b_wtotal[b]
-                self.b_paused[b] = s
-                self.n_paused += 1
-                self.b_pausing[b] = 0
-                self.b_slot[b] = -1
-            elif state == DEMAND:
-                s = self.b_slot[b]
-                k = self.s_kind[s]
-                lat = self.now - self.s_enq[s]
-                self.st_req[gb, k, R_COUNT] += 1
-                self.st_req[gb, k, R_LATENCY_PS] += lat
-                self.st_req[gb, k, R_QUEUE_PS] += self.s_start[s] - self.s_enq[s]
-                self.st_req[gb, k, R_SERVICE_PS] += self.now - self.s_start[s]
-                if lat > self.st_req[gb, k, R_MAX_PS]:
-                    self.st_req[gb, k, R_MAX_PS] = lat
-                self.st_hist[gb, k, latency_bin(lat)] += 1
-                if self.s_pw[s] > 0:
-                    self.st_req[gb, k, R_PORT_WAIT_PS] += self.s_pw[s]
-                    self.st_req[gb, k, R_PORT_WAITS] += 1
-                self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
-                if self.logging:
+            self.s_pdone[s] = self.b_wdone[b] + self.now - self.b_seg[b]
+            self.s_ptotal[s] = self.b_wtotal[b]
+            self.b_paused[b] = s
+            self.m_paused |= (<uint64_t>1) << (b & 63)
+            self.n_paused += 1
+            self.b_pausing[b] = 0
+            self.b_slot[b] = -1
+        elif state == DEMAND:
+            s = self.b_slot[b]
+            k = self.s_kind[s]
+            lat = self.now - self.s_enq[s]
+            self.st_req[gb, k, R_COUNT] += 1
+            self.st_req[gb, k, R_LATENCY_PS] += lat
+            self.st_req[gb, k, R_QUEUE_PS] += self.s_start[s] - self.s_enq[s]
+            self.st_req[gb, k, R_SERVICE_PS] += self.now - self.s_start[s]
+            if lat > self.st_req[gb, k, R_MAX_PS]:
+                self.st_req[gb, k, R_MAX_PS] = lat
+            self.st_hist[gb, k, latency_bin(lat)] += 1
+            if self.s_pw[s] > 0:
+                self.st_req[gb, k, R_PORT_WAIT_PS] += self.s_pw[s]
+                self.st_req[gb, k, R_PORT_WAITS] += 1
+            self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
+            if self.logging:
+                with gil:
                     self.req_log.append((self.s_burst[s], self.s_index[s], k, gb, self.s_line[s],
                                          self.s_release[s], self.s_enq[s], self.s_start[s], self.now,
                                          self.s_miss[s]))
-                if k == WRITE and self.s_rps[s] > 0 and not self.wb:
-                    self._hand_refresh(b, self.s_line[s], self.s_rps[s])
-                if self.s_burst[s] == self.p_burst:
-                    self.burst_done += 1
-                self.inflight -= 1
-                self.free_slots[self.n_free] = s
-                self.n_free += 1
-                self.b_slot[b] = -1
-                if self.wb and self.page == PAGE_CLOSED:  # the row closes: its write is written back
-                    self._start_write_back(b)
-            elif state == WRITEBACK:
-                self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
-            else:
-                line = self.b_rline[b]
-                self.pend_state[line] = P_NONE
-                self.pend_ns[line] = 0
-                self.st_bank[gb, B_REFRESHES_IDLE] += 1
-                self.st_bank[gb, B_REFRESH_IDLE_PS] += self.b_rns[b]
-                self.st_bank[gb, B_BUSY_PS] += self.b_rns[b]
-                if self.logging:
+            if k == WRITE and self.s_rps[s] > 0 and not self.wb:
+                self._hand_refresh(b, self.s_line[s], self.s_rps[s])
+            if self.s_burst[s] == self.p_burst:
+                self.burst_done += 1
+            self.inflight -= 1
+            self.free_slots[self.n_free] = s
+            self.n_free += 1
+            self.b_slot[b] = -1
+            if self.wb and self.page == PAGE_CLOSED:  # the row closes: its write is written back
+                self._start_write_back(b)
+        elif state == WRITEBACK:
+            self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
+        else:
+            line = self.b_rline[b]
+            self.pend_state[line] = P_NONE
+            self.pend_ns[line] = 0
+            self.st_bank[gb, B_REFRESHES_IDLE] += 1
+            self.st_bank[gb, B_REFRESH_IDLE_PS] += self.b_rns[b]
+            self.st_bank[gb, B_BUSY_PS] += self.b_rns[b]
+            if self.logging:
+                with gil:
                     self.ref_log.append((gb, line, self.b_rstart[b], self.now, "done"))
-                self.b_rline[b] = -1
-        return any
+            self.b_rline[b] = -1
+        return 0
 
-    cdef inline void _occ(self) noexcept:
+    cdef inline void _occ(self) noexcept nogil:
         """Account the time since the last change of the number of queued requests."""
         self.st_occ[self.channel, self.nr + self.nw] += self.now - self.occ_t
         self.occ_t = self.now
 
-    cdef void _accept(self) noexcept:
+    cdef void _accept(self) noexcept nogil:
         cdef int64_t s, k, b
         while self.p_pos < self.p_len and self.inflight < self.max_inflight:
             k = self.p_kind[self.p_pos]
@@ -564,15 +636,14 @@ cdef class ChannelKernel:
             if k == READ:
                 self.rq[self.nr] = s
                 self.nr += 1
-                self.queued_reads[b] += 1
             else:
                 self.wq[self.nw] = s
                 self.nw += 1
-            self.queued_for_bank[b] += 1
+            self._queued(b, k == WRITE, 1)
             self.inflight += 1
             self.p_pos += 1
 
-    cdef inline bint _available(self, int64_t b, bint is_write) noexcept:
+    cdef inline bint _available(self, int64_t b, bint is_write) noexcept nogil:
         cdef int8_t st = self.b_state[b]
         if is_write and self.b_paused[b] >= 0:
             return False
@@ -582,16 +653,31 @@ cdef class ChannelKernel:
             return self.pre_w if is_write else self.pre_r
         return False
 
-    cdef int _first_available(self, bint writes) noexcept:
+    cdef int _first_available(self, bint writes) noexcept nogil:
         cdef int i, n = self.nw if writes else self.nr
         cdef int64_t s
+        cdef int64_t* q
+        cdef uint64_t avail
+        if self.masks:  # no bank that could serve one now has one queued: nothing to find
+            avail = self.m_idle
+            if self.pre_w if writes else self.pre_r:
+                avail |= self.m_refresh
+            if writes:
+                avail &= ~self.m_paused
+            if (avail & (self.m_qw if writes else self.m_qr)) == 0:
+                return -1
+            q = &self.wq[0] if writes else &self.rq[0]
+            for i in range(n):
+                if (avail >> self.s_bank[q[i]]) & 1:
+                    return i
+            return -1
         for i in range(n):
             s = self.wq[i] if writes else self.rq[i]
             if self._available(self.s_bank[s], writes):
                 return i
         return -1
 
-    cdef int _arbitrate(self):
+    cdef int _arbitrate(self) except -1 nogil:
         if self.policy_code == K_FCFS:
             return A_OLDEST
         if self.policy_code == K_READ_FIRST:
@@ -603,19 +689,20 @@ cdef class ChannelKernel:
             if self.draining:
                 return A_WRITES_FIRST
             return A_READS_ONLY if self.nr > 0 else A_WRITES_ONLY
-        return <int>_checked_mode(self.policy, self.policy.arbitrate(self.nr, self.nw))
+        with gil:
+            return <int>_checked_mode(self.policy, self.policy.arbitrate(self.nr, self.nw))
 
-    cdef inline bint _hit(self, int64_t s) noexcept:
+    cdef inline bint _hit(self, int64_t s) noexcept nogil:
         return self.page != PAGE_NONE and self.line_row[self.s_line[s]] == self.b_open[self.s_bank[s]]
 
-    cdef inline int64_t _expected(self, int64_t s) noexcept:
+    cdef inline int64_t _expected(self, int64_t s) noexcept nogil:
         if self.wb:
             return self.hit_ps if self._hit(s) else self.b_dirty_ps[self.s_bank[s]] + self.miss_ps
         if self.s_kind[s] == WRITE or self.page == PAGE_NONE:
             return self.s_wps[s]
         return self.hit_ps if self._hit(s) else self.miss_ps
 
-    cdef int _fr_fcfs(self) noexcept:
+    cdef int _fr_fcfs(self) noexcept nogil:
         """Index of the FR-FCFS choice (reads 0.., writes 1000000..), -1 if none available."""
         cdef int i, best = -1
         cdef int64_t s, seq, best_seq = INF
@@ -687,28 +774,26 @@ cdef class ChannelKernel:
             return -1
         return _checked_pick(pick, view, self.policy)
 
-    cdef int _issue(self, bint writes, int i) except -1:
+    cdef int _issue(self, bint writes, int i) except -1 nogil:
         cdef int64_t s, b, line, r, svc, j, n, gb
         cdef int8_t st
         self._occ()
         if writes:
             s = self.wq[i]
             n = self.nw
-            for j in range(i, n - 1):
-                self.wq[j] = self.wq[j + 1]
+            if i < n - 1:
+                memmove(&self.wq[i], &self.wq[i + 1], (n - 1 - i) * sizeof(int64_t))
             self.nw -= 1
         else:
             s = self.rq[i]
             n = self.nr
-            for j in range(i, n - 1):
-                self.rq[j] = self.rq[j + 1]
+            if i < n - 1:
+                memmove(&self.rq[i], &self.rq[i + 1], (n - 1 - i) * sizeof(int64_t))
             self.nr -= 1
         b = self.s_bank[s]
         gb = self.bank_base + b
         self.s_pw[s] += self._busy_so_far(b) - self.s_bw[s]
-        self.queued_for_bank[b] -= 1
-        if not writes:
-            self.queued_reads[b] -= 1
+        self._queued(b, writes, -1)
         if self._hit(s):
             self.b_streak[b] += 1
         else:
@@ -719,11 +804,12 @@ cdef class ChannelKernel:
             self.st_bank[gb, B_REFRESH_CANCELLED_PS] += self.now - self.b_rstart[b]
             self.st_bank[gb, B_BUSY_PS] += self.now - self.b_rstart[b]
             if self.logging:
-                self.ref_log.append((gb, r, self.b_rstart[b], self.now, "cancelled"))
+                with gil:
+                    self.ref_log.append((gb, r, self.b_rstart[b], self.now, "cancelled"))
             self.pend_state[r] = P_QUEUED
             self._push_head(b, r)
             self.b_rline[b] = -1
-            self.b_state[b] = IDLE
+            self._set_state(b, IDLE)
         svc = self.s_wps[s]
         if self.wb:
             svc = self._buffered_issue(s, b, writes)
@@ -754,12 +840,12 @@ cdef class ChannelKernel:
         self.b_seg[b] = self.now
         self.b_wdone[b] = 0
         self.b_wtotal[b] = svc
-        self.b_state[b] = DEMAND
-        self.b_until[b] = self.now + svc
+        self._set_state(b, DEMAND)
+        self._set_until(b, self.now + svc)
         self.b_slot[b] = s
         return 0
 
-    cdef int64_t _buffered_issue(self, int64_t s, int64_t b, bint writes) noexcept:
+    cdef int64_t _buffered_issue(self, int64_t s, int64_t b, bint writes) noexcept nogil:
         """Issue slot ``s`` to bank ``b``'s write-back row buffer; its service (ps): the open row's
         latency on a hit, on a miss the dirty row's write-back then the array read opening the row. A
         write is buffered: its array service (and an inline refresh on a refresh miss) joins the burst."""
@@ -798,11 +884,15 @@ cdef class ChannelKernel:
                 self._wb_push(b, line)
         return svc
 
-    cdef int _decide(self) except -1:
+    cdef int _decide(self) except -1 nogil:
         cdef int mode, ir, iw, pick
         while self.nr + self.nw > 0:
             if self.policy_code == K_FR_FCFS or self.request_level:
-                pick = self._fr_fcfs() if self.policy_code == K_FR_FCFS else self._python_select()
+                if self.policy_code == K_FR_FCFS:
+                    pick = self._fr_fcfs()
+                else:
+                    with gil:
+                        pick = self._python_select()
                 if pick < 0:
                     break
                 if pick >= 1000000:
@@ -841,7 +931,7 @@ cdef class ChannelKernel:
                 break
         return 0
 
-    cdef int _preempt(self) except -1:
+    cdef int _preempt(self) except -1 nogil:
         """Cancel or pause the writes in service at banks a read is queued for (write-cancel,
         write-pause); True if a bank became free now."""
         cdef int b, j
@@ -849,7 +939,11 @@ cdef class ChannelKernel:
         cdef bint freed = False, draining
         if self.pre_mode == PRE_NONE or self.wb or self.nr == 0:
             return False
-        draining = self.draining if self.policy_code != K_PYTHON else bool(self.policy.draining)
+        if self.policy_code != K_PYTHON:
+            draining = self.draining
+        else:
+            with gil:
+                draining = bool(self.policy.draining)
         if draining:
             return False
         for b in range(self.nbl):
@@ -869,7 +963,8 @@ cdef class ChannelKernel:
                 self.st_bank[gb, B_BUSY_PS] += done
                 self.line_cancel[self.s_line[s]] += <double>done / <double>total
                 if self.logging:
-                    self.pre_log.append((gb, self.s_line[s], self.b_seg[b], self.now, "cancelled"))
+                    with gil:
+                        self.pre_log.append((gb, self.s_line[s], self.b_seg[b], self.now, "cancelled"))
                 self.s_wps[s] = total  # served again in full (an inline refresh it paid included)
                 self._occ()
                 j = self.nw
@@ -878,9 +973,9 @@ cdef class ChannelKernel:
                     j -= 1
                 self.wq[j] = s
                 self.nw += 1
-                self.queued_for_bank[b] += 1
+                self._queued(b, True, 1)
                 self.b_slot[b] = -1
-                self.b_state[b] = IDLE
+                self._set_state(b, IDLE)
                 self.s_bw[s] = self._busy_so_far(b)
                 freed = True
             else:
@@ -889,11 +984,11 @@ cdef class ChannelKernel:
                 bound = (done // self.iteration_ps + 1) * self.iteration_ps  # the next iteration boundary
                 if bound >= total:
                     continue  # in its last iteration
-                self.b_until[b] = self.b_seg[b] + bound - self.b_wdone[b]
+                self._set_until(b, self.b_seg[b] + bound - self.b_wdone[b])
                 self.b_pausing[b] = 1
         return freed
 
-    cdef void _resume(self) noexcept:
+    cdef void _resume(self) noexcept nogil:
         """A paused write resumes once its bank is idle and no read is queued for it."""
         cdef int b
         cdef int64_t s
@@ -904,18 +999,21 @@ cdef class ChannelKernel:
                 continue
             s = self.b_paused[b]
             self.b_paused[b] = -1
+            self.m_paused &= ~((<uint64_t>1) << (b & 63))
             self.n_paused -= 1
-            self.b_state[b] = DEMAND
+            self._set_state(b, DEMAND)
             self.b_slot[b] = s
             self.b_seg[b] = self.now
             self.b_wtotal[b] = self.s_ptotal[s]
             self.b_wdone[b] = self.s_pdone[s]
-            self.b_until[b] = self.now + self.b_wtotal[b] - self.b_wdone[b]
+            self._set_until(b, self.now + self.b_wtotal[b] - self.b_wdone[b])
 
-    cdef void _start_refreshes(self) noexcept:
+    cdef void _start_refreshes(self) noexcept nogil:
         cdef int b
         cdef int64_t line
         if self.n_refq == 0:
+            return
+        if self.masks and (self.m_idle & self.m_refq & ~(self.m_paused | self.m_qw | self.m_qr)) == 0:
             return
         for b in range(self.nbl):
             if (self.b_state[b] != IDLE or self.queued_for_bank[b] != 0 or self.head[b] < 0
@@ -924,13 +1022,13 @@ cdef class ChannelKernel:
             line = self.head[b]
             self._unlink(b, line)
             self.pend_state[line] = P_RUNNING
-            self.b_state[b] = REFRESH
+            self._set_state(b, REFRESH)
             self.b_rline[b] = line
             self.b_rstart[b] = self.now
             self.b_rns[b] = self.pend_ns[line]
-            self.b_until[b] = self.now + self.pend_ns[line]
+            self._set_until(b, self.now + self.pend_ns[line])
 
-    cdef int _late(self) except -1:
+    cdef int _late(self) except -1 nogil:
         self._accept()
         self._decide()
         if self._preempt():
@@ -945,33 +1043,52 @@ cdef class ChannelKernel:
         ``t_limit``, its completions and its first ``k_limit`` late rounds; stop there (an
         arrival comes next). ``cond``: 1 stop once the current burst is accepted, 2 once it
         is completed (0: neither); ``rounds`` then tells after which late round of ``now``
-        it happened. Returns STOP_REACHED, STOP_CONDITION or STOP_IDLE (nothing left)."""
-        cdef int b
+        it happened. Returns STOP_REACHED, STOP_CONDITION or STOP_IDLE (nothing left).
+
+        With a compiled policy and no logging the kernel touches no Python object, and runs
+        without the GIL: the models of a run's schemes simulate in parallel threads
+        (:class:`archsim.timing.observer.TimingObserver`). A Python policy or the logs keep it."""
+        cdef int r
+        if self.policy_code != K_PYTHON and not self.logging:
+            with nogil:
+                r = self._run(t_limit, cond, k_limit)
+        else:
+            r = self._run(t_limit, cond, k_limit)
+        return r
+
+    cdef int _run(self, int64_t t_limit, int cond, int64_t k_limit) except -1 nogil:
+        cdef int b, first = 0, n_at
         cdef int64_t t
         while True:
             if self.pending_late:
                 if self.now >= t_limit and self.rounds >= k_limit:
-                    return STOP_REACHED
+                    return S_REACHED
                 self._late()
                 self.rounds += 1
                 self.pending_late = False
-                if self._complete_at():
+                if self.zero_due and self._complete_at():  # services of zero length started now
                     self.pending_late = True
                 if cond == 1 and self.p_pos == self.p_len:
-                    return STOP_CONDITION
+                    return S_CONDITION
                 if cond == 2 and self.burst_done == self.p_len:
-                    return STOP_CONDITION
+                    return S_CONDITION
                 continue
             t = INF
+            n_at = 0
             for b in range(self.nbl):
-                if self.b_state[b] != IDLE and self.b_until[b] < t:
-                    t = self.b_until[b]
+                if self.b_state[b] != IDLE and self.b_until[b] <= t:
+                    if self.b_until[b] < t:
+                        t = self.b_until[b]
+                        first = b
+                        n_at = 1
+                    else:
+                        n_at += 1
             if t == INF:
                 if t_limit != INF and t_limit > self.now:
                     self.now = t_limit
                     self.rounds = 0
-                    return STOP_REACHED
-                return STOP_IDLE
+                    return S_REACHED
+                return S_IDLE
             if t >= t_limit:
                 if t_limit > self.now:
                     self.now = t_limit
@@ -980,13 +1097,16 @@ cdef class ChannelKernel:
                         self.pending_late = True
                         if self.rounds < k_limit:
                             continue
-                return STOP_REACHED
+                return S_REACHED
             self.now = t
             self.rounds = 0
-            if self._complete_at():
+            if n_at == 1:  # one bank's service ends now (the usual case): no scan
+                self._complete_bank(first)
+                self.pending_late = True
+            elif self._complete_at():
                 self.pending_late = True
             if cond == 2 and self.burst_done == self.p_len:
-                return STOP_CONDITION
+                return S_CONDITION
 
     def pending_refreshes(self):
         """Lines of each bank's refresh queue, in order (for tests and reports)."""

@@ -103,5 +103,5 @@ def timing_clock(config, *, workload: str, scheme: str, memory: str, iterations:
     loop.replay([obs], schemes=[scheme], progress=False, approximation=False)
     for _ in loop.results():  # the observer's wear, as in archsim timing run
         pass
-    front = obs.models[scheme].frontend
+    front = obs.model(scheme).frontend
     return TimingClock(front.phases, front.phase_times, tensors)

@@ -11,6 +11,11 @@ scheme and bank), ``timing_overall`` (one row per scheme) and
 ``timing_lifetimes`` (intermediate data); and the figure ``timing_banks``
 (per-bank write latency, utilisation and wear).
 
+Each scheme's model simulates on a thread of its own, fed its chunks in order (at most
+:attr:`TimingObserver.AHEAD` waiting), so the models of the run's schemes run in parallel with each
+other and with the functional replay of the next chunk: the compiled channel kernel releases the GIL
+(with a compiled scheduling policy and no logs), and a model's numbers do not depend on the threads.
+
 Registered as "timing" in :data:`archsim.observers.OBSERVERS` (a built-in of
 :mod:`archsim.compose`). Its parameter ``engine`` ("fast" or "reference"; "" =
 ``timing.model``): ``run.observers = [{name = "timing", engine = "reference"}]``.
@@ -19,7 +24,8 @@ loop with this observer.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +57,8 @@ class TimingObserver(RunObserver):
     """
 
     Params = TimingObserverParams
+    #: Chunks a model may have waiting beside the one it simulates before :meth:`chunk` waits for it.
+    AHEAD = 1
 
     def start(self, ctx: RunContext) -> None:
         from archsim.run import chunk_iterations, usable_cpus
@@ -71,13 +79,34 @@ class TimingObserver(RunObserver):
             self._pool = ThreadPoolExecutor(max_workers=usable_cpus(), thread_name_prefix="archsim-intermediate")
             for m in self.models.values():
                 m.run_ahead(self._pool, iterations=ctx.iterations, chunk=chunk, content=content)
+        # one thread per model: its chunks are simulated in order, the models in parallel
+        self._lanes = {s: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"archsim-timing-{s}")
+                       for s in self.models}
+        self._jobs: dict[str, deque[Future]] = {s: deque() for s in self.models}
+        self._fed = dict.fromkeys(self.models, 0)
 
     def chunk(self, scheme: str, first_iteration: int, outcome) -> None:
-        model = self.models[scheme]
-        if first_iteration != model.iterations:
+        """Hand the chunk to the scheme's model thread (it raises here the error of an earlier chunk
+        of that model, if one failed)."""
+        if first_iteration != self._fed[scheme]:
             raise RuntimeError(f"timing observer: scheme {scheme} got iteration {first_iteration}, "
-                               f"expected {model.iterations}")
-        model.feed(outcome)
+                               f"expected {self._fed[scheme]}")
+        jobs = self._jobs[scheme]
+        while len(jobs) > self.AHEAD:
+            jobs.popleft().result()
+        jobs.append(self._lanes[scheme].submit(self.models[scheme].feed, outcome))
+        self._fed[scheme] += int(np.shape(getattr(outcome, "outcome", outcome))[0])
+
+    def _settle(self, scheme: str) -> None:
+        """Wait until the scheme's model has simulated every chunk handed to it."""
+        jobs = self._jobs[scheme]
+        while jobs:
+            jobs.popleft().result()
+
+    def model(self, scheme: str) -> TimingModel:
+        """The scheme's model, once it has simulated every chunk handed to it so far."""
+        self._settle(scheme)
+        return self.models[scheme]
 
     def wear(self, scheme: str, wear) -> None:
         """Optional hook: the scheme's final per-cell wear (lines, words, cells) adds the
@@ -90,7 +119,7 @@ class TimingObserver(RunObserver):
         minimal pattern), per iteration, from the front end's recorded phase times."""
         from archsim.timing.system import WRITE
 
-        model = self.models[scheme]
+        model = self.model(scheme)
         front = model.frontend
         line_phase = np.full(model.param_lines, -1, np.int64)
         for k, ph in enumerate(front.phases):
@@ -112,6 +141,12 @@ class TimingObserver(RunObserver):
 
     def results(self) -> dict[str, TimingResult]:
         """Each scheme's timing result, after the last chunk (and the wear)."""
+        try:
+            for s in self.models:
+                self._settle(s)
+        finally:
+            for lane in self._lanes.values():
+                lane.shutdown(cancel_futures=True)
         results = {s: m.finish() for s, m in self.models.items()}
         if self._pool is not None:
             self._pool.shutdown()

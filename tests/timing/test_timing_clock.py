@@ -101,7 +101,7 @@ def test_timing_clock_of_a_real_timing_run():
     loop.replay([obs], schemes=["dap"], progress=False, approximation=False)
     for _ in loop.results():
         pass
-    front = obs.models["dap"].frontend
+    front = obs.model("dap").frontend
     lifetimes = obs.results()["dap"].lifetimes.set_index("tensor")["avg_lifetime_ns"]
     clock = TimingClock(front.phases, front.phase_times, tensors)
     assert clock.iterations == 4
