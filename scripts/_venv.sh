@@ -7,6 +7,14 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# The built-in trainer's traces, and so every figure built on them, depend on the matrix kernels OpenBLAS
+# picks for the CPU: its AVX-512 kernels (SkylakeX) round a GEMM differently from its AVX2 ones. The
+# committed figures and golden tables were made with the Haswell kernels, which every CPU with AVX2 and
+# FMA runs, so both quick-start commands use them unless OPENBLAS_CORETYPE is already set
+# (docs/user-guide.md, "Reproducibility").
+if [ -z "${OPENBLAS_CORETYPE-}" ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
+  export OPENBLAS_CORETYPE=Haswell
+fi
 extras="${ARCHSIM_EXTRAS-test,torch}"
 py="${PYTHON:-python3}"
 stamp=".venv/.archsim-installed"

@@ -44,6 +44,25 @@ CASES: dict[str, list[str]] = {
 }
 
 
+#: The OpenBLAS kernels the golden tables were recorded with. The built-in trainer's traces depend on
+#: them (its AVX-512 kernels, "SkylakeX", round a GEMM differently); "Zen" uses the same kernels as
+#: "Haswell" (checked: the same tables). ``scripts/test.sh`` selects them (``OPENBLAS_CORETYPE``).
+RECORDED_BLAS = ("Haswell", "Zen")
+
+
+def blas_mismatch() -> str | None:
+    """Why this process cannot reproduce the golden tables (its OpenBLAS kernels), or None."""
+    import numpy  # noqa: F401  (loads OpenBLAS, which threadpoolctl then finds)
+    from threadpoolctl import threadpool_info
+
+    kernels = {i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"}
+    if kernels and not kernels <= set(RECORDED_BLAS):
+        return (f"the golden tables were recorded with OpenBLAS's {RECORDED_BLAS[0]} kernels and this process "
+                f"uses {', '.join(sorted(map(str, kernels)))}, which round the trainer's GEMMs differently: run "
+                f"bash scripts/test.sh, or set OPENBLAS_CORETYPE={RECORDED_BLAS[0]}")
+    return None
+
+
 def run_case(case: str, out: Path) -> dict[str, bytes]:
     """Run one case into ``out``; returns every CSV table it wrote (relative path -> bytes)."""
     from archsim.cli import main
@@ -84,6 +103,9 @@ def main(argv: list[str]) -> int:
     if argv != ["--update"]:
         print(__doc__)
         return 2
+    if blas_mismatch():
+        print(f"not recorded: {blas_mismatch()}", file=sys.stderr)
+        return 1
     with tempfile.TemporaryDirectory() as tmp:
         for case in CASES:
             tables = run_case(case, Path(tmp) / case)
