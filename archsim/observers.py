@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -63,6 +63,11 @@ class RunObserver(ABC):
 
     #: The observer's own parameters (a frozen dataclass).
     Params: ClassVar[type] = NoParams
+    #: Whether what it does for one scheme needs nothing of the others (the timing model: a model per
+    #: scheme). A run whose observers all split by scheme runs on Dask a scheme a task
+    #: (:func:`archsim.shard.run_by_scheme`): each worker's observer runs :meth:`start` .. :meth:`partial`
+    #: over its scheme, and the client's observer :meth:`join` s the partials before :meth:`finish`.
+    splits_by_scheme: ClassVar[bool] = False
 
     def __init__(self, config: Config, params: Any = None) -> None:
         self.config = config
@@ -76,7 +81,9 @@ class RunObserver(ABC):
     def chunk(self, scheme: str, first_iteration: int, outcome) -> None:
         """``outcome``: the scheme's ``ChunkOutcome`` of iterations ``first_iteration ..
         first_iteration + T - 1``; ``outcome.outcome`` is (T, lines, fields) uint32 with the
-        technology's ``outcome_fields``. Do not keep references to it."""
+        technology's ``outcome_fields``. It is the observer's to read, never to write; drop it as soon
+        as it is done (the stream reuses a chunk's buffers only once nothing holds them, so each one
+        kept costs a fresh buffer)."""
 
     def wear(self, scheme: str, wear: np.ndarray) -> None:
         """Optional: the scheme's final per-cell wear (lines, words, cells), after the last chunk
@@ -85,6 +92,17 @@ class RunObserver(ABC):
     @abstractmethod
     def finish(self) -> ObserverReport:
         """Called once after the last chunk; returns the observer's results."""
+
+    def partial(self) -> Any:
+        """(:attr:`splits_by_scheme` observers) After the replay of a worker's schemes (and their clock
+        rule's second replay): what :meth:`finish` needs of them, picklable."""
+        raise NotImplementedError(f"{type(self).__name__} does not split by scheme")
+
+    def join(self, partials: Sequence[Any], ctx: RunContext) -> None:
+        """(:attr:`splits_by_scheme` observers) On the client, instead of :meth:`start` and the chunks:
+        the :meth:`partial` of every worker (in the run's scheme order) and the run's context; then
+        :meth:`finish` reports as if this observer had seen every scheme."""
+        raise NotImplementedError(f"{type(self).__name__} does not split by scheme")
 
     def write_clock(self, scheme: str):
         """Optional: after the replay, the simulated time of every write of ``scheme`` as the

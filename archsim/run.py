@@ -38,7 +38,7 @@ import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -263,10 +263,20 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     sharded = (shards is not None and shards > 1) or scheduler is not None or dask_workers is not None
     if sharded and observers:
         names = [o.name for o in config.run.observers]
-        names += [type(o).__name__ for o in observers[len(loop.system.observers):]]   # given as objects
-        raise ConfigError(f"run observer(s) {', '.join(names)} see every line of every chunk: a run with them "
-                          "(--timing, --observe, run.observers) is not sharded; "
-                          "drop --workers / --scheduler / --shards")
+        given = [type(o).__name__ for o in observers[len(loop.system.observers):]]   # given as objects
+        on_dask = scheduler is not None or dask_workers is not None
+        if on_dask and shards is None and not given and all(o.splits_by_scheme for o in observers):
+            from archsim.shard import run_by_scheme
+
+            return run_by_scheme(loop, source=source, cache_dir=cache_dir, progress=progress, scheduler=scheduler,
+                                 dask_workers=dask_workers, plugins=plugins, started=t0)
+        unsplit = [n for n, o in zip(names, observers) if not o.splits_by_scheme] + given
+        raise ConfigError(f"run observer(s) {', '.join(names + given)} see every line of every chunk: a run with "
+                          "them (--timing, --observe, run.observers) is not split into line ranges (--shards); on "
+                          "Dask (--workers / --scheduler, no --shards) it runs a scheme a task when every observer "
+                          "splits by scheme (the timing model does"
+                          + (f"; {', '.join(unsplit)} does not" if unsplit else "")
+                          + "); otherwise drop --workers / --scheduler / --shards")
     if sharded:
         from archsim.shard import replay_sharded
 
@@ -278,25 +288,53 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
         loop.replay(observers, source=source, out_dir=out_dir, cache_dir=cache_dir, progress=progress,
                     workers=workers)
         source, layout, schemes = loop.source, loop.layout, loop.schemes
+    tables = scheme_tables(loop, observers, joined if sharded else loop.results(), source=source, layout=layout,
+                           cache_dir=cache_dir, progress=progress, workers=workers)
+    reports = [obs.finish() for obs in observers]
+    return assemble_output(config, schemes, tables, reports, layout, source, time.perf_counter() - t0,
+                           tuple(ranges) if sharded else ())
+
+
+@dataclass
+class SchemeTables:
+    """What a run reports of each scheme before its observers' columns, by scheme: the summary row
+    (:func:`archsim.results.summary_row`), the lifetime columns and the bit-flips table."""
+
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lifetimes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flips: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def update(self, other: "SchemeTables") -> None:
+        self.rows.update(other.rows)
+        self.lifetimes.update(other.lifetimes)
+        self.flips.update(other.flips)
+
+
+def scheme_tables(loop: "RunLoop", observers: Sequence[RunObserver], results, *, source, layout, cache_dir=None,
+                  progress: bool = False, workers: int | None = None) -> SchemeTables:
+    """The :class:`SchemeTables` of ``results`` (:meth:`RunLoop.results`, or a sharded run's joined ones),
+    after the replay; the schemes whose cells change with time are replayed again on the simulated time of
+    an observer that keeps a clock (the clock rule), and their tables are those of that second replay."""
     from archsim.results import flips_table, summary_row
     from archsim.wear import lifetime_columns
 
-    rows, flips = {}, {}
+    config = loop.config
+    out = SchemeTables()
     context = {"memory": loop.technology.name, "workload": _source_label(config, source), "n_params": layout.n_params,
                "lines": layout.lines, "words_per_line": layout.words_per_line}
-    lifetimes = {}
     endurance = loop.technology.endurance(config)
+
     def collect(results) -> None:
         for s, stream, result, error in results:
-            rows[s] = summary_row(result, error, context)
-            lifetimes[s] = lifetime_columns(result, iterations=int(rows[s]["iterations"]), endurance=endurance,
-                                            iteration_time_s=config.run.iteration_time_s,
-                                            time_source="run.iteration_time_s")
-            flips[s] = flips_table(s, result, stream, config.run.iterations)
+            row = out.rows[s] = summary_row(result, error, context)
+            out.lifetimes[s] = lifetime_columns(result, iterations=int(row["iterations"]), endurance=endurance,
+                                                iteration_time_s=config.run.iteration_time_s,
+                                                time_source="run.iteration_time_s")
+            out.flips[s] = flips_table(s, result, stream, config.run.iterations)
 
-    collect(joined if sharded else loop.results())
+    collect(results)
     clocks = {}
-    for s in schemes:  # the clock rule: time-dependent schemes on the simulated time of an observer
+    for s in loop.schemes:  # the clock rule: time-dependent schemes on the simulated time of an observer
         if loop.technology.is_time_dependent(s):
             for obs in observers:
                 clock = obs.write_clock(s)
@@ -308,19 +346,25 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
         again.replay(schemes=list(clocks), source=source, cache_dir=cache_dir, progress=progress, workers=workers,
                      clocks=clocks)
         collect(again.results())
-    reports = [obs.finish() for obs in observers]
-    summary = pd.DataFrame([rows[s] for s in schemes])
-    flips = [flips[s] for s in schemes]
+    return out
+
+
+def assemble_output(config: Config, schemes: Sequence[str], tables: SchemeTables, reports: Sequence[ObserverReport],
+                    layout, source, seconds: float, ranges: tuple = ()) -> RunOutput:
+    """The run's :class:`RunOutput`: the schemes' rows in ``schemes`` order, each report's columns added
+    after them (report order, then scheme and key order), the lifetime columns last."""
+    summary = pd.DataFrame([tables.rows[s] for s in schemes])
+    flips = [tables.flips[s] for s in schemes]
     for rep in reports:
         for scheme, cols in rep.columns.items():
             for key, value in cols.items():
                 if key not in summary.columns:
                     summary[key] = np.nan if not isinstance(value, str) else None
                 summary.loc[summary["scheme"] == scheme, key] = value
-    _add_lifetime_columns(summary, lifetimes)
+    _add_lifetime_columns(summary, tables.lifetimes)
     flips_df = pd.concat(flips, ignore_index=True) if flips else pd.DataFrame()
-    return RunOutput(config, summary, flips_df, layout, source.meta, reports, time.perf_counter() - t0,
-                     _source_label(config, source), tuple(ranges) if sharded else ())
+    return RunOutput(config, summary, flips_df, layout, source.meta, list(reports), seconds,
+                     _source_label(config, source), ranges)
 
 
 def _add_lifetime_columns(summary: pd.DataFrame, lifetimes: dict[str, dict[str, Any]]) -> None:

@@ -23,8 +23,13 @@ to the unsharded run's. How:
   (:class:`archsim.exact.ExactSum`, whose parts join in any grouping); then the summary row and the
   per-bit flips table are built exactly as for one stream.
 
-Observers that need every line of every chunk (the timing model, ``--timing``) are refused: the
-timing model's channels share one clock and one queue per bank, so a run with it is not split.
+Observers that need every line of every chunk (the timing model, ``--timing``) are not split into
+line ranges: the timing model's banks and queues serve every line, and its channels, which share the
+front end's bursts (a burst is done when every channel has accepted its part), would have to wait for
+each other at every burst. A run whose observers all split *by scheme* (the timing model: one model per
+scheme) runs on Dask a scheme a task instead (:func:`run_by_scheme`): each worker replays its scheme
+over every line with its own observers and returns the scheme's tables and the observers' partial
+results; the tables are again byte-identical to the single-process run's.
 """
 from __future__ import annotations
 
@@ -293,5 +298,90 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
     return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
 
 
-__all__ = ["ShardResult", "StreamLabels", "alignment", "line_ranges", "replay_lines", "join_shards",
-           "replay_sharded"]
+@dataclass
+class SchemeTask:
+    """What a worker returns of one scheme of a run split by scheme (:func:`run_scheme`)."""
+
+    scheme: str
+    tables: Any          # archsim.run.SchemeTables of the scheme
+    partials: list       # each observer's partial (RunObserver.partial), in the run's observer order
+    seconds: float = 0.0
+
+
+def run_scheme(config, scheme: str, *, cache_dir=None, plugins: Sequence[str] = ()) -> SchemeTask:
+    """Replay scheme ``scheme`` of the run ``config`` (its plain tables, ``Config.to_dict()``) over every
+    line with the run's observers (``run.observers``), the clock rule included; runs on a Dask worker."""
+    from archsim.config import Config, config_with
+    from archsim.run import RunLoop, scheme_tables
+
+    t0 = time.perf_counter()
+    if plugins:
+        from archsim.cluster import load_plugins
+
+        load_plugins(plugins)
+    loop = RunLoop(config_with(config.to_dict() if isinstance(config, Config) else config, {"run.schemes": [scheme]}))
+    observers = list(loop.system.observers)
+    loop.replay(observers, cache_dir=cache_dir, progress=False)
+    tables = scheme_tables(loop, observers, loop.results(), source=loop.source, layout=loop.layout,
+                           cache_dir=cache_dir)
+    return SchemeTask(scheme, tables, [obs.partial() for obs in observers], time.perf_counter() - t0)
+
+
+def run_by_scheme(loop, *, source=None, cache_dir=None, progress: bool = True, scheduler: Any = None,
+                  dask_workers: int | None = None, plugins: Sequence[str] = (), started: float | None = None):
+    """The run of ``loop`` (a fresh :class:`archsim.run.RunLoop` whose observers all split by scheme) on
+    Dask, a scheme a task (:func:`run_scheme`); the client joins the tasks' tables and observers'
+    partials and builds the run's output as the single-process run does. Returns its
+    :class:`~archsim.run.RunOutput`."""
+    from pathlib import Path
+
+    from archsim.cluster import check_worker, completed, dask_client
+    from archsim.layout import AddressLayout
+    from archsim.observers import RunContext
+    from archsim.run import SchemeTables, assemble_output, open_source, usable_cpus
+
+    from workloads.cache import DEFAULT_CACHE_DIR
+
+    t0 = time.perf_counter() if started is None else started
+    config = loop.config
+    if dask_workers is not None and dask_workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if source is not None:
+        raise ConfigError("a run on Dask opens its trace on the workers: give the trace in the configuration "
+                          "(run.trace), not as a source object")
+    source = open_source(config, cache_dir=cache_dir, progress=progress)  # the metadata; a workload cached
+    if config.run.iterations > source.n_iterations:
+        what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}"
+        raise ConfigError(f"run.iterations = {config.run.iterations}, but the {what} holds only "
+                          f"{source.n_iterations} iterations")
+    layout = AddressLayout.from_meta(source.meta, config.layout)
+    schemes = loop.schemes
+    cache = str(Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).resolve())
+    data = config.to_dict()
+    tasks: dict[str, SchemeTask] = {}
+    with dask_client(scheduler, dask_workers, default_workers=min(len(schemes), usable_cpus())) as client:
+        if not client.nthreads():
+            raise ArchsimError(f"--scheduler {scheduler}: the cluster has no workers")
+        traces = [config.run.trace] if config.run.trace else []
+        for problem in client.run(check_worker, cache, traces).values():  # before any work
+            if problem:
+                raise ArchsimError(problem)
+        futures = [client.submit(run_scheme, data, s, cache_dir=cache, plugins=tuple(plugins),
+                                 key=f"archsim-scheme-{s}", pure=False) for s in schemes]
+        with tqdm(total=len(schemes), disable=not progress, desc="schemes", unit="scheme") as bar:
+            for _, task in completed(futures, "scheme", "archsim-scheme-"):
+                tasks[task.scheme] = task
+                bar.update(1)
+    tables = SchemeTables()
+    for s in schemes:
+        tables.update(tasks[s].tables)
+    observers = list(loop.system.observers)
+    ctx = RunContext(config, loop.technology, schemes, loop.system, source.meta, layout, config.run.iterations, None)
+    for i, obs in enumerate(observers):
+        obs.join([tasks[s].partials[i] for s in schemes], ctx)
+    reports = [obs.finish() for obs in observers]
+    return assemble_output(config, schemes, tables, reports, layout, source, time.perf_counter() - t0)
+
+
+__all__ = ["SchemeTask", "ShardResult", "StreamLabels", "alignment", "line_ranges", "replay_lines", "join_shards",
+           "replay_sharded", "run_by_scheme", "run_scheme"]

@@ -57,8 +57,11 @@ class TimingObserver(RunObserver):
     """
 
     Params = TimingObserverParams
+    splits_by_scheme = True
     #: Chunks a model may have waiting beside the one it simulates before :meth:`chunk` waits for it.
     AHEAD = 1
+
+    _joined: dict[str, TimingResult] | None = None
 
     def start(self, ctx: RunContext) -> None:
         from archsim.run import chunk_iterations, usable_cpus
@@ -139,8 +142,23 @@ class TimingObserver(RunObserver):
 
         return clock
 
+    def partial(self) -> dict[str, TimingResult]:
+        """This worker's schemes' timing results (a run split by scheme)."""
+        return self.results()
+
+    def join(self, partials, ctx: RunContext) -> None:
+        """The timing results of every scheme, from the workers' :meth:`partial` (a run split by scheme)."""
+        joined = {s: r for p in partials for s, r in p.items()}
+        missing = [s for s in ctx.schemes if s not in joined]
+        if missing:
+            raise RuntimeError(f"timing observer: no timing result of scheme(s) {', '.join(missing)} from the workers")
+        self.ctx = ctx
+        self._joined = {s: joined[s] for s in ctx.schemes}
+
     def results(self) -> dict[str, TimingResult]:
         """Each scheme's timing result, after the last chunk (and the wear)."""
+        if self._joined is not None:
+            return self._joined
         try:
             for s in self.models:
                 self._settle(s)

@@ -1,5 +1,6 @@
 """``archsim run --workers N`` / ``--scheduler ADDRESS`` / ``--shards K``: the run replayed in line ranges
-on Dask workers (archsim.shard) writes the tables of the plain run, byte for byte."""
+on Dask workers (archsim.shard), or with the timing model a scheme a task, writes the tables of the plain run,
+byte for byte."""
 from __future__ import annotations
 
 import json
@@ -35,7 +36,43 @@ def test_scheduler_with_a_wear_leveller_gives_the_plain_tables(tmp_path, cluster
     assert _tables(tmp_path / "dask") == _tables(tmp_path / "plain") == _tables(tmp_path / "local")
 
 
-def test_a_run_with_observers_is_refused_in_one_line(tmp_path, capsys):
-    assert main([*RUN, "--timing", "--workers", "2", "--out", str(tmp_path / "x")]) == 2
+def test_the_timing_model_runs_a_scheme_a_task_with_the_plain_tables(tmp_path, cluster):
+    """--timing on Dask: each worker replays one scheme over every line with its timing model (dap, whose
+    cells decay, replayed again on the model's clock there); every table is the plain run's, byte for byte."""
+    args = ["run", "--workload", "mlp-digits", "--iterations", "4", "--schemes", "dcw,appwom,dap", "--timing",
+            "--no-figures", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*args, "--out", str(tmp_path / "dask"), "--scheduler", cluster]) == 0
+    plain = sorted(p.name for p in (tmp_path / "plain").glob("*.csv"))
+    assert "timing_banks.csv" in plain and plain == sorted(p.name for p in (tmp_path / "dask").glob("*.csv"))
+    for name in plain:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
+
+
+def test_observers_that_cannot_split_are_refused_in_one_line(tmp_path, capsys):
+    assert main([*RUN, "--timing", "--shards", "2", "--out", str(tmp_path / "x")]) == 2   # line ranges: no
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "--timing" in err and "--workers" in err
+    assert len(err.splitlines()) == 1 and "--timing" in err and "--shards" in err
+
+
+def test_an_observer_given_as_an_object_is_not_sent_to_workers():
+    import pytest
+
+    from archsim.config import load_config
+    from archsim.errors import ConfigError
+    from archsim.observers import ObserverReport, RunObserver
+    from archsim.run import run_experiment
+
+    class Counting(RunObserver):
+        def start(self, ctx):
+            pass
+
+        def chunk(self, scheme, first_iteration, outcome):
+            pass
+
+        def finish(self):
+            return ObserverReport()
+
+    cfg = load_config(None, ["run.workload=mlp-digits", "run.iterations=2"])
+    with pytest.raises(ConfigError, match="Counting does not"):
+        run_experiment(cfg, observers=[Counting(cfg)], dask_workers=2, progress=False)
