@@ -1,7 +1,7 @@
 """What a run's tables need of a per-cell array, without the cells: :class:`WearDigest`.
 
 A sharded run (:mod:`archsim.shard`) sends each line range's result from its worker to the client;
-the per-cell wear arrays (lines x words x cells, uint64) are by far the largest part, and the tables
+the per-cell wear arrays (lines x words x cells, uint32 or uint64) are by far the largest part, and the tables
 use only a few of their reductions: the largest value, the mean, and per cell position of a word the
 sum and the largest value (the summary's ``max_cell_flips`` / ``mean_cell_flips``, the per-bit flips
 table, the lifetime columns). A :class:`WearDigest` holds those reductions of an array and answers

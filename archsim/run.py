@@ -563,8 +563,8 @@ CHUNK_BYTES = 32 << 20
 #: state is in cache; with one iteration per call they stream all the state from memory for every
 #: iteration (GoogLeNet's 6 M words under the 32 MiB bound: WOM-SET at 70 M word-writes per CPU-second
 #: instead of 150 M at 8, preset 285 M instead of 447 M; docs/performance.md). Eight iterations cost
-#: about 170 bytes per word in flight, an eighth of the per-cell wear of the four paper schemes
-#: (1,280 bytes per word) that such a run holds anyway.
+#: about 170 bytes per word in flight, a quarter of the per-cell wear of the four paper schemes
+#: (640 bytes per word in uint32) that such a run holds anyway.
 CHUNK_MIN_ITERATIONS = 8
 
 

@@ -2,7 +2,14 @@
 # bit-sliced per-cell counters (PLANES bit-planes per lane of up to 64 cells, then
 # byte-lane accumulators at slot[PLANES:PLANES + 8]) that count wear without a loop
 # over cells.
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint32_t, uint64_t
+
+# The per-cell wear array a kernel drains its counters into: uint32 (a stream's default, widened to
+# uint64 before any counter could overflow: archsim.pcm.stream.EncoderStream) or uint64; every kernel
+# taking one is compiled for both.
+ctypedef fused wear_t:
+    uint32_t
+    uint64_t
 
 cdef extern from "archsim_bits.h":
     int popcount64 "archsim_popcount64"(uint64_t x) nogil

@@ -63,7 +63,7 @@ from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 from libc.math cimport log1p, pow, sqrt, INFINITY
 
-from _bits cimport PLANES, add1, ctz64, planes_to_bytes, popcount64
+from _bits cimport PLANES, add1, ctz64, planes_to_bytes, popcount64, wear_t
 from _outcome cimport O_WR, O_WS
 
 cdef enum:
@@ -140,7 +140,7 @@ cdef inline uint64_t due_decays(uint64_t bits, const double* dl, double now, dou
     return gone
 
 
-cdef inline void drain(uint64_t* slot, uint64_t* wear_lane) noexcept nogil:
+cdef inline void drain(uint64_t* slot, wear_t* wear_lane) noexcept nogil:
     """Add one lane's byte-lane accumulators into per-cell wear (lane bit B = cell
     ``32 * (B >> 5) + 31 - (B & 31)`` from the lane's first cell) and clear them."""
     cdef int j, b, bit
@@ -257,7 +257,7 @@ cdef inline void lane_step(uint64_t* cp, uint64_t* zp, uint64_t new, uint64_t m6
 
 
 def dap_chunk(const uint32_t[:, :, ::1] writes, uint32_t[:, ::1] cells, uint32_t[:, ::1] lossy,
-              double[:, :, ::1] deadline, double[:, ::1] earliest, uint64_t[:, ::1] wear,
+              double[:, :, ::1] deadline, double[:, ::1] earliest, wear_t[:, ::1] wear,
               uint32_t[:, :, ::1] outcome, uint32_t[:, :, ::1] stored, bint want_stored,
               const uint32_t[::1] mask, const double[:, ::1] times, int64_t first_write,
               int64_t line_offset, uint64_t seed, int law, double retention, double scale,

@@ -31,6 +31,11 @@ costs nothing per line beyond its writes, however few they are. A cell gains at 
 refresh), so nothing overflows. The WOM kernels count wear per refresh cycle
 instead (see :func:`refresh_groups`).
 
+The wear array is uint32 or uint64 (``wear_t``; both compiled): a cell of it gains at most
+``Encoder.cell_flips_per_write`` per write (2 with a refresh, 1 without, the WOM codes' total read-out
+included), and the stream widens a uint32 array to uint64 before the writes it has fed could take a
+cell past 2**32 - 1 (:class:`archsim.pcm.stream.EncoderStream`), so the narrow width never wraps.
+
 WOM codes are computed bit-parallel: the 32 groups of three cells of a lane
 (G per word) are three masks (A, B, C: the codeword's left, middle, right
 cell; bit g of each mask is group g). Cells are held in *internal* PreSET form (erased =
@@ -43,7 +48,7 @@ from libc.stdlib cimport calloc, free
 from libc.math cimport fabs
 from libc.string cimport memcpy
 
-from _bits cimport PLANES, SPREAD, add1, add2, planes_to_bytes, popcount64
+from _bits cimport PLANES, SPREAD, add1, add2, planes_to_bytes, popcount64, wear_t
 from _outcome cimport O_NREF, O_RR, O_RS, O_WR, O_WS, PCM_FIELDS, pcm_outcome_names
 
 
@@ -79,7 +84,7 @@ cdef inline void add_pair(uint64_t* p, uint64_t m1, uint64_t m2) noexcept nogil:
         add1(p, m2)
 
 
-cdef inline void drain(uint64_t* slot, int nbytes, uint64_t* wear_lane,
+cdef inline void drain(uint64_t* slot, int nbytes, wear_t* wear_lane,
                        const int32_t* lane_cells) noexcept nogil:
     """Add one lane's byte-lane accumulators into per-cell wear and clear them."""
     cdef int j, b
@@ -133,7 +138,7 @@ cdef inline uint64_t* acc_slot(Acc* acc, Py_ssize_t line_in_block, Py_ssize_t w)
     return acc.slots + (line_in_block * acc.words + w) * acc.lanes * SLOT
 
 
-cdef void acc_flush(Acc* acc, Py_ssize_t nlines, bint force_drain, uint64_t[:, ::1] wear,
+cdef void acc_flush(Acc* acc, Py_ssize_t nlines, bint force_drain, wear_t[:, ::1] wear,
                     Py_ssize_t first_line, const int32_t[:, ::1] cellmap) noexcept nogil:
     """Flush the planes of a block of lines; drain into ``wear`` when due or forced."""
     cdef Py_ssize_t i, w
@@ -155,7 +160,7 @@ cdef void acc_flush(Acc* acc, Py_ssize_t nlines, bint force_drain, uint64_t[:, :
         acc.flushes = 0
 
 
-cdef inline void acc_tick(Acc* acc, Py_ssize_t nlines, uint64_t[:, ::1] wear,
+cdef inline void acc_tick(Acc* acc, Py_ssize_t nlines, wear_t[:, ::1] wear,
                           Py_ssize_t first_line, const int32_t[:, ::1] cellmap) noexcept nogil:
     """Count one write of every line of the block; flush the planes before they can overflow."""
     acc.since += 1
@@ -163,7 +168,7 @@ cdef inline void acc_tick(Acc* acc, Py_ssize_t nlines, uint64_t[:, ::1] wear,
         acc_flush(acc, nlines, False, wear, first_line, cellmap)
 
 
-def acc_drain(uint64_t[::1] slots, uint64_t[:, ::1] wear, const int32_t[:, ::1] cellmap,
+def acc_drain(uint64_t[::1] slots, wear_t[:, ::1] wear, const int32_t[:, ::1] cellmap,
               const Py_ssize_t[::1] rows, Py_ssize_t words, Py_ssize_t stride, int lanes, int nb0, int nb1, int nb2):
     """Add the wear the counters of ``rows`` hold into ``wear`` (lines, cells) and clear them.
 
@@ -208,7 +213,7 @@ cdef inline Py_ssize_t block_lines(Py_ssize_t lanes) noexcept nogil:
 
 
 def raw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells,
-              uint64_t[:, ::1] wear, uint32_t[:, :, ::1] outcome,
+              wear_t[:, ::1] wear, uint32_t[:, :, ::1] outcome,
               const int32_t[:, ::1] cellmap, const uint64_t[::1] valid,
               int mode, bint word_unit, int word_bits, uint64_t[::1] acc_slots, int64_t[::1] clock):
     """PreSET / PreRESET / DCW: compare-and-write each lane, then (PreSET/PreRESET) refresh it.
@@ -276,7 +281,7 @@ def raw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells,
 
 
 def fnw_chunk(const uint64_t[:, :, ::1] writes, uint64_t[:, ::1] cells, uint64_t[:, ::1] flags,
-              uint64_t[:, ::1] wear, uint32_t[:, :, ::1] outcome, uint64_t[:, :, ::1] stored,
+              wear_t[:, ::1] wear, uint32_t[:, :, ::1] outcome, uint64_t[:, :, ::1] stored,
               const int32_t[:, ::1] cellmap, const uint64_t[::1] valid,
               int word_bits, int partition_bits, bint want_stored, uint64_t[::1] acc_slots, int64_t[::1] clock):
     """Flip-N-Write: per partition of ``partition_bits`` bits, store the data or its
@@ -430,7 +435,7 @@ cdef inline void refresh_groups(uint32_t* cell3, uint32_t* pol_lane, uint64_t* c
 
 
 def wom_chunk(const uint64_t[:, :, ::1] writes, uint32_t[:, :, ::1] cells, uint32_t[:, ::1] polarity,
-              uint64_t[:, ::1] cycles, uint64_t[:, ::1] wear, uint32_t[:, :, ::1] outcome, uint64_t[:, :, ::1] stored,
+              uint64_t[:, ::1] cycles, wear_t[:, ::1] wear, uint32_t[:, :, ::1] outcome, uint64_t[:, :, ::1] stored,
               const int32_t[:, ::1] cellmap, const uint64_t[::1] valid_groups,
               const uint64_t[:, ::1] gather_table,
               const uint64_t[:, ::1] scatter_hi, const uint64_t[:, ::1] scatter_lo,
@@ -589,8 +594,8 @@ def outcome_summary(const uint32_t[:, :, ::1] outcome, uint64_t[::1] totals):
         totals[PCM_FIELDS] += silent; totals[PCM_FIELDS + 1] += setw; totals[PCM_FIELDS + 2] += resetw
 
 
-def wom_total_wear(const uint64_t[:, ::1] wear, const uint32_t[:, :, ::1] cells, const uint64_t[:, ::1] cycles,
-                   uint64_t[:, ::1] out, int word_groups, bint ping_pong):
+def wom_total_wear(const wear_t[:, ::1] wear, const uint32_t[:, :, ::1] cells, const uint64_t[:, ::1] cycles,
+                   wear_t[:, ::1] out, int word_groups, bint ping_pong):
     """The WOM codes' per-cell wear read-out, one pass in memory order.
 
     ``wear``: (lines, words * 3G) the flips the kernel counted at refreshes; ``cells``: (lines, lanes, 3)

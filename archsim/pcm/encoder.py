@@ -73,6 +73,12 @@ class Encoder(ABC):
     #: The ping-pong policy of a scheme with line polarity (AppWOM, WOM-SET), which the timing
     #: model's region manager follows; None for the others.
     policy: "PingPongPolicy | None" = None
+    #: The most a cell's figure in the wear array (and in :meth:`total_wear`) can grow per write of
+    #: its line, flips: 2 for a scheme that programs a cell and refreshes it back in one write, 1
+    #: without a refresh. With a bound the stream keeps the wear in uint32 and widens it to uint64
+    #: before the writes fed could take a cell past 2**32 - 1 (:class:`~archsim.pcm.stream.EncoderStream`);
+    #: None (the default for a new scheme, whose bound is not known): uint64 from the start.
+    cell_flips_per_write: ClassVar[int | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -121,7 +127,8 @@ class Encoder(ABC):
 
         ``writes``: (T, lines, words) of the word dtype, C-contiguous.
         ``outcome``: (T, lines, 5) uint32, to fill. ``wear``: (lines, words,
-        cells) uint64, to add to. ``stored``: (T, lines, words) or None.
+        cells) uint32 or uint64 (uint64 unless the scheme declares
+        :attr:`cell_flips_per_write`), to add to. ``stored``: (T, lines, words) or None.
         """
 
     def flush_wear(self, state: Any, wear: np.ndarray, lines=None) -> None:

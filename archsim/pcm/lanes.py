@@ -163,7 +163,7 @@ class PendingWear:
     every 124 writes; the rest waits here until :meth:`drain` (called before the wear is read).
     ``clock``: writes since the last plane flush and plane flushes since the last drain, shared by
     all lines (every line gets every write). Memory: ``ACC_SLOT`` x 8 bytes per lane and kind,
-    about a quarter (raw data) to a half (WOM codes) of the wear array itself.
+    about half (raw data) to seven eighths (WOM codes) of a uint32 wear array.
     """
 
     def __init__(self, lines: int, lanes: int, kinds: int, stride: int, nbytes: tuple[int, ...],
@@ -178,7 +178,7 @@ class PendingWear:
 
     def drain(self, wear: np.ndarray, rows=None) -> None:
         """Add the counted wear of ``rows`` (all lines, a slice or an index array) into ``wear``
-        ((lines, words, cells) or flattened per line) and clear those counters."""
+        ((lines, words, cells) or flattened per line; uint32 or uint64) and clear those counters."""
         from archsim import _pcm_kernels
 
         idx = np.arange(self.lines, dtype=np.intp)

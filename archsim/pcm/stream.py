@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
@@ -178,19 +178,35 @@ class EncoderStream(TechnologyStream):
     The lines' cell state, wear and running totals persist between
     :meth:`feed` calls, so a trace can be streamed one iteration, or a batch
     of iterations, at a time; :meth:`result` summarises everything fed so far.
+
+    The per-cell wear is exact and held in uint32 when the scheme bounds what a cell gains per write
+    (:attr:`Encoder.cell_flips_per_write`): before a chunk whose writes could take a cell past
+    :attr:`WEAR32_LIMIT` (writes fed x the bound), the array is widened to uint64 once and stays so.
+    A scheme without a bound, or ``wear_dtype="uint64"``, keeps uint64 from the start;
+    ``wear_dtype="uint32"`` insists on the narrow start (a scheme with a bound only).
     """
 
+    #: The largest flips a uint32 wear array is trusted to reach (2**32 - 1); a class attribute so
+    #: that a test can lower it and watch the widening.
+    WEAR32_LIMIT: ClassVar[int] = 2**32 - 1
+
     def __init__(self, encoder: Encoder, lines: int, words: int, *, pcm: PcmConfig | None = None,
-                 line_offset: int = 0, keep_stored: bool = False) -> None:
+                 line_offset: int = 0, keep_stored: bool = False, wear_dtype: str | None = None) -> None:
         if lines <= 0 or words <= 0:
             raise ConfigError(f"a replay needs at least one line and one word, not {lines} x {words}")
+        if wear_dtype not in (None, "uint32", "uint64"):
+            raise ConfigError(f"wear_dtype must be 'uint32', 'uint64' or None (by the scheme), not {wear_dtype!r}")
+        if wear_dtype == "uint32" and encoder.cell_flips_per_write is None:
+            raise ConfigError(f"wear_dtype = 'uint32': scheme {encoder.name} does not bound the flips a cell "
+                              "takes per write (Encoder.cell_flips_per_write), so its wear is kept in uint64")
         self.encoder = encoder
         self.lines = lines
         self.words = words
         self.pcm = pcm or PcmConfig()
         self.keep_stored = keep_stored
         self.state = encoder.new_state(lines, words, line_offset)
-        self._wear = np.zeros((lines, words, encoder.cells_per_word), dtype=np.uint64)
+        narrow = wear_dtype == "uint32" or (wear_dtype is None and encoder.cell_flips_per_write is not None)
+        self._wear = np.zeros((lines, words, encoder.cells_per_word), dtype=np.uint32 if narrow else np.uint64)
         # the outcome fields summed, then silent, SET and RESET-only line writes (_kernels.SUMMARY_FIELDS)
         self._totals = np.zeros(len(_kernels.SUMMARY_FIELDS), dtype=np.uint64)
         self._iterations = 0
@@ -216,11 +232,22 @@ class EncoderStream(TechnologyStream):
         outcome.fill(0)
         need_stored = want_stored or self.keep_stored
         stored = self._chunk_buffer("stored", w.shape, w.dtype) if need_stored else None
+        self._fit_wear(T)
         self.encoder.encode(self.state, w, outcome, self._wear, stored)
         self._account(outcome)
         if self.keep_stored and stored is not None:
             self._stored.append(stored)
         return ChunkOutcome(outcome, stored, self.encoder.chunk_extras(self.state, outcome, self.pcm), OUTCOME_FIELDS)
+
+    def _fit_wear(self, writes: int) -> None:
+        """Widen a uint32 wear array to uint64 (once; the kernels then run their uint64 form) before
+        ``writes`` more writes could take a cell past :attr:`WEAR32_LIMIT`: a cell holds at most the
+        writes fed x :attr:`Encoder.cell_flips_per_write` (the pending counters' share included, and the
+        read-out of :meth:`Encoder.total_wear`), so a uint32 counter never wraps."""
+        if self._wear.dtype != np.uint32:
+            return
+        if (self._iterations + writes) * self.encoder.cell_flips_per_write > self.WEAR32_LIMIT:
+            self._wear = self._wear.astype(np.uint64)
 
     def _chunk_buffer(self, key: str, shape: tuple[int, ...], dtype) -> np.ndarray:
         """An array for a chunk's outcomes or stored values: the previous chunk's when its shape fits and
@@ -239,7 +266,7 @@ class EncoderStream(TechnologyStream):
 
     @property
     def wear(self) -> np.ndarray:
-        """Flips per cell so far, shape (lines, words, cells)."""
+        """Flips per cell so far, shape (lines, words, cells), uint32 or uint64 (the stream's wear width)."""
         self.encoder.flush_wear(self.state, self._wear)
         return self.encoder.total_wear(self.state, self._wear)
 

@@ -97,6 +97,7 @@ class DapEncoder(Encoder):
     Params = DapParams
     needs_read = True
     exact = False
+    cell_flips_per_write = 1  # a data-comparison write; a decay programs nothing
     time_dependent = True
 
     @classmethod

@@ -48,6 +48,7 @@ class FlipNWrite(Encoder):
     At most ceil((N+1)/2) cells of a partition are programmed per write."""
 
     Params = FnwParams
+    cell_flips_per_write = 1  # a data or flag cell is programmed at most once per write, no refresh
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)

@@ -106,6 +106,7 @@ class Preset(_RawEncoder):
     Params = RawParams
     needs_read = False
     mode = 1
+    cell_flips_per_write = 2  # the write and the PreSET after it
 
 
 @PCM_SCHEMES.register("prereset")
@@ -116,6 +117,7 @@ class Prereset(_RawEncoder):
     Params = ZeroStartParams
     needs_read = False
     mode = 2
+    cell_flips_per_write = 2  # the write and the PreRESET after it
 
 
 @PCM_SCHEMES.register("dcw")
@@ -125,4 +127,5 @@ class Dcw(_RawEncoder):
 
     Params = ZeroStartParams
     mode = 0
+    cell_flips_per_write = 1  # no pre-operation
 

@@ -38,6 +38,11 @@ class _WomEncoder(Encoder):
     and ping-pong. Subclasses fix the defaults."""
 
     approximate_default = False
+    #: A cell is programmed at most once per refresh cycle and a cycle takes at least one write. Without
+    #: ping-pong a refresh adds 2 per programmed cell (its programming and the PreSET/PreRESET back) and the
+    #: read-out 1 per cell programmed in the current cycle: at most 2 per write. With ping-pong every cell
+    #: flips once per cycle (completed cycles, counted in ``cycles``, plus the current one): at most 1.
+    cell_flips_per_write = 2
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
@@ -98,7 +103,7 @@ class _WomEncoder(Encoder):
         ping-pong cycles of each word (one flip per cell each), plus the cells programmed in
         the current cycle (one flip each, not yet counted). One pass in memory order
         (:func:`archsim._pcm_kernels.wom_total_wear`); :func:`wom_total_wear_numpy` is the plain form."""
-        out = np.empty(wear.shape, dtype=np.uint64)
+        out = np.empty(wear.shape, dtype=wear.dtype)   # the same width: the stream's bound covers the total
         if wear.size:
             K.wom_total_wear(_flat_wear(np.ascontiguousarray(wear)), np.ascontiguousarray(state.cells),
                              np.ascontiguousarray(state.cycles), out.reshape(out.shape[0], -1), len(self.groups),
