@@ -26,11 +26,14 @@ def write_latency_ns(set_cells, reset_cells, pcm: "PcmConfig", lossy_cells=0,
     once, the full SETs go first in ceil(sets / B) rounds of SET latency; the other cells fill the
     room left in the last SET round and then take ceil(rest / B) rounds of the longest other pulse.
     """
+    budget = pcm.write_power_budget
+    if budget <= 0 and np.ndim(lossy_cells) == 0 and lossy_cells == 0:  # the common case, without int64 copies
+        rest = np.where(np.asarray(reset_cells) > 0, pcm.reset_latency_ns, 0.0)
+        return np.where(np.asarray(set_cells) > 0, pcm.set_latency_ns, rest)
     f = np.asarray(set_cells, dtype=np.int64)
     r = np.asarray(reset_cells, dtype=np.int64)
     lo = np.asarray(lossy_cells, dtype=np.int64)
     rest_latency = np.maximum(np.where(lo > 0, lossy_set_latency_ns, 0.0), np.where(r > 0, pcm.reset_latency_ns, 0.0))
-    budget = pcm.write_power_budget
     if budget <= 0:
         return np.where(f > 0, pcm.set_latency_ns, rest_latency)
     set_rounds = -(-f // budget)

@@ -100,6 +100,15 @@ CHUNK_BYTES_PER_LINE = 32
 CHUNK_BYTES_PER_INTERMEDIATE_LINE = 5 * 4 + 2 * 8 + 2 * 8 + 4 * 4
 
 
+def _add_per_bank(bank_wear: np.ndarray, units: np.ndarray, flips: np.ndarray) -> None:
+    """``bank_wear[units[i]] += flips[i]`` for every i, in place. Integer flips are summed per bank by
+    ``bincount`` first (exact below 2^53, so the same numbers as one addition at a time); others one at a time."""
+    if flips.dtype.kind in "ui":
+        bank_wear += np.bincount(units, weights=flips, minlength=bank_wear.shape[0])
+    else:
+        np.add.at(bank_wear, units, flips)
+
+
 def available_memory_bytes() -> int | None:
     """Memory this machine can give now (psutil's ``available``; ``None`` where it cannot be told)."""
     try:
@@ -314,7 +323,7 @@ class TimingModel:
             acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
             acc[first_line:first_line + v.shape[0]] += v
             if k == "flips":  # the banks' wear so far, as the scheduling policies see it
-                np.add.at(self.spec.bank_wear, self.line_unit[first_line:first_line + v.shape[0]], v)
+                _add_per_bank(self.spec.bank_wear, self.line_unit[first_line:first_line + v.shape[0]], v)
 
     def feed(self, chunk: ChunkOutcome) -> None:
         """Simulate the iterations of one chunk: the weights' chunk outcome (from the technology's
@@ -367,7 +376,7 @@ class TimingModel:
                     acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
                     np.add.at(acc, c.lines, v)
                     if k == "flips":
-                        np.add.at(self.spec.bank_wear, self.line_unit[c.lines], v)
+                        _add_per_bank(self.spec.bank_wear, self.line_unit[c.lines], v)
                     else:
                         self.levelling["energy_pj"] += float(np.sum(v))
             for kind, wait in ((READ, COMPLETED), (WRITE, ACCEPTED)):

@@ -30,7 +30,10 @@ INF_PS = 2**63 - 1
 
 def to_ps(ns) -> np.ndarray:
     """ns (float) -> integer ps, rounded to nearest."""
-    return np.rint(np.asarray(ns, dtype=np.float64) * 1000.0).astype(np.int64)
+    ps = np.multiply(ns, 1000.0, dtype=np.float64)
+    if ps.ndim == 0:
+        return np.rint(ps).astype(np.int64)
+    return np.rint(ps, out=ps).astype(np.int64)
 
 
 @dataclass
