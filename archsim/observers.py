@@ -93,6 +93,10 @@ class RunObserver(ABC):
     def finish(self) -> ObserverReport:
         """Called once after the last chunk; returns the observer's results."""
 
+    def abort(self) -> None:
+        """Optional: the run failed after :meth:`start`; stop any work in flight and release what is held
+        (called once, instead of :meth:`finish`)."""
+
     def partial(self) -> Any:
         """(:attr:`splits_by_scheme` observers) After the replay of a worker's schemes (and their clock
         rule's second replay): what :meth:`finish` needs of them, picklable."""

@@ -251,7 +251,8 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     line ranges replayed one after the other in this process, or, with ``scheduler`` (an
     address, a dask ``Client`` or cluster, :mod:`archsim.cluster`) or ``dask_workers`` (a
     ``LocalCluster`` of that many single-threaded processes), on Dask (``shards`` default: one
-    per worker thread; ``plugins``: plugin modules the workers load). Not with observers.
+    per worker thread; ``plugins``: plugin modules the workers load). With observers only on Dask and only
+    if every one splits by scheme (the timing model): then a scheme a task (:func:`archsim.shard.run_by_scheme`).
     """
     t0 = time.perf_counter()
     if shards is not None and shards < 1:
@@ -502,6 +503,10 @@ class RunLoop:
                     bar.update(lines.shape[0])
                     if on_chunk is not None:
                         on_chunk(int(lines.shape[0]))
+            except BaseException:
+                for obs in observers:  # the run stops here: observers release their threads and memory
+                    obs.abort()
+                raise
             finally:
                 chunks.close()
 

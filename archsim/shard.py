@@ -38,6 +38,7 @@ import math
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -230,6 +231,51 @@ class _ShardProgress:
         self._bar.close()
 
 
+def _client_source(config, source, cache_dir, progress: bool, distributed: bool, dask_workers: int | None):
+    """The client's side of a split run before any work: the trace source (opened here too, for the metadata,
+    the iteration check and a recorded workload cached for the workers) and the address layout."""
+    from archsim.layout import AddressLayout
+    from archsim.run import open_source
+
+    if dask_workers is not None and dask_workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if distributed and source is not None:
+        raise ConfigError("a run on Dask opens its trace on the workers: give the trace in the configuration "
+                          "(run.trace), not as a source object")
+    if source is None:
+        source = open_source(config, cache_dir=cache_dir, progress=progress)
+    if config.run.iterations > source.n_iterations:
+        what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}"
+        raise ConfigError(f"run.iterations = {config.run.iterations}, but the {what} holds only "
+                          f"{source.n_iterations} iterations")
+    return source, AddressLayout.from_meta(source.meta, config.layout)
+
+
+def _worker_cache(cache_dir) -> str:
+    """The client's trace cache by its absolute path: a worker elsewhere on a shared filesystem finds the same."""
+    from pathlib import Path
+
+    from workloads.cache import DEFAULT_CACHE_DIR
+
+    return str(Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).resolve())
+
+
+@contextmanager
+def _checked_client(config, cache: str, scheduler, dask_workers: int | None, default_workers: int):
+    """A Dask client (:func:`archsim.cluster.dask_client`) whose cluster has workers that all see the trace
+    and the trace cache (asked before any work; one error naming the worker and the path otherwise)."""
+    from archsim.cluster import check_worker, dask_client
+
+    with dask_client(scheduler, dask_workers, default_workers=default_workers) as client:
+        if not client.nthreads():
+            raise ArchsimError(f"--scheduler {scheduler}: the cluster has no workers")
+        traces = [config.run.trace] if config.run.trace else []
+        for problem in client.run(check_worker, cache, traces).values():
+            if problem:
+                raise ArchsimError(problem)
+        yield client
+
+
 def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, workers: int | None = None,
                    shards: int | None = None, scheduler: Any = None, dask_workers: int | None = None,
                    plugins: Sequence[str] = ()):
@@ -237,23 +283,9 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
     process one after the other (no ``scheduler`` nor ``dask_workers``; ``shards`` ranges), or on Dask
     (``shards`` ranges, default one per worker thread). Returns (source, layout, joined results as
     :func:`join_shards` yields them, the line ranges). ``workers``: threads per in-process shard."""
-    from archsim.layout import AddressLayout
-    from archsim.run import open_source
-
     config = loop.config
     distributed = scheduler is not None or dask_workers is not None
-    if dask_workers is not None and dask_workers < 1:
-        raise ConfigError("--workers must be at least 1")
-    if distributed and source is not None:
-        raise ConfigError("a sharded run on Dask opens its trace on the workers: give the trace in the "
-                          "configuration (run.trace), not as a source object")
-    if source is None:  # here too: the metadata, the iteration check, a recorded workload cached for the workers
-        source = open_source(config, cache_dir=cache_dir, progress=progress)
-    if config.run.iterations > source.n_iterations:
-        what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}"
-        raise ConfigError(f"run.iterations = {config.run.iterations}, but the {what} holds only "
-                          f"{source.n_iterations} iterations")
-    layout = AddressLayout.from_meta(source.meta, config.layout)
+    source, layout = _client_source(config, source, cache_dir, progress, distributed, dask_workers)
     align = alignment(loop.system, layout, loop.schemes)
     if not distributed:
         ranges = line_ranges(layout.lines, shards or 1, align)
@@ -263,36 +295,26 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
             parts.append(replay_lines(config, first, end, source=source, cache_dir=cache_dir, threads=workers))
         return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
 
-    from pathlib import Path
-
-    from archsim.cluster import check_worker, completed, dask_client
+    from archsim.cluster import completed
     from archsim.run import usable_cpus
 
-    from workloads.cache import DEFAULT_CACHE_DIR
-
-    # the client's trace cache by its absolute path: a worker elsewhere on a shared filesystem finds the same
-    cache = str(Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).resolve())
+    cache = _worker_cache(cache_dir)
     data = config.to_dict()  # resolved: the trace by its absolute path, every scheme's parameters explicit
-    with dask_client(scheduler, dask_workers, default_workers=usable_cpus()) as client:
+    with _checked_client(config, cache, scheduler, dask_workers, usable_cpus()) as client:
         nthreads = client.nthreads()
-        if not nthreads:
-            raise ArchsimError(f"--scheduler {scheduler}: the cluster has no workers")
-        traces = [config.run.trace] if config.run.trace else []
-        for problem in client.run(check_worker, cache, traces).values():  # before any work
-            if problem:
-                raise ArchsimError(problem)
         want = shards or sum(nthreads.values())
         ranges = line_ranges(layout.lines, want, align)
         _note_fewer(ranges, want, align, layout.lines)
         threads = min(nthreads.values())
-        name = f"archsim-shard-progress-{uuid.uuid4().hex}" if progress else None
+        run_id = uuid.uuid4().hex  # keys of their own: another run's tasks on a shared scheduler are not these
+        name = f"archsim-shard-progress-{run_id}" if progress else None
         futures = [client.submit(replay_lines, data, first, end, cache_dir=cache, threads=threads,
-                                 plugins=tuple(plugins), progress_queue=name, key=f"archsim-shard-{first}-{end}",
-                                 pure=False)
+                                 plugins=tuple(plugins), progress_queue=name,
+                                 key=f"archsim-shard-{run_id}-{first}-{end}", pure=False)
                    for first, end in ranges]
         parts = []
         with _ShardProgress(client, name, ranges, layout.lines, config.run.iterations) as bar:
-            for _, part in completed(futures, "shard", "archsim-shard-"):
+            for _, part in completed(futures, "shard", f"archsim-shard-{run_id}-"):
                 parts.append(part)
                 bar.done(part.first)
     return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
@@ -333,43 +355,23 @@ def run_by_scheme(loop, *, source=None, cache_dir=None, progress: bool = True, s
     Dask, a scheme a task (:func:`run_scheme`); the client joins the tasks' tables and observers'
     partials and builds the run's output as the single-process run does. Returns its
     :class:`~archsim.run.RunOutput`."""
-    from pathlib import Path
-
-    from archsim.cluster import check_worker, completed, dask_client
-    from archsim.layout import AddressLayout
+    from archsim.cluster import completed
     from archsim.observers import RunContext
-    from archsim.run import SchemeTables, assemble_output, open_source, usable_cpus
-
-    from workloads.cache import DEFAULT_CACHE_DIR
+    from archsim.run import SchemeTables, assemble_output, usable_cpus
 
     t0 = time.perf_counter() if started is None else started
     config = loop.config
-    if dask_workers is not None and dask_workers < 1:
-        raise ConfigError("--workers must be at least 1")
-    if source is not None:
-        raise ConfigError("a run on Dask opens its trace on the workers: give the trace in the configuration "
-                          "(run.trace), not as a source object")
-    source = open_source(config, cache_dir=cache_dir, progress=progress)  # the metadata; a workload cached
-    if config.run.iterations > source.n_iterations:
-        what = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}"
-        raise ConfigError(f"run.iterations = {config.run.iterations}, but the {what} holds only "
-                          f"{source.n_iterations} iterations")
-    layout = AddressLayout.from_meta(source.meta, config.layout)
+    source, layout = _client_source(config, source, cache_dir, progress, True, dask_workers)
     schemes = loop.schemes
-    cache = str(Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).resolve())
+    cache = _worker_cache(cache_dir)
     data = config.to_dict()
     tasks: dict[str, SchemeTask] = {}
-    with dask_client(scheduler, dask_workers, default_workers=min(len(schemes), usable_cpus())) as client:
-        if not client.nthreads():
-            raise ArchsimError(f"--scheduler {scheduler}: the cluster has no workers")
-        traces = [config.run.trace] if config.run.trace else []
-        for problem in client.run(check_worker, cache, traces).values():  # before any work
-            if problem:
-                raise ArchsimError(problem)
+    run_id = uuid.uuid4().hex  # keys of their own: another run's tasks on a shared scheduler are not these
+    with _checked_client(config, cache, scheduler, dask_workers, min(len(schemes), usable_cpus())) as client:
         futures = [client.submit(run_scheme, data, s, cache_dir=cache, plugins=tuple(plugins),
-                                 key=f"archsim-scheme-{s}", pure=False) for s in schemes]
+                                 key=f"archsim-scheme-{run_id}-{s}", pure=False) for s in schemes]
         with tqdm(total=len(schemes), disable=not progress, desc="schemes", unit="scheme") as bar:
-            for _, task in completed(futures, "scheme", "archsim-scheme-"):
+            for _, task in completed(futures, "scheme", f"archsim-scheme-{run_id}-"):
                 tasks[task.scheme] = task
                 bar.update(1)
     tables = SchemeTables()

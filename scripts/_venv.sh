@@ -12,7 +12,7 @@ cd "$root"
 # committed figures and golden tables were made with the Haswell kernels, which every CPU with AVX2 and
 # FMA runs, so both quick-start commands use them unless OPENBLAS_CORETYPE is already set
 # (docs/user-guide.md, "Reproducibility").
-if [ -z "${OPENBLAS_CORETYPE-}" ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
+if [ -z "${OPENBLAS_CORETYPE-}" ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo 2>/dev/null; then
   export OPENBLAS_CORETYPE=Haswell
 fi
 extras="${ARCHSIM_EXTRAS-test,torch}"

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def write_latency_ns(set_cells, reset_cells, pcm: "PcmConfig", lossy_cells=0,
                      lossy_set_latency_ns: float = 0.0) -> np.ndarray:
     """Latency (ns) of line writes that (full-)SET ``set_cells``, RESET ``reset_cells`` and lossy-SET
-    ``lossy_cells`` cells (DAP's short SET pulse of ``lossy_set_latency_ns``).
+    ``lossy_cells`` cells (DAP's short SET pulse of ``lossy_set_latency_ns``); the counts are integers.
 
     With no write-power budget, all pulses run at once: the SET latency if any cell is fully SET,
     else the longest of the lossy-SET and RESET pulses it uses, else 0. With a budget of B cells at

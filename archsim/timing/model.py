@@ -97,13 +97,17 @@ BYTES_PER_LINE = 160
 #: for the chunk being encoded and the next), its outcome, its service times in ns and the line
 #: totals' counters.
 CHUNK_BYTES_PER_LINE = 32
+#: Bytes per weight line and iteration of the weights' chunk outcomes the ``timing`` observer holds for a model
+#: beside the stream's own: the chunk being simulated on the model's thread and the one waiting
+#: (:attr:`archsim.timing.observer.TimingObserver.AHEAD`), (T, lines, 5) uint32 each.
+HELD_BYTES_PER_LINE = 2 * 5 * 4
 CHUNK_BYTES_PER_INTERMEDIATE_LINE = 5 * 4 + 2 * 8 + 2 * 8 + 4 * 4
 
 
 def _add_per_bank(bank_wear: np.ndarray, units: np.ndarray, flips: np.ndarray) -> None:
     """``bank_wear[units[i]] += flips[i]`` for every i, in place. Integer flips are summed per bank by
     ``bincount`` first (exact below 2^53, so the same numbers as one addition at a time); others one at a time."""
-    if flips.dtype.kind in "ui":
+    if flips.dtype.kind in "ui" and flips.ndim == 1:
         bank_wear += np.bincount(units, weights=flips, minlength=bank_wear.shape[0])
     else:
         np.add.at(bank_wear, units, flips)
@@ -144,7 +148,7 @@ def check_memory(config, technology, scheme: str, lines: int, inter_lines: int, 
                 tracemalloc.stop()
     T = max(0, int(chunk_iterations))
     word_bytes = config.layout.word_bits // 8
-    chunk = T * (lines * CHUNK_BYTES_PER_LINE
+    chunk = T * (lines * CHUNK_BYTES_PER_LINE + (lines - inter_lines) * HELD_BYTES_PER_LINE
                  + inter_lines * (2 * words * word_bytes + CHUNK_BYTES_PER_INTERMEDIATE_LINE))
     need = lines * BYTES_PER_LINE + inter_lines * per_line + chunk
     have = available_memory_bytes() if available is None else available

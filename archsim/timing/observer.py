@@ -67,6 +67,7 @@ class TimingObserver(RunObserver):
         from archsim.run import chunk_iterations, usable_cpus
 
         self.ctx = ctx
+        self._joined = None
         chunk = chunk_iterations(ctx.config, ctx.layout)
         self.models = {}
         for s in ctx.schemes:  # each model's memory estimate is checked with those of the schemes before it
@@ -95,8 +96,12 @@ class TimingObserver(RunObserver):
             raise RuntimeError(f"timing observer: scheme {scheme} got iteration {first_iteration}, "
                                f"expected {self._fed[scheme]}")
         jobs = self._jobs[scheme]
-        while len(jobs) > self.AHEAD:
-            jobs.popleft().result()
+        try:
+            while len(jobs) > self.AHEAD:
+                jobs.popleft().result()
+        except BaseException:
+            self.abort()
+            raise
         jobs.append(self._lanes[scheme].submit(self.models[scheme].feed, outcome))
         self._fed[scheme] += int(np.shape(getattr(outcome, "outcome", outcome))[0])
 
@@ -105,6 +110,16 @@ class TimingObserver(RunObserver):
         jobs = self._jobs[scheme]
         while jobs:
             jobs.popleft().result()
+
+    def abort(self) -> None:
+        """Stop the models' threads (chunks not yet simulated are dropped) and the intermediate data's pool."""
+        for lane in getattr(self, "_lanes", {}).values():
+            lane.shutdown(wait=True, cancel_futures=True)
+        for jobs in getattr(self, "_jobs", {}).values():
+            jobs.clear()
+        if getattr(self, "_pool", None) is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def model(self, scheme: str) -> TimingModel:
         """The scheme's model, once it has simulated every chunk handed to it so far."""
@@ -162,9 +177,11 @@ class TimingObserver(RunObserver):
         try:
             for s in self.models:
                 self._settle(s)
-        finally:
-            for lane in self._lanes.values():
-                lane.shutdown(cancel_futures=True)
+        except BaseException:
+            self.abort()
+            raise
+        for lane in self._lanes.values():
+            lane.shutdown()
         results = {s: m.finish() for s, m in self.models.items()}
         if self._pool is not None:
             self._pool.shutdown()

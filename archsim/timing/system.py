@@ -29,8 +29,8 @@ INF_PS = 2**63 - 1
 
 
 def to_ps(ns) -> np.ndarray:
-    """ns (float) -> integer ps, rounded to nearest."""
-    ps = np.multiply(ns, 1000.0, dtype=np.float64)
+    """ns (float) -> integer ps, rounded to nearest (an int64 array; a 0-d one for a scalar)."""
+    ps = np.multiply(np.asarray(ns), 1000.0, dtype=np.float64)
     if ps.ndim == 0:
         return np.rint(ps).astype(np.int64)
     return np.rint(ps, out=ps).astype(np.int64)

@@ -9,7 +9,7 @@ from archsim.compose import build
 from archsim.config import load_config
 from archsim.errors import ConfigError
 from archsim.timing.model import (BYTES_PER_LINE, CHUNK_BYTES_PER_INTERMEDIATE_LINE, CHUNK_BYTES_PER_LINE,
-                                   check_memory)
+                                   HELD_BYTES_PER_LINE, check_memory)
 
 
 def _pcm():
@@ -42,7 +42,8 @@ def test_the_estimate_counts_a_chunks_temporaries():
     cfg, tech = _pcm()
     base = check_memory(cfg, tech, "preset", 5000, 4000, 16, 1000, available=1 << 50)
     more = check_memory(cfg, tech, "preset", 5000, 4000, 16, 1000, available=1 << 50, chunk_iterations=10)
-    assert more - base == 10 * (5000 * CHUNK_BYTES_PER_LINE + 4000 * (2 * 16 * 4 + CHUNK_BYTES_PER_INTERMEDIATE_LINE))
+    assert more - base == 10 * (5000 * CHUNK_BYTES_PER_LINE + 1000 * HELD_BYTES_PER_LINE  # the held weights' outcomes
+                                + 4000 * (2 * 16 * 4 + CHUNK_BYTES_PER_INTERMEDIATE_LINE))
     with pytest.raises(ConfigError, match=r"of it the temporaries of chunks of 400 iterations.*run.chunk_iterations"):
         check_memory(cfg, tech, "preset", 5000, 4000, 16, 1000, available=int(base * 3), chunk_iterations=400)
 

@@ -51,6 +51,28 @@ def _run(engine, t, bursts, lines, wear=None):
             sorted(system.preemption_log()))
 
 
+@pytest.mark.parametrize("banks", [32, 33])      # 64 banks a channel: the kernel's bank masks; 66: its scans
+@pytest.mark.parametrize("scheduling", SCHEDULING_POLICIES.names())
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fast_equals_reference_at_the_bank_mask_limit(scheduling, banks, seed):
+    """The fast kernel keeps its banks' states as 64-bit masks up to 64 banks a channel and scans above:
+    both sides of the limit give the reference's requests, refreshes and statistics."""
+    params = {"write_high_watermark": 3, "write_low_watermark": 1, "batch": 3, "region_lines": 3, "hit_cap": 2,
+              "cancel_below": 0.9, "iteration_ns": 100.0, "max_active_writes": 2}
+    known = SCHEDULING_POLICIES.params_type(scheduling).__dataclass_fields__
+    t = timing(channels=1 + seed, ranks=2, banks=banks,
+               scheduling={"name": scheduling, **{k: v for k, v in params.items() if k in known}},
+               read_queue=3, write_queue=4, requests_in_flight=6, address_mapping=["RoCoBaRaCh", "RoBaRaCoCh"][seed],
+               row_lines=2, page_policy=["none", "open"][seed])
+    lines = 400
+    bursts = _scenario(seed, lines)
+    wear = np.random.default_rng(seed + 100).integers(0, 50, 4 * banks * 2).astype(float)
+    fast = _run("fast", t, bursts, lines, wear)
+    ref = _run("reference", t, bursts, lines, wear)
+    assert fast[0].equal(ref[0]) and fast[1:] == ref[1:]
+    assert fast[0].bank[:, 1].sum() > 0 and fast[0].req[:, :, 0].sum() > 200  # refreshes and requests ran
+
+
 @pytest.mark.parametrize("manager", REGION_MANAGERS.names())
 @pytest.mark.parametrize("refresh", REFRESH_POLICIES.names())
 @pytest.mark.parametrize("scheduling", SCHEDULING_POLICIES.names())
