@@ -9,7 +9,8 @@ The rules (also in ``docs/user-guide.md``, "Output folders"):
   when its manifest says so. ``archsim report`` reads only complete folders, and only the files their
   manifest names (stale files of an earlier run are never mistaken for this run's).
 - A command writes into a folder that does not exist, an empty folder, or a folder of the same command:
-  resumable commands (``accuracy``, ``timing sweep-gap``, ``sweep``) pick up their saved state there (an
+  resumable commands (``accuracy``, ``timing sweep-gap``, ``sweep``, and ``run`` split into line ranges or
+  schemes: ``--shards``, ``--workers``, ``--scheduler``) pick up their saved state there (an
   interrupted run finishes, a finished one is extended or rewritten); the others start over in an
   interrupted folder and refuse a *complete* one. ``--overwrite`` starts over in any archsim folder (it first
   removes the files and saved state its manifest names). A folder of another command is refused, and so is

@@ -237,7 +237,7 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
                    out_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
                    progress: bool = True, workers: int | None = None, shards: int | None = None,
                    scheduler: Any = None, dask_workers: int | None = None,
-                   plugins: Sequence[str] = ()) -> RunOutput:
+                   plugins: Sequence[str] = (), parts_dir: str | os.PathLike | None = None) -> RunOutput:
     """Replay the configured trace under every scheme; returns the tables (writes nothing).
 
     ``config``: the configuration, or the :class:`~archsim.compose.System` built from it.
@@ -253,6 +253,8 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     ``LocalCluster`` of that many single-threaded processes), on Dask (``shards`` default: one
     per worker thread; ``plugins``: plugin modules the workers load). With observers only on Dask and only
     if every one splits by scheme (the timing model): then a scheme a task (:func:`archsim.shard.run_by_scheme`).
+    ``parts_dir``: a split run keeps each finished part (line range, or scheme) there and takes it from there
+    when run again (:class:`archsim.shard.SavedParts`): an interrupted run resumes.
     """
     t0 = time.perf_counter()
     if shards is not None and shards < 1:
@@ -270,7 +272,7 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
             from archsim.shard import run_by_scheme
 
             return run_by_scheme(loop, source=source, cache_dir=cache_dir, progress=progress, scheduler=scheduler,
-                                 dask_workers=dask_workers, plugins=plugins, started=t0)
+                                 dask_workers=dask_workers, plugins=plugins, started=t0, parts_dir=parts_dir)
         unsplit = [n for n, o in zip(names, observers) if not o.splits_by_scheme] + given
         raise ConfigError(f"run observer(s) {', '.join(names + given)} see every line of every chunk: a run with "
                           "them (--timing, --observe, run.observers) is not split into line ranges (--shards); on "
@@ -283,7 +285,8 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
 
         source, layout, joined, ranges = replay_sharded(loop, source=source, cache_dir=cache_dir, progress=progress,
                                                         workers=workers, shards=shards, scheduler=scheduler,
-                                                        dask_workers=dask_workers, plugins=plugins)
+                                                        dask_workers=dask_workers, plugins=plugins,
+                                                        parts_dir=parts_dir)
         schemes = loop.schemes
     else:
         loop.replay(observers, source=source, out_dir=out_dir, cache_dir=cache_dir, progress=progress,

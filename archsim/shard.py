@@ -39,6 +39,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -231,6 +232,58 @@ class _ShardProgress:
         self._bar.close()
 
 
+#: The folder (inside a run's output folder) that keeps each finished part of a split run, for resuming.
+PARTS = "parts"
+
+
+class SavedParts:
+    """The finished parts of a split run (line ranges, or schemes), kept as files in ``folder`` so that a
+    run interrupted and started again into the same output folder replays only the parts it had not
+    finished (the tables come out the same: a part's result is what its worker returned). A part is
+    named by the run's resolved configuration and archsim's version (a changed setting or release
+    replays everything) and by the part itself; files are written atomically. ``folder`` None: nothing kept."""
+
+    def __init__(self, folder, config) -> None:
+        import hashlib
+        import json
+
+        from archsim import __version__
+
+        self.folder = None if folder is None else Path(folder)
+        run = json.dumps({"config": config.to_dict(), "archsim": __version__}, sort_keys=True, default=str)
+        self.run_id = hashlib.sha256(run.encode()).hexdigest()[:16]
+
+    def _path(self, part: str) -> Path:
+        return self.folder / f"{self.run_id}-{part}.pkl"
+
+    def load(self, part: str):
+        """The saved result of ``part``, or None (not finished, or nothing kept)."""
+        import pickle
+
+        if self.folder is None or not self._path(part).is_file():
+            return None
+        try:
+            return pickle.loads(self._path(part).read_bytes())
+        except Exception:  # unreadable (a different Python, a damaged file): replayed again
+            logging.getLogger("archsim.shard").warning("note: %s is unreadable; that part is replayed again",
+                                                       self._path(part))
+            return None
+
+    def save(self, part: str, result) -> None:
+        import pickle
+
+        from archsim.outputs import atomic_write
+
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArchsimError(f"{self.folder}: cannot create the folder: {exc.strerror or exc}") from None
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write(self._path(part), lambda tmp: tmp.write_bytes(data))
+
+
 def _client_source(config, source, cache_dir, progress: bool, distributed: bool, dask_workers: int | None):
     """The client's side of a split run before any work: the trace source (opened here too, for the metadata,
     the iteration check and a recorded workload cached for the workers) and the address layout."""
@@ -253,8 +306,6 @@ def _client_source(config, source, cache_dir, progress: bool, distributed: bool,
 
 def _worker_cache(cache_dir) -> str:
     """The client's trace cache by its absolute path: a worker elsewhere on a shared filesystem finds the same."""
-    from pathlib import Path
-
     from workloads.cache import DEFAULT_CACHE_DIR
 
     return str(Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR).resolve())
@@ -278,21 +329,27 @@ def _checked_client(config, cache: str, scheduler, dask_workers: int | None, def
 
 def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, workers: int | None = None,
                    shards: int | None = None, scheduler: Any = None, dask_workers: int | None = None,
-                   plugins: Sequence[str] = ()):
+                   plugins: Sequence[str] = (), parts_dir=None):
     """Replay the run of ``loop`` (a fresh :class:`archsim.run.RunLoop`) in line ranges: in this
     process one after the other (no ``scheduler`` nor ``dask_workers``; ``shards`` ranges), or on Dask
     (``shards`` ranges, default one per worker thread). Returns (source, layout, joined results as
-    :func:`join_shards` yields them, the line ranges). ``workers``: threads per in-process shard."""
+    :func:`join_shards` yields them, the line ranges). ``workers``: threads per in-process shard.
+    ``parts_dir``: where finished ranges are kept and found again (:class:`SavedParts`; None: not kept)."""
     config = loop.config
     distributed = scheduler is not None or dask_workers is not None
     source, layout = _client_source(config, source, cache_dir, progress, distributed, dask_workers)
     align = alignment(loop.system, layout, loop.schemes)
+    saved = SavedParts(parts_dir, config)
     if not distributed:
         ranges = line_ranges(layout.lines, shards or 1, align)
         _note_fewer(ranges, shards or 1, align, layout.lines)
         parts = []
         for first, end in tqdm(ranges, disable=not progress or len(ranges) < 2, desc="shards", unit="shard"):
-            parts.append(replay_lines(config, first, end, source=source, cache_dir=cache_dir, threads=workers))
+            part = saved.load(f"lines-{first}-{end}")
+            if part is None:
+                part = replay_lines(config, first, end, source=source, cache_dir=cache_dir, threads=workers)
+                saved.save(f"lines-{first}-{end}", part)
+            parts.append(part)
         return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
 
     from archsim.cluster import completed
@@ -308,15 +365,20 @@ def replay_sharded(loop, *, source=None, cache_dir=None, progress: bool = True, 
         threads = min(nthreads.values())
         run_id = uuid.uuid4().hex  # keys of their own: another run's tasks on a shared scheduler are not these
         name = f"archsim-shard-progress-{run_id}" if progress else None
+        parts = [p for p in (saved.load(f"lines-{a}-{b}") for a, b in ranges) if p is not None]
+        have = {p.first for p in parts}
         futures = [client.submit(replay_lines, data, first, end, cache_dir=cache, threads=threads,
                                  plugins=tuple(plugins), progress_queue=name,
                                  key=f"archsim-shard-{run_id}-{first}-{end}", pure=False)
-                   for first, end in ranges]
-        parts = []
+                   for first, end in ranges if first not in have]
         with _ShardProgress(client, name, ranges, layout.lines, config.run.iterations) as bar:
+            for first in have:
+                bar.done(first)
             for _, part in completed(futures, "shard", f"archsim-shard-{run_id}-"):
+                saved.save(f"lines-{part.first}-{part.end}", part)
                 parts.append(part)
                 bar.done(part.first)
+        parts.sort(key=lambda p: p.first)
     return source, layout, list(join_shards(parts, loop.technology, loop.schemes)), ranges
 
 
@@ -350,11 +412,13 @@ def run_scheme(config, scheme: str, *, cache_dir=None, plugins: Sequence[str] = 
 
 
 def run_by_scheme(loop, *, source=None, cache_dir=None, progress: bool = True, scheduler: Any = None,
-                  dask_workers: int | None = None, plugins: Sequence[str] = (), started: float | None = None):
+                  dask_workers: int | None = None, plugins: Sequence[str] = (), started: float | None = None,
+                  parts_dir=None):
     """The run of ``loop`` (a fresh :class:`archsim.run.RunLoop` whose observers all split by scheme) on
     Dask, a scheme a task (:func:`run_scheme`); the client joins the tasks' tables and observers'
     partials and builds the run's output as the single-process run does. Returns its
-    :class:`~archsim.run.RunOutput`."""
+    :class:`~archsim.run.RunOutput`. ``parts_dir``: where finished schemes are kept and found again
+    (:class:`SavedParts`)."""
     from archsim.cluster import completed
     from archsim.observers import RunContext
     from archsim.run import SchemeTables, assemble_output, usable_cpus
@@ -365,13 +429,16 @@ def run_by_scheme(loop, *, source=None, cache_dir=None, progress: bool = True, s
     schemes = loop.schemes
     cache = _worker_cache(cache_dir)
     data = config.to_dict()
-    tasks: dict[str, SchemeTask] = {}
+    saved = SavedParts(parts_dir, config)
+    tasks: dict[str, SchemeTask] = {s: t for s in schemes if (t := saved.load(f"scheme-{s}")) is not None}
     run_id = uuid.uuid4().hex  # keys of their own: another run's tasks on a shared scheduler are not these
     with _checked_client(config, cache, scheduler, dask_workers, min(len(schemes), usable_cpus())) as client:
         futures = [client.submit(run_scheme, data, s, cache_dir=cache, plugins=tuple(plugins),
-                                 key=f"archsim-scheme-{run_id}-{s}", pure=False) for s in schemes]
-        with tqdm(total=len(schemes), disable=not progress, desc="schemes", unit="scheme") as bar:
+                                 key=f"archsim-scheme-{run_id}-{s}", pure=False) for s in schemes if s not in tasks]
+        with tqdm(total=len(schemes), initial=len(tasks), disable=not progress, desc="schemes",
+                  unit="scheme") as bar:
             for _, task in completed(futures, "scheme", f"archsim-scheme-{run_id}-"):
+                saved.save(f"scheme-{task.scheme}", task)
                 tasks[task.scheme] = task
                 bar.update(1)
     tables = SchemeTables()
@@ -385,5 +452,5 @@ def run_by_scheme(loop, *, source=None, cache_dir=None, progress: bool = True, s
     return assemble_output(config, schemes, tables, reports, layout, source, time.perf_counter() - t0)
 
 
-__all__ = ["SchemeTask", "ShardResult", "StreamLabels", "alignment", "line_ranges", "replay_lines", "join_shards",
+__all__ = ["PARTS", "SavedParts", "SchemeTask", "ShardResult", "StreamLabels", "alignment", "line_ranges", "replay_lines", "join_shards",
            "replay_sharded", "run_by_scheme", "run_scheme"]

@@ -112,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     from archsim.outputs import OutputFolder
     from archsim.results import format_summary, observer_columns
     from archsim.run import run_experiment
+    from archsim.shard import PARTS
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers must be at least 1")
@@ -125,10 +126,13 @@ def run(args: argparse.Namespace) -> int:
         cfg = replace(cfg, {"run.observers": [given.get(n, n) for n in names]})
     label = Path(cfg.run.trace).name if cfg.run.trace else cfg.run.workload.name
     out = args.out if args.out is not None else default_out_dir(label)
-    folder = OutputFolder(out, "run", overwrite=args.overwrite)  # claimed before the work, not after
+    split = distributed or (args.shards or 1) > 1  # keeps its finished parts: an interrupted run resumes
+    folder = OutputFolder(out, "run", overwrite=args.overwrite, resumable=split,  # claimed before the work
+                          state=(PARTS,) if split else ())
     output = run_experiment(cfg, source=None if distributed else args.source, out_dir=out,
                             cache_dir=args.cache_dir, progress=not args.no_progress, shards=args.shards,
-                            scheduler=args.scheduler, dask_workers=args.workers, plugins=args.plugin)
+                            scheduler=args.scheduler, dask_workers=args.workers, plugins=args.plugin,
+                            parts_dir=folder.path / PARTS if split else None)
     files = output.write(folder, figures=not args.no_figures)
     L = output.layout
     print(f"{output.source_label}: {int(output.summary['iterations'].iloc[0]):,} iterations of "

@@ -76,3 +76,50 @@ def test_an_observer_given_as_an_object_is_not_sent_to_workers():
     cfg = load_config(None, ["run.workload=mlp-digits", "run.iterations=2"])
     with pytest.raises(ConfigError, match="Counting does not"):
         run_experiment(cfg, observers=[Counting(cfg)], dask_workers=2, progress=False)
+
+
+def test_an_interrupted_split_run_resumes_with_the_parts_it_had_not_finished(tmp_path, monkeypatch, capsys):
+    """Each finished line range is kept in the output folder (parts/); run again into the folder, the run
+    replays only the ranges it had not finished, and writes the plain run's tables."""
+    import archsim.shard as shard
+
+    args = [*RUN, "--schemes", "dcw,appwom", "--shards", "3"]
+    assert main([*RUN, "--schemes", "dcw,appwom", "--out", str(tmp_path / "plain")]) == 0
+    real, calls = shard.replay_lines, []
+
+    def interrupted(config, first, end, **kw):
+        calls.append(first)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user stops the run during its second range
+        return real(config, first, end, **kw)
+
+    monkeypatch.setattr(shard, "replay_lines", interrupted)
+    try:
+        main([*args, "--out", str(tmp_path / "split")])
+    except KeyboardInterrupt:
+        pass
+    assert len(list((tmp_path / "split" / "parts").glob("*.pkl"))) == 1   # the first range was kept
+    calls.clear()
+    monkeypatch.setattr(shard, "replay_lines", lambda config, first, end, **kw: calls.append(first) or
+                        real(config, first, end, **kw))
+    assert main([*args, "--out", str(tmp_path / "split")]) == 0
+    assert len(calls) == 2 and 0 not in calls                            # only the two it had not finished
+    assert _tables(tmp_path / "split") == _tables(tmp_path / "plain")
+    calls.clear()
+    assert main([*args, "--out", str(tmp_path / "split"), "--set", "pcm.set_energy_pj=20"]) == 0
+    assert len(calls) == 3                                               # another configuration: all again
+
+
+def test_a_timed_run_on_dask_resumes_with_the_schemes_it_had_not_finished(tmp_path, cluster):
+    args = ["run", "--workload", "mlp-digits", "--iterations", "3", "--schemes", "dcw,appwom", "--timing",
+            "--no-figures", "--no-progress", "--scheduler", cluster, "--out", str(tmp_path / "dask")]
+    assert main(args) == 0
+    parts = {p.name: p for p in (tmp_path / "dask" / "parts").glob("*.pkl")}
+    assert len(parts) == 2
+    kept = next(p for n, p in parts.items() if n.endswith("-scheme-dcw.pkl"))
+    stamp = kept.stat().st_mtime_ns
+    next(p for n, p in parts.items() if n.endswith("-scheme-appwom.pkl")).unlink()  # as if interrupted then
+    before = {n: (tmp_path / "dask" / n).read_bytes() for n in ("summary.csv", "timing_banks.csv")}
+    assert main(args) == 0
+    assert kept.stat().st_mtime_ns == stamp                                 # dcw was not replayed
+    assert {n: (tmp_path / "dask" / n).read_bytes() for n in before} == before
