@@ -61,7 +61,13 @@ class TimingObserver(RunObserver):
     #: Chunks a model may have waiting beside the one it simulates before :meth:`chunk` waits for it.
     AHEAD = 1
 
-    _joined: dict[str, TimingResult] | None = None
+    def __init__(self, config, params=None) -> None:
+        super().__init__(config, params)
+        self.models: dict[str, TimingModel] = {}
+        self._lanes: dict[str, ThreadPoolExecutor] = {}   # one thread per model
+        self._jobs: dict[str, deque[Future]] = {}         # each model's chunks handed over, not yet waited for
+        self._pool: ThreadPoolExecutor | None = None      # the intermediate data's encoders
+        self._joined: dict[str, TimingResult] | None = None
 
     def start(self, ctx: RunContext) -> None:
         from archsim.run import chunk_iterations, usable_cpus
@@ -86,7 +92,7 @@ class TimingObserver(RunObserver):
         # one thread per model: its chunks are simulated in order, the models in parallel
         self._lanes = {s: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"archsim-timing-{s}")
                        for s in self.models}
-        self._jobs: dict[str, deque[Future]] = {s: deque() for s in self.models}
+        self._jobs = {s: deque() for s in self.models}
         self._fed = dict.fromkeys(self.models, 0)
 
     def chunk(self, scheme: str, first_iteration: int, outcome) -> None:
@@ -113,11 +119,11 @@ class TimingObserver(RunObserver):
 
     def abort(self) -> None:
         """Stop the models' threads (chunks not yet simulated are dropped) and the intermediate data's pool."""
-        for lane in getattr(self, "_lanes", {}).values():
+        for lane in self._lanes.values():
             lane.shutdown(wait=True, cancel_futures=True)
-        for jobs in getattr(self, "_jobs", {}).values():
+        for jobs in self._jobs.values():
             jobs.clear()
-        if getattr(self, "_pool", None) is not None:
+        if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
