@@ -37,11 +37,13 @@ def register(subparsers) -> None:
     p.add_argument("--timing", action="store_true", help="shorthand for --observe timing (the SimPy timing model)")
     p.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="where recorded workload traces are cached (default ./.archsim-cache/traces)")
-    shard = p.add_argument_group("sharded run (the same tables; docs/sharding.md)")
+    shard = p.add_argument_group("split run (the same tables; resumes in its --out folder; docs/sharding.md)")
     shard.add_argument("--scheduler", metavar="ADDRESS",
-                       help="replay line ranges on a running Dask scheduler's workers")
+                       help="replay line ranges (with --timing: a scheme a task) on a running Dask scheduler's "
+                            "workers")
     shard.add_argument("--workers", type=int, metavar="N",
-                       help="replay line ranges on a LocalCluster of N single-threaded worker processes")
+                       help="replay line ranges (with --timing: a scheme a task) on a LocalCluster of N "
+                            "single-threaded worker processes")
     shard.add_argument("--shards", type=int, metavar="K",
                        help="line ranges (default: one per worker thread; without --workers / --scheduler: "
                             "K ranges one after the other in this process)")
