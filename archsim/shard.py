@@ -115,24 +115,30 @@ def line_ranges(lines: int, shards: int, align: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
+def _worker_config(config, plugins: Sequence[str], changes: dict | None = None):
+    """A task's configuration on its worker: the ``--plugin`` modules it may name loaded first, then the
+    :class:`~archsim.config.Config` (given as one, or as its plain tables) with ``changes``."""
+    from archsim.config import Config, config_with
+
+    if plugins:
+        from archsim.cluster import load_plugins
+
+        load_plugins(plugins)
+    if isinstance(config, Config) and not changes:
+        return config
+    return config_with(config.to_dict() if isinstance(config, Config) else config, changes or {})
+
+
 def replay_lines(config, first: int, end: int, *, source=None, cache_dir=None, threads: int | None = None,
                  plugins: Sequence[str] = (), progress_queue: str | None = None) -> ShardResult:
     """Replay the global lines ``first .. end - 1`` of the run ``config`` (a :class:`~archsim.config.Config`,
     or its plain tables ``Config.to_dict()``, as a Dask worker receives it) for all iterations; runs on a
     worker. ``threads``: threads feeding the schemes (default: one per usable core). ``progress_queue``:
     the name of a ``distributed.Queue`` that gets ``(first, iterations)`` after every chunk (on a worker)."""
-    from archsim.config import Config
     from archsim.run import RunLoop
 
     t0 = time.perf_counter()
-    if plugins:
-        from archsim.cluster import load_plugins
-
-        load_plugins(plugins)
-    if not isinstance(config, Config):
-        from archsim.config import config_with
-
-        config = config_with(config, {})
+    config = _worker_config(config, plugins)
     tick = None
     if progress_queue is not None:
         from functools import partial
@@ -240,8 +246,9 @@ class SavedParts:
     """The finished parts of a split run (line ranges, or schemes), kept as files in ``folder`` so that a
     run interrupted and started again into the same output folder replays only the parts it had not
     finished (the tables come out the same: a part's result is what its worker returned). A part is
-    named by the run's resolved configuration and archsim's version (a changed setting or release
-    replays everything) and by the part itself; files are written atomically. ``folder`` None: nothing kept."""
+    named by the run's identity (:meth:`~archsim.config.Config.identity`, as sweeps name their points) and
+    archsim's version (a changed setting or release replays everything) and by the part itself; files are
+    written atomically. ``folder`` None: nothing kept."""
 
     def __init__(self, folder, config) -> None:
         import hashlib
@@ -250,7 +257,7 @@ class SavedParts:
         from archsim import __version__
 
         self.folder = None if folder is None else Path(folder)
-        run = json.dumps({"config": config.to_dict(), "archsim": __version__}, sort_keys=True, default=str)
+        run = json.dumps({"config": config.identity(), "archsim": __version__}, sort_keys=True, default=str)
         self.run_id = hashlib.sha256(run.encode()).hexdigest()[:16]
 
     def _path(self, part: str) -> Path:
@@ -389,26 +396,19 @@ class SchemeTask:
     scheme: str
     tables: Any          # archsim.run.SchemeTables of the scheme
     partials: list       # each observer's partial (RunObserver.partial), in the run's observer order
-    seconds: float = 0.0
 
 
 def run_scheme(config, scheme: str, *, cache_dir=None, plugins: Sequence[str] = ()) -> SchemeTask:
     """Replay scheme ``scheme`` of the run ``config`` (its plain tables, ``Config.to_dict()``) over every
     line with the run's observers (``run.observers``), the clock rule included; runs on a Dask worker."""
-    from archsim.config import Config, config_with
     from archsim.run import RunLoop, scheme_tables
 
-    t0 = time.perf_counter()
-    if plugins:
-        from archsim.cluster import load_plugins
-
-        load_plugins(plugins)
-    loop = RunLoop(config_with(config.to_dict() if isinstance(config, Config) else config, {"run.schemes": [scheme]}))
+    loop = RunLoop(_worker_config(config, plugins, {"run.schemes": [scheme]}))
     observers = list(loop.system.observers)
     loop.replay(observers, cache_dir=cache_dir, progress=False)
     tables = scheme_tables(loop, observers, loop.results(), source=loop.source, layout=loop.layout,
                            cache_dir=cache_dir)
-    return SchemeTask(scheme, tables, [obs.partial() for obs in observers], time.perf_counter() - t0)
+    return SchemeTask(scheme, tables, [obs.partial() for obs in observers])
 
 
 def run_by_scheme(loop, *, source=None, cache_dir=None, progress: bool = True, scheduler: Any = None,

@@ -102,12 +102,8 @@ class TimingObserver(RunObserver):
             raise RuntimeError(f"timing observer: scheme {scheme} got iteration {first_iteration}, "
                                f"expected {self._fed[scheme]}")
         jobs = self._jobs[scheme]
-        try:
-            while len(jobs) > self.AHEAD:
-                jobs.popleft().result()
-        except BaseException:
-            self.abort()
-            raise
+        while len(jobs) > self.AHEAD:  # a failure raised here stops the run loop, which aborts the observers
+            jobs.popleft().result()
         jobs.append(self._lanes[scheme].submit(self.models[scheme].feed, outcome))
         self._fed[scheme] += int(np.shape(getattr(outcome, "outcome", outcome))[0])
 
