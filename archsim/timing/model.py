@@ -270,6 +270,7 @@ class TimingModel:
         #: write service time (ps, as priced), their energy (pJ).
         self.levelling = {"copies": 0, "service_ps": 0, "energy_pj": 0.0}
         self._totals: dict[str, np.ndarray] = {}
+        self._buffers: dict[str, np.ndarray] = {}  # :meth:`_joined`'s, by key
         self._param_wear: np.ndarray | None = None
         self.iterations = 0
         self._prepared = 0
@@ -338,7 +339,8 @@ class TimingModel:
         """The functional side of a chunk: service times (ps) of every line's write and of the
         refresh it triggers, (T, lines) each, weights then intermediate data (whose writes
         this encodes), and wear levelling's copies as bursts (:meth:`_copy_bursts`); also follows
-        the region manager and accounts energy and wear."""
+        the region manager and accounts energy and wear. With intermediate data the two arrays are the
+        model's buffers, valid until the next ``prepare`` (:meth:`feed` simulates them first)."""
         if self._finished is not None:
             raise RuntimeError("feed() after finish()")
         if not isinstance(chunk, ChunkOutcome):
@@ -352,11 +354,22 @@ class TimingModel:
         self._account(0, chunk)
         if self._iwrites is not None:
             inter = self._iwrites.take(self._prepared, T)
-            write_ps = np.concatenate([write_ps, inter.write_ps], axis=1)
-            refresh_ps = np.concatenate([refresh_ps, inter.refresh_ps], axis=1)
+            write_ps = self._joined("write", write_ps, inter.write_ps)
+            refresh_ps = self._joined("refresh", refresh_ps, inter.refresh_ps)
             self._account(self.param_lines, inter.chunk, inter.totals if self.has_costs else None)
         self._prepared += T
         return write_ps, refresh_ps, self._copy_bursts(chunk)
+
+    def _joined(self, key: str, params: np.ndarray, inter: np.ndarray) -> np.ndarray:
+        """(T, lines) service times of the weights then the intermediate data, in the model's buffer for
+        ``key``, reused from chunk to chunk: a new (T, lines) array at paper scale is tens of MB of fresh
+        pages the kernel clears. The engines copy what they take from it (``MemorySystem.submit``), so
+        it is free again once :meth:`simulate` has returned."""
+        shape = (params.shape[0], params.shape[1] + inter.shape[1])
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._buffers[key] = np.empty(shape, np.int64)
+        return np.concatenate([params, inter], axis=1, out=buf)
 
     def _copy_bursts(self, chunk: ChunkOutcome) -> list:
         """Wear levelling's line copies (:attr:`ChunkOutcome.copies`) as bursts the front end issues at
