@@ -30,6 +30,16 @@ from archsim.errors import ArchsimError
 MANIFEST = "manifest.json"
 
 
+#: What a saved figure's file records about its making, by format: nothing that changes from run to run
+#: (matplotlib's PDF writer stamps the time otherwise), so the same figure gives the same bytes.
+FIGURE_METADATA = {"pdf": {"CreationDate": None}}
+
+
+def save_figure(fig, target, fmt: str, dpi: int) -> None:
+    """``fig`` saved to ``target`` (a path or a binary file) as ``fmt`` at ``dpi``, reproducibly."""
+    fig.savefig(target, dpi=dpi, format=fmt, metadata=FIGURE_METADATA.get(fmt))
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it to ``path``."""
     path = Path(path)
@@ -142,7 +152,7 @@ class OutputFolder:
         try:
             written = []
             for ext in formats:
-                written.append(self.write(f"{name}.{ext}", lambda t, ext=ext: fig.savefig(t, dpi=dpi, format=ext)))
+                written.append(self.write(f"{name}.{ext}", lambda t, ext=ext: save_figure(fig, t, ext, dpi)))
                 # the layout is the same in every format: computed by the first save, kept for the others
                 # (a constrained layout costs a third of a figure's drawing)
                 fig.set_layout_engine("none")

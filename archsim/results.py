@@ -20,7 +20,7 @@ import pandas as pd
 
 import archsim
 from archsim.errors import ArchsimError
-from archsim.outputs import OutputFolder, complete_files
+from archsim.outputs import OutputFolder, complete_files, save_figure
 
 #: The summary's leading columns, in order (``ReplayResult.summary()`` plus the approximation error).
 SUMMARY_COLUMNS = (
@@ -181,9 +181,10 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
                      suffix: str = "") -> list[Path]:
     """The figures of one run (those whose columns the tables have).
 
-    On two or more usable CPUs the PNG of the first figure (the bit-flips figure, the most expensive
-    of the lot: six panels of text) is drawn by a forked child process while this one draws the
-    others; the files are the same either way."""
+    On two or more usable CPUs the PDF of the first figure (the bit-flips figure, the most expensive
+    of the lot: six panels of text, whose PDF embeds its glyphs) is drawn by a forked child process
+    while this one draws its PNG and the other figures; the PNG is the same file either way (the PDF
+    lays its figure out for itself, as the first format saved does)."""
     import plots
     from plots._style import config_caption
 
@@ -199,18 +200,18 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
             figures.append((stem + suffix, getattr(plots, fn)(table, title=t)))
         except plots.MissingColumns:
             continue
-    child = _png_in_child(figures[0][1]) if len(figures) > 1 else None
+    child = _draw_in_child(figures[0][1], "pdf") if len(figures) > 1 else None
     written = []
     for i, (name, fig) in enumerate(figures):
-        written += folder.figure(fig, name, formats=("pdf",) if i == 0 and child else ("png", "pdf"))
+        written += folder.figure(fig, name, formats=("png",) if i == 0 and child else ("png", "pdf"))
     if child:
-        png = _png_from_child(*child)
-        written.insert(0, folder.write(f"{figures[0][0]}.png", lambda tmp: tmp.write_bytes(png)))
+        pdf = _drawing_from_child(*child)
+        written.insert(1, folder.write(f"{figures[0][0]}.pdf", lambda tmp: tmp.write_bytes(pdf)))
     return written
 
 
-def _png_in_child(fig):
-    """(process, pipe) of a forked child drawing ``fig`` as PNG bytes, or None where that cannot help:
+def _draw_in_child(fig, fmt: str):
+    """(process, pipe) of a forked child drawing ``fig`` as ``fmt`` bytes, or None where that cannot help:
     one usable CPU, no ``fork``, or other threads alive (a fork copies only this thread, so a lock
     another thread holds would stay held in the child) but tqdm's monitor, whose lock the child never
     takes."""
@@ -224,20 +225,23 @@ def _png_in_child(fig):
     others = [t for t in threading.enumerate() if t is not threading.current_thread() and not isinstance(t, TMonitor)]
     if usable_cpus() < 2 or others or "fork" not in multiprocessing.get_all_start_methods():
         return None
+    if fmt == "pdf":  # imported once, before the fork, for the child and for this process's own PDFs
+        import matplotlib.backends.backend_pdf  # noqa: F401
+        import fontTools.subset  # noqa: F401
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_send_png, args=(fig, send), daemon=True)  # fork: the figure is not pickled
+    proc = ctx.Process(target=_send_drawing, args=(fig, fmt, send), daemon=True)  # fork: the figure is not pickled
     proc.start()
     send.close()
     return proc, receive
 
 
-def _send_png(fig, send) -> None:
+def _send_drawing(fig, fmt: str, send) -> None:
     import io
 
     try:
         buf = io.BytesIO()
-        fig.savefig(buf, dpi=FIGURE_DPI, format="png")
+        save_figure(fig, buf, fmt, FIGURE_DPI)
         send.send((True, buf.getvalue()))
     except BaseException as exc:  # sent to the parent, which reports it as one error
         send.send((False, f"{type(exc).__name__}: {exc}"))
@@ -245,7 +249,7 @@ def _send_png(fig, send) -> None:
         send.close()
 
 
-def _png_from_child(proc, receive) -> bytes:
+def _drawing_from_child(proc, receive) -> bytes:
     try:
         ok, data = receive.recv()
     except EOFError:

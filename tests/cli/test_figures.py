@@ -229,7 +229,9 @@ def test_schemes_are_keyed_by_memory():
 
 
 def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch):
-    """The bit-flips PNG drawn by a forked child is byte for byte the one drawn in the process itself."""
+    """The bit-flips PDF drawn by a forked child while this process draws the rest: the same files as the
+    figures drawn in the process itself (the PNGs byte for byte; every PDF reproducible, with no time stamp),
+    in the same order."""
     import threading
 
     import archsim.results
@@ -244,17 +246,22 @@ def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch
     if any(t is not threading.current_thread() and not isinstance(t, TMonitor) for t in threading.enumerate()):
         pytest.skip("other threads are alive in this test process (the figures are then drawn without a fork)")
     forked = []
-    real = archsim.results._png_in_child
-    monkeypatch.setattr(archsim.results, "_png_in_child", lambda fig: forked.append(real(fig)) or forked[-1])
+    real = archsim.results._draw_in_child
+    monkeypatch.setattr(archsim.results, "_draw_in_child",
+                        lambda fig, fmt: forked.append(real(fig, fmt)) or forked[-1])
 
     out = run_experiment(load_config(None, ["run.workload=mlp-digits", "run.iterations=3",
                                             "run.schemes=['preset','appwom']"]), progress=False)
     files = {}
-    for cpus in (2, 1):
+    for run, cpus in enumerate((2, 1, 2)):
         monkeypatch.setattr(archsim.run, "usable_cpus", lambda cpus=cpus: cpus)
-        folder = OutputFolder(tmp_path / f"cpus{cpus}", "run")
+        folder = OutputFolder(tmp_path / f"run{run}", "run")
         written = draw_run_figures(out.summary, out.flips, folder, title="t")
-        files[cpus] = {p.name: p.read_bytes() for p in written}
-    assert sorted(files[2]) == sorted(files[1]) and "bit_flips.png" in files[1]
-    assert files[2]["bit_flips.png"] == files[1]["bit_flips.png"]
+        files[run] = {p.name: p.read_bytes() for p in written}
+        assert [p.name for p in written][:2] == ["bit_flips.png", "bit_flips.pdf"]
+    assert list(files[0]) == list(files[1]) and "bit_flips.pdf" in files[1]
+    for name in files[1]:
+        if name != "bit_flips.pdf":   # the child's PDF lays its figure out for itself, as a first save does
+            assert files[0][name] == files[1][name], name
+    assert files[0] == files[2]        # the same figures, the same bytes: no time stamp in the PDFs
     assert forked[0] is not None and forked[1] is None  # two CPUs: a child drew it; one CPU: no child
