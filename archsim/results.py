@@ -181,10 +181,10 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
                      suffix: str = "") -> list[Path]:
     """The figures of one run (those whose columns the tables have).
 
-    On two or more usable CPUs the PDF of the first figure (the bit-flips figure, the most expensive
-    of the lot: six panels of text, whose PDF embeds its glyphs) is drawn by a forked child process
-    while this one draws its PNG and the other figures; the PNG is the same file either way (the PDF
-    lays its figure out for itself, as the first format saved does)."""
+    On two or more usable CPUs the PNG of the first figure (the bit-flips figure, the most expensive
+    of the lot: six panels of text) is drawn by a forked child process while this one draws the
+    others; the PNG is the same file either way (this process's PDF of that figure then lays the
+    figure out for itself, as the first format saved does)."""
     import plots
     from plots._style import config_caption
 
@@ -200,13 +200,13 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
             figures.append((stem + suffix, getattr(plots, fn)(table, title=t)))
         except plots.MissingColumns:
             continue
-    child = _draw_in_child(figures[0][1], "pdf") if len(figures) > 1 else None
+    child = _draw_in_child(figures[0][1], "png") if len(figures) > 1 else None
     written = []
     for i, (name, fig) in enumerate(figures):
-        written += folder.figure(fig, name, formats=("png",) if i == 0 and child else ("png", "pdf"))
+        written += folder.figure(fig, name, formats=("pdf",) if i == 0 and child else ("png", "pdf"))
     if child:
-        pdf = _drawing_from_child(*child)
-        written.insert(1, folder.write(f"{figures[0][0]}.pdf", lambda tmp: tmp.write_bytes(pdf)))
+        png = _drawing_from_child(*child)
+        written.insert(0, folder.write(f"{figures[0][0]}.png", lambda tmp: tmp.write_bytes(png)))
     return written
 
 
@@ -225,9 +225,6 @@ def _draw_in_child(fig, fmt: str):
     others = [t for t in threading.enumerate() if t is not threading.current_thread() and not isinstance(t, TMonitor)]
     if usable_cpus() < 2 or others or "fork" not in multiprocessing.get_all_start_methods():
         return None
-    if fmt == "pdf":  # imported once, before the fork, for the child and for this process's own PDFs
-        import matplotlib.backends.backend_pdf  # noqa: F401
-        import fontTools.subset  # noqa: F401
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_send_drawing, args=(fig, fmt, send), daemon=True)  # fork: the figure is not pickled

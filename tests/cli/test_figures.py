@@ -229,7 +229,7 @@ def test_schemes_are_keyed_by_memory():
 
 
 def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch):
-    """The bit-flips PDF drawn by a forked child while this process draws the rest: the same files as the
+    """The bit-flips PNG drawn by a forked child while this process draws the rest: the same files as the
     figures drawn in the process itself (the PNGs byte for byte; every PDF reproducible, with no time stamp),
     in the same order."""
     import threading
@@ -261,7 +261,7 @@ def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch
         assert [p.name for p in written][:2] == ["bit_flips.png", "bit_flips.pdf"]
     assert list(files[0]) == list(files[1]) and "bit_flips.pdf" in files[1]
     for name in files[1]:
-        if name != "bit_flips.pdf":   # the child's PDF lays its figure out for itself, as a first save does
+        if name != "bit_flips.pdf":   # drawn after the child forked, it lays its figure out for itself
             assert files[0][name] == files[1][name], name
     assert files[0] == files[2]        # the same figures, the same bytes: no time stamp in the PDFs
     assert forked[0] is not None and forked[1] is None  # two CPUs: a child drew it; one CPU: no child
