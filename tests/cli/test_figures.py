@@ -265,3 +265,21 @@ def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch
             assert files[0][name] == files[1][name], name
     assert files[0] == files[2]        # the same figures, the same bytes: no time stamp in the PDFs
     assert forked[0] is not None and forked[1] is None  # two CPUs: a child drew it; one CPU: no child
+
+
+def test_a_run_without_figures_does_not_import_matplotlib(tmp_path):
+    """``archsim run --no-figures`` (and its summary text, whose units come from ``plots._style``) never
+    imports matplotlib: ``plots`` imports a figure's module on first use."""
+    script = (
+        "import sys\n"
+        "from archsim.cli import main\n"
+        f"main(['run', '--workload', 'mlp-digits', '--iterations', '3', '--schemes', 'preset,appwom', '--no-figures',"
+        f" '--out', {str(tmp_path / 'out')!r}, '--cache-dir', {str(tmp_path / 'cache')!r}])\n"
+        "import plots\n"
+        "assert callable(plots.MissingColumns) and 'matplotlib' not in sys.modules, sorted("
+        "m for m in sys.modules if m.startswith('matplotlib'))[:5]\n"
+        "plots.bit_flips_figure\n"
+        "assert 'matplotlib.figure' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
