@@ -25,11 +25,7 @@ _WHERE = {
     "lifetime_levellers_figure": "wear", "wear_distribution_figure": "wear",
 }
 
-__all__ = ["bit_statistics_figure", "bit_statistics_comparison_figure", "bit_flips_figure", "energy_figure",
-           "lifetime_figure", "write_latency_figure", "scheme_ratio_figure", "scheme_ratio_table",
-           "sweep_key_figure", "sweep_ratio_table", "read_latency_by_policy_figure", "appwom_prereset_figure",
-           "wear_distribution_figure", "lifetime_levellers_figure", "racetrack_counts_figure",
-           "timing_banks_figure", "gap_knee_figure", "MissingColumns"]
+__all__ = list(_WHERE)
 
 
 def __getattr__(name: str):
