@@ -33,7 +33,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from archsim.closed_loop import IterationClock, SchemeMemory
-from archsim.config import Config, dump_toml
+from archsim.config import Config, digest, dump_toml
 from archsim.errors import ConfigError
 
 BASELINE = "baseline"
@@ -226,15 +226,11 @@ def plot_curves(curves: pd.DataFrame, *, title: str = ""):
 
 
 def _run_key(config: Config, workload, iterations, seed, eval_every, knobs, timing: bool = False) -> str:
-    import hashlib
-    import json
-
     key = {"config": dump_toml(config.identity()), "workload": workload, "iterations": iterations, "seed": seed,
            "eval_every": eval_every, "knobs": {k: str(v) for k, v in sorted((knobs or {}).items())}}
     if timing:  # keys of runs on the configured clock stay as they were
         key["timing"] = True
-    text = json.dumps(key, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return digest(key)
 
 
 def _checkpoint_path(checkpoint_dir, spec: str):

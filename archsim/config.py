@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import hashlib
+import json
 import logging
 import math
 import re
@@ -394,6 +396,13 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str | None = None) -
             raise ConfigError(f"{source}: {exc}") from None
         raise
     return cfg
+
+
+def digest(obj: Any) -> str:
+    """SHA-256 (64 hex digits) of ``obj`` as canonical JSON (keys sorted, other values by ``str``): the
+    name of a configuration's identity (:meth:`Config.identity`), a sweep point, a cached run or a saved
+    part, the same on every machine and in every run. Callers may keep a prefix."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,

@@ -251,14 +251,11 @@ class SavedParts:
     written atomically. ``folder`` None: nothing kept."""
 
     def __init__(self, folder, config) -> None:
-        import hashlib
-        import json
-
         from archsim import __version__
+        from archsim.config import digest
 
         self.folder = None if folder is None else Path(folder)
-        run = json.dumps({"config": config.identity(), "archsim": __version__}, sort_keys=True, default=str)
-        self.run_id = hashlib.sha256(run.encode()).hexdigest()[:16]
+        self.run_id = digest({"config": config.identity(), "archsim": __version__})[:16]
 
     def _path(self, part: str) -> Path:
         return self.folder / f"{self.run_id}-{part}.pkl"

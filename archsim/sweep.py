@@ -22,7 +22,6 @@ processes by default, or an existing cluster given its scheduler address.
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
@@ -36,7 +35,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from archsim.cluster import load_plugins
-from archsim.config import Config, config_from_mapping, config_with, current_key, read_config_data, read_text
+from archsim.config import (Config, config_from_mapping, config_with, current_key, digest, read_config_data,
+                            read_text)
 from archsim.errors import ArchsimError, ConfigError
 from archsim.run import usable_cpus
 from archsim.registry import Registry
@@ -141,7 +141,7 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
         raise ConfigError(f"{source}: sweep.points must be a non-empty list of tables of changes")
     _check_spellings([*grid, *(k for x in explicit for k in x)], source)
     combos = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())] if grid else [{}]
-    base_hash = _hash(base.identity())
+    base_hash = digest(base.identity())
     points, seen = [], set()
     keys: list[str] = []
     for extra in explicit:
@@ -160,7 +160,7 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
             ident = {"base": base_hash, "overrides": overrides}
             if experiment != "run":                # ids of existing "run" sweeps stay as they were
                 ident["experiment"] = experiment
-            pid = _hash(ident)[:12]
+            pid = digest(ident)[:12]
             if pid in seen:
                 raise ConfigError(f"{source}: the point {overrides} appears twice")
             seen.add(pid)
@@ -196,10 +196,6 @@ def _check_trace(cfg: Config) -> None:
     if cfg.run.iterations > n:
         raise ConfigError(f"run.iterations = {cfg.run.iterations}, but the trace {cfg.run.trace} holds only "
                           f"{n} iterations")
-
-
-def _hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def point_path(out_dir: Path, point_id: str, flips: bool = False) -> Path:

@@ -12,7 +12,6 @@ of every point and baseline, ``kind`` = "in-situ" or "baseline").
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -23,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 from tqdm.auto import tqdm
 
-from archsim.config import Config, replace
+from archsim.config import Config, digest, replace
 from archsim.errors import ArchsimError, ConfigError
 
 #: Keys of every row (the issue's columns first; the varied keys are added after ``seed``).
@@ -74,7 +73,7 @@ def grid(base: Config, axes: Mapping[str, Sequence[Any]], seeds: Sequence[int]) 
 
 
 def _key(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    return digest(obj)[:20]
 
 
 def _baseline_config(cfg: Config) -> dict[str, Any]:
