@@ -429,15 +429,17 @@ def run_by_scheme(loop, *, source=None, cache_dir=None, progress: bool = True, s
     saved = SavedParts(parts_dir, config)
     tasks: dict[str, SchemeTask] = {s: t for s in schemes if (t := saved.load(f"scheme-{s}")) is not None}
     run_id = uuid.uuid4().hex  # keys of their own: another run's tasks on a shared scheduler are not these
-    with _checked_client(config, cache, scheduler, dask_workers, min(len(schemes), usable_cpus())) as client:
-        futures = [client.submit(run_scheme, data, s, cache_dir=cache, plugins=tuple(plugins),
-                                 key=f"archsim-scheme-{run_id}-{s}", pure=False) for s in schemes if s not in tasks]
-        with tqdm(total=len(schemes), initial=len(tasks), disable=not progress, desc="schemes",
-                  unit="scheme") as bar:
-            for _, task in completed(futures, "scheme", f"archsim-scheme-{run_id}-"):
-                saved.save(f"scheme-{task.scheme}", task)
-                tasks[task.scheme] = task
-                bar.update(1)
+    todo = [s for s in schemes if s not in tasks]
+    if todo:  # every scheme saved: no cluster to start
+        with _checked_client(config, cache, scheduler, dask_workers, min(len(todo), usable_cpus())) as client:
+            futures = [client.submit(run_scheme, data, s, cache_dir=cache, plugins=tuple(plugins),
+                                     key=f"archsim-scheme-{run_id}-{s}", pure=False) for s in todo]
+            with tqdm(total=len(schemes), initial=len(tasks), disable=not progress, desc="schemes",
+                      unit="scheme") as bar:
+                for _, task in completed(futures, "scheme", f"archsim-scheme-{run_id}-"):
+                    saved.save(f"scheme-{task.scheme}", task)
+                    tasks[task.scheme] = task
+                    bar.update(1)
     tables = SchemeTables()
     for s in schemes:
         tables.update(tasks[s].tables)

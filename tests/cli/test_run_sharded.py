@@ -123,3 +123,20 @@ def test_a_timed_run_on_dask_resumes_with_the_schemes_it_had_not_finished(tmp_pa
     assert main(args) == 0
     assert kept.stat().st_mtime_ns == stamp                                 # dcw was not replayed
     assert {n: (tmp_path / "dask" / n).read_bytes() for n in before} == before
+
+
+def test_a_timed_run_whose_schemes_are_all_saved_starts_no_cluster(tmp_path, cluster, monkeypatch):
+    """Run again with every scheme's part saved, the timed run on Dask joins them without a client."""
+    import archsim.shard
+
+    args = ["run", "--workload", "mlp-digits", "--iterations", "3", "--schemes", "dcw,appwom", "--timing",
+            "--no-figures", "--no-progress", "--scheduler", cluster, "--out", str(tmp_path / "dask")]
+    assert main(args) == 0
+    before = {n: (tmp_path / "dask" / n).read_bytes() for n in ("summary.csv", "timing_banks.csv")}
+
+    def no_client(*a, **k):
+        raise AssertionError("a cluster was started with every scheme saved")
+
+    monkeypatch.setattr(archsim.shard, "_checked_client", no_client)
+    assert main(args) == 0
+    assert {n: (tmp_path / "dask" / n).read_bytes() for n in before} == before
