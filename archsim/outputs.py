@@ -37,7 +37,8 @@ FIGURE_METADATA = {"pdf": {"CreationDate": None}}
 
 def save_figure(fig, target, fmt: str, dpi: int) -> None:
     """``fig`` saved to ``target`` (a path or a binary file) as ``fmt`` at ``dpi``, reproducibly."""
-    fig.savefig(target, dpi=dpi, format=fmt, metadata=FIGURE_METADATA.get(fmt))
+    meta = FIGURE_METADATA.get(fmt)
+    fig.savefig(target, dpi=dpi, format=fmt, **({"metadata": meta} if meta else {}))  # pgf takes no metadata
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:

@@ -333,14 +333,15 @@ class TimingModel:
     def feed(self, chunk: ChunkOutcome) -> None:
         """Simulate the iterations of one chunk: the weights' chunk outcome (from the technology's
         stream; a bare (T, layout.lines, fields) array is taken as one with no extras)."""
-        self.simulate(*self.prepare(chunk))
+        self.simulate(*self.prepare(chunk, reuse=True))
 
-    def prepare(self, chunk: ChunkOutcome) -> tuple[np.ndarray, np.ndarray, list]:
+    def prepare(self, chunk: ChunkOutcome, *, reuse: bool = False) -> tuple[np.ndarray, np.ndarray, list]:
         """The functional side of a chunk: service times (ps) of every line's write and of the
         refresh it triggers, (T, lines) each, weights then intermediate data (whose writes
         this encodes), and wear levelling's copies as bursts (:meth:`_copy_bursts`); also follows
-        the region manager and accounts energy and wear. With intermediate data the two arrays are the
-        model's buffers, valid until the next ``prepare`` (:meth:`feed` simulates them first)."""
+        the region manager and accounts energy and wear. ``reuse`` (what :meth:`feed` asks, simulating
+        them at once): with intermediate data the two arrays are the model's buffers, overwritten by the
+        next ``prepare(..., reuse=True)``; by default they are new arrays the caller may keep."""
         if self._finished is not None:
             raise RuntimeError("feed() after finish()")
         if not isinstance(chunk, ChunkOutcome):
@@ -354,17 +355,19 @@ class TimingModel:
         self._account(0, chunk)
         if self._iwrites is not None:
             inter = self._iwrites.take(self._prepared, T)
-            write_ps = self._joined("write", write_ps, inter.write_ps)
-            refresh_ps = self._joined("refresh", refresh_ps, inter.refresh_ps)
+            write_ps = self._joined("write", write_ps, inter.write_ps, reuse)
+            refresh_ps = self._joined("refresh", refresh_ps, inter.refresh_ps, reuse)
             self._account(self.param_lines, inter.chunk, inter.totals if self.has_costs else None)
         self._prepared += T
         return write_ps, refresh_ps, self._copy_bursts(chunk)
 
-    def _joined(self, key: str, params: np.ndarray, inter: np.ndarray) -> np.ndarray:
-        """(T, lines) service times of the weights then the intermediate data, in the model's buffer for
-        ``key``, reused from chunk to chunk: a new (T, lines) array at paper scale is tens of MB of fresh
-        pages the kernel clears. The engines copy what they take from it (``MemorySystem.submit``), so
-        it is free again once :meth:`simulate` has returned."""
+    def _joined(self, key: str, params: np.ndarray, inter: np.ndarray, reuse: bool) -> np.ndarray:
+        """(T, lines) service times of the weights then the intermediate data; with ``reuse``, in the
+        model's buffer for ``key``, reused from chunk to chunk: a new (T, lines) array at paper scale is tens
+        of MB of fresh pages the kernel clears. The engines copy what they take from it
+        (``MemorySystem.submit``), so it is free again once :meth:`simulate` has returned."""
+        if not reuse:
+            return np.concatenate([params, inter], axis=1)
         shape = (params.shape[0], params.shape[1] + inter.shape[1])
         buf = self._buffers.get(key)
         if buf is None or buf.shape != shape:

@@ -175,3 +175,22 @@ def test_the_intermediate_wear_is_read_block_by_block(digits, scheme, monkeypatc
     got = m._intermediate_line_max()
     want = np.asarray(m._istream.wear).reshape(m.inter_lines, -1).max(axis=1)
     assert m.inter_lines > 7 and got.max() > 0 and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("scheme", ["preset", "appwom"])
+def test_prepared_chunks_kept_by_the_caller_are_not_overwritten(digits, scheme):
+    """``prepare`` gives arrays the caller may keep (a benchmark prepares every chunk, then simulates them);
+    only ``feed`` reuses the model's buffers, simulating each chunk before the next is prepared."""
+    serial = _model_run(digits, scheme, 6)
+    source, layout, outs = digits(scheme, 6)
+    m = TimingModel(Config(), technology=PCM, scheme=scheme, layout=layout, meta=source.meta)
+    prepared = [m.prepare(o) for o in outs]
+    copies = [(w.copy(), r.copy()) for w, r, _ in prepared]
+    assert len(prepared) > 1 and not np.shares_memory(prepared[0][0], prepared[1][0])
+    for (w, r, extra), (w0, r0) in zip(prepared, copies):
+        assert np.array_equal(w, w0) and np.array_equal(r, r0)
+        m.simulate(w, r, extra)
+    m.set_wear(np.ones((layout.lines, layout.words_per_line, 32 if scheme == "preset" else 48), np.uint64))
+    kept = m.finish()
+    pd.testing.assert_frame_equal(kept.per_bank, serial.per_bank, check_exact=True)
+    assert kept.overall == serial.overall
