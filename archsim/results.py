@@ -200,18 +200,18 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
             figures.append((stem + suffix, getattr(plots, fn)(table, title=t)))
         except plots.MissingColumns:
             continue
-    child = _draw_in_child(figures[0][1], "png") if len(figures) > 1 else None
+    child = _png_in_child(figures[0][1]) if len(figures) > 1 else None
     written = []
     for i, (name, fig) in enumerate(figures):
         written += folder.figure(fig, name, formats=("pdf",) if i == 0 and child else ("png", "pdf"))
     if child:
-        png = _drawing_from_child(*child)
+        png = _png_from_child(*child)
         written.insert(0, folder.write(f"{figures[0][0]}.png", lambda tmp: tmp.write_bytes(png)))
     return written
 
 
-def _draw_in_child(fig, fmt: str):
-    """(process, pipe) of a forked child drawing ``fig`` as ``fmt`` bytes, or None where that cannot help:
+def _png_in_child(fig):
+    """(process, pipe) of a forked child drawing ``fig`` as PNG bytes, or None where that cannot help:
     one usable CPU, no ``fork``, or other threads alive (a fork copies only this thread, so a lock
     another thread holds would stay held in the child) but tqdm's monitor, whose lock the child never
     takes."""
@@ -227,18 +227,18 @@ def _draw_in_child(fig, fmt: str):
         return None
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_send_drawing, args=(fig, fmt, send), daemon=True)  # fork: the figure is not pickled
+    proc = ctx.Process(target=_send_png, args=(fig, send), daemon=True)  # fork: the figure is not pickled
     proc.start()
     send.close()
     return proc, receive
 
 
-def _send_drawing(fig, fmt: str, send) -> None:
+def _send_png(fig, send) -> None:
     import io
 
     try:
         buf = io.BytesIO()
-        save_figure(fig, buf, fmt, FIGURE_DPI)
+        save_figure(fig, buf, "png", FIGURE_DPI)
         send.send((True, buf.getvalue()))
     except BaseException as exc:  # sent to the parent, which reports it as one error
         send.send((False, f"{type(exc).__name__}: {exc}"))
@@ -246,7 +246,7 @@ def _send_drawing(fig, fmt: str, send) -> None:
         send.close()
 
 
-def _drawing_from_child(proc, receive) -> bytes:
+def _png_from_child(proc, receive) -> bytes:
     try:
         ok, data = receive.recv()
     except EOFError:

@@ -246,9 +246,8 @@ def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch
     if any(t is not threading.current_thread() and not isinstance(t, TMonitor) for t in threading.enumerate()):
         pytest.skip("other threads are alive in this test process (the figures are then drawn without a fork)")
     forked = []
-    real = archsim.results._draw_in_child
-    monkeypatch.setattr(archsim.results, "_draw_in_child",
-                        lambda fig, fmt: forked.append(real(fig, fmt)) or forked[-1])
+    real = archsim.results._png_in_child
+    monkeypatch.setattr(archsim.results, "_png_in_child", lambda fig: forked.append(real(fig)) or forked[-1])
 
     out = run_experiment(load_config(None, ["run.workload=mlp-digits", "run.iterations=3",
                                             "run.schemes=['preset','appwom']"]), progress=False)

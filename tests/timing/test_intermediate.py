@@ -184,8 +184,10 @@ def test_prepared_chunks_kept_by_the_caller_are_not_overwritten(digits, scheme):
     serial = _model_run(digits, scheme, 6)
     source, layout, outs = digits(scheme, 6)
     m = TimingModel(Config(), technology=PCM, scheme=scheme, layout=layout, meta=source.meta)
-    prepared = [m.prepare(o) for o in outs]
-    copies = [(w.copy(), r.copy()) for w, r, _ in prepared]
+    prepared, copies = [], []
+    for o in outs:  # each chunk's arrays copied before the next is prepared: a reused buffer would differ
+        prepared.append(m.prepare(o))
+        copies.append((prepared[-1][0].copy(), prepared[-1][1].copy()))
     assert len(prepared) > 1 and not np.shares_memory(prepared[0][0], prepared[1][0])
     for (w, r, extra), (w0, r0) in zip(prepared, copies):
         assert np.array_equal(w, w0) and np.array_equal(r, r0)
