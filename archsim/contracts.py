@@ -13,7 +13,7 @@ Data flow of one scheme::
     chunk = stream.feed(writes)          # writes (T, L, W) words -> ChunkOutcome
     technology.service_times(chunk, cfg) # -> ServiceTimes (ns per line write, for the timing model)
     technology.refreshes(chunk)          # -> (T, L) refresh units each write triggered
-    technology.line_totals(chunk, cfg)   # -> energy (pJ) per kind and wear per line, for the timing tables
+    technology.line_totals(chunk, cfg)   # -> energy (pJ, or counts of priced events) per kind and wear per line
     result = stream.result()             # -> StreamResult: summary() is one row of the run's table
 
 Units: latencies ns, energies pJ, times s unless a name says otherwise.
@@ -313,10 +313,30 @@ class MemoryTechnology(ABC):
         return np.zeros(chunk.outcome.shape[:2], np.uint32)
 
     def line_totals(self, chunk: ChunkOutcome, config: Any) -> dict[str, np.ndarray]:
-        """Per line, summed over the chunk's writes: ``flips`` (the wear proxy) and the energy (pJ)
-        of each kind of :attr:`energy_kinds` except ``read``. Default: nothing (no cost columns). A function of
-        ``chunk`` and ``config`` only, as :meth:`service_times` (called from worker threads too)."""
+        """Per line, summed over the chunk's writes: ``flips`` (the wear proxy) and the energy of each
+        kind of :attr:`energy_kinds` except ``read``, either in pJ (a float array) or as an integer count
+        of events that :meth:`energy_pj_per_count` prices (see there). Default: nothing (no cost columns).
+        A function of ``chunk`` and ``config`` only, as :meth:`service_times` (called from worker threads too)."""
         return {}
+
+    def energy_pj_per_count(self, config: Any) -> dict[str, float]:
+        """The energy (pJ) of one event of each kind that :meth:`line_totals` gives as a count (an integer
+        array) rather than in pJ. The timing model sums counts exactly over a run's chunks and prices them
+        once, at the read-out, so its energy columns do not depend on how the run is chunked; energies
+        given in pJ are summed chunk by chunk in float64, whose last bits then do. Default: none."""
+        return {}
+
+    def line_energy_pj(self, kind: str, values: np.ndarray, config: Any) -> np.ndarray:
+        """``values`` of energy kind ``kind`` from :meth:`line_totals` (or their sum over chunks) in pJ,
+        float64: a count priced by :meth:`energy_pj_per_count`, an energy as it is."""
+        values = np.asarray(values)
+        if values.dtype.kind not in "ui":
+            return values.astype(np.float64, copy=False)
+        per_count = self.energy_pj_per_count(config)
+        if kind not in per_count:
+            raise TypeError(f"memory {self.name!r}: line_totals gives {kind!r} as an integer count, but "
+                            f"energy_pj_per_count does not price it")
+        return values * float(per_count[kind])
 
     def read_energy_pj(self, config: Any, cells_per_line: int) -> float:
         """Energy of one line read, pJ."""

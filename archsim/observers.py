@@ -36,6 +36,9 @@ class RunContext:
     iterations: int
     """Iterations that will be replayed."""
     out_dir: Path | None
+    chunk_iterations: int = 0
+    """Iterations of each chunk the run hands over (the last one shorter; :func:`archsim.run.run_chunk_iterations`);
+    0 where no chunks are replayed (the client of a run split by scheme)."""
 
 
 @dataclass
@@ -72,6 +75,13 @@ class RunObserver(ABC):
     def __init__(self, config: Config, params: Any = None) -> None:
         self.config = config
         self.params = self.Params() if params is None else params
+
+    def chunk_lines(self, ctx: RunContext) -> int:
+        """Lines beyond the replayed ones of which the observer holds a chunk's per-iteration buffers (the
+        timing model's intermediate data): the run's chunk is capped counting them too
+        (:func:`archsim.run.run_chunk_iterations`), so that its chunks stay bounded in memory. Called before
+        :meth:`start`, ``ctx.chunk_iterations`` not yet set; a function of ``ctx`` only. Default 0."""
+        return 0
 
     @abstractmethod
     def start(self, ctx: RunContext) -> None:

@@ -160,7 +160,7 @@ def write_run(output, folder: OutputFolder, *, figures: bool = True) -> list[Pat
         "model": output.meta.model,
         "trace_learning_rate": output.meta.learning_rate,
         "layout": output.layout.describe(),
-        "chunk_iterations_effective": chunk_iterations(output.config, output.layout),
+        "chunk_iterations_effective": output.chunk_iterations or chunk_iterations(output.config, output.layout),
         "seconds": round(output.seconds, 3),
     }
     if output.line_ranges:  # a sharded run (archsim.shard): its ranges and each one's chunk length

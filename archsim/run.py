@@ -185,6 +185,9 @@ class RunOutput:
     source_label: str
     line_ranges: tuple[tuple[int, int], ...] = ()
     """The (first, end) lines of each range of a sharded run (:mod:`archsim.shard`); empty: not sharded."""
+    chunk_iterations: int = 0
+    """Iterations per chunk of the replay (:func:`run_chunk_iterations`); 0: a sharded run, whose ranges
+    each have their own."""
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -296,7 +299,7 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
                            cache_dir=cache_dir, progress=progress, workers=workers)
     reports = [obs.finish() for obs in observers]
     return assemble_output(config, schemes, tables, reports, layout, source, time.perf_counter() - t0,
-                           tuple(ranges) if sharded else ())
+                           tuple(ranges) if sharded else (), 0 if sharded else loop.chunk_iterations)
 
 
 @dataclass
@@ -354,7 +357,7 @@ def scheme_tables(loop: "RunLoop", observers: Sequence[RunObserver], results, *,
 
 
 def assemble_output(config: Config, schemes: Sequence[str], tables: SchemeTables, reports: Sequence[ObserverReport],
-                    layout, source, seconds: float, ranges: tuple = ()) -> RunOutput:
+                    layout, source, seconds: float, ranges: tuple = (), chunk: int = 0) -> RunOutput:
     """The run's :class:`RunOutput`: the schemes' rows in ``schemes`` order, each report's columns added
     after them (report order, then scheme and key order), the lifetime columns last."""
     summary = pd.DataFrame([tables.rows[s] for s in schemes])
@@ -368,7 +371,7 @@ def assemble_output(config: Config, schemes: Sequence[str], tables: SchemeTables
     _add_lifetime_columns(summary, tables.lifetimes)
     flips_df = pd.concat(flips, ignore_index=True) if flips else pd.DataFrame()
     return RunOutput(config, summary, flips_df, layout, source.meta, list(reports), seconds,
-                     _source_label(config, source), ranges)
+                     _source_label(config, source), ranges, chunk)
 
 
 def _add_lifetime_columns(summary: pd.DataFrame, lifetimes: dict[str, dict[str, Any]]) -> None:
@@ -421,6 +424,7 @@ class RunLoop:
         self.technology = system.technology
         self.schemes: tuple[str, ...] = system.schemes
         self.observers: list[RunObserver] = []
+        self.chunk_iterations = 0  # of the last replay (:func:`run_chunk_iterations`)
         self.streams: dict[str, Any] = {}
         self.errors: dict[str, ApproximationError] = {}
 
@@ -470,6 +474,7 @@ class RunLoop:
                                 if approximation and not tech.is_exact(s)}
         ctx = RunContext(config, tech, schemes, self.system, source.meta, layout, iterations,
                          Path(out_dir) if out_dir is not None else None)
+        ctx.chunk_iterations = self.chunk_iterations = run_chunk_iterations(ctx, observers, end_line - first_line)
         for obs in observers:
             obs.start(ctx)
 
@@ -490,8 +495,7 @@ class RunLoop:
         # longest-running schemes first, so that the pool's threads finish together
         order = sorted(schemes, key=lambda s: tech.is_exact(s))
         label = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}"
-        chunks = _line_chunks(source, layout, chunk_iterations(config, layout, end_line - first_line), iterations,
-                              label, lines=None if line_range is None else (first_line, end_line))
+        chunks = _line_chunks(source, layout, self.chunk_iterations, iterations, label, lines=None if line_range is None else (first_line, end_line))
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="archsim-scheme") as pool, \
                 tqdm(total=iterations, disable=not progress, desc="replay", unit="it") as bar:
             try:
@@ -581,8 +585,17 @@ def chunk_iterations(config: Config, layout: AddressLayout, lines: int | None = 
     shard's range, whose chunks are longer in iterations; default all) holds at most :data:`CHUNK_BYTES`,
     but not below :data:`CHUNK_MIN_ITERATIONS`."""
     words = layout.words if lines is None else lines * layout.words_per_line
-    fit = CHUNK_BYTES // (4 * words)
+    fit = CHUNK_BYTES // (4 * max(words, 1))
     return max(1, min(config.run.chunk_iterations, max(CHUNK_MIN_ITERATIONS, fit)))
+
+
+def run_chunk_iterations(ctx: RunContext, observers: Sequence[RunObserver], lines: int | None = None) -> int:
+    """Iterations per chunk of a run with ``observers``: :func:`chunk_iterations` over the ``lines``
+    replayed (default all) plus the lines the observers hold chunk buffers of
+    (:meth:`~archsim.observers.RunObserver.chunk_lines`: the training pattern's intermediate data, whose
+    chunks would otherwise be several times the weights')."""
+    replayed = ctx.layout.lines if lines is None else int(lines)
+    return chunk_iterations(ctx.config, ctx.layout, replayed + sum(int(o.chunk_lines(ctx)) for o in observers))
 
 
 def _source_label(config: Config, source) -> str:
@@ -663,4 +676,4 @@ class _line_chunks:
 
 
 __all__ = ["RunContext", "ObserverReport", "RunObserver", "OBSERVERS", "RunOutput", "ApproximationError", "EXACT_ERROR",
-           "run_experiment", "RunLoop", "chunk_iterations", "open_source", "resolve_config"]
+           "run_experiment", "RunLoop", "chunk_iterations", "run_chunk_iterations", "open_source", "resolve_config"]

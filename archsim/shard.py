@@ -418,7 +418,7 @@ def run_by_scheme(loop, *, source=None, cache_dir=None, progress: bool = True, s
     (:class:`SavedParts`)."""
     from archsim.cluster import completed
     from archsim.observers import RunContext
-    from archsim.run import SchemeTables, assemble_output, usable_cpus
+    from archsim.run import SchemeTables, assemble_output, run_chunk_iterations, usable_cpus
 
     t0 = time.perf_counter() if started is None else started
     config = loop.config
@@ -445,10 +445,11 @@ def run_by_scheme(loop, *, source=None, cache_dir=None, progress: bool = True, s
         tables.update(tasks[s].tables)
     observers = list(loop.system.observers)
     ctx = RunContext(config, loop.technology, schemes, loop.system, source.meta, layout, config.run.iterations, None)
+    chunk = run_chunk_iterations(ctx, observers)  # the workers' chunks: the same function of the same run
     for i, obs in enumerate(observers):
         obs.join([tasks[s].partials[i] for s in schemes], ctx)
     reports = [obs.finish() for obs in observers]
-    return assemble_output(config, schemes, tables, reports, layout, source, time.perf_counter() - t0)
+    return assemble_output(config, schemes, tables, reports, layout, source, time.perf_counter() - t0, chunk=chunk)
 
 
 __all__ = ["PARTS", "SavedParts", "SchemeTask", "ShardResult", "StreamLabels", "alignment", "line_ranges", "replay_lines", "join_shards",

@@ -209,7 +209,8 @@ class LevelledStream(TechnologyStream):
         self.copy_fields += np.asarray(rows, np.int64).sum(axis=0)
         tech = self.technology
         totals = tech.line_totals(ChunkOutcome(rows[None], None, {}, tuple(tech.outcome_fields)), self.config)
-        self.copy_energy.add(float(sum(float(np.sum(v)) for k, v in totals.items() if k != "flips")))
+        self.copy_energy.add(float(sum(float(np.sum(tech.line_energy_pj(k, v, self.config)))
+                                       for k, v in totals.items() if k != "flips")))
         if self.per_line:
             self.copy_line_flips += int(s.sum())
         idx = np.arange(self.lines, dtype=np.int64)[lines] if isinstance(lines, slice) else np.asarray(lines, np.int64)

@@ -102,19 +102,24 @@ class Pcm(MemoryTechnology):
         return chunk.outcome[..., NREF]
 
     def line_totals(self, chunk: ChunkOutcome, config: Any) -> dict[str, np.ndarray]:
-        """SET flips x SET energy, RESET flips x RESET energy, per line; the SETs at each write's own
-        SET energy where the scheme gave it (``extras["write_set_energy_pj"]``: DAP's lossy SETs)."""
+        """SET and RESET flips of the writes and of their refreshes, per line, as counts
+        (:meth:`energy_pj_per_count` prices them); the writes' SETs in pJ where the scheme gave each
+        write's own SET energy (``extras["write_set_energy_pj"]``: DAP's lossy SETs)."""
         s = chunk.outcome[..., [WS, WR, RS, RR]].sum(axis=0, dtype=np.uint64)  # (lines, 4)
-        pcm = config.pcm
         set_energy = chunk.extras.get("write_set_energy_pj")
         return {
             "flips": s.sum(axis=1, dtype=np.uint64),
-            "write_set": (s[:, 0] * pcm.set_energy_pj if set_energy is None
-                          else np.asarray(set_energy, np.float64).sum(axis=0)),
-            "write_reset": s[:, 1] * pcm.reset_energy_pj,
-            "refresh_set": s[:, 2] * pcm.set_energy_pj,
-            "refresh_reset": s[:, 3] * pcm.reset_energy_pj,
+            "write_set": s[:, 0] if set_energy is None else np.asarray(set_energy, np.float64).sum(axis=0),
+            "write_reset": s[:, 1],
+            "refresh_set": s[:, 2],
+            "refresh_reset": s[:, 3],
         }
+
+    def energy_pj_per_count(self, config: Any) -> dict[str, float]:
+        """A SET flip costs ``pcm.set_energy_pj``, a RESET flip ``pcm.reset_energy_pj``."""
+        pcm = config.pcm
+        return {"write_set": pcm.set_energy_pj, "write_reset": pcm.reset_energy_pj,
+                "refresh_set": pcm.set_energy_pj, "refresh_reset": pcm.reset_energy_pj}
 
     def read_energy_pj(self, config: Any, cells_per_line: int) -> float:
         return read_cells_energy_pj(cells_per_line, config.pcm)

@@ -89,16 +89,17 @@ class Racetrack(MemoryTechnology):
         return line_read_ns(config.racetrack, config.layout.words_per_line, config.layout.word_bits)
 
     def line_totals(self, chunk: ChunkOutcome, config: Any) -> dict[str, np.ndarray]:
-        """Per line: ``flips`` (insertions + removals) and the energy of each operation, pJ."""
-        rt = config.racetrack
+        """Per line: ``flips`` (insertions + removals) and the count of each operation
+        (:meth:`energy_pj_per_count` prices them)."""
         s = chunk.outcome[..., [INS, REM, DET, SHIFT]].sum(axis=0, dtype=np.uint64)  # (lines, 4)
-        return {
-            "flips": s[:, 0] + s[:, 1],
-            "insert": s[:, 0] * rt.insert_energy_pj,
-            "remove": s[:, 1] * rt.remove_energy_pj,
-            "detect": s[:, 2] * rt.read_energy_pj,
-            "shift": s[:, 3] * (tracks_moved_per_shift(rt) * rt.shift_energy_pj),
-        }
+        return {"flips": s[:, 0] + s[:, 1], "insert": s[:, 0], "remove": s[:, 1], "detect": s[:, 2],
+                "shift": s[:, 3]}
+
+    def energy_pj_per_count(self, config: Any) -> dict[str, float]:
+        """An insertion, a removal, a detection (a read of a domain) and a shift (of every track it moves), pJ."""
+        rt = config.racetrack
+        return {"insert": rt.insert_energy_pj, "remove": rt.remove_energy_pj, "detect": rt.read_energy_pj,
+                "shift": tracks_moved_per_shift(rt) * rt.shift_energy_pj}
 
     def port_clusters(self, config: Any, lines: int) -> tuple[int, np.ndarray]:
         """``[racetrack_ports] groups`` port groups per bank, and each line's cluster: the cluster of the

@@ -325,10 +325,30 @@ class TimingModel:
         if totals is None:
             totals = self.technology.line_totals(chunk, self.config)
         for k, v in totals.items():
-            acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
-            acc[first_line:first_line + v.shape[0]] += v
+            self._total(k, n, v)[first_line:first_line + v.shape[0]] += self._matching(k, v)
             if k == "flips":  # the banks' wear so far, as the scheduling policies see it
                 _add_per_bank(self.spec.bank_wear, self.line_unit[first_line:first_line + v.shape[0]], v)
+
+    def _total(self, kind: str, n: int, v: np.ndarray) -> np.ndarray:
+        """The running per-line total of ``kind`` that ``v`` (one chunk's ``line_totals``) adds to: counts
+        (exact, priced at the read-out) while every chunk gives counts; in pJ from the first chunk that
+        gives the kind in pJ (DAP: its writes' lossy SETs are in pJ, a levelling copy's SETs are counts)."""
+        acc = self._totals.get(kind)
+        if acc is None:
+            acc = self._totals[kind] = np.zeros(n, dtype=v.dtype)
+        elif kind != "flips" and acc.dtype.kind in "ui" and v.dtype.kind not in "ui":
+            acc = self._totals[kind] = self.technology.line_energy_pj(kind, acc, self.config)
+        return acc
+
+    def _matching(self, kind: str, v: np.ndarray) -> np.ndarray:
+        """``v`` in the form of the running total of ``kind`` (:meth:`_total`): counts priced where it is in pJ."""
+        if kind != "flips" and self._totals[kind].dtype.kind not in "ui" and v.dtype.kind in "ui":
+            return self.technology.line_energy_pj(kind, v, self.config)
+        return v
+
+    def _line_energy_pj(self, kind: str) -> np.ndarray:
+        """The per-line energy of ``kind`` so far, pJ (float64)."""
+        return self.technology.line_energy_pj(kind, self._totals[kind], self.config)
 
     def feed(self, chunk: ChunkOutcome) -> None:
         """Simulate the iterations of one chunk: the weights' chunk outcome (from the technology's
@@ -393,12 +413,11 @@ class TimingModel:
             self.levelling["service_ps"] += int(w[c.lines].sum())
             if self.has_costs:
                 for k, v in self.technology.line_totals(one, self.config).items():
-                    acc = self._totals.setdefault(k, np.zeros(n, dtype=v.dtype))
-                    np.add.at(acc, c.lines, v)
+                    np.add.at(self._total(k, n, v), c.lines, self._matching(k, v))
                     if k == "flips":
                         _add_per_bank(self.spec.bank_wear, self.line_unit[c.lines], v)
                     else:
-                        self.levelling["energy_pj"] += float(np.sum(v))
+                        self.levelling["energy_pj"] += float(np.sum(self.technology.line_energy_pj(k, v, self.config)))
             for kind, wait in ((READ, COMPLETED), (WRITE, ACCEPTED)):
                 bursts.append((c.after, Phase(f"levelling:{'read' if kind == READ else 'write'}", kind,
                                               np.asarray(c.lines, np.int64), 0, wait), w, r))
@@ -495,7 +514,7 @@ class TimingModel:
         for kind in self.technology.energy_kinds:
             if kind == "read" or kind not in self._totals:
                 continue
-            e = np.bincount(self.line_bank, weights=frac * self._totals[kind] / iters, minlength=nb)
+            e = np.bincount(self.line_bank, weights=frac * self._line_energy_pj(kind) / iters, minlength=nb)
             per_bank[f"energy_{kind}_pj"] = per_bank[f"energy_{kind}_pj"] + e
             overall[f"energy_{kind}_pj"] += float(e.sum())
             per_bank["energy_pj"] = per_bank["energy_pj"] + e
@@ -533,8 +552,8 @@ class TimingModel:
             if kind == "read":
                 e = reads * tech.read_energy_pj(self.config, self.cells_per_line)
             else:
-                e = np.bincount(self.line_bank, weights=self._totals.get(kind, np.zeros(len(self.line_bank))),
-                                minlength=nb)
+                e = np.bincount(self.line_bank, minlength=nb,
+                                weights=self._line_energy_pj(kind) if kind in self._totals else np.zeros(len(self.line_bank)))
             per_bank[f"energy_{kind}_pj"] = e
             overall[f"energy_{kind}_pj"] = float(np.sum(e))
         energy = functools.reduce(np.add, [per_bank[f"energy_{k}_pj"] for k in tech.energy_kinds])  # left to right

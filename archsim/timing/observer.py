@@ -35,6 +35,7 @@ import pandas as pd
 from archsim.errors import ConfigError
 from archsim.observers import OBSERVERS, ObserverReport, RunContext, RunObserver
 from archsim.registry import NoParams
+from archsim.timing.frontend import intermediate_lines
 from archsim.timing.model import ENGINES, TimingModel, TimingResult
 
 
@@ -69,12 +70,20 @@ class TimingObserver(RunObserver):
         self._pool: ThreadPoolExecutor | None = None      # the intermediate data's encoders
         self._joined: dict[str, TimingResult] | None = None
 
+    def chunk_lines(self, ctx: RunContext) -> int:
+        """The intermediate data's lines (training access pattern): each model holds their content,
+        outcomes and service times a chunk at a time, as it holds the weights'."""
+        if ctx.config.timing.access_pattern != "training" or ctx.meta is None:
+            return 0
+        inter = intermediate_lines(ctx.meta, ctx.config.layout.line_bytes, ctx.layout.lines)
+        return sum(n for _first, n in inter.values())
+
     def start(self, ctx: RunContext) -> None:
-        from archsim.run import chunk_iterations, usable_cpus
+        from archsim.run import run_chunk_iterations, usable_cpus
 
         self.ctx = ctx
         self._joined = None
-        chunk = chunk_iterations(ctx.config, ctx.layout)
+        chunk = ctx.chunk_iterations or run_chunk_iterations(ctx, [self])
         self.models = {}
         for s in ctx.schemes:  # each model's memory estimate is checked with those of the schemes before it
             self.models[s] = TimingModel(ctx.config, technology=ctx.technology, scheme=s, layout=ctx.layout,

@@ -32,10 +32,13 @@ def test_registered_and_hand_computed_line_totals():
                         [[2, 0, 1, 0, 9, 9, 9], [7, 1, 0, 3, 9, 9, 9]]], dtype=np.uint32)
     t = tech.line_totals(ChunkOutcome(outcome, None, {}, OUTCOME_FIELDS), cfg)
     np.testing.assert_array_equal(t["flips"], [3 + 2, 0 + 8])          # insertions + removals
-    np.testing.assert_allclose(t["insert"], [3 * 3.0, 7 * 3.0])
-    np.testing.assert_allclose(t["remove"], [2 * 2.0, 1 * 2.0])
-    np.testing.assert_allclose(t["detect"], [4 * 0.25, 5 * 0.25])
-    np.testing.assert_allclose(t["shift"], [4 * 2 * 0.5, 4 * 2 * 0.5])  # steps x 2 tracks x 0.5 pJ
+    np.testing.assert_array_equal(t["insert"], [3, 7])                 # counts, priced by energy_pj_per_count
+    np.testing.assert_array_equal(t["shift"], [4, 4])
+    e = {k: tech.line_energy_pj(k, t[k], cfg) for k in ("insert", "remove", "detect", "shift")}
+    np.testing.assert_allclose(e["insert"], [3 * 3.0, 7 * 3.0])
+    np.testing.assert_allclose(e["remove"], [2 * 2.0, 1 * 2.0])
+    np.testing.assert_allclose(e["detect"], [4 * 0.25, 5 * 0.25])
+    np.testing.assert_allclose(e["shift"], [4 * 2 * 0.5, 4 * 2 * 0.5])  # steps x 2 tracks x 0.5 pJ
     # a 16-word line = 8 items of 64 bits, 64 positions each, serial: 512 detects, 511 steps of 2 tracks
     assert line_read_energy_pj(rt, 16) == pytest.approx(512 * 0.25 + 511 * 2 * 0.5)
     assert tech.endurance(cfg) is None  # no lifetime columns

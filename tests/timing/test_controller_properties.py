@@ -57,7 +57,7 @@ def test_cancelled_writes_are_charged_in_energy_and_wear(digits):
     assert wc.overall["cancelled_cell_flips"] == pytest.approx(flips)
     assert flips > 0
     # functional totals are the same under both policies; write-cancel adds exactly the cancelled part
-    extra = sum(float((frac * m._totals[k] / m.iterations).sum()) for k in tech.energy_kinds
+    extra = sum(float((frac * m._line_energy_pj(k) / m.iterations).sum()) for k in tech.energy_kinds
                 if k != "read" and k in m._totals)
     e_rf = rf.overall["energy_pj"] - rf.overall["energy_read_pj"]
     e_wc = wc.overall["energy_pj"] - wc.overall["energy_read_pj"]

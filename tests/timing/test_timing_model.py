@@ -6,7 +6,7 @@ import pytest
 
 from archsim.config import Config, replace
 from archsim.errors import ConfigError
-from archsim.contracts import TECHNOLOGIES
+from archsim.contracts import TECHNOLOGIES, ChunkOutcome
 from archsim.timing.model import TimingModel
 
 from _timing_helpers import digits  # noqa: F401  (pytest fixture)
@@ -72,6 +72,44 @@ def test_chunking_does_not_change_the_result(digits):
         results.append(m.finish())
     assert results[0].stats.equal(results[1].stats) and results[0].stats.equal(results[2].stats)
     assert results[0].per_bank.equals(results[2].per_bank)
+
+
+@pytest.mark.parametrize("scheme", ["preset", "prereset"])
+def test_energy_columns_do_not_depend_on_the_chunking(digits, scheme):
+    """Energies whose per-flip costs are not exact binary fractions: the flips are counted per line over the
+    chunks and priced once (``energy_pj_per_count``), so chunks of 1, 5 and 12 iterations give the same
+    bits (a per-chunk sum in pJ does not)."""
+    cfg = replace(Config(), {"pcm.set_energy_pj": 0.1, "pcm.reset_energy_pj": 0.7})
+    source, layout, outs1 = digits(scheme, 12, chunk=1)
+    _, _, outs2 = digits(scheme, 12, chunk=5)
+    results = []
+    for outs in (outs1, outs2, [np.concatenate(outs1)]):
+        m = TimingModel(cfg, technology=PCM, scheme=scheme, layout=layout, meta=source.meta)
+        for o in outs:
+            m.feed(o)
+        results.append(m.finish())
+    energy = [c for c in results[0].per_bank.columns if c.startswith("energy_")]
+    assert len(energy) == 6 and results[0].overall["energy_pj"] > results[0].overall["energy_read_pj"]
+    for other in results[1:]:
+        for c in energy:
+            assert other.per_bank[c].equals(results[0].per_bank[c]), c
+            assert other.overall[c] == results[0].overall[c], c
+
+
+def test_counted_and_priced_energies_of_one_kind_add_up(digits):
+    """A kind given as counts by some chunks and in pJ by others (DAP: its writes' lossy SETs in pJ, a
+    levelling copy's SETs counted) is kept in pJ from the first energy on, the counts priced as they come."""
+    source, layout, _ = digits("preset", 1)
+    m = TimingModel(Config(), technology=PCM, scheme="preset", layout=layout, meta=source.meta)
+    n, e = layout.lines, Config().pcm.set_energy_pj
+    counts = np.arange(n, dtype=np.uint64)
+    energies = np.linspace(0.0, 3.0, n)
+    chunk = ChunkOutcome(np.zeros((1, n, 5), np.uint32), None, {}, tuple(PCM.outcome_fields))
+    m._account(0, chunk, {"write_set": counts})
+    assert m._totals["write_set"].dtype == np.uint64
+    m._account(0, chunk, {"write_set": energies})
+    m._account(0, chunk, {"write_set": counts})
+    np.testing.assert_allclose(m._line_energy_pj("write_set")[:n], 2 * counts * e + energies)
 
 
 def test_region_manager_follows_the_encoder(digits):
