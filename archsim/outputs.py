@@ -41,6 +41,21 @@ def save_figure(fig, target, fmt: str, dpi: int) -> None:
     fig.savefig(target, dpi=dpi, format=fmt, **({"metadata": meta} if meta else {}))  # pgf takes no metadata
 
 
+def in_formats(fig, formats: tuple[str, ...], save: Callable[[str], Any]) -> list:
+    """``save(ext)`` for each of ``formats`` in order: the figure's layout is computed by the first save and
+    kept for the others (it is the same in every format, and a constrained layout costs a third of a
+    figure's drawing); the figure's layout engine is restored afterwards."""
+    engine = fig.get_layout_engine()
+    try:
+        out = []
+        for ext in formats:
+            out.append(save(ext))
+            fig.set_layout_engine("none")
+        return out
+    finally:
+        fig.set_layout_engine(engine)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it to ``path``."""
     path = Path(path)
@@ -149,17 +164,10 @@ class OutputFolder:
     def figure(self, fig, name: str, *, dpi: int = 150, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
         """``name.png`` and ``name.pdf`` (or the given ``formats``); a pyplot figure is closed afterwards
         (a plain ``Figure``, as :mod:`plots` makes, needs no closing, and pyplot is not imported for it)."""
-        engine = fig.get_layout_engine()
         try:
-            written = []
-            for ext in formats:
-                written.append(self.write(f"{name}.{ext}", lambda t, ext=ext: save_figure(fig, t, ext, dpi)))
-                # the layout is the same in every format: computed by the first save, kept for the others
-                # (a constrained layout costs a third of a figure's drawing)
-                fig.set_layout_engine("none")
-            return written
+            return in_formats(fig, formats, lambda ext: self.write(f"{name}.{ext}",
+                                                                   lambda t: save_figure(fig, t, ext, dpi)))
         finally:
-            fig.set_layout_engine(engine)
             if fig.canvas.manager is not None:   # made by pyplot: release it
                 import matplotlib.pyplot as plt
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 import archsim
 from archsim.errors import ArchsimError
-from archsim.outputs import OutputFolder, complete_files, save_figure
+from archsim.outputs import OutputFolder, complete_files, in_formats, save_figure
 
 #: The summary's leading columns, in order (``ReplayResult.summary()`` plus the approximation error).
 SUMMARY_COLUMNS = (
@@ -34,6 +34,8 @@ PAPER_BASELINES = ("preset", "prereset", "wom-set")
 
 #: Resolution of the PNG figures, dots per inch (:meth:`OutputFolder.figure`'s default).
 FIGURE_DPI = 150
+#: The files of every figure of a run, in the order they are saved.
+FIGURE_FORMATS = ("png", "pdf")
 
 #: Figures of one run: file stem -> plot function name in :mod:`plots`.
 RUN_FIGURES = {
@@ -181,10 +183,9 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
                      suffix: str = "") -> list[Path]:
     """The figures of one run (those whose columns the tables have).
 
-    On two or more usable CPUs the PNG of the first figure (the bit-flips figure, the most expensive
-    of the lot: six panels of text) is drawn by a forked child process while this one draws the
-    others; the PNG is the same file either way (this process's PDF of that figure then lays the
-    figure out for itself, as the first format saved does)."""
+    On two or more usable CPUs the first figure (the bit-flips figure, the most expensive of the lot:
+    six panels of text) is drawn by a forked child process, PNG then PDF as here, while this one draws
+    the others: the same files either way, in the same order."""
     import plots
     from plots._style import config_caption
 
@@ -200,21 +201,22 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
             figures.append((stem + suffix, getattr(plots, fn)(table, title=t)))
         except plots.MissingColumns:
             continue
-    child = _png_in_child(figures[0][1]) if len(figures) > 1 else None
+    child = _figure_in_child(figures[0][1]) if len(figures) > 1 else None
     written = []
-    for i, (name, fig) in enumerate(figures):
-        written += folder.figure(fig, name, formats=("pdf",) if i == 0 and child else ("png", "pdf"))
+    for name, fig in figures[1:] if child else figures:
+        written += folder.figure(fig, name, dpi=FIGURE_DPI, formats=FIGURE_FORMATS)
     if child:
-        png = _png_from_child(*child)
-        written.insert(0, folder.write(f"{figures[0][0]}.png", lambda tmp: tmp.write_bytes(png)))
+        drawn = _figure_from_child(*child)
+        written[:0] = [folder.write(f"{figures[0][0]}.{ext}", lambda tmp, data=data: tmp.write_bytes(data))
+                       for ext, data in zip(FIGURE_FORMATS, drawn)]
     return written
 
 
-def _png_in_child(fig):
-    """(process, pipe) of a forked child drawing ``fig`` as PNG bytes, or None where that cannot help:
-    one usable CPU, no ``fork``, or other threads alive (a fork copies only this thread, so a lock
-    another thread holds would stay held in the child) but tqdm's monitor, whose lock the child never
-    takes."""
+def _figure_in_child(fig):
+    """(process, pipe) of a forked child drawing ``fig`` in :data:`FIGURE_FORMATS` (bytes each), or None
+    where that cannot help: one usable CPU, no ``fork``, or other threads alive (a fork copies only this
+    thread, so a lock another thread holds would stay held in the child) but tqdm's monitor, whose lock
+    the child never takes."""
     import multiprocessing
     import threading
 
@@ -227,26 +229,29 @@ def _png_in_child(fig):
         return None
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_send_png, args=(fig, send), daemon=True)  # fork: the figure is not pickled
+    proc = ctx.Process(target=_send_figure, args=(fig, send), daemon=True)  # fork: the figure is not pickled
     proc.start()
     send.close()
     return proc, receive
 
 
-def _send_png(fig, send) -> None:
+def _send_figure(fig, send) -> None:
     import io
 
-    try:
+    def draw(ext: str) -> bytes:
         buf = io.BytesIO()
-        save_figure(fig, buf, "png", FIGURE_DPI)
-        send.send((True, buf.getvalue()))
+        save_figure(fig, buf, ext, FIGURE_DPI)
+        return buf.getvalue()
+
+    try:
+        send.send((True, in_formats(fig, FIGURE_FORMATS, draw)))   # the layout once, as OutputFolder.figure
     except BaseException as exc:  # sent to the parent, which reports it as one error
         send.send((False, f"{type(exc).__name__}: {exc}"))
     finally:
         send.close()
 
 
-def _png_from_child(proc, receive) -> bytes:
+def _figure_from_child(proc, receive) -> list[bytes]:
     try:
         ok, data = receive.recv()
     except EOFError:

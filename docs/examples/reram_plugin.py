@@ -189,10 +189,11 @@ class Reram(MemoryTechnology):
         return config.reram.read_latency_ns
 
     def line_totals(self, chunk: ChunkOutcome, config) -> dict[str, np.ndarray]:
-        c = config.reram
         s = chunk.outcome.sum(axis=0, dtype=np.uint64)
-        return {"flips": s[:, SETS] + s[:, RESETS], "set": s[:, SETS] * c.set_energy_pj,
-                "reset": s[:, RESETS] * c.reset_energy_pj}
+        return {"flips": s[:, SETS] + s[:, RESETS], "set": s[:, SETS], "reset": s[:, RESETS]}  # counts
+
+    def energy_pj_per_count(self, config) -> dict[str, float]:
+        return {"set": config.reram.set_energy_pj, "reset": config.reram.reset_energy_pj}
 
     def read_energy_pj(self, config, cells_per_line: int) -> float:
         return cells_per_line * config.reram.read_energy_pj_per_bit
