@@ -101,6 +101,26 @@ class ServiceTimes:
     read_ns: float
 
 
+def to_ps(ns) -> np.ndarray:
+    """ns (float) -> integer ps, rounded to nearest (an int64 array; a 0-d one for a scalar): the timing
+    model's unit of time."""
+    ps = np.multiply(np.asarray(ns), 1000.0, dtype=np.float64)
+    if ps.ndim == 0:
+        return np.rint(ps).astype(np.int64)
+    return np.rint(ps, out=ps).astype(np.int64)
+
+
+@dataclass
+class PricedWrites:
+    """A chunk's writes as the timing model takes them (:meth:`MemoryTechnology.price_writes`): the
+    service times of each write and of its refresh in integer ps ((T, lines) int64 each, ``to_ps`` of
+    :class:`ServiceTimes`) and the chunk's :meth:`~MemoryTechnology.line_totals` (empty if not asked for)."""
+
+    write_ps: np.ndarray
+    refresh_ps: np.ndarray
+    totals: dict[str, np.ndarray]
+
+
 # --------------------------------------------------------------------------- streams and results
 
 
@@ -318,6 +338,14 @@ class MemoryTechnology(ABC):
         of events that :meth:`energy_pj_per_count` prices (see there). Default: nothing (no cost columns).
         A function of ``chunk`` and ``config`` only, as :meth:`service_times` (called from worker threads too)."""
         return {}
+
+    def price_writes(self, chunk: ChunkOutcome, config: Any, *, totals: bool = True) -> PricedWrites:
+        """:meth:`service_times` in integer ps and, with ``totals``, :meth:`line_totals`, for the timing
+        model. Default: exactly those; a technology may compute them in one pass (PCM does), with the same
+        numbers. A function of ``chunk`` and ``config`` only (called from worker threads too)."""
+        st = self.service_times(chunk, config)
+        return PricedWrites(to_ps(st.write_ns), to_ps(st.refresh_ns),
+                            self.line_totals(chunk, config) if totals else {})
 
     def energy_pj_per_count(self, config: Any) -> dict[str, float]:
         """The energy (pJ) of one event of each kind that :meth:`line_totals` gives as a count (an integer

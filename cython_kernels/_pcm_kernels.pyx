@@ -594,6 +594,41 @@ def outcome_summary(const uint32_t[:, :, ::1] outcome, uint64_t[::1] totals):
         totals[PCM_FIELDS] += silent; totals[PCM_FIELDS + 1] += setw; totals[PCM_FIELDS + 2] += resetw
 
 
+def price_chunk(const uint32_t[:, :, ::1] outcome, int64_t set_ps, int64_t reset_ps, int64_t set_read_ps,
+                int64_t reset_read_ps, int64_t[:, ::1] write_ps, int64_t[:, ::1] refresh_ps, uint64_t[:, ::1] sums):
+    """One pass over a chunk's outcomes (T, lines, fields) for the timing model, without a write-power
+    budget: each write's service time ``write_ps[t, l]`` (``set_read_ps`` if it SETs a cell, else
+    ``reset_read_ps`` if it RESETs one, else 0: the write's pulse, with the line read first where the
+    caller folded it in), its refresh's ``refresh_ps[t, l]`` (``set_ps`` / ``reset_ps`` / 0 by the same
+    rule over the refresh's cells), and per line the cells SET and RESET by the writes and by the
+    refreshes, summed over the chunk into ``sums[l, 0..3]`` (overwritten)."""
+    cdef Py_ssize_t T = outcome.shape[0], L = outcome.shape[1], t, l
+    cdef uint32_t ws, wr, rs, rr
+    cdef const uint32_t* o
+    if outcome.shape[2] < PCM_FIELDS or write_ps.shape[0] != T or write_ps.shape[1] != L \
+            or refresh_ps.shape[0] != T or refresh_ps.shape[1] != L or sums.shape[0] != L or sums.shape[1] != 4:
+        raise ValueError("price_chunk: the arrays do not fit the outcome")
+    with nogil:
+        for l in range(L):
+            sums[l, 0] = 0
+            sums[l, 1] = 0
+            sums[l, 2] = 0
+            sums[l, 3] = 0
+        for t in range(T):
+            for l in range(L):
+                o = &outcome[t, l, 0]
+                ws = o[O_WS]
+                wr = o[O_WR]
+                rs = o[O_RS]
+                rr = o[O_RR]
+                write_ps[t, l] = set_read_ps if ws else (reset_read_ps if wr else 0)
+                refresh_ps[t, l] = set_ps if rs else (reset_ps if rr else 0)
+                sums[l, 0] += ws
+                sums[l, 1] += wr
+                sums[l, 2] += rs
+                sums[l, 3] += rr
+
+
 def wom_total_wear(const wear_t[:, ::1] wear, const uint32_t[:, :, ::1] cells, const uint64_t[:, ::1] cycles,
                    wear_t[:, ::1] out, int word_groups, bint ping_pong):
     """The WOM codes' per-cell wear read-out, one pass in memory order.

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from archsim.config import CONFIG_SECTIONS
-from archsim.contracts import TECHNOLOGIES, ChunkOutcome, MemoryTechnology, ServiceTimes
+from archsim.contracts import TECHNOLOGIES, ChunkOutcome, MemoryTechnology, PricedWrites, ServiceTimes, to_ps
 from archsim.pcm.config import EncodingConfig, PcmConfig
 from archsim.pcm.costs import read_cells_energy_pj, write_latency_ns
 from archsim.pcm.dap.config import DapConfig
@@ -88,6 +88,28 @@ class Pcm(MemoryTechnology):
             write = np.where(write > 0, write + pcm.read_latency_ns, 0.0)
         return ServiceTimes(write, refresh, pcm.read_latency_ns)
 
+    def price_writes(self, chunk: ChunkOutcome, config: Any, *, totals: bool = True) -> PricedWrites:
+        """:meth:`service_times` in ps and :meth:`line_totals` in one pass over the outcomes
+        (``_pcm_kernels.price_chunk``), the same numbers: each write costs one of three latencies, which
+        are converted to ps once. The general path where a write's latency or SET energy is its own (a
+        write-power budget, DAP's lossy SETs)."""
+        pcm, o = config.pcm, chunk.outcome
+        if (pcm.write_power_budget > 0 or "write_ns" in chunk.extras or "write_set_energy_pj" in chunk.extras
+                or o.ndim != 3 or o.dtype != np.uint32 or o.shape[2] != len(OUTCOME_FIELDS)):
+            return super().price_writes(chunk, config, totals=totals)
+        from archsim import _pcm_kernels
+
+        def ps(ns: float, read_first: bool) -> int:  # as service_times then to_ps: the read only before a pulse
+            return int(to_ps(np.float64(ns) + pcm.read_latency_ns if read_first and ns > 0 else ns))
+
+        T, L = o.shape[:2]
+        write, refresh = np.empty((T, L), np.int64), np.empty((T, L), np.int64)
+        s = np.empty((L, 4), np.uint64)
+        rbw = bool(pcm.read_before_write)
+        _pcm_kernels.price_chunk(np.ascontiguousarray(o), ps(pcm.set_latency_ns, False), ps(pcm.reset_latency_ns, False),
+                                 ps(pcm.set_latency_ns, rbw), ps(pcm.reset_latency_ns, rbw), write, refresh, s)
+        return PricedWrites(write, refresh, self._totals(s) if totals else {})
+
     def copy_outcome(self, set_cells: np.ndarray, reset_cells: np.ndarray) -> np.ndarray:
         """A line copy programs its SET and RESET cells as a write (no refresh follows it)."""
         rows = np.zeros((len(set_cells), len(OUTCOME_FIELDS)), np.uint32)
@@ -107,13 +129,13 @@ class Pcm(MemoryTechnology):
         write's own SET energy (``extras["write_set_energy_pj"]``: DAP's lossy SETs)."""
         s = chunk.outcome[..., [WS, WR, RS, RR]].sum(axis=0, dtype=np.uint64)  # (lines, 4)
         set_energy = chunk.extras.get("write_set_energy_pj")
-        return {
-            "flips": s.sum(axis=1, dtype=np.uint64),
-            "write_set": s[:, 0] if set_energy is None else np.asarray(set_energy, np.float64).sum(axis=0),
-            "write_reset": s[:, 1],
-            "refresh_set": s[:, 2],
-            "refresh_reset": s[:, 3],
-        }
+        return self._totals(s, None if set_energy is None else np.asarray(set_energy, np.float64).sum(axis=0))
+
+    @staticmethod
+    def _totals(s: np.ndarray, write_set_pj: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The line totals from ``s`` (lines, 4): cells SET and RESET by the writes and by the refreshes."""
+        return {"flips": s.sum(axis=1, dtype=np.uint64), "write_set": s[:, 0] if write_set_pj is None else write_set_pj,
+                "write_reset": s[:, 1], "refresh_set": s[:, 2], "refresh_reset": s[:, 3]}
 
     def energy_pj_per_count(self, config: Any) -> dict[str, float]:
         """A SET flip costs ``pcm.set_energy_pj``, a RESET flip ``pcm.reset_energy_pj``."""

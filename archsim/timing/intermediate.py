@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsim.contracts import ChunkOutcome
-from archsim.timing.system import to_ps
 
 
 def random_words(rng: np.random.Generator, shape: tuple[int, ...], word_bits: int, ones: float) -> np.ndarray:
@@ -160,9 +159,8 @@ class IntermediateWrites:
         return self.stream.feed(self.content.chunk(first, T))
 
     def _price(self, first: int, chunk: ChunkOutcome) -> PricedChunk:
-        st = self.technology.service_times(chunk, self.config)
-        totals = self.technology.line_totals(chunk, self.config) if self.has_costs else {}
-        return PricedChunk(first, chunk, to_ps(st.write_ns), to_ps(st.refresh_ns), totals)
+        p = self.technology.price_writes(chunk, self.config, totals=self.has_costs)
+        return PricedChunk(first, chunk, p.write_ps, p.refresh_ps, p.totals)
 
     def _job(self, first: int, T: int) -> PricedChunk:
         return self._price(first, self._encode(first, T))

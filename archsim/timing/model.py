@@ -315,15 +315,12 @@ class TimingModel:
         return None if c is None else IntermediateContent(seed=c.seed, lines=c.lines, words=c.words,
                                                           word_bits=c.word_bits, ones=c.ones)
 
-    def _account(self, first_line: int, chunk: ChunkOutcome, totals: dict[str, np.ndarray] | None = None) -> None:
-        """Region manager and energy/wear totals of one chunk (``totals``: its ``line_totals`` if
-        already computed)."""
+    def _account(self, first_line: int, chunk: ChunkOutcome, totals: dict[str, np.ndarray]) -> None:
+        """Region manager and energy/wear totals of one chunk (``totals``: its ``line_totals``)."""
         self.manager.observe(first_line, self.technology.refreshes(chunk))
         if not self.has_costs:
             return
         n = len(self.line_bank)  # weights, intermediate data, lines only read ("trace" pattern)
-        if totals is None:
-            totals = self.technology.line_totals(chunk, self.config)
         for k, v in totals.items():
             self._total(k, n, v)[first_line:first_line + v.shape[0]] += self._matching(k, v)
             if k == "flips":  # the banks' wear so far, as the scheduling policies see it
@@ -370,14 +367,14 @@ class TimingModel:
         if outcome.ndim != 3 or outcome.shape[1] != self.param_lines:
             raise ConfigError(f"timing model of {self.layout.lines} lines fed an outcome of shape {outcome.shape}")
         T = outcome.shape[0]
-        st = self.technology.service_times(chunk, self.config)
-        write_ps, refresh_ps = to_ps(st.write_ns), to_ps(st.refresh_ns)
-        self._account(0, chunk)
+        priced = self.technology.price_writes(chunk, self.config, totals=self.has_costs)
+        write_ps, refresh_ps = priced.write_ps, priced.refresh_ps
+        self._account(0, chunk, priced.totals)
         if self._iwrites is not None:
             inter = self._iwrites.take(self._prepared, T)
             write_ps = self._joined("write", write_ps, inter.write_ps, reuse)
             refresh_ps = self._joined("refresh", refresh_ps, inter.refresh_ps, reuse)
-            self._account(self.param_lines, inter.chunk, inter.totals if self.has_costs else None)
+            self._account(self.param_lines, inter.chunk, inter.totals)
         self._prepared += T
         return write_ps, refresh_ps, self._copy_bursts(chunk)
 

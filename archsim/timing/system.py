@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from archsim.contracts import to_ps  # noqa: F401  (the timing model's time unit, re-exported)
 from archsim.errors import ConfigError
 from archsim.timing.organisation import Organisation
 from archsim.timing.stats import READ, WRITE, TimingStats  # noqa: F401  (the request kinds, re-exported)
@@ -26,14 +27,6 @@ from archsim.timing.stats import READ, WRITE, TimingStats  # noqa: F401  (the re
 ACCEPTED = 1
 COMPLETED = 2
 INF_PS = 2**63 - 1
-
-
-def to_ps(ns) -> np.ndarray:
-    """ns (float) -> integer ps, rounded to nearest (an int64 array; a 0-d one for a scalar)."""
-    ps = np.multiply(np.asarray(ns), 1000.0, dtype=np.float64)
-    if ps.ndim == 0:
-        return np.rint(ps).astype(np.int64)
-    return np.rint(ps, out=ps).astype(np.int64)
 
 
 @dataclass
