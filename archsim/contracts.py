@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from archsim.errors import ArchsimError
 from archsim.registry import Registry
 
 # --------------------------------------------------------------------------- chunk outcomes
@@ -362,8 +363,9 @@ class MemoryTechnology(ABC):
             return values.astype(np.float64, copy=False)
         per_count = self.energy_pj_per_count(config)
         if kind not in per_count:
-            raise TypeError(f"memory {self.name!r}: line_totals gives {kind!r} as an integer count, but "
-                            f"energy_pj_per_count does not price it")
+            raise ArchsimError(f"memory {self.name!r}: line_totals gives {kind!r} as an integer count, but "
+                               f"energy_pj_per_count does not price it (give its energy per count, or the "
+                               f"energy in pJ as floats)")
         return values * float(per_count[kind])
 
     def read_energy_pj(self, config: Any, cells_per_line: int) -> float:

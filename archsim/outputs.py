@@ -35,6 +35,12 @@ MANIFEST = "manifest.json"
 FIGURE_METADATA = {"pdf": {"CreationDate": None}}
 
 
+#: Resolution of the PNG figures archsim writes, dots per inch.
+FIGURE_DPI = 150
+#: The files of every figure archsim writes, in the order they are saved.
+FIGURE_FORMATS = ("png", "pdf")
+
+
 def save_figure(fig, target, fmt: str, dpi: int) -> None:
     """``fig`` saved to ``target`` (a path or a binary file) as ``fmt`` at ``dpi``, reproducibly."""
     meta = FIGURE_METADATA.get(fmt)
@@ -161,7 +167,7 @@ class OutputFolder:
         return [self.write(f"{name}.csv", lambda t: df.to_csv(t, index=False)),
                 self.write(f"{name}.parquet", lambda t: df.to_parquet(t, index=False))]
 
-    def figure(self, fig, name: str, *, dpi: int = 150, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
+    def figure(self, fig, name: str, *, dpi: int = FIGURE_DPI, formats: tuple[str, ...] = FIGURE_FORMATS) -> list[Path]:
         """``name.png`` and ``name.pdf`` (or the given ``formats``); a pyplot figure is closed afterwards
         (a plain ``Figure``, as :mod:`plots` makes, needs no closing, and pyplot is not imported for it)."""
         try:

@@ -20,7 +20,7 @@ import pandas as pd
 
 import archsim
 from archsim.errors import ArchsimError
-from archsim.outputs import OutputFolder, complete_files, in_formats, save_figure
+from archsim.outputs import FIGURE_DPI, FIGURE_FORMATS, OutputFolder, complete_files, in_formats, save_figure
 
 #: The summary's leading columns, in order (``ReplayResult.summary()`` plus the approximation error).
 SUMMARY_COLUMNS = (
@@ -33,9 +33,6 @@ SUMMARY_COLUMNS = (
 PAPER_BASELINES = ("preset", "prereset", "wom-set")
 
 #: Resolution of the PNG figures, dots per inch (:meth:`OutputFolder.figure`'s default).
-FIGURE_DPI = 150
-#: The files of every figure of a run, in the order they are saved.
-FIGURE_FORMATS = ("png", "pdf")
 
 #: Figures of one run: file stem -> plot function name in :mod:`plots`.
 RUN_FIGURES = {
@@ -203,8 +200,15 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
             continue
     child = _figure_in_child(figures[0][1]) if len(figures) > 1 else None
     written = []
-    for name, fig in figures[1:] if child else figures:
-        written += folder.figure(fig, name, dpi=FIGURE_DPI, formats=FIGURE_FORMATS)
+    try:
+        for name, fig in figures[1:] if child else figures:
+            written += folder.figure(fig, name)
+    except BaseException:
+        if child:  # the run stops here: so does the child
+            child[0].kill()
+            child[0].join()
+            child[1].close()
+        raise
     if child:
         drawn = _figure_from_child(*child)
         written[:0] = [folder.write(f"{figures[0][0]}.{ext}", lambda tmp, data=data: tmp.write_bytes(data))

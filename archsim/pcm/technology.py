@@ -92,13 +92,17 @@ class Pcm(MemoryTechnology):
         """:meth:`service_times` in ps and :meth:`line_totals` in one pass over the outcomes
         (``_pcm_kernels.price_chunk``), the same numbers: each write costs one of three latencies, which
         are converted to ps once. The general path where a write's latency or SET energy is its own (a
-        write-power budget, DAP's lossy SETs)."""
+        write-power budget, DAP's lossy SETs) and for a subclass with rules of its own."""
         pcm, o = config.pcm, chunk.outcome
-        if (pcm.write_power_budget > 0 or "write_ns" in chunk.extras or "write_set_energy_pj" in chunk.extras
+        own = type(self).service_times is Pcm.service_times and type(self).line_totals is Pcm.line_totals
+        if (not own or pcm.write_power_budget > 0 or "write_ns" in chunk.extras
+                or "write_set_energy_pj" in chunk.extras
                 or o.ndim != 3 or o.dtype != np.uint32 or o.shape[2] != len(OUTCOME_FIELDS)):
-            return super().price_writes(chunk, config, totals=totals)
+            return super().price_writes(chunk, config, totals=totals)  # a subclass's own rules are its own
         from archsim import _pcm_kernels
 
+        # the rules of service_times and line_totals, written again for one pass: tests/pcm/test_price_writes.py
+        # holds the two to the same numbers
         def ps(ns: float, read_first: bool) -> int:  # as service_times then to_ps: the read only before a pulse
             return int(to_ps(np.float64(ns) + pcm.read_latency_ns if read_first and ns > 0 else ns))
 

@@ -320,28 +320,34 @@ class TimingModel:
         self.manager.observe(first_line, self.technology.refreshes(chunk))
         if not self.has_costs:
             return
-        n = len(self.line_bank)  # weights, intermediate data, lines only read ("trace" pattern)
+        self._add_totals(first_line, totals)
+
+    def _add_totals(self, lines, totals: dict[str, np.ndarray]) -> None:
+        """Add line totals (``line_totals`` of a chunk or of copies) onto ``lines``: the global line of the
+        first row (the rows are consecutive lines), or an index array, one line per row. A kind's running total is kept as counts (exact, priced at the
+        read-out) while every contribution is a count, in pJ from the first one in pJ (DAP: its writes'
+        lossy SETs are in pJ, a levelling copy's SETs counted); a count without a price is refused at once.
+        The flips also go to the banks' wear, which the scheduling policies see."""
+        tech = self.technology
         for k, v in totals.items():
-            self._total(k, n, v)[first_line:first_line + v.shape[0]] += self._matching(k, v)
-            if k == "flips":  # the banks' wear so far, as the scheduling policies see it
-                _add_per_bank(self.spec.bank_wear, self.line_unit[first_line:first_line + v.shape[0]], v)
-
-    def _total(self, kind: str, n: int, v: np.ndarray) -> np.ndarray:
-        """The running per-line total of ``kind`` that ``v`` (one chunk's ``line_totals``) adds to: counts
-        (exact, priced at the read-out) while every chunk gives counts; in pJ from the first chunk that
-        gives the kind in pJ (DAP: its writes' lossy SETs are in pJ, a levelling copy's SETs are counts)."""
-        acc = self._totals.get(kind)
-        if acc is None:
-            acc = self._totals[kind] = np.zeros(n, dtype=v.dtype)
-        elif kind != "flips" and acc.dtype.kind in "ui" and v.dtype.kind not in "ui":
-            acc = self._totals[kind] = self.technology.line_energy_pj(kind, acc, self.config)
-        return acc
-
-    def _matching(self, kind: str, v: np.ndarray) -> np.ndarray:
-        """``v`` in the form of the running total of ``kind`` (:meth:`_total`): counts priced where it is in pJ."""
-        if kind != "flips" and self._totals[kind].dtype.kind not in "ui" and v.dtype.kind in "ui":
-            return self.technology.line_energy_pj(kind, v, self.config)
-        return v
+            acc, counted = self._totals.get(k), v.dtype.kind in "ui"
+            if k != "flips":
+                if acc is None and counted:
+                    tech.line_energy_pj(k, v[:0], self.config)  # raises now, not at the read-out, if unpriced
+                elif acc is not None and acc.dtype.kind in "ui" and not counted:
+                    acc = self._totals[k] = tech.line_energy_pj(k, acc, self.config)
+                if acc is not None and counted and acc.dtype.kind not in "ui":
+                    v = tech.line_energy_pj(k, v, self.config)
+            if acc is None:
+                acc = self._totals[k] = np.zeros(len(self.line_bank), dtype=v.dtype)  # every line of the model
+            if isinstance(lines, (int, np.integer)):
+                rows = slice(lines, lines + v.shape[0])
+                acc[rows] += v
+            else:
+                rows = lines
+                np.add.at(acc, rows, v)
+            if k == "flips":
+                _add_per_bank(self.spec.bank_wear, self.line_unit[rows], v)
 
     def _line_energy_pj(self, kind: str) -> np.ndarray:
         """The per-line energy of ``kind`` so far, pJ (float64)."""
@@ -409,11 +415,10 @@ class TimingModel:
             self.levelling["copies"] += int(c.lines.size)
             self.levelling["service_ps"] += int(w[c.lines].sum())
             if self.has_costs:
-                for k, v in self.technology.line_totals(one, self.config).items():
-                    np.add.at(self._total(k, n, v), c.lines, self._matching(k, v))
-                    if k == "flips":
-                        _add_per_bank(self.spec.bank_wear, self.line_unit[c.lines], v)
-                    else:
+                totals = self.technology.line_totals(one, self.config)
+                self._add_totals(c.lines, totals)
+                for k, v in totals.items():
+                    if k != "flips":
                         self.levelling["energy_pj"] += float(np.sum(self.technology.line_energy_pj(k, v, self.config)))
             for kind, wait in ((READ, COMPLETED), (WRITE, ACCEPTED)):
                 bursts.append((c.after, Phase(f"levelling:{'read' if kind == READ else 'write'}", kind,

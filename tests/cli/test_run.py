@@ -250,3 +250,31 @@ def test_the_training_pattern_chunk_counts_the_intermediate_lines():
         assert obs.chunk_lines(ctx) == lines
         assert run_chunk_iterations(ctx, [obs]) == chunk
         assert run_chunk_iterations(ctx, []) == 19
+
+
+def test_a_timed_training_run_replays_in_the_chunks_that_count_the_intermediate_lines(tmp_path, monkeypatch):
+    """The replay itself takes the bound that counts the observer's lines: with a chunk bound of 16
+    iterations of mlp-digits' weights, the training pattern's intermediate lines make the chunks shorter;
+    the run's output and run.json say so, and the tables are those of the longer chunks."""
+    import json
+
+    import archsim.run
+    from archsim.config import load_config
+    from archsim.run import chunk_iterations, run_experiment
+
+    base = ["run.workload=mlp-digits", "run.iterations=12", "run.chunk_iterations=64", "run.schemes=['preset']",
+            "run.observers=['timing']", "timing.access_pattern=training"]
+    plain = run_experiment(load_config(None, base), progress=False)
+    assert plain.chunk_iterations == 64   # nothing bounds it
+    monkeypatch.setattr(archsim.run, "CHUNK_MIN_ITERATIONS", 1)
+    monkeypatch.setattr(archsim.run, "CHUNK_BYTES", 16 * 4 * plain.layout.words)  # 16 iterations of the weights
+    chunks = []
+    real = archsim.run._line_chunks
+    monkeypatch.setattr(archsim.run, "_line_chunks", lambda *a, **k: chunks.append(a[2]) or real(*a, **k))
+    out = run_experiment(load_config(None, base), progress=False)
+    assert chunk_iterations(out.config, out.layout) == 16
+    assert chunks == [out.chunk_iterations] and 1 <= out.chunk_iterations < 12
+    out.write(tmp_path / "r", figures=False)
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["chunk_iterations_effective"] == out.chunk_iterations
+    for name in ("timing_banks", "timing_overall", "timing_lifetimes"):
+        pd.testing.assert_frame_equal(out.tables[name], plain.tables[name], check_exact=True, obj=name)

@@ -37,14 +37,41 @@ def test_one_pass_pricing_is_the_general_path(T, L, seed, set_ns, reset_ns, read
     assert PCM.price_writes(chunk, cfg, totals=False).totals == {}
 
 
+def test_the_one_pass_runs_the_kernel(monkeypatch):
+    from archsim import _pcm_kernels
+
+    calls = []
+    real = _pcm_kernels.price_chunk
+    monkeypatch.setattr(_pcm_kernels, "price_chunk", lambda *a: calls.append(a[0].shape) or real(*a))
+    outcome = np.random.default_rng(0).integers(0, 9, size=(2, 7, 5), dtype=np.uint32)
+    PCM.price_writes(ChunkOutcome(outcome, None, {}, tuple(PCM.outcome_fields)), Config())
+    assert calls == [(2, 7, 5)]
+
+
 def test_a_power_budget_or_writes_of_their_own_latency_take_the_general_path():
     rng = np.random.default_rng(1)
     outcome = rng.integers(0, 70, size=(3, 9, 5), dtype=np.uint32)
     budget = replace(Config(), {"pcm.write_power_budget": 16})
     chunk = ChunkOutcome(outcome, None, {}, tuple(PCM.outcome_fields))
     _same(PCM.price_writes(chunk, budget), MemoryTechnology.price_writes(PCM, chunk, budget))
-    own = ChunkOutcome(outcome, None, {"write_ns": rng.random((3, 9)) * 900,
-                                       "write_set_energy_pj": rng.random((3, 9))}, tuple(PCM.outcome_fields))
-    priced = PCM.price_writes(own, Config())
-    _same(priced, MemoryTechnology.price_writes(PCM, own, Config()))
-    assert priced.totals["write_set"].dtype == np.float64   # DAP's lossy SETs: energies, not counts
+    for extras in ({"write_ns": rng.random((3, 9)) * 900}, {"write_set_energy_pj": rng.random((3, 9))}):
+        own = ChunkOutcome(outcome, None, extras, tuple(PCM.outcome_fields))
+        priced = PCM.price_writes(own, Config())
+        _same(priced, MemoryTechnology.price_writes(PCM, own, Config()))
+        if "write_set_energy_pj" in extras:
+            assert priced.totals["write_set"].dtype == np.float64   # DAP's lossy SETs: energies, not counts
+
+
+def test_a_subclass_with_rules_of_its_own_is_priced_by_them():
+    """A plugin that subclasses Pcm and changes a rule: the one pass does not bypass it."""
+    from archsim.pcm.technology import Pcm
+
+    class Slow(Pcm):
+        def service_times(self, chunk, config):
+            st = super().service_times(chunk, config)
+            return type(st)(st.write_ns * 2, st.refresh_ns, st.read_ns)
+
+    outcome = np.random.default_rng(2).integers(1, 9, size=(2, 5, 5), dtype=np.uint32)
+    chunk = ChunkOutcome(outcome, None, {}, tuple(PCM.outcome_fields))
+    slow, plain = Slow().price_writes(chunk, Config()), PCM.price_writes(chunk, Config())
+    np.testing.assert_array_equal(slow.write_ps, 2 * plain.write_ps)

@@ -112,6 +112,20 @@ def test_counted_and_priced_energies_of_one_kind_add_up(digits):
     np.testing.assert_allclose(m._line_energy_pj("write_set")[:n], 2 * counts * e + energies)
 
 
+def test_a_count_without_a_price_is_refused_at_the_first_chunk(digits):
+    from archsim.errors import ArchsimError
+    from archsim.pcm.technology import Pcm
+
+    class Unpriced(Pcm):
+        def energy_pj_per_count(self, config):
+            return {k: v for k, v in super().energy_pj_per_count(config).items() if k != "refresh_reset"}
+
+    source, layout, outs = digits("preset", 2)
+    m = TimingModel(Config(), technology=Unpriced(), scheme="preset", layout=layout, meta=source.meta)
+    with pytest.raises(ArchsimError, match=r"'refresh_reset' as an integer count.*energy_pj_per_count"):
+        m.feed(outs[0])
+
+
 def test_region_manager_follows_the_encoder(digits):
     """One source of truth: the manager wraps the stream's own policy object and predicts
     the code (polarity) of every line as the encoder's state has it."""
