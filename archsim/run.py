@@ -495,7 +495,8 @@ class RunLoop:
         # longest-running schemes first, so that the pool's threads finish together
         order = sorted(schemes, key=lambda s: tech.is_exact(s))
         label = f"trace {config.run.trace}" if config.run.trace else f"workload {config.run.workload.name!r}"
-        chunks = _line_chunks(source, layout, self.chunk_iterations, iterations, label, lines=None if line_range is None else (first_line, end_line))
+        chunks = _line_chunks(source, layout, self.chunk_iterations, iterations, label,
+                              lines=None if line_range is None else (first_line, end_line))
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="archsim-scheme") as pool, \
                 tqdm(total=iterations, disable=not progress, desc="replay", unit="it") as bar:
             try:

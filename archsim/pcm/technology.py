@@ -110,8 +110,9 @@ class Pcm(MemoryTechnology):
         write, refresh = np.empty((T, L), np.int64), np.empty((T, L), np.int64)
         s = np.empty((L, 4), np.uint64)
         rbw = bool(pcm.read_before_write)
-        _pcm_kernels.price_chunk(np.ascontiguousarray(o), ps(pcm.set_latency_ns, False), ps(pcm.reset_latency_ns, False),
-                                 ps(pcm.set_latency_ns, rbw), ps(pcm.reset_latency_ns, rbw), write, refresh, s)
+        _pcm_kernels.price_chunk(np.ascontiguousarray(o), ps(pcm.set_latency_ns, False),
+                                 ps(pcm.reset_latency_ns, False), ps(pcm.set_latency_ns, rbw),
+                                 ps(pcm.reset_latency_ns, rbw), write, refresh, s)
         return PricedWrites(write, refresh, self._totals(s) if totals else {})
 
     def copy_outcome(self, set_cells: np.ndarray, reset_cells: np.ndarray) -> np.ndarray:

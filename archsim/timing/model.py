@@ -324,10 +324,11 @@ class TimingModel:
 
     def _add_totals(self, lines, totals: dict[str, np.ndarray]) -> None:
         """Add line totals (``line_totals`` of a chunk or of copies) onto ``lines``: the global line of the
-        first row (the rows are consecutive lines), or an index array, one line per row. A kind's running total is kept as counts (exact, priced at the
-        read-out) while every contribution is a count, in pJ from the first one in pJ (DAP: its writes'
-        lossy SETs are in pJ, a levelling copy's SETs counted); a count without a price is refused at once.
-        The flips also go to the banks' wear, which the scheduling policies see."""
+        first row (the rows are consecutive lines), or an index array, one line per row. A kind's running
+        total is kept as counts (exact, priced at the read-out) while every contribution is a count, in pJ
+        from the first one in pJ (DAP: its writes' lossy SETs are in pJ, a levelling copy's SETs counted); a
+        count without a price is refused at once. The flips also go to the banks' wear, which the
+        scheduling policies see."""
         tech = self.technology
         for k, v in totals.items():
             acc, counted = self._totals.get(k), v.dtype.kind in "ui"
@@ -554,8 +555,8 @@ class TimingModel:
             if kind == "read":
                 e = reads * tech.read_energy_pj(self.config, self.cells_per_line)
             else:
-                e = np.bincount(self.line_bank, minlength=nb,
-                                weights=self._line_energy_pj(kind) if kind in self._totals else np.zeros(len(self.line_bank)))
+                per_line = self._line_energy_pj(kind) if kind in self._totals else np.zeros(len(self.line_bank))
+                e = np.bincount(self.line_bank, weights=per_line, minlength=nb)
             per_bank[f"energy_{kind}_pj"] = e
             overall[f"energy_{kind}_pj"] = float(np.sum(e))
         energy = functools.reduce(np.add, [per_bank[f"energy_{k}_pj"] for k in tech.energy_kinds])  # left to right
