@@ -32,8 +32,6 @@ SUMMARY_COLUMNS = (
 #: Baselines AppWOM is compared against in the paper (Fig. 10).
 PAPER_BASELINES = ("preset", "prereset", "wom-set")
 
-#: Resolution of the PNG figures, dots per inch (:meth:`OutputFolder.figure`'s default).
-
 #: Figures of one run: file stem -> plot function name in :mod:`plots`.
 RUN_FIGURES = {
     "bit_flips": "bit_flips_figure",

@@ -445,7 +445,7 @@ def run_by_scheme(loop, *, source=None, cache_dir=None, progress: bool = True, s
         tables.update(tasks[s].tables)
     observers = list(loop.system.observers)
     ctx = RunContext(config, loop.technology, schemes, loop.system, source.meta, layout, config.run.iterations, None)
-    ctx.chunk_iterations = chunk = run_chunk_iterations(ctx, observers)  # the workers': the same function, run
+    ctx.chunk_iterations = chunk = run_chunk_iterations(ctx, observers)  # as each worker's replay computed it
     for i, obs in enumerate(observers):
         obs.join([tasks[s].partials[i] for s in schemes], ctx)
     reports = [obs.finish() for obs in observers]
