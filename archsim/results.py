@@ -168,8 +168,8 @@ def write_run(output, folder: OutputFolder, *, figures: bool = True) -> list[Pat
     if figures:
         written += draw_run_figures(output.summary, output.flips, folder, title=output.source_label)
         for rep in output.reports:
-            for name, fig in rep.figures.items():
-                written += folder.figure(fig, name)
+            for name in rep.figures:
+                written += folder.figure(rep.figure(name), name)
     folder.complete()
     return written
 

@@ -24,6 +24,7 @@ loop with this observer.
 """
 from __future__ import annotations
 
+import functools
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ class TimingObserver(RunObserver):
         self._jobs: dict[str, deque[Future]] = {}         # each model's chunks handed over, not yet waited for
         self._pool: ThreadPoolExecutor | None = None      # the intermediate data's encoders
         self._joined: dict[str, TimingResult] | None = None
+        self._results: dict[str, TimingResult] | None = None   # once every model has finished
 
     def chunk_lines(self, ctx: RunContext) -> int:
         """The intermediate data's lines (training access pattern): each model holds their content,
@@ -82,7 +84,7 @@ class TimingObserver(RunObserver):
         from archsim.run import run_chunk_iterations, usable_cpus
 
         self.ctx = ctx
-        self._joined = None
+        self._joined = self._results = None
         chunk = ctx.chunk_iterations or run_chunk_iterations(ctx, [self])
         self.models = {}
         for s in ctx.schemes:  # each model's memory estimate is checked with those of the schemes before it
@@ -185,18 +187,24 @@ class TimingObserver(RunObserver):
         """Each scheme's timing result, after the last chunk (and the wear)."""
         if self._joined is not None:
             return self._joined
+        if self._results is not None:
+            return self._results
+        # each model finishes on its own thread (draining its requests, reading its wear: kernels and
+        # numpy that release the GIL), the models in parallel; a model's result depends on it alone
         try:
             for s in self.models:
                 self._settle(s)
+            finishing = {s: self._lanes[s].submit(m.finish) for s, m in self.models.items()}
+            results = {s: f.result() for s, f in finishing.items()}
         except BaseException:
             self.abort()
             raise
         for lane in self._lanes.values():
             lane.shutdown()
-        results = {s: m.finish() for s, m in self.models.items()}
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+        self._results = results
         return results
 
     def finish(self) -> ObserverReport:
@@ -210,8 +218,8 @@ class TimingObserver(RunObserver):
         return ObserverReport(
             columns={s: {k: float(v) for k, v in r.summary.items()} for s, r in results.items()},
             tables={"timing_banks": banks, "timing_overall": overall, "timing_lifetimes": lifetimes},
-            figures={"timing_banks": bank_figure(results, title=f"{self.ctx.config.run.memory}, "
-                                                                f"{self.ctx.iterations:,} iterations")},
+            figures={"timing_banks": functools.partial(bank_figure, results, title=f"{self.ctx.config.run.memory}, "
+                                                                                f"{self.ctx.iterations:,} iterations")},
         )
 
 

@@ -189,7 +189,8 @@ def test_observer_with_a_minimal_context(digits):
     assert rep.columns["preset"]["queued_avg_write_latency_ns"] < rep.columns["appwom"]["queued_avg_write_latency_ns"]
     assert set(rep.tables) == {"timing_banks", "timing_overall", "timing_lifetimes"}
     assert len(rep.tables["timing_banks"]) == 32
-    assert "timing_banks" in rep.figures
+    fig = rep.figure("timing_banks")  # made when asked for (the run asks only when it writes figures)
+    assert len(fig.axes) == 3
 
 
 def test_archsim_run_with_timing(tmp_path):
@@ -206,6 +207,20 @@ def test_archsim_run_with_timing(tmp_path):
     banks = pd.read_csv(out / "timing_banks.csv")
     assert set(banks["scheme"]) == {"preset", "prereset"}
     assert (out / "timing_banks.png").exists()
+
+
+def test_archsim_run_with_timing_and_no_figures_makes_no_figure(tmp_path, monkeypatch):
+    import plots.timing
+    from archsim.cli import main
+
+    def refuse(*a, **k):
+        raise AssertionError("a figure was made for a run that writes none")
+
+    monkeypatch.setattr(plots.timing, "timing_banks_figure", refuse)
+    out = tmp_path / "run"
+    assert main(["run", "--timing", "--set", "run.iterations=2", "--set", "run.schemes=[\"preset\"]",
+                 "--out", str(out), "--no-progress", "--no-figures"]) == 0
+    assert (out / "timing_banks.csv").exists() and not (out / "timing_banks.png").exists()
 
 
 def test_cli_timing_run_and_sweep(tmp_path, capsys):
