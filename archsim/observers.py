@@ -51,8 +51,8 @@ class ObserverReport:
     """Written as ``<name>.csv`` and ``<name>.parquet`` into the output folder."""
     figures: dict[str, Any] = field(default_factory=dict)
     """matplotlib Figures, saved as ``<name>.png`` and ``<name>.pdf``; a value may instead be a function of
-    no arguments that makes the figure, called only when the run's figures are written (``--no-figures``
-    then costs nothing: the timing observer's bank figure takes about a second to build)."""
+    no arguments that makes the figure, called only when the run's figures are written (so ``--no-figures``
+    does not pay for building it)."""
 
     def figure(self, name: str):
         """The figure ``name`` (made now if it is given as a function)."""

@@ -69,8 +69,7 @@ class TimingObserver(RunObserver):
         self._lanes: dict[str, ThreadPoolExecutor] = {}   # one thread per model
         self._jobs: dict[str, deque[Future]] = {}         # each model's chunks handed over, not yet waited for
         self._pool: ThreadPoolExecutor | None = None      # the intermediate data's encoders
-        self._joined: dict[str, TimingResult] | None = None
-        self._results: dict[str, TimingResult] | None = None   # once every model has finished
+        self._results: dict[str, TimingResult] | None = None   # once every model has finished, or joined
 
     def chunk_lines(self, ctx: RunContext) -> int:
         """The intermediate data's lines (training access pattern): each model holds their content,
@@ -84,7 +83,7 @@ class TimingObserver(RunObserver):
         from archsim.run import run_chunk_iterations, usable_cpus
 
         self.ctx = ctx
-        self._joined = self._results = None
+        self._results = None
         chunk = ctx.chunk_iterations or run_chunk_iterations(ctx, [self])
         self.models = {}
         for s in ctx.schemes:  # each model's memory estimate is checked with those of the schemes before it
@@ -181,12 +180,10 @@ class TimingObserver(RunObserver):
         if missing:
             raise RuntimeError(f"timing observer: no timing result of scheme(s) {', '.join(missing)} from the workers")
         self.ctx = ctx
-        self._joined = {s: joined[s] for s in ctx.schemes}
+        self._results = {s: joined[s] for s in ctx.schemes}
 
     def results(self) -> dict[str, TimingResult]:
         """Each scheme's timing result, after the last chunk (and the wear)."""
-        if self._joined is not None:
-            return self._joined
         if self._results is not None:
             return self._results
         # each model finishes on its own thread (draining its requests, reading its wear: kernels and
