@@ -189,7 +189,7 @@ cdef class ChannelKernel:
     cdef public int64_t p_len, p_pos, p_release, p_burst, burst_done
     # -- statistics
     cdef int64_t[:, :, ::1] st_req
-    cdef int64_t[:, :, ::1] st_hist
+    cdef int64_t[:, :, :] st_hist         # any strides: TimingStats.zeros keeps a bin of every bank together
     cdef int64_t[:, ::1] st_bank
     cdef int64_t[:, ::1] st_chan
 
@@ -198,7 +198,7 @@ cdef class ChannelKernel:
                  int32_t[::1] line_bank, int64_t[::1] pend_ns, int8_t[::1] pend_state, int64_t[::1] rq_next,
                  int64_t[::1] rq_prev, int64_t[::1] group_of, int64_t[::1] group_pending,
                  int64_t[::1] group_size, int64_t[::1] gstart, int64_t[::1] gmembers,
-                 int64_t[:, :, ::1] st_req, int64_t[:, :, ::1] st_hist, int64_t[:, ::1] st_bank,
+                 int64_t[:, :, ::1] st_req, int64_t[:, :, :] st_hist, int64_t[:, ::1] st_bank,
                  int64_t[:, ::1] st_chan, int64_t[::1] line_row, int page, int64_t hit_ps, int64_t miss_ps,
                  int pre_mode, double cancel_below, int64_t iteration_ps, double[::1] bank_wear,
                  double[::1] line_cancel, int64_t[:, ::1] st_occ, bint logging=False, bint writes_back=False):

@@ -55,6 +55,30 @@ def test_content_is_one_generator_per_iteration():
     assert 0.22 < np.unpackbits(biased.view(np.uint8)).mean() < 0.28
 
 
+@pytest.mark.parametrize("word_bits", [8, 16, 32, 64])
+@pytest.mark.parametrize("shape", [(1,), (3, 5), (7, 3), (40, 16)])
+def test_uniform_words_written_in_place_are_numpys_integers(word_bits, shape):
+    dtype = np.dtype(f"u{word_bits // 8}")
+    for seed in ([3, 4], [0, 0], [11, 2**40]):
+        want = np.random.default_rng(seed).integers(0, 2**word_bits - 1, size=shape, dtype=dtype, endpoint=True)
+        out = np.full(shape, 7, dtype)
+        got = random_words(np.random.default_rng(seed), shape, word_bits, 0.5, out=out)
+        assert got is out and np.array_equal(out, want)
+    # a generator that holds half a 64-bit output (a 32-bit draw before) takes numpy's own path: the same words
+    rng, ref = np.random.default_rng(5), np.random.default_rng(5)
+    rng.integers(0, 2**32 - 1, dtype=np.uint32, endpoint=True)
+    ref.integers(0, 2**32 - 1, dtype=np.uint32, endpoint=True)
+    out = np.empty(shape, dtype)
+    random_words(rng, shape, word_bits, 0.5, out=out)
+    assert np.array_equal(out, ref.integers(0, 2**word_bits - 1, size=shape, dtype=dtype, endpoint=True))
+
+
+def test_biased_words_written_in_place_are_the_returned_ones():
+    out = np.empty((6, 4), np.uint16)
+    random_words(np.random.default_rng(1), (6, 4), 16, 0.3, out=out)
+    assert np.array_equal(out, random_words(np.random.default_rng(1), (6, 4), 16, 0.3))
+
+
 def test_shared_content_is_drawn_once_and_then_dropped():
     c = _content()
     for _ in range(3):
