@@ -41,8 +41,8 @@ def random_words(rng: np.random.Generator, shape: tuple[int, ...], word_bits: in
 
     Uniform words are ``rng.integers(0, 2**word_bits - 1, endpoint=True)``; from a fresh PCG64 generator
     (``default_rng``) on a little-endian machine they are its raw outputs' bytes, which
-    :func:`archsim._workload_kernels.generator_bytes` writes straight into the array: the same words at a
-    third of the cost (numpy draws a 32-bit word per call)."""
+    :func:`archsim._workload_kernels.generator_bytes` writes straight into the array: the same words at under
+    half the cost (numpy draws each 32-bit word by a call of its own)."""
     dtype = np.dtype(f"u{word_bits // 8}")
     if ones == 0.5:
         if (out is not None and out.flags.c_contiguous and type(rng.bit_generator) is np.random.PCG64
