@@ -348,7 +348,8 @@ cdef class UpdateKernel:
         t1 = self.t1_arr[:K]
         if self.model == M_NONLINEAR:
             self._nl_pre(K)
-            np.log1p(t1, out=t1)
+            with np.errstate(divide="ignore"):   # -h d == -1 (saturated): -inf, clipped to 1 in _nl_mid
+                np.log1p(t1, out=t1)
             self._nl_mid(K)
             np.expm1(t1, out=t1)
         elif self.model == M_LINEAR:

@@ -131,7 +131,8 @@ class Nonlinear(DeviceModel):
         h = np.where(up, g, 1.0 - g)
         a = np.where(up, dev.a_ltp, dev.a_ltd)
         d = -np.expm1(-1.0 / a)
-        y = -a * np.log1p(-h * d)
+        with np.errstate(divide="ignore"):   # h * d == 1 (saturated, a -> 0): y = inf, clipped to 1 below
+            y = -a * np.log1p(-h * d)
         y += np.abs(n) / dev.levels
         np.minimum(y, 1.0, out=y)
         h = -np.expm1(-y / a) / d
