@@ -62,6 +62,21 @@ def in_formats(fig, formats: tuple[str, ...], save: Callable[[str], Any]) -> lis
         fig.set_layout_engine(engine)
 
 
+def lay_out(fig, dpi: int) -> None:
+    """Compute ``fig``'s layout as a save at ``dpi`` would, and keep it: the figure has no layout engine
+    afterwards, so saves in any format (in this process or a forked one) draw that layout unchanged, the
+    same bytes as :func:`in_formats` gives."""
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        own = fig.dpi
+        fig.dpi = dpi   # the layout measures text with a renderer at the figure's dpi, as savefig sets it
+        try:
+            engine.execute(fig)
+        finally:
+            fig.dpi = own
+    fig.set_layout_engine("none")
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it to ``path``."""
     path = Path(path)

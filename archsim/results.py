@@ -20,7 +20,7 @@ import pandas as pd
 
 import archsim
 from archsim.errors import ArchsimError
-from archsim.outputs import FIGURE_DPI, FIGURE_FORMATS, OutputFolder, complete_files, in_formats, save_figure
+from archsim.outputs import FIGURE_DPI, FIGURE_FORMATS, OutputFolder, complete_files, lay_out, save_figure
 
 #: The summary's leading columns, in order (``ReplayResult.summary()`` plus the approximation error).
 SUMMARY_COLUMNS = (
@@ -179,8 +179,9 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
     """The figures of one run (those whose columns the tables have).
 
     On two or more usable CPUs the first figure (the bit-flips figure, the most expensive of the lot:
-    six panels of text) is drawn by a forked child process, PNG then PDF as here, while this one draws
-    the others: the same files either way, in the same order."""
+    six panels of text) is drawn by a forked child process while this one draws the others; the child lays
+    the figure out once and draws its PNG while a process forked from it draws the PDF. The same files
+    either way, in the same order."""
     import plots
     from plots._style import config_caption
 
@@ -238,17 +239,54 @@ def _figure_in_child(fig):
 
 
 def _send_figure(fig, send) -> None:
+    """The child's work: the layout of ``fig`` (as its first save would compute it), then each format drawn
+    in a process of its own (this one draws the first; forked ones the others), the bytes sent up."""
     import io
+    import os
+    import pickle
+    import signal
 
     def draw(ext: str) -> bytes:
         buf = io.BytesIO()
         save_figure(fig, buf, ext, FIGURE_DPI)
         return buf.getvalue()
 
+    forked = []
     try:
-        send.send((True, in_formats(fig, FIGURE_FORMATS, draw)))   # the layout once, as OutputFolder.figure
+        lay_out(fig, FIGURE_DPI)
+        for ext in FIGURE_FORMATS[1:]:
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:   # a grandchild: one format, pickled to the pipe, then gone without cleaning up
+                os.close(r)
+                try:
+                    try:
+                        result = (True, draw(ext))
+                    except BaseException as exc:
+                        result = (False, f"{type(exc).__name__}: {exc}")
+                    with os.fdopen(w, "wb") as out:
+                        pickle.dump(result, out)
+                finally:
+                    os._exit(0)
+            os.close(w)
+            forked.append((pid, r))
+        drawn = [draw(FIGURE_FORMATS[0])]
+        while forked:
+            pid, r = forked.pop(0)
+            with os.fdopen(r, "rb") as inp:
+                data = inp.read()
+            os.waitpid(pid, 0)
+            ok, figure = pickle.loads(data) if data else (False, "a drawing process ended without its figure")
+            if not ok:
+                raise ArchsimError(figure)
+            drawn.append(figure)
+        send.send((True, drawn))
     except BaseException as exc:  # sent to the parent, which reports it as one error
-        send.send((False, f"{type(exc).__name__}: {exc}"))
+        for pid, r in forked:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(r)
+        send.send((False, str(exc) if isinstance(exc, ArchsimError) else f"{type(exc).__name__}: {exc}"))
     finally:
         send.close()
 

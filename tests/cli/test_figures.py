@@ -279,3 +279,37 @@ def test_a_run_without_figures_does_not_import_matplotlib(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_figure_that_fails_in_a_drawing_process_is_one_error(tmp_path, monkeypatch):
+    """The bit-flips PDF drawn by the process the child forks fails: the run reports that error, once,
+    naming the figure; no drawing process is left behind."""
+    import multiprocessing
+    import threading
+
+    import archsim.results
+    import archsim.run
+    from archsim.config import load_config
+    from archsim.errors import ArchsimError
+    from archsim.outputs import OutputFolder
+    from archsim.results import draw_run_figures
+    from archsim.run import run_experiment
+
+    from tqdm import TMonitor
+
+    if any(t is not threading.current_thread() and not isinstance(t, TMonitor) for t in threading.enumerate()):
+        pytest.skip("other threads are alive in this test process (the figures are then drawn without a fork)")
+    out = run_experiment(load_config(None, ["run.workload=mlp-digits", "run.iterations=3",
+                                            "run.schemes=['preset','appwom']"]), progress=False)
+    real = archsim.results.save_figure
+
+    def save(fig, target, fmt, dpi):
+        if fmt == "pdf" and fig.get_suptitle().startswith("Bit flips"):
+            raise OSError("no room for the PDF")
+        real(fig, target, fmt, dpi)
+
+    monkeypatch.setattr(archsim.results, "save_figure", save)
+    monkeypatch.setattr(archsim.run, "usable_cpus", lambda: 2)
+    with pytest.raises(ArchsimError, match=r"^drawing the bit-flips figure failed: OSError: no room for the PDF$"):
+        draw_run_figures(out.summary, out.flips, OutputFolder(tmp_path / "run", "run"), title="t")
+    assert not multiprocessing.active_children()
