@@ -1,3 +1,3 @@
-from archsim.cli import main
+from archsim.cli import console
 
-raise SystemExit(main())
+console()
