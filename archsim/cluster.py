@@ -36,13 +36,16 @@ def dask_client(scheduler: Any = None, workers: int | None = None, *, default_wo
             raise ArchsimError(f"scheduler: {type(scheduler).__name__} is neither an address, a dask Client nor a "
                                "dask cluster")
         client = Client(scheduler, timeout="20s")
-    elif scheduler:
+    elif isinstance(scheduler, str):
+        check_address(scheduler)
         try:
             client = Client(scheduler, timeout="20s")
         except Exception as exc:
             raise ArchsimError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
     else:
-        cluster = LocalCluster(n_workers=workers or default_workers, threads_per_worker=1, processes=True,
+        n = workers or default_workers
+        check_local_workers(n)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address="127.0.0.1:0",
                                silence_logs=logging.CRITICAL)  # a failing task is reported once, cleanly
         client = Client(cluster)
@@ -53,6 +56,44 @@ def dask_client(scheduler: Any = None, workers: int | None = None, *, default_wo
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+def check_dask_options(scheduler: Any, workers: int | None) -> None:
+    """The command line's ``--scheduler`` / ``--workers`` checked before a command claims its folder
+    (:func:`check_address`, :func:`check_local_workers`)."""
+    if isinstance(scheduler, str):
+        check_address(scheduler)
+    elif scheduler is None and workers is not None:
+        check_local_workers(workers)
+
+
+def check_address(address: str) -> None:
+    """One error for a scheduler address that cannot be one (empty, or a port outside 1-65535), before
+    the client waits its connection timeout for it."""
+    from urllib.parse import urlsplit
+
+    text = address.strip()
+    if not text:
+        raise ArchsimError("--scheduler: the address is empty (give tcp://HOST:PORT, or leave --scheduler out "
+                           "for a local cluster)")
+    try:
+        port = urlsplit(text if "://" in text else f"tcp://{text}").port
+    except ValueError:
+        raise ArchsimError(f"--scheduler {address}: the port is not a number from 1 to 65535") from None
+    if port == 0:
+        raise ArchsimError(f"--scheduler {address}: the port is not a number from 1 to 65535")
+
+
+def check_local_workers(n: int) -> None:
+    """A local cluster of at most as many worker processes as this process has CPUs: more only compete
+    for them (and a typo of --workers 200 would start 200 interpreters)."""
+    from archsim.run import usable_cpus
+
+    cpus = usable_cpus()
+    if n > cpus:
+        raise ArchsimError(f"--workers {n}: this machine gives archsim {cpus} CPU(s), and a local cluster of more "
+                           f"worker processes than that only makes them compete; give at most --workers {cpus}, "
+                           "or start a Dask cluster across machines and give --scheduler ADDRESS")
 
 
 def load_plugins(plugins: Sequence[str]) -> None:
@@ -66,7 +107,7 @@ def load_plugins(plugins: Sequence[str]) -> None:
             load_plugin(spec)
 
 
-__all__ = ["dask_client", "load_plugins"]
+__all__ = ["dask_client", "load_plugins", "check_address", "check_dask_options", "check_local_workers"]
 
 
 def completed(futures, what: str, prefix: str) -> Iterator[tuple[str, Any]]:

@@ -743,7 +743,8 @@ def _coerce(tp: Any, value: Any, key: str):
             raise ConfigError(f"{key} must be true or false, not {value!r}")
         return value
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not value.is_integer())):   # nan and inf too
             raise ConfigError(f"{key} must be an integer, not {value!r}")
         return int(value)
     if tp is float:

@@ -110,6 +110,7 @@ def observer_names(args: argparse.Namespace, config=None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from archsim.cluster import check_dask_options
     from archsim.config import replace
     from archsim.outputs import OutputFolder
     from archsim.results import format_summary, observer_columns
@@ -120,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--workers must be at least 1")
     if args.shards is not None and args.shards < 1:
         raise ConfigError("--shards must be at least 1")
+    check_dask_options(args.scheduler, args.workers)
     distributed = args.workers is not None or args.scheduler is not None  # the workers open the trace themselves
     cfg = build_config(args)
     names = observer_names(args, cfg)

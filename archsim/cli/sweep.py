@@ -27,12 +27,14 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from archsim.cluster import check_dask_options
     from archsim.errors import ConfigError
     from archsim.outputs import OutputFolder
     from archsim.sweep import MANIFEST, load_results, load_sweep, run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers must be at least 1")
+    check_dask_options(args.scheduler, args.workers)
     spec = load_sweep(args.config)
     folder = OutputFolder(args.out, "sweep", overwrite=args.overwrite, resumable=True,
                           state=("points", MANIFEST, "base.toml"))

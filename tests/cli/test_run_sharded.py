@@ -15,7 +15,8 @@ def _tables(out: Path) -> dict[str, bytes]:
     return {name: (out / name).read_bytes() for name in ("summary.csv", "bit_flips.csv")}
 
 
-def test_local_cluster_gives_the_plain_tables(tmp_path):
+def test_local_cluster_gives_the_plain_tables(tmp_path, monkeypatch):
+    monkeypatch.setattr("archsim.run.usable_cpus", lambda: 2)   # two workers on any machine (check_local_workers)
     args = [*RUN, "--schemes", "preset,appwom,dap"]   # LeNet's 27K lines: two ranges of whole error blocks
     assert main([*args, "--out", str(tmp_path / "plain")]) == 0
     assert main([*args, "--out", str(tmp_path / "dask"), "--workers", "2"]) == 0
@@ -140,3 +141,22 @@ def test_a_timed_run_whose_schemes_are_all_saved_starts_no_cluster(tmp_path, clu
     monkeypatch.setattr(archsim.shard, "_checked_client", no_client)
     assert main(args) == 0
     assert {n: (tmp_path / "dask" / n).read_bytes() for n in before} == before
+
+
+def test_bad_dask_options_are_one_error_before_the_folder_is_claimed(tmp_path, capsys, monkeypatch):
+    """More local workers than CPUs, an empty scheduler address or one with an impossible port: one error at
+    once (no LocalCluster of 100,000 processes, no 20 s connection timeout), and no results folder."""
+    monkeypatch.setattr("archsim.run.usable_cpus", lambda: 2)
+    cases = [(["--workers", "100000"], "--workers 100000: this machine gives archsim 2 CPU(s)"),
+             (["--scheduler", ""], "--scheduler: the address is empty"),
+             (["--scheduler", "tcp://127.0.0.1:99999"], "the port is not a number from 1 to 65535"),
+             (["--scheduler", "localhost:http"], "the port is not a number from 1 to 65535")]
+    for extra, message in cases:
+        assert main([*RUN, "--schemes", "preset", "--out", str(tmp_path / "out"), *extra]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "out").exists()
+    sweep = tmp_path / "s.toml"
+    sweep.write_text("base = {}\n")
+    assert main(["sweep", "--config", str(sweep), "--out", str(tmp_path / "sw"), "--workers", "3"]) == 2
+    assert "--workers 3: this machine gives archsim 2 CPU(s)" in capsys.readouterr().err
+    assert not (tmp_path / "sw").exists()

@@ -102,7 +102,8 @@ points = [{{"run.seed" = 1}},
     assert len(flips) == 2 * 32 and set(flips["point"]) == {p.id for p in spec.points}
 
 
-def test_cli_sweep_on_a_local_cluster(tmp_path, capsys):
+def test_cli_sweep_on_a_local_cluster(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("archsim.run.usable_cpus", lambda: 2)   # two workers on any machine (check_local_workers)
     trace = write_tiny_trace(tmp_path / "tiny.trace")[0]
     f = sweep_file(tmp_path / "s.toml", f"""
 [base.run]

@@ -47,6 +47,9 @@ def test_round_trip_through_toml(tmp_path):
         ({"encoding": {"schemes": {"appwom": {"polarity": "10"}}}}, "encoding.schemes.appwom.polarity"),
         ({"run": {"schemes": ["preset", "nope"]}}, "run.schemes"),
         ({"run": {"iterations": 0}}, "run.iterations"),
+        ({"run": {"seed": float("nan")}}, "run.seed must be an integer, not nan"),
+        ({"run": {"chunk_iterations": float("inf")}}, "run.chunk_iterations must be an integer, not inf"),
+        ({"layout": {"word_bits": float("-inf")}}, "layout.word_bits must be an integer, not -inf"),
         ({"colour": {}}, "colour"),
     ],
 )
