@@ -68,7 +68,7 @@ class NumpyWorkload(Workload):
     def train(self, *, iterations: int, seed: int, memory: Memory | None = None,
               progress: bool = False, **knobs: Any) -> TrainResult:
         """Train without recording; returns the accuracies."""
-        check_run_args(self.name, iterations, 1)
+        check_run_args(self.name, iterations, 1, seed)
         t0 = time.perf_counter()
         tr = self.trainer(seed=seed, memory=memory, **knobs)
         with tqdm(total=iterations, disable=not progress, desc=self.name, unit="it") as bar:
@@ -82,7 +82,7 @@ class NumpyWorkload(Workload):
                **knobs: Any) -> Path:
         """Train ``iterations`` steps and record iteration ``i`` when ``i >= first_iteration``
         and ``(i - first_iteration) % every == 0``; the end record holds the accuracies."""
-        check_run_args(self.name, iterations, every)
+        check_run_args(self.name, iterations, every, seed)
         if not 0 <= first_iteration < iterations:
             raise ConfigError(f"workload {self.name!r}: first_iteration must be in 0..{iterations - 1}")
         k = self.resolve_knobs(knobs)

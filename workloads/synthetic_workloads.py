@@ -25,7 +25,7 @@ class SyntheticWorkload(Workload):
     def source(self, *, iterations: int, seed: int, every: int = 1, first_iteration: int = 0,
                **knobs: Any) -> SyntheticSource:
         """Stream the trace without writing a file."""
-        check_run_args(self.name, iterations, every)
+        check_run_args(self.name, iterations, every, seed)
         k = self.resolve_knobs(knobs)
         arch_args = {n: v for n, v in k.items() if n not in _KNOB_NAMES}
         try:

@@ -99,7 +99,10 @@ def knob_params(name: str, knobs: dict[str, Any]) -> type:
     return dataclasses.make_dataclass(f"{name}Knobs", fields, bases=(NoParams,), frozen=True)
 
 
-def check_run_args(name: str, iterations: int, every: int) -> None:
+def check_run_args(name: str, iterations: int, every: int, seed: int) -> None:
+    """One clear error for run arguments no workload accepts, before anything is written."""
+    if seed < 0:
+        raise ConfigError(f"workload {name!r}: seed must not be negative, got {seed}")
     if iterations < 1:
         raise ConfigError(f"workload {name!r}: iterations must be >= 1, got {iterations}")
     if every < 1:

@@ -115,6 +115,19 @@ def test_stats_rejects_non_positive_max_iterations(tmp_path, capsys, n):
         bit_statistics(make_source("synthetic-lenet", iterations=2, seed=0), max_iterations=int(n))
 
 
+@pytest.mark.parametrize("argv", [
+    ["record", "--workload", "synthetic-lenet", "--iterations", "3"],
+    ["record", "--workload", "lenet-digits", "--iterations", "3"],
+    ["trace", "stats", "--workload", "synthetic-lenet", "--iterations", "3"],
+])
+def test_a_negative_seed_is_one_error_and_writes_nothing(tmp_path, capsys, argv):
+    out = tmp_path / "o"
+    assert main([*argv, "--seed", "-1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().endswith("seed must not be negative, got -1") and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
 def test_record_into_an_existing_empty_folder(tmp_path, capsys):
     out = tmp_path / "empty"
     out.mkdir()

@@ -31,6 +31,10 @@ def test_unknown_workload_and_knob_are_clear_errors():
         make_source("synthetic-lenet", iterations=3, seed=0, lr="fast")
     with pytest.raises(ConfigError, match="iterations must be >= 1"):
         make_source("synthetic-lenet", iterations=0, seed=0)
+    with pytest.raises(ConfigError, match="seed must not be negative, got -1"):
+        make_source("synthetic-lenet", iterations=3, seed=-1)
+    with pytest.raises(ConfigError, match="seed must not be negative, got -1"):
+        make_source("lenet-digits", iterations=3, seed=-1)
     with pytest.raises(ConfigError, match="needs the MNIST IDX files"):
         make_source("lenet-mnist", iterations=3, seed=0)
 
