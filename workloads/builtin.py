@@ -129,7 +129,9 @@ class MnistWorkload(NumpyWorkload):
     def load_data(self, knobs):
         if not knobs.get("data_dir"):
             raise ConfigError(f"workload {self.name!r} needs the MNIST IDX files on disk: "
-                              f"give --data-dir DIR (archsim never downloads data)")
+                              f"set its data_dir knob (`archsim record --data-dir DIR`, or "
+                              f"`--set run.workload.data_dir=DIR` for run and accuracy; "
+                              f"archsim never downloads data)")
         return load_mnist_dataset(knobs["data_dir"])
 
 

@@ -113,7 +113,11 @@ class FieldOrderMapping(AddressMapping):
             out[name] = rest % size
             rest = rest // size
         if np.any(rest):
-            raise ConfigError(f"address mapping {self.name}: a line index lies beyond the memory's capacity")
+            o = self.org
+            n = o.channels * o.ranks * o.banks * o.row_lines * o.rows
+            worst = int(np.asarray(lines).max())
+            raise ConfigError(f"address mapping {self.name}: line {worst:,} lies beyond the memory's capacity of "
+                              f"{n:,} lines (raise timing.capacity_bytes)")
         return out
 
 

@@ -263,3 +263,14 @@ def test_tutorial_plugin_end_to_end(tmp_path):
                         "timing.scheduling=write-batch", "--set", "timing.region_manager=bank-exhausted",
                         "--out", str(out), "--no-progress"]) == 0
     assert pd.read_csv(out / "timing_summary.csv")["refresh_misses"].iloc[0] > 0
+
+
+def test_a_line_beyond_the_capacity_names_it_and_the_key():
+    from archsim.timing.organisation import ADDRESS_MAPPINGS, Organisation
+
+    org = Organisation(1, 1, 2, 4, rows=8)  # 64 lines
+    mapping = ADDRESS_MAPPINGS.get("RoCoBaRaCh")(org)
+    assert mapping.decompose(np.arange(64))["row"].max() == 7
+    with pytest.raises(ConfigError, match=r"line 64 lies beyond the memory's capacity of 64 lines "
+                                          r"\(raise timing.capacity_bytes\)"):
+        mapping.decompose(np.array([3, 64]))
