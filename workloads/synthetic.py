@@ -56,10 +56,17 @@ class SyntheticKnobs:
     batch_size: int = 128
 
     def __post_init__(self):
-        if not (self.lr > 0 and 0 <= self.momentum < 1 and self.grad_scale >= 0
-                and self.bias_scale >= 0 and self.grad_spread >= 0 and 0 <= self.idle_fraction < 1
-                and self.lr_decay >= 0 and self.batch_size >= 1):
-            raise ValueError(f"bad synthetic knobs {self}")
+        rules = (("lr", self.lr > 0, "must be positive"),
+                 ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
+                 ("grad_scale", self.grad_scale >= 0, "must not be negative"),
+                 ("bias_scale", self.bias_scale >= 0, "must not be negative"),
+                 ("grad_spread", self.grad_spread >= 0, "must not be negative"),
+                 ("idle_fraction", 0 <= self.idle_fraction < 1, "must be in [0, 1)"),
+                 ("lr_decay", self.lr_decay >= 0, "must not be negative"),
+                 ("batch_size", self.batch_size >= 1, "must be at least 1"))
+        for name, ok, rule in rules:
+            if not ok:
+                raise ValueError(f"knob {name} {rule}, not {getattr(self, name)!r}")
 
 
 def step_numpy(noise: np.ndarray, scale: np.ndarray, v: np.ndarray, w: np.ndarray, mu: np.float32,

@@ -32,8 +32,11 @@ class SGD:
     weight_decay: float = 0.0
 
     def __post_init__(self):
-        if not self.lr > 0 or not 0 <= self.momentum < 1 or self.weight_decay < 0:
-            raise ValueError(f"bad SGD parameters {self}")
+        for name, ok, rule in (("lr", self.lr > 0, "must be positive"),
+                               ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
+                               ("weight_decay", self.weight_decay >= 0, "must not be negative")):
+            if not ok:
+                raise ValueError(f"knob {name} {rule}, not {getattr(self, name)!r}")
 
 
 class Trainer:

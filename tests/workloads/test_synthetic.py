@@ -79,8 +79,10 @@ def test_learning_rate_knob_scales_the_change_rate():
 
 
 def test_bad_synthetic_knobs():
-    with pytest.raises(ConfigError, match="synthetic-lenet.*bad synthetic knobs"):
+    with pytest.raises(ConfigError, match=r"^workload 'synthetic-lenet': knob momentum must be in \[0, 1\), not 1.5$"):
         make_source("synthetic-lenet", iterations=3, seed=0, momentum=1.5)
+    with pytest.raises(ConfigError, match=r"^workload 'lenet-digits': knob lr must be positive, not nan$"):
+        make_source("lenet-digits", iterations=3, seed=0, lr=float("nan"))
 
 
 @settings(deadline=None, max_examples=100)
