@@ -422,17 +422,37 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     return config_with(data, changes or {}, source=source)
 
 
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load``, but a key given twice in one mapping is an error (TOML's rule; PyYAML
+    would keep the last silently)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: set = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    mark = key_node.start_mark
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} given twice", mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return yaml.load(text, Loader=Loader)
+
+
 def read_config_data(path: str | Path) -> dict[str, Any]:
     """The raw tables of a TOML or YAML configuration file (not yet validated); errors name the file."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a directory; name the config file")
     if not p.is_file():
         raise ConfigError(f"{p}: config file not found")
     text = read_text(p)
     try:
         if p.suffix in (".yaml", ".yml"):
-            import yaml
-
-            loaded = yaml.safe_load(text)
+            loaded = _load_yaml(text)
             data = {} if loaded is None else loaded
         elif p.suffix == ".toml":
             data = tomllib.loads(text)

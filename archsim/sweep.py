@@ -104,6 +104,8 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
     base_data = data.get("base", {})
     if isinstance(base_data, str):
         bpath = p.parent / base_data if not Path(base_data).is_absolute() else Path(base_data)
+        if not bpath.is_file():
+            raise ConfigError(f"{p}: base = {base_data!r}: no config file at {bpath}")
         base_data = read_config_data(bpath)
         base = config_from_mapping(base_data, source=str(bpath))
     elif isinstance(base_data, Mapping):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from archsim.cli._common import add_config, add_outputs, add_schemes, add_seed, default_out_dir, names
 
@@ -89,8 +90,11 @@ def run_sweep(args: argparse.Namespace) -> int:
             gaps = [float(x) for x in args.gaps_ns.split(",") if x.strip()]
         except ValueError:
             raise ConfigError(f"--gaps-ns must be comma-separated numbers, not {args.gaps_ns!r}") from None
-        if not gaps or min(gaps) < 0:
-            raise ConfigError("--gaps-ns needs at least one non-negative gap")
+        if not gaps:
+            raise ConfigError("--gaps-ns: give at least one gap")
+        bad = [g for g in gaps if not (math.isfinite(g) and g >= 0)]
+        if bad:
+            raise ConfigError(f"--gaps-ns: every gap must be a finite number of ns, 0 or more, not {bad[0]:g}")
     else:
         gaps = default_gaps_ns()
     schemes = tuple(names(args.schemes) or ("preset", "prereset", "appwom"))

@@ -46,6 +46,18 @@ def test_an_empty_schemes_list_is_one_error(capsys):
     assert capsys.readouterr().err.strip() == "archsim: error: --schemes: name at least one"
 
 
+@pytest.mark.parametrize("gaps, message", [
+    ("5,-1", "every gap must be a finite number of ns, 0 or more, not -1"),
+    ("5,nan", "not nan"),
+    (",", "give at least one gap"),
+    ("5,x", "comma-separated numbers"),
+])
+def test_bad_gaps_are_one_error(tmp_path, capsys, gaps, message):
+    assert main(["timing", "sweep-gap", "--gaps-ns", gaps, "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and not (tmp_path / "o").exists()
+
+
 def test_help_loads_no_simulator():
     """`archsim --help` builds only the command list: no technology, workload, pandas or SimPy is imported."""
     code = ("import sys, contextlib, io\n"

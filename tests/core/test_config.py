@@ -91,6 +91,17 @@ def test_replace_into_a_value_names_the_key():
         replace(Config(), {"pcm.set_latency_ns.x": 1})
 
 
+def test_a_directory_and_a_yaml_key_given_twice_are_one_error(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory; name the config file"):
+        load_config(tmp_path)
+    f = tmp_path / "twice.yaml"
+    f.write_text("run:\n  seed: 1\n  iterations: 5\n  seed: 2\n")
+    with pytest.raises(ConfigError, match=r"twice.yaml: not valid YAML: key 'seed' given twice \(at line 4"):
+        load_config(f)
+    f.write_text("run:\n  seed: 1\npcm:\n  endurance: 1e8\n")  # the same key in two tables is fine
+    assert load_config(f).run.seed == 1
+
+
 def test_yaml_error_is_one_line(tmp_path):
     f = tmp_path / "bad.yaml"
     f.write_text("pcm:\n  set_latency_ns: [1, 2\n")
