@@ -79,7 +79,8 @@ def bit_statistics(source: TraceSource, *, max_iterations: int | None = None,
         if len(block) == 0:
             break
         if finite:  # training data holds no NaN or infinity (TraceMeta.check_finite); False: any bit patterns
-            source.meta.check_finite(block, seen, "the trace")
+            source.meta.check_finite(block, seen, f"trace {source.path}" if hasattr(source, "path") else
+                                    f"workload {source.meta.workload or source.meta.model}")
         u = block.view(np.uint32)
         for g, spans in groups.items():
             for a, b in spans:

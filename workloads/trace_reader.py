@@ -123,10 +123,14 @@ class TraceReader:
                                          "read_at", "lifetime_flops"])
         return pd.concat(rows).sort_values(["iteration", "written_at"], kind="stable").reset_index(drop=True)
 
-    def verify(self) -> None:
-        """Check the CRC-32 of every committed file; raise :class:`TraceError` on the first bad one."""
+    def verify(self, *, finite: bool = False) -> None:
+        """Check the CRC-32 of every committed file; raise :class:`TraceError` on the first bad one.
+        ``finite``: also refuse the first NaN or infinity among the values (the check of
+        :meth:`TraceMeta.check_finite`, which every replay makes), in the same pass."""
         for c in self._chunks:
-            self._read_part(c, "params")
+            block = self._read_part(c, "params")
+            if finite:
+                self.meta.check_finite(block, c.start, f"trace {self.path}")
             self._read_part(c, "records")
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from typing import Sequence
@@ -105,8 +106,35 @@ def console() -> None:
     import gc
 
     status = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        status = _closed_stdout()
     gc.freeze()
     sys.exit(status)
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (poll reports an error on its write end), as
+    opposed to another pipe of the run breaking."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # replaced by a capture, or closed
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def _closed_stdout() -> int:
+    """The reader of stdout went away (``archsim trace info T | head``): as a Unix tool, stop quietly
+    (the Python documentation's recipe: stdout pointed at /dev/null so that the exit's flush is silent);
+    the status of a command killed by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"archsim: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a path the user gave: --out naming a file, no permission, disk full, ...
+        if isinstance(exc, BrokenPipeError) and _stdout_gone():
+            return _closed_stdout()
         where = exc.filename if exc.filename is not None else ""
         print(f"archsim: error: {where}: {exc.strerror or exc}" if where else f"archsim: error: {exc}",
               file=sys.stderr)

@@ -22,7 +22,11 @@ def register(subparsers) -> None:
     info.add_argument("--tensors", action="store_true", help="list every tensor")
     info.set_defaults(func=run_info)
 
-    verify = sub.add_parser("verify", help="check the CRC-32 of every chunk")
+    verify = sub.add_parser(
+        "verify", help="check the CRC-32 of every chunk and that every value is finite",
+        description="Check the CRC-32 of every committed chunk and that the trace holds no NaN or infinity "
+                    "(which every replay refuses). Exit status 0: sound and complete; 1: sound but unfinished "
+                    "(the recording stopped; it replays as a prefix); 2: corrupt, non-finite or unreadable.")
     verify.add_argument("path", type=Path)
     verify.set_defaults(func=run_verify)
 
@@ -113,8 +117,13 @@ def run_verify(args: argparse.Namespace) -> int:
     from workloads import open_trace
 
     r = open_trace(args.path)
-    r.verify()
-    print(f"{r.path}: OK ({r.meta.n_iterations} iterations, {_fmt_bytes(r.nbytes)}, every chunk's CRC-32 matches)")
+    r.verify(finite=True)
+    sound = f"{r.meta.n_iterations} iterations, {_fmt_bytes(r.nbytes)}, every chunk's CRC-32 matches"
+    if not r.meta.complete:  # readable as a prefix, but not the trace that was asked for
+        print(f"{r.path}: UNFINISHED: the recording stopped; what it committed is sound ({sound}) and "
+              "replays as a prefix")
+        return 1
+    print(f"{r.path}: OK ({sound})")
     return 0
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -91,6 +92,41 @@ def test_corrupt_trace_via_the_installed_command(tmp_path):
                            "--out", str(tmp_path / "m.trace"), "--data-dir", str(tmp_path / "nowhere")],
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 2 and "MNIST directory" in proc.stderr and "not found" in proc.stderr
+
+
+def test_verify_an_unfinished_trace_and_a_non_finite_one(tmp_path, capsys):
+    from workloads import TraceWriter
+
+    from test_run import tiny_meta, training_values
+
+    meta = tiny_meta()
+    values = training_values(9, meta.n_params, 0)
+    w = TraceWriter(tmp_path / "u.trace", meta, rows_per_chunk=4, fsync=False)
+    for i, row in enumerate(values):
+        w.append(row, iteration=i, loss=0.0)  # never closed: the recording stopped
+    assert main(["trace", "verify", str(tmp_path / "u.trace")]) == 1
+    assert "UNFINISHED: the recording stopped" in capsys.readouterr().out
+    values[3, 5] = np.nan
+    with TraceWriter(tmp_path / "n.trace", meta, rows_per_chunk=4, fsync=False, finite=False) as w:
+        for i, row in enumerate(values):
+            w.append(row, iteration=i, loss=0.0)
+    assert main(["trace", "verify", str(tmp_path / "n.trace")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"archsim: error: trace {tmp_path / 'n.trace'}: iteration 3: tensor ") and "nan" in err
+
+
+def test_a_reader_that_closes_the_pipe_stops_the_command_quietly(tmp_path):
+    """`archsim trace info T | head -1`: no error, the status of a command SIGPIPE stopped."""
+    out = tmp_path / "t.trace"
+    assert main(["record", "--workload", "mlp-digits", "--iterations", "2", "--out", str(out),
+                 "--no-progress"]) == 0
+    exe = Path(sys.executable).with_name("archsim")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([str(exe), "trace", "info", str(out), "--tensors"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # long before the interpreter has started
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141 and err == ""
 
 
 def test_out_naming_a_file_is_one_error_line(tmp_path, capsys):
