@@ -85,6 +85,7 @@ class TimingObserver(RunObserver):
         self.ctx = ctx
         self._results = None
         chunk = ctx.chunk_iterations or run_chunk_iterations(ctx, [self])
+        chunk = min(chunk, max(1, ctx.iterations))  # no chunk is longer than the run
         self.models = {}
         for s in ctx.schemes:  # each model's memory estimate is checked with those of the schemes before it
             self.models[s] = TimingModel(ctx.config, technology=ctx.technology, scheme=s, layout=ctx.layout,

@@ -63,12 +63,13 @@ def test_the_run_checks_the_sum_over_its_schemes(monkeypatch, tmp_path):
     import archsim.timing.model as tm
     from archsim.cli import main
 
-    seen = []
+    seen, chunks = [], []
     real = tm.check_memory
 
     def spy(*a, **k):
         n = real(*a, **k)
         seen.append((a[2], n, k.get("reserved", 0), k.get("reserved_for", ())))
+        chunks.append(k.get("chunk_iterations"))
         return n
 
     monkeypatch.setattr(tm, "check_memory", spy)
@@ -77,3 +78,4 @@ def test_the_run_checks_the_sum_over_its_schemes(monkeypatch, tmp_path):
     assert code in (0, None)
     assert [s for s, *_ in seen] == ["preset", "appwom"]
     assert seen[0][2:] == (0, ()) and seen[1][2:] == (seen[0][1], ("preset",))
+    assert chunks == [2, 2]  # the temporaries of the run's 2 iterations, not of a full chunk
