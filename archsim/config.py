@@ -430,13 +430,18 @@ def _load_yaml(text: str) -> Any:
     class Loader(yaml.SafeLoader):
         def construct_mapping(self, node, deep=False):
             seen: set = set()
-            for key_node, _ in node.value:
+            for key_node, _ in node.value:  # the keys as written (a merge, <<: *anchor, may be overridden)
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
                 key = self.construct_object(key_node, deep=True)
-                if key in seen:
-                    mark = key_node.start_mark
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"key {key!r} given twice", mark)
-                seen.add(key)
+                try:
+                    twice = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key: PyYAML's own error names it
+                    continue
+                if twice:
+                    raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice",
+                                                            key_node.start_mark)
             return super().construct_mapping(node, deep)
 
     return yaml.load(text, Loader=Loader)

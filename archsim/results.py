@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -203,8 +204,11 @@ def draw_run_figures(summary: pd.DataFrame, flips: pd.DataFrame, folder: OutputF
         for name, fig in figures[1:] if child else figures:
             written += folder.figure(fig, name)
     except BaseException:
-        if child:  # the run stops here: so does the child
-            child[0].kill()
+        if child:  # the run stops here: so do the child and the process it forked (its process group)
+            try:
+                os.killpg(child[0].pid, signal.SIGKILL)
+            except OSError:
+                child[0].kill()
             child[0].join()
             child[1].close()
         raise
@@ -234,6 +238,10 @@ def _figure_in_child(fig):
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_send_figure, args=(fig, send), daemon=True)  # fork: the figure is not pickled
     proc.start()
+    try:  # a process group of its own (set here and in the child, whichever runs first), killed as one
+        os.setpgid(proc.pid, proc.pid)
+    except OSError:
+        pass
     send.close()
     return proc, receive
 
@@ -253,6 +261,7 @@ def _send_figure(fig, send) -> None:
 
     forked = []
     try:
+        os.setpgid(0, 0)  # the group the parent kills if it stops (_figure_in_child)
         lay_out(fig, FIGURE_DPI)
         for ext in FIGURE_FORMATS[1:]:
             r, w = os.pipe()

@@ -313,3 +313,60 @@ def test_a_figure_that_fails_in_a_drawing_process_is_one_error(tmp_path, monkeyp
     with pytest.raises(ArchsimError, match=r"^drawing the bit-flips figure failed: OSError: no room for the PDF$"):
         draw_run_figures(out.summary, out.flips, OutputFolder(tmp_path / "run", "run"), title="t")
     assert not multiprocessing.active_children()
+
+
+def test_a_run_that_stops_while_the_figures_are_drawn_leaves_no_drawing_process(tmp_path, monkeypatch):
+    """The run's own figure fails while the process the child forked is still drawing the bit-flips PDF:
+    the run's error comes out, and that grandchild is killed with the child (one process group)."""
+    import threading
+    import time
+
+    import archsim.results
+    import archsim.run
+    from archsim.config import load_config
+    from archsim.outputs import OutputFolder
+    from archsim.results import draw_run_figures
+    from archsim.run import run_experiment
+
+    from tqdm import TMonitor
+
+    if any(t is not threading.current_thread() and not isinstance(t, TMonitor) for t in threading.enumerate()):
+        pytest.skip("other threads are alive in this test process (the figures are then drawn without a fork)")
+    out = run_experiment(load_config(None, ["run.workload=mlp-digits", "run.iterations=3",
+                                            "run.schemes=['preset','appwom']"]), progress=False)
+    import archsim.outputs
+    from archsim.errors import ArchsimError
+
+    real = archsim.results.save_figure
+    pid_file = tmp_path / "grandchild.pid"
+
+    def save(fig, target, fmt, dpi):
+        if fig.get_suptitle().startswith("Bit flips"):
+            if fmt == "pdf":  # the grandchild: says who it is, then draws for a long time
+                pid_file.write_text(str(os.getpid()))
+                time.sleep(120)
+        else:  # the run itself: fails once the grandchild is drawing
+            deadline = time.monotonic() + 30
+            while not pid_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            raise OSError(28, "No space left on device")
+        real(fig, target, fmt, dpi)
+
+    monkeypatch.setattr(archsim.results, "save_figure", save)   # the child's and the grandchild's
+    monkeypatch.setattr(archsim.outputs, "save_figure", save)   # the run's own (OutputFolder.figure)
+    monkeypatch.setattr(archsim.run, "usable_cpus", lambda: 2)
+    with pytest.raises(ArchsimError, match="energy.png: cannot write: No space left on device"):
+        draw_run_figures(out.summary, out.flips, OutputFolder(tmp_path / "run", "run"), title="t")
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except FileNotFoundError:
+            break
+        if state == "Z":  # killed, not yet reaped by its new parent
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        pytest.fail(f"the drawing process {pid} outlived the run")

@@ -1,7 +1,7 @@
 """Configuration: defaults, files, overrides, and one clear error naming the key."""
 import pytest
 
-from archsim.config import Config, config_from_mapping, load_config
+from archsim.config import Config, config_from_mapping, load_config, read_config_data
 from archsim.pcm.config import PcmConfig
 from archsim.errors import ConfigError
 
@@ -100,6 +100,10 @@ def test_a_directory_and_a_yaml_key_given_twice_are_one_error(tmp_path):
         load_config(f)
     f.write_text("run:\n  seed: 1\npcm:\n  endurance: 1e8\n")  # the same key in two tables is fine
     assert load_config(f).run.seed == 1
+    # a merge key's keys may be overridden: that is not a key given twice
+    f.write_text("common: &c {seed: 1, iterations: 5}\nrun:\n  <<: *c\n  seed: 2\n")
+    data = read_config_data(f)
+    assert data["run"] == {"seed": 2, "iterations": 5}
 
 
 def test_yaml_error_is_one_line(tmp_path):
