@@ -39,12 +39,17 @@ def dask_client(scheduler: Any = None, workers: int | None = None, *, default_wo
     elif isinstance(scheduler, str):
         check_address(scheduler)
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler.strip(), timeout="20s")
         except Exception as exc:
             raise ArchsimError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
     else:
         n = workers or default_workers
-        check_local_workers(n)
+        from archsim.run import usable_cpus
+
+        if n > usable_cpus():  # allowed from Python (the command line refuses it: check_local_workers)
+            logging.getLogger("archsim.cluster").warning(
+                "note: a local cluster of %d worker processes on %d usable CPU(s): they compete for them", n,
+                usable_cpus())
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address="127.0.0.1:0",
                                silence_logs=logging.CRITICAL)  # a failing task is reported once, cleanly

@@ -67,11 +67,13 @@ def lay_out(fig, dpi: int) -> None:
     afterwards, so saves in any format (in this process or a forked one) draw that layout unchanged, the
     same bytes as :func:`in_formats` gives."""
     engine = fig.get_layout_engine()
-    if engine is not None:
+    if engine is not None and fig.axes:  # as Figure.draw runs it
         own = fig.dpi
         fig.dpi = dpi   # the layout measures text with a renderer at the figure's dpi, as savefig sets it
         try:
             engine.execute(fig)
+        except ValueError:  # Figure.draw ignores it too (a layout that cannot be made is left out)
+            pass
         finally:
             fig.dpi = own
     fig.set_layout_engine("none")

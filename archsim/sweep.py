@@ -104,9 +104,10 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
     base_data = data.get("base", {})
     if isinstance(base_data, str):
         bpath = p.parent / base_data if not Path(base_data).is_absolute() else Path(base_data)
-        if not bpath.is_file():
-            raise ConfigError(f"{p}: base = {base_data!r}: no config file at {bpath}")
-        base_data = read_config_data(bpath)
+        try:
+            base_data = read_config_data(bpath)
+        except ConfigError as exc:
+            raise ConfigError(f"{p}: base = {base_data!r}: {exc}") from None
         base = config_from_mapping(base_data, source=str(bpath))
     elif isinstance(base_data, Mapping):
         base = config_from_mapping(base_data, source=f"{p} [base]")

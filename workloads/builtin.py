@@ -130,7 +130,8 @@ class MnistWorkload(NumpyWorkload):
         if not knobs.get("data_dir"):
             raise ConfigError(f"workload {self.name!r} needs the MNIST IDX files on disk: "
                               f"set its data_dir knob (`archsim record --data-dir DIR`, or "
-                              f"`--set run.workload.data_dir=DIR` for run and accuracy; "
+                              f"`--set run.workload.data_dir=DIR` for run and accuracy; trace stats takes a "
+                              f"recorded trace's path; "
                               f"archsim never downloads data)")
         return load_mnist_dataset(knobs["data_dir"])
 

@@ -20,6 +20,7 @@ A mapping is a class registered in :data:`ADDRESS_MAPPINGS`; most are a
 """
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -113,8 +114,7 @@ class FieldOrderMapping(AddressMapping):
             out[name] = rest % size
             rest = rest // size
         if np.any(rest):
-            o = self.org
-            n = o.channels * o.ranks * o.banks * o.row_lines * o.rows
+            n = math.prod(sizes.values())
             worst = int(np.asarray(lines).max())
             raise ConfigError(f"address mapping {self.name}: line {worst:,} lies beyond the memory's capacity of "
                               f"{n:,} lines (raise timing.capacity_bytes)")
