@@ -143,6 +143,12 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
     if not isinstance(explicit, list) or not explicit or not all(isinstance(x, Mapping) for x in explicit):
         raise ConfigError(f"{source}: sweep.points must be a non-empty list of tables of changes")
     _check_spellings([*grid, *(k for x in explicit for k in x)], source)
+    grid_keys = {str(k): vals for k, vals in grid.items()}
+    _check_overlaps(source, "sweep.grid", grid_keys, grid_keys)
+    for extra in explicit:
+        keyed = {str(k): [v] for k, v in extra.items()}
+        _check_overlaps(source, f"point {dict(extra)}", keyed, keyed)
+        _check_overlaps(source, f"point {dict(extra)}", keyed, grid_keys, "sweep.grid")
     combos = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())] if grid else [{}]
     base_hash = digest(base.identity())
     points, seen = [], set()
@@ -169,6 +175,26 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
             seen.add(pid)
             points.append(SweepPoint(pid, overrides))
     return SweepSpec(base, points, keys, experiment, dict(base_data) if base_data is not None else None)
+
+
+def _check_overlaps(source: str, where: str, these: Mapping[str, list], those: Mapping[str, list],
+                    other: str | None = None) -> None:
+    """One error where two keys of a sweep set the same value: the same key (once in ``these``, once in
+    ``those``: a point's key the grid sweeps too, whose value the grid's would silently replace), or a table
+    (``layout = {line_bytes = 32}``) and a key inside it (``layout.line_bytes``), which one of them would
+    override without the point's label saying so. A choice given by name (``run.workload = "mlp-digits"``)
+    and one of its parameters (``run.workload.lr``) do not overlap."""
+    for a, a_vals in these.items():
+        for b, b_vals in those.items():
+            if other is None and a == b:  # a key against itself
+                continue
+            na, nb = current_key(a), current_key(b)
+            table_a = any(isinstance(v, Mapping) for v in a_vals)
+            table_b = any(isinstance(v, Mapping) for v in b_vals)
+            if (na == nb or (table_a and nb.startswith(na + ".")) or (table_b and na.startswith(nb + "."))):
+                also = f"{other} sets {b!r}" if other else f"it also sets {b!r}"
+                raise ConfigError(f"{source}: {where} sets {a!r} and {also}: the same value set twice, one of "
+                                  "them silently lost; set each key once (in the grid or in the points)")
 
 
 def _check_spellings(keys: Sequence[str], source: str) -> None:

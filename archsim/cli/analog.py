@@ -86,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
         key = key.strip()
         if len(key.split(".")) < 2:
             raise ConfigError(f"--vary {item!r}: the key must be section.key")
-        if not key.startswith("analog.") and key != "run.seed":
+        if key == "run.seed":  # the seed axis is --seeds (grid() sets each point's seed from it)
+            raise ConfigError(f"--vary {key}: vary the seed with --seeds S,T,...")
+        if not key.startswith("analog."):
             raise ConfigError(f"--vary {key}: archsim analog reads the analog.* keys (and run.seed: --seeds); "
                               f"{key.split('.')[0]} is another command's section")
         if key in axes:

@@ -104,6 +104,7 @@ def test_bash_completes_a_sub_command(tmp_path, capsys):
     (["--seed", "1", "--seeds", "2,3"], "not both"),
     (["--seeds", "ideal"], "'ideal' is not an integer"),
     (["--adc-bits", "4,x"], "'x' is not an integer"),
+    (["--vary", "run.seed=0,2"], "vary the seed with --seeds"),  # the seed axis would override it
 ])
 def test_analog_seed_options_are_one_error(tmp_path, capsys, args, message):
     assert main(["analog", *args, "--out", str(tmp_path / "o"), "--no-progress"]) == 2

@@ -50,6 +50,10 @@ points = [{"run.seed" = 1}, {"run.seed" = 2}]
     ('[sweep]\nwhat = 1\n', "unknown key(s) what"),
     ('[base]\n[sweep]\npoints = [{"run.seed" = 1}, {"run.seed" = 1}]\n', "appears twice"),
     ('[run]\n', "unknown top-level key"),
+    ('[sweep]\ngrid = {"layout.line_bytes" = [16, 64], "layout" = [{"line_bytes" = 32}]}\n',
+     "sweep.grid sets 'layout.line_bytes' and it also sets 'layout'"),
+    ('[sweep]\ngrid = {"run.iterations" = [3, 4]}\npoints = [{"run.iterations" = 5}]\n',
+     "point {'run.iterations': 5} sets 'run.iterations' and sweep.grid sets 'run.iterations'"),
     ('base = "gone.toml"\n[sweep]\npoints = [{"run.seed" = 1}]\n', "bad.toml: base = 'gone.toml': "),
 ])
 def test_bad_sweep_files(tmp_path, body, message):
