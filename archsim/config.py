@@ -809,9 +809,10 @@ def positive(obj: Any, name: str, where: str) -> None:
 
 
 def bounded(obj: Any, name: str, where: str, limit: float = MAX_MAGNITUDE) -> None:
-    """A latency, energy or endurance must not exceed ``limit`` (see :data:`MAX_MAGNITUDE`)."""
+    """A latency, energy, endurance, size or count must not exceed ``limit`` (see :data:`MAX_MAGNITUDE`;
+    an integer that large would also overflow the kernels' 64-bit arithmetic)."""
     value = getattr(obj, name)
-    if isinstance(value, float) and not value <= limit:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not value <= limit:
         raise ConfigError(f"{where}.{name} must be at most {limit:g}, not {value!r}")
 
 

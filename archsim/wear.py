@@ -60,6 +60,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from archsim import _wear_kernels
+from archsim.config import MAX_MAGNITUDE
 from archsim.contracts import ChunkOutcome, LineCopies, StreamResult, TechnologyStream
 from archsim.errors import ArchsimError, ConfigError
 from archsim.digest import WearDigest, concat_wear
@@ -594,8 +595,8 @@ class StartGapParams(NoParams):
     """Seed of the randomisation."""
 
     def validate(self, where: str, owner: Any = None) -> None:
-        if self.region_lines < 0:
-            raise ConfigError(f"{where}.region_lines must not be negative, not {self.region_lines!r}")
+        if not 0 <= self.region_lines <= MAX_MAGNITUDE:
+            raise ConfigError(f"{where}.region_lines must be in 0..{MAX_MAGNITUDE:g}, not {self.region_lines!r}")
         if self.psi < 1:
             raise ConfigError(f"{where}.psi must be at least 1, not {self.psi!r}")
         if self.seed < 0:

@@ -10,12 +10,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from archsim.analog.presets import PRESETS, Preset
-from archsim.config import CONFIG_SECTIONS, Choice, Section, choice, non_negative, positive
+from archsim.config import CONFIG_SECTIONS, MAX_MAGNITUDE, Choice, Section, choice, non_negative, positive
 from archsim.errors import ConfigError, RegistryError
 
 MAPPINGS = ("reference", "differential")
 ADC_RANGES = ("full-scale", "calibrated")
 NETWORKS = ("mlp", "cnn")
+#: Largest subarray side (rows or columns) and number of conductance levels ``[analog]`` takes.
+MAX_ARRAY = 1 << 16
+MAX_LEVELS = 1 << 20
+#: Largest programming or read voltage, V: no eNVM is programmed at kilovolts (and energies stay finite).
+MAX_VOLTAGE_V = 1e3
 
 
 #: One resolved device: the preset with the section's overrides applied (a :class:`Preset`).
@@ -95,6 +100,9 @@ class AnalogConfig(Section):
             positive(self, k, where)
         for k in ("sigma_d2d", "adc_energy_pj", "read_voltage_v"):
             non_negative(self, k, where)
+        for k, most in (("rows", MAX_ARRAY), ("cols", MAX_ARRAY), ("read_voltage_v", MAX_VOLTAGE_V)):
+            if not getattr(self, k) <= most:
+                raise ConfigError(f"{where}.{k} must be at most {most:g}, not {getattr(self, k)!r}")
         if self.mapping not in MAPPINGS:
             raise ConfigError(f"{where}.mapping must be one of {', '.join(MAPPINGS)}, not {self.mapping!r}")
         if self.adc_range not in ADC_RANGES:
@@ -117,8 +125,8 @@ class AnalogConfig(Section):
         values = {k: getattr(self, k) for k in _DEVICE_KEYS if getattr(self, k) is not None}
         spec = dataclasses.replace(p, **values)
         spec = dataclasses.replace(spec, ltp_label=abs(spec.ltp_label), ltd_label=abs(spec.ltd_label))
-        if spec.levels < 2:
-            raise ConfigError(f"{where}.levels must be at least 2, not {spec.levels}")
+        if not 2 <= spec.levels <= MAX_LEVELS:
+            raise ConfigError(f"{where}.levels must be in 2..{MAX_LEVELS}, not {spec.levels}")
         for k in ("ltp_label", "ltd_label"):
             if not getattr(spec, k) < MAX_LABEL:
                 raise ConfigError(f"{where}.{k} must be below {MAX_LABEL:g} in magnitude, not {getattr(spec, k)!r}")
@@ -126,9 +134,10 @@ class AnalogConfig(Section):
             raise ConfigError(f"{where}.on_off must be above 1, not {spec.on_off!r}")
         if not 0 <= spec.sigma_c2c < 1:
             raise ConfigError(f"{where}.sigma_c2c must be in [0, 1), not {spec.sigma_c2c!r}")
-        for k in ("ltp_voltage_v", "ltd_voltage_v", "ltp_pulse_ns", "ltd_pulse_ns"):
-            if not getattr(spec, k) > 0:
-                raise ConfigError(f"{where}.{k} must be positive, not {getattr(spec, k)!r}")
+        for k, most in (("ltp_voltage_v", MAX_VOLTAGE_V), ("ltd_voltage_v", MAX_VOLTAGE_V),
+                        ("ltp_pulse_ns", MAX_MAGNITUDE), ("ltd_pulse_ns", MAX_MAGNITUDE)):
+            if not 0 < getattr(spec, k) <= most:
+                raise ConfigError(f"{where}.{k} must be positive and at most {most:g}, not {getattr(spec, k)!r}")
         return spec
 
 

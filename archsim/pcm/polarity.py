@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archsim.config import MAX_MAGNITUDE
 from archsim.errors import ConfigError
 
 POLARITY_10 = 0
@@ -48,8 +49,10 @@ class PingPongPolicy:
             raise ConfigError(
                 f"initial_polarity must be one of {', '.join(INITIAL_POLARITIES)}, not {self.initial_polarity!r}"
             )
-        if isinstance(self.region_lines, bool) or not isinstance(self.region_lines, int) or self.region_lines < 1:
-            raise ConfigError(f"region_lines must be a positive integer, not {self.region_lines!r}")
+        if (isinstance(self.region_lines, bool) or not isinstance(self.region_lines, int)
+                or not 1 <= self.region_lines <= MAX_MAGNITUDE):
+            raise ConfigError(f"region_lines must be a positive integer of at most {MAX_MAGNITUDE:g}, "
+                              f"not {self.region_lines!r}")
 
     def region_of(self, line_index: np.ndarray | int):
         """Region of global line index(es)."""

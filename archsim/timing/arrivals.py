@@ -29,7 +29,7 @@ import bisect
 import numpy as np
 
 from archsim.errors import ConfigError
-from archsim.timing.system import ACCEPTED, READ, WRITE, Phase
+from archsim.timing.system import ACCEPTED, CLOCK_LIMIT_PS, READ, WRITE, Phase
 
 
 def iteration_order_violation(stream) -> int | None:
@@ -45,11 +45,6 @@ def iteration_order_violation(stream) -> int | None:
     return int(w[int(np.argmax(it[:j] > it[j]))])
 
 
-#: The latest arrival the clock takes, ps: 2^62 (53 days), the other half of the int64 range left for the
-#: service, queueing and refresh time after it.
-ARRIVAL_LIMIT_PS = float(2 ** 62)
-
-
 class ArrivalFrontEnd:
     """Issues a :class:`~workloads.nvmain.RequestStream` through a memory system, one request per burst.
 
@@ -62,9 +57,9 @@ class ArrivalFrontEnd:
         self.env = env
         self.system = system
         arrival = np.rint(np.asarray(stream.cycle, np.float64) * (cycle_ns * 1000.0))
-        if arrival.size and not arrival.max() < ARRIVAL_LIMIT_PS:
+        if arrival.size and not arrival.max() < CLOCK_LIMIT_PS:
             raise ConfigError(f"the trace's last request arrives at {arrival.max() / 1e12:.4g} s (its CYCLE x "
-                              f"timing.trace_cycle_ns = {cycle_ns:g}), beyond the {ARRIVAL_LIMIT_PS / 1e12:.3g} s "
+                              f"timing.trace_cycle_ns = {cycle_ns:g}), beyond the {CLOCK_LIMIT_PS / 1e12:.3g} s "
                               "the timing model's clock (int64 picoseconds) leaves for arrivals; lower "
                               "timing.trace_cycle_ns or start the trace's cycles nearer 0")
         self.arrival_ps = arrival.astype(np.int64)

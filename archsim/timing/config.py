@@ -22,6 +22,13 @@ from typing import ClassVar
 from archsim.config import CONFIG_SECTIONS, Choice, Section, choice, non_negative
 from archsim.errors import ConfigError
 
+#: Largest count of a timing organisation or queue key (channels, banks, row lines, queue depths, ...).
+MAX_COUNT = 1 << 24
+#: Largest memory, bytes (1 PiB).
+MAX_CAPACITY_BYTES = 1 << 50
+#: Most banks (channels x ranks x banks) the timing model keeps per-bank state and statistics for.
+MAX_BANKS = 1 << 16
+
 ACCESS_PATTERNS = ("training", "minimal", "trace")
 COMPUTE_MODELS = ("flops", "fixed")
 
@@ -105,6 +112,12 @@ class TimingConfig(Section):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{where}.{name} must be a positive integer, not {value!r}")
+            most = MAX_CAPACITY_BYTES if name == "capacity_bytes" else MAX_COUNT
+            if value > most:
+                raise ConfigError(f"{where}.{name} must be at most {most:,}, not {value!r}")
+        if self.total_banks > MAX_BANKS:
+            raise ConfigError(f"{where}: channels x ranks x banks = {self.total_banks:,} banks, more than the "
+                              f"{MAX_BANKS:,} the timing model holds state for")
         if self.access_pattern not in ACCESS_PATTERNS:
             raise ConfigError(f"{where}.access_pattern must be one of {', '.join(ACCESS_PATTERNS)}, "
                               f"not {self.access_pattern!r}")

@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from archsim.errors import ConfigError
-from archsim.timing.system import ACCEPTED, COMPLETED, READ, WRITE, Phase
+from archsim.timing.system import ACCEPTED, CLOCK_LIMIT_PS, COMPLETED, READ, WRITE, Phase
 
 
 def intermediate_lines(meta, line_bytes: int, first_line: int) -> dict[str, tuple[int, int]]:
@@ -143,6 +143,11 @@ class FrontEnd:
             times = np.empty((len(self.phases), 2), np.int64)
             for i, ph in enumerate(self.phases):
                 if ph.gap_ps:
+                    if env.now + ph.gap_ps > CLOCK_LIMIT_PS:
+                        raise ConfigError(f"iteration {self.iterations}: the simulated time would pass "
+                                          f"{CLOCK_LIMIT_PS / 1e12:.3g} s, the timing model's clock range "
+                                          f"(int64 picoseconds): lower timing.gap_ns (the {ph.name} phase waits "
+                                          f"{ph.gap_ps / 1e12:.3g} s) or run fewer iterations")
                     yield env.timeout(ph.gap_ps)
                     self._round = 0
                 starts[i] = int(env.now)

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from archsim.config import MAX_MAGNITUDE
 from archsim.errors import ConfigError
 
 from archsim.pcm.polarity import POLARITY_01, POLARITY_10, PingPongPolicy
@@ -106,8 +107,9 @@ class RegionParams(NoParams):
     """Consecutive lines per region."""
 
     def validate(self, where: str, owner: Any = None) -> None:
-        if isinstance(self.region_lines, bool) or self.region_lines < 1:
-            raise ConfigError(f"{where}.region_lines must be a positive integer, not {self.region_lines!r}")
+        if isinstance(self.region_lines, bool) or not 1 <= self.region_lines <= MAX_MAGNITUDE:
+            raise ConfigError(f"{where}.region_lines must be a positive integer of at most {MAX_MAGNITUDE:g}, "
+                              f"not {self.region_lines!r}")
 
 
 @REGION_MANAGERS.register("region-exhausted")

@@ -40,7 +40,7 @@ def test_cli_end_to_end_and_resume(tmp_path, capsys):
     (["--optimizers", "adamw"], "unknown analog optimiser 'adamw'"),
     (["--adc-bits", "eight"], "--adc-bits: 'eight' is not an integer"),
     (["--set", "analog.adc_bits=99"], "analog.adc_bits must be in 0..24"),
-    (["--set", "analog.levels=1"], "analog.levels must be at least 2"),
+    (["--set", "analog.levels=1"], "analog.levels must be in 2..1048576, not 1"),
     (["--set", "analog.ltd_label=11"], "analog.ltd_label must be below 10"),
     (["--set", "analog.mapping=triple"], "analog.mapping must be one of reference, differential"),
     (["--vary", "analog.sigma_c2c=0.01,0.01"], "a value is named twice"),

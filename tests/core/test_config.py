@@ -157,6 +157,14 @@ def test_a_choice_takes_its_implementations_parameters_only():
     ("racetrack.insert_latency_ns=1e300", "racetrack.insert_latency_ns must be at most"),
     ("dap.lossy_set_latency_ns=1e300", "dap.lossy_set_latency_ns must be at most"),
     ("timing.gap_ns=1e300", "timing.gap_ns must be at most"),
+    ("run.seed=10000000000000000000000", "run.seed must be at most 1e+15"),   # an integer, bounded too
+    ("analog.ltp_pulse_ns=1e305", "analog.ltp_pulse_ns must be positive and at most 1e+15"),
+    ("analog.ltd_voltage_v=1e150", "analog.ltd_voltage_v must be positive and at most 1000"),
+    ("analog.levels=10000000000000000000000", "analog.levels must be in 2..1048576"),
+    ("analog.rows=100000", "analog.rows must be at most 65536"),
+    ("timing.banks=1000000", "channels x ranks x banks = 2,000,000 banks"),
+    ("timing.capacity_bytes=10000000000000000000000", "timing.capacity_bytes must be at most"),
+    ("encoding.schemes.appwom.region_lines=100000000000000000000000", "region_lines must be a positive integer of"),
 ])
 def test_magnitudes_are_bounded_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message.replace("+", r"\+").replace("(", r"\(")):
@@ -171,8 +179,8 @@ def test_an_unused_key_of_older_configs_is_ignored_with_a_note(caplog):
 def test_a_row_larger_than_a_bank_is_an_error_not_a_clamp():
     from archsim.timing.organisation import Organisation
 
-    cfg = load_config(None, ["timing.row_lines=100000000"])
-    with pytest.raises(ConfigError, match="timing.row_lines = 100000000 lines of 64 bytes is a row of"):
+    cfg = load_config(None, ["timing.row_lines=2000000", "timing.capacity_bytes=1073741824"])  # banks of 64 MiB
+    with pytest.raises(ConfigError, match="timing.row_lines = 2000000 lines of 64 bytes is a row of"):
         Organisation.from_config(cfg.timing, cfg.layout.line_bytes)
 
 

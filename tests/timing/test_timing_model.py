@@ -274,3 +274,15 @@ def test_a_line_beyond_the_capacity_names_it_and_the_key():
     with pytest.raises(ConfigError, match=r"line 64 lies beyond the memory's capacity of 64 lines "
                                           r"\(raise timing.capacity_bytes\)"):
         mapping.decompose(np.array([3, 64]))
+
+
+def test_a_simulated_time_beyond_the_clock_is_one_error(tmp_path, capsys):
+    """Gaps whose sum passes 2^62 ps would wrap the int64 clock: one error naming timing.gap_ns."""
+    from archsim.cli import main
+
+    assert main(["timing", "run", "--iterations", "3", "--set", "run.workload=mlp-digits", "--schemes", "preset",
+                 "--set", "timing.compute_model=fixed", "--set", "timing.gap_ns=1e15", "--no-progress",
+                 "--out", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("archsim: error: iteration ") and "clock range" in err and "timing.gap_ns" in err
+    assert len(err.splitlines()) == 1
