@@ -523,7 +523,11 @@ def apply_overrides(data: Mapping[str, Any], overrides: list[str]) -> dict[str, 
         if (len(parts) < 2 and parts[0] not in TOP_LEVEL_CHOICES) or not all(parts):
             raise ConfigError(f"override {item!r}: the key must be section.key (or one of the top-level "
                               f"choices: {', '.join(TOP_LEVEL_CHOICES)})")
-        _set_key(out, parts, parse_value(raw.strip()), f"override {item!r}")
+        try:
+            value = parse_value(raw.strip())
+        except ConfigError as exc:
+            raise ConfigError(f"override {key}: {exc}") from None
+        _set_key(out, parts, value, f"override {key}")
     return out
 
 
@@ -553,6 +557,8 @@ def parse_value(raw: str) -> Any:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise ConfigError(f"{raw[:16]}... ({len(raw):,} characters): a number too long to read") from None
 
 
 def replace(cfg: Config, overrides: Mapping[str, Any]) -> Config:

@@ -95,7 +95,7 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
         raise ConfigError(f"{p}: sweep file not found")
     try:
         data = tomllib.loads(read_text(p))
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more digits than Python converts
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
     unknown = set(data) - {"base", "sweep"}
     if unknown:

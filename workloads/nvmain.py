@@ -342,6 +342,8 @@ def _sidecar_meta(path: Path, trace: NVMainTrace, lines: int, iterations: int):
 
     try:
         doc = json.loads(side.read_text())
+        if not isinstance(doc, dict):
+            raise ValueError(f"a JSON {type(doc).__name__}, not an object")
         if doc.get("format") != SIDECAR_FORMAT or doc.get("version") != SIDECAR_VERSION:
             raise ValueError(f"format {doc.get('format')!r} version {doc.get('version')!r}, expected "
                              f"{SIDECAR_FORMAT!r} version {SIDECAR_VERSION}")
@@ -349,7 +351,7 @@ def _sidecar_meta(path: Path, trace: NVMainTrace, lines: int, iterations: int):
                                           results=doc.get("results", {}))
         meta.validate()
         layout = AddressLayout.from_meta(meta, _LayoutSpec(doc["line_bytes"], doc["align_tensors"]))
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise TraceError(f"{side}: not a valid side file of an exported NVMain trace ({exc}); delete it to "
                          "replay the .nvt as a plain NVMain trace") from None
     if doc["line_bytes"] != trace.line_bytes or layout.lines != lines:

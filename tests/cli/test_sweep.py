@@ -50,6 +50,7 @@ points = [{"run.seed" = 1}, {"run.seed" = 2}]
     ('[sweep]\nwhat = 1\n', "unknown key(s) what"),
     ('[base]\n[sweep]\npoints = [{"run.seed" = 1}, {"run.seed" = 1}]\n', "appears twice"),
     ('[run]\n', "unknown top-level key"),
+    ('[sweep]\ngrid = {"pcm.set_energy_pj" = [' + "9" * 5000 + ']}\n', "not valid TOML: Exceeds the limit"),
     ('[sweep]\ngrid = {"layout.line_bytes" = [16, 64], "layout" = [{"line_bytes" = 32}]}\n',
      "sweep.grid sets 'layout.line_bytes' and it also sets 'layout'"),
     ('[sweep]\ngrid = {"run.iterations" = [3, 4]}\npoints = [{"run.iterations" = 5}]\n',

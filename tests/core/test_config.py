@@ -157,7 +157,9 @@ def test_a_choice_takes_its_implementations_parameters_only():
     ("racetrack.insert_latency_ns=1e300", "racetrack.insert_latency_ns must be at most"),
     ("dap.lossy_set_latency_ns=1e300", "dap.lossy_set_latency_ns must be at most"),
     ("timing.gap_ns=1e300", "timing.gap_ns must be at most"),
-    ("run.seed=10000000000000000000000", "run.seed must be at most 1e+15"),   # an integer, bounded too
+    ("run.seed=10000000000000000000000", "run.seed must be at most 1e+15"),
+    ("pcm.set_energy_pj=" + "9" * 5000, "override pcm.set_energy_pj: 9999999999999999... .5,000 characters.: a number "
+                                        "too long to read"),   # an integer, bounded too
     ("analog.ltp_pulse_ns=1e305", "analog.ltp_pulse_ns must be positive and at most 1e+15"),
     ("analog.ltd_voltage_v=1e150", "analog.ltd_voltage_v must be positive and at most 1000"),
     ("analog.levels=10000000000000000000000", "analog.levels must be in 2..1048576"),

@@ -155,9 +155,11 @@ def test_a_side_file_that_does_not_fit(tmp_path):
     with pytest.raises(TraceError, match=r"s\.nvt\.meta\.json: describes .* lines of 32 bytes, the trace has 4 lines "
                                          r"of 64 bytes"):
         open_nvmain(out)
-    sidecar_path(out).write_text("{")
-    with pytest.raises(TraceError, match="not a valid side file"):
-        open_nvmain(out)
+    for text, why in (("{", "Expecting"), ("[]", "a JSON list, not an object"), ("5", "a JSON int"),
+                      ('{"format": "archsim-nvmain-meta", "version": 1, "meta": []}', "")):
+        sidecar_path(out).write_text(text)
+        with pytest.raises(TraceError, match="not a valid side file.*" + why):
+            open_nvmain(out)
 
 
 def test_old_data_check(tmp_path):
