@@ -134,4 +134,4 @@ class RunObserver(ABC):
 
 
 #: Observers of ``archsim run``, by name ("timing": the SimPy timing model).
-OBSERVERS: Registry[type[RunObserver]] = Registry("run observer")
+OBSERVERS: Registry[type[RunObserver]] = Registry("run observer", RunObserver)

@@ -85,11 +85,14 @@ class Registry(Generic[T]):
     """A name -> implementation map for one extension point.
 
     ``kind`` is what the registry holds, in the user's words ("PCM write
-    scheme", "workload"); it appears in error messages.
+    scheme", "workload"); it appears in error messages. ``base``: the class every
+    registered item must be a subclass of (a plugin registering a function or an
+    unrelated class is refused where it registers, not at its first use).
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, base: type | None = None) -> None:
         self.kind = kind
+        self.base = base
         self._items: dict[str, T] = {}
         EXTENSION_POINTS.setdefault(kind, self)
 
@@ -103,6 +106,10 @@ class Registry(Generic[T]):
             raise ValueError(f"bad {self.kind} name {name!r}")
 
         def add(item: T) -> T:
+            if self.base is not None and not (isinstance(item, type) and issubclass(item, self.base)):
+                what = f"class {item.__name__}" if isinstance(item, type) else f"{type(item).__name__} {item!r}"
+                raise RegistryError(f"{self.kind} {name!r}: a {self.kind} is a subclass of "
+                                    f"{self.base.__module__}.{self.base.__qualname__}, not {what}")
             if name in self._items and not replace and self._items[name] is not item:
                 raise RegistryError(f"{self.kind} {name!r} is already registered")
             self._items[name] = item

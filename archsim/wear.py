@@ -98,7 +98,7 @@ class WearLeveller(ABC):
 
 
 #: The wear levellers, by name (``wear_leveling``).
-WEAR_LEVELLERS: Registry[type[WearLeveller]] = Registry("wear leveller")
+WEAR_LEVELLERS: Registry[type[WearLeveller]] = Registry("wear leveller", WearLeveller)
 
 
 @WEAR_LEVELLERS.register("none")

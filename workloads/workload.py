@@ -32,8 +32,6 @@ from typing import Any, ClassVar
 from archsim.errors import ConfigError
 from archsim.registry import NoParams, Registry
 
-WORKLOADS: Registry = Registry("workload")
-
 #: Words a yes/no knob accepts (case-insensitive); anything else is an error.
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
@@ -88,6 +86,9 @@ class Workload:
 
     def source(self, *, iterations: int, seed: int, **knobs: Any):
         raise ConfigError(f"workload {self.name!r} is recorded, not streamed; record it first")
+
+
+WORKLOADS: Registry = Registry("workload", Workload)
 
 
 def knob_params(name: str, knobs: dict[str, Any]) -> type:

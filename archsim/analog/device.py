@@ -114,7 +114,7 @@ class DeviceModel:
         return (code, params) if type(self).apply is cls.apply else DeviceModel.kernel(self)
 
 
-DEVICE_MODELS: Registry[type[DeviceModel]] = Registry("analog device model")
+DEVICE_MODELS: Registry[type[DeviceModel]] = Registry("analog device model", DeviceModel)
 
 
 def _pick(value, mask):

@@ -56,7 +56,7 @@ class Optimiser:
         raise NotImplementedError
 
 
-OPTIMISERS: Registry[type[Optimiser]] = Registry("analog optimiser")
+OPTIMISERS: Registry[type[Optimiser]] = Registry("analog optimiser", Optimiser)
 
 
 @OPTIMISERS.register("sgd")
@@ -150,7 +150,7 @@ class Rounding:
         return mode if type(self).__call__ is cls.__call__ else K.ROUND_GIVEN
 
 
-ROUNDING: Registry[type[Rounding]] = Registry("analog rounding rule")
+ROUNDING: Registry[type[Rounding]] = Registry("analog rounding rule", Rounding)
 
 
 @ROUNDING.register("truncate")

@@ -198,7 +198,7 @@ class Encoder(ABC):
 
 
 #: The PCM write schemes, by name.
-PCM_SCHEMES: Registry[type[Encoder]] = Registry("PCM write scheme")
+PCM_SCHEMES: Registry[type[Encoder]] = Registry("PCM write scheme", Encoder)
 
 
 def make_encoder(scheme: str, *, word_bits: int = 32, refresh_unit: str = "line", **params: Any) -> Encoder:

@@ -98,7 +98,7 @@ class RacetrackScheme:
 
 
 #: The racetrack write schemes, by name (separate from the PCM registry: ``dcw`` exists in both).
-RACETRACK_SCHEMES: Registry[type[RacetrackScheme]] = Registry("racetrack write scheme")
+RACETRACK_SCHEMES: Registry[type[RacetrackScheme]] = Registry("racetrack write scheme", RacetrackScheme)
 
 
 def make_scheme(name: str, config: RacetrackConfig) -> RacetrackScheme:

@@ -122,7 +122,7 @@ class FieldOrderMapping(AddressMapping):
 
 
 #: Address mappings, by name.
-ADDRESS_MAPPINGS: Registry[type[AddressMapping]] = Registry("address mapping")
+ADDRESS_MAPPINGS: Registry[type[AddressMapping]] = Registry("address mapping", AddressMapping)
 
 
 def _field_mapping(name: str, order: tuple[str, ...]) -> None:

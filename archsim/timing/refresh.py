@@ -44,7 +44,7 @@ class RefreshPolicy:
 
 
 #: Refresh policies, by name.
-REFRESH_POLICIES: Registry[type[RefreshPolicy]] = Registry("refresh policy")
+REFRESH_POLICIES: Registry[type[RefreshPolicy]] = Registry("refresh policy", RefreshPolicy)
 
 
 @REFRESH_POLICIES.register("wait")

@@ -95,7 +95,7 @@ class RegionManager:
 
 
 #: Region managers, by name.
-REGION_MANAGERS: Registry[type[RegionManager]] = Registry("region manager")
+REGION_MANAGERS: Registry[type[RegionManager]] = Registry("region manager", RegionManager)
 REGION_MANAGERS.register("ping-pong", RegionManager)
 
 

@@ -85,7 +85,7 @@ class PagePolicy:
 
 
 #: Page policies, by name.
-PAGE_POLICIES: Registry[type[PagePolicy]] = Registry("page policy")
+PAGE_POLICIES: Registry[type[PagePolicy]] = Registry("page policy", PagePolicy)
 PAGE_POLICIES.register("none", PagePolicy)
 
 

@@ -270,7 +270,7 @@ class SchedulingPolicy:
 
 
 #: Scheduling policies, by name.
-SCHEDULING_POLICIES: Registry[type[SchedulingPolicy]] = Registry("scheduling policy")
+SCHEDULING_POLICIES: Registry[type[SchedulingPolicy]] = Registry("scheduling policy", SchedulingPolicy)
 
 
 @SCHEDULING_POLICIES.register("fcfs")

@@ -100,6 +100,8 @@ def test_a_scheduling_policy_with_its_own_parameter(tmp_path):
     ("from archsim.pcm import PCM_SCHEMES\nfrom archsim.pcm.schemes import Dcw\n"
      "PCM_SCHEMES.register('dcw', type('Other', (Dcw,), {}))\n", "PCM write scheme 'dcw' is already registered"),
     ("raise ValueError('my bug')\n", "ValueError: my bug"),
+    ("from archsim.pcm import PCM_SCHEMES\n@PCM_SCHEMES.register('notaclass')\ndef f():\n    pass\n",
+     "PCM write scheme 'notaclass': a PCM write scheme is a subclass of archsim.pcm.encoder.Encoder, not function"),
 ])
 def test_a_failing_plugin_is_one_error_naming_its_file(tmp_path, body, message):
     plugin = tmp_path / "bad_plugin.py"
