@@ -101,7 +101,10 @@ def _model_description(wl, seed: int, knobs: dict[str, Any]):
     k = wl.resolve_knobs(knobs)
     model = type(wl).build_model(np.random.default_rng([seed, 0]))
     tensors, schedule = model.describe(momentum=float(k["momentum"]) > 0)
-    return tensors, schedule, int(k["batch_size"])
+    batch = int(k["batch_size"])
+    if batch < 1:  # before the memory is sized for it (the trainer checks the upper bound)
+        raise ConfigError(f"workload {wl.name!r}: knob batch_size must be at least 1, not {batch}")
+    return tensors, schedule, batch
 
 
 def run_scheme(config: Config, workload: str, spec: str, *, iterations: int, seed: int, eval_every: int,

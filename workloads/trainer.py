@@ -46,7 +46,8 @@ class Trainer:
                  seed: int, memory: Memory | None = None,
                  intermediate: IntermediateMemory | None = None) -> None:
         if not 1 <= batch_size <= len(data.x_train):
-            raise ValueError(f"batch_size {batch_size} not in 1..{len(data.x_train)}")
+            raise ValueError(f"knob batch_size must be in 1..{len(data.x_train)} (the training samples), "
+                             f"not {batch_size}")
         self.model, self.data, self.opt = model, data, optimizer
         self.batch_size = batch_size
         self.memory = memory if memory is not None else IdentityMemory()

@@ -43,10 +43,17 @@ def run(args: argparse.Namespace) -> int:
         mem, _, scheme = b.rpartition(":")
         if not scheme:
             raise ConfigError(f"--baseline {b!r}: give SCHEME or MEMORY:SCHEME")
+        if baselines.get(mem, scheme) != scheme:
+            raise ConfigError(f"--baseline: two baselines for {'memory ' + mem if mem else 'the schemes'}: "
+                              f"{baselines[mem]} and {scheme}; give one")
         baselines[mem] = scheme
     labels = list(args.label) or _labels(args.runs)
     if len(set(labels)) != len(labels):
         raise ConfigError(f"--label: every folder needs its own label, not {', '.join(labels)}")
+    safe = [_safe(label) for label in labels]
+    if len(labels) > 1 and len(set(safe)) != len(safe):  # the file names' prefixes would collide
+        raise ConfigError(f"--label: {', '.join(map(repr, labels))} make the file prefixes "
+                          f"{', '.join(map(repr, safe))}; give labels that differ in letters or digits")
     kinds = {}
     for label, folder in zip(labels, args.runs):
         files = set(complete_files(folder))          # one clear error for a missing or unfinished folder
@@ -54,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         if command not in _DRAW:
             raise ConfigError(f"{folder}: a folder of `archsim {command}`; report reads the folders of "
                               f"{', '.join(f'`archsim {c}`' for c in _DRAW)}")
+        if command == "sweep":
+            _sweep_table(folder, files)  # before the output folder is claimed
         kinds[label] = (command, folder, files)
     if baselines and not any(command == "sweep" for command, _f, _files in kinds.values()):
         raise ConfigError("--baseline applies to sweep folders (their ratio tables); none is given")
@@ -155,22 +164,32 @@ def _gap_sweep(folder: Path, files: set, out, prefix: str, *, label: str, **_) -
                       f"{prefix}sweep_gap")
 
 
+def _sweep_table(folder: Path, files: set):
+    """A sweep folder's results table; one error for a sweep of another experiment than ``archsim run``
+    (an analog sweep has no scheme column: nothing of it to draw here)."""
+    from archsim.errors import ConfigError
+    from archsim.results import read_table
+    from archsim.sweep import load_results
+
+    table = read_table(folder, "results", files)
+    if table is None:
+        table = load_results(folder, complete=True)
+    if "scheme" not in table.columns:
+        raise ConfigError(f"{folder}: a sweep without a scheme column (not a sweep of archsim run, e.g. an "
+                          "analog one): report draws the sweeps of archsim run")
+    return table
+
+
 def _sweep(folder: Path, files: set, out, prefix: str, *, label: str, baselines: dict, **_) -> list:
     """A sweep folder: the ratio table and one figure per swept key."""
     import json
 
     import plots
     from archsim.errors import ArchsimError
-    from archsim.results import read_table
-    from archsim.sweep import MANIFEST, load_results
+    from archsim.sweep import MANIFEST
 
     keys = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["keys"]
-    table = read_table(folder, "results", files)
-    if table is None:
-        table = load_results(folder, complete=True)
-    if "scheme" not in table.columns:
-        print(f"skipped {folder}: its sweep table has no scheme column (not a sweep of archsim run)")
-        return []
+    table = _sweep_table(folder, files)
     try:
         ratios = plots.sweep_ratio_table(table, keys, baselines=baselines)
     except ValueError as exc:

@@ -89,3 +89,18 @@ def test_docs_plugin_example_runs(tmp_path):
     assert r.returncode == 0, r.stderr
     t = pd.read_csv(out / "analog.csv")
     assert list(t["preset"]) == ["my-rram"] and list(t["model"]) == ["exp-step"] and t["ltp_pulses"][0] > 0
+
+
+def test_report_refuses_an_analog_sweep_before_writing(tmp_path, capsys):
+    """An analog sweep has no scheme column: report says so, exit 2, and claims no output folder."""
+    from archsim.cli import main
+
+    sweep = tmp_path / "a.toml"
+    sweep.write_text('[base.analog]\nepochs = 1\nbatch_size = 64\npreset = "epiram"\n'
+                     '[sweep]\nexperiment = "analog"\ngrid = {"analog.adc_bits" = [4]}\n')
+    assert main(["sweep", "--config", str(sweep), "--out", str(tmp_path / "s"), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "s"), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "a sweep without a scheme column" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r").exists()

@@ -43,6 +43,11 @@ def test_report_one_run_and_labels(runs, tmp_path, capsys):
     assert main(["report", str(runs / "line"), "--out", str(out), "--label", "a", "--label", "b"]) == 2
     assert main(["report", str(tmp_path / "missing"), "--out", str(out)]) == 2
     assert "no such results folder" in capsys.readouterr().err
+    # two labels whose file prefixes would be the same: one run's figures would overwrite the other's
+    two = [str(runs / "line"), str(runs / "line")]
+    assert main(["report", *two, "--out", str(tmp_path / "p"), "--label", "a b", "--label", "a_b"]) == 2
+    assert "make the file prefixes 'a_b', 'a_b'" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
 
 
 def test_plot_functions_read_tables(runs):
@@ -86,6 +91,9 @@ grid = {{"run.memory" = ["pcm", "racetrack"], "layout.line_bytes" = [32, 64]}}
 
 def test_report_on_a_sweep_folder_keeps_technologies_apart(sweep_folder, tmp_path, capsys):
     out = tmp_path / "rep"
+    assert main(["report", str(sweep_folder), "--out", str(tmp_path / "b2"), "--baseline", "pcm:dcw",
+                 "--baseline", "pcm:preset"]) == 2
+    assert "--baseline: two baselines for memory pcm: dcw and preset" in capsys.readouterr().err
     assert main(["report", str(sweep_folder), "--out", str(out)]) == 0
     ratios = pd.read_csv(out / "sweep_ratios.csv")
     results = pd.read_csv(sweep_folder / "results.csv")
