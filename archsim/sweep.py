@@ -47,7 +47,9 @@ _log = logging.getLogger("archsim.sweep")
 #: What one point of a sweep runs: name -> ``f(config, cache_dir) -> (summary, second table)``; the
 #: summary is one or more rows of the sweep's table, the second table goes to ``<id>.flips.parquet``.
 #: ``run`` (the default) is ``archsim run``; a package adds its own (``analog``: ``archsim analog``).
-#: A sweep file chooses one with ``[sweep] experiment = "name"``.
+#: A sweep file chooses one with ``[sweep] experiment = "name"``. An experiment may say which keys it
+#: reads (``f.reads``: key prefixes, e.g. ``("analog.", "run.seed")``) or which it ignores (``f.ignores``):
+#: a sweep over another key would give identical points under different labels, and is refused.
 SWEEP_EXPERIMENTS: Registry = Registry("sweep experiment")
 
 
@@ -58,6 +60,7 @@ def _run_experiment_tables(cfg: Config, cache_dir: str | None = None):
     return result.summary.copy(), result.flips.copy()
 
 
+_run_experiment_tables.ignores = ("analog.",)  # archsim analog's section
 SWEEP_EXPERIMENTS.register("run", _run_experiment_tables)
 
 
@@ -130,7 +133,7 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
     if not isinstance(experiment, str):
         raise ConfigError(f"{source}: sweep.experiment must be a name, not {experiment!r}")
     try:
-        SWEEP_EXPERIMENTS.get(experiment)
+        runner = SWEEP_EXPERIMENTS.get(experiment)
     except ArchsimError as exc:
         raise ConfigError(f"{source}: sweep.experiment: {exc}") from None
     grid = sweep.get("grid", {})
@@ -143,6 +146,12 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
     if not isinstance(explicit, list) or not explicit or not all(isinstance(x, Mapping) for x in explicit):
         raise ConfigError(f"{source}: sweep.points must be a non-empty list of tables of changes")
     _check_spellings([*grid, *(k for x in explicit for k in x)], source)
+    for key in dict.fromkeys(current_key(str(k)) for k in [*grid, *(k for x in explicit for k in x)]):
+        reads, ignores = getattr(runner, "reads", None), getattr(runner, "ignores", ())
+        if (reads is not None and not _matches(key, reads)) or _matches(key, ignores):
+            raise ConfigError(f"{source}: sweep experiment {experiment!r} does not read {key!r}: its points would "
+                              "be the same numbers under different labels"
+                              + (f" (it reads {', '.join(reads)})" if reads is not None else ""))
     grid_keys = {str(k): vals for k, vals in grid.items()}
     _check_overlaps(source, "sweep.grid", grid_keys, grid_keys)
     for extra in explicit:
@@ -175,6 +184,11 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
             seen.add(pid)
             points.append(SweepPoint(pid, overrides))
     return SweepSpec(base, points, keys, experiment, dict(base_data) if base_data is not None else None)
+
+
+def _matches(key: str, prefixes: Sequence[str]) -> bool:
+    """``key`` is one of ``prefixes`` or lies under one (``"analog."`` covers ``analog.rows``)."""
+    return any(key == p.rstrip(".") or key.startswith(p if p.endswith(".") else p + ".") for p in prefixes)
 
 
 def _check_overlaps(source: str, where: str, these: Mapping[str, list], those: Mapping[str, list],

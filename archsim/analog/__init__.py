@@ -14,4 +14,5 @@ __all__ = ["AnalogConfig", "DeviceSpec", "DEVICE_MODELS", "DeviceModel", "label_
 from archsim.analog.experiment import sweep_tables  # noqa: E402
 from archsim.sweep import SWEEP_EXPERIMENTS  # noqa: E402
 
+sweep_tables.reads = ("analog.", "run.seed")  # what an analog point depends on
 SWEEP_EXPERIMENTS.register("analog", sweep_tables)
