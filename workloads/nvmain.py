@@ -53,6 +53,8 @@ SIDECAR_FORMAT = "archsim-nvmain-meta"
 SIDECAR_VERSION = 1
 #: NVMain reads CYCLE with atoi into an unsigned int: larger cycles do not survive a replay there.
 NVMAIN_MAX_CYCLE = 2**31 - 1
+#: Largest CYCLE archsim reads (and writes): 19 decimal digits, within uint64.
+MAX_TRACE_CYCLE = 10**19 - 1
 RECORDER = "nvmain-trace"
 
 
@@ -158,11 +160,11 @@ def _hex_block(tokens: list[bytes], width: int, path: Path, numbers: np.ndarray,
 
 def _decimal(tokens: list[bytes], path: Path, numbers: np.ndarray, field: str) -> np.ndarray:
     arr = np.array(tokens, dtype=object).astype(bytes)
-    ok = np.char.isdigit(arr) & (np.char.str_len(arr) <= 19)
+    ok = np.char.isdigit(arr) & (np.char.str_len(arr) <= len(str(MAX_TRACE_CYCLE)))
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
-        raise _fail(path, int(numbers[i]), f"{field} must be a non-negative decimal integer, not "
-                                           f"{tokens[i][:40].decode('ascii', 'replace')!r}")
+        raise _fail(path, int(numbers[i]), f"{field} must be a non-negative decimal integer of at most 19 "
+                                           f"digits, not {tokens[i][:40].decode('ascii', 'replace')!r}")
     return arr.astype(np.uint64)
 
 
@@ -527,4 +529,4 @@ def write_nvmain(source, layout, path: str | os.PathLike, *, iterations: int | N
 
 
 __all__ = ["NVMainTrace", "NVMainSource", "NVMainMeta", "RequestStream", "read_nvmain", "open_nvmain", "write_nvmain", "sidecar_path",
-           "VERSIONS", "NVMAIN_MAX_CYCLE"]
+           "VERSIONS", "NVMAIN_MAX_CYCLE", "MAX_TRACE_CYCLE"]

@@ -85,6 +85,9 @@ def test_export_options_and_errors(recorded, capsys, tmp_path):
     assert "exists (--overwrite replaces it)" in capsys.readouterr().err
     assert main(["trace", "export", str(trace), "--out", str(nvt), "--overwrite", "--period-cycles", "3"]) == 2
     assert "shorter than an iteration's 1077 writes" in capsys.readouterr().err
+    big = tmp_path / "big.nvt"  # cycles archsim's own reader would refuse: not written
+    assert main(["trace", "export", str(trace), "--out", str(big), "--first-cycle", str(10**19)]) == 2
+    assert "more than the 9,999,999,999,999,999,999 (19 digits)" in capsys.readouterr().err and not big.exists()
 
 
 def test_bad_line_is_one_line_on_stderr_exit_2(tmp_path):
