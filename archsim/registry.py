@@ -187,6 +187,11 @@ def load_plugin(spec: str) -> None:
             sys.modules[mod_name] = module
             module_spec.loader.exec_module(module)
         else:
+            if "/" in spec or "\\" in spec or path.is_file():  # a path, but not of a .py file (a bare name
+                # that is also a folder here may be a package: imported as a module)
+                raise ArchsimError(f"plugin {spec}: " + ("a directory" if path.is_dir() else "not a .py file" if
+                                   path.exists() else "no such file") + "; give a plugin file ending in .py or "
+                                   "an importable module name (my_package.schemes)")
             importlib.import_module(spec)
     except ArchsimError as exc:  # e.g. a name registered twice: say which plugin did it
         if str(exc).startswith(f"plugin {spec}"):

@@ -173,3 +173,16 @@ def test_a_policy_answering_nonsense_is_one_error_naming_it(tmp_path, engine):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert f"scheduling policy Bad ({plugin}): arbitrate returned 99, not an Arbitration" in proc.stderr
     assert not (tmp_path / "o" / "summary.csv").exists()  # no table written
+
+
+def test_a_plugin_path_that_is_not_a_py_file_is_one_error(tmp_path, capsys):
+    from archsim.cli import main
+
+    (tmp_path / "notes.txt").write_text("x")
+    for spec, what in ((str(tmp_path), "a directory"), (str(tmp_path / "notes.txt"), "not a .py file"),
+                       (str(tmp_path / "gone" / "p.txt"), "no such file")):
+        assert main(["--plugin", spec, "run", "--iterations", "1", "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert err.strip() == (f"archsim: error: plugin {spec}: {what}; give a plugin file ending in .py or an "
+                               "importable module name (my_package.schemes)")
+    assert not (tmp_path / "o").exists()
