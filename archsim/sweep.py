@@ -141,6 +141,10 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
     if not isinstance(grid, Mapping):
         raise ConfigError(f"{source}: sweep.grid must be a table of key = [values]")
     for key, values in grid.items():
+        if isinstance(values, Mapping):  # TOML read an unquoted dotted key as a table
+            inner = next(iter(values), "key")
+            raise ConfigError(f"{source}: sweep.grid.{key} is a table, not a list of values: quote a dotted key, "
+                              f'"{key}.{inner}" = [...] (unquoted, TOML reads {key}.{inner} as a table)')
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{source}: sweep.grid.{key} must be a non-empty list of values")
     if not isinstance(explicit, list) or not explicit or not all(isinstance(x, Mapping) for x in explicit):

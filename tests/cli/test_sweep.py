@@ -47,6 +47,7 @@ points = [{"run.seed" = 1}, {"run.seed" = 2}]
 @pytest.mark.parametrize("body, message", [
     ('[sweep]\ngrid = {"pcm.nope" = [1]}\n', "unknown key 'pcm.nope'"),
     ('[sweep]\ngrid = {"layout.line_bytes" = []}\n', "non-empty list"),
+    ('[sweep.grid]\nlayout.line_bytes = [16, 64]\n', 'quote a dotted key, "layout.line_bytes" = [...]'),
     ('[sweep]\nwhat = 1\n', "unknown key(s) what"),
     ('[base]\n[sweep]\npoints = [{"run.seed" = 1}, {"run.seed" = 1}]\n', "appears twice"),
     ('[run]\n', "unknown top-level key"),
