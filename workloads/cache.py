@@ -66,8 +66,12 @@ def make_source(workload_name: str, *, iterations: int, seed: int, cache_dir: st
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        wl.record(tmp, iterations=iterations, seed=seed, every=every, first_iteration=first_iteration,
-                  progress=progress, **resolved)
+        try:
+            wl.record(tmp, iterations=iterations, seed=seed, every=every, first_iteration=first_iteration,
+                      progress=progress, **resolved)
+        except TraceError as exc:  # name what the user asked for, not the cache's temporary folder
+            raise TraceError(str(exc).replace(f"trace {tmp}", f"workload {workload_name!r} (recording its "
+                                              f"trace)")) from None
         try:
             os.rename(tmp, path)      # atomic: a concurrent recorder's copy wins or ours does
         except OSError:

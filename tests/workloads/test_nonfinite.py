@@ -15,6 +15,11 @@ def test_recording_a_diverging_training_stops_naming_tensor_and_iteration(tmp_pa
                  "--out", str(tmp_path / "x.trace"), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("archsim: error: trace") and "tensor fc1." in err and "iteration" in err and "nan" in err
+    # run records into the trace cache: the error names the workload, not the cache's temporary folder
+    assert main(["run", "--workload", "mlp-digits", "--iterations", "20", "--set", "run.workload.lr=1e30",
+                 "--out", str(tmp_path / "r"), "--no-progress", "--cache-dir", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("archsim: error: workload 'mlp-digits' (recording its trace): iteration ") and ".tmp" not in err
 
 
 def test_the_writer_refuses_a_nan_and_readers_check_every_block(tmp_path):
