@@ -47,6 +47,8 @@ def _config(args: argparse.Namespace):
 
     if args.json is not None and args.json.exists() and not args.overwrite:
         raise ConfigError(f"--json {args.json}: the file exists; choose a new file or pass --overwrite")
+    if args.json is not None and args.json.suffix != ".json":
+        raise ConfigError(f"--json {args.json}: name a .json file")
     if args.out is not None and args.out.suffix == ".json":
         raise ConfigError(f"--out {args.out}: --out names an output folder, as for every simulation command; "
                           "write the JSON with --json FILE.json")
@@ -146,12 +148,15 @@ def _run_matrix(args: argparse.Namespace, cfg):
 
 
 def _write_json(path: Path | None, data) -> None:
+    """The --json file (its folder made, as --out's), written whole or not at all (a temporary file renamed)."""
     if path is None:
         return
     from archsim.errors import ArchsimError
+    from archsim.outputs import atomic_write
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     except OSError as exc:
-        raise ArchsimError(f"{path}: cannot write: {exc}") from None
+        raise ArchsimError(f"{path.parent}: cannot make the folder: {exc.strerror or exc}") from None
+    text = json.dumps(data, indent=1) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
