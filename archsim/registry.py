@@ -180,6 +180,9 @@ def load_plugin(spec: str) -> None:
             if not path.is_file():
                 raise ArchsimError(f"plugin file {spec}: not found")
             mod_name = f"archsim_plugin_{path.stem}"
+            loaded = sys.modules.get(mod_name)
+            if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
+                return  # the same file given twice: loaded once
             module_spec = importlib.util.spec_from_file_location(mod_name, path)
             if module_spec is None or module_spec.loader is None:
                 raise ArchsimError(f"plugin file {spec}: cannot be loaded")

@@ -186,3 +186,13 @@ def test_a_plugin_path_that_is_not_a_py_file_is_one_error(tmp_path, capsys):
         assert err.strip() == (f"archsim: error: plugin {spec}: {what}; give a plugin file ending in .py or an "
                                "importable module name (my_package.schemes)")
     assert not (tmp_path / "o").exists()
+
+
+def test_the_same_plugin_file_given_twice_is_loaded_once(tmp_path):
+    plugin = tmp_path / "twice_plugin.py"
+    plugin.write_text("from archsim.pcm import PCM_SCHEMES\nfrom archsim.pcm.schemes import Dcw\n"
+                      "PCM_SCHEMES.register('dcw-twice', type('DcwTwice', (Dcw,), {}))\n")
+    proc = subprocess.run([sys.executable, "-m", "archsim", "--plugin", str(plugin), "--plugin", str(plugin), "run",
+                           "--iterations", "2", "--schemes", "dcw-twice", "--no-progress", "--no-figures",
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
