@@ -88,6 +88,8 @@ def split_scheme(spec: str, default_memory: str) -> tuple[str, str]:
         return default_memory, BASELINE_SCHEME
     if ":" in spec:
         tech, scheme = spec.split(":", 1)
+        if not tech.strip() or not scheme.strip():
+            raise ConfigError(f"scheme {spec!r}: give SCHEME or MEMORY:SCHEME")
         return tech, scheme
     return default_memory, spec
 
@@ -182,7 +184,8 @@ def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], itera
         raise ConfigError(f"seed must not be negative, not {seed}")
     if not schemes:
         raise ConfigError("no schemes given")
-    if len(set(schemes)) != len(schemes):
+    resolved = [split_scheme(s, config.run.memory) for s in schemes]
+    if len(set(resolved)) != len(resolved):  # "dcw" and "pcm:dcw" are one scheme
         raise ConfigError(f"a scheme is named twice: {', '.join(schemes)}")
     rows, curves, seconds = [], [], {}
     key = _run_key(config, workload, iterations, seed, eval_every, knobs, timing)

@@ -69,3 +69,7 @@ def test_errors(capsys, tmp_path):
     assert "built-in trainer" in capsys.readouterr().err
     with pytest.raises(ConfigError):
         run_accuracy(load_config(None), workload="mlp-digits", schemes=["dap", "dap"], iterations=2, seed=0)
+    with pytest.raises(ConfigError, match="a scheme is named twice: dcw, pcm:dcw"):
+        run_accuracy(load_config(None), workload="mlp-digits", schemes=["dcw", "pcm:dcw"], iterations=2, seed=0)
+    with pytest.raises(ConfigError, match="scheme ':dcw': give SCHEME or MEMORY:SCHEME"):
+        run_accuracy(load_config(None), workload="mlp-digits", schemes=[":dcw"], iterations=2, seed=0)
