@@ -228,11 +228,29 @@ def test_schemes_are_keyed_by_memory():
     assert set(r2[r2.memory == "pcm"]["baseline"]) == {"appwom"} and set(r2[r2.memory == "racetrack"]["baseline"]) == {"naive"}
 
 
-def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch):
-    """The bit-flips figure drawn by a forked child while this process draws the rest: the same files as the
-    figures drawn in the process itself, byte for byte (the PDFs carry no time stamp), in the same order."""
+def _other_threads_rerun(request) -> bool:
+    """The forked drawing processes are used only where no other thread is alive (a fork copies one
+    thread). In a test process that another test left a thread in (Dask's offload thread, in the full
+    suite), run this test again in a fresh interpreter instead; True when it passed there."""
     import threading
 
+    from tqdm import TMonitor
+
+    others = [t.name for t in threading.enumerate() if t is not threading.current_thread() and not isinstance(t, TMonitor)]
+    if not others:
+        return False
+    if os.environ.get("ARCHSIM_TEST_FRESH_PROCESS"):
+        pytest.skip(f"other threads are alive even in a fresh process: {', '.join(others)}")
+    env = dict(os.environ, ARCHSIM_TEST_FRESH_PROCESS="1")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", request.node.nodeid],
+                          cwd=request.config.rootpath, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0 and " passed" in proc.stdout, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return True
+
+
+def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch, request):
+    """The bit-flips figure drawn by a forked child while this process draws the rest: the same files as the
+    figures drawn in the process itself, byte for byte (the PDFs carry no time stamp), in the same order."""
     import archsim.results
     import archsim.run
     from archsim.config import load_config
@@ -240,10 +258,8 @@ def test_run_figures_drawn_in_a_child_are_the_serial_files(tmp_path, monkeypatch
     from archsim.results import draw_run_figures
     from archsim.run import run_experiment
 
-    from tqdm import TMonitor
-
-    if any(t is not threading.current_thread() and not isinstance(t, TMonitor) for t in threading.enumerate()):
-        pytest.skip("other threads are alive in this test process (the figures are then drawn without a fork)")
+    if _other_threads_rerun(request):
+        return
     forked = []
     real = archsim.results._figure_in_child
     monkeypatch.setattr(archsim.results, "_figure_in_child", lambda fig: forked.append(real(fig)) or forked[-1])
@@ -281,11 +297,10 @@ def test_a_run_without_figures_does_not_import_matplotlib(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_a_figure_that_fails_in_a_drawing_process_is_one_error(tmp_path, monkeypatch):
+def test_a_figure_that_fails_in_a_drawing_process_is_one_error(tmp_path, monkeypatch, request):
     """The bit-flips PDF drawn by the process the child forks fails: the run reports that error, once,
     naming the figure; no drawing process is left behind."""
     import multiprocessing
-    import threading
 
     import archsim.results
     import archsim.run
@@ -295,10 +310,8 @@ def test_a_figure_that_fails_in_a_drawing_process_is_one_error(tmp_path, monkeyp
     from archsim.results import draw_run_figures
     from archsim.run import run_experiment
 
-    from tqdm import TMonitor
-
-    if any(t is not threading.current_thread() and not isinstance(t, TMonitor) for t in threading.enumerate()):
-        pytest.skip("other threads are alive in this test process (the figures are then drawn without a fork)")
+    if _other_threads_rerun(request):
+        return
     out = run_experiment(load_config(None, ["run.workload=mlp-digits", "run.iterations=3",
                                             "run.schemes=['preset','appwom']"]), progress=False)
     real = archsim.results.save_figure
@@ -315,10 +328,9 @@ def test_a_figure_that_fails_in_a_drawing_process_is_one_error(tmp_path, monkeyp
     assert not multiprocessing.active_children()
 
 
-def test_a_run_that_stops_while_the_figures_are_drawn_leaves_no_drawing_process(tmp_path, monkeypatch):
+def test_a_run_that_stops_while_the_figures_are_drawn_leaves_no_drawing_process(tmp_path, monkeypatch, request):
     """The run's own figure fails while the process the child forked is still drawing the bit-flips PDF:
     the run's error comes out, and that grandchild is killed with the child (one process group)."""
-    import threading
     import time
 
     import archsim.results
@@ -328,10 +340,8 @@ def test_a_run_that_stops_while_the_figures_are_drawn_leaves_no_drawing_process(
     from archsim.results import draw_run_figures
     from archsim.run import run_experiment
 
-    from tqdm import TMonitor
-
-    if any(t is not threading.current_thread() and not isinstance(t, TMonitor) for t in threading.enumerate()):
-        pytest.skip("other threads are alive in this test process (the figures are then drawn without a fork)")
+    if _other_threads_rerun(request):
+        return
     out = run_experiment(load_config(None, ["run.workload=mlp-digits", "run.iterations=3",
                                             "run.schemes=['preset','appwom']"]), progress=False)
     import archsim.outputs
