@@ -184,8 +184,9 @@ def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], itera
         raise ConfigError(f"seed must not be negative, not {seed}")
     if not schemes:
         raise ConfigError("no schemes given")
-    resolved = [split_scheme(s, config.run.memory) for s in schemes]
-    if len(set(resolved)) != len(resolved):  # "dcw" and "pcm:dcw" are one scheme
+    # "dcw" and "pcm:dcw" are one scheme; "baseline" is a row of its own (the exact memory)
+    resolved = [s if s == BASELINE else split_scheme(s, config.run.memory) for s in schemes]
+    if len(set(resolved)) != len(resolved):
         raise ConfigError(f"a scheme is named twice: {', '.join(schemes)}")
     rows, curves, seconds = [], [], {}
     key = _run_key(config, workload, iterations, seed, eval_every, knobs, timing)

@@ -272,7 +272,7 @@ class RunConfig(Section):
             except RegistryError as exc:
                 raise ConfigError(f"{where}.schemes: {exc}") from None
         positive(self, "iterations", where)
-        non_negative(self, "seed", where)
+        check_seed(self.seed, f"{where}.seed")
         positive(self, "chunk_iterations", where)
         positive(self, "iteration_time_s", where)
         if self.trace_format not in TRACE_FORMATS:
@@ -820,6 +820,12 @@ def bounded(obj: Any, name: str, where: str, limit: float = MAX_MAGNITUDE) -> No
     value = getattr(obj, name)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not value <= limit:
         raise ConfigError(f"{where}.{name} must be at most {limit:g}, not {value!r}")
+
+
+def check_seed(seed: int, key: str) -> None:
+    """A seed is any integer of 0..2**63-1 (what numpy seeds and a table's int64 column hold)."""
+    if not 0 <= seed < 2**63:
+        raise ConfigError(f"{key} must be in 0..2**63-1, not {seed!r}")
 
 
 def non_negative(obj: Any, name: str, where: str) -> None:

@@ -96,8 +96,9 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: sweep file not found")
+    text = read_text(p)  # its own error names the line of a byte that is not UTF-8
     try:
-        data = tomllib.loads(read_text(p))
+        data = tomllib.loads(text)
     except ValueError as exc:  # TOMLDecodeError, or an integer of more digits than Python converts
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
     unknown = set(data) - {"base", "sweep"}
@@ -142,9 +143,14 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
         raise ConfigError(f"{source}: sweep.grid must be a table of key = [values]")
     for key, values in grid.items():
         if isinstance(values, Mapping):  # TOML read an unquoted dotted key as a table
-            inner = next(iter(values), "key")
+            parts, inner = [str(key)], values
+            while isinstance(inner, Mapping) and inner:
+                k = next(iter(inner))
+                parts.append(str(k))
+                inner = inner[k]
+            dotted = ".".join(parts)
             raise ConfigError(f"{source}: sweep.grid.{key} is a table, not a list of values: quote a dotted key, "
-                              f'"{key}.{inner}" = [...] (unquoted, TOML reads {key}.{inner} as a table)')
+                              f'"{dotted}" = [...] (unquoted, TOML reads {dotted} as nested tables)')
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{source}: sweep.grid.{key} must be a non-empty list of values")
     if not isinstance(explicit, list) or not explicit or not all(isinstance(x, Mapping) for x in explicit):
@@ -209,7 +215,10 @@ def _check_overlaps(source: str, where: str, these: Mapping[str, list], those: M
             na, nb = current_key(a), current_key(b)
             table_a = any(isinstance(v, Mapping) for v in a_vals)
             table_b = any(isinstance(v, Mapping) for v in b_vals)
-            if (na == nb or (table_a and nb.startswith(na + ".")) or (table_b and na.startswith(nb + "."))):
+            # one key, as written in both or in its current spelling in both (an old name whose whole table
+            # moved, run.knobs -> the parameters of run.workload, is not the choice's name: _check_spellings)
+            same = a == b or (na == nb and a == na and b == nb)
+            if same or (table_a and nb.startswith(na + ".")) or (table_b and na.startswith(nb + ".")):
                 also = f"{other} sets {b!r}" if other else f"it also sets {b!r}"
                 raise ConfigError(f"{source}: {where} sets {a!r} and {also}: the same value set twice, one of "
                                   "them silently lost; set each key once (in the grid or in the points)")

@@ -60,7 +60,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from archsim import _wear_kernels
-from archsim.config import MAX_MAGNITUDE
+from archsim.config import MAX_MAGNITUDE, check_seed
 from archsim.contracts import ChunkOutcome, LineCopies, StreamResult, TechnologyStream
 from archsim.errors import ArchsimError, ConfigError
 from archsim.digest import WearDigest, concat_wear
@@ -599,8 +599,7 @@ class StartGapParams(NoParams):
             raise ConfigError(f"{where}.region_lines must be in 0..{MAX_MAGNITUDE:g}, not {self.region_lines!r}")
         if self.psi < 1:
             raise ConfigError(f"{where}.psi must be at least 1, not {self.psi!r}")
-        if self.seed < 0:
-            raise ConfigError(f"{where}.seed must not be negative, not {self.seed!r}")
+        check_seed(self.seed, f"{where}.seed")
 
 
 class StartGapStream(LevelledStream):

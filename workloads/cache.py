@@ -70,8 +70,8 @@ def make_source(workload_name: str, *, iterations: int, seed: int, cache_dir: st
             wl.record(tmp, iterations=iterations, seed=seed, every=every, first_iteration=first_iteration,
                       progress=progress, **resolved)
         except TraceError as exc:  # name what the user asked for, not the cache's temporary folder
-            raise TraceError(str(exc).replace(f"trace {tmp}", f"workload {workload_name!r} (recording its "
-                                              f"trace)")) from None
+            label = f"workload {workload_name!r} (recording its trace)"
+            raise TraceError(str(exc).replace(f"trace {tmp}", label).replace(str(tmp), label)) from None
         try:
             os.rename(tmp, path)      # atomic: a concurrent recorder's copy wins or ours does
         except OSError:

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 from tqdm.auto import tqdm
 
-from archsim.config import MAX_MAGNITUDE, Config, digest, replace
+from archsim.config import Config, check_seed, digest, replace
 from archsim.errors import ArchsimError, ConfigError
 
 #: Keys of every row (the issue's columns first; the varied keys are added after ``seed``).
@@ -55,8 +55,8 @@ def grid(base: Config, axes: Mapping[str, Sequence[Any]], seeds: Sequence[int]) 
         raise ConfigError("no seeds given")
     if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds must be distinct and not negative: {list(seeds)}")
-    if any(s > MAX_MAGNITUDE for s in seeds):  # as run.seed (a table's int64 column holds it)
-        raise ConfigError(f"seeds must be at most {MAX_MAGNITUDE:g}: {list(seeds)}")
+    for s in seeds:  # as run.seed
+        check_seed(s, "seeds")
     keys = list(axes)
     for k, vals in axes.items():
         if not vals:

@@ -45,9 +45,10 @@ def _config(args: argparse.Namespace):
     from archsim.config import load_config
     from archsim.racetrack import RACETRACK_SCHEMES
 
-    if args.json is not None and args.json.exists() and not args.overwrite:
+    if args.json is not None and args.json.is_file() and not args.overwrite:
         raise ConfigError(f"--json {args.json}: the file exists; choose a new file or pass --overwrite")
-    if args.json is not None and args.json.suffix != ".json":
+    special = args.json is not None and args.json.exists() and not args.json.is_file() and not args.json.is_dir()
+    if args.json is not None and args.json.suffix.lower() != ".json" and not special:  # /dev/stdout may be
         raise ConfigError(f"--json {args.json}: name a .json file")
     if args.out is not None and args.out.suffix == ".json":
         raise ConfigError(f"--out {args.out}: --out names an output folder, as for every simulation command; "
@@ -154,9 +155,12 @@ def _write_json(path: Path | None, data) -> None:
     from archsim.errors import ArchsimError
     from archsim.outputs import atomic_write
 
+    text = json.dumps(data, indent=1) + "\n"
+    if path.exists() and not path.is_file() and not path.is_dir():  # /dev/stdout: a stream, not a file
+        path.write_text(text, encoding="utf-8")
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ArchsimError(f"{path.parent}: cannot make the folder: {exc.strerror or exc}") from None
-    text = json.dumps(data, indent=1) + "\n"
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

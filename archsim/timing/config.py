@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from archsim.config import CONFIG_SECTIONS, Choice, Section, choice, non_negative
+from archsim.config import CONFIG_SECTIONS, Choice, Section, check_seed, choice, non_negative
 from archsim.errors import ConfigError
 
 #: Largest count of a timing organisation or queue key (channels, banks, row lines, queue depths, ...).
@@ -124,16 +124,15 @@ class TimingConfig(Section):
         if self.compute_model not in COMPUTE_MODELS:
             raise ConfigError(f"{where}.compute_model must be one of {', '.join(COMPUTE_MODELS)}, "
                               f"not {self.compute_model!r}")
-        if not self.flops_per_s > 0:
-            raise ConfigError(f"{where}.flops_per_s must be positive, not {self.flops_per_s!r}")
+        if not 1 <= self.flops_per_s <= 1e30:
+            raise ConfigError(f"{where}.flops_per_s must be in 1..1e30 (FLOP/s), not {self.flops_per_s!r}")
         non_negative(self, "gap_ns", where)
         if not self.trace_cycle_ns > 0:
             raise ConfigError(f"{where}.trace_cycle_ns must be positive, not {self.trace_cycle_ns!r}")
         if not 0.0 <= self.intermediate_ones_fraction <= 1.0:
             raise ConfigError(f"{where}.intermediate_ones_fraction must be in [0, 1], "
                               f"not {self.intermediate_ones_fraction!r}")
-        if self.seed < 0:
-            raise ConfigError(f"{where}.seed must not be negative, not {self.seed!r}")
+        check_seed(self.seed, f"{where}.seed")
         if self.model not in ("fast", "reference"):
             raise ConfigError(f"{where}.model must be 'fast' or 'reference', not {self.model!r}")
 

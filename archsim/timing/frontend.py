@@ -146,8 +146,10 @@ class FrontEnd:
                     if env.now + ph.gap_ps > CLOCK_LIMIT_PS:
                         raise ConfigError(f"iteration {self.iterations}: the simulated time would pass "
                                           f"{CLOCK_LIMIT_PS / 1e12:.3g} s, the timing model's clock range "
-                                          f"(int64 picoseconds): lower timing.gap_ns (the {ph.name} phase waits "
-                                          f"{ph.gap_ps / 1e12:.3g} s) or run fewer iterations")
+                                          f"(int64 picoseconds; the {ph.name} phase waits {ph.gap_ps / 1e12:.3g} "
+                                          "s): run fewer iterations, lower timing.gap_ns (the minimal pattern, "
+                                          "compute_model = \"fixed\") or raise timing.flops_per_s "
+                                          "(compute_model = \"flops\")")
                     yield env.timeout(ph.gap_ps)
                     self._round = 0
                 starts[i] = int(env.now)

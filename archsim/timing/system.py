@@ -27,9 +27,9 @@ from archsim.timing.stats import READ, WRITE, TimingStats  # noqa: F401  (the re
 ACCEPTED = 1
 COMPLETED = 2
 INF_PS = 2**63 - 1
-#: The latest time the front ends let a burst arrive, ps: 2^62 (53 days), half of the int64 clock, the
-#: other half left for the service, queueing and refreshes after it.
-CLOCK_LIMIT_PS = 2**62
+#: The latest time the front ends let a burst arrive, ps: the int64 clock (106 days) less 2^56 ps (20 h) for
+#: the service, queueing and refreshes after it.
+CLOCK_LIMIT_PS = INF_PS - 2**56
 
 
 @dataclass

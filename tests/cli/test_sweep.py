@@ -48,6 +48,9 @@ points = [{"run.seed" = 1}, {"run.seed" = 2}]
     ('[sweep]\ngrid = {"pcm.nope" = [1]}\n', "unknown key 'pcm.nope'"),
     ('[sweep]\ngrid = {"layout.line_bytes" = []}\n', "non-empty list"),
     ('[sweep.grid]\nlayout.line_bytes = [16, 64]\n', 'quote a dotted key, "layout.line_bytes" = [...]'),
+    ('[sweep.grid]\ntiming.scheduling.batch = [8]\n', 'quote a dotted key, "timing.scheduling.batch" = [...]'),
+    ('[sweep]\ngrid = {"run.workload" = ["mlp-digits"], "run.workload.lr" = [0.1, 0.2]}\npoints = [{"run.seed" = 1}, '
+     '{"run.seed" = 1}]\n', "appears twice"),  # a choice's name and one of its parameters: no overlap
     ('[sweep]\nwhat = 1\n', "unknown key(s) what"),
     ('[base]\n[sweep]\npoints = [{"run.seed" = 1}, {"run.seed" = 1}]\n', "appears twice"),
     ('[run]\n', "unknown top-level key"),
@@ -65,6 +68,20 @@ def test_bad_sweep_files(tmp_path, body, message):
     with pytest.raises(ConfigError) as err:
         load_sweep(sweep_file(tmp_path / "bad.toml", body))
     assert message in str(err.value)
+
+
+def test_a_choice_with_its_old_table_of_knobs_and_a_file_not_utf8(tmp_path):
+    """run.workload (names) beside run.knobs (the old spelling of its parameters) is not a key set twice;
+    a sweep file with a byte that is not UTF-8 is one error naming its line, not a TOML error."""
+    spec = load_sweep(sweep_file(tmp_path / "old.toml", '[sweep]\ngrid = {"run.workload" = ["mlp-digits", '
+                                 '"lenet-digits"], "run.knobs" = [{lr = 0.5}, {lr = 0.05}]}\n'))
+    assert len(spec.points) == 4
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes(b"[sweep]\n# \xe9nergie\ngrid = {}\n")
+    with pytest.raises(ConfigError) as err:
+        load_sweep(bad)
+    assert str(err.value) == f"{bad}: line 2: not UTF-8 text (byte 0xe9)" or (
+        str(err.value).startswith(f"{bad}: line 2: not UTF-8") and "not valid TOML" not in str(err.value))
 
 
 def test_two_point_sweep_killed_after_the_first_point_resumes(tmp_path):

@@ -157,7 +157,8 @@ def test_a_choice_takes_its_implementations_parameters_only():
     ("racetrack.insert_latency_ns=1e300", "racetrack.insert_latency_ns must be at most"),
     ("dap.lossy_set_latency_ns=1e300", "dap.lossy_set_latency_ns must be at most"),
     ("timing.gap_ns=1e300", "timing.gap_ns must be at most"),
-    ("run.seed=10000000000000000000000", "run.seed must be at most 1e+15"),
+    ("run.seed=10000000000000000000000", "run.seed must be in 0..2..63-1"),
+    ("run.iterations=10000000000000000000000", "run.iterations must be at most 1e+15"),  # an integer, bounded too
     ("pcm.set_energy_pj=" + "9" * 5000, "override pcm.set_energy_pj: 9999999999999999... .5,000 characters.: a number "
                                         "too long to read"),   # an integer, bounded too
     ("analog.ltp_pulse_ns=1e305", "analog.ltp_pulse_ns must be positive and at most 1e+15"),
@@ -171,6 +172,10 @@ def test_a_choice_takes_its_implementations_parameters_only():
 def test_magnitudes_are_bounded_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message.replace("+", r"\+").replace("(", r"\(")):
         load_config(None, [override])
+
+
+def test_a_seed_may_be_any_int64():
+    assert load_config(None, [f"run.seed={2**62}", f"timing.seed={2**63 - 1}"]).run.seed == 2**62
 
 
 def test_an_unused_key_of_older_configs_is_ignored_with_a_note(caplog):

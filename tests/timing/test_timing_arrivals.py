@@ -74,11 +74,11 @@ def test_an_nvmain_trace_timed_by_its_cycles(tmp_path):
 
 
 def test_arrivals_beyond_the_clock_are_one_error():
-    """CYCLE x trace_cycle_ns past 2^62 ps would wrap the int64 clock: refused, not simulated."""
+    """CYCLE x trace_cycle_ns past the clock limit (2^63 - 2^56 ps) would wrap the int64 clock: refused, not simulated."""
     stream = RequestStream(cycle=np.array([0, 3_000_000_000], np.uint64), is_write=np.array([1, 1], bool),
                            line=np.array([0, 0]), iteration=np.array([0, 1]), lines=1, read_only_lines=0)
     env, system, _stats = build("fast", timing(), 1)
-    assert ArrivalFrontEnd(env, system, stream, cycle_ns=1e6).requests == 2  # 3e15 ns = 3e6 s: fits
+    assert ArrivalFrontEnd(env, system, stream, cycle_ns=3e6).requests == 2  # 9e15 ns = 9e6 s (104 days): fits
     with pytest.raises(ConfigError, match=r"arrives at 3e\+07 s .* lower timing.trace_cycle_ns"):
         ArrivalFrontEnd(env, system, stream, cycle_ns=1e7)
 

@@ -277,7 +277,7 @@ def test_a_line_beyond_the_capacity_names_it_and_the_key():
 
 
 def test_a_simulated_time_beyond_the_clock_is_one_error(tmp_path, capsys):
-    """Gaps whose sum passes 2^62 ps would wrap the int64 clock: one error naming timing.gap_ns."""
+    """Gaps whose sum passes the clock limit (2^63 - 2^56 ps) would wrap the int64 clock: one error naming timing.gap_ns."""
     from archsim.cli import main
 
     assert main(["timing", "run", "--iterations", "3", "--set", "run.workload=mlp-digits", "--schemes", "preset",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from archsim.config import Section, non_negative, positive
+from archsim.config import Section, check_seed, non_negative, positive
 from archsim.errors import ConfigError
 from archsim.pcm.encoder import SchemeParams
 
@@ -67,8 +67,7 @@ class DapConfig(SchemeParams, Section):
             raise ConfigError(f"{where}.retention_s must be positive with the deadline law, not {self.retention_s!r}")
         if not 0 <= self.lossy_mantissa_bits <= 23:
             raise ConfigError(f"{where}.lossy_mantissa_bits must be in 0..23, not {self.lossy_mantissa_bits!r}")
-        if not 0 <= self.seed < 2**63:
-            raise ConfigError(f"{where}.seed must be in 0..2**63-1, not {self.seed!r}")
+        check_seed(self.seed, f"{where}.seed")
 
     # the Encoder parameter hook (``Params.check``)
     def check(self, where: str, word_bits: int) -> None:
