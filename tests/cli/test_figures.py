@@ -353,7 +353,9 @@ def test_a_run_that_stops_while_the_figures_are_drawn_leaves_no_drawing_process(
     def save(fig, target, fmt, dpi):
         if fig.get_suptitle().startswith("Bit flips"):
             if fmt == "pdf":  # the grandchild: says who it is, then draws for a long time
-                pid_file.write_text(str(os.getpid()))
+                part = pid_file.with_suffix(".part")  # written whole, then renamed: the run reads all or nothing
+                part.write_text(str(os.getpid()))
+                os.replace(part, pid_file)
                 time.sleep(120)
         else:  # the run itself: fails once the grandchild is drawing
             deadline = time.monotonic() + 30
