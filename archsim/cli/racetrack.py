@@ -60,6 +60,9 @@ def _config(args: argparse.Namespace):
         if value is not None:
             overrides.append(f"racetrack.{key}={value}")
     cfg = load_config(args.config, overrides, {"run.seed": args.seed} if args.seed is not None else None)
+    if args.schemes and args.matrix is not None:  # the matrix report counts layouts, not a scheme's writes
+        raise ConfigError("--schemes applies to --requests (the schemes replay its writes); --matrix counts the "
+                          "shifts of matrix layouts, which no write scheme changes")
     schemes = names(args.schemes) or ["dcw"]
     for name in schemes:
         try:

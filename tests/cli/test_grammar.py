@@ -144,6 +144,8 @@ def test_racetrack_json_is_not_overwritten_silently(tmp_path, capsys):
     assert "the file exists" in capsys.readouterr().err and target.read_text() == "{}"
     assert main(["racetrack", "--matrix", "2,2,2", "--json", str(target), "--overwrite"]) == 0
     assert "rows" in target.read_text()
+    assert main(["racetrack", "--matrix", "2,2,2", "--schemes", "dcw"]) == 2
+    assert "--schemes applies to --requests" in capsys.readouterr().err
     assert main(["racetrack", "--matrix", "2,2,2", "--json", str(tmp_path / "m.txt")]) == 2
     assert "name a .json file" in capsys.readouterr().err and not (tmp_path / "m.txt").exists()
 
