@@ -156,8 +156,8 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
     if not isinstance(explicit, list) or not explicit or not all(isinstance(x, Mapping) for x in explicit):
         raise ConfigError(f"{source}: sweep.points must be a non-empty list of tables of changes")
     _check_spellings([*grid, *(k for x in explicit for k in x)], source)
+    reads, ignores = getattr(runner, "reads", None), getattr(runner, "ignores", ())
     for key in dict.fromkeys(current_key(str(k)) for k in [*grid, *(k for x in explicit for k in x)]):
-        reads, ignores = getattr(runner, "reads", None), getattr(runner, "ignores", ())
         if (reads is not None and not _matches(key, reads)) or _matches(key, ignores):
             raise ConfigError(f"{source}: sweep experiment {experiment!r} does not read {key!r}: its points would "
                               "be the same numbers under different labels"
@@ -215,9 +215,9 @@ def _check_overlaps(source: str, where: str, these: Mapping[str, list], those: M
             na, nb = current_key(a), current_key(b)
             table_a = any(isinstance(v, Mapping) for v in a_vals)
             table_b = any(isinstance(v, Mapping) for v in b_vals)
-            # one key, as written in both or in its current spelling in both (an old name whose whole table
-            # moved, run.knobs -> the parameters of run.workload, is not the choice's name: _check_spellings)
-            same = a == b or (na == nb and a == na and b == nb)
+            # the same key, as written or in its current spelling (values, not tables: a moved table of
+            # parameters, run.knobs -> run.workload's, is not the choice's name, run.workload = "mlp-digits")
+            same = a == b or (na == nb and not table_a and not table_b)
             if same or (table_a and nb.startswith(na + ".")) or (table_b and na.startswith(nb + ".")):
                 also = f"{other} sets {b!r}" if other else f"it also sets {b!r}"
                 raise ConfigError(f"{source}: {where} sets {a!r} and {also}: the same value set twice, one of "

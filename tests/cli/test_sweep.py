@@ -49,6 +49,8 @@ points = [{"run.seed" = 1}, {"run.seed" = 2}]
     ('[sweep]\ngrid = {"layout.line_bytes" = []}\n', "non-empty list"),
     ('[sweep.grid]\nlayout.line_bytes = [16, 64]\n', 'quote a dotted key, "layout.line_bytes" = [...]'),
     ('[sweep.grid]\ntiming.scheduling.batch = [8]\n', 'quote a dotted key, "timing.scheduling.batch" = [...]'),
+    ('[sweep]\ngrid = {"run.workload.lr" = [0.1, 0.2]}\npoints = [{"run.knobs.lr" = 0.3}]\n',
+     "point {'run.knobs.lr': 0.3} sets 'run.knobs.lr' and sweep.grid sets 'run.workload.lr'"),
     ('[sweep]\ngrid = {"run.workload" = ["mlp-digits"], "run.workload.lr" = [0.1, 0.2]}\npoints = [{"run.seed" = 1}, '
      '{"run.seed" = 1}]\n', "appears twice"),  # a choice's name and one of its parameters: no overlap
     ('[sweep]\nwhat = 1\n', "unknown key(s) what"),
