@@ -10,7 +10,6 @@ its dashboard on the loopback interface, closed afterwards.
 from __future__ import annotations
 
 import logging
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -46,10 +45,10 @@ def dask_client(scheduler: Any = None, workers: int | None = None, *, default_wo
         n = workers or default_workers
         from archsim.run import usable_cpus
 
-        if n > usable_cpus():  # allowed from Python (the command line refuses it: check_local_workers)
+        cpus = usable_cpus()
+        if n > cpus:  # allowed from Python (the command line refuses it: check_local_workers)
             logging.getLogger("archsim.cluster").warning(
-                "note: a local cluster of %d worker processes on %d usable CPU(s): they compete for them", n,
-                usable_cpus())
+                "note: a local cluster of %d worker processes on %d usable CPU(s): they compete for them", n, cpus)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address="127.0.0.1:0",
                                silence_logs=logging.CRITICAL)  # a failing task is reported once, cleanly
@@ -106,10 +105,8 @@ def load_plugins(plugins: Sequence[str]) -> None:
     configuration may name a plugin's objects)."""
     from archsim.registry import load_plugin
 
-    for spec in plugins:
-        mod = f"archsim_plugin_{Path(spec).stem}" if spec.endswith(".py") else spec
-        if mod not in sys.modules:
-            load_plugin(spec)
+    for spec in plugins:  # load_plugin skips a file or module it has loaded
+        load_plugin(spec)
 
 
 __all__ = ["dask_client", "load_plugins", "check_address", "check_dask_options", "check_local_workers"]

@@ -107,9 +107,8 @@ class Registry(Generic[T]):
 
         def add(item: T) -> T:
             if self.base is not None and not (isinstance(item, type) and issubclass(item, self.base)):
-                name_of = getattr(item, "__qualname__", None)
-                what = (f"class {name_of}" if isinstance(item, type) else
-                        f"{type(item).__name__} {name_of}" if name_of else f"{type(item).__name__} {item!r}")
+                what = f"{'class' if isinstance(item, type) else type(item).__name__} " \
+                       f"{getattr(item, '__qualname__', repr(item))}"
                 raise RegistryError(f"{self.kind} {name!r}: a {self.kind} is a subclass of "
                                     f"{self.base.__module__}.{self.base.__qualname__}, not {what}")
             if name in self._items and not replace and self._items[name] is not item:

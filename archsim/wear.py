@@ -60,7 +60,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from archsim import _wear_kernels
-from archsim.config import MAX_MAGNITUDE, check_seed
+from archsim.config import check_seed, non_negative
 from archsim.contracts import ChunkOutcome, LineCopies, StreamResult, TechnologyStream
 from archsim.errors import ArchsimError, ConfigError
 from archsim.digest import WearDigest, concat_wear
@@ -595,8 +595,7 @@ class StartGapParams(NoParams):
     """Seed of the randomisation."""
 
     def validate(self, where: str, owner: Any = None) -> None:
-        if not 0 <= self.region_lines <= MAX_MAGNITUDE:
-            raise ConfigError(f"{where}.region_lines must be in 0..{MAX_MAGNITUDE:g}, not {self.region_lines!r}")
+        non_negative(self, "region_lines", where)
         if self.psi < 1:
             raise ConfigError(f"{where}.psi must be at least 1, not {self.psi!r}")
         check_seed(self.seed, f"{where}.seed")

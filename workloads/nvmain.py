@@ -480,6 +480,10 @@ def write_nvmain(source, layout, path: str | os.PathLike, *, iterations: int | N
         raise TraceError(f"export: a period of {period} cycles is shorter than an iteration's {L} writes "
                          "(one cycle each)")
     last_cycle = first_cycle + (n - 1) * period + L - 1
+    if last_cycle > MAX_TRACE_CYCLE:  # archsim's own reader would refuse the file
+        raise TraceError(f"export: the last CYCLE would be {last_cycle:,} (first cycle + iterations x period + "
+                         f"lines), more than the {MAX_TRACE_CYCLE:,} (19 digits) an NVMain trace's reader takes; "
+                         "lower the first cycle (--first-cycle) or the period (--period-cycles)")
     addr = [f"0x{i * lb:x}" for i in range(L)]
     prev = np.zeros((L, W), dtype=np.uint32)
     tmp = path.with_name(path.name + ".tmp")

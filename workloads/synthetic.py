@@ -36,6 +36,7 @@ from workloads.architectures import ARCHITECTURES
 from workloads.meta import TraceMeta
 from workloads.network import describe_network
 from workloads.trace_layout import PARAMS_DTYPE, RECORD_DTYPE
+from workloads.workload import check_knob_rules
 
 RECORDER = "archsim-synthetic"
 _U16_STD = 65536.0 / math.sqrt(12.0)
@@ -56,17 +57,15 @@ class SyntheticKnobs:
     batch_size: int = 128
 
     def __post_init__(self):
-        rules = (("lr", self.lr > 0, "must be positive"),
-                 ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
-                 ("grad_scale", self.grad_scale >= 0, "must not be negative"),
-                 ("bias_scale", self.bias_scale >= 0, "must not be negative"),
-                 ("grad_spread", self.grad_spread >= 0, "must not be negative"),
-                 ("idle_fraction", 0 <= self.idle_fraction < 1, "must be in [0, 1)"),
-                 ("lr_decay", self.lr_decay >= 0, "must not be negative"),
-                 ("batch_size", self.batch_size >= 1, "must be at least 1"))
-        for name, ok, rule in rules:
-            if not ok:
-                raise ValueError(f"knob {name} {rule}, not {getattr(self, name)!r}")
+        check_knob_rules(self, (
+            ("lr", self.lr > 0, "must be positive"),
+            ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
+            ("grad_scale", self.grad_scale >= 0, "must not be negative"),
+            ("bias_scale", self.bias_scale >= 0, "must not be negative"),
+            ("grad_spread", self.grad_spread >= 0, "must not be negative"),
+            ("idle_fraction", 0 <= self.idle_fraction < 1, "must be in [0, 1)"),
+            ("lr_decay", self.lr_decay >= 0, "must not be negative"),
+            ("batch_size", self.batch_size >= 1, "must be at least 1")))
 
 
 def step_numpy(noise: np.ndarray, scale: np.ndarray, v: np.ndarray, w: np.ndarray, mu: np.float32,

@@ -21,6 +21,7 @@ from workloads.datasets import Dataset
 from workloads.layers import softmax_cross_entropy
 from workloads.memory import IdentityMemory, IntermediateMemory, Memory
 from workloads.models import Sequential
+from workloads.workload import check_knob_rules
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,9 @@ class SGD:
     weight_decay: float = 0.0
 
     def __post_init__(self):
-        for name, ok, rule in (("lr", self.lr > 0, "must be positive"),
-                               ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
-                               ("weight_decay", self.weight_decay >= 0, "must not be negative")):
-            if not ok:
-                raise ValueError(f"knob {name} {rule}, not {getattr(self, name)!r}")
+        check_knob_rules(self, (("lr", self.lr > 0, "must be positive"),
+                                ("momentum", 0 <= self.momentum < 1, "must be in [0, 1)"),
+                                ("weight_decay", self.weight_decay >= 0, "must not be negative")))
 
 
 class Trainer:

@@ -100,6 +100,14 @@ def knob_params(name: str, knobs: dict[str, Any]) -> type:
     return dataclasses.make_dataclass(f"{name}Knobs", fields, bases=(NoParams,), frozen=True)
 
 
+def check_knob_rules(obj: Any, rules) -> None:
+    """``ValueError`` naming the first knob of ``rules`` ((name, holds, rule) triples) that breaks its rule,
+    with its value (the workload wraps it as one error naming itself)."""
+    for name, ok, rule in rules:
+        if not ok:
+            raise ValueError(f"knob {name} {rule}, not {getattr(obj, name)!r}")
+
+
 def check_run_args(name: str, iterations: int, every: int, seed: int) -> None:
     """One clear error for run arguments no workload accepts, before anything is written."""
     if seed < 0:

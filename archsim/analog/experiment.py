@@ -53,9 +53,9 @@ def grid(base: Config, axes: Mapping[str, Sequence[Any]], seeds: Sequence[int]) 
 
     if not seeds:
         raise ConfigError("no seeds given")
-    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise ConfigError(f"seeds must be distinct and not negative: {list(seeds)}")
-    for s in seeds:  # as run.seed
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds must be distinct: {list(seeds)}")
+    for s in seeds:  # the range of run.seed
         check_seed(s, "seeds")
     keys = list(axes)
     for k, vals in axes.items():

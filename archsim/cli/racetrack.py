@@ -47,8 +47,7 @@ def _config(args: argparse.Namespace):
 
     if args.json is not None and args.json.is_file() and not args.overwrite:
         raise ConfigError(f"--json {args.json}: the file exists; choose a new file or pass --overwrite")
-    special = args.json is not None and args.json.exists() and not args.json.is_file() and not args.json.is_dir()
-    if args.json is not None and args.json.suffix.lower() != ".json" and not special:  # /dev/stdout may be
+    if args.json is not None and args.json.suffix.lower() != ".json" and not _is_stream(args.json):
         raise ConfigError(f"--json {args.json}: name a .json file")
     if args.out is not None and args.out.suffix == ".json":
         raise ConfigError(f"--out {args.out}: --out names an output folder, as for every simulation command; "
@@ -151,6 +150,11 @@ def _run_matrix(args: argparse.Namespace, cfg):
     return pd.DataFrame(rows).assign(m=m, k=k, n=n), {"matrix": [m, k, n], "rows": rows}
 
 
+def _is_stream(path: Path) -> bool:
+    """``path`` exists but is neither a file nor a folder: a pipe or device such as ``/dev/stdout``."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
 def _write_json(path: Path | None, data) -> None:
     """The --json file (its folder made, as --out's), written whole or not at all (a temporary file renamed)."""
     if path is None:
@@ -159,7 +163,7 @@ def _write_json(path: Path | None, data) -> None:
     from archsim.outputs import atomic_write
 
     text = json.dumps(data, indent=1) + "\n"
-    if path.exists() and not path.is_file() and not path.is_dir():  # /dev/stdout: a stream, not a file
+    if _is_stream(path):  # a stream, not a file to replace
         path.write_text(text, encoding="utf-8")
         return
     try:

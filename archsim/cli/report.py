@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if len(labels) > 1 and len(set(safe)) != len(safe):  # the file names' prefixes would collide
         raise ConfigError(f"--label: {', '.join(map(repr, labels))} make the file prefixes "
                           f"{', '.join(map(repr, safe))}; give labels that differ in letters or digits")
-    kinds = {}
+    kinds, tables = {}, {}
     for label, folder in zip(labels, args.runs):
         files = set(complete_files(folder))          # one clear error for a missing or unfinished folder
         command = (read_manifest(folder) or {}).get("command")
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{folder}: a folder of `archsim {command}`; report reads the folders of "
                               f"{', '.join(f'`archsim {c}`' for c in _DRAW)}")
         if command == "sweep":
-            _sweep_table(folder, files)  # before the output folder is claimed
+            tables[label] = _sweep_table(folder, files)  # checked before the output folder is claimed
         kinds[label] = (command, folder, files)
     if baselines and not any(command == "sweep" for command, _f, _files in kinds.values()):
         raise ConfigError("--baseline applies to sweep folders (their ratio tables); none is given")
@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         written += _draw_runs(runs, out)
     for label, (command, folder, files) in kinds.items():
         prefix = "" if len(kinds) == 1 else f"{_safe(label)}_"
-        written += _DRAW[command](folder, files, out, prefix, label=label, baselines=baselines)
+        written += _DRAW[command](folder, files, out, prefix, label=label, baselines=baselines,
+                                  table=tables.get(label))
     out.complete(runs=[str(f) for f in args.runs])
     print(f"{len(kinds)} folder(s): wrote {len(written)} files to {args.out}")
     return 0
@@ -180,7 +181,7 @@ def _sweep_table(folder: Path, files: set):
     return table
 
 
-def _sweep(folder: Path, files: set, out, prefix: str, *, label: str, baselines: dict, **_) -> list:
+def _sweep(folder: Path, files: set, out, prefix: str, *, label: str, baselines: dict, table=None, **_) -> list:
     """A sweep folder: the ratio table and one figure per swept key."""
     import json
 
@@ -189,7 +190,8 @@ def _sweep(folder: Path, files: set, out, prefix: str, *, label: str, baselines:
     from archsim.sweep import MANIFEST
 
     keys = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["keys"]
-    table = _sweep_table(folder, files)
+    if table is None:
+        table = _sweep_table(folder, files)
     try:
         ratios = plots.sweep_ratio_table(table, keys, baselines=baselines)
     except ValueError as exc:

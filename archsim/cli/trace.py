@@ -165,7 +165,7 @@ def run_export(args: argparse.Namespace) -> int:
     from archsim.errors import ConfigError
     from archsim.layout import AddressLayout
     from workloads import open_trace
-    from workloads.nvmain import MAX_TRACE_CYCLE, NVMAIN_MAX_CYCLE, sidecar_path, write_nvmain
+    from workloads.nvmain import NVMAIN_MAX_CYCLE, sidecar_path, write_nvmain
 
     if args.out.exists() and not args.overwrite:
         raise ConfigError(f"trace export: {args.out} exists (--overwrite replaces it)")
@@ -177,12 +177,6 @@ def run_export(args: argparse.Namespace) -> int:
     source = open_trace(args.path)
     layout = AddressLayout.from_meta(source.meta, cfg.layout)
     n = args.iterations if args.iterations is not None else source.n_iterations
-    period = layout.lines if args.period_cycles is None else args.period_cycles  # write_nvmain's default
-    last = args.first_cycle + max(n - 1, 0) * period + layout.lines - 1
-    if last > MAX_TRACE_CYCLE:
-        raise ConfigError(f"trace export: the last CYCLE would be {last:,} (--first-cycle + iterations x "
-                          f"--period-cycles + lines), more than the {MAX_TRACE_CYCLE:,} (19 digits) an NVMain "
-                          "trace's reader takes; lower --first-cycle or --period-cycles")
     with tqdm(total=n, disable=args.no_progress, desc="export", unit="it") as bar:
         info = write_nvmain(source, layout, args.out, iterations=n, period_cycles=args.period_cycles,
                             first_cycle=args.first_cycle, line_bytes=cfg.layout.line_bytes,
