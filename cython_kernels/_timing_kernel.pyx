@@ -125,6 +125,34 @@ cpdef int64_t latency_bin(int64_t ps) noexcept nogil:
     return b
 
 
+# the kernel's arrays, as raw pointers (see ChannelKernel._keep)
+ctypedef int64_t* i64p
+ctypedef int32_t* i32p
+ctypedef int8_t* i8p
+ctypedef double* f64p
+
+
+cdef int64_t* _i64(list keep, int64_t[::1] a):
+    """The data of ``a`` (kept alive in ``keep``)."""
+    keep.append(a)
+    return &a[0]
+
+
+cdef int32_t* _i32(list keep, int32_t[::1] a):
+    keep.append(a)
+    return &a[0]
+
+
+cdef int8_t* _i8(list keep, int8_t[::1] a):
+    keep.append(a)
+    return &a[0]
+
+
+cdef double* _f64(list keep, double[::1] a):
+    keep.append(a)
+    return &a[0]
+
+
 cdef class ChannelKernel:
     # -- configuration
     cdef public int channel
@@ -138,7 +166,7 @@ cdef class ChannelKernel:
     cdef double cancel_below
     cdef int64_t hit_ps, miss_ps
     cdef bint wb                      # write-back row buffers
-    cdef int64_t[::1] b_dirty_n, b_dirty_ps, wb_head, wb_tail   # buffered writes, their array service; the
+    cdef i64p b_dirty_n, b_dirty_ps, wb_head, wb_tail   # buffered writes, their array service; the
                                       # lines whose refresh waits for the write-back (linked by rq_next)
     cdef public list pre_log
     cdef bint pre_r, pre_w
@@ -149,49 +177,57 @@ cdef class ChannelKernel:
     cdef public int64_t rounds
     cdef public bint pending_late
     # -- banks (local index)
-    cdef int8_t[::1] b_state
-    cdef int64_t[::1] b_until, b_slot, b_rline, b_rstart, b_rns, head, tail
-    cdef int32_t[::1] queued_for_bank, queued_reads, refq_len
-    cdef int64_t[::1] b_open, b_streak, b_paused, b_seg, b_wdone, b_wtotal
-    cdef int8_t[::1] b_pausing
+    cdef i8p b_state
+    cdef i64p b_until, b_slot, b_rline, b_rstart, b_rns, head, tail
+    cdef i32p queued_for_bank, queued_reads, refq_len
+    cdef i64p b_open, b_streak, b_paused, b_seg, b_wdone, b_wtotal
+    cdef i8p b_pausing
     cdef int64_t n_paused, n_refq   # paused writes and queued refreshes of the channel (skip empty scans)
     # Bank sets as bit masks (bit b: local bank b), kept only with at most 64 banks a channel (``masks``):
     # idle, refreshing, holding a paused write, with queued writes / reads / refreshes. They let a
     # scan that would find nothing be skipped; every decision is still the scan's.
     cdef bint masks
     cdef uint64_t m_idle, m_refresh, m_paused, m_qw, m_qr, m_refq
-    cdef int32_t[::1] queued_writes
+    cdef i32p queued_writes
     cdef bint zero_due              # a service of zero length started at ``now`` (it completes at ``now``)
-    cdef int64_t[::1] line_row
-    cdef double[::1] bank_wear, line_cancel
-    cdef int64_t[:, ::1] st_occ
+    cdef i64p line_row
+    cdef f64p bank_wear, line_cancel
+    cdef i64p st_occ
     cdef int64_t occ_t
     # -- lines (global arrays shared by the channels of a model; each touches its own lines)
-    cdef int64_t[::1] pend_ns, rq_next, rq_prev, group_of, group_pending, group_size, gstart, gmembers
-    cdef int8_t[::1] pend_state
-    cdef int32_t[::1] line_bank
+    cdef i64p pend_ns, rq_next, rq_prev, group_of, group_pending, group_size, gstart, gmembers
+    cdef i8p pend_state
+    cdef i32p line_bank
     # -- request slots
-    cdef int8_t[::1] s_kind, s_miss
-    cdef int64_t[::1] s_line, s_wps, s_rps, s_enq, s_start, s_seq, s_burst, s_index, s_release, s_ptotal, s_pdone
-    cdef int64_t[::1] s_bw, s_pw     # the bank's busy time when the request (re)joined its queue; its port wait
-    cdef int32_t[::1] s_bank
-    cdef int64_t[::1] free_slots
+    cdef i8p s_kind, s_miss
+    cdef i64p s_line, s_wps, s_rps, s_enq, s_start, s_seq, s_burst, s_index, s_release, s_ptotal, s_pdone
+    cdef i64p s_bw, s_pw     # the bank's busy time when the request (re)joined its queue; its port wait
+    cdef i32p s_bank
+    cdef i64p free_slots
     cdef int n_free
     cdef int64_t seq
     cdef public int inflight
     # -- queues (slots in arrival order)
-    cdef int64_t[::1] rq, wq
+    cdef i64p rq, wq
     cdef public int nr, nw
     # -- port
-    cdef int8_t[::1] p_kind
-    cdef int64_t[::1] p_line, p_wps, p_rps
-    cdef int32_t[::1] p_bank
+    cdef i8p p_kind
+    cdef i64p p_line, p_wps, p_rps
+    cdef i32p p_bank
     cdef public int64_t p_len, p_pos, p_release, p_burst, burst_done
-    # -- statistics
-    cdef int64_t[:, :, ::1] st_req
-    cdef int64_t[:, :, :] st_hist         # any strides: TimingStats.zeros keeps a bin of every bank together
-    cdef int64_t[:, ::1] st_bank
-    cdef int64_t[:, ::1] st_chan
+    # -- statistics (req[bank, kind, field], bank[bank, field]: C order; chan and occ: this channel's row)
+    cdef i64p st_req
+    cdef i64p st_hist         # any strides: TimingStats.zeros keeps a bin of every bank together
+    cdef int64_t h_bank, h_kind, h_bin   # ... its strides (elements)
+    cdef i64p st_bank
+    cdef i64p st_chan
+    # The arrays are held as raw pointers: a typed memoryview field is about 200 bytes, and the
+    # kernel's sixty of them spread its hot state over 14 KB (a cache line per field read). ``_keep``
+    # holds the buffers they point into (a memoryview of each, so no array can be resized under them);
+    # ``_burst`` those of the burst at the port; ``_bank_wear`` the banks' wear, for the policy views.
+    cdef list _keep
+    cdef tuple _burst
+    cdef object _bank_wear
 
     def __init__(self, int channel, int banks, int bank_base, int read_queue, int write_queue, int max_inflight,
                  policy, int policy_code, int high, int low, bint preempt_reads, bint preempt_writes,
@@ -206,6 +242,11 @@ cdef class ChannelKernel:
         if (st_req.shape[1] != NKINDS or st_req.shape[2] != R_NFIELDS or st_hist.shape[1] != NKINDS
                 or st_hist.shape[2] != NBINS or st_bank.shape[1] != B_NFIELDS or st_chan.shape[1] != C_NFIELDS):
             raise ValueError("statistics arrays not of the layout of _timing_layout.pxd")
+        if (min(st_req.shape[0], st_hist.shape[0], st_bank.shape[0]) < bank_base + banks
+                or min(st_chan.shape[0], st_occ.shape[0]) <= channel or bank_base < 0 or channel < 0):
+            raise ValueError("statistics arrays without this channel's banks")
+        cdef list keep = []
+        self._keep = keep
         self.channel = channel
         self.nbl = banks
         self.bank_base = bank_base
@@ -222,27 +263,28 @@ cdef class ChannelKernel:
         self.hit_ps = hit_ps
         self.miss_ps = miss_ps
         self.wb = writes_back
-        self.b_dirty_n = np.zeros(banks, dtype=np.int64)
-        self.b_dirty_ps = np.zeros(banks, dtype=np.int64)
-        self.wb_head = np.full(banks, -1, dtype=np.int64)
-        self.wb_tail = np.full(banks, -1, dtype=np.int64)
-        self.line_row = line_row
-        self.bank_wear = bank_wear
-        self.line_cancel = line_cancel
+        self.b_dirty_n = _i64(keep, np.zeros(banks, dtype=np.int64))
+        self.b_dirty_ps = _i64(keep, np.zeros(banks, dtype=np.int64))
+        self.wb_head = _i64(keep, np.full(banks, -1, dtype=np.int64))
+        self.wb_tail = _i64(keep, np.full(banks, -1, dtype=np.int64))
+        self.line_row = _i64(keep, line_row)
+        self.bank_wear = _f64(keep, bank_wear)
+        self._bank_wear = bank_wear
+        self.line_cancel = _f64(keep, line_cancel)
         if st_occ.shape[1] < read_queue + write_queue + banks + 1:
             raise ValueError("queue-occupancy array too small")
-        self.st_occ = st_occ
+        self.st_occ = _i64(keep, st_occ[channel])
         self.occ_t = 0
         self.pre_log = []
-        self.queued_reads = np.zeros(banks, dtype=np.int32)
-        self.refq_len = np.zeros(banks, dtype=np.int32)
-        self.b_open = np.full(banks, -1, dtype=np.int64)
-        self.b_streak = np.zeros(banks, dtype=np.int64)
-        self.b_paused = np.full(banks, -1, dtype=np.int64)
-        self.b_seg = np.zeros(banks, dtype=np.int64)
-        self.b_wdone = np.zeros(banks, dtype=np.int64)
-        self.b_wtotal = np.zeros(banks, dtype=np.int64)
-        self.b_pausing = np.zeros(banks, dtype=np.int8)
+        self.queued_reads = _i32(keep, np.zeros(banks, dtype=np.int32))
+        self.refq_len = _i32(keep, np.zeros(banks, dtype=np.int32))
+        self.b_open = _i64(keep, np.full(banks, -1, dtype=np.int64))
+        self.b_streak = _i64(keep, np.zeros(banks, dtype=np.int64))
+        self.b_paused = _i64(keep, np.full(banks, -1, dtype=np.int64))
+        self.b_seg = _i64(keep, np.zeros(banks, dtype=np.int64))
+        self.b_wdone = _i64(keep, np.zeros(banks, dtype=np.int64))
+        self.b_wtotal = _i64(keep, np.zeros(banks, dtype=np.int64))
+        self.b_pausing = _i8(keep, np.zeros(banks, dtype=np.int8))
         self.n_paused = 0
         self.n_refq = 0
         self.masks = banks <= 64
@@ -252,7 +294,7 @@ cdef class ChannelKernel:
         self.m_qw = 0
         self.m_qr = 0
         self.m_refq = 0
-        self.queued_writes = np.zeros(banks, dtype=np.int32)
+        self.queued_writes = _i32(keep, np.zeros(banks, dtype=np.int32))
         self.zero_due = False
         self.high = high
         self.low = low
@@ -265,63 +307,69 @@ cdef class ChannelKernel:
         self.now = 0
         self.rounds = 0
         self.pending_late = False
-        self.b_state = np.zeros(banks, dtype=np.int8)
-        self.b_until = np.zeros(banks, dtype=np.int64)
-        self.b_slot = np.full(banks, -1, dtype=np.int64)
-        self.b_rline = np.full(banks, -1, dtype=np.int64)
-        self.b_rstart = np.zeros(banks, dtype=np.int64)
-        self.b_rns = np.zeros(banks, dtype=np.int64)
-        self.head = np.full(banks, -1, dtype=np.int64)
-        self.tail = np.full(banks, -1, dtype=np.int64)
-        self.queued_for_bank = np.zeros(banks, dtype=np.int32)
-        self.line_bank = line_bank
-        self.pend_ns = pend_ns
-        self.pend_state = pend_state
-        self.rq_next = rq_next
-        self.rq_prev = rq_prev
-        self.group_of = group_of
-        self.group_pending = group_pending
-        self.group_size = group_size
-        self.gstart = gstart
-        self.gmembers = gmembers
-        self.s_kind = np.zeros(max_inflight, dtype=np.int8)
-        self.s_miss = np.zeros(max_inflight, dtype=np.int8)
-        self.s_line = np.zeros(max_inflight, dtype=np.int64)
-        self.s_wps = np.zeros(max_inflight, dtype=np.int64)
-        self.s_rps = np.zeros(max_inflight, dtype=np.int64)
-        self.s_enq = np.zeros(max_inflight, dtype=np.int64)
-        self.s_start = np.zeros(max_inflight, dtype=np.int64)
-        self.s_seq = np.zeros(max_inflight, dtype=np.int64)
-        self.s_burst = np.zeros(max_inflight, dtype=np.int64)
-        self.s_index = np.zeros(max_inflight, dtype=np.int64)
-        self.s_release = np.zeros(max_inflight, dtype=np.int64)
-        self.s_ptotal = np.zeros(max_inflight, dtype=np.int64)
-        self.s_pdone = np.zeros(max_inflight, dtype=np.int64)
-        self.s_bw = np.zeros(max_inflight, dtype=np.int64)
-        self.s_pw = np.zeros(max_inflight, dtype=np.int64)
-        self.s_bank = np.zeros(max_inflight, dtype=np.int32)
-        self.free_slots = np.arange(max_inflight - 1, -1, -1, dtype=np.int64)
+        self.b_state = _i8(keep, np.zeros(banks, dtype=np.int8))
+        self.b_until = _i64(keep, np.zeros(banks, dtype=np.int64))
+        self.b_slot = _i64(keep, np.full(banks, -1, dtype=np.int64))
+        self.b_rline = _i64(keep, np.full(banks, -1, dtype=np.int64))
+        self.b_rstart = _i64(keep, np.zeros(banks, dtype=np.int64))
+        self.b_rns = _i64(keep, np.zeros(banks, dtype=np.int64))
+        self.head = _i64(keep, np.full(banks, -1, dtype=np.int64))
+        self.tail = _i64(keep, np.full(banks, -1, dtype=np.int64))
+        self.queued_for_bank = _i32(keep, np.zeros(banks, dtype=np.int32))
+        self.line_bank = _i32(keep, line_bank)
+        self.pend_ns = _i64(keep, pend_ns)
+        self.pend_state = _i8(keep, pend_state)
+        self.rq_next = _i64(keep, rq_next)
+        self.rq_prev = _i64(keep, rq_prev)
+        self.group_of = _i64(keep, group_of)
+        self.group_pending = _i64(keep, group_pending)
+        self.group_size = _i64(keep, group_size)
+        self.gstart = _i64(keep, gstart)
+        self.gmembers = _i64(keep, gmembers)
+        self.s_kind = _i8(keep, np.zeros(max_inflight, dtype=np.int8))
+        self.s_miss = _i8(keep, np.zeros(max_inflight, dtype=np.int8))
+        self.s_line = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_wps = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_rps = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_enq = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_start = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_seq = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_burst = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_index = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_release = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_ptotal = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_pdone = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_bw = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_pw = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_bank = _i32(keep, np.zeros(max_inflight, dtype=np.int32))
+        self.free_slots = _i64(keep, np.arange(max_inflight - 1, -1, -1, dtype=np.int64))
         self.n_free = max_inflight
         self.seq = 0
         self.inflight = 0
-        self.rq = np.zeros(read_queue, dtype=np.int64)
-        self.wq = np.zeros(write_queue, dtype=np.int64)
+        self.rq = _i64(keep, np.zeros(read_queue, dtype=np.int64))
+        self.wq = _i64(keep, np.zeros(write_queue, dtype=np.int64))
         self.nr = 0
         self.nw = 0
-        self.p_kind = np.zeros(0, dtype=np.int8)
-        self.p_line = np.zeros(0, dtype=np.int64)
-        self.p_wps = np.zeros(0, dtype=np.int64)
-        self.p_rps = np.zeros(0, dtype=np.int64)
-        self.p_bank = np.zeros(0, dtype=np.int32)
+        self.p_kind = _i8(keep, np.zeros(0, dtype=np.int8))
+        self.p_line = _i64(keep, np.zeros(0, dtype=np.int64))
+        self.p_wps = _i64(keep, np.zeros(0, dtype=np.int64))
+        self.p_rps = _i64(keep, np.zeros(0, dtype=np.int64))
+        self.p_bank = _i32(keep, np.zeros(0, dtype=np.int32))
         self.p_len = 0
         self.p_pos = 0
         self.p_release = 0
         self.p_burst = -1
         self.burst_done = 0
-        self.st_req = st_req
-        self.st_hist = st_hist
-        self.st_bank = st_bank
-        self.st_chan = st_chan
+        keep.append(st_req)
+        self.st_req = &st_req[0, 0, 0]
+        keep.append(st_hist)
+        self.st_hist = &st_hist[0, 0, 0]
+        self.h_bank = st_hist.strides[0] // sizeof(int64_t)
+        self.h_kind = st_hist.strides[1] // sizeof(int64_t)
+        self.h_bin = st_hist.strides[2] // sizeof(int64_t)
+        keep.append(st_bank)
+        self.st_bank = &st_bank[0, 0]
+        self.st_chan = _i64(keep, st_chan[channel])
 
     # ------------------------------------------------------------------ the port
     def submit(self, int8_t[::1] kind, int64_t[::1] line, int32_t[::1] bank, int64_t[::1] wps,
@@ -331,11 +379,12 @@ cdef class ChannelKernel:
         a write's own latency, or the read latency); ``rps`` the refresh a write triggers."""
         if self.p_pos != self.p_len:
             raise RuntimeError("a burst was submitted before the previous one was accepted")
-        self.p_kind = kind
-        self.p_line = line
-        self.p_bank = bank
-        self.p_wps = wps
-        self.p_rps = rps
+        self._burst = (kind, line, bank, wps, rps)
+        self.p_kind = &kind[0]
+        self.p_line = &line[0]
+        self.p_bank = &bank[0]
+        self.p_wps = &wps[0]
+        self.p_rps = &rps[0]
         self.p_len = kind.shape[0]
         self.p_pos = 0
         self.p_release = self.now
@@ -451,9 +500,9 @@ cdef class ChannelKernel:
         cdef int64_t n = self.b_dirty_n[b], ps = self.b_dirty_ps[b], gb = self.bank_base + b, line, nxt
         if n == 0:
             return 0
-        self.st_bank[gb, B_WRITEBACKS] += 1
-        self.st_bank[gb, B_WRITEBACK_LINES] += n
-        self.st_bank[gb, B_WRITEBACK_PS] += ps
+        self.st_bank[gb * B_NFIELDS + B_WRITEBACKS] += 1
+        self.st_bank[gb * B_NFIELDS + B_WRITEBACK_LINES] += n
+        self.st_bank[gb * B_NFIELDS + B_WRITEBACK_PS] += ps
         line = self.wb_head[b]
         self.wb_head[b] = -1
         self.wb_tail[b] = -1
@@ -511,7 +560,7 @@ cdef class ChannelKernel:
     # ------------------------------------------------------------------ instants
     cdef inline int64_t _busy_so_far(self, int64_t b) noexcept nogil:
         """The bank's (port group's) busy time up to now, the service in progress included (ps)."""
-        cdef int64_t v = self.st_bank[self.bank_base + b, B_BUSY_PS]
+        cdef int64_t v = self.st_bank[(self.bank_base + b) * B_NFIELDS + B_BUSY_PS]
         if self.b_state[b] == DEMAND:
             v += self.now - self.b_seg[b]
         elif self.b_state[b] == REFRESH:
@@ -541,8 +590,8 @@ cdef class ChannelKernel:
         self._set_state(b, IDLE)
         if state == DEMAND and self.b_pausing[b]:  # the write pauses at an iteration boundary
             s = self.b_slot[b]
-            self.st_bank[gb, B_WRITE_PAUSES] += 1
-            self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
+            self.st_bank[gb * B_NFIELDS + B_WRITE_PAUSES] += 1
+            self.st_bank[gb * B_NFIELDS + B_BUSY_PS] += self.now - self.b_seg[b]
             if self.logging:
                 with gil:
                     self.pre_log.append((gb, self.s_line[s], self.b_seg[b], self.now, "paused"))
@@ -557,17 +606,17 @@ cdef class ChannelKernel:
             s = self.b_slot[b]
             k = self.s_kind[s]
             lat = self.now - self.s_enq[s]
-            self.st_req[gb, k, R_COUNT] += 1
-            self.st_req[gb, k, R_LATENCY_PS] += lat
-            self.st_req[gb, k, R_QUEUE_PS] += self.s_start[s] - self.s_enq[s]
-            self.st_req[gb, k, R_SERVICE_PS] += self.now - self.s_start[s]
-            if lat > self.st_req[gb, k, R_MAX_PS]:
-                self.st_req[gb, k, R_MAX_PS] = lat
-            self.st_hist[gb, k, latency_bin(lat)] += 1
+            self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_COUNT] += 1
+            self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_LATENCY_PS] += lat
+            self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_QUEUE_PS] += self.s_start[s] - self.s_enq[s]
+            self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_SERVICE_PS] += self.now - self.s_start[s]
+            if lat > self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_MAX_PS]:
+                self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_MAX_PS] = lat
+            self.st_hist[gb * self.h_bank + k * self.h_kind + latency_bin(lat) * self.h_bin] += 1
             if self.s_pw[s] > 0:
-                self.st_req[gb, k, R_PORT_WAIT_PS] += self.s_pw[s]
-                self.st_req[gb, k, R_PORT_WAITS] += 1
-            self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
+                self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_PORT_WAIT_PS] += self.s_pw[s]
+                self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_PORT_WAITS] += 1
+            self.st_bank[gb * B_NFIELDS + B_BUSY_PS] += self.now - self.b_seg[b]
             if self.logging:
                 with gil:
                     self.req_log.append((self.s_burst[s], self.s_index[s], k, gb, self.s_line[s],
@@ -584,14 +633,14 @@ cdef class ChannelKernel:
             if self.wb and self.page == PAGE_CLOSED:  # the row closes: its write is written back
                 self._start_write_back(b)
         elif state == WRITEBACK:
-            self.st_bank[gb, B_BUSY_PS] += self.now - self.b_seg[b]
+            self.st_bank[gb * B_NFIELDS + B_BUSY_PS] += self.now - self.b_seg[b]
         else:
             line = self.b_rline[b]
             self.pend_state[line] = P_NONE
             self.pend_ns[line] = 0
-            self.st_bank[gb, B_REFRESHES_IDLE] += 1
-            self.st_bank[gb, B_REFRESH_IDLE_PS] += self.b_rns[b]
-            self.st_bank[gb, B_BUSY_PS] += self.b_rns[b]
+            self.st_bank[gb * B_NFIELDS + B_REFRESHES_IDLE] += 1
+            self.st_bank[gb * B_NFIELDS + B_REFRESH_IDLE_PS] += self.b_rns[b]
+            self.st_bank[gb * B_NFIELDS + B_BUSY_PS] += self.b_rns[b]
             if self.logging:
                 with gil:
                     self.ref_log.append((gb, line, self.b_rstart[b], self.now, "done"))
@@ -600,7 +649,7 @@ cdef class ChannelKernel:
 
     cdef inline void _occ(self) noexcept nogil:
         """Account the time since the last change of the number of queued requests."""
-        self.st_occ[self.channel, self.nr + self.nw] += self.now - self.occ_t
+        self.st_occ[self.nr + self.nw] += self.now - self.occ_t
         self.occ_t = self.now
 
     cdef void _accept(self) noexcept nogil:
@@ -629,9 +678,9 @@ cdef class ChannelKernel:
             self.s_pw[s] = 0
             self.seq += 1
             if self.now > self.p_release:
-                self.st_chan[self.channel, C_STALLED_REQUESTS] += 1
-                self.st_chan[self.channel, C_STALL_PS] += self.now - self.p_release
-            self.st_chan[self.channel, C_ACCEPTED] += 1
+                self.st_chan[C_STALLED_REQUESTS] += 1
+                self.st_chan[C_STALL_PS] += self.now - self.p_release
+            self.st_chan[C_ACCEPTED] += 1
             self._occ()
             if k == READ:
                 self.rq[self.nr] = s
@@ -763,7 +812,7 @@ cdef class ChannelKernel:
             bm[1, b] = self.b_open[b]
             bm[2, b] = self.refq_len[b]
             rf[b] = self.b_state[b] == REFRESH
-        banks = BankView(bints, refreshing, np.array(self.bank_wear[self.bank_base:self.bank_base + self.nbl]))
+        banks = BankView(bints, refreshing, np.array(self._bank_wear[self.bank_base:self.bank_base + self.nbl]))
         return ControllerView(self.now, self.channel, queues[0], queues[1], banks)
 
     cdef int _python_select(self):
@@ -800,9 +849,9 @@ cdef class ChannelKernel:
             self.b_streak[b] = 0
         if self.b_state[b] == REFRESH:  # cancel the refresh: back to the head of the queue
             r = self.b_rline[b]
-            self.st_bank[gb, B_REFRESH_CANCELLATIONS] += 1
-            self.st_bank[gb, B_REFRESH_CANCELLED_PS] += self.now - self.b_rstart[b]
-            self.st_bank[gb, B_BUSY_PS] += self.now - self.b_rstart[b]
+            self.st_bank[gb * B_NFIELDS + B_REFRESH_CANCELLATIONS] += 1
+            self.st_bank[gb * B_NFIELDS + B_REFRESH_CANCELLED_PS] += self.now - self.b_rstart[b]
+            self.st_bank[gb * B_NFIELDS + B_BUSY_PS] += self.now - self.b_rstart[b]
             if self.logging:
                 with gil:
                     self.ref_log.append((gb, r, self.b_rstart[b], self.now, "cancelled"))
@@ -821,18 +870,18 @@ cdef class ChannelKernel:
                     self._unlink(b, line)
                 else:
                     self.group_pending[self.group_of[line]] -= 1
-                self.st_bank[gb, B_REFRESH_MISSES] += 1
-                self.st_bank[gb, B_REFRESH_MISS_PS] += self.pend_ns[line]
+                self.st_bank[gb * B_NFIELDS + B_REFRESH_MISSES] += 1
+                self.st_bank[gb * B_NFIELDS + B_REFRESH_MISS_PS] += self.pend_ns[line]
                 svc += self.pend_ns[line]
                 self.pend_state[line] = P_NONE
                 self.pend_ns[line] = 0
                 self.s_miss[s] = 1
             elif svc == 0:
-                self.st_bank[gb, B_SILENT_WRITES] += 1
+                self.st_bank[gb * B_NFIELDS + B_SILENT_WRITES] += 1
         elif self.page != PAGE_NONE:  # a read: the row buffer
             if self.line_row[self.s_line[s]] == self.b_open[b]:
                 svc = self.hit_ps
-                self.st_bank[gb, B_ROW_HITS] += 1
+                self.st_bank[gb * B_NFIELDS + B_ROW_HITS] += 1
             else:
                 svc = self.miss_ps
             self.b_open[b] = self.line_row[self.s_line[s]] if self.page == PAGE_OPEN else -1
@@ -854,7 +903,7 @@ cdef class ChannelKernel:
         if row == self.b_open[b]:
             svc = self.hit_ps
             if not writes:
-                self.st_bank[gb, B_ROW_HITS] += 1
+                self.st_bank[gb * B_NFIELDS + B_ROW_HITS] += 1
         else:
             svc = self._write_back(b) + self.miss_ps
         self.b_open[b] = row if self.page == PAGE_OPEN else -1
@@ -868,14 +917,14 @@ cdef class ChannelKernel:
                     self.group_pending[self.group_of[line]] -= 1
                 else:
                     self._wb_unlink(b, line)
-                self.st_bank[gb, B_REFRESH_MISSES] += 1
-                self.st_bank[gb, B_REFRESH_MISS_PS] += self.pend_ns[line]
+                self.st_bank[gb * B_NFIELDS + B_REFRESH_MISSES] += 1
+                self.st_bank[gb * B_NFIELDS + B_REFRESH_MISS_PS] += self.pend_ns[line]
                 arr += self.pend_ns[line]
                 self.pend_state[line] = P_NONE
                 self.pend_ns[line] = 0
                 self.s_miss[s] = 1
             elif arr == 0:
-                self.st_bank[gb, B_SILENT_WRITES] += 1
+                self.st_bank[gb * B_NFIELDS + B_SILENT_WRITES] += 1
             self.b_dirty_n[b] += 1
             self.b_dirty_ps[b] += arr
             if self.s_rps[s] > 0:
@@ -958,9 +1007,9 @@ cdef class ChannelKernel:
             if self.pre_mode == PRE_CANCEL:
                 if not done < self.cancel_below * total:
                     continue
-                self.st_bank[gb, B_WRITE_CANCELLATIONS] += 1
-                self.st_bank[gb, B_WRITE_CANCELLED_PS] += done
-                self.st_bank[gb, B_BUSY_PS] += done
+                self.st_bank[gb * B_NFIELDS + B_WRITE_CANCELLATIONS] += 1
+                self.st_bank[gb * B_NFIELDS + B_WRITE_CANCELLED_PS] += done
+                self.st_bank[gb * B_NFIELDS + B_BUSY_PS] += done
                 self.line_cancel[self.s_line[s]] += <double>done / <double>total
                 if self.logging:
                     with gil:
