@@ -16,6 +16,7 @@ from libc.string cimport memmove
 
 # the statistics layout (request kinds, the fields of req / bank / chan, the histogram's shape)
 from _timing_layout cimport *
+from _bits cimport ctz64
 
 import numpy as np
 
@@ -1058,24 +1059,34 @@ cdef class ChannelKernel:
             self._set_until(b, self.now + self.b_wtotal[b] - self.b_wdone[b])
 
     cdef void _start_refreshes(self) noexcept nogil:
+        """Every idle bank with a refresh queued, no request queued and no paused write starts the
+        refresh at the head of its queue, in bank order."""
         cdef int b
-        cdef int64_t line
+        cdef uint64_t m
         if self.n_refq == 0:
             return
-        if self.masks and (self.m_idle & self.m_refq & ~(self.m_paused | self.m_qw | self.m_qr)) == 0:
+        if self.masks:  # those banks are a mask: visit its bits (starting one changes only that bank)
+            m = self.m_idle & self.m_refq & ~(self.m_paused | self.m_qw | self.m_qr)
+            while m:
+                b = ctz64(m)
+                m &= m - 1
+                self._start_refresh(b)
             return
         for b in range(self.nbl):
             if (self.b_state[b] != IDLE or self.queued_for_bank[b] != 0 or self.head[b] < 0
                     or self.b_paused[b] >= 0):
                 continue
-            line = self.head[b]
-            self._unlink(b, line)
-            self.pend_state[line] = P_RUNNING
-            self._set_state(b, REFRESH)
-            self.b_rline[b] = line
-            self.b_rstart[b] = self.now
-            self.b_rns[b] = self.pend_ns[line]
-            self._set_until(b, self.now + self.pend_ns[line])
+            self._start_refresh(b)
+
+    cdef inline void _start_refresh(self, int b) noexcept nogil:
+        cdef int64_t line = self.head[b]
+        self._unlink(b, line)
+        self.pend_state[line] = P_RUNNING
+        self._set_state(b, REFRESH)
+        self.b_rline[b] = line
+        self.b_rstart[b] = self.now
+        self.b_rns[b] = self.pend_ns[line]
+        self._set_until(b, self.now + self.pend_ns[line])
 
     cdef int _late(self) except -1 nogil:
         self._accept()
