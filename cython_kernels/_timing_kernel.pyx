@@ -584,7 +584,8 @@ cdef class ChannelKernel:
 
     cdef int _complete_bank(self, int b) except -1 nogil:
         """Complete the service of bank ``b``, which ends now."""
-        cdef int64_t s, lat, gb, line, k
+        cdef int64_t s, lat, gb, line, k, now, enq, start, pw
+        cdef int64_t* req
         cdef int8_t state
         gb = self.bank_base + b
         state = self.b_state[b]
@@ -606,18 +607,23 @@ cdef class ChannelKernel:
         elif state == DEMAND:
             s = self.b_slot[b]
             k = self.s_kind[s]
-            lat = self.now - self.s_enq[s]
-            self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_COUNT] += 1
-            self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_LATENCY_PS] += lat
-            self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_QUEUE_PS] += self.s_start[s] - self.s_enq[s]
-            self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_SERVICE_PS] += self.now - self.s_start[s]
-            if lat > self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_MAX_PS]:
-                self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_MAX_PS] = lat
+            now = self.now
+            enq = self.s_enq[s]
+            start = self.s_start[s]
+            pw = self.s_pw[s]
+            lat = now - enq
+            req = self.st_req + (gb * NKINDS + k) * R_NFIELDS
+            req[R_COUNT] += 1
+            req[R_LATENCY_PS] += lat
+            req[R_QUEUE_PS] += start - enq
+            req[R_SERVICE_PS] += now - start
+            if lat > req[R_MAX_PS]:
+                req[R_MAX_PS] = lat
+            if pw > 0:
+                req[R_PORT_WAIT_PS] += pw
+                req[R_PORT_WAITS] += 1
             self.st_hist[gb * self.h_bank + k * self.h_kind + latency_bin(lat) * self.h_bin] += 1
-            if self.s_pw[s] > 0:
-                self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_PORT_WAIT_PS] += self.s_pw[s]
-                self.st_req[(gb * NKINDS + k) * R_NFIELDS + R_PORT_WAITS] += 1
-            self.st_bank[gb * B_NFIELDS + B_BUSY_PS] += self.now - self.b_seg[b]
+            self.st_bank[gb * B_NFIELDS + B_BUSY_PS] += now - self.b_seg[b]
             if self.logging:
                 with gil:
                     self.req_log.append((self.s_burst[s], self.s_index[s], k, gb, self.s_line[s],
@@ -654,44 +660,60 @@ cdef class ChannelKernel:
         self.occ_t = self.now
 
     cdef void _accept(self) noexcept nogil:
-        cdef int64_t s, k, b
-        while self.p_pos < self.p_len and self.inflight < self.max_inflight:
-            k = self.p_kind[self.p_pos]
-            if k == READ and self.nr >= self.qr_cap:
+        """Move requests from the port into the queues, in order, while a slot and a queue entry are free.
+
+        The port, queue and slot counters are kept in locals over the loop and stored back at its end
+        (nothing the loop calls reads them); the queue occupancy is accounted once, before the loop:
+        the time since its last change is owed to the count the queues had then, and a request
+        accepted now adds no time to any count."""
+        cdef int64_t s, k, b, pos = self.p_pos, n_free = self.n_free, seq = self.seq
+        cdef int64_t now = self.now, release = self.p_release, burst = self.p_burst
+        cdef int nr = self.nr, nw = self.nw, inflight = self.inflight
+        if pos >= self.p_len or inflight >= self.max_inflight:
+            return
+        self._occ()
+        while pos < self.p_len and inflight < self.max_inflight:
+            k = self.p_kind[pos]
+            if k == READ and nr >= self.qr_cap:
                 break
-            if k == WRITE and self.nw >= self.qw_cap:
+            if k == WRITE and nw >= self.qw_cap:
                 break
-            self.n_free -= 1
-            s = self.free_slots[self.n_free]
-            b = self.p_bank[self.p_pos]
+            n_free -= 1
+            s = self.free_slots[n_free]
+            b = self.p_bank[pos]
             self.s_kind[s] = <int8_t>k
-            self.s_line[s] = self.p_line[self.p_pos]
+            self.s_line[s] = self.p_line[pos]
             self.s_bank[s] = <int32_t>b
-            self.s_wps[s] = self.p_wps[self.p_pos]
-            self.s_rps[s] = self.p_rps[self.p_pos]
-            self.s_enq[s] = self.now
-            self.s_seq[s] = self.seq
-            self.s_burst[s] = self.p_burst
-            self.s_index[s] = self.p_pos
-            self.s_release[s] = self.p_release
+            self.s_wps[s] = self.p_wps[pos]
+            self.s_rps[s] = self.p_rps[pos]
+            self.s_enq[s] = now
+            self.s_seq[s] = seq
+            self.s_burst[s] = burst
+            self.s_index[s] = pos
+            self.s_release[s] = release
             self.s_miss[s] = 0
             self.s_bw[s] = self._busy_so_far(b)
             self.s_pw[s] = 0
-            self.seq += 1
-            if self.now > self.p_release:
+            seq += 1
+            if now > release:
                 self.st_chan[C_STALLED_REQUESTS] += 1
-                self.st_chan[C_STALL_PS] += self.now - self.p_release
+                self.st_chan[C_STALL_PS] += now - release
             self.st_chan[C_ACCEPTED] += 1
-            self._occ()
             if k == READ:
-                self.rq[self.nr] = s
-                self.nr += 1
+                self.rq[nr] = s
+                nr += 1
             else:
-                self.wq[self.nw] = s
-                self.nw += 1
+                self.wq[nw] = s
+                nw += 1
             self._queued(b, k == WRITE, 1)
-            self.inflight += 1
-            self.p_pos += 1
+            inflight += 1
+            pos += 1
+        self.p_pos = pos
+        self.n_free = <int>n_free
+        self.seq = seq
+        self.nr = nr
+        self.nw = nw
+        self.inflight = inflight
 
     cdef inline bint _available(self, int64_t b, bint is_write) noexcept nogil:
         cdef int8_t st = self.b_state[b]
