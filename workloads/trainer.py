@@ -84,6 +84,12 @@ class Trainer:
         memory) are copied into it in row order before the memory's read-back is used.
         """
         x, y = self._batch()
+        # A diverging training overflows to inf and NaN: numpy's warnings are not printed; the first
+        # non-finite weight is one error where it is written (TraceMeta.check_finite, the closed loop).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._step(x, y, row)
+
+    def _step(self, x: np.ndarray, y: np.ndarray, row: np.ndarray | None) -> float:
         if self.intermediate is None:
             logits = self.model.forward(x, train=True)
             loss, grad = softmax_cross_entropy(logits, y)
