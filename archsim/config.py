@@ -828,6 +828,13 @@ def check_seed(seed: int, key: str) -> None:
         raise ConfigError(f"{key} must be in 0..2**63-1, not {seed!r}")
 
 
+def check_count(value: Any, key: str, most: float = MAX_MAGNITUDE) -> None:
+    """A count (lines, hits, ...): an integer of 1..``most``, or one error naming ``key``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        limit = f"{most:,}" if isinstance(most, int) else f"{most:g}"
+        raise ConfigError(f"{key} must be a positive integer of at most {limit}, not {value!r}")
+
+
 def non_negative(obj: Any, name: str, where: str) -> None:
     value = getattr(obj, name)
     if not value >= 0:

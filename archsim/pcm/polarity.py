@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.config import MAX_MAGNITUDE
+from archsim.config import check_count
 from archsim.errors import ConfigError
 
 POLARITY_10 = 0
@@ -49,10 +49,7 @@ class PingPongPolicy:
             raise ConfigError(
                 f"initial_polarity must be one of {', '.join(INITIAL_POLARITIES)}, not {self.initial_polarity!r}"
             )
-        if (isinstance(self.region_lines, bool) or not isinstance(self.region_lines, int)
-                or not 1 <= self.region_lines <= MAX_MAGNITUDE):
-            raise ConfigError(f"region_lines must be a positive integer of at most {MAX_MAGNITUDE:g}, "
-                              f"not {self.region_lines!r}")
+        check_count(self.region_lines, "region_lines")
 
     def region_of(self, line_index: np.ndarray | int):
         """Region of global line index(es)."""

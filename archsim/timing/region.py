@@ -29,8 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from archsim.config import MAX_MAGNITUDE
-from archsim.errors import ConfigError
+from archsim.config import check_count
 
 from archsim.pcm.polarity import POLARITY_01, POLARITY_10, PingPongPolicy
 from archsim.registry import NoParams, Registry
@@ -107,9 +106,7 @@ class RegionParams(NoParams):
     """Consecutive lines per region."""
 
     def validate(self, where: str, owner: Any = None) -> None:
-        if isinstance(self.region_lines, bool) or not 1 <= self.region_lines <= MAX_MAGNITUDE:
-            raise ConfigError(f"{where}.region_lines must be a positive integer of at most {MAX_MAGNITUDE:g}, "
-                              f"not {self.region_lines!r}")
+        check_count(self.region_lines, f"{where}.region_lines")
 
 
 @REGION_MANAGERS.register("region-exhausted")

@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from archsim.config import non_negative
 from archsim.errors import ConfigError
 from archsim.registry import NoParams, Registry
 
@@ -57,10 +58,8 @@ class RowBufferParams(NoParams):
         if self.writes not in WRITE_MODES:
             raise ConfigError(f"{where}.writes must be one of {', '.join(map(repr, WRITE_MODES))}, "
                               f"not {self.writes!r}")
-        if not self.row_hit_ns >= 0:
-            raise ConfigError(f"{where}.row_hit_ns must not be negative, not {self.row_hit_ns!r}")
-        if not self.array_read_ns >= 0:
-            raise ConfigError(f"{where}.array_read_ns must not be negative, not {self.array_read_ns!r}")
+        non_negative(self, "row_hit_ns", where)
+        non_negative(self, "array_read_ns", where)
 
 
 class PagePolicy:

@@ -63,6 +63,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from archsim.config import check_count, positive
+from archsim.timing.config import MAX_COUNT
 from archsim.errors import ArchsimError, ConfigError
 from archsim.registry import NoParams, Registry
 
@@ -343,8 +345,7 @@ class FrFcfsParams(NoParams):
     """Consecutive row hits a bank may serve ahead of older requests (then the oldest goes)."""
 
     def validate(self, where: str, owner: Any = None) -> None:
-        if isinstance(self.hit_cap, bool) or not isinstance(self.hit_cap, int) or self.hit_cap < 1:
-            raise ConfigError(f"{where}.hit_cap must be a positive integer, not {self.hit_cap!r}")
+        check_count(self.hit_cap, f"{where}.hit_cap", MAX_COUNT)
 
 
 @SCHEDULING_POLICIES.register("fr-fcfs")
@@ -427,8 +428,7 @@ class WritePauseParams(ReadFirstParams):
 
     def validate(self, where: str, owner: Any = None) -> None:
         super().validate(where, owner)
-        if not self.iteration_ns > 0:
-            raise ConfigError(f"{where}.iteration_ns must be positive, not {self.iteration_ns!r}")
+        positive(self, "iteration_ns", where)
 
 
 @SCHEDULING_POLICIES.register("write-pause")

@@ -174,6 +174,24 @@ def test_magnitudes_are_bounded_naming_the_key(override, message):
         load_config(None, [override])
 
 
+@pytest.mark.parametrize("overrides, message", [
+    (["timing.scheduling=fr-fcfs", "timing.scheduling.hit_cap=10000000000"],
+     "timing.scheduling.hit_cap must be a positive integer of at most 16,777,216"),
+    (["timing.scheduling=write-pause", "timing.scheduling.iteration_ns=1e300"],
+     "timing.scheduling.iteration_ns must be at most 1e+15"),
+    (["timing.scheduling=write-pause", "timing.scheduling.iteration_ns=inf"],
+     "timing.scheduling.iteration_ns must be finite"),
+    (["timing.page_policy=open", "timing.page_policy.row_hit_ns=1e300"],
+     "timing.page_policy.row_hit_ns must be at most 1e+15"),
+    (["timing.page_policy=closed", "timing.page_policy.array_read_ns=1e300"],
+     "timing.page_policy.array_read_ns must be at most 1e+15"),
+])
+def test_policy_parameters_are_bounded_before_the_kernel_reads_them(overrides, message):
+    # unbounded, they reached the compiled kernel's C integers: an OverflowError traceback
+    with pytest.raises(ConfigError, match=message.replace("+", r"\+")):
+        load_config(None, overrides)
+
+
 def test_a_seed_may_be_any_int64():
     assert load_config(None, [f"run.seed={2**62}", f"timing.seed={2**63 - 1}"]).run.seed == 2**62
 
