@@ -133,23 +133,15 @@ ctypedef int8_t* i8p
 ctypedef double* f64p
 
 
-cdef int64_t* _i64(list keep, int64_t[::1] a):
+ctypedef fused element:
+    int64_t
+    int32_t
+    int8_t
+    double
+
+
+cdef element* _data(list keep, element[::1] a):
     """The data of ``a`` (kept alive in ``keep``)."""
-    keep.append(a)
-    return &a[0]
-
-
-cdef int32_t* _i32(list keep, int32_t[::1] a):
-    keep.append(a)
-    return &a[0]
-
-
-cdef int8_t* _i8(list keep, int8_t[::1] a):
-    keep.append(a)
-    return &a[0]
-
-
-cdef double* _f64(list keep, double[::1] a):
     keep.append(a)
     return &a[0]
 
@@ -264,28 +256,28 @@ cdef class ChannelKernel:
         self.hit_ps = hit_ps
         self.miss_ps = miss_ps
         self.wb = writes_back
-        self.b_dirty_n = _i64(keep, np.zeros(banks, dtype=np.int64))
-        self.b_dirty_ps = _i64(keep, np.zeros(banks, dtype=np.int64))
-        self.wb_head = _i64(keep, np.full(banks, -1, dtype=np.int64))
-        self.wb_tail = _i64(keep, np.full(banks, -1, dtype=np.int64))
-        self.line_row = _i64(keep, line_row)
-        self.bank_wear = _f64(keep, bank_wear)
+        self.b_dirty_n = _data[int64_t](keep, np.zeros(banks, dtype=np.int64))
+        self.b_dirty_ps = _data[int64_t](keep, np.zeros(banks, dtype=np.int64))
+        self.wb_head = _data[int64_t](keep, np.full(banks, -1, dtype=np.int64))
+        self.wb_tail = _data[int64_t](keep, np.full(banks, -1, dtype=np.int64))
+        self.line_row = _data[int64_t](keep, line_row)
+        self.bank_wear = _data[double](keep, bank_wear)
         self._bank_wear = bank_wear
-        self.line_cancel = _f64(keep, line_cancel)
+        self.line_cancel = _data[double](keep, line_cancel)
         if st_occ.shape[1] < read_queue + write_queue + banks + 1:
             raise ValueError("queue-occupancy array too small")
-        self.st_occ = _i64(keep, st_occ[channel])
+        self.st_occ = _data[int64_t](keep, st_occ[channel])
         self.occ_t = 0
         self.pre_log = []
-        self.queued_reads = _i32(keep, np.zeros(banks, dtype=np.int32))
-        self.refq_len = _i32(keep, np.zeros(banks, dtype=np.int32))
-        self.b_open = _i64(keep, np.full(banks, -1, dtype=np.int64))
-        self.b_streak = _i64(keep, np.zeros(banks, dtype=np.int64))
-        self.b_paused = _i64(keep, np.full(banks, -1, dtype=np.int64))
-        self.b_seg = _i64(keep, np.zeros(banks, dtype=np.int64))
-        self.b_wdone = _i64(keep, np.zeros(banks, dtype=np.int64))
-        self.b_wtotal = _i64(keep, np.zeros(banks, dtype=np.int64))
-        self.b_pausing = _i8(keep, np.zeros(banks, dtype=np.int8))
+        self.queued_reads = _data[int32_t](keep, np.zeros(banks, dtype=np.int32))
+        self.refq_len = _data[int32_t](keep, np.zeros(banks, dtype=np.int32))
+        self.b_open = _data[int64_t](keep, np.full(banks, -1, dtype=np.int64))
+        self.b_streak = _data[int64_t](keep, np.zeros(banks, dtype=np.int64))
+        self.b_paused = _data[int64_t](keep, np.full(banks, -1, dtype=np.int64))
+        self.b_seg = _data[int64_t](keep, np.zeros(banks, dtype=np.int64))
+        self.b_wdone = _data[int64_t](keep, np.zeros(banks, dtype=np.int64))
+        self.b_wtotal = _data[int64_t](keep, np.zeros(banks, dtype=np.int64))
+        self.b_pausing = _data[int8_t](keep, np.zeros(banks, dtype=np.int8))
         self.n_paused = 0
         self.n_refq = 0
         self.masks = banks <= 64
@@ -295,7 +287,7 @@ cdef class ChannelKernel:
         self.m_qw = 0
         self.m_qr = 0
         self.m_refq = 0
-        self.queued_writes = _i32(keep, np.zeros(banks, dtype=np.int32))
+        self.queued_writes = _data[int32_t](keep, np.zeros(banks, dtype=np.int32))
         self.zero_due = False
         self.high = high
         self.low = low
@@ -308,54 +300,54 @@ cdef class ChannelKernel:
         self.now = 0
         self.rounds = 0
         self.pending_late = False
-        self.b_state = _i8(keep, np.zeros(banks, dtype=np.int8))
-        self.b_until = _i64(keep, np.zeros(banks, dtype=np.int64))
-        self.b_slot = _i64(keep, np.full(banks, -1, dtype=np.int64))
-        self.b_rline = _i64(keep, np.full(banks, -1, dtype=np.int64))
-        self.b_rstart = _i64(keep, np.zeros(banks, dtype=np.int64))
-        self.b_rns = _i64(keep, np.zeros(banks, dtype=np.int64))
-        self.head = _i64(keep, np.full(banks, -1, dtype=np.int64))
-        self.tail = _i64(keep, np.full(banks, -1, dtype=np.int64))
-        self.queued_for_bank = _i32(keep, np.zeros(banks, dtype=np.int32))
-        self.line_bank = _i32(keep, line_bank)
-        self.pend_ns = _i64(keep, pend_ns)
-        self.pend_state = _i8(keep, pend_state)
-        self.rq_next = _i64(keep, rq_next)
-        self.rq_prev = _i64(keep, rq_prev)
-        self.group_of = _i64(keep, group_of)
-        self.group_pending = _i64(keep, group_pending)
-        self.group_size = _i64(keep, group_size)
-        self.gstart = _i64(keep, gstart)
-        self.gmembers = _i64(keep, gmembers)
-        self.s_kind = _i8(keep, np.zeros(max_inflight, dtype=np.int8))
-        self.s_miss = _i8(keep, np.zeros(max_inflight, dtype=np.int8))
-        self.s_line = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_wps = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_rps = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_enq = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_start = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_seq = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_burst = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_index = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_release = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_ptotal = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_pdone = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_bw = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_pw = _i64(keep, np.zeros(max_inflight, dtype=np.int64))
-        self.s_bank = _i32(keep, np.zeros(max_inflight, dtype=np.int32))
-        self.free_slots = _i64(keep, np.arange(max_inflight - 1, -1, -1, dtype=np.int64))
+        self.b_state = _data[int8_t](keep, np.zeros(banks, dtype=np.int8))
+        self.b_until = _data[int64_t](keep, np.zeros(banks, dtype=np.int64))
+        self.b_slot = _data[int64_t](keep, np.full(banks, -1, dtype=np.int64))
+        self.b_rline = _data[int64_t](keep, np.full(banks, -1, dtype=np.int64))
+        self.b_rstart = _data[int64_t](keep, np.zeros(banks, dtype=np.int64))
+        self.b_rns = _data[int64_t](keep, np.zeros(banks, dtype=np.int64))
+        self.head = _data[int64_t](keep, np.full(banks, -1, dtype=np.int64))
+        self.tail = _data[int64_t](keep, np.full(banks, -1, dtype=np.int64))
+        self.queued_for_bank = _data[int32_t](keep, np.zeros(banks, dtype=np.int32))
+        self.line_bank = _data[int32_t](keep, line_bank)
+        self.pend_ns = _data[int64_t](keep, pend_ns)
+        self.pend_state = _data[int8_t](keep, pend_state)
+        self.rq_next = _data[int64_t](keep, rq_next)
+        self.rq_prev = _data[int64_t](keep, rq_prev)
+        self.group_of = _data[int64_t](keep, group_of)
+        self.group_pending = _data[int64_t](keep, group_pending)
+        self.group_size = _data[int64_t](keep, group_size)
+        self.gstart = _data[int64_t](keep, gstart)
+        self.gmembers = _data[int64_t](keep, gmembers)
+        self.s_kind = _data[int8_t](keep, np.zeros(max_inflight, dtype=np.int8))
+        self.s_miss = _data[int8_t](keep, np.zeros(max_inflight, dtype=np.int8))
+        self.s_line = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_wps = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_rps = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_enq = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_start = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_seq = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_burst = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_index = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_release = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_ptotal = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_pdone = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_bw = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_pw = _data[int64_t](keep, np.zeros(max_inflight, dtype=np.int64))
+        self.s_bank = _data[int32_t](keep, np.zeros(max_inflight, dtype=np.int32))
+        self.free_slots = _data[int64_t](keep, np.arange(max_inflight - 1, -1, -1, dtype=np.int64))
         self.n_free = max_inflight
         self.seq = 0
         self.inflight = 0
-        self.rq = _i64(keep, np.zeros(read_queue, dtype=np.int64))
-        self.wq = _i64(keep, np.zeros(write_queue, dtype=np.int64))
+        self.rq = _data[int64_t](keep, np.zeros(read_queue, dtype=np.int64))
+        self.wq = _data[int64_t](keep, np.zeros(write_queue, dtype=np.int64))
         self.nr = 0
         self.nw = 0
-        self.p_kind = _i8(keep, np.zeros(0, dtype=np.int8))
-        self.p_line = _i64(keep, np.zeros(0, dtype=np.int64))
-        self.p_wps = _i64(keep, np.zeros(0, dtype=np.int64))
-        self.p_rps = _i64(keep, np.zeros(0, dtype=np.int64))
-        self.p_bank = _i32(keep, np.zeros(0, dtype=np.int32))
+        self.p_kind = _data[int8_t](keep, np.zeros(0, dtype=np.int8))
+        self.p_line = _data[int64_t](keep, np.zeros(0, dtype=np.int64))
+        self.p_wps = _data[int64_t](keep, np.zeros(0, dtype=np.int64))
+        self.p_rps = _data[int64_t](keep, np.zeros(0, dtype=np.int64))
+        self.p_bank = _data[int32_t](keep, np.zeros(0, dtype=np.int32))
         self.p_len = 0
         self.p_pos = 0
         self.p_release = 0
@@ -370,7 +362,7 @@ cdef class ChannelKernel:
         self.h_bin = st_hist.strides[2] // sizeof(int64_t)
         keep.append(st_bank)
         self.st_bank = &st_bank[0, 0]
-        self.st_chan = _i64(keep, st_chan[channel])
+        self.st_chan = _data[int64_t](keep, st_chan[channel])
 
     # ------------------------------------------------------------------ the port
     def submit(self, int8_t[::1] kind, int64_t[::1] line, int32_t[::1] bank, int64_t[::1] wps,
