@@ -71,8 +71,22 @@ class Requests:
                                        f"item of {config.item_bits} bits")
 
 
-def parse_requests(path: str | Path, config: RacetrackConfig) -> Requests:
-    """Read a request file, checking every line against the memory size of ``config``."""
+def racetrack_section(config) -> RacetrackConfig:
+    """The ``[racetrack]`` parameters: ``config`` itself, or the section of a whole configuration
+    (``archsim.config.load_config``); anything else is one TypeError naming what was given."""
+    if isinstance(config, RacetrackConfig):
+        return config
+    section = getattr(config, "sections", None)
+    if isinstance(section, dict) and isinstance(section.get("racetrack"), RacetrackConfig):
+        return section["racetrack"]
+    raise TypeError(f"the racetrack needs its [racetrack] parameters (a RacetrackConfig, or a configuration of "
+                    f"load_config), not {type(config).__name__}")
+
+
+def parse_requests(path: str | Path, config) -> Requests:
+    """Read a request file, checking every line against the memory size of ``config`` (a
+    :class:`RacetrackConfig` or a whole configuration)."""
+    config = racetrack_section(config)
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first request
@@ -124,13 +138,15 @@ def parse_requests(path: str | Path, config: RacetrackConfig) -> Requests:
                     np.array(lines, dtype=np.int64), str(p))
 
 
-def replay_requests(requests: Requests, scheme: str | RacetrackScheme, config: RacetrackConfig,
+def replay_requests(requests: Requests, scheme: str | RacetrackScheme, config,
                     *, want_reads: bool = False) -> RacetrackResult:
-    """Replay requests on a formatted memory of ``config.tracks`` x ``config.data_per_track`` items.
+    """Replay requests on a formatted memory of ``config.tracks`` x ``config.data_per_track`` items
+    (``config``: a :class:`RacetrackConfig` or a whole configuration).
 
     Returns the counts, latency (the sum of the requests' service times) and energy; with
     ``want_reads`` the result's ``stored`` holds what every request read (0 for writes).
     """
+    config = racetrack_section(config)
     config.validate("racetrack")
     requests.check(config)
     sch = make_scheme(scheme, config) if isinstance(scheme, str) else scheme

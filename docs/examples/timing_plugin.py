@@ -30,8 +30,9 @@ class WriteBatchParams(NoParams):
     """Queued writes that start a full drain of the write queue."""
 
     def validate(self, where: str, owner: Any = None) -> None:
-        if not 1 <= self.batch <= owner.write_queue:
-            raise ConfigError(f"{where}.batch must be in 1..write_queue ({owner.write_queue}), not {self.batch}")
+        queue = owner.write_queue if owner is not None else self.batch
+        if not 1 <= self.batch <= queue:
+            raise ConfigError(f"{where}.batch must be in 1..write_queue ({queue}), not {self.batch}")
 
 
 @SCHEDULING_POLICIES.register("write-batch")

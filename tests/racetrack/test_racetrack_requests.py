@@ -34,6 +34,20 @@ def test_golden_dcw(tmp_path):
     assert (naive["insertions"], naive["removals"], naive["detects"]) == (10, 24, 8)
 
 
+def test_a_whole_configuration_is_read_for_its_racetrack_section(tmp_path):
+    from archsim.config import load_config
+
+    f = tmp_path / "g.txt"
+    f.write_text(GOLDEN)
+    cfg = load_config(None, ["racetrack.tracks=1", "racetrack.data_per_track=2", "racetrack.item_bits=8",
+                             "racetrack.segment_bits=8", "racetrack.ports_per_track=1",
+                             "racetrack.port_placement=start"])
+    whole = replay_requests(parse_requests(f, cfg), "dcw", cfg).summary()
+    assert whole == replay_requests(parse_requests(f, SMALL), "dcw", SMALL).summary()
+    with pytest.raises(TypeError, match=r"needs its \[racetrack\] parameters .* not dict"):
+        parse_requests(f, {"tracks": 1})
+
+
 def test_reads_return_written_values(tmp_path):
     cfg = RacetrackConfig(tracks=3, data_per_track=5, segment_bits=16)
     f = tmp_path / "r.txt"
