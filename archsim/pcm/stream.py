@@ -207,6 +207,7 @@ class EncoderStream(TechnologyStream):
         self.state = encoder.new_state(lines, words, line_offset)
         narrow = wear_dtype == "uint32" or (wear_dtype is None and encoder.cell_flips_per_write is not None)
         self._wear = np.zeros((lines, words, encoder.cells_per_word), dtype=np.uint32 if narrow else np.uint64)
+        self._wear_lent = False  # ``wear`` handed out the array itself: the next feed counts into a copy
         # the outcome fields summed, then silent, SET and RESET-only line writes (_kernels.SUMMARY_FIELDS)
         self._totals = np.zeros(len(_kernels.SUMMARY_FIELDS), dtype=np.uint64)
         self._iterations = 0
@@ -228,6 +229,9 @@ class EncoderStream(TechnologyStream):
                 f"writes of shape {np.shape(writes)} do not fit a stream of {self.lines} lines x {self.words} words"
             )
         T = w.shape[0]
+        if self._wear_lent:  # what ``wear`` (or a result) returned stays as it was
+            self._wear = self._wear.copy()
+            self._wear_lent = False
         outcome = self._chunk_buffer("outcome", (T, self.lines, 5), np.uint32)
         outcome.fill(0)
         need_stored = want_stored or self.keep_stored
@@ -266,9 +270,14 @@ class EncoderStream(TechnologyStream):
 
     @property
     def wear(self) -> np.ndarray:
-        """Flips per cell so far, shape (lines, words, cells), uint32 or uint64 (the stream's wear width)."""
+        """Flips per cell so far, shape (lines, words, cells), uint32 or uint64 (the stream's wear width): a
+        snapshot, which later feeds leave as it is (a scheme that counts as it goes hands out its own array,
+        and the next feed then counts into a copy)."""
         self.encoder.flush_wear(self.state, self._wear)
-        return self.encoder.total_wear(self.state, self._wear)
+        out = self.encoder.total_wear(self.state, self._wear)
+        if np.may_share_memory(out, self._wear):
+            self._wear_lent = True
+        return out
 
     @property
     def cells_per_word(self) -> int:
@@ -397,6 +406,8 @@ def as_words(writes: Any, word_bits: int) -> np.ndarray:
     if word_bits not in WORD_DTYPES:
         raise ConfigError(f"word_bits must be 8, 16, 32 or 64, not {word_bits!r}")
     a = np.asarray(writes)
+    if a.dtype.byteorder not in ("=", "|"):  # big-endian input (">f4"): its values, not its bytes
+        a = a.astype(a.dtype.newbyteorder("="))
     dtype = np.dtype(WORD_DTYPES[word_bits])
     if a.dtype == dtype:
         return np.ascontiguousarray(a)

@@ -48,14 +48,38 @@ class Requests:
 
     @classmethod
     def from_arrays(cls, op, track, index, value=None, source: str = "<generated>") -> "Requests":
-        op = np.ascontiguousarray(op, dtype=np.uint8)
-        n = op.size
-        value = np.zeros(n, dtype=np.uint64) if value is None else np.ascontiguousarray(value, dtype=np.uint64)
-        return cls(op, np.ascontiguousarray(track, dtype=np.int64), np.ascontiguousarray(index, dtype=np.int64),
-                   value, np.arange(1, n + 1, dtype=np.int64), source)
+        """Requests from arrays of one length: ``op`` 0 (write) or 1 (read), ``track``, ``index`` and
+        ``value`` (writes' data; default 0) non-negative integers."""
+        given = {"op": op, "track": track, "index": index}
+        if value is not None:
+            given["value"] = value
+        arrays = {}
+        for name, a in given.items():
+            a = _integers(a)
+            if a.ndim != 1 or not (a.dtype.kind in "ub" or a.dtype.kind == "i" and not (a < 0).any()):
+                raise RequestFileError(f"{source}: {name} must be a 1-D array of non-negative integers, not "
+                                       f"{a.dtype} of shape {a.shape}" + (" (with negative values)" if a.ndim == 1
+                                                                          and a.dtype.kind == "i" else ""))
+            arrays[name] = a
+        sizes = {name: a.size for name, a in arrays.items()}
+        if len(set(sizes.values())) > 1:
+            raise RequestFileError(f"{source}: {', '.join(sizes)} must have one length, not "
+                                   f"{', '.join(map(str, sizes.values()))}")
+        n = arrays["op"].size
+        if (arrays["op"] > 1).any():
+            raise RequestFileError(f"{source}: op must be 0 (write) or 1 (read), not {arrays['op'].max()}")
+        value = np.zeros(n, dtype=np.uint64) if value is None else arrays["value"].astype(np.uint64)
+        return cls(np.ascontiguousarray(arrays["op"], dtype=np.uint8),
+                   np.ascontiguousarray(arrays["track"], dtype=np.int64),
+                   np.ascontiguousarray(arrays["index"], dtype=np.int64),
+                   np.ascontiguousarray(value), np.arange(1, n + 1, dtype=np.int64), source)
 
     def check(self, config: RacetrackConfig) -> None:
-        """Errors naming the first request outside the memory of ``config``."""
+        """Errors naming the first request outside the memory of ``config`` (and arrays of unequal lengths)."""
+        sizes = [self.op.size, self.track.size, self.index.size, self.value.size, self.line.size]
+        if len(set(sizes)) > 1:
+            raise RequestFileError(f"{self.source}: op, track, index, value and line must have one length, not "
+                                   f"{', '.join(map(str, sizes))}")
         for name, arr, bound, key in (("track", self.track, config.tracks, "--tracks"),
                                       ("data index", self.index, config.data_per_track, "--data-per-track")):
             bad = np.flatnonzero((arr < 0) | (arr >= bound))
@@ -69,6 +93,19 @@ class Requests:
                 i = bad[0]
                 raise RequestFileError(f"{self.source}:{self.line[i]}: value {self.value[i]} is too wide for a data "
                                        f"item of {config.item_bits} bits")
+
+
+def _integers(a) -> np.ndarray:
+    """``a`` as an array; a sequence of Python integers numpy would widen to float64 or object (values past
+    int64) exactly as uint64 (any value that fits), so that values of 64-bit items survive."""
+    arr = np.asarray(a)
+    if arr.dtype.kind in "fO" and not isinstance(a, np.ndarray) and arr.ndim == 1 \
+            and all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in a):
+        try:
+            return np.array([int(x) for x in a], dtype=np.uint64)
+        except OverflowError:  # a negative value or one past 64 bits: refused as it is
+            return arr
+    return arr
 
 
 def racetrack_section(config) -> RacetrackConfig:

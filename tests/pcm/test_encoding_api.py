@@ -239,3 +239,26 @@ def test_chunk_arrays_reused_only_when_released(scheme):
             assert np.array_equal(out.outcome, expected)
     assert np.array_equal(third.outcome, out.outcome) and np.array_equal(third.stored, out.stored)
     assert kept.result().summary() == fresh.result().summary()
+
+
+@pytest.mark.parametrize("scheme", ["dcw", "preset", "appwom"])
+def test_a_result_and_a_wear_snapshot_do_not_change_with_later_writes(scheme):
+    """``stream.wear`` of a scheme that counts as it goes is the stream's own array: the next feed counts into
+    a copy, so what was handed out stays as it was."""
+    w = np.random.default_rng(0).integers(0, 2**32, size=(60, 2, 16), dtype=np.uint64).astype(np.uint32)
+    s = open_stream(scheme, lines=2, words=16)
+    s.feed(w[:10])
+    r1, snap = s.result(), s.wear
+    before = r1.wear.copy(), snap.copy(), r1.max_cell_flips
+    s.feed(w[10:])
+    assert np.array_equal(r1.wear, before[0]) and np.array_equal(snap, before[1]) and r1.max_cell_flips == before[2]
+    assert s.wear.sum() > before[1].sum()
+    whole = open_stream(scheme, lines=2, words=16)
+    whole.feed(w)
+    assert np.array_equal(s.wear, whole.wear)  # the copy goes on counting from where the stream was
+
+
+def test_big_endian_floats_are_read_by_value():
+    w = (np.random.default_rng(1).standard_normal((12, 32)) * 0.01).astype(np.float32)
+    native, big = replay("appwom", w), replay("appwom", w.astype(">f4"))
+    assert np.array_equal(native.wear, big.wear) and native.summary() == big.summary()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -190,3 +191,22 @@ def test_cli_several_schemes_one_row_each(tmp_path, capsys):
 def test_cli_out_is_a_folder(tmp_path, capsys):
     assert main(["racetrack", "--matrix", "4,4,4", "--out", str(tmp_path / "m.json")]) == 2
     assert "--json FILE.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arrays, message", [
+    (([0] * 50, [0], [0] * 50, [1] * 50), "op, track, index, value must have one length, not 50, 1, 50, 50"),
+    (([0, 0], [0, 1], [0, 1], [0.25, 3.7]), "value must be a 1-D array of non-negative integers, not float64"),
+    (([0, 0], [0, 1], [0, 1], [-1, 3]), "value must be a 1-D array of non-negative integers, not int64 .* negative"),
+    (([0, 2], [0, 1], [0, 1], None), r"op must be 0 \(write\) or 1 \(read\), not 2"),
+    (([[0, 0]], [[0, 1]], [[0, 1]], None), "op must be a 1-D array"),
+])
+def test_requests_from_arrays_are_checked_before_the_kernel(arrays, message):
+    # arrays of unequal lengths reached the kernel, which read past the short ones (a segmentation fault)
+    with pytest.raises(ArchsimError, match=message):
+        Requests.from_arrays(*arrays)
+    ok = Requests.from_arrays([0, 1], [0, 0], [0, 1], [2**64 - 1, 0])  # a 64-bit value from a Python list
+    assert ok.value[0] == 2**64 - 1
+    bad = Requests(np.zeros(3, np.uint8), np.zeros(1, np.int64), np.zeros(3, np.int64), np.zeros(3, np.uint64),
+                   np.arange(1, 4))
+    with pytest.raises(ArchsimError, match="must have one length, not 3, 1, 3, 3, 3"):
+        replay_requests(bad, "dcw", SMALL)
