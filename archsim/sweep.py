@@ -380,6 +380,8 @@ def load_results(out_dir: str | os.PathLike, *, table: str = "summary", complete
     """The combined tidy table of a sweep folder: one row per point x scheme (``table="summary"``)
     or per point x scheme x bit group (``table="flips"``), the swept keys as columns, in the
     order of the sweep's points. Points not finished are left out (``complete=True``: an error)."""
+    if table not in ("summary", "flips"):
+        raise ArchsimError(f"load_results: table must be 'summary' or 'flips', not {table!r}")
     out = Path(out_dir)
     mpath = out / MANIFEST
     if not mpath.is_file():

@@ -371,8 +371,16 @@ class TimingModel:
         if not isinstance(chunk, ChunkOutcome):
             chunk = ChunkOutcome(np.asarray(chunk), None, {}, self.technology.outcome_fields)
         outcome = chunk.outcome
-        if outcome.ndim != 3 or outcome.shape[1] != self.param_lines:
-            raise ConfigError(f"timing model of {self.layout.lines} lines fed an outcome of shape {outcome.shape}")
+        fields = tuple(self.technology.outcome_fields)
+        if outcome.ndim != 3 or outcome.shape[1] != self.param_lines or outcome.shape[2] != len(fields):
+            raise ConfigError(f"timing model of {self.layout.lines} lines fed an outcome of shape {outcome.shape} "
+                              f"(T, {self.param_lines}, {len(fields)} fields: {', '.join(fields)})")
+        if outcome.dtype != np.uint32:
+            raise ConfigError(f"timing model fed an outcome of {outcome.dtype}; a stream's outcome counts are uint32")
+        if chunk.fields and tuple(chunk.fields) != fields:
+            raise ConfigError(f"timing model of {self.technology.name} fed the outcome of fields "
+                              f"{', '.join(chunk.fields)} (another technology's stream?); its fields: "
+                              f"{', '.join(fields)}")
         T = outcome.shape[0]
         priced = self.technology.price_writes(chunk, self.config, totals=self.has_costs)
         write_ps, refresh_ps = priced.write_ps, priced.refresh_ps
@@ -438,7 +446,11 @@ class TimingModel:
     def set_wear(self, wear: np.ndarray) -> None:
         """Per-cell flips of the weight lines (``stream.wear``, (lines, words, cells)): adds the
         per-bank maximum cell flips and lifetime to the tables."""
-        self._param_wear = np.asarray(wear).reshape(self.param_lines, -1).max(axis=1)
+        wear = np.asarray(wear)
+        if wear.size != self.param_lines * self.cells_per_line:
+            raise ConfigError(f"timing model of {self.scheme}: wear of shape {wear.shape} for {self.param_lines} lines "
+                              f"of {self.cells_per_line} cells (another scheme's stream?)")
+        self._param_wear = wear.reshape(self.param_lines, -1).max(axis=1)
 
     # -- results ---------------------------------------------------------------------------------
     def finish(self) -> TimingResult:

@@ -119,6 +119,8 @@ points = [{{"run.seed" = 1}},
     assert list(partial["point"]) == [spec.points[0].id]
     with pytest.raises(Exception, match="1 of 2 points are not finished"):
         load_results(tmp_path / "out", complete=True)
+    with pytest.raises(Exception, match="table must be 'summary' or 'flips', not 'bit_flips'"):
+        load_results(tmp_path / "out", table="bit_flips")  # it returned the summary table
 
     counts = run_sweep(spec, tmp_path / "out", workers=1, progress=False, cache_dir=tmp_path / "cache")
     assert counts == {"points": 2, "skipped": 1, "ran": 1}

@@ -286,3 +286,21 @@ def test_a_simulated_time_beyond_the_clock_is_one_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("archsim: error: iteration ") and "clock range" in err and "timing.gap_ns" in err
     assert len(err.splitlines()) == 1
+
+
+def test_an_outcome_or_wear_of_another_kind_is_refused(digits):
+    """A racetrack chunk, float counts or another scheme's wear were priced as PCM's (wrong energies)."""
+    cfg = _minimal(1e5)
+    source, layout, outs = digits("dcw", 2)
+    m = TimingModel(cfg, technology=PCM, scheme="dcw", layout=layout, meta=source.meta)
+    o = np.asarray(outs[0])
+    racetrack_fields = tuple(TECHNOLOGIES.get("racetrack").outcome_fields)
+    with pytest.raises(ConfigError, match="fields"):
+        m.feed(ChunkOutcome(np.zeros(o.shape[:2] + (len(racetrack_fields),), np.uint32), None, {},
+                            racetrack_fields))
+    with pytest.raises(ConfigError, match="outcome of float64"):
+        m.feed(o.astype(np.float64))
+    with pytest.raises(ConfigError, match="another scheme's stream"):
+        m.set_wear(np.zeros((layout.lines, layout.words_per_line, 3 * 16), np.uint32))  # WOM's 48 cells a word
+    m.feed(o)
+    assert m.finish().stats.req[:, :, 0].sum() > 0
