@@ -33,6 +33,7 @@ from archsim.analog.array import CrossbarArray
 from archsim.analog.config import AnalogConfig
 from archsim.analog.device import DEVICE_MODELS
 from archsim.analog.optim import ROUNDING
+from archsim.analog.train import _checked
 from archsim.errors import ArchsimError
 
 
@@ -52,6 +53,7 @@ class AnalogOptimizer:
         self.optimizer = optimizer
         self.config = config if config is not None else AnalogConfig()
         cfg = self.config
+        _checked(cfg, seed)
         device = cfg.device()
         model = DEVICE_MODELS.get(cfg.model.name)(cfg.model.params)
         rounding = ROUNDING.get(cfg.rounding.name)(cfg.rounding.params)

@@ -22,6 +22,7 @@ from archsim.analog.array import CrossbarArray
 from archsim.analog.config import AnalogConfig
 from archsim.analog.device import DEVICE_MODELS
 from archsim.analog.optim import OPTIMISERS, ROUNDING, Optimiser
+from archsim.config import check_seed
 from workloads.datasets import Dataset, load_digits_dataset
 from workloads.layers import Conv2D, Dense, ReLU, Readout, softmax_cross_entropy
 from workloads.models import Sequential, lenet_digits
@@ -104,9 +105,19 @@ class PointResult:
     seconds: float = 0.0
 
 
+def _checked(cfg: AnalogConfig, seed: int) -> None:
+    """The checks of load_config for a section built by hand (``AnalogConfig(...)``), and the seed."""
+    if not isinstance(cfg, AnalogConfig):
+        raise TypeError(f"analog training needs an AnalogConfig (the [analog] section: config.analog), "
+                        f"not {type(cfg).__name__}")
+    cfg.validate("analog")
+    check_seed(seed, "seed")
+
+
 def train(cfg: AnalogConfig, *, seed: int, analog: bool = True, data: Dataset | None = None,
           progress: bool = False, desc: str = "") -> PointResult:
     """Train ``cfg.epochs`` epochs in situ (or the software baseline); accuracy after every epoch."""
+    _checked(cfg, seed)
     t0 = time.perf_counter()
     data = data if data is not None else load_digits_dataset()
     tr = InSituTrainer(cfg, data, seed=seed, analog=analog)

@@ -74,7 +74,7 @@ def open_stream(scheme: str, *, lines: int, words: int, word_bits: int = 32, lin
     costs, scheme_params = split_params(params)
     if costs and pcm is not None:
         raise TypeError("give either pcm= or individual cost parameters, not both")
-    pcm = pcm or pcm_from_params(costs)
+    pcm = pcm_from_params(costs) if pcm is None else pcm
     refresh_unit = scheme_params.pop("refresh_unit", "line")
     encoder = make_encoder(scheme, word_bits=word_bits, refresh_unit=refresh_unit, **scheme_params)
     return EncoderStream(encoder, lines, words, pcm=pcm, line_offset=line_offset, keep_stored=keep_stored)

@@ -127,9 +127,11 @@ class ReplayResult(StreamResult):
         if not others:
             return self
         for p in others:
-            if (p.scheme, p.iterations, p.words, p.cells_per_word, p.word_bits, p.params) != \
-                    (self.scheme, self.iterations, self.words, self.cells_per_word, self.word_bits, self.params):
-                raise ArchsimError(f"scheme {self.scheme}: results of different replays cannot be joined")
+            if (p.scheme, p.iterations, p.words, p.cells_per_word, p.word_bits, p.params, p.pcm) != \
+                    (self.scheme, self.iterations, self.words, self.cells_per_word, self.word_bits, self.params,
+                     self.pcm):
+                raise ArchsimError(f"scheme {self.scheme}: results of different replays (scheme, iterations, words, "
+                                   "parameters or [pcm] costs) cannot be joined")
         if self.pcm.write_power_budget > 0:
             raise ConfigError("pcm.write_power_budget: the latency of every write depends on its own counts, summed "
                               "in chunk order; a sharded run cannot reproduce that sum (run it unsharded)")
@@ -202,7 +204,10 @@ class EncoderStream(TechnologyStream):
         self.encoder = encoder
         self.lines = lines
         self.words = words
-        self.pcm = pcm or PcmConfig()
+        self.pcm = PcmConfig() if pcm is None else pcm
+        if not isinstance(self.pcm, PcmConfig):
+            raise TypeError(f"pcm must be a PcmConfig (the [pcm] section: config.pcm), not {type(pcm).__name__}")
+        self.pcm.validate("pcm")  # a PcmConfig built by hand has not been through load_config
         self.keep_stored = keep_stored
         self.state = encoder.new_state(lines, words, line_offset)
         narrow = wear_dtype == "uint32" or (wear_dtype is None and encoder.cell_flips_per_write is not None)

@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from archsim.analog.array import CrossbarArray
+from archsim.analog.config import AnalogConfig
 from archsim.analog.device import DEVICE_MODELS
 from archsim.analog.optim import ROUNDING
 from archsim.analog.train import InSituTrainer, train
 from archsim.config import load_config
+from archsim.errors import ConfigError
 from workloads.datasets import load_digits_dataset
 
 
@@ -110,3 +112,18 @@ def test_cnn_trains_in_situ(digits):
     r = train(_cfg("analog.network=cnn", "analog.epochs=1", "analog.batch_size=32"), seed=0, data=digits)
     assert r.test_accuracy > 0.2          # learning (chance: 0.1)
     assert r.summary["devices"] == 54 + 864 + 64 * 120 + 120 * 84 + 84 * 10
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"mapping": "Differential"}, "analog.mapping must be one of reference, differential, not 'Differential'"),
+    ({"g_max_us": -10.0}, "analog.g_max_us must be positive"),
+    ({"adc_bits": 40}, r"analog.adc_bits must be in 0..24"),
+])
+def test_a_section_built_by_hand_gets_the_checks_of_load_config(kw, message):
+    # AnalogConfig(...) skipped them: an unknown mapping trained as "reference", a negative g_max gave negative energies
+    with pytest.raises(ConfigError, match=message):
+        train(AnalogConfig(epochs=1, **kw), seed=0)
+    with pytest.raises(ConfigError, match=r"seed must be in 0..2\*\*63-1"):
+        train(AnalogConfig(epochs=1), seed=-1)
+    with pytest.raises(TypeError, match="needs an AnalogConfig"):
+        train({"epochs": 1}, seed=0)

@@ -262,3 +262,16 @@ def test_big_endian_floats_are_read_by_value():
     w = (np.random.default_rng(1).standard_normal((12, 32)) * 0.01).astype(np.float32)
     native, big = replay("appwom", w), replay("appwom", w.astype(">f4"))
     assert np.array_equal(native.wear, big.wear) and native.summary() == big.summary()
+
+
+def test_a_pcm_section_built_by_hand_is_checked_and_results_of_other_costs_do_not_join():
+    with pytest.raises(ConfigError, match="pcm.set_energy_pj must not be negative"):
+        open_stream("dcw", lines=2, words=16, pcm=PcmConfig(set_energy_pj=-5))
+    with pytest.raises(TypeError, match="pcm must be a PcmConfig"):
+        open_stream("dcw", lines=2, words=16, pcm={})   # it took the defaults
+    w = np.random.default_rng(0).integers(0, 2**32, size=(8, 2, 16), dtype=np.uint64).astype(np.uint32)
+    a = replay("dcw", w[:, :1], set_energy_pj=10)
+    b = replay("dcw", w[:, 1:], set_energy_pj=100)
+    with pytest.raises(ArchsimError, match="cannot be joined"):
+        a.join([b])   # it priced both halves at the first one's costs
+    assert a.join([replay("dcw", w[:, 1:], set_energy_pj=10)]).lines == 2
