@@ -61,12 +61,23 @@ class System:
     """The wear leveller of ``wear_leveling``, built (:class:`archsim.wear.WearLeveller`)."""
 
 
+def scheme_names(schemes: Sequence[str]) -> tuple[str, ...]:
+    """Scheme names as a tuple; one name given as a string is a TypeError saying so (its letters are not
+    names)."""
+    if isinstance(schemes, str):
+        raise TypeError(f"schemes must be a sequence of names, such as ({schemes!r},), not the string {schemes!r}")
+    return tuple(schemes)
+
+
 def build(config: Config, *, schemes: Sequence[str] | None = None) -> System:
     """The objects of a run: technology, schemes (default: ``run.schemes`` or the technology's),
     the timing model's parts and the run observers."""
+    if not isinstance(config, Config):
+        raise TypeError(f"a run needs a whole configuration (archsim.config.load_config), not "
+                        f"{type(config).__name__}")
     load_builtins()
     technology = TECHNOLOGIES.get(config.run.memory)
-    chosen = tuple(schemes) if schemes else config.run.resolved_schemes()
+    chosen = scheme_names(schemes) if schemes else config.run.resolved_schemes()
     if len(set(chosen)) != len(chosen):
         raise ConfigError(f"run.schemes names a scheme twice: {', '.join(chosen)}")
     for s in chosen:

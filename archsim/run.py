@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from archsim.compose import System, build
+from archsim.compose import System, build, scheme_names
 from archsim.config import Config, replace
 from archsim.contracts import TECHNOLOGIES
 from archsim.errors import ArchsimError, ConfigError
@@ -447,7 +447,7 @@ class RunLoop:
         """
         clocks = dict(clocks or {})
         config, tech = self.config, self.technology
-        schemes = tuple(schemes) if schemes is not None else self.schemes
+        schemes = scheme_names(schemes) if schemes is not None else self.schemes
         if len(set(schemes)) != len(schemes):
             raise ConfigError(f"run.schemes names a scheme twice: {', '.join(schemes)}")
         if source is None:

@@ -160,3 +160,23 @@ def test_every_technology_registers_the_sections_it_names():
         assert tech.sections, name
         for section in tech.sections:
             assert issubclass(CONFIG_SECTIONS.get(section), Section), (name, section)
+
+
+def test_the_entry_points_name_a_wrong_argument():
+    """A section or a dict for the configuration, one scheme as a string: one TypeError saying what to give
+    (an AttributeError from deep inside, or 'unknown scheme d' from the string's letters, before)."""
+    import pytest
+
+    from archsim.compose import build
+    from archsim.config import load_config
+    from archsim.run import run_experiment
+    from archsim.timing.runner import simulate
+
+    cfg = load_config(None, ["run.iterations=2"])
+    with pytest.raises(TypeError, match="a run needs a whole configuration .* not TimingConfig"):
+        build(cfg.timing)
+    with pytest.raises(TypeError, match="a run needs a whole configuration .* not dict"):
+        run_experiment({"run": {}}, progress=False)
+    for call in (lambda: build(cfg, schemes="dcw"), lambda: simulate(cfg, schemes="dcw")):
+        with pytest.raises(TypeError, match=r"schemes must be a sequence of names, such as \('dcw',\)"):
+            call()
