@@ -47,6 +47,7 @@ from archsim import _analog_kernels as K
 from archsim.analog.config import AnalogConfig, DeviceSpec
 from archsim.analog.device import DeviceArrays, DeviceModel, _flat_pick, label_to_a, pulse_devices
 from archsim.analog.optim import Rounding
+from archsim.errors import ArchsimError
 
 
 @dataclass
@@ -263,6 +264,9 @@ class CrossbarArray:
     # ------------------------------------------------------------------ update
     def update(self, dw: np.ndarray) -> None:
         """Apply the desired change ``dw`` (tensor units) as pulses."""
+        if not np.isfinite(dw).all():  # NaN pulses would count as -2**63 and program nothing
+            raise ArchsimError(f"analog array {self.name}: a weight change holds a non-finite value (the training "
+                               "diverged: lower the learning rate, or check the gradients)")
         if not self.compiled:
             return self._update_reference(dw)
         c = self.counters

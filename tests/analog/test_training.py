@@ -10,7 +10,7 @@ from archsim.analog.device import DEVICE_MODELS
 from archsim.analog.optim import ROUNDING
 from archsim.analog.train import InSituTrainer, train
 from archsim.config import load_config
-from archsim.errors import ConfigError
+from archsim.errors import ArchsimError, ConfigError
 from workloads.datasets import load_digits_dataset
 
 
@@ -127,3 +127,14 @@ def test_a_section_built_by_hand_gets_the_checks_of_load_config(kw, message):
         train(AnalogConfig(epochs=1), seed=-1)
     with pytest.raises(TypeError, match="needs an AnalogConfig"):
         train({"epochs": 1}, seed=0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_weight_change_is_one_error(bad):
+    # it was applied: NaN pulses counted as -2**63 (negative mean pulses, NaN energy), silently
+    arr = _array(_cfg(), np.zeros((4, 3), np.float32))
+    dw = np.full((4, 3), 0.01, np.float32)
+    dw[1, 2] = bad
+    with pytest.raises(ArchsimError, match="analog array t: a weight change holds a non-finite value"):
+        arr.update(dw)
+    assert arr.counters.updates == 0
