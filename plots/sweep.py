@@ -41,6 +41,11 @@ def scheme_ratio_table(table: pd.DataFrame, *, numerator: str, denominator: str,
         raise ValueError(f"the table holds several memories ({', '.join(memories)}): name one (memory=...)")
     if memory is not None:
         table = table[mem == memory]
+    schemes = list(dict.fromkeys(table["scheme"]))
+    for role, name in (("numerator", numerator), ("denominator", denominator)):
+        if name not in schemes:  # its ratios would all be NaN (an empty figure)
+            raise ValueError(f"the ratio table: {role} {name!r} is not a scheme of the table "
+                             f"({', '.join(map(str, schemes)) or 'no rows'})")
     a = table[table["scheme"] == numerator].set_index(keys)[metric]
     b = table[table["scheme"] == denominator].set_index(keys)[metric]
     out = (a / b).rename("ratio").reset_index()

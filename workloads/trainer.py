@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from archsim.errors import TraceError
 from workloads.datasets import Dataset
 from workloads.layers import softmax_cross_entropy
 from workloads.memory import IdentityMemory, IntermediateMemory, Memory
@@ -67,6 +68,9 @@ class Trainer:
             if back.shape != arr.shape or back.dtype != arr.dtype:
                 raise ValueError(f"memory returned {back.dtype}{back.shape} for {name}, "
                                  f"expected {arr.dtype}{arr.shape}")
+            if not np.isfinite(back).all():  # the policy of TraceMeta.check_finite: never trained on
+                raise TraceError(f"memory returned a non-finite value for {name} at iteration {self.iteration + 1} "
+                                 "(its store() must give back what the memory holds)")
             arr[...] = back
 
     def _batch(self) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from archsim import _pcm_kernels as _kernels
-from archsim.config import build_dataclass
+from archsim.config import MAX_MAGNITUDE, build_dataclass
 from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
 from archsim.digest import WearDigest, concat_wear
 from archsim.errors import ArchsimError, ConfigError
@@ -194,8 +194,13 @@ class EncoderStream(TechnologyStream):
 
     def __init__(self, encoder: Encoder, lines: int, words: int, *, pcm: PcmConfig | None = None,
                  line_offset: int = 0, keep_stored: bool = False, wear_dtype: str | None = None) -> None:
+        for name, v in (("lines", lines), ("words", words), ("line_offset", line_offset)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{name} must be an integer, not {v!r}")
         if lines <= 0 or words <= 0:
             raise ConfigError(f"a replay needs at least one line and one word, not {lines} x {words}")
+        if not 0 <= line_offset <= MAX_MAGNITUDE:  # the global index of the first line (AppWOM's polarities)
+            raise ConfigError(f"line_offset must be in 0..{MAX_MAGNITUDE:g}, not {line_offset}")
         if wear_dtype not in (None, "uint32", "uint64"):
             raise ConfigError(f"wear_dtype must be 'uint32', 'uint64' or None (by the scheme), not {wear_dtype!r}")
         if wear_dtype == "uint32" and encoder.cell_flips_per_write is None:

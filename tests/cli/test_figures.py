@@ -219,6 +219,9 @@ def test_schemes_are_keyed_by_memory():
     with pytest.raises(ValueError, match="several memories"):
         plots.scheme_ratio_table(_sweep_table(), numerator="dcw", denominator="preset", metric="energy_pj",
                                  keys=["layout.line_bytes"])
+    with pytest.raises(ValueError, match=r"denominator 'AppWOM' is not a scheme of the table \(.*dcw"):
+        plots.scheme_ratio_table(_sweep_table(), numerator="dcw", denominator="AppWOM", metric="energy_pj",
+                                 keys=["layout.line_bytes"], memory="pcm")   # all-NaN ratios, a blank figure
     r = plots.sweep_ratio_table(_sweep_table(), ["layout.line_bytes"])
     dcw = r[r.scheme == "dcw"].set_index(["memory", "layout.line_bytes"])["energy_ratio"]
     assert dcw[("pcm", 32)] == pytest.approx(2.0) and dcw[("racetrack", 32)] == pytest.approx(2.0)

@@ -275,3 +275,13 @@ def test_a_pcm_section_built_by_hand_is_checked_and_results_of_other_costs_do_no
     with pytest.raises(ArchsimError, match="cannot be joined"):
         a.join([b])   # it priced both halves at the first one's costs
     assert a.join([replay("dcw", w[:, 1:], set_energy_pj=10)]).lines == 2
+
+
+@pytest.mark.parametrize("kw, error, message", [
+    ({"line_offset": -1}, ConfigError, "line_offset must be in 0..1e"),
+    ({"line_offset": 1.5}, TypeError, "line_offset must be an integer, not 1.5"),   # it decided AppWOM's polarities
+    ({"lines": 2.0}, TypeError, "lines must be an integer, not 2.0"),
+])
+def test_stream_sizes_and_offsets_are_integers_in_range(kw, error, message):
+    with pytest.raises(error, match=message):
+        open_stream("appwom", **{"lines": 2, "words": 16, **kw})

@@ -150,3 +150,18 @@ def test_sgd_momentum_matches_the_formula():
         np.testing.assert_allclose(w1[n], w0[n] - np.float32(0.1) * v1, rtol=1e-5, atol=1e-7)
         v2 = np.float32(0.5) * v1 + g2[n] + np.float32(0.01) * w1[n]
         np.testing.assert_allclose(w2, w1[n] - np.float32(0.1) * v2, rtol=1e-5, atol=1e-6)
+
+
+def test_a_memory_that_gives_back_a_non_finite_weight_stops_the_training():
+    # training went on from the NaN weights (test accuracy 0.1), though non-finite data is never trained on
+    from archsim.errors import TraceError
+
+    class Corrupting:
+        def store(self, name, values):
+            out = np.array(values, np.float32)
+            out.reshape(-1)[0] = np.nan
+            return out
+
+    model = lenet_digits(np.random.default_rng(0))
+    with pytest.raises(TraceError, match="memory returned a non-finite value for conv1.weight at iteration"):
+        Trainer(model, load_digits_dataset(), SGD(0.1), batch_size=8, seed=0, memory=Corrupting()).step()
