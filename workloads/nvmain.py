@@ -456,6 +456,42 @@ def _request_stream(trace: NVMainTrace, w: np.ndarray, order: np.ndarray, line_o
 # --------------------------------------------------------------------------- writing
 
 
+def _write_requests(f, source, layout, n: int, period: int, first_cycle: int, chunk_iterations: int, lb: int,
+                    progress) -> int:
+    """The trace's lines (header, then every write of ``n`` iterations) into ``f``; the writes written."""
+    L, W = layout.lines, layout.words_per_line
+    addr = [f"0x{i * lb:x}" for i in range(L)]
+    prev = np.zeros((L, W), dtype=np.uint32)
+    written = 0
+    f.write("NVMV1\n")
+    t = 0
+    for block in source.iter_chunks(chunk_iterations):
+        block = block[: n - t]
+        if not block.shape[0]:
+            break
+        lines = layout.to_lines(block)
+        T = lines.shape[0]
+        new_hex = lines.astype("<u4").tobytes().hex()
+        old = np.concatenate([prev[None], lines[:-1]], axis=0)
+        old_hex = old.astype("<u4").tobytes().hex()
+        width = 2 * lb
+        out = []
+        for k in range(T):
+            base = first_cycle + (t + k) * period
+            for i in range(L):
+                j = (k * L + i) * width
+                out.append(f"{base + i} W {addr[i]} {new_hex[j:j + width]} {old_hex[j:j + width]} 0\n")
+        f.write("".join(out))
+        prev = lines[-1].copy()
+        t += T
+        written += T * L
+        if progress is not None:
+            progress(T)
+        if t >= n:
+            break
+    return written
+
+
 def write_nvmain(source, layout, path: str | os.PathLike, *, iterations: int | None = None,
                  period_cycles: int | None = None, first_cycle: int = 0, chunk_iterations: int = 64,
                  line_bytes: int | None = None, sidecar: bool = True, progress=None) -> dict:
@@ -475,6 +511,10 @@ def write_nvmain(source, layout, path: str | os.PathLike, *, iterations: int | N
     n = source.n_iterations if iterations is None else int(iterations)
     if not 1 <= n <= source.n_iterations:
         raise TraceError(f"export: {n} iterations asked, the source holds {source.n_iterations}")
+    if isinstance(first_cycle, bool) or not isinstance(first_cycle, (int, np.integer)) or first_cycle < 0:
+        raise TraceError(f"export: the first cycle must be a non-negative integer, not {first_cycle!r}")
+    if path.is_dir():
+        raise TraceError(f"{path}: is a folder; give the trace file's path")
     period = L if period_cycles is None else int(period_cycles)
     if period < L:
         raise TraceError(f"export: a period of {period} cycles is shorter than an iteration's {L} writes "
@@ -484,42 +524,18 @@ def write_nvmain(source, layout, path: str | os.PathLike, *, iterations: int | N
         raise TraceError(f"export: the last CYCLE would be {last_cycle:,} (first cycle + iterations x period + "
                          f"lines), more than the {MAX_TRACE_CYCLE:,} (19 digits) an NVMain trace's reader takes; "
                          "lower the first cycle (--first-cycle) or the period (--period-cycles)")
-    addr = [f"0x{i * lb:x}" for i in range(L)]
-    prev = np.zeros((L, W), dtype=np.uint32)
     tmp = path.with_name(path.name + ".tmp")
-    written = 0
     try:
         f = open(tmp, "w", encoding="ascii", newline="\n")
     except OSError as exc:
         raise TraceError(f"{path}: cannot write the trace here ({exc.strerror or exc}; is its folder missing or "
                          "read-only?)") from None
-    with f:
-        f.write("NVMV1\n")
-        t = 0
-        for block in source.iter_chunks(chunk_iterations):
-            block = block[: n - t]
-            if not block.shape[0]:
-                break
-            lines = layout.to_lines(block)
-            T = lines.shape[0]
-            new_hex = lines.astype("<u4").tobytes().hex()
-            old = np.concatenate([prev[None], lines[:-1]], axis=0)
-            old_hex = old.astype("<u4").tobytes().hex()
-            width = 2 * lb
-            out = []
-            for k in range(T):
-                base = first_cycle + (t + k) * period
-                for i in range(L):
-                    j = (k * L + i) * width
-                    out.append(f"{base + i} W {addr[i]} {new_hex[j:j + width]} {old_hex[j:j + width]} 0\n")
-            f.write("".join(out))
-            prev = lines[-1].copy()
-            t += T
-            written += T * L
-            if progress is not None:
-                progress(T)
-            if t >= n:
-                break
+    try:
+        with f:
+            written = _write_requests(f, source, layout, n, period, first_cycle, chunk_iterations, lb, progress)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # an interrupted or failed export leaves no partial file behind
+        raise
     os.replace(tmp, path)
     if sidecar:
         doc = {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION, "line_bytes": lb,

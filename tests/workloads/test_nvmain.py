@@ -177,3 +177,25 @@ def test_addresses_nvmain_would_not_read(tmp_path, address):
     p = write(tmp_path, f"NVMV1\n0 W 0x0 {A} {Z} 0\n1 W {address} {A} {Z} 0\n")
     with pytest.raises(TraceError, match=r"t\.nvt:3: ADDRESS is not a hexadecimal address"):
         read_nvmain(p)
+
+
+def test_an_export_refuses_a_negative_first_cycle_and_a_folder_and_leaves_nothing_behind(tmp_path):
+    path, _ = write_trace(tmp_path / "s.trace", n_iterations=2)
+    src = open_trace(path)
+    layout = AddressLayout([(t.name, t.size) for t in src.meta.params], words_per_line=16)
+    with pytest.raises(TraceError, match="the first cycle must be a non-negative integer, not -10"):
+        write_nvmain(src, layout, tmp_path / "n.nvt", first_cycle=-10)   # a file read_nvmain then refused
+    (tmp_path / "d").mkdir()
+    with pytest.raises(TraceError, match="is a folder"):
+        write_nvmain(src, layout, tmp_path / "d")
+
+    class Failing:
+        n_iterations, meta = src.n_iterations, src.meta
+
+        def iter_chunks(self, n):
+            yield next(src.iter_chunks(1))
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_nvmain(Failing(), layout, tmp_path / "f.nvt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "s.trace"]
