@@ -413,6 +413,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     All are applied to the data before it is resolved, so that ``{"run.workload.name": "x"}`` keeps
     the knobs the file or an override gave. With no path, the defaults. Errors name the file and the key.
     """
+    if isinstance(overrides, str):  # its letters are not overrides
+        raise TypeError(f"overrides must be a list of 'section.key=value' strings, such as [{overrides!r}], "
+                        f"not the string {overrides!r}")
     data = read_config_data(path) if path is not None else {}
     source = str(path) if path is not None else None
     if overrides or changes:

@@ -12,6 +12,8 @@ bounded memory, over any trace source.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -63,6 +65,10 @@ def bit_statistics(source: TraceSource, *, max_iterations: int | None = None,
     ``change_rate``, ``ones``, ``changes``, ``words`` (word samples counted for
     ones) and ``transitions`` (word transitions counted for changes).
     """
+    if not (hasattr(source, "iter_chunks") and hasattr(source, "n_iterations")):
+        raise TypeError(f"bit statistics need a trace source (workloads.make_source or open_trace), not "
+                        f"{type(source).__name__}" + (": open it with workloads.open_trace(path)"
+                                                      if isinstance(source, (str, os.PathLike)) else ""))
     if max_iterations is not None and max_iterations < 1:
         raise ConfigError(f"bit statistics: max_iterations must be at least 1, not {max_iterations}")
     n_it = source.n_iterations if max_iterations is None else min(max_iterations, source.n_iterations)

@@ -46,6 +46,9 @@ class TraceWriter:
         # False keeps any float32 bit for bit (the format is a bit-exact container)
         self.finite = finite
         self.path = Path(path)
+        if not isinstance(meta, TraceMeta):
+            raise TypeError(f"trace {self.path}: meta must be a workloads.TraceMeta (a source's .meta, or one built "
+                            f"with TraceMeta(...)), not {type(meta).__name__}")
         try:
             meta.validate()
         except ValueError as exc:

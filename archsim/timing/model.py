@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from archsim.contracts import ChunkOutcome
+from archsim.config import Config
+from archsim.contracts import ChunkOutcome, MemoryTechnology
 from archsim.errors import ConfigError
 from archsim.timing.arrivals import ArrivalFrontEnd, iteration_order_violation
 from archsim.timing.fast import BurstMemorySystem
@@ -185,6 +186,12 @@ class TimingModel:
     def __init__(self, config, *, technology, scheme: str, layout, meta=None, policy=None,
                  parts: TimingParts | None = None, engine: str | None = None, logging: bool = False,
                  chunk_iterations: int = 0, reserved: dict[str, int] | None = None) -> None:
+        if not isinstance(config, Config):
+            raise TypeError(f"a timing model needs a whole configuration (archsim.config.load_config), not "
+                            f"{type(config).__name__}")
+        if not isinstance(technology, MemoryTechnology):
+            raise TypeError(f"technology must be a registered memory technology (archsim.contracts.TECHNOLOGIES"
+                            f".get({technology!r}) for a name), not {type(technology).__name__}")
         t = config.timing
         parts = parts or TimingParts.from_config(t)
         self.config = config

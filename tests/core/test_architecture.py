@@ -180,3 +180,24 @@ def test_the_entry_points_name_a_wrong_argument():
     for call in (lambda: build(cfg, schemes="dcw"), lambda: simulate(cfg, schemes="dcw")):
         with pytest.raises(TypeError, match=r"schemes must be a sequence of names, such as \('dcw',\)"):
             call()
+
+
+def test_more_entry_points_name_a_wrong_argument(tmp_path):
+    import pytest
+
+    from archsim.config import load_config
+    from archsim.timing.model import TimingModel
+    from workloads import TraceWriter
+    from workloads.bitstats import bit_statistics
+
+    cfg = load_config(None)
+    cases = [
+        (lambda: load_config(None, "run.iterations=5"), r"overrides must be a list .* such as \['run.iterations=5'\]"),
+        (lambda: TimingModel(cfg.timing, technology=None, scheme="dcw", layout=None), "needs a whole configuration"),
+        (lambda: TimingModel(cfg, technology="pcm", scheme="dcw", layout=None), r"TECHNOLOGIES.get\('pcm'\)"),
+        (lambda: bit_statistics(str(tmp_path / "x.trace")), r"open it with workloads.open_trace\(path\)"),
+        (lambda: TraceWriter(tmp_path / "t.trace", {"tensors": []}), "meta must be a workloads.TraceMeta"),
+    ]
+    for call, message in cases:
+        with pytest.raises(TypeError, match=message):
+            call()
