@@ -384,6 +384,9 @@ def format_summary(summary: pd.DataFrame, *, observed: Mapping[str, Sequence[str
     continued below, the scheme repeated); each column states its unit once, under its heading; energies
     are per training iteration in a unit chosen from the data, counts are summed over the run. The CSV
     tables hold every column at full precision."""
+    if not isinstance(summary, pd.DataFrame) or summary.empty or "scheme" not in summary.columns:
+        got = type(summary).__name__ if not isinstance(summary, pd.DataFrame) else "a table without scheme rows"
+        raise TypeError(f"format_summary needs a run's summary table (run_experiment(...).summary), not {got}")
     main = [c for c in _MAIN_COLUMNS if c in summary.columns and summary[c].notna().any()]
     specs = [(c, *_MAIN_COLUMNS[c]) for c in main]
     blocks = [_text_table(summary, specs, width)]

@@ -262,6 +262,13 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     t0 = time.perf_counter()
     if shards is not None and shards < 1:
         raise ConfigError(f"shards must be at least 1, not {shards}")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers must be at least 1, not {workers}")
+    for o in observers:
+        if not isinstance(o, RunObserver):
+            raise TypeError(f"observers are RunObserver objects, not {o!r}"
+                            + (f" (a registered observer by name: run.observers = [{o!r}] in the configuration, "
+                               f"or --observe {o})" if isinstance(o, str) else ""))
     loop = RunLoop(config)
     config = loop.config
     _note_other_technologies(config, loop.technology)

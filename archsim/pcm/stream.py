@@ -403,8 +403,14 @@ _UNHELD_REFS = _unheld_refs()
 
 
 def _rows(lines):
-    """Line selection: a slice as is (views), anything else as an index array."""
-    return lines if isinstance(lines, slice) else np.asarray(lines, dtype=np.intp)
+    """Line selection: a slice as is (views), anything else as an index array of integers (``[1.7]`` is
+    refused, not taken as line 1)."""
+    if isinstance(lines, slice):
+        return lines
+    rows = np.asarray(lines)
+    if rows.size and rows.dtype.kind not in "iu":
+        raise TypeError(f"lines must be a slice or integer line indexes, not {rows.dtype}")
+    return rows.astype(np.intp)
 
 
 def as_words(writes: Any, word_bits: int) -> np.ndarray:

@@ -201,3 +201,29 @@ def test_more_entry_points_name_a_wrong_argument(tmp_path):
     for call, message in cases:
         with pytest.raises(TypeError, match=message):
             call()
+
+
+def test_run_experiment_and_its_readers_name_a_wrong_argument():
+    import numpy as np
+    import pytest
+
+    from archsim.config import load_config
+    from archsim.errors import ConfigError
+    from archsim.pcm import open_stream
+    from archsim.results import format_summary
+    from archsim.run import run_experiment
+
+    cfg = load_config(None, ["run.iterations=2", "run.schemes=['dcw']"])
+    with pytest.raises(TypeError, match=r"observers are RunObserver objects, not 'timing' .*run.observers"):
+        run_experiment(cfg, observers=["timing"], progress=False)
+    with pytest.raises(ConfigError, match="workers must be at least 1, not -1"):
+        run_experiment(cfg, workers=-1, progress=False)
+    out = run_experiment(cfg, progress=False)
+    with pytest.raises(TypeError, match=r"needs a run's summary table \(run_experiment\(...\).summary\), not RunOutput"):
+        format_summary(out)
+    assert "dcw" in format_summary(out.summary)
+    s = open_stream("dcw", lines=4, words=16)
+    s.feed(np.zeros((1, 4, 16), np.uint32))
+    with pytest.raises(TypeError, match="integer line indexes, not float64"):
+        s.lines_wear([1.7])      # it read line 1
+    assert s.lines_wear([1, 3]).shape == (2, 16, 32)
