@@ -52,6 +52,9 @@ def make_source(workload_name: str, *, iterations: int, seed: int, cache_dir: st
     key = cache_key(workload_name, iterations=iterations, seed=seed, every=every,
                     first_iteration=first_iteration, knobs=resolved)
     root = Path(DEFAULT_CACHE_DIR if cache_dir is None else cache_dir)
+    if root.exists() and not root.is_dir():
+        raise TraceError(f"trace cache {root}: is a file, not a folder (cache_dir / --cache-dir names the folder "
+                         "the recorded traces are kept in)")
     path = root / f"{workload_name}-{key}.trace"
     if path.exists():
         try:

@@ -54,6 +54,9 @@ class AnalogOptimizer:
         self.config = config if config is not None else AnalogConfig()
         cfg = self.config
         _checked(cfg, seed)
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"AnalogOptimizer wraps a torch optimizer (torch.optim.SGD(model.parameters(), ...)), "
+                            f"not {type(optimizer).__name__}")
         device = cfg.device()
         model = DEVICE_MODELS.get(cfg.model.name)(cfg.model.params)
         rounding = ROUNDING.get(cfg.rounding.name)(cfg.rounding.params)

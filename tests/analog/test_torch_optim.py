@@ -38,3 +38,8 @@ def test_weights_are_what_the_devices_hold_and_training_works():
     assert s["ltp_pulses"] > 0 and s["ltd_pulses"] > 0 and s["updates"] == 60
     loss_bad, *_ = _fit(["analog.preset=pcmo"])
     assert loss_ideal < 0.5 * loss_bad
+
+
+def test_it_wraps_an_optimizer_and_names_anything_else():
+    with pytest.raises(TypeError, match=r"wraps a torch optimizer .* not Linear"):
+        AnalogOptimizer(torch.nn.Linear(4, 3))   # an AttributeError (param_groups) before

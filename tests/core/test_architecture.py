@@ -227,3 +227,14 @@ def test_run_experiment_and_its_readers_name_a_wrong_argument():
     with pytest.raises(TypeError, match="integer line indexes, not float64"):
         s.lines_wear([1.7])      # it read line 1
     assert s.lines_wear([1, 3]).shape == (2, 16, 32)
+
+
+def test_a_trace_cache_that_is_a_file_is_named(tmp_path):
+    import pytest
+
+    import workloads
+    from archsim.errors import TraceError
+
+    (tmp_path / "cache").write_text("not a folder")
+    with pytest.raises(TraceError, match="trace cache .*cache: is a file, not a folder"):
+        workloads.make_source("lenet-digits", iterations=2, seed=0, cache_dir=tmp_path / "cache")
