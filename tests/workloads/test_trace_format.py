@@ -269,3 +269,17 @@ def test_replay_memory_is_bounded(tmp_path):
         assert total == pytest.approx(float(values.sum(dtype=np.float64)), rel=1e-6)
     assert peaks[1] < 1.5 * peaks[0] + 100_000, peaks
     assert peaks[1] < 400 * meta.n_params * 4 / 4   # far below the trace size
+
+
+def test_append_block_names_per_row_values_that_do_not_fit(tmp_path):
+    # numpy's broadcast error (or a TypeError for None) before
+    meta = small_meta()
+    block = np.zeros((3, meta.n_params), np.float32)
+    with TraceWriter(tmp_path / "b.trace", meta, fsync=False) as w:
+        with pytest.raises(ValueError, match=r"iterations must be one number or one per row of the block \(3\), "
+                                             r"not \(2,\)"):
+            w.append_block(block, iterations=[0, 1])
+        with pytest.raises(ValueError, match="losses must be one number or one per row"):
+            w.append_block(block, iterations=[0, 1, 2], losses=[0.5, 0.4])
+        w.append_block(block, iterations=[0, 1, 2])
+    assert open_trace(tmp_path / "b.trace").n_iterations == 3
