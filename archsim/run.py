@@ -271,6 +271,8 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
                                f"or --observe {o})" if isinstance(o, str) else ""))
     loop = RunLoop(config)
     config = loop.config
+    if source is not None:
+        _check_source(config, source)
     _note_other_technologies(config, loop.technology)
     observers = [*loop.system.observers, *observers]
     sharded = (shards is not None and shards > 1) or scheduler is not None or dask_workers is not None
@@ -604,6 +606,16 @@ def run_chunk_iterations(ctx: RunContext, observers: Sequence[RunObserver], line
     chunks would otherwise be several times the weights')."""
     replayed = ctx.layout.lines if lines is None else int(lines)
     return chunk_iterations(ctx.config, ctx.layout, replayed + sum(int(o.chunk_lines(ctx)) for o in observers))
+
+
+def _check_source(config: Config, source) -> None:
+    """A source given to a run is of the configured workload (the tables are labelled with it, and the run's
+    config.toml repeats it): one of another workload is one error naming both."""
+    named = getattr(getattr(source, "meta", None), "workload", None)
+    if not config.run.trace and named and named != config.run.workload.name:
+        raise ConfigError(f"the source given is of workload {named!r}, the configuration's run.workload.name is "
+                          f"{config.run.workload.name!r} (the tables would carry that name, and its config.toml "
+                          f"replay that workload): set run.workload.name = {named!r}")
 
 
 def _source_label(config: Config, source) -> str:

@@ -238,3 +238,18 @@ def test_a_trace_cache_that_is_a_file_is_named(tmp_path):
     (tmp_path / "cache").write_text("not a folder")
     with pytest.raises(TraceError, match="trace cache .*cache: is a file, not a folder"):
         workloads.make_source("lenet-digits", iterations=2, seed=0, cache_dir=tmp_path / "cache")
+
+
+def test_a_source_of_another_workload_is_named():
+    # the tables were labelled with the configured workload while replaying the given one
+    import pytest
+
+    import workloads
+    from archsim.config import load_config
+    from archsim.errors import ConfigError
+    from archsim.run import run_experiment
+
+    src = workloads.make_source("lenet-digits", iterations=2, seed=0)
+    with pytest.raises(ConfigError, match="source given is of workload 'lenet-digits'.*'mlp-digits'"):
+        run_experiment(load_config(None, ["run.iterations=2", "run.workload.name=mlp-digits"]), source=src,
+                       progress=False)
