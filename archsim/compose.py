@@ -62,11 +62,14 @@ class System:
 
 
 def scheme_names(schemes: Sequence[str]) -> tuple[str, ...]:
-    """Scheme names as a tuple; one name given as a string is a TypeError saying so (its letters are not
-    names)."""
+    """Scheme names as a tuple, each once; one name given as a string is a TypeError saying so (its letters
+    are not names)."""
     if isinstance(schemes, str):
         raise TypeError(f"schemes must be a sequence of names, such as ({schemes!r},), not the string {schemes!r}")
-    return tuple(schemes)
+    names = tuple(schemes)
+    if len(set(names)) != len(names):
+        raise ConfigError(f"run.schemes names a scheme twice: {', '.join(names)}")
+    return names
 
 
 def build(config: Config, *, schemes: Sequence[str] | None = None) -> System:
@@ -77,9 +80,7 @@ def build(config: Config, *, schemes: Sequence[str] | None = None) -> System:
                         f"{type(config).__name__}")
     load_builtins()
     technology = TECHNOLOGIES.get(config.run.memory)
-    chosen = scheme_names(schemes) if schemes else config.run.resolved_schemes()
-    if len(set(chosen)) != len(chosen):
-        raise ConfigError(f"run.schemes names a scheme twice: {', '.join(chosen)}")
+    chosen = scheme_names(schemes or config.run.resolved_schemes())
     for s in chosen:
         technology.schemes.get(s)
     observers = [OBSERVERS.get(c.name)(config, c.params) for c in config.run.observers]

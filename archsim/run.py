@@ -457,8 +457,6 @@ class RunLoop:
         clocks = dict(clocks or {})
         config, tech = self.config, self.technology
         schemes = scheme_names(schemes) if schemes is not None else self.schemes
-        if len(set(schemes)) != len(schemes):
-            raise ConfigError(f"run.schemes names a scheme twice: {', '.join(schemes)}")
         if source is None:
             source = open_source(config, cache_dir=cache_dir, progress=progress)
         iterations = config.run.iterations

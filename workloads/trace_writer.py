@@ -115,17 +115,16 @@ class TraceWriter:
         if self.finite:
             self.meta.check_finite(block, self.n_iterations, f"trace {self.path}")
         t = block.shape[0]
-        per_row = {}
-        for name, value, dtype in (("iterations", iterations, np.int64),
-                                   ("batch_sizes", self.meta.batch_size if batch_sizes is None else batch_sizes,
-                                    np.int32),
-                                   ("losses", math.nan if losses is None else losses, np.float32)):
+        def per_row(name, value, dtype):
             try:
-                per_row[name] = np.broadcast_to(np.asarray(value, dtype), (t,))
+                return np.broadcast_to(np.asarray(value, dtype), (t,))
             except (TypeError, ValueError):
                 raise ValueError(f"trace {self.path}: {name} must be one number or one per row of the block "
                                  f"({t}), not {np.shape(value) or value!r}") from None
-        its, bs, ls = per_row["iterations"], per_row["batch_sizes"], per_row["losses"]
+
+        its = per_row("iterations", iterations, np.int64)
+        bs = per_row("batch_sizes", self.meta.batch_size if batch_sizes is None else batch_sizes, np.int32)
+        ls = per_row("losses", math.nan if losses is None else losses, np.float32)
         done = 0
         while done < t:
             self._check_open()

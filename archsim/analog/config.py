@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from archsim.analog.presets import PRESETS, Preset
-from archsim.config import CONFIG_SECTIONS, MAX_MAGNITUDE, Choice, Section, choice, non_negative, positive
+from archsim.config import CONFIG_SECTIONS, MAX_MAGNITUDE, Choice, Section, bounded, choice, non_negative, positive
 from archsim.errors import ConfigError, RegistryError
 
 MAPPINGS = ("reference", "differential")
@@ -101,8 +101,7 @@ class AnalogConfig(Section):
         for k in ("sigma_d2d", "adc_energy_pj", "read_voltage_v"):
             non_negative(self, k, where)
         for k, most in (("rows", MAX_ARRAY), ("cols", MAX_ARRAY), ("read_voltage_v", MAX_VOLTAGE_V)):
-            if not getattr(self, k) <= most:
-                raise ConfigError(f"{where}.{k} must be at most {most:g}, not {getattr(self, k)!r}")
+            bounded(self, k, where, most)
         if self.mapping not in MAPPINGS:
             raise ConfigError(f"{where}.mapping must be one of {', '.join(MAPPINGS)}, not {self.mapping!r}")
         if self.adc_range not in ADC_RANGES:

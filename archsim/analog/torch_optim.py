@@ -33,7 +33,7 @@ from archsim.analog.array import CrossbarArray
 from archsim.analog.config import AnalogConfig
 from archsim.analog.device import DEVICE_MODELS
 from archsim.analog.optim import ROUNDING
-from archsim.analog.train import _checked
+from archsim.analog.train import check_section
 from archsim.errors import ArchsimError
 
 
@@ -53,7 +53,7 @@ class AnalogOptimizer:
         self.optimizer = optimizer
         self.config = config if config is not None else AnalogConfig()
         cfg = self.config
-        _checked(cfg, seed)
+        check_section(cfg, seed)
         if not hasattr(optimizer, "param_groups"):
             raise TypeError(f"AnalogOptimizer wraps a torch optimizer (torch.optim.SGD(model.parameters(), ...)), "
                             f"not {type(optimizer).__name__}")

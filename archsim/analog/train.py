@@ -105,7 +105,7 @@ class PointResult:
     seconds: float = 0.0
 
 
-def _checked(cfg: AnalogConfig, seed: int) -> None:
+def check_section(cfg: AnalogConfig, seed: int) -> None:
     """The checks of load_config for a section built by hand (``AnalogConfig(...)``), and the seed."""
     if not isinstance(cfg, AnalogConfig):
         raise TypeError(f"analog training needs an AnalogConfig (the [analog] section: config.analog), "
@@ -117,7 +117,7 @@ def _checked(cfg: AnalogConfig, seed: int) -> None:
 def train(cfg: AnalogConfig, *, seed: int, analog: bool = True, data: Dataset | None = None,
           progress: bool = False, desc: str = "") -> PointResult:
     """Train ``cfg.epochs`` epochs in situ (or the software baseline); accuracy after every epoch."""
-    _checked(cfg, seed)
+    check_section(cfg, seed)
     t0 = time.perf_counter()
     data = data if data is not None else load_digits_dataset()
     tr = InSituTrainer(cfg, data, seed=seed, analog=analog)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from archsim import _racetrack_kernels as K
+from archsim.config import Config
 from archsim.errors import ArchsimError
 from archsim.racetrack.config import RacetrackConfig
 from archsim.racetrack.ports import PortModel
@@ -113,9 +114,8 @@ def racetrack_section(config) -> RacetrackConfig:
     (``archsim.config.load_config``); anything else is one TypeError naming what was given."""
     if isinstance(config, RacetrackConfig):
         return config
-    section = getattr(config, "sections", None)
-    if isinstance(section, dict) and isinstance(section.get("racetrack"), RacetrackConfig):
-        return section["racetrack"]
+    if isinstance(config, Config):
+        return config.racetrack
     raise TypeError(f"the racetrack needs its [racetrack] parameters (a RacetrackConfig, or a configuration of "
                     f"load_config), not {type(config).__name__}")
 

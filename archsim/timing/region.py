@@ -30,7 +30,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from archsim.config import check_count
-
 from archsim.pcm.polarity import POLARITY_01, POLARITY_10, PingPongPolicy
 from archsim.registry import NoParams, Registry
 
