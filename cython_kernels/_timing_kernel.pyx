@@ -12,7 +12,6 @@
 # its instant) or until the current burst is accepted / completed.
 from libc.stdint cimport int64_t, int32_t, int8_t, uint64_t
 from libc.math cimport log2, floor
-from libc.string cimport memmove
 
 # the statistics layout (request kinds, the fields of req / bank / chan, the histogram's shape)
 from _timing_layout cimport *
@@ -200,8 +199,13 @@ cdef class ChannelKernel:
     cdef int n_free
     cdef int64_t seq
     cdef public int inflight
-    # -- queues (slots in arrival order)
-    cdef i64p rq, wq
+    # -- queues: the queued slots of a kind in arrival (``seq``) order, a doubly linked list through
+    # ``s_qnext``/``s_qprev`` from ``q_head[kind]``; and each bank's share of them, the same order, through
+    # ``s_bnext``/``s_bprev`` from ``bq_head[kind * nbl + bank]``. A request leaves from anywhere in O(1),
+    # and the oldest queued request of the banks that can serve one is the oldest of their heads.
+    cdef int64_t q_head[2]
+    cdef int64_t q_tail[2]
+    cdef i64p s_qnext, s_qprev, s_bnext, s_bprev, bq_head, bq_tail
     cdef public int nr, nw
     # -- port
     cdef i8p p_kind
@@ -339,8 +343,15 @@ cdef class ChannelKernel:
         self.n_free = max_inflight
         self.seq = 0
         self.inflight = 0
-        self.rq = _data[int64_t](keep, np.zeros(read_queue, dtype=np.int64))
-        self.wq = _data[int64_t](keep, np.zeros(write_queue, dtype=np.int64))
+        for i in range(2):
+            self.q_head[i] = -1
+            self.q_tail[i] = -1
+        self.s_qnext = _data[int64_t](keep, np.full(max_inflight, -1, dtype=np.int64))
+        self.s_qprev = _data[int64_t](keep, np.full(max_inflight, -1, dtype=np.int64))
+        self.s_bnext = _data[int64_t](keep, np.full(max_inflight, -1, dtype=np.int64))
+        self.s_bprev = _data[int64_t](keep, np.full(max_inflight, -1, dtype=np.int64))
+        self.bq_head = _data[int64_t](keep, np.full(2 * banks, -1, dtype=np.int64))
+        self.bq_tail = _data[int64_t](keep, np.full(2 * banks, -1, dtype=np.int64))
         self.nr = 0
         self.nw = 0
         self.p_kind = _data[int8_t](keep, np.zeros(0, dtype=np.int8))
@@ -421,6 +432,88 @@ cdef class ChannelKernel:
                 self.m_qr |= bit
             else:
                 self.m_qr &= ~bit
+
+    # ------------------------------------------------------------------ request queues
+    cdef inline void _enqueue(self, int64_t s, int k, int64_t b) noexcept nogil:
+        """Slot ``s`` (kind ``k``, bank ``b``) joins its queue as the newest request."""
+        cdef int64_t t = self.q_tail[k], j = k * self.nbl + b
+        self.s_qprev[s] = t
+        self.s_qnext[s] = -1
+        if t >= 0:
+            self.s_qnext[t] = s
+        else:
+            self.q_head[k] = s
+        self.q_tail[k] = s
+        t = self.bq_tail[j]
+        self.s_bprev[s] = t
+        self.s_bnext[s] = -1
+        if t >= 0:
+            self.s_bnext[t] = s
+        else:
+            self.bq_head[j] = s
+        self.bq_tail[j] = s
+
+    cdef void _requeue(self, int64_t s, int k, int64_t b) noexcept nogil:
+        """Slot ``s`` rejoins its queue in the place of its ``seq`` (a cancelled write)."""
+        cdef int64_t seq = self.s_seq[s], j = k * self.nbl + b, p, n
+        p = self.q_tail[k]
+        while p >= 0 and self.s_seq[p] > seq:
+            p = self.s_qprev[p]
+        n = self.s_qnext[p] if p >= 0 else self.q_head[k]
+        self.s_qprev[s] = p
+        self.s_qnext[s] = n
+        if p >= 0:
+            self.s_qnext[p] = s
+        else:
+            self.q_head[k] = s
+        if n >= 0:
+            self.s_qprev[n] = s
+        else:
+            self.q_tail[k] = s
+        p = self.bq_tail[j]
+        while p >= 0 and self.s_seq[p] > seq:
+            p = self.s_bprev[p]
+        n = self.s_bnext[p] if p >= 0 else self.bq_head[j]
+        self.s_bprev[s] = p
+        self.s_bnext[s] = n
+        if p >= 0:
+            self.s_bnext[p] = s
+        else:
+            self.bq_head[j] = s
+        if n >= 0:
+            self.s_bprev[n] = s
+        else:
+            self.bq_tail[j] = s
+
+    cdef inline void _dequeue(self, int64_t s, int k, int64_t b) noexcept nogil:
+        """Slot ``s`` (kind ``k``, bank ``b``) leaves its queue."""
+        cdef int64_t p = self.s_qprev[s], n = self.s_qnext[s], j = k * self.nbl + b
+        if p >= 0:
+            self.s_qnext[p] = n
+        else:
+            self.q_head[k] = n
+        if n >= 0:
+            self.s_qprev[n] = p
+        else:
+            self.q_tail[k] = p
+        p = self.s_bprev[s]
+        n = self.s_bnext[s]
+        if p >= 0:
+            self.s_bnext[p] = n
+        else:
+            self.bq_head[j] = n
+        if n >= 0:
+            self.s_bprev[n] = p
+        else:
+            self.bq_tail[j] = p
+
+    cdef int64_t _queue_at(self, bint writes, int i) noexcept nogil:
+        """The ``i``-th oldest queued request of a kind (its slot)."""
+        cdef int64_t s = self.q_head[WRITE if writes else READ]
+        while i > 0:
+            s = self.s_qnext[s]
+            i -= 1
+        return s
 
     # ------------------------------------------------------------------ refresh queues
     cdef inline void _push_tail(self, int64_t b, int64_t line) noexcept nogil:
@@ -692,11 +785,10 @@ cdef class ChannelKernel:
                 self.st_chan[C_STALL_PS] += now - release
             self.st_chan[C_ACCEPTED] += 1
             if k == READ:
-                self.rq[nr] = s
                 nr += 1
             else:
-                self.wq[nw] = s
                 nw += 1
+            self._enqueue(s, <int>k, b)
             self._queued(b, k == WRITE, 1)
             inflight += 1
             pos += 1
@@ -717,28 +809,36 @@ cdef class ChannelKernel:
             return self.pre_w if is_write else self.pre_r
         return False
 
-    cdef int _first_available(self, bint writes) noexcept nogil:
-        cdef int i, n = self.nw if writes else self.nr
-        cdef int64_t s
-        cdef int64_t* q
+    cdef int64_t _first_available(self, bint writes) noexcept nogil:
+        """The oldest queued request of a kind whose bank can serve it now (its slot), -1 if none."""
+        cdef int k = WRITE if writes else READ, b
+        cdef int64_t s, q, best = -1, best_seq = INF
+        cdef int64_t* heads
         cdef uint64_t avail
-        if self.masks:  # no bank that could serve one now has one queued: nothing to find
+        if self.masks:  # the oldest of the heads of the banks that can serve one now
             avail = self.m_idle
             if self.pre_w if writes else self.pre_r:
                 avail |= self.m_refresh
             if writes:
                 avail &= ~self.m_paused
-            if (avail & (self.m_qw if writes else self.m_qr)) == 0:
-                return -1
-            q = &self.wq[0] if writes else &self.rq[0]
-            for i in range(n):
-                if (avail >> self.s_bank[q[i]]) & 1:
-                    return i
-            return -1
-        for i in range(n):
-            s = self.wq[i] if writes else self.rq[i]
+            avail &= self.m_qw if writes else self.m_qr
+            s = self.q_head[k]
+            if s < 0 or (avail >> self.s_bank[s]) & 1:  # the oldest of all (most banks free: the usual answer)
+                return s
+            heads = self.bq_head + k * self.nbl
+            while avail:
+                b = ctz64(avail)
+                avail &= avail - 1
+                s = heads[b]
+                q = self.s_seq[s]
+                best = s if q < best_seq else best  # (conditional moves: the order is data)
+                best_seq = q if q < best_seq else best_seq
+            return best
+        s = self.q_head[k]
+        while s >= 0:
             if self._available(self.s_bank[s], writes):
-                return i
+                return s
+            s = self.s_qnext[s]
         return -1
 
     cdef int _arbitrate(self) except -1 nogil:
@@ -766,27 +866,19 @@ cdef class ChannelKernel:
             return self.s_wps[s]
         return self.hit_ps if self._hit(s) else self.miss_ps
 
-    cdef int _fr_fcfs(self) noexcept nogil:
-        """Index of the FR-FCFS choice (reads 0.., writes 1000000..), -1 if none available."""
-        cdef int i, best = -1
-        cdef int64_t s, seq, best_seq = INF
-        cdef bint hit, best_hit = False
-        for i in range(self.nr):
-            s = self.rq[i]
-            if not self._available(self.s_bank[s], False):
-                continue
-            hit = self._hit(s) and self.b_streak[self.s_bank[s]] < self.high
-            seq = self.s_seq[s]
-            if best < 0 or (hit and not best_hit) or (hit == best_hit and seq < best_seq):
-                best, best_hit, best_seq = i, hit, seq
-        for i in range(self.nw):
-            s = self.wq[i]
-            if not self._available(self.s_bank[s], True):
-                continue
-            hit = self._hit(s) and self.b_streak[self.s_bank[s]] < self.high
-            seq = self.s_seq[s]
-            if best < 0 or (hit and not best_hit) or (hit == best_hit and seq < best_seq):
-                best, best_hit, best_seq = 1000000 + i, hit, seq
+    cdef int64_t _fr_fcfs(self) noexcept nogil:
+        """The FR-FCFS choice (its slot), -1 if none available."""
+        cdef int64_t s, seq, best = -1, best_seq = INF
+        cdef bint hit, best_hit = False, w
+        for w in (False, True):
+            s = self.q_head[WRITE if w else READ]
+            while s >= 0:
+                if self._available(self.s_bank[s], w):
+                    hit = self._hit(s) and self.b_streak[self.s_bank[s]] < self.high
+                    seq = self.s_seq[s]
+                    if best < 0 or (hit and not best_hit) or (hit == best_hit and seq < best_seq):
+                        best, best_hit, best_seq = s, hit, seq
+                s = self.s_qnext[s]
         return best
 
     cdef object _view(self):
@@ -806,8 +898,8 @@ cdef class ChannelKernel:
             flags = np.empty((2, n), np.bool_)
             m = ints
             f = flags.view(np.int8)
+            s = self.q_head[WRITE if w else READ]
             for i in range(n):
-                s = self.wq[i] if w else self.rq[i]
                 m[0, i] = WRITE if w else READ
                 m[1, i] = self.s_line[s]
                 m[2, i] = self.s_bank[s]
@@ -817,6 +909,7 @@ cdef class ChannelKernel:
                 m[6, i] = self._expected(s)
                 f[0, i] = self._hit(s)
                 f[1, i] = self._available(self.s_bank[s], w)
+                s = self.s_qnext[s]
             queues.append(QueueView(ints, flags))
         bints = np.empty((3, self.nbl), np.int64)
         refreshing = np.empty(self.nbl, np.bool_)
@@ -830,31 +923,27 @@ cdef class ChannelKernel:
         banks = BankView(bints, refreshing, np.array(self._bank_wear[self.bank_base:self.bank_base + self.nbl]))
         return ControllerView(self.now, self.channel, queues[0], queues[1], banks)
 
-    cdef int _python_select(self):
-        """Ask a request-level Python policy; reads 0.., writes 1000000.., -1 for none."""
+    cdef int64_t _python_select(self):
+        """Ask a request-level Python policy; its choice (a slot), -1 for none."""
         view = self._view()
         pick = self.policy.select(view)
         if pick is None:
             return -1
-        return _checked_pick(pick, view, self.policy)
+        from archsim.timing.scheduling import checked_pick
+        kind, i = checked_pick(self.policy, pick, view)
+        return self._queue_at(kind == WRITE, i)
 
-    cdef int _issue(self, bint writes, int i) except -1 nogil:
-        cdef int64_t s, b, line, r, svc, j, n, gb
+    cdef int _issue(self, bint writes, int64_t s) except -1 nogil:
+        """Issue the queued request in slot ``s`` to its bank."""
+        cdef int64_t b, line, r, svc, gb
         cdef int8_t st
         self._occ()
+        b = self.s_bank[s]
+        self._dequeue(s, WRITE if writes else READ, b)
         if writes:
-            s = self.wq[i]
-            n = self.nw
-            if i < n - 1:
-                memmove(&self.wq[i], &self.wq[i + 1], (n - 1 - i) * sizeof(int64_t))
             self.nw -= 1
         else:
-            s = self.rq[i]
-            n = self.nr
-            if i < n - 1:
-                memmove(&self.rq[i], &self.rq[i + 1], (n - 1 - i) * sizeof(int64_t))
             self.nr -= 1
-        b = self.s_bank[s]
         gb = self.bank_base + b
         self.s_pw[s] += self._busy_so_far(b) - self.s_bw[s]
         self._queued(b, writes, -1)
@@ -949,7 +1038,8 @@ cdef class ChannelKernel:
         return svc
 
     cdef int _decide(self) except -1 nogil:
-        cdef int mode, ir, iw, pick
+        cdef int mode
+        cdef int64_t ir, iw, pick
         while self.nr + self.nw > 0:
             if self.policy_code == K_FR_FCFS or self.request_level:
                 if self.policy_code == K_FR_FCFS:
@@ -959,10 +1049,7 @@ cdef class ChannelKernel:
                         pick = self._python_select()
                 if pick < 0:
                     break
-                if pick >= 1000000:
-                    self._issue(True, pick - 1000000)
-                else:
-                    self._issue(False, pick)
+                self._issue(self.s_kind[pick] == WRITE, pick)
                 continue
             mode = self._arbitrate()
             ir = -1
@@ -971,7 +1058,7 @@ cdef class ChannelKernel:
                 ir = self._first_available(False)
                 iw = self._first_available(True)
                 if ir >= 0 and iw >= 0:
-                    if self.s_seq[self.rq[ir]] < self.s_seq[self.wq[iw]]:
+                    if self.s_seq[ir] < self.s_seq[iw]:
                         iw = -1
                     else:
                         ir = -1
@@ -998,7 +1085,7 @@ cdef class ChannelKernel:
     cdef int _preempt(self) except -1 nogil:
         """Cancel or pause the writes in service at banks a read is queued for (write-cancel,
         write-pause); True if a bank became free now."""
-        cdef int b, j
+        cdef int b
         cdef int64_t s, done, total, bound, gb
         cdef bint freed = False, draining
         if self.pre_mode == PRE_NONE or self.wb or self.nr == 0:
@@ -1031,11 +1118,7 @@ cdef class ChannelKernel:
                         self.pre_log.append((gb, self.s_line[s], self.b_seg[b], self.now, "cancelled"))
                 self.s_wps[s] = total  # served again in full (an inline refresh it paid included)
                 self._occ()
-                j = self.nw
-                while j > 0 and self.s_seq[self.wq[j - 1]] > self.s_seq[s]:
-                    self.wq[j] = self.wq[j - 1]
-                    j -= 1
-                self.wq[j] = s
+                self._requeue(s, WRITE, b)
                 self.nw += 1
                 self._queued(b, True, 1)
                 self.b_slot[b] = -1
@@ -1196,9 +1279,3 @@ cdef class ChannelKernel:
             out.append(q)
         return out
 
-
-cdef int _checked_pick(object pick, object view, object policy) except -2:
-    """A request-level policy's answer, checked (archsim.timing.scheduling.checked_pick): reads 0.., writes 1000000.."""
-    from archsim.timing.scheduling import checked_pick
-    kind, i = checked_pick(policy, pick, view)
-    return 1000000 + i if kind == WRITE else i
