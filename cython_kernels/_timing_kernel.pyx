@@ -1215,7 +1215,8 @@ cdef class ChannelKernel:
 
     cdef int _run(self, int64_t t_limit, int cond, int64_t k_limit) except -1 nogil:
         cdef int b, first = 0, n_at
-        cdef int64_t t
+        cdef int64_t t, u
+        cdef uint64_t ending, bit
         while True:
             if self.pending_late:
                 if self.now >= t_limit and self.rounds >= k_limit:
@@ -1232,14 +1233,22 @@ cdef class ChannelKernel:
                 continue
             t = INF
             n_at = 0
-            for b in range(self.nbl):
-                if self.b_state[b] != IDLE and self.b_until[b] <= t:
-                    if self.b_until[b] < t:
-                        t = self.b_until[b]
-                        first = b
-                        n_at = 1
-                    else:
-                        n_at += 1
+            ending = 0
+            if self.masks:  # the next instant and the set of banks whose service ends then, in one pass
+                for b in range(self.nbl):
+                    u = self.b_until[b] if self.b_state[b] != IDLE else INF
+                    bit = (<uint64_t>1) << b
+                    ending = bit if u < t else ending | (bit if u == t else 0)
+                    t = u if u < t else t
+            else:
+                for b in range(self.nbl):
+                    if self.b_state[b] != IDLE and self.b_until[b] <= t:
+                        if self.b_until[b] < t:
+                            t = self.b_until[b]
+                            first = b
+                            n_at = 1
+                        else:
+                            n_at += 1
             if t == INF:
                 if t_limit != INF and t_limit > self.now:
                     self.now = t_limit
@@ -1257,7 +1266,12 @@ cdef class ChannelKernel:
                 return S_REACHED
             self.now = t
             self.rounds = 0
-            if n_at == 1:  # one bank's service ends now (the usual case): no scan
+            if self.masks:  # those banks, in bank order (completing one changes no other bank's service)
+                while ending:
+                    self._complete_bank(ctz64(ending))
+                    ending &= ending - 1
+                self.pending_late = True
+            elif n_at == 1:  # one bank's service ends now (the usual case): no scan
                 self._complete_bank(first)
                 self.pending_late = True
             elif self._complete_at():
