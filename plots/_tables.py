@@ -20,6 +20,13 @@ def as_runs(tables: pd.DataFrame | Mapping[str, pd.DataFrame]) -> dict[str, pd.D
     """A single table or a {run label: table} mapping, as a mapping."""
     if isinstance(tables, pd.DataFrame):
         return {"": tables}
+    if not isinstance(tables, Mapping):
+        raise TypeError(f"the tables to draw are one DataFrame or a {{run label: DataFrame}} mapping, not "
+                        f"{type(tables).__name__}")
     if not tables:
         raise ValueError("no tables to draw")
-    return dict(tables)
+    runs = dict(tables)
+    for label, df in runs.items():
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"the table of run {label!r} is a {type(df).__name__}, not a DataFrame")
+    return runs

@@ -44,6 +44,7 @@ import numpy as np
 
 from archsim.errors import TraceError
 from workloads.meta import TensorSpec, TraceMeta
+from workloads.source import check_range
 from workloads.trace_layout import RECORD_DTYPE
 
 #: Versions of the NVMain trace format this module reads.
@@ -307,6 +308,7 @@ class NVMainSource:
         return {"seeded_lines": seeded, "mismatched_writes": mismatched}
 
     def iter_chunks(self, chunk_iterations: int, start: int = 0) -> Iterator[np.ndarray]:
+        chunk_iterations, start = check_range(chunk_iterations, start, self.n_iterations)
         for a in range(start, self.n_iterations, chunk_iterations):
             block = self._words[a:a + chunk_iterations]
             if self._layout is not None:
@@ -315,6 +317,7 @@ class NVMainSource:
                 yield block.reshape(block.shape[0], -1).view(np.float32)
 
     def iter_records(self, chunk_iterations: int, start: int = 0) -> Iterator[np.ndarray]:
+        chunk_iterations, start = check_range(chunk_iterations, start, self.n_iterations)
         for a in range(start, self.n_iterations, chunk_iterations):
             b = min(self.n_iterations, a + chunk_iterations)
             rec = np.zeros(b - a, dtype=RECORD_DTYPE)

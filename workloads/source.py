@@ -17,6 +17,7 @@ gives the raw IEEE-754 words.
 """
 from __future__ import annotations
 
+import operator
 from typing import Iterator, Protocol, runtime_checkable
 
 import numpy as np
@@ -37,3 +38,22 @@ class TraceSource(Protocol):
     def iter_chunks(self, chunk_iterations: int, start: int = 0) -> Iterator[np.ndarray]: ...
 
     def iter_records(self, chunk_iterations: int, start: int = 0) -> Iterator[np.ndarray]: ...
+
+
+def check_range(chunk_iterations: int, start: int, n_iterations: int) -> tuple[int, int]:
+    """``(chunk_iterations, start)`` of an ``iter_chunks``/``iter_records`` call as ints, checked: a
+    chunk of at least one iteration, a start in ``0..n_iterations`` (TypeError or ValueError naming it)."""
+    values = []
+    for name, value in (("chunk_iterations", chunk_iterations), ("start", start)):
+        if isinstance(value, bool):
+            raise TypeError(f"{name} must be an integer, not {value!r}")
+        try:
+            values.append(operator.index(value))
+        except TypeError:
+            raise TypeError(f"{name} must be an integer, not {value!r}") from None
+    chunk_iterations, start = values
+    if chunk_iterations < 1:
+        raise ValueError(f"chunk_iterations must be >= 1, not {chunk_iterations}")
+    if not 0 <= start <= n_iterations:
+        raise ValueError(f"start {start} outside 0..{n_iterations}")
+    return chunk_iterations, start

@@ -35,6 +35,7 @@ from archsim._workload_kernels import synthetic_step
 from workloads.architectures import ARCHITECTURES
 from workloads.meta import TraceMeta
 from workloads.network import describe_network
+from workloads.source import check_range
 from workloads.trace_layout import PARAMS_DTYPE, RECORD_DTYPE
 from workloads.workload import check_knob_rules
 
@@ -175,8 +176,7 @@ class SyntheticSource:
 
     def iter_records(self, chunk_iterations: int, start: int = 0) -> Iterator[np.ndarray]:
         """Per-iteration records (``RECORD_DTYPE``); loss is nan (the generator has none)."""
-        if not 0 <= start <= self.n_iterations:
-            raise ValueError(f"start {start} outside 0..{self.n_iterations}")
+        chunk_iterations, start = check_range(chunk_iterations, start, self.n_iterations)
         idx = np.arange(self.meta.first_iteration, self._train_iterations, self.meta.every)[start:]
         for i in range(0, len(idx), chunk_iterations):
             rec = np.empty(len(idx[i:i + chunk_iterations]), RECORD_DTYPE)
@@ -186,10 +186,7 @@ class SyntheticSource:
             yield rec
 
     def _blocks(self, chunk_iterations: int, start: int):
-        if chunk_iterations < 1:
-            raise ValueError("chunk_iterations must be >= 1")
-        if not 0 <= start <= self.n_iterations:
-            raise ValueError(f"start {start} outside 0..{self.n_iterations}")
+        chunk_iterations, start = check_range(chunk_iterations, start, self.n_iterations)
         remaining = self.n_iterations - start
         if remaining == 0:
             return

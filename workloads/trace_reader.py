@@ -24,6 +24,7 @@ import pandas as pd
 
 from archsim.errors import TraceError
 from workloads.meta import FORMAT_NAME, FORMAT_VERSION, TraceMeta
+from workloads.source import check_range
 from workloads.trace_layout import (
     JOURNAL_FILE, META_FILE, NPY_HEADER_PROBE, PARAMS_DTYPE, RECORD_DTYPE, crc32,
     decode_line, parse_npy_header,
@@ -140,10 +141,7 @@ class TraceReader:
 
     # -- internals ----------------------------------------------------------------------
     def _iter(self, chunk_iterations: int, start: int, part: str) -> Iterator[np.ndarray]:
-        if chunk_iterations < 1:
-            raise ValueError("chunk_iterations must be >= 1")
-        if not 0 <= start <= self.n_iterations:
-            raise ValueError(f"start {start} outside 0..{self.n_iterations}")
+        chunk_iterations, start = check_range(chunk_iterations, start, self.n_iterations)
         if start == self.n_iterations:
             return
         first = bisect.bisect_right(self._starts, start) - 1

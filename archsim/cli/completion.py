@@ -2,7 +2,8 @@
 
 The script is static (generated from the full parser once), so pressing TAB runs no Python. Besides the
 commands and options it completes the values a researcher types most: ``--schemes`` (every registered scheme
-of every memory technology, comma after comma), ``--memory``, ``--presets`` (the analog device presets) and
+of every memory technology, comma after comma; ``archsim racetrack``: its schemes; ``archsim accuracy``: also
+``baseline`` and ``TECH:SCHEME``), ``--memory``, ``--presets`` (the analog device presets) and
 ``--set`` (every configuration key, as ``SECTION.KEY=``), from the registries as loaded when the script was
 generated (plugins included with ``archsim --plugin FILE completion bash``).
 """
@@ -26,7 +27,8 @@ def register(subparsers) -> None:
 
 
 def value_words() -> dict[str, list[str]]:
-    """The words each value-completed option offers, by option string."""
+    """The words each value-completed option offers, by option string (:func:`command_words` for the
+    sub-commands whose choices differ)."""
     from archsim.analog import PRESETS
     from archsim.compose import load_builtins
     from archsim.config import load_config
@@ -48,6 +50,22 @@ def value_words() -> dict[str, list[str]]:
     walk("", load_config(None).to_dict())
     return {"--schemes": schemes, "--memory": sorted(TECHNOLOGIES.names()), "--presets": sorted(PRESETS.names()),
             "--set": sorted(keys)}
+
+
+def command_words() -> dict[str, dict[str, list[str]]]:
+    """The sub-commands whose value-completed options offer other words than :func:`value_words`:
+    ``archsim racetrack`` replays only racetrack schemes; ``archsim accuracy`` also takes ``baseline`` and
+    ``TECH:SCHEME``."""
+    from archsim.accuracy import BASELINE
+    from archsim.compose import load_builtins
+    from archsim.contracts import TECHNOLOGIES
+
+    load_builtins()
+    every = {name: sorted(TECHNOLOGIES.get(name).schemes.names()) for name in TECHNOLOGIES.names()}
+    qualified = [f"{name}:{s}" for name, schemes in every.items() for s in schemes]
+    bare = sorted({s for schemes in every.values() for s in schemes})
+    return {"racetrack": {"--schemes": every["racetrack"]},
+            "accuracy": {"--schemes": [BASELINE, *bare, *qualified]}}
 
 
 def _bash_function(name: str, words: list[str], *, lists: bool) -> str:
@@ -75,14 +93,20 @@ def run(args: argparse.Namespace) -> int:
     parser = build_parser("*")
     words = value_words()
     preamble = []
-    for option, values in words.items():
-        name = "_archsim_values_" + option.strip("-")
-        preamble.append(_bash_function(name, values, lists=option in ("--schemes", "--presets")))
-        zsh = "(" + " ".join(values) + ")"
-        for sub in _parsers(parser):
-            for action in sub._actions:
-                if option in action.option_strings:
-                    action.complete = {"bash": name, "zsh": zsh, "tcsh": "(" + " ".join(values) + ")"}
+    completers: dict[tuple[str, str], dict[str, str]] = {}   # (command or "", option) -> its completer
+    for command, options in [("", words), *command_words().items()]:
+        for option, values in options.items():
+            name = "_archsim_values_" + "_".join(filter(None, (command, option.strip("-"))))
+            preamble.append(_bash_function(name, values, lists=option in ("--schemes", "--presets")))
+            listed = "(" + " ".join(values) + ")"
+            completers[command, option] = {"bash": name, "zsh": listed, "tcsh": listed}
+    for sub in _parsers(parser):
+        command = sub.prog.split()[-1]
+        for action in sub._actions:
+            for option in action.option_strings:
+                complete = completers.get((command, option)) or completers.get(("", option))
+                if complete:
+                    action.complete = complete
     if args.shell == "bash":
         print(shtab.complete(parser, shell="bash", preamble="".join(preamble)), end="")
         print(_BASH_NOSPACE, end="")

@@ -100,6 +100,23 @@ def test_bash_completes_a_sub_command(tmp_path, capsys):
     assert "--schemes" in second.split()
 
 
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_bash_completes_each_commands_schemes(tmp_path, capsys):
+    """``archsim racetrack --schemes`` offers the racetrack schemes only; ``archsim run`` every memory's;
+    ``archsim accuracy`` also its exact ``baseline``."""
+    assert main(["completion", "bash"]) == 0
+    (tmp_path / "archsim.bash").write_text(capsys.readouterr().out)
+    offered = {}
+    for command in ("racetrack", "run", "accuracy"):
+        probe = (f"source {tmp_path / 'archsim.bash'}; COMP_WORDS=(archsim {command} --schemes ''); COMP_CWORD=3; "
+                 "_shtab_archsim; echo \"${COMPREPLY[@]}\"")
+        done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+        offered[command] = set(done.stdout.split())
+    assert {"pw", "m-of-n", "dcw"} <= offered["racetrack"] and "preset" not in offered["racetrack"]
+    assert {"preset", "appwom", "pw", "m-of-n"} <= offered["run"] and "baseline" not in offered["run"]
+    assert {"baseline", "ps", "racetrack:pw"} <= offered["accuracy"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--seed", "1", "--seeds", "2,3"], "not both"),
     (["--seeds", "ideal"], "'ideal' is not an integer"),

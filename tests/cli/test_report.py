@@ -67,6 +67,10 @@ def test_plot_functions_read_tables(runs):
     assert len([a for a in fig.axes if a.get_visible()]) == 6
     with pytest.raises(plots.MissingColumns):
         plots.write_latency_figure(summary.drop(columns=["avg_write_latency_ns"]))
+    with pytest.raises(TypeError, match="one DataFrame or a {run label: DataFrame} mapping, not list"):
+        plots.energy_figure([summary, summary])
+    with pytest.raises(TypeError, match="the table of run 'b' is a str, not a DataFrame"):
+        plots.energy_figure({"a": summary, "b": "summary.csv"})
 
 
 # --------------------------------------------------------------------------- sweeps, timing, console
