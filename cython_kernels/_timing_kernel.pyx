@@ -10,6 +10,7 @@
 # services completing at the same instant are applied and followed by another late
 # phase. ``run`` advances to a time limit (an arrival comes before the late phase of
 # its instant) or until the current burst is accepted / completed.
+cimport cython
 from libc.stdint cimport int64_t, int32_t, int8_t, uint64_t
 from libc.math cimport log2, floor
 
@@ -145,6 +146,7 @@ cdef element* _data(list keep, element[::1] a):
     return &a[0]
 
 
+@cython.final  # (no subclass: its methods are called directly, not through a table, and can be inlined)
 cdef class ChannelKernel:
     # -- configuration
     cdef public int channel
