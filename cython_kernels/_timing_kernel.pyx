@@ -750,10 +750,11 @@ cdef class ChannelKernel:
         """Move requests from the port into the queues, in order, while a slot and a queue entry are free.
 
         The port, queue and slot counters are kept in locals over the loop and stored back at its end
-        (nothing the loop calls reads them); the queue occupancy is accounted once, before the loop:
+        (nothing the loop calls reads them), the port's statistics counted once after it (the requests
+        accepted now share ``now`` and their release); the queue occupancy is accounted once, before the loop:
         the time since its last change is owed to the count the queues had then, and a request
         accepted now adds no time to any count."""
-        cdef int64_t s, k, b, pos = self.p_pos, n_free = self.n_free, seq = self.seq
+        cdef int64_t s, k, b, n, pos = self.p_pos, n_free = self.n_free, seq = self.seq
         cdef int64_t now = self.now, release = self.p_release, burst = self.p_burst
         cdef int nr = self.nr, nw = self.nw, inflight = self.inflight
         if pos >= self.p_len or inflight >= self.max_inflight:
@@ -782,10 +783,6 @@ cdef class ChannelKernel:
             self.s_bw[s] = self._busy_so_far(b)
             self.s_pw[s] = 0
             seq += 1
-            if now > release:
-                self.st_chan[C_STALLED_REQUESTS] += 1
-                self.st_chan[C_STALL_PS] += now - release
-            self.st_chan[C_ACCEPTED] += 1
             if k == READ:
                 nr += 1
             else:
@@ -794,6 +791,11 @@ cdef class ChannelKernel:
             self._queued(b, k == WRITE, 1)
             inflight += 1
             pos += 1
+        n = pos - self.p_pos  # accepted now, each ``now - release`` after its release
+        self.st_chan[C_ACCEPTED] += n
+        if now > release:
+            self.st_chan[C_STALLED_REQUESTS] += n
+            self.st_chan[C_STALL_PS] += n * (now - release)
         self.p_pos = pos
         self.n_free = <int>n_free
         self.seq = seq
