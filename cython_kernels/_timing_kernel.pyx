@@ -669,7 +669,7 @@ cdef class ChannelKernel:
             self._complete_bank(b)
         return any
 
-    cdef int _complete_bank(self, int b) except -1 nogil:
+    cdef inline int _complete_bank(self, int b) except -1 nogil:
         """Complete the service of bank ``b``, which ends now."""
         cdef int64_t s, lat, gb, line, k, now, enq, start, pw
         cdef int64_t* req
@@ -937,7 +937,7 @@ cdef class ChannelKernel:
         kind, i = checked_pick(self.policy, pick, view)
         return self._queue_at(kind == WRITE, i)
 
-    cdef int _issue(self, bint writes, int64_t s) except -1 nogil:
+    cdef inline int _issue(self, bint writes, int64_t s) except -1 nogil:
         """Issue the queued request in slot ``s`` to its bank."""
         cdef int64_t b, line, r, svc, gb
         cdef int8_t st
