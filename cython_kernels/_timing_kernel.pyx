@@ -813,7 +813,7 @@ cdef class ChannelKernel:
             return self.pre_w if is_write else self.pre_r
         return False
 
-    cdef int64_t _first_available(self, bint writes) noexcept nogil:
+    cdef inline int64_t _first_available(self, bint writes) noexcept nogil:
         """The oldest queued request of a kind whose bank can serve it now (its slot), -1 if none."""
         cdef int k = WRITE if writes else READ, b
         cdef int64_t s, q, best = -1, best_seq = INF
@@ -845,7 +845,7 @@ cdef class ChannelKernel:
             s = self.s_qnext[s]
         return -1
 
-    cdef int _arbitrate(self) except -1 nogil:
+    cdef inline int _arbitrate(self) except -1 nogil:
         if self.policy_code == K_FCFS:
             return A_OLDEST
         if self.policy_code == K_READ_FIRST:
