@@ -146,6 +146,47 @@ cdef element* _data(list keep, element[::1] a):
     return &a[0]
 
 
+cdef inline void _link(int64_t* nxt, int64_t* prv, int64_t* head, int64_t* tail, int64_t s,
+                       int64_t p) noexcept nogil:
+    """Insert ``s`` after ``p`` (``p < 0``: first) in the doubly linked list ``nxt``/``prv``/``head``/``tail``."""
+    cdef int64_t n = nxt[p] if p >= 0 else head[0]
+    prv[s] = p
+    nxt[s] = n
+    if p >= 0:
+        nxt[p] = s
+    else:
+        head[0] = s
+    if n >= 0:
+        prv[n] = s
+    else:
+        tail[0] = s
+
+
+cdef inline void _append(int64_t* nxt, int64_t* prv, int64_t* head, int64_t* tail, int64_t s) noexcept nogil:
+    """Append ``s`` to the doubly linked list ``nxt``/``prv``/``head``/``tail``."""
+    cdef int64_t t = tail[0]
+    prv[s] = t
+    nxt[s] = -1
+    if t >= 0:
+        nxt[t] = s
+    else:
+        head[0] = s
+    tail[0] = s
+
+
+cdef inline void _unlink_slot(int64_t* nxt, int64_t* prv, int64_t* head, int64_t* tail, int64_t s) noexcept nogil:
+    """Take ``s`` out of the doubly linked list ``nxt``/``prv``/``head``/``tail``."""
+    cdef int64_t p = prv[s], n = nxt[s]
+    if p >= 0:
+        nxt[p] = n
+    else:
+        head[0] = n
+    if n >= 0:
+        prv[n] = p
+    else:
+        tail[0] = p
+
+
 @cython.final  # (no subclass: its methods are called directly, not through a table, and can be inlined)
 cdef class ChannelKernel:
     # -- configuration
@@ -438,76 +479,27 @@ cdef class ChannelKernel:
     # ------------------------------------------------------------------ request queues
     cdef inline void _enqueue(self, int64_t s, int k, int64_t b) noexcept nogil:
         """Slot ``s`` (kind ``k``, bank ``b``) joins its queue as the newest request."""
-        cdef int64_t t = self.q_tail[k], j = k * self.nbl + b
-        self.s_qprev[s] = t
-        self.s_qnext[s] = -1
-        if t >= 0:
-            self.s_qnext[t] = s
-        else:
-            self.q_head[k] = s
-        self.q_tail[k] = s
-        t = self.bq_tail[j]
-        self.s_bprev[s] = t
-        self.s_bnext[s] = -1
-        if t >= 0:
-            self.s_bnext[t] = s
-        else:
-            self.bq_head[j] = s
-        self.bq_tail[j] = s
+        cdef int64_t j = k * self.nbl + b
+        _append(self.s_qnext, self.s_qprev, &self.q_head[k], &self.q_tail[k], s)
+        _append(self.s_bnext, self.s_bprev, &self.bq_head[j], &self.bq_tail[j], s)
 
     cdef void _requeue(self, int64_t s, int k, int64_t b) noexcept nogil:
         """Slot ``s`` rejoins its queue in the place of its ``seq`` (a cancelled write)."""
-        cdef int64_t seq = self.s_seq[s], j = k * self.nbl + b, p, n
+        cdef int64_t seq = self.s_seq[s], j = k * self.nbl + b, p
         p = self.q_tail[k]
         while p >= 0 and self.s_seq[p] > seq:
             p = self.s_qprev[p]
-        n = self.s_qnext[p] if p >= 0 else self.q_head[k]
-        self.s_qprev[s] = p
-        self.s_qnext[s] = n
-        if p >= 0:
-            self.s_qnext[p] = s
-        else:
-            self.q_head[k] = s
-        if n >= 0:
-            self.s_qprev[n] = s
-        else:
-            self.q_tail[k] = s
+        _link(self.s_qnext, self.s_qprev, &self.q_head[k], &self.q_tail[k], s, p)
         p = self.bq_tail[j]
         while p >= 0 and self.s_seq[p] > seq:
             p = self.s_bprev[p]
-        n = self.s_bnext[p] if p >= 0 else self.bq_head[j]
-        self.s_bprev[s] = p
-        self.s_bnext[s] = n
-        if p >= 0:
-            self.s_bnext[p] = s
-        else:
-            self.bq_head[j] = s
-        if n >= 0:
-            self.s_bprev[n] = s
-        else:
-            self.bq_tail[j] = s
+        _link(self.s_bnext, self.s_bprev, &self.bq_head[j], &self.bq_tail[j], s, p)
 
     cdef inline void _dequeue(self, int64_t s, int k, int64_t b) noexcept nogil:
         """Slot ``s`` (kind ``k``, bank ``b``) leaves its queue."""
-        cdef int64_t p = self.s_qprev[s], n = self.s_qnext[s], j = k * self.nbl + b
-        if p >= 0:
-            self.s_qnext[p] = n
-        else:
-            self.q_head[k] = n
-        if n >= 0:
-            self.s_qprev[n] = p
-        else:
-            self.q_tail[k] = p
-        p = self.s_bprev[s]
-        n = self.s_bnext[s]
-        if p >= 0:
-            self.s_bnext[p] = n
-        else:
-            self.bq_head[j] = n
-        if n >= 0:
-            self.s_bprev[n] = p
-        else:
-            self.bq_tail[j] = p
+        cdef int64_t j = k * self.nbl + b
+        _unlink_slot(self.s_qnext, self.s_qprev, &self.q_head[k], &self.q_tail[k], s)
+        _unlink_slot(self.s_bnext, self.s_bprev, &self.bq_head[j], &self.bq_tail[j], s)
 
     cdef int64_t _queue_at(self, bint writes, int i) noexcept nogil:
         """The ``i``-th oldest queued request of a kind (its slot)."""
@@ -522,63 +514,29 @@ cdef class ChannelKernel:
         self.refq_len[b] += 1
         self.m_refq |= (<uint64_t>1) << (b & 63)
         self.n_refq += 1
-        self.rq_prev[line] = self.tail[b]
-        self.rq_next[line] = -1
-        if self.tail[b] >= 0:
-            self.rq_next[self.tail[b]] = line
-        else:
-            self.head[b] = line
-        self.tail[b] = line
+        _append(self.rq_next, self.rq_prev, &self.head[b], &self.tail[b], line)
 
     cdef inline void _push_head(self, int64_t b, int64_t line) noexcept nogil:
         self.refq_len[b] += 1
         self.m_refq |= (<uint64_t>1) << (b & 63)
         self.n_refq += 1
-        self.rq_next[line] = self.head[b]
-        self.rq_prev[line] = -1
-        if self.head[b] >= 0:
-            self.rq_prev[self.head[b]] = line
-        else:
-            self.tail[b] = line
-        self.head[b] = line
+        _link(self.rq_next, self.rq_prev, &self.head[b], &self.tail[b], line, -1)
 
     cdef inline void _unlink(self, int64_t b, int64_t line) noexcept nogil:
-        cdef int64_t p = self.rq_prev[line], n = self.rq_next[line]
         self.refq_len[b] -= 1
         if self.refq_len[b] == 0:
             self.m_refq &= ~((<uint64_t>1) << (b & 63))
         self.n_refq -= 1
-        if p >= 0:
-            self.rq_next[p] = n
-        else:
-            self.head[b] = n
-        if n >= 0:
-            self.rq_prev[n] = p
-        else:
-            self.tail[b] = p
+        _unlink_slot(self.rq_next, self.rq_prev, &self.head[b], &self.tail[b], line)
         self.rq_next[line] = -1
         self.rq_prev[line] = -1
 
     cdef inline void _wb_push(self, int64_t b, int64_t line) noexcept nogil:
         """Append ``line`` to bank ``b``'s lines whose refresh waits for the write-back."""
-        self.rq_next[line] = -1
-        self.rq_prev[line] = self.wb_tail[b]
-        if self.wb_tail[b] >= 0:
-            self.rq_next[self.wb_tail[b]] = line
-        else:
-            self.wb_head[b] = line
-        self.wb_tail[b] = line
+        _append(self.rq_next, self.rq_prev, &self.wb_head[b], &self.wb_tail[b], line)
 
     cdef inline void _wb_unlink(self, int64_t b, int64_t line) noexcept nogil:
-        cdef int64_t p = self.rq_prev[line], n = self.rq_next[line]
-        if p >= 0:
-            self.rq_next[p] = n
-        else:
-            self.wb_head[b] = n
-        if n >= 0:
-            self.rq_prev[n] = p
-        else:
-            self.wb_tail[b] = p
+        _unlink_slot(self.rq_next, self.rq_prev, &self.wb_head[b], &self.wb_tail[b], line)
         self.rq_next[line] = -1
         self.rq_prev[line] = -1
 
