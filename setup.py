@@ -40,8 +40,9 @@ COMPILE_ARGS = ["-O3"]
 EXTRA_ARGS = {"archsim._analog_kernels": ["-ffp-contract=off"],
               # the synthetic generator's step reproduces numpy's float32 arithmetic the same way
               "archsim._workload_kernels": ["-ffp-contract=off"]}
-if platform.system() == "Linux":  # gcc: the channel kernel's issue and completion inlined into its event loop
-    # (their prologues were 15% of a completion's instructions; callgrind: -5% to -8% of the kernel's)
+if platform.system() == "Linux":  # gcc: the channel kernel's issue, completion, arbitration and search for the
+    # oldest available request inlined into its event loop (their prologues were 15% of a completion's
+    # instructions; callgrind: -11% to -15% of the kernel's, docs/performance.md)
     EXTRA_ARGS["archsim._timing_kernel"] = ["--param", "max-inline-insns-single=2000",
                                             "--param", "large-function-growth=2000",
                                             "--param", "inline-unit-growth=200"]

@@ -5,6 +5,12 @@ trace, a bad request-file line) is an :class:`ArchsimError`. The CLI prints its
 message on one line and exits non-zero, without a traceback; the message names
 the file, key or line at fault.
 """
+from numbers import Integral
+
+
+def is_integer(value) -> bool:
+    """``value`` is an integer (Python's or numpy's), not a bool: the check of every integer argument."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 class ArchsimError(Exception):

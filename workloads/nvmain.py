@@ -42,7 +42,7 @@ from typing import Iterator
 
 import numpy as np
 
-from archsim.errors import TraceError
+from archsim.errors import TraceError, is_integer
 from workloads.meta import TensorSpec, TraceMeta
 from workloads.source import check_range
 from workloads.trace_layout import RECORD_DTYPE
@@ -514,7 +514,7 @@ def write_nvmain(source, layout, path: str | os.PathLike, *, iterations: int | N
     n = source.n_iterations if iterations is None else int(iterations)
     if not 1 <= n <= source.n_iterations:
         raise TraceError(f"export: {n} iterations asked, the source holds {source.n_iterations}")
-    if isinstance(first_cycle, bool) or not isinstance(first_cycle, (int, np.integer)) or first_cycle < 0:
+    if not is_integer(first_cycle) or first_cycle < 0:
         raise TraceError(f"export: the first cycle must be a non-negative integer, not {first_cycle!r}")
     if path.is_dir():
         raise TraceError(f"{path}: is a folder; give the trace file's path")

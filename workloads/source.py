@@ -17,11 +17,11 @@ gives the raw IEEE-754 words.
 """
 from __future__ import annotations
 
-import operator
 from typing import Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
+from archsim.errors import is_integer
 from workloads.meta import TraceMeta
 
 
@@ -43,15 +43,10 @@ class TraceSource(Protocol):
 def check_range(chunk_iterations: int, start: int, n_iterations: int) -> tuple[int, int]:
     """``(chunk_iterations, start)`` of an ``iter_chunks``/``iter_records`` call as ints, checked: a
     chunk of at least one iteration, a start in ``0..n_iterations`` (TypeError or ValueError naming it)."""
-    values = []
     for name, value in (("chunk_iterations", chunk_iterations), ("start", start)):
-        if isinstance(value, bool):
+        if not is_integer(value):
             raise TypeError(f"{name} must be an integer, not {value!r}")
-        try:
-            values.append(operator.index(value))
-        except TypeError:
-            raise TypeError(f"{name} must be an integer, not {value!r}") from None
-    chunk_iterations, start = values
+    chunk_iterations, start = int(chunk_iterations), int(start)
     if chunk_iterations < 1:
         raise ValueError(f"chunk_iterations must be >= 1, not {chunk_iterations}")
     if not 0 <= start <= n_iterations:

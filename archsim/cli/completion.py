@@ -30,12 +30,10 @@ def value_words() -> dict[str, list[str]]:
     """The words each value-completed option offers, by option string (:func:`command_words` for the
     sub-commands whose choices differ)."""
     from archsim.analog import PRESETS
-    from archsim.compose import load_builtins
     from archsim.config import load_config
     from archsim.contracts import TECHNOLOGIES
 
-    load_builtins()
-    schemes = sorted({s for name in TECHNOLOGIES.names() for s in TECHNOLOGIES.get(name).schemes.names()})
+    schemes = sorted({s for names in _schemes().values() for s in names})
     keys: list[str] = []
 
     def walk(prefix: str, d) -> None:
@@ -52,20 +50,25 @@ def value_words() -> dict[str, list[str]]:
             "--set": sorted(keys)}
 
 
-def command_words() -> dict[str, dict[str, list[str]]]:
-    """The sub-commands whose value-completed options offer other words than :func:`value_words`:
+def command_words(words: dict[str, list[str]]) -> dict[str, dict[str, list[str]]]:
+    """The sub-commands whose value-completed options offer other words than ``words`` (:func:`value_words`):
     ``archsim racetrack`` replays only racetrack schemes; ``archsim accuracy`` also takes ``baseline`` and
     ``TECH:SCHEME``."""
     from archsim.accuracy import BASELINE
+
+    every = _schemes()
+    qualified = [f"{name}:{s}" for name, schemes in every.items() for s in schemes]
+    return {"racetrack": {"--schemes": every["racetrack"]},
+            "accuracy": {"--schemes": [BASELINE, *words["--schemes"], *qualified]}}
+
+
+def _schemes() -> dict[str, list[str]]:
+    """Every memory technology's registered schemes, by technology (the built-ins loaded)."""
     from archsim.compose import load_builtins
     from archsim.contracts import TECHNOLOGIES
 
     load_builtins()
-    every = {name: sorted(TECHNOLOGIES.get(name).schemes.names()) for name in TECHNOLOGIES.names()}
-    qualified = [f"{name}:{s}" for name, schemes in every.items() for s in schemes]
-    bare = sorted({s for schemes in every.values() for s in schemes})
-    return {"racetrack": {"--schemes": every["racetrack"]},
-            "accuracy": {"--schemes": [BASELINE, *bare, *qualified]}}
+    return {name: sorted(TECHNOLOGIES.get(name).schemes.names()) for name in TECHNOLOGIES.names()}
 
 
 def _bash_function(name: str, words: list[str], *, lists: bool) -> str:
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     words = value_words()
     preamble = []
     completers: dict[tuple[str, str], dict[str, str]] = {}   # (command or "", option) -> its completer
-    for command, options in [("", words), *command_words().items()]:
+    for command, options in [("", words), *command_words(words).items()]:
         for option, values in options.items():
             name = "_archsim_values_" + "_".join(filter(None, (command, option.strip("-"))))
             preamble.append(_bash_function(name, values, lists=option in ("--schemes", "--presets")))

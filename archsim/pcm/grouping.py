@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from archsim.errors import ConfigError
+from archsim.errors import ConfigError, is_integer
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def resolve_grouping(spec: Any, word_bits: int, *, approximate_default: bool, ke
             raise ConfigError(f"{key}[{i}]: expected (important_bit, unimportant_bit[, approximate]), not {item!r}")
         hi, lo = item[0], item[1]
         approx = approximate_default if len(item) == 2 else item[2]
-        if not all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in (hi, lo)):
+        if not (is_integer(hi) and is_integer(lo)):
             raise ConfigError(f"{key}[{i}]: bit positions must be integers, not {item!r}")
         if not isinstance(approx, (bool, np.bool_)):
             raise ConfigError(f"{key}[{i}]: the third entry (approximate) must be true or false")

@@ -18,7 +18,7 @@ from archsim import _pcm_kernels as _kernels
 from archsim.config import MAX_MAGNITUDE, build_dataclass
 from archsim.contracts import ChunkOutcome, StreamResult, TechnologyStream
 from archsim.digest import WearDigest, concat_wear
-from archsim.errors import ArchsimError, ConfigError
+from archsim.errors import ArchsimError, ConfigError, is_integer
 from archsim.pcm.config import PcmConfig
 from archsim.pcm.costs import flip_energy_pj, read_cells_energy_pj, total_write_latency_ns, write_latency_ns
 from archsim.pcm.encoder import OUTCOME_FIELDS, WORD_DTYPES, WR, WS, Encoder, make_encoder
@@ -195,7 +195,7 @@ class EncoderStream(TechnologyStream):
     def __init__(self, encoder: Encoder, lines: int, words: int, *, pcm: PcmConfig | None = None,
                  line_offset: int = 0, keep_stored: bool = False, wear_dtype: str | None = None) -> None:
         for name, v in (("lines", lines), ("words", words), ("line_offset", line_offset)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            if not is_integer(v):
                 raise TypeError(f"{name} must be an integer, not {v!r}")
         if lines <= 0 or words <= 0:
             raise ConfigError(f"a replay needs at least one line and one word, not {lines} x {words}")

@@ -19,7 +19,7 @@ import numpy as np
 
 from archsim import _racetrack_kernels as K
 from archsim.config import Config
-from archsim.errors import ArchsimError
+from archsim.errors import ArchsimError, is_integer
 from archsim.racetrack.config import RacetrackConfig
 from archsim.racetrack.ports import PortModel
 from archsim.racetrack.schemes import RacetrackScheme, make_scheme
@@ -101,7 +101,7 @@ def _integers(a) -> np.ndarray:
     int64) exactly as uint64 (any value that fits), so that values of 64-bit items survive."""
     arr = np.asarray(a)
     if arr.dtype.kind in "fO" and not isinstance(a, np.ndarray) and arr.ndim == 1 \
-            and all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in a):
+            and all(is_integer(x) for x in a):
         try:
             return np.array([int(x) for x in a], dtype=np.uint64)
         except OverflowError:  # a negative value or one past 64 bits: refused as it is
