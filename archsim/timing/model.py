@@ -403,8 +403,8 @@ class TimingModel:
     def _joined(self, key: str, params: np.ndarray, inter: np.ndarray, reuse: bool) -> np.ndarray:
         """(T, lines) service times of the weights then the intermediate data; with ``reuse``, in the
         model's buffer for ``key``, reused from chunk to chunk: a new (T, lines) array at paper scale is tens
-        of MB of fresh pages the kernel clears. The engines copy what they take from it
-        (``MemorySystem.submit``), so it is free again once :meth:`simulate` has returned."""
+        of MB of fresh pages the kernel clears. The engines have read what they take from it by the time
+        each burst's event fires (``MemorySystem.submit``), so it is free again once :meth:`simulate` has returned."""
         if not reuse:
             return np.concatenate([params, inter], axis=1)
         shape = (params.shape[0], params.shape[1] + inter.shape[1])

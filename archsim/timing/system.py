@@ -43,7 +43,8 @@ class Phase:
     wait: int = ACCEPTED
     tensors: tuple[str, ...] = ()
     parts: list = field(default_factory=list, repr=False)
-    """Per channel: (channel, positions in ``lines``, lines, banks within the channel, kinds)."""
+    """Per channel: (channel, what to take of an iteration's per-line service times: a slice of consecutive
+    lines or the lines, lines, banks within the channel, kinds, and for a read phase its (service, refresh) ps)."""
 
 
 @dataclass
@@ -108,7 +109,13 @@ class SystemSpec:
                     lines = np.ascontiguousarray(phase.lines[pos], dtype=np.int64)
                     banks = np.ascontiguousarray(self.line_bank[lines] - c * bpc, dtype=np.int32)
                     kinds = np.full(pos.size, phase.kind, dtype=np.int8)
-                    phase.parts.append((c, pos, lines, banks, kinds))
+                    # a run of consecutive lines is taken from the iteration's service times as a view
+                    consecutive = lines.size == 1 or bool(np.all(np.diff(lines) == 1))
+                    take = slice(int(lines[0]), int(lines[-1]) + 1) if consecutive else lines
+                    reads = None
+                    if phase.kind == READ:  # a read's service is the read latency, and it triggers no refresh
+                        reads = (np.full(lines.size, self.read_ps, dtype=np.int64), np.zeros(lines.size, np.int64))
+                    phase.parts.append((c, take, lines, banks, kinds, reads))
         return phase.parts
 
 
@@ -152,7 +159,9 @@ class MemorySystem(ABC):
         write service and triggered refresh (ps). ``after_round``: the burst arrives after that
         many late rounds of the current instant (the value of the previous burst's event when
         it is issued without a gap; 0 otherwise). The event fires on the phase's wait
-        condition; its value is the late round after which that happened."""
+        condition; its value is the late round after which that happened. The engines read a request's
+        service times by the time it is accepted (every wait condition implies that), so the caller may
+        overwrite the two arrays once the event has fired, not before."""
         parts = self.spec.split(phase)
         done = self.env.event()
         if not parts:
@@ -161,13 +170,12 @@ class MemorySystem(ABC):
         signal = _Countdown(len(parts), done)
         burst = self._burst
         self._burst += 1
-        for c, _pos, lines, banks, kinds in parts:
-            if phase.kind == READ:
-                wps = np.full(lines.size, self.spec.read_ps, dtype=np.int64)
-                rps = np.zeros(lines.size, dtype=np.int64)
-            else:
-                wps = np.ascontiguousarray(write_ps[lines])
-                rps = np.ascontiguousarray(refresh_ps[lines])
+        for c, take, lines, banks, kinds, reads in parts:
+            if reads is not None:
+                wps, rps = reads
+            else:  # a view of the caller's arrays for consecutive lines: the engines read them by acceptance
+                wps = np.ascontiguousarray(write_ps[take])
+                rps = np.ascontiguousarray(refresh_ps[take])
             self._submit(c, burst, kinds, lines, banks, wps, rps, phase.wait, signal, after_round)
         return done
 

@@ -176,3 +176,24 @@ def bare_indices(path: Path) -> list[str]:
 def test_no_bare_indices_in_the_timing_model():
     found = [hit for p in sorted((ROOT / "archsim" / "timing").glob("*.py")) for hit in bare_indices(p)]
     assert found == []
+
+
+def test_a_burst_of_consecutive_lines_takes_views_of_the_service_times():
+    # one channel, 6 lines: a phase of lines 1..4 takes slices (no gather), one of 0, 2, 5 takes its lines;
+    # a read phase gets its constant arrays once
+    _env, sys_, _st = build("fast", timing(), 6)
+    spec = sys_.spec
+    seen = []
+    sys_._submit = lambda c, burst, kinds, lines, banks, wps, rps, *rest: seen.append((lines, wps, rps))
+    w, r = np.arange(6, dtype=np.int64) * 1000, np.arange(6, dtype=np.int64)
+    run = system.Phase("run", WRITE, np.arange(1, 5, dtype=np.int64))
+    scattered = system.Phase("scattered", WRITE, np.array([0, 2, 5], np.int64))
+    reads = system.Phase("reads", READ, np.array([3, 4], np.int64), wait=COMPLETED)
+    for ph in (run, scattered, reads, reads):
+        sys_.submit(ph, w, r)
+    assert spec.split(run)[0][1] == slice(1, 5) and isinstance(spec.split(scattered)[0][1], np.ndarray)
+    (l1, w1, r1), (l2, w2, r2), (_, w3, r3), (_, w4, _) = seen
+    assert np.shares_memory(w1, w) and np.shares_memory(r1, r)
+    assert w1.tolist() == [1000, 2000, 3000, 4000] and r1.tolist() == [1, 2, 3, 4]
+    assert w2.tolist() == [0, 2000, 5000] and r2.tolist() == [0, 2, 5] and not np.shares_memory(w2, w)
+    assert w3.tolist() == [50_000, 50_000] and r3.tolist() == [0, 0] and w4 is w3
