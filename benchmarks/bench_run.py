@@ -66,13 +66,13 @@ def child_run(iterations: int, chunk: int, timing: str = "") -> dict:
         sets += ['run.observers=["timing"]', f"timing.access_pattern={timing}"]
     cfg = load_config(None, sets)
     clock = Clock(cfg)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = run_experiment(cfg, observers=[clock], progress=False)
-    total = time.perf_counter() - t0
+    total, cpu_total = time.perf_counter() - t0, time.process_time() - c0
     skip = min(2, len(clock.marks) - 2)       # steady state: from the end of the 2nd chunk
     (i0, t_a, c_a), (i1, t_b, c_b) = clock.marks[skip], clock.marks[-1]
     s = out.summary.set_index("scheme")
-    return {"iterations": iterations, "seconds": total, "steady_it_s": (i1 - i0) / (t_b - t_a),
+    return {"iterations": iterations, "seconds": total, "cpu_seconds": cpu_total, "steady_it_s": (i1 - i0) / (t_b - t_a),
             "steady_cpu_s_per_it": (c_b - c_a) / (i1 - i0),
             "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "energy_ratio_wom": float(s.loc["appwom", "energy_pj"] / s.loc["wom-set", "energy_pj"])}
@@ -185,38 +185,44 @@ def difference(lengths: str, baseline: Path | None, repeat: int, workload: str =
 
 def steady_timing(args) -> None:
     """``--steady-timing PATTERN``: per tree, the steady-state wall and CPU seconds per iteration of
-    ``archsim run --timing`` and its max RSS at two run lengths (in a child process each)."""
+    ``archsim run --timing`` by the difference of two run lengths (in a child process each), and each run's
+    max RSS. The difference cancels every one-time cost: start-up, the read-out, and the first touch of the
+    per-cell wear arrays (allocated zeroed, their pages cleared by the kernel when the counters are first drained,
+    at the 124th write), which a window by chunk of a short run would count as steady state; the by-chunk figure
+    (from the 2nd chunk to the end of each run) is shown beside it."""
     here = Path(__file__).resolve().parents[1]
     trees = ([("baseline", args.baseline_tree.resolve())] if args.baseline_tree else []) + [("this tree", here)]
+    n1, n2 = args.short, args.iterations
+    if not 0 < n1 < n2:
+        raise SystemExit(f"--steady-timing needs 0 < --short < --iterations, not {n1} and {n2}")
     rows: dict[tuple[str, int], list[dict]] = {}
     for _ in range(args.repeat):
         for label, tree in trees:
-            for n in (args.short, args.iterations):
+            for n in (n1, n2):
                 cmd = [sys.executable, __file__, "--child", str(n), "--chunk", str(args.chunk),
                        "--child-timing", args.steady_timing]
                 env = {**os.environ, "PYTHONPATH": str(tree)}
                 out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=tree)
                 rows.setdefault((label, n), []).append(json.loads(out.stdout.splitlines()[-1]))
     print(f"archsim run --workload synthetic-lenet --schemes {','.join(SCHEMES)} --timing, "
-          f"timing.access_pattern = {args.steady_timing}; steady state by chunk (from the 2nd chunk), best of "
-          f"{args.repeat} rounds, interleaved\n")
-    print(f"{'tree':<12} {'N':>6} {'wall s/it':>10} {'CPU s/it':>9} {'47K it, min':>12} {'max RSS MB':>11} "
-          f"{'vs baseline':>12}")
-    base = {}
+          f"timing.access_pattern = {args.steady_timing}; steady state by the difference of runs of {n1} and {n2} "
+          f"iterations (best of {args.repeat} rounds, interleaved), and by chunk from the 2nd chunk\n")
+    print(f"{'tree':<12} {'wall s/it':>10} {'CPU s/it':>9} {'47K it, min':>12} {'vs baseline':>12} "
+          f"{'by chunk s/it (' + str(n1) + ' / ' + str(n2) + ')':>26} {'max RSS MB (' + str(n1) + ' / ' + str(n2) + ')':>24}")
+    base = None
     for label, tree in trees:
-        for n in (args.short, args.iterations):
-            rs = rows[label, n]
-            wall = min(1 / r["steady_it_s"] for r in rs)
-            cpu = min(r["steady_cpu_s_per_it"] for r in rs)
-            rss = max(r["maxrss_mb"] for r in rs)
-            if label == "baseline":
-                base[n] = wall
-            ratio = base[n] / wall if n in base else 1.0
-            print(f"{label:<12} {n:6d} {wall:10.4f} {cpu:9.4f} {PAPER_ITERATIONS * wall / 60:12.1f} {rss:11.0f} "
-                  f"{ratio:11.2f}x   ({tree})")
-    print("\nevery run, wall s/it: " + "; ".join(f"{label} N={n}: " + ", ".join(f"{1 / r['steady_it_s']:.4f}"
-                                                                                for r in rs)
-                                              for (label, n), rs in rows.items()))
+        r1, r2 = rows[label, n1], rows[label, n2]
+        wall = (min(r["seconds"] for r in r2) - min(r["seconds"] for r in r1)) / (n2 - n1)
+        cpu = (min(r["cpu_seconds"] for r in r2) - min(r["cpu_seconds"] for r in r1)) / (n2 - n1)
+        if label == "baseline":
+            base = wall
+        ratio = base / wall if base is not None else 1.0
+        chunked = " / ".join(f"{min(1 / r['steady_it_s'] for r in rs):.4f}" for rs in (r1, r2))
+        rss = " / ".join(f"{max(r['maxrss_mb'] for r in rs):.0f}" for rs in (r1, r2))
+        print(f"{label:<12} {wall:10.4f} {cpu:9.4f} {PAPER_ITERATIONS * wall / 60:12.1f} {ratio:11.2f}x "
+              f"{chunked:>26} {rss:>24}   ({tree})")
+    print("\nevery run, total wall s: " + "; ".join(f"{label} N={n}: " + ", ".join(f"{r['seconds']:.1f}" for r in rs)
+                                                for (label, n), rs in rows.items()))
 
 
 def main() -> None:
@@ -227,8 +233,8 @@ def main() -> None:
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--child-timing", default="", help=argparse.SUPPRESS)
     ap.add_argument("--steady-timing", choices=("minimal", "training"),
-                    help="the steady state of the timing model with this access pattern, in-process, by chunk "
-                         "(start-up and read-out excluded), at --short and --iterations iterations, on this tree "
+                    help="the steady state of the timing model with this access pattern by the difference of runs of "
+                         "--short and --iterations iterations (one-time costs cancelled), on this tree "
                          "and, with --baseline-tree, on that one, interleaved (--repeat rounds)")
     ap.add_argument("--difference", metavar="N1,N2", help="the difference method on the CLI at two run lengths")
     ap.add_argument("--baseline-tree", type=Path, help="with --difference: also run this source tree")
