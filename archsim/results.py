@@ -103,7 +103,28 @@ def ratios(summary: pd.DataFrame, scheme: str = "appwom",
            against: Sequence[str] = PAPER_BASELINES) -> pd.DataFrame:
     """``scheme`` against each baseline present: ratios of energy, lifetime, average write
     latency and bit flips (scheme / baseline), and the paper's percentages
-    (energy and latency reduction, lifetime improvement)."""
+    (energy and latency reduction, lifetime improvement).
+
+    A sweep's combined table (:func:`archsim.sweep.load_results`: one row per point x scheme) gives the
+    ratios of every point, each row led by the point and its swept keys (the columns before ``scheme``)."""
+    if not isinstance(summary, pd.DataFrame) or "scheme" not in summary.columns:
+        got = type(summary).__name__ if not isinstance(summary, pd.DataFrame) else "a table without a scheme column"
+        raise TypeError(f"ratios needs a summary table with a scheme column, not {got}")
+    repeated = summary["scheme"][summary["scheme"].duplicated()]
+    if not repeated.empty:
+        if "point" not in summary.columns:
+            raise ValueError(f"ratios: the table holds more than one row of scheme {repeated.iloc[0]!r} and no "
+                             "'point' column to tell them apart (one run's summary, or a sweep's load_results)")
+        cols = list(summary.columns)
+        keys = cols[:cols.index("scheme")] if cols.index("point") < cols.index("scheme") else ["point"]
+        parts = []
+        for _, rows in summary.groupby("point", sort=False):
+            r = ratios(rows, scheme, against)
+            if not r.empty:
+                for k in reversed(keys):
+                    r.insert(0, k, [rows[k].iloc[0]] * len(r))
+                parts.append(r)
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     s = summary.set_index("scheme")
     if scheme not in s.index:
         return pd.DataFrame()
@@ -387,6 +408,12 @@ def format_summary(summary: pd.DataFrame, *, observed: Mapping[str, Sequence[str
     if not isinstance(summary, pd.DataFrame) or summary.empty or "scheme" not in summary.columns:
         got = type(summary).__name__ if not isinstance(summary, pd.DataFrame) else "a table without scheme rows"
         raise TypeError(f"format_summary needs a run's summary table (run_experiment(...).summary), not {got}")
+    if summary["scheme"].duplicated().any():
+        hint = (" (a sweep's combined table: format one point's rows, e.g. table[table.point == "
+                f"{summary['point'].iloc[0]!r}]; ratios(table) gives AppWOM's ratios at every point)"
+                if "point" in summary.columns else "")
+        raise ValueError(f"format_summary formats one run: scheme {summary['scheme'][summary['scheme'].duplicated()].iloc[0]!r} "
+                         f"has more than one row{hint}")
     main = [c for c in _MAIN_COLUMNS if c in summary.columns and summary[c].notna().any()]
     specs = [(c, *_MAIN_COLUMNS[c]) for c in main]
     blocks = [_text_table(summary, specs, width)]

@@ -253,3 +253,38 @@ def test_a_source_of_another_workload_is_named():
     with pytest.raises(ConfigError, match="source given is of workload 'lenet-digits'.*'mlp-digits'"):
         run_experiment(load_config(None, ["run.iterations=2", "run.workload.name=mlp-digits"]), source=src,
                        progress=False)
+
+
+def test_a_sweeps_table_gives_ratios_per_point_and_format_summary_says_to_pick_one():
+    import pandas as pd
+    import pytest
+
+    from archsim.config import load_config
+    from archsim.results import format_summary, ratios
+    from archsim.run import run_experiment
+
+    runs = {}
+    for line_bytes in (16, 64):
+        cfg = load_config(None, ["run.iterations=3", "run.schemes=['preset', 'appwom']",
+                                 f"layout.line_bytes={line_bytes}"])
+        runs[line_bytes] = run_experiment(cfg, progress=False).summary
+    frames = []
+    for b, s in runs.items():  # the layout of archsim.sweep.load_results: the point, its swept keys, the run's columns
+        t = s.copy()
+        t.insert(0, "layout.line_bytes", b)
+        t.insert(0, "point", f"p{b}")
+        frames.append(t)
+    table = pd.concat(frames, ignore_index=True)
+    r = ratios(table)
+    assert list(r.columns[:4]) == ["point", "layout.line_bytes", "scheme", "baseline"]
+    assert list(r["point"]) == ["p16", "p64"] and list(r["layout.line_bytes"]) == [16, 64]
+    for b, s in runs.items():
+        one = ratios(s)
+        assert r[r["point"] == f"p{b}"].drop(columns=["point", "layout.line_bytes"]).reset_index(drop=True).equals(one)
+    assert r.loc[0, "energy_ratio"] != r.loc[1, "energy_ratio"]
+    with pytest.raises(ValueError, match=r"scheme 'preset' has more than one row \(a sweep's combined table: "
+                                         r"format one point's rows, e.g. table\[table.point == 'p16'\]"):
+        format_summary(table)
+    assert "appwom" in format_summary(table[table["point"] == "p64"])
+    with pytest.raises(ValueError, match="more than one row of scheme 'preset' and no 'point' column"):
+        ratios(pd.concat([runs[16], runs[64]]))
