@@ -327,6 +327,22 @@ class MemoryTechnology(ABC):
     def read_ns(self, config: Any) -> float:
         """Unqueued latency of reading one line, ns."""
 
+    def outcome_of(self, chunk: ChunkOutcome) -> np.ndarray:
+        """``chunk.outcome``, checked to be this technology's: (T, lines, len(:attr:`outcome_fields`))
+        counters, named as :attr:`outcome_fields` where the chunk names its fields. Another technology's
+        chunk (or a bare array) is one clear error, not prices read from the wrong counters."""
+        from archsim.errors import ConfigError
+
+        if not isinstance(chunk, ChunkOutcome):
+            raise TypeError(f"memory {self.name!r}: a ChunkOutcome (what a stream's feed returns), "
+                            f"not {type(chunk).__name__}")
+        o, fields = chunk.outcome, tuple(self.outcome_fields)
+        if (chunk.fields and tuple(chunk.fields) != fields) or np.ndim(o) != 3 or np.shape(o)[2] != len(fields):
+            got = ", ".join(chunk.fields) if chunk.fields else f"shape {np.shape(o)}"
+            raise ConfigError(f"memory {self.name!r} was given the outcome of fields {got} (another technology's "
+                              f"stream?); its outcomes are (T, lines, {len(fields)}) counters: {', '.join(fields)}")
+        return o
+
     # -- optional, with defaults ------------------------------------------------------------
     def refreshes(self, chunk: ChunkOutcome) -> np.ndarray:
         """Refresh units each write of the chunk triggered, (T, lines) (the region manager follows

@@ -79,7 +79,7 @@ class Pcm(MemoryTechnology):
         unless the scheme gave each write's latency (``extras["write_ns"]``: DAP's lossy SETs); plus a
         line read first with ``pcm.read_before_write``. Refresh: the same rule over the refresh's cells."""
         pcm = config.pcm
-        outcome = chunk.outcome
+        outcome = self.outcome_of(chunk)
         write = chunk.extras.get("write_ns")
         if write is None:
             write = write_latency_ns(outcome[..., WS], outcome[..., WR], pcm)
@@ -93,11 +93,11 @@ class Pcm(MemoryTechnology):
         (``_pcm_kernels.price_chunk``), the same numbers: each write costs one of three latencies, which
         are converted to ps once. The general path where a write's latency or SET energy is its own (a
         write-power budget, DAP's lossy SETs) and for a subclass with rules of its own."""
-        pcm, o = config.pcm, chunk.outcome
+        pcm, o = config.pcm, self.outcome_of(chunk)
         own = type(self).service_times is Pcm.service_times and type(self).line_totals is Pcm.line_totals
         if (not own or pcm.write_power_budget > 0 or "write_ns" in chunk.extras
                 or "write_set_energy_pj" in chunk.extras
-                or o.ndim != 3 or o.dtype != np.uint32 or o.shape[2] != len(OUTCOME_FIELDS)):
+                or o.dtype != np.uint32):
             return super().price_writes(chunk, config, totals=totals)  # a subclass's own rules are its own
         from archsim import _pcm_kernels
 
@@ -126,13 +126,13 @@ class Pcm(MemoryTechnology):
         return config.pcm.read_latency_ns
 
     def refreshes(self, chunk: ChunkOutcome) -> np.ndarray:
-        return chunk.outcome[..., NREF]
+        return self.outcome_of(chunk)[..., NREF]
 
     def line_totals(self, chunk: ChunkOutcome, config: Any) -> dict[str, np.ndarray]:
         """SET and RESET flips of the writes and of their refreshes, per line, as counts
         (:meth:`energy_pj_per_count` prices them); the writes' SETs in pJ where the scheme gave each
         write's own SET energy (``extras["write_set_energy_pj"]``: DAP's lossy SETs)."""
-        s = chunk.outcome[..., [WS, WR, RS, RR]].sum(axis=0, dtype=np.uint64)  # (lines, 4)
+        s = self.outcome_of(chunk)[..., [WS, WR, RS, RR]].sum(axis=0, dtype=np.uint64)  # (lines, 4)
         set_energy = chunk.extras.get("write_set_energy_pj")
         return self._totals(s, None if set_energy is None else np.asarray(set_energy, np.float64).sum(axis=0))
 

@@ -82,7 +82,7 @@ class Racetrack(MemoryTechnology):
         (detects, removals, insertions) x their latencies; no refresh. ``read_ns``: reading one
         line whose items lie next to each other on a track, starting aligned: every position of the
         line's items detected, one shift step between consecutive positions (raw w-bit segments)."""
-        write = service_ns(chunk.outcome, config.racetrack)
+        write = service_ns(self.outcome_of(chunk), config.racetrack)
         return ServiceTimes(write, np.zeros_like(write), self.read_ns(config))
 
     def read_ns(self, config: Any) -> float:
@@ -91,7 +91,7 @@ class Racetrack(MemoryTechnology):
     def line_totals(self, chunk: ChunkOutcome, config: Any) -> dict[str, np.ndarray]:
         """Per line: ``flips`` (insertions + removals) and the count of each operation
         (:meth:`energy_pj_per_count` prices them)."""
-        s = chunk.outcome[..., [INS, REM, DET, SHIFT]].sum(axis=0, dtype=np.uint64)  # (lines, 4)
+        s = self.outcome_of(chunk)[..., [INS, REM, DET, SHIFT]].sum(axis=0, dtype=np.uint64)  # (lines, 4)
         return {"flips": s[:, 0] + s[:, 1], "insert": s[:, 0], "remove": s[:, 1], "detect": s[:, 2],
                 "shift": s[:, 3]}
 

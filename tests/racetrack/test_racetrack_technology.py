@@ -44,6 +44,24 @@ def test_config_round_trips_through_toml(tmp_path):
     assert load_config(p).racetrack == cfg.racetrack
 
 
+def test_a_technology_refuses_another_technologys_outcomes():
+    # a PCM chunk priced as racetrack (or the reverse, or a bare array) is one error naming both field lists
+    cfg = load_config(None, ["run.memory=racetrack"])
+    race, pcm = TECHNOLOGIES.get("racetrack"), TECHNOLOGIES.get("pcm")
+    x = np.zeros((2, 3, 16), np.float32)
+    rchunk = race.open_stream("dcw", lines=3, words=16, config=cfg).feed(x)
+    pchunk = pcm.open_stream("preset", lines=3, words=16, config=cfg).feed(x)
+    for tech, chunk, theirs in ((race, pchunk, "write_set"), (pcm, rchunk, "insert")):
+        for price in (lambda c: tech.service_times(c, cfg), lambda c: tech.line_totals(c, cfg),
+                      lambda c: tech.price_writes(c, cfg)):
+            with pytest.raises(ConfigError, match=rf"memory '{tech.name}' was given the outcome of fields "
+                                                  rf"{theirs}.*\(another technology's stream\?\)"):
+                price(chunk)
+    with pytest.raises(TypeError, match="memory 'pcm': a ChunkOutcome .*, not ndarray"):
+        pcm.service_times(pchunk.outcome, cfg)
+    assert race.service_times(rchunk, cfg).write_ns.shape == pcm.service_times(pchunk, cfg).write_ns.shape == (2, 3)
+
+
 def test_open_stream_and_service_times():
     cfg = load_config(None, ["run.memory=racetrack", "racetrack.segment_bits=16"])
     tech = TECHNOLOGIES.get("racetrack")
