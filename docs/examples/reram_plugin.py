@@ -181,7 +181,7 @@ class Reram(MemoryTechnology):
         return ReramStream(RERAM_SCHEMES.get(scheme)(), lines, words, config.reram)
 
     def service_times(self, chunk: ChunkOutcome, config) -> ServiceTimes:
-        o = chunk.outcome
+        o = self.outcome_of(chunk)  # (T, lines, 2), checked to be this technology's
         write = write_latency_ns(o[..., SETS], o[..., RESETS], config.reram)
         return ServiceTimes(write, np.zeros_like(write), self.read_ns(config))
 
@@ -189,7 +189,7 @@ class Reram(MemoryTechnology):
         return config.reram.read_latency_ns
 
     def line_totals(self, chunk: ChunkOutcome, config) -> dict[str, np.ndarray]:
-        s = chunk.outcome.sum(axis=0, dtype=np.uint64)
+        s = self.outcome_of(chunk).sum(axis=0, dtype=np.uint64)
         return {"flips": s[:, SETS] + s[:, RESETS], "set": s[:, SETS], "reset": s[:, RESETS]}  # counts
 
     def energy_pj_per_count(self, config) -> dict[str, float]:
