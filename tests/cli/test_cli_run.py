@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from archsim.cli import main
+from archsim.config import load_config
 from archsim.results import SUMMARY_COLUMNS
 from test_run import write_tiny_trace
 
@@ -58,6 +59,9 @@ def test_overrides_and_options(trace, tmp_path, capsys):
     assert list(s.index) == ["appwom", "wom-set"] and (s["iterations"] == 10).all()
     cfg = (out / "config.toml").read_text()
     assert 'refresh_unit = "word"' in cfg and "set_energy_pj = 10.0" in cfg and 'initial_polarity = "10"' in cfg
+    # the trace carries its workload: the run did not read [run.workload], so its config.toml does not state one
+    assert "\n[run.workload]" not in cfg and cfg.startswith("# [run.workload] is not written: the run replays run.trace")
+    assert load_config(out / "config.toml").run.trace == str(trace.resolve())
     assert s.loc["wom-set", "energy_pj"] == pytest.approx(
         s.loc["wom-set", "set_flips"] * 10 + s.loc["wom-set", "reset_flips"] * 19.2)
 
