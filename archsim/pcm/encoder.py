@@ -79,9 +79,16 @@ class Encoder(ABC):
     #: before the writes fed could take a cell past 2**32 - 1 (:class:`~archsim.pcm.stream.EncoderStream`);
     #: None (the default for a new scheme, whose bound is not known): uint64 from the start.
     cell_flips_per_write: ClassVar[int | None] = None
+    #: Whether :meth:`encode` writes every field of every outcome row itself (the built-in kernels do), so
+    #: that the stream hands it the previous chunk's outcome array without clearing it first. False by
+    #: default: the array is zeroed and ``encode`` may add to it. A subclass that overrides ``encode`` without
+    #: stating it anew gets False.
+    fills_outcome: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "encode" in cls.__dict__ and "fills_outcome" not in cls.__dict__:
+            cls.fills_outcome = False
         if not (isinstance(cls.Params, type) and issubclass(cls.Params, SchemeParams)):
             raise TypeError(f"PCM scheme {cls.__name__}: its Params must be a frozen dataclass subclassing "
                             "archsim.pcm.SchemeParams")

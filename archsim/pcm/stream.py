@@ -243,7 +243,8 @@ class EncoderStream(TechnologyStream):
             self._wear = self._wear.copy()
             self._wear_lent = False
         outcome = self._chunk_buffer("outcome", (T, self.lines, 5), np.uint32)
-        outcome.fill(0)
+        if not self.encoder.fills_outcome:
+            outcome.fill(0)
         need_stored = want_stored or self.keep_stored
         stored = self._chunk_buffer("stored", w.shape, w.dtype) if need_stored else None
         self._fit_wear(T)

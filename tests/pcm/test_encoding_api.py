@@ -285,3 +285,40 @@ def test_a_pcm_section_built_by_hand_is_checked_and_results_of_other_costs_do_no
 def test_stream_sizes_and_offsets_are_integers_in_range(kw, error, message):
     with pytest.raises(error, match=message):
         open_stream("appwom", **{"lines": 2, "words": 16, **kw})
+
+
+@pytest.mark.parametrize("scheme", ["preset", "prereset", "dcw", "fnw", "wom-set", "appwom"])
+@pytest.mark.parametrize("unit", ["line", "word"])
+def test_a_kernel_that_fills_the_outcome_needs_no_cleared_array(scheme, unit):
+    """The built-in kernels write every field of every outcome row (``Encoder.fills_outcome``), so the stream
+    hands them the last chunk's array as it is: an array of garbage gives the counts of a zeroed one."""
+    enc = make_encoder(scheme, refresh_unit=unit)
+    assert enc.fills_outcome
+    words = training_words(T=9).view(np.uint32)
+    outs = []
+    for fill in (0, 0xDEADBEEF):
+        state = enc.new_state(6, 16)
+        wear = np.zeros((6, 16, enc.cells_per_word), np.uint64)
+        outcome = np.full((9, 6, 5), fill, np.uint32)
+        enc.encode(state, np.ascontiguousarray(words), outcome, wear, None)
+        outs.append(outcome)
+    assert np.array_equal(outs[0], outs[1])
+
+
+def test_an_encode_of_its_own_clears_the_outcome_unless_it_says_it_fills_it():
+    from archsim.pcm.schemes.raw import Preset
+
+    class Adds(Preset):
+        def encode(self, state, writes, outcome, wear, stored):
+            super().encode(state, writes, outcome, wear, stored)
+            outcome[..., 0] += 1
+
+    class Fills(Adds):
+        fills_outcome = True
+
+    assert Preset.fills_outcome and not Adds.fills_outcome and Fills.fills_outcome
+    assert not make_encoder("dap").fills_outcome
+    words = training_words(T=4).view(np.uint32)
+    a, b = EncoderStream(Adds(), 6, 16), EncoderStream(make_encoder("preset"), 6, 16)
+    for t in range(0, 4, 2):
+        assert np.array_equal(a.feed(words[t:t + 2]).outcome[..., 0], b.feed(words[t:t + 2]).outcome[..., 0] + 1)

@@ -88,6 +88,8 @@ class FlipNWrite(Encoder):
     def flush_wear(self, state: FnwState, wear: np.ndarray, lines=None) -> None:
         state.pending.drain(wear, lines)
 
+    fills_outcome = True  # fnw_chunk writes every outcome row
+
     def encode(self, state, writes, outcome, wear, stored) -> None:
         lay = state.layout
         want = stored is not None

@@ -84,6 +84,8 @@ class _RawEncoder(Encoder):
     def flush_wear(self, state: RawState, wear: np.ndarray, lines=None) -> None:
         state.pending.drain(wear, lines)
 
+    fills_outcome = True  # raw_chunk writes every outcome row
+
     def encode(self, state, writes, outcome, wear, stored) -> None:
         lay = state.layout
         K.raw_chunk(lay.to_lanes(writes), state.cells, _flat_wear(wear), outcome, self._cellmap,

@@ -82,6 +82,8 @@ class _WomEncoder(Encoder):
     def flush_wear(self, state: WomState, wear: np.ndarray, lines=None) -> None:
         state.pending.drain(wear, lines)
 
+    fills_outcome = True  # wom_chunk writes every outcome row
+
     def encode(self, state, writes, outcome, wear, stored) -> None:
         lay = state.layout
         want = stored is not None
