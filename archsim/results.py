@@ -408,12 +408,12 @@ def format_summary(summary: pd.DataFrame, *, observed: Mapping[str, Sequence[str
     if not isinstance(summary, pd.DataFrame) or summary.empty or "scheme" not in summary.columns:
         got = type(summary).__name__ if not isinstance(summary, pd.DataFrame) else "a table without scheme rows"
         raise TypeError(f"format_summary needs a run's summary table (run_experiment(...).summary), not {got}")
-    if summary["scheme"].duplicated().any():
+    repeated = summary["scheme"][summary["scheme"].duplicated()]
+    if not repeated.empty:
         hint = (" (a sweep's combined table: format one point's rows, e.g. table[table.point == "
                 f"{summary['point'].iloc[0]!r}]; ratios(table) gives AppWOM's ratios at every point)"
                 if "point" in summary.columns else "")
-        raise ValueError(f"format_summary formats one run: scheme {summary['scheme'][summary['scheme'].duplicated()].iloc[0]!r} "
-                         f"has more than one row{hint}")
+        raise ValueError(f"format_summary formats one run: scheme {repeated.iloc[0]!r} has more than one row{hint}")
     main = [c for c in _MAIN_COLUMNS if c in summary.columns and summary[c].notna().any()]
     specs = [(c, *_MAIN_COLUMNS[c]) for c in main]
     blocks = [_text_table(summary, specs, width)]

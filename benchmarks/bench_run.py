@@ -72,7 +72,8 @@ def child_run(iterations: int, chunk: int, timing: str = "") -> dict:
     skip = min(2, len(clock.marks) - 2)       # steady state: from the end of the 2nd chunk
     (i0, t_a, c_a), (i1, t_b, c_b) = clock.marks[skip], clock.marks[-1]
     s = out.summary.set_index("scheme")
-    return {"iterations": iterations, "seconds": total, "cpu_seconds": cpu_total, "steady_it_s": (i1 - i0) / (t_b - t_a),
+    return {"iterations": iterations, "seconds": total, "cpu_seconds": cpu_total,
+            "steady_it_s": (i1 - i0) / (t_b - t_a),
             "steady_cpu_s_per_it": (c_b - c_a) / (i1 - i0),
             "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "energy_ratio_wom": float(s.loc["appwom", "energy_pj"] / s.loc["wom-set", "energy_pj"])}
@@ -207,8 +208,9 @@ def steady_timing(args) -> None:
     print(f"archsim run --workload synthetic-lenet --schemes {','.join(SCHEMES)} --timing, "
           f"timing.access_pattern = {args.steady_timing}; steady state by the difference of runs of {n1} and {n2} "
           f"iterations (best of {args.repeat} rounds, interleaved), and by chunk from the 2nd chunk\n")
+    lengths = f"({n1} / {n2})"
     print(f"{'tree':<12} {'wall s/it':>10} {'CPU s/it':>9} {'47K it, min':>12} {'vs baseline':>12} "
-          f"{'by chunk s/it (' + str(n1) + ' / ' + str(n2) + ')':>26} {'max RSS MB (' + str(n1) + ' / ' + str(n2) + ')':>24}")
+          f"{'by chunk s/it ' + lengths:>26} {'max RSS MB ' + lengths:>24}")
     base = None
     for label, tree in trees:
         r1, r2 = rows[label, n1], rows[label, n2]
