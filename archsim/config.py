@@ -376,15 +376,8 @@ class Config:
         return out
 
     def to_toml(self) -> str:
-        """The resolved configuration as TOML, loadable by :func:`load_config`. With ``run.trace`` the
-        ``[run.workload]`` table is left out (a comment says so): the run replays the trace, which carries its own
-        workload, so the workload's name and knobs were not read and would only mislead."""
-        data = self.to_dict()
-        if not self.run.trace:
-            return dump_toml(data)
-        data["run"] = {k: v for k, v in data["run"].items() if k != "workload"}
-        return ("# [run.workload] is not written: the run replays run.trace, whose metadata names its workload\n"
-                + dump_toml(data))
+        """The resolved configuration as TOML, loadable by :func:`load_config`."""
+        return dump_toml(self.to_dict())
 
 
 # --------------------------------------------------------------------------- building

@@ -158,6 +158,17 @@ def _ratio(a: Any, b: Any) -> float:
 # --------------------------------------------------------------------------- files
 
 
+def _run_toml(config) -> str:
+    """A run's ``config.toml``: the resolved configuration, and for a run of a trace a comment on
+    ``[run.workload]``, which the run did not read (the trace carries its own workload). The table stays, so
+    that the file loads back to the same configuration (identity, resumption)."""
+    text = config.to_toml()
+    if config.run.trace:
+        text = text.replace("\n[run.workload]\n", "\n# not read by this run, which replayed run.trace (the trace's "
+                            "own workload)\n[run.workload]\n", 1)
+    return text
+
+
 def write_run(output, folder: OutputFolder, *, figures: bool = True) -> list[Path]:
     """Write a :class:`archsim.run.RunOutput` into ``folder``: tables, figures, ``config.toml``,
     ``run.json`` (the machine-dependent facts: wall-clock seconds, versions), then the manifest."""
@@ -172,7 +183,7 @@ def write_run(output, folder: OutputFolder, *, figures: bool = True) -> list[Pat
     for rep in output.reports:
         for name, table in rep.tables.items():
             written += folder.table(table, name)
-    written.append(folder.text("config.toml", output.config.to_toml()))
+    written.append(folder.text("config.toml", _run_toml(output.config)))
     info = {
         "archsim_version": archsim.__version__,
         "source": output.source_label,

@@ -59,11 +59,24 @@ def test_overrides_and_options(trace, tmp_path, capsys):
     assert list(s.index) == ["appwom", "wom-set"] and (s["iterations"] == 10).all()
     cfg = (out / "config.toml").read_text()
     assert 'refresh_unit = "word"' in cfg and "set_energy_pj = 10.0" in cfg and 'initial_polarity = "10"' in cfg
-    # the trace carries its workload: the run did not read [run.workload], so its config.toml does not state one
-    assert "\n[run.workload]" not in cfg and cfg.startswith("# [run.workload] is not written: the run replays run.trace")
-    assert load_config(out / "config.toml").run.trace == str(trace.resolve())
     assert s.loc["wom-set", "energy_pj"] == pytest.approx(
         s.loc["wom-set", "set_flips"] * 10 + s.loc["wom-set", "reset_flips"] * 19.2)
+
+
+def test_config_toml_of_a_trace_run_says_the_workload_was_not_read_and_loads_back(trace, tmp_path, capsys):
+    out = tmp_path / "t"
+    assert main(["run", "--trace", str(trace), "--schemes", "preset", "--iterations", "3",
+                 "--set", "run.workload.name=mlp-digits", "--set", "run.workload.lr=0.5",
+                 "--out", str(out), "--no-progress", "--no-figures"]) == 0
+    cfg = (out / "config.toml").read_text()
+    assert "\n# not read by this run, which replayed run.trace (the trace's own workload)\n[run.workload]\n" in cfg
+    again = load_config(out / "config.toml")   # the same configuration, workload and all (identities, resumption)
+    assert again.run.trace == str(trace.resolve())
+    assert (again.run.workload.name, again.run.workload.params.lr) == ("mlp-digits", 0.5)
+    assert main(["run", "--config", str(out / "config.toml"), "--out", str(tmp_path / "t2"), "--no-progress",
+                 "--no-figures"]) == 0
+    assert (tmp_path / "t2" / "config.toml").read_bytes() == (out / "config.toml").read_bytes()
+    assert (tmp_path / "t2" / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
 
 
 def test_synthetic_workload_streams_without_a_file(tmp_path, capsys, monkeypatch):
