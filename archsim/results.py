@@ -105,26 +105,39 @@ def ratios(summary: pd.DataFrame, scheme: str = "appwom",
     latency and bit flips (scheme / baseline), and the paper's percentages
     (energy and latency reduction, lifetime improvement).
 
-    A sweep's combined table (:func:`archsim.sweep.load_results`: one row per point x scheme) gives the
-    ratios of every point, each row led by the point and its swept keys (the columns before ``scheme``)."""
+    A sweep's combined table (:func:`archsim.sweep.load_results`: a ``point`` column, one row per point x
+    scheme) gives the ratios of every point, each row led by the point and its swept keys (the columns
+    before ``scheme``)."""
     if not isinstance(summary, pd.DataFrame) or "scheme" not in summary.columns:
         got = type(summary).__name__ if not isinstance(summary, pd.DataFrame) else "a table without a scheme column"
         raise TypeError(f"ratios needs a summary table with a scheme column, not {got}")
-    repeated = summary["scheme"][summary["scheme"].duplicated()]
-    if not repeated.empty:
-        if "point" not in summary.columns:
+    if "point" not in summary.columns:
+        repeated = summary["scheme"][summary["scheme"].duplicated()]
+        if not repeated.empty:
             raise ValueError(f"ratios: the table holds more than one row of scheme {repeated.iloc[0]!r} and no "
                              "'point' column to tell them apart (one run's summary, or a sweep's load_results)")
-        cols = list(summary.columns)
-        keys = cols[:cols.index("scheme")] if cols.index("point") < cols.index("scheme") else ["point"]
-        parts = []
-        for _, rows in summary.groupby("point", sort=False):
-            r = ratios(rows, scheme, against)
-            if not r.empty:
-                for k in reversed(keys):
-                    r.insert(0, k, [rows[k].iloc[0]] * len(r))
-                parts.append(r)
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        return _ratios_of_run(summary, scheme, against)
+    if summary["point"].isna().any():
+        raise ValueError("ratios: rows without a point (a sweep's table has one on every row)")
+    repeated = summary[summary.duplicated(["point", "scheme"])]
+    if not repeated.empty:
+        raise ValueError(f"ratios: point {repeated['point'].iloc[0]!r} holds more than one row of scheme "
+                         f"{repeated['scheme'].iloc[0]!r} (the summary table of load_results has one per point "
+                         "and scheme; not the flips table, nor two sweeps' tables concatenated)")
+    cols = list(summary.columns)
+    keys = cols[:cols.index("scheme")] if cols.index("point") < cols.index("scheme") else ["point"]
+    parts = []
+    for _, rows in summary.groupby("point", sort=False):
+        r = _ratios_of_run(rows, scheme, against)
+        if not r.empty:
+            for k in reversed(keys):
+                r.insert(0, k, [rows[k].iloc[0]] * len(r))
+            parts.append(r)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _ratios_of_run(summary: pd.DataFrame, scheme: str, against: Sequence[str]) -> pd.DataFrame:
+    """:func:`ratios` of one run's rows (one per scheme)."""
     s = summary.set_index("scheme")
     if scheme not in s.index:
         return pd.DataFrame()

@@ -288,3 +288,9 @@ def test_a_sweeps_table_gives_ratios_per_point_and_format_summary_says_to_pick_o
     assert "appwom" in format_summary(table[table["point"] == "p64"])
     with pytest.raises(ValueError, match="more than one row of scheme 'preset' and no 'point' column"):
         ratios(pd.concat([runs[16], runs[64]]))
+    one = ratios(table[table["point"] == "p16"])   # a sweep of one point keeps its point columns
+    assert list(one.columns[:2]) == ["point", "layout.line_bytes"] and list(one["point"]) == ["p16"]
+    with pytest.raises(ValueError, match="point 'p16' holds more than one row of scheme 'preset'"):
+        ratios(pd.concat([table, table]))   # two sweeps' tables, or the flips table: not a recursion
+    with pytest.raises(ValueError, match="rows without a point"):
+        ratios(table.assign(point=[None] + list(table["point"][1:])))
