@@ -81,14 +81,16 @@ class Encoder(ABC):
     cell_flips_per_write: ClassVar[int | None] = None
     #: Whether :meth:`encode` writes every field of every outcome row itself (the built-in kernels do), so
     #: that the stream hands it the previous chunk's outcome array without clearing it first. False by
-    #: default: the array is zeroed and ``encode`` may add to it. A subclass that overrides ``encode`` without
-    #: stating it anew gets False.
+    #: default: the array is zeroed and ``encode`` may add to it. It holds for the ``encode`` of the class that
+    #: states it: a subclass whose ``encode`` comes from a class that does not state it (its own, a mixin's)
+    #: gets False unless it states it itself.
     fills_outcome: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "encode" in cls.__dict__ and "fills_outcome" not in cls.__dict__:
-            cls.fills_outcome = False
+        if "fills_outcome" not in cls.__dict__:
+            owner = next(k for k in cls.__mro__ if "encode" in k.__dict__)
+            cls.fills_outcome = bool(owner.__dict__.get("fills_outcome", False))
         if not (isinstance(cls.Params, type) and issubclass(cls.Params, SchemeParams)):
             raise TypeError(f"PCM scheme {cls.__name__}: its Params must be a frozen dataclass subclassing "
                             "archsim.pcm.SchemeParams")
