@@ -337,10 +337,12 @@ class MemoryTechnology(ABC):
             raise TypeError(f"memory {self.name!r}: a ChunkOutcome (what a stream's feed returns), "
                             f"not {type(chunk).__name__}")
         o, fields = chunk.outcome, tuple(self.outcome_fields)
-        if (chunk.fields and tuple(chunk.fields) != fields) or np.ndim(o) != 3 or np.shape(o)[2] != len(fields):
-            got = ", ".join(chunk.fields) if chunk.fields else f"shape {np.shape(o)}"
-            raise ConfigError(f"memory {self.name!r} was given the outcome of fields {got} (another technology's "
-                              f"stream?); its outcomes are (T, lines, {len(fields)}) counters: {', '.join(fields)}")
+        if chunk.fields and tuple(chunk.fields) != fields:
+            raise ConfigError(f"memory {self.name!r} was given the outcome of fields {', '.join(chunk.fields)} "
+                              f"(another technology's stream?); its fields: {', '.join(fields)}")
+        if np.ndim(o) != 3 or np.shape(o)[2] != len(fields):
+            raise ConfigError(f"memory {self.name!r} was given outcomes of shape {np.shape(o)}; its outcomes are "
+                              f"(T, lines, {len(fields)}) counters: {', '.join(fields)}")
         return o
 
     # -- optional, with defaults ------------------------------------------------------------

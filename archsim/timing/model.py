@@ -377,17 +377,12 @@ class TimingModel:
             raise RuntimeError("feed() after finish()")
         if not isinstance(chunk, ChunkOutcome):
             chunk = ChunkOutcome(np.asarray(chunk), None, {}, self.technology.outcome_fields)
-        outcome = chunk.outcome
-        fields = tuple(self.technology.outcome_fields)
-        if outcome.ndim != 3 or outcome.shape[1] != self.param_lines or outcome.shape[2] != len(fields):
+        outcome = self.technology.outcome_of(chunk)  # the technology's fields
+        if outcome.shape[1] != self.param_lines:
             raise ConfigError(f"timing model of {self.layout.lines} lines fed an outcome of shape {outcome.shape} "
-                              f"(T, {self.param_lines}, {len(fields)} fields: {', '.join(fields)})")
+                              f"(T, {self.param_lines}, fields)")
         if outcome.dtype != np.uint32:
             raise ConfigError(f"timing model fed an outcome of {outcome.dtype}; a stream's outcome counts are uint32")
-        if chunk.fields and tuple(chunk.fields) != fields:
-            raise ConfigError(f"timing model of {self.technology.name} fed the outcome of fields "
-                              f"{', '.join(chunk.fields)} (another technology's stream?); its fields: "
-                              f"{', '.join(fields)}")
         T = outcome.shape[0]
         priced = self.technology.price_writes(chunk, self.config, totals=self.has_costs)
         write_ps, refresh_ps = priced.write_ps, priced.refresh_ps

@@ -75,6 +75,7 @@ class SystemSpec:
         if self.page is None:
             self.page = PagePolicy()
         self.hit_ps, self.miss_ps = self.page.latencies_ps(self.read_ps)
+        self._reads = (np.zeros(0, np.int64), np.zeros(0, np.int64))  # _read_times
         self.bank_wear = np.zeros(self.org.total_banks, np.float64)
         """Cell flips per bank so far (the functional replay of the chunks fed; the policies' view)."""
         self.groups = np.ascontiguousarray(self.groups, dtype=np.int64)
@@ -98,6 +99,14 @@ class SystemSpec:
     def lines(self) -> int:
         return int(self.line_bank.shape[0])
 
+    def _read_times(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(service, refresh) ps of ``n`` reads: the read latency, no refresh; views of one pair of arrays over
+        every line, shared by the read phases (the engines only read them)."""
+        if self._reads[0].shape[0] < n:
+            m = max(n, self.lines)
+            self._reads = (np.full(m, self.read_ps, dtype=np.int64), np.zeros(m, np.int64))
+        return self._reads[0][:n], self._reads[1][:n]
+
     def split(self, phase: Phase) -> list:
         """Per-channel parts of a phase (cached on the phase)."""
         if not phase.parts:
@@ -112,9 +121,7 @@ class SystemSpec:
                     # a run of consecutive lines is taken from the iteration's service times as a view
                     consecutive = lines.size == 1 or bool(np.all(np.diff(lines) == 1))
                     take = slice(int(lines[0]), int(lines[-1]) + 1) if consecutive else lines
-                    reads = None
-                    if phase.kind == READ:  # a read's service is the read latency, and it triggers no refresh
-                        reads = (np.full(lines.size, self.read_ps, dtype=np.int64), np.zeros(lines.size, np.int64))
+                    reads = self._read_times(lines.size) if phase.kind == READ else None
                     phase.parts.append((c, take, lines, banks, kinds, reads))
         return phase.parts
 

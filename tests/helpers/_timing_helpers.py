@@ -56,10 +56,11 @@ def build(engine: str, t: TimingConfig, lines: int, *, read_ns: float = 50.0, gr
     return env, ENGINES[engine](env, spec, stats), stats
 
 
-def drive(env, system, bursts, lines: int):
+def drive(env, system, bursts, lines: int, *, scribble: bool = False):
     """Run ``bursts``: (gap_ns, kind, [(line, write_ns, refresh_ns), ...], wait) issued one
     after the other (each after the previous one's wait condition and its own gap).
-    Returns the submit and wait-condition times (ns) of every burst."""
+    Returns the submit and wait-condition times (ns) of every burst. ``scribble``: overwrite each
+    burst's service-time arrays with garbage once its event has fired (``MemorySystem.submit`` allows it)."""
     times = []
 
     def front():
@@ -78,6 +79,9 @@ def drive(env, system, bursts, lines: int):
             t0 = env.now
             after = yield system.submit(Phase("b", kind, np.array(ls, np.int64), 0, wait), w, r, after)
             times.append((t0 / NS, env.now / NS))
+            if scribble:
+                w[:] = 987_654_321
+                r[:] = 123_456_789
 
     proc = env.process(front())
     env.run(until=proc)

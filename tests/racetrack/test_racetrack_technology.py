@@ -59,6 +59,11 @@ def test_a_technology_refuses_another_technologys_outcomes():
                 price(chunk)
     with pytest.raises(TypeError, match="memory 'pcm': a ChunkOutcome .*, not ndarray"):
         pcm.service_times(pchunk.outcome, cfg)
+    from archsim.contracts import ChunkOutcome
+    cut = ChunkOutcome(pchunk.outcome[..., :4], None, {}, ())   # unnamed, one counter short
+    with pytest.raises(ConfigError, match=r"memory 'pcm' was given outcomes of shape \(2, 3, 4\); its outcomes are "
+                                          r"\(T, lines, 5\) counters: write_set"):
+        pcm.line_totals(cut, cfg)
     assert race.service_times(rchunk, cfg).write_ns.shape == pcm.service_times(pchunk, cfg).write_ns.shape == (2, 3)
 
 
