@@ -162,7 +162,8 @@ def check_memory(config, technology, scheme: str, lines: int, inter_lines: int, 
         raise ConfigError(
             f"the timing model needs about {need / gib:.1f} GiB for scheme {scheme} ({lines:,} lines, of which "
             f"{inter_lines:,} of intermediate data at {per_line:,} B each{chunk_note}){others}, and "
-            f"{have / gib:.1f} GiB are available: use --set timing.access_pattern=minimal (weights only), a "
+            f"{have / gib:.1f} GiB are available (the models may take 90% of it, {0.9 * have / gib:.1f} GiB): use "
+            "--set timing.access_pattern=minimal (weights only), a "
             "smaller batch (run.workload.batch_size), fewer schemes at once"
             + (", smaller chunks (run.chunk_iterations)" if chunk_note else "")
             + ", or a machine with more memory")

@@ -35,6 +35,9 @@ def test_too_little_memory_is_one_error_before_the_run():
     cfg, tech = _pcm()
     with pytest.raises(ConfigError, match=r"needs about .* GiB for scheme preset .* timing.access_pattern=minimal"):
         check_memory(cfg, tech, "preset", 10_000_000, 9_000_000, 16, 1_000_000, available=1 << 30)
+    need = check_memory(cfg, tech, "preset", 1000, 0, 16, 1000, available=1 << 50)
+    with pytest.raises(ConfigError, match=r"1\.0 GiB are available \(the models may take 90% of it, 0\.9 GiB\)"):
+        check_memory(cfg, tech, "preset", 1000, 0, 16, 1000, available=1 << 30, reserved=(1 << 30) - need)
     assert check_memory(cfg, tech, "preset", 1000, 0, 16, 1000, available=1 << 30) == 1000 * BYTES_PER_LINE
 
 
