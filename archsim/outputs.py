@@ -11,7 +11,9 @@ The rules (also in ``docs/user-guide.md``, "Output folders"):
 - A command writes into a folder that does not exist, an empty folder, or a folder of the same command:
   resumable commands (``accuracy``, ``timing sweep-gap``, ``sweep``, and ``run`` split into line ranges or
   schemes: ``--shards``, ``--workers``, ``--scheduler``) pick up their saved state there (an
-  interrupted run finishes, a finished one is extended or rewritten); the others start over in an
+  interrupted run finishes, a finished one is extended or rewritten; the earlier results are removed first,
+  the saved state kept, so that no table or figure of the earlier run stays listed as the new run's), and
+  refuse a complete folder that holds no saved state (a run that was not split); the others start over in an
   interrupted folder and refuse a *complete* one. ``--overwrite`` starts over in any archsim folder (it first
   removes the files and saved state its manifest names). A folder of another command is refused, and so is
   a non-empty folder that holds no manifest (archsim never deletes files it did not write).
@@ -143,9 +145,11 @@ class OutputFolder:
             elif not same:
                 raise ArchsimError(f"{p}: holds {what} of `archsim {manifest.get('command')}`; choose a new folder "
                                    "or pass --overwrite")
-            elif resumable:  # resume (or extend): keep the files and the saved state
-                self.files = [f for f in manifest["files"] if (p / f).exists()]
+            elif resumable and not (manifest.get("complete") and not manifest.get("state")):
+                # resume (or extend) from the saved state; the earlier results go (the run writes its own at the
+                # end: a table or figure it does not write must not stay listed as its)
                 self.state = list(dict.fromkeys([*manifest.get("state", []), *self.state]))
+                self._remove([f for f in manifest["files"] if f not in self.state])
             elif manifest.get("complete"):
                 raise ArchsimError(f"{p}: holds the complete results of `archsim {self.command}`; choose a new "
                                    "folder or pass --overwrite")
@@ -158,15 +162,19 @@ class OutputFolder:
         self._write_manifest(complete=False)
 
     def _clear(self, manifest: dict[str, Any]) -> None:
-        for name in [*manifest.get("files", []), *manifest.get("state", [])]:
+        self._remove([*manifest.get("files", []), *manifest.get("state", [])])
+        (self.path / MANIFEST).unlink(missing_ok=True)
+
+    def _remove(self, names: list[str]) -> None:
+        """Remove these files or folders of the manifest (never anything outside the folder)."""
+        for name in names:
             target = (self.path / name).resolve()
-            if self.path.resolve() not in target.parents:  # never outside the folder
+            if self.path.resolve() not in target.parents:
                 continue
             if target.is_dir():
                 shutil.rmtree(target, ignore_errors=True)
             else:
                 target.unlink(missing_ok=True)
-        (self.path / MANIFEST).unlink(missing_ok=True)
 
     # -- writing ----------------------------------------------------------------------------------
     def _add(self, path: Path) -> Path:

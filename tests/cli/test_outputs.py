@@ -83,3 +83,26 @@ def test_resumable_commands_reuse_their_folder(tmp_path):
     assert (out / "accuracy.csv").read_bytes() == first
     assert main([*args, "--overwrite"]) == 0 and (out / "accuracy.csv").read_bytes() == first
     assert main([*RUN, "--out", str(out)]) == 2  # a folder of another command
+
+
+def test_a_split_run_resumed_in_a_folder_keeps_no_table_of_the_earlier_run(tmp_path, capsys):
+    # a split run's folder, rerun with one scheme: the earlier run's ratios and figures are gone with it (they
+    # would be listed as the new run's); the saved parts stay
+    out = tmp_path / "s"
+    split = ["run", "--workload", "mlp-digits", "--iterations", "3", "--no-progress", "--shards", "2", "--out", str(out)]
+    assert main([*split, "--schemes", "preset,appwom"]) == 0
+    assert {"ratios.csv", "energy.png"} <= set(json.loads((out / MANIFEST).read_text())["files"])
+    assert main([*split, "--schemes", "preset", "--no-figures"]) == 0
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["complete"] and "summary.csv" in manifest["files"] and manifest["state"]
+    for stale in ("ratios.csv", "ratios.parquet", "energy.png", "energy.pdf"):
+        assert stale not in manifest["files"] and not (out / stale).exists()
+    assert list(pd.read_csv(out / "summary.csv")["scheme"]) == ["preset"]
+    # a complete folder without saved state (an unsplit run's) is not taken over by a split run
+    plain = tmp_path / "p"
+    assert main([*RUN, "--timing", "--out", str(plain)]) == 0
+    capsys.readouterr()
+    assert main([*RUN, "--shards", "2", "--out", str(plain)]) == 2
+    assert "holds the complete results of `archsim run`" in capsys.readouterr().err
+    assert main([*RUN, "--shards", "2", "--out", str(plain), "--overwrite"]) == 0
+    assert not (plain / "timing_banks.csv").exists()
