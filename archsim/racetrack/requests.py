@@ -26,7 +26,8 @@ from archsim.racetrack.schemes import RacetrackScheme, make_scheme
 from archsim.racetrack.stream import RacetrackResult
 
 _UINT = re.compile(r"[0-9]+\Z")
-_LOOKS_LIKE_REQUEST = re.compile(r"^(?:[wr]|[WRwr]\d.*)$")
+#: A first word that is a request written wrong, not a comment: w / r, W12, or W, / W; / W: (other separators).
+_LOOKS_LIKE_REQUEST = re.compile(r"^(?:[wr]|[WRwr][\d,;:].*)$")
 
 
 class RequestFileError(ArchsimError):
@@ -139,9 +140,10 @@ def parse_requests(path: str | Path, config) -> Requests:
         if not parts:
             continue
         if parts[0] not in ("W", "R"):
-            if _LOOKS_LIKE_REQUEST.match(parts[0]):  # w/r, or W12: a request written wrong, not a comment
+            if _LOOKS_LIKE_REQUEST.match(parts[0]):  # w / r, or W / R glued to a number or separator: not a comment
                 raise RequestFileError(f"{p}:{lineno}: {raw.strip()!r} looks like a request but is not one: a request "
-                                       "starts with the word W or R (upper case), then its numbers")
+                                       "starts with the word W or R (upper case), then its numbers, separated by "
+                                       "spaces")
             continue
         kind = parts[0]
         if kind == "W" and len(parts) != 4:
@@ -170,6 +172,9 @@ def parse_requests(path: str | Path, config) -> Requests:
         indexes.append(index)
         values.append(value if kind == "W" else 0)
         lines.append(lineno)
+    if not ops:
+        raise RequestFileError(f"{p}: no requests (a request is a line 'W <track> <index> <value>' or "
+                               "'R <track> <index>'; every other line is a comment)")
     return Requests(np.array(ops, dtype=np.uint8), np.array(tracks, dtype=np.int64),
                     np.array(indexes, dtype=np.int64), np.array(values, dtype=np.uint64),
                     np.array(lines, dtype=np.int64), str(p))

@@ -166,12 +166,18 @@ def test_byte_order_mark_and_requests_written_wrong(tmp_path):
     p = tmp_path / "bom.txt"
     p.write_bytes("W 0 1 5\nR 0 1\n".encode("utf-8-sig"))
     assert len(parse_requests(p, cfg).op) == 2  # the first request is not lost to the BOM
-    for line in ("w 0 1 5", "r 0 1", "W0 1 5"):
+    for line in ("w 0 1 5", "r 0 1", "W0 1 5", "W,0,1,5", "R;0;1", "W, 0 1 5"):
         p.write_text(f"# header\n{line}\n")
         with pytest.raises(RequestFileError, match=r":2: .*looks like a request"):
             parse_requests(p, cfg)
     p.write_text("# a comment\nwrite-heavy section follows\nW 0 1 5\n")
     assert len(parse_requests(p, cfg).op) == 1  # a line of words is a comment, as the format says
+    p.write_text("Write 3 requests below, then 2 reads\nW 0 1 5\n")
+    assert len(parse_requests(p, cfg).op) == 1  # words and numbers mixed: still a comment
+    for text in ("", "# only comments\nop track index value\n"):
+        p.write_text(text)
+        with pytest.raises(RequestFileError, match=r"bom.txt: no requests \(a request is a line 'W <track>"):
+            parse_requests(p, cfg)
 
 
 def test_cli_several_schemes_one_row_each(tmp_path, capsys):
