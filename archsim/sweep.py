@@ -137,10 +137,15 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
         runner = SWEEP_EXPERIMENTS.get(experiment)
     except ArchsimError as exc:
         raise ConfigError(f"{source}: sweep.experiment: {exc}") from None
+    if "grid" not in sweep and "points" not in sweep:
+        raise ConfigError(f"{source}: [sweep] gives neither 'grid' nor 'points': nothing to sweep")
     grid = sweep.get("grid", {})
     explicit = sweep.get("points", [{}])
     if not isinstance(grid, Mapping):
         raise ConfigError(f"{source}: sweep.grid must be a table of key = [values]")
+    if "grid" in sweep and not grid:
+        raise ConfigError(f"{source}: sweep.grid is empty: give at least one key = [values] (or leave it out and "
+                          "give points)")
     for key, values in grid.items():
         if isinstance(values, Mapping):  # TOML read an unquoted dotted key as a table
             parts, inner = [str(key)], values
@@ -171,6 +176,7 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
     combos = [dict(zip(grid, vals)) for vals in itertools.product(*grid.values())] if grid else [{}]
     base_hash = digest(base.identity())
     points, seen = [], set()
+    same: dict[str, dict] = {}  # the resolved configuration of each point -> its overrides
     keys: list[str] = []
     for extra in explicit:
         for combo in combos:
@@ -192,6 +198,12 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
             if pid in seen:
                 raise ConfigError(f"{source}: the point {overrides} appears twice")
             seen.add(pid)
+            resolved = digest(cfg.identity())
+            if resolved in same:
+                raise ConfigError(f"{source}: the points {same[resolved]} and {overrides} are the same configuration "
+                                  "(values that are equal once read, such as 5 and 5.0): they would be the same "
+                                  "numbers under different labels")
+            same[resolved] = overrides
             points.append(SweepPoint(pid, overrides))
     return SweepSpec(base, points, keys, experiment, dict(base_data) if base_data is not None else None)
 

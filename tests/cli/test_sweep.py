@@ -65,6 +65,11 @@ points = [{"run.seed" = 1}, {"run.seed" = 2}]
     ('[sweep]\ngrid = {"run.iterations" = [3, 4]}\npoints = [{"run.iterations" = 5}]\n',
      "point {'run.iterations': 5} sets 'run.iterations' and sweep.grid sets 'run.iterations'"),
     ('base = "gone.toml"\n[sweep]\npoints = [{"run.seed" = 1}]\n', "bad.toml: base = 'gone.toml': "),
+    ('[sweep]\ngrid = {}\n', "sweep.grid is empty: give at least one key = [values]"),
+    ('[sweep]\nexperiment = "run"\n', "[sweep] gives neither 'grid' nor 'points': nothing to sweep"),
+    ('[sweep]\ngrid = {"pcm.set_energy_pj" = [5, 5.0]}\n',
+     "the points {'pcm.set_energy_pj': 5} and {'pcm.set_energy_pj': 5.0} are the same configuration"),
+    ('[sweep]\npoints = [{}, {"run.seed" = 0}]\n', "the points {} and {'run.seed': 0} are the same configuration"),
 ])
 def test_bad_sweep_files(tmp_path, body, message):
     with pytest.raises(ConfigError) as err:
