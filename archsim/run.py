@@ -273,7 +273,7 @@ def run_experiment(config: Config | System, *, observers: Sequence[RunObserver] 
     config = loop.config
     if source is not None:
         _check_source(config, source)
-    _note_other_technologies(config, loop.technology)
+    _note_unread(config, loop.technology, observers_given=bool(observers))
     observers = [*loop.system.observers, *observers]
     sharded = (shards is not None and shards > 1) or scheduler is not None or dask_workers is not None
     if sharded and observers:
@@ -545,23 +545,46 @@ class RunLoop:
             del stream, result
 
 
-def _note_other_technologies(config: Config, technology) -> None:
-    """A one-line note for each section of another memory technology set away from its defaults: this
-    run (``run.memory``) does not read it, and a value that changes nothing should not pass unnoticed."""
+def unread_settings(config: Config, technology=None) -> dict[str, str]:
+    """What ``archsim run`` with this configuration (its own observers only) does not read: key prefixes
+    (a section, or ``run.workload``) -> why. A sweep refuses to vary them (its points would be the same
+    numbers under different labels) and a run notes those set away from their defaults."""
     from archsim.contracts import TECHNOLOGIES
 
+    technology = TECHNOLOGIES.get(config.run.memory) if technology is None else technology
+    out = {}
     for name in TECHNOLOGIES.names():
         other = TECHNOLOGIES.get(name)
         if other is technology:
             continue
         for section in other.sections:
-            if section in technology.sections or section not in config.sections:
-                continue
-            sec = config.section(section)
-            if sec != type(sec)():
-                logging.getLogger("archsim.run").warning(
-                    "note: [%s] is set, but it configures the %s memory and this run's is %s (run.memory): "
-                    "not used", section, name, technology.name)
+            if section not in technology.sections and section in config.sections:
+                out[section] = f"it configures the {name} memory and this run's is {technology.name} (run.memory)"
+    if "timing" not in {o.name for o in config.run.observers}:
+        out["timing"] = "no run observer reads it (add --timing, or run.observers = [\"timing\"])"
+    if config.run.trace:
+        out["run.workload"] = "the run replays run.trace, which was recorded with a workload and knobs of its own"
+    return out
+
+
+def _label(prefix: str) -> str:
+    """How a setting of :func:`unread_settings` is named to the user: [section], or the key."""
+    return prefix if "." in prefix else f"[{prefix}]"
+
+
+def _note_unread(config: Config, technology, *, observers_given: bool) -> None:
+    """A one-line note for each setting this run does not read (:func:`unread_settings`) that is set away
+    from its default: a value that changes nothing should not pass unnoticed."""
+    defaults = Config()
+    for prefix, why in unread_settings(config, technology).items():
+        if prefix == "timing" and observers_given:
+            continue  # an observer object given to the run may read it
+        if prefix == "run.workload":
+            changed = config.run.workload != defaults.run.workload
+        else:
+            changed = config.section(prefix) != defaults.section(prefix)
+        if changed:
+            logging.getLogger("archsim.run").warning("note: %s is set, but %s: not used", _label(prefix), why)
 
 
 def usable_cpus() -> int:

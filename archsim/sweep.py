@@ -177,6 +177,7 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
     base_hash = digest(base.identity())
     points, seen = [], set()
     same: dict[str, dict] = {}  # the resolved configuration of each point -> its overrides
+    unread: list[dict[str, str]] = []  # per point, what archsim run does not read (the "run" experiment)
     keys: list[str] = []
     for extra in explicit:
         for combo in combos:
@@ -204,7 +205,18 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
                                   "(values that are equal once read, such as 5 and 5.0): they would be the same "
                                   "numbers under different labels")
             same[resolved] = overrides
+            if experiment == "run":
+                from archsim.run import unread_settings
+
+                unread.append(unread_settings(cfg))
             points.append(SweepPoint(pid, overrides))
+    for key in keys if unread else ():
+        k = current_key(key)
+        hits = [next((p for p in u if k == p or k.startswith(p + ".")), None) for u in unread]
+        if all(hits):
+            label = hits[0] if "." in hits[0] else f"[{hits[0]}]"
+            raise ConfigError(f"{source}: the sweep sets {key!r}, but no point reads {label}: "
+                              f"{unread[0][hits[0]]}; its points would be the same numbers under different labels")
     return SweepSpec(base, points, keys, experiment, dict(base_data) if base_data is not None else None)
 
 

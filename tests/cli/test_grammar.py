@@ -188,6 +188,20 @@ def test_a_section_of_another_memory_is_noted(tmp_path, caplog):
     notes = [r.getMessage() for r in caplog.records if "configures the racetrack memory" in r.getMessage()]
     assert notes == ["note: [racetrack] is set, but it configures the racetrack memory and this run's is pcm "
                      "(run.memory): not used"]
+    # [timing] without the timing observer, a workload's knobs under a trace: noted too, and silent when read
+    trace = next((tmp_path / "cache").rglob("*.trace"))
+    for extra, note in ((["--set", "timing.banks=4"], "note: [timing] is set, but no run observer reads it (add "
+                         "--timing, or run.observers = [\"timing\"]): not used"),
+                        (["--trace", str(trace), "--set", "run.workload.lr=0.5"], "note: run.workload is set, but the "
+                         "run replays run.trace, which was recorded with a workload and knobs of its own: not used"),
+                        (["--set", "timing.banks=4", "--timing"], None)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            assert main(["run", "--iterations", "2", "--schemes", "preset", "--no-figures", "--no-progress",
+                         "--out", str(tmp_path / "o"), "--overwrite", "--cache-dir", str(tmp_path / "cache"),
+                         *extra]) == 0
+        notes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("note:")]
+        assert notes == ([note] if note else []), extra
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")

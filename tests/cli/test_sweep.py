@@ -70,6 +70,10 @@ points = [{"run.seed" = 1}, {"run.seed" = 2}]
     ('[sweep]\ngrid = {"pcm.set_energy_pj" = [5, 5.0]}\n',
      "the points {'pcm.set_energy_pj': 5} and {'pcm.set_energy_pj': 5.0} are the same configuration"),
     ('[sweep]\npoints = [{}, {"run.seed" = 0}]\n', "the points {} and {'run.seed': 0} are the same configuration"),
+    ('[sweep]\ngrid = {"timing.banks" = [4, 8]}\n', "the sweep sets 'timing.banks', but no point reads [timing]: no "
+     "run observer reads it (add --timing, or run.observers = [\"timing\"]); its points would be the same numbers"),
+    ('[sweep]\ngrid = {"racetrack.tracks" = [4, 8]}\n', "no point reads [racetrack]: it configures the racetrack "
+     "memory and this run's is pcm (run.memory)"),
 ])
 def test_bad_sweep_files(tmp_path, body, message):
     with pytest.raises(ConfigError) as err:
@@ -166,6 +170,7 @@ def test_points_apply_to_the_base_as_written(tmp_path):
 [base.run]
 workload = "lenet-digits"
 iterations = 5
+observers = ["timing"]
 [base.run.knobs]
 lr = 0.1
 [sweep]
