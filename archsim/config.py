@@ -817,6 +817,15 @@ def positive(obj: Any, name: str, where: str) -> None:
     bounded(obj, name, where)
 
 
+def latency(obj: Any, name: str, where: str) -> None:
+    """A latency in ns: positive, bounded, and at least 1 ps, the resolution of the timing model's clock (a
+    shorter one would be served in 0 ps there, silently)."""
+    positive(obj, name, where)
+    value = getattr(obj, name)
+    if value < 1e-3:
+        raise ConfigError(f"{where}.{name} = {value!r} ns is below 1 ps, the resolution of the timing model's clock")
+
+
 def bounded(obj: Any, name: str, where: str, limit: float = MAX_MAGNITUDE) -> None:
     """A latency, energy, endurance, size or count must not exceed ``limit`` (see :data:`MAX_MAGNITUDE`;
     an integer that large would also overflow the kernels' 64-bit arithmetic)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
-from archsim.config import Section, non_negative, positive
+from archsim.config import Section, latency, non_negative, positive
 from archsim.errors import ConfigError
 from archsim.pcm.encoder import PCM_SCHEMES
 
@@ -43,7 +43,7 @@ class PcmConfig(Section):
 
     def validate(self, where: str) -> None:
         for name in ("read_latency_ns", "set_latency_ns", "reset_latency_ns"):
-            positive(self, name, where)
+            latency(self, name, where)
         for name in ("read_energy_pj_per_bit", "set_energy_pj", "reset_energy_pj"):
             non_negative(self, name, where)
         positive(self, "endurance", where)

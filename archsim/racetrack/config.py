@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from archsim.config import Section, non_negative, positive
+from archsim.config import Section, latency, non_negative
 from archsim.errors import ConfigError
 
 SEGMENT_BITS = (8, 16, 32, 64)
@@ -99,7 +99,7 @@ class RacetrackConfig(Section):
                 raise ConfigError(f"{where}.{name} must be one of {', '.join(map(repr, choices))}, "
                                   f"not {value!r}")
         for kind in ("read", "shift", "remove", "insert"):
-            positive(self, f"{kind}_latency_ns", where)
+            latency(self, f"{kind}_latency_ns", where)
             non_negative(self, f"{kind}_energy_pj", where)
         if self.tracks * self.data_per_track > MAX_ITEMS:
             raise ConfigError(f"{where}: tracks x data_per_track = {self.tracks * self.data_per_track:,} items; at "
