@@ -237,7 +237,8 @@ def test_changing_a_choice_keeps_the_parameters_the_new_one_takes(caplog):
     assert any("scheduling policy 'fcfs' takes no write_high_watermark" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("key", ["pcm.set_latency_ns", "pcm.read_latency_ns", "racetrack.shift_latency_ns"])
+@pytest.mark.parametrize("key", ["pcm.set_latency_ns", "pcm.read_latency_ns", "racetrack.shift_latency_ns",
+                                 "dap.lossy_set_latency_ns"])
 def test_a_latency_below_the_timing_clocks_picosecond_is_refused(key):
     with pytest.raises(ConfigError, match=rf"{key} = 0.0004 ns is below 1 ps, the resolution of the timing model"):
         load_config(None, [f"{key}=0.0004"])

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from archsim.config import Section, check_seed, non_negative, positive
+from archsim.config import Section, check_seed, latency, non_negative, positive
 from archsim.errors import ConfigError
 from archsim.pcm.encoder import SchemeParams
 
@@ -59,8 +59,9 @@ class DapConfig(SchemeParams, Section):
     def validate(self, where: str, owner=None) -> None:
         if self.decay_law not in DECAY_LAWS:
             raise ConfigError(f"{where}.decay_law must be one of {', '.join(DECAY_LAWS)}, not {self.decay_law!r}")
-        for name in ("weibull_scale_s", "weibull_shape", "lossy_set_latency_ns"):
+        for name in ("weibull_scale_s", "weibull_shape"):
             positive(self, name, where)
+        latency(self, "lossy_set_latency_ns", where)
         for name in ("retention_s", "lossy_set_energy_pj"):
             non_negative(self, name, where)
         if self.decay_law == "deadline" and not self.retention_s > 0:
