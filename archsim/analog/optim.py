@@ -49,8 +49,10 @@ class Optimiser:
         self.state: dict[str, tuple[np.ndarray, ...]] = {}
 
     def delta(self, name: str, g: np.ndarray) -> np.ndarray:
-        """The desired change of tensor ``name`` for gradient ``g`` (``-lr * step``)."""
-        return -np.float32(self.params.lr) * self.step(name, g)
+        """The desired change of tensor ``name`` for gradient ``g`` (``-lr * step``). An overflow gives a
+        non-finite change, which the array refuses with one error naming it (no numpy warning first)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return -np.float32(self.params.lr) * self.step(name, g)
 
     def step(self, name: str, g: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -138,3 +138,15 @@ def test_a_non_finite_weight_change_is_one_error(bad):
     with pytest.raises(ArchsimError, match="analog array t: a weight change holds a non-finite value"):
         arr.update(dw)
     assert arr.counters.updates == 0
+
+
+def test_an_overflowing_learning_rate_is_one_error_without_a_numpy_warning():
+    import warnings
+
+    from archsim.analog.optim import OPTIMISERS
+
+    opt = OPTIMISERS.get("sgd")(OPTIMISERS.get("sgd").Params(lr=1e30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # a RuntimeWarning (overflow) would fail here
+        dw = opt.delta("t", np.full((2, 2), 1e30, np.float32))
+    assert not np.isfinite(dw).all()   # the array then refuses it (test above)
