@@ -472,6 +472,7 @@ def _write_requests(f, source, layout, n: int, period: int, first_cycle: int, ch
         block = block[: n - t]
         if not block.shape[0]:
             break
+        source.meta.check_finite(block, t, "export")  # an exported trace would be refused where it is read
         lines = layout.to_lines(block)
         T = lines.shape[0]
         new_hex = lines.astype("<u4").tobytes().hex()

@@ -198,4 +198,14 @@ def test_an_export_refuses_a_negative_first_cycle_and_a_folder_and_leaves_nothin
 
     with pytest.raises(RuntimeError, match="disk full"):
         write_nvmain(Failing(), layout, tmp_path / "f.nvt")
+
+    class NonFinite(Failing):   # a trace written with finite=False: an export would be refused where it is read
+        def iter_chunks(self, n):
+            for block in src.iter_chunks(n):
+                block = block.copy()
+                block[-1, 3] = np.nan
+                yield block
+
+    with pytest.raises(TraceError, match=r"export: iteration 1: .* holds nan"):
+        write_nvmain(NonFinite(), layout, tmp_path / "nan.nvt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "s.trace"]
