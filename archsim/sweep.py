@@ -408,6 +408,8 @@ def load_results(out_dir: str | os.PathLike, *, table: str = "summary", complete
         raise ArchsimError(f"load_results: table must be 'summary' or 'flips', not {table!r}")
     out = Path(out_dir)
     mpath = out / MANIFEST
+    if not out.is_dir():
+        raise ArchsimError(f"{out}: no such sweep folder")
     if not mpath.is_file():
         raise ArchsimError(f"{out}: no {MANIFEST} (not a sweep folder?)")
     manifest = json.loads(mpath.read_text(encoding="utf-8"))

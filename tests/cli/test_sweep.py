@@ -130,6 +130,8 @@ points = [{{"run.seed" = 1}},
         load_results(tmp_path / "out", complete=True)
     with pytest.raises(Exception, match="table must be 'summary' or 'flips', not 'bit_flips'"):
         load_results(tmp_path / "out", table="bit_flips")  # it returned the summary table
+    with pytest.raises(Exception, match="nowhere: no such sweep folder"):
+        load_results(tmp_path / "nowhere")
 
     counts = run_sweep(spec, tmp_path / "out", workers=1, progress=False, cache_dir=tmp_path / "cache")
     assert counts == {"points": 2, "skipped": 1, "ran": 1}
