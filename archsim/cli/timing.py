@@ -95,6 +95,9 @@ def run_sweep(args: argparse.Namespace) -> int:
         bad = [g for g in gaps if not (math.isfinite(g) and g >= 0)]
         if bad:
             raise ConfigError(f"--gaps-ns: every gap must be a finite number of ns, 0 or more, not {bad[0]:g}")
+        twice = sorted({g for g in gaps if gaps.count(g) > 1})
+        if twice:
+            raise ConfigError(f"--gaps-ns: the gap {twice[0]:g} ns is given twice")
     else:
         gaps = default_gaps_ns()
     schemes = tuple(names(args.schemes) or ("preset", "prereset", "appwom"))

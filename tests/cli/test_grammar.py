@@ -51,6 +51,7 @@ def test_an_empty_schemes_list_is_one_error(capsys):
     ("5,nan", "not nan"),
     (",", "give at least one gap"),
     ("5,x", "comma-separated numbers"),
+    ("100,5,100.0", "the gap 100 ns is given twice"),
 ])
 def test_bad_gaps_are_one_error(tmp_path, capsys, gaps, message):
     assert main(["timing", "sweep-gap", "--gaps-ns", gaps, "--out", str(tmp_path / "o"), "--no-progress"]) == 2
