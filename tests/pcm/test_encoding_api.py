@@ -112,6 +112,8 @@ def test_word_width_errors():
         replay("appwom", np.zeros((2, 4), np.uint16), word_bits=16)
     with pytest.raises(ConfigError, match="partition"):
         replay("fnw", np.zeros((2, 4), np.uint32), partition_bits=24)
+    with pytest.raises(ConfigError, match=r"partition_bits must be 0 \(the word, up to 32 bits\) or positive, not -1"):
+        replay("fnw", np.zeros((2, 4), np.uint32), partition_bits=-1)
     with pytest.raises(ConfigError, match="word_bits"):
         replay("dcw", np.zeros((2, 4), np.uint32), word_bits=12)
     with pytest.raises(ConfigError, match="fit in 8 bits"):

@@ -20,8 +20,11 @@ class FnwParams(SchemeParams):
 
     def check(self, where: str, word_bits: int) -> None:
         _check_initial_state(self.initial_state, where)
+        if self.partition_bits < 0:
+            raise ConfigError(f"{where}.partition_bits must be 0 (the word, up to 32 bits) or positive, "
+                              f"not {self.partition_bits}")
         n = self.partition_bits or min(32, word_bits)
-        if n <= 0 or word_bits % n:
+        if word_bits % n:
             raise ConfigError(
                 f"{where}.partition_bits: a {word_bits}-bit word is not a multiple of the partition size {n}"
             )
