@@ -64,7 +64,11 @@ def make_source(workload_name: str, *, iterations: int, seed: int, cache_dir: st
         except TraceError:
             pass
         shutil.rmtree(path)  # unfinished or damaged: record again
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TraceError(f"trace cache {root}: cannot create the folder ({exc.strerror or exc}; cache_dir / "
+                         "--cache-dir names the folder the recorded traces are kept in)") from None
     tmp = root / f".{path.name}.{os.getpid()}.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)

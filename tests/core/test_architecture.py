@@ -238,6 +238,8 @@ def test_a_trace_cache_that_is_a_file_is_named(tmp_path):
     (tmp_path / "cache").write_text("not a folder")
     with pytest.raises(TraceError, match="trace cache .*cache: is a file, not a folder"):
         workloads.make_source("lenet-digits", iterations=2, seed=0, cache_dir=tmp_path / "cache")
+    with pytest.raises(TraceError, match=r"trace cache .*cache/sub: cannot create the folder \(.*cache_dir / --cache"):
+        workloads.make_source("lenet-digits", iterations=2, seed=0, cache_dir=tmp_path / "cache" / "sub")
 
 
 def test_a_source_of_another_workload_is_named():
