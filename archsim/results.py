@@ -99,11 +99,12 @@ def flips_table(scheme: str, result, stream, iterations: int) -> pd.DataFrame:
     })
 
 
-def ratios(summary: pd.DataFrame, scheme: str = "appwom",
+def ratios(summary: pd.DataFrame, scheme: str | None = None,
            against: Sequence[str] = PAPER_BASELINES) -> pd.DataFrame:
-    """``scheme`` against each baseline present: ratios of energy, lifetime, average write
+    """``scheme`` (default AppWOM) against each baseline present: ratios of energy, lifetime, average write
     latency and bit flips (scheme / baseline), and the paper's percentages
-    (energy and latency reduction, lifetime improvement).
+    (energy and latency reduction, lifetime improvement). Empty when AppWOM (the default) is not in the table;
+    a scheme named and not in it is an error naming the schemes that are.
 
     A sweep's combined table (:func:`archsim.sweep.load_results`: a ``point`` column, one row per point x
     scheme) gives the ratios of every point, each row led by the point and its swept keys (the columns
@@ -111,6 +112,10 @@ def ratios(summary: pd.DataFrame, scheme: str = "appwom",
     if not isinstance(summary, pd.DataFrame) or "scheme" not in summary.columns:
         got = type(summary).__name__ if not isinstance(summary, pd.DataFrame) else "a table without a scheme column"
         raise TypeError(f"ratios needs a summary table with a scheme column, not {got}")
+    if scheme is not None and scheme not in set(summary["scheme"]):
+        raise ValueError(f"ratios: scheme {scheme!r} is not in the table (its schemes: "
+                         f"{', '.join(map(str, dict.fromkeys(summary['scheme'])))})")
+    scheme = "appwom" if scheme is None else scheme
     if "point" not in summary.columns:
         repeated = summary["scheme"][summary["scheme"].duplicated()]
         if not repeated.empty:

@@ -294,5 +294,8 @@ def test_a_sweeps_table_gives_ratios_per_point_and_format_summary_says_to_pick_o
     assert list(one.columns[:2]) == ["point", "layout.line_bytes"] and list(one["point"]) == ["p16"]
     with pytest.raises(ValueError, match="point 'p16' holds more than one row of scheme 'preset'"):
         ratios(pd.concat([table, table]))   # two sweeps' tables, or the flips table: not a recursion
+    with pytest.raises(ValueError, match=r"ratios: scheme 'AppWOM' is not in the table \(its schemes: preset, appwom\)"):
+        ratios(table, scheme="AppWOM")
+    assert list(ratios(table, scheme="preset", against=("appwom",))["baseline"]) == ["appwom", "appwom"]
     with pytest.raises(ValueError, match="rows without a point"):
         ratios(table.assign(point=[None] + list(table["point"][1:])))
