@@ -818,8 +818,8 @@ def positive(obj: Any, name: str, where: str) -> None:
 
 
 def latency(obj: Any, name: str, where: str) -> None:
-    """A latency in ns: positive, bounded, and at least 1 ps, the resolution of the timing model's clock (a
-    shorter one would be served in 0 ps there, silently)."""
+    """A latency in ns: positive, bounded, and at least 1 ps, the resolution of the timing model's clock, which
+    counts service times in whole ps (a write of one sub-ps latency would be served in 0 ps there)."""
     positive(obj, name, where)
     value = getattr(obj, name)
     if value < 1e-3:

@@ -78,6 +78,10 @@ class RunObserver(ABC):
     #: (:func:`archsim.shard.run_by_scheme`): each worker's observer runs :meth:`start` .. :meth:`partial`
     #: over its scheme, and the client's observer :meth:`join` s the partials before :meth:`finish`.
     splits_by_scheme: ClassVar[bool] = False
+    #: The configuration sections it reads beyond the replay's (the timing model: ``("timing",)``). A run
+    #: whose observers read no ``[timing]`` notes a ``[timing]`` set away from its defaults, and a sweep refuses
+    #: to vary it (:func:`archsim.run.unread_settings`).
+    reads_sections: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Config, params: Any = None) -> None:
         self.config = config

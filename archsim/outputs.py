@@ -11,10 +11,11 @@ The rules (also in ``docs/user-guide.md``, "Output folders"):
 - A command writes into a folder that does not exist, an empty folder, or a folder of the same command:
   resumable commands (``accuracy``, ``timing sweep-gap``, ``sweep``, and ``run`` split into line ranges or
   schemes: ``--shards``, ``--workers``, ``--scheduler``) pick up their saved state there (an
-  interrupted run finishes, a finished one is extended or rewritten; the earlier results are removed first,
-  the saved state kept, so that no table or figure of the earlier run stays listed as the new run's), and
-  refuse a complete folder that holds no saved state (a run that was not split); the others start over in an
-  interrupted folder and refuse a *complete* one. ``--overwrite`` starts over in any archsim folder (it first
+  interrupted run finishes, a finished one is extended or rewritten; the saved state is kept, and the earlier
+  results are listed as stale, then removed when the run completes if it did not write them again, so that no
+  table or figure of the earlier run stays listed as the new run's, while a rerun that fails first leaves them
+  on disk), and refuse a complete folder that holds no saved state (a run that was not split); the others
+  start over in an interrupted folder and refuse a *complete* one. ``--overwrite`` starts over in any archsim folder (it first
   removes the files and saved state its manifest names). A folder of another command is refused, and so is
   a non-empty folder that holds no manifest (archsim never deletes files it did not write).
 - A write error (disk full, no permission) is one error naming the path.
@@ -114,8 +115,9 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 class OutputFolder:
     """The folder a command writes its results into (see the module docstring for the rules).
 
-    ``command``: the command's name (``"run"``, ``"accuracy"``, ...); ``resumable``: an incomplete
-    folder of the same command keeps its files (the command resumes from its saved state);
+    ``command``: the command's name (``"run"``, ``"accuracy"``, ...); ``resumable``: a folder of the same
+    command with saved state is resumed (its saved state kept; its earlier results listed as stale until
+    :meth:`complete` removes those not written again);
     ``state``: files or folders holding that saved state, removed with the rest on ``--overwrite``.
     """
 
@@ -125,6 +127,7 @@ class OutputFolder:
         self.command = command
         self.files: list[str] = []
         self.state = list(state)
+        self.stale: list[str] = []  # an earlier run's results in a resumed folder, removed at completion
         self._claim(overwrite, resumable)
 
     # -- claiming ------------------------------------------------------------------------------
@@ -146,10 +149,16 @@ class OutputFolder:
                 raise ArchsimError(f"{p}: holds {what} of `archsim {manifest.get('command')}`; choose a new folder "
                                    "or pass --overwrite")
             elif resumable and not (manifest.get("complete") and not manifest.get("state")):
-                # resume (or extend) from the saved state; the earlier results go (the run writes its own at the
-                # end: a table or figure it does not write must not stay listed as its)
+                # resume (or extend) from the saved state. The earlier results are no longer listed as results
+                # (stale): the run writes its own, and removes at its completion those it did not rewrite, so
+                # that none stays listed as its own, while a rerun that fails first leaves them on disk
                 self.state = list(dict.fromkeys([*manifest.get("state", []), *self.state]))
-                self._remove([f for f in manifest["files"] if f not in self.state])
+                self.stale = [f for f in dict.fromkeys([*manifest.get("stale", []), *manifest["files"]])
+                              if f not in self.state]
+            elif resumable and same:
+                raise ArchsimError(f"{p}: holds the complete results of `archsim {self.command}` without saved state "
+                                   "to resume from (a run that was not split); choose a new folder or pass "
+                                   "--overwrite")
             elif manifest.get("complete"):
                 raise ArchsimError(f"{p}: holds the complete results of `archsim {self.command}`; choose a new "
                                    "folder or pass --overwrite")
@@ -162,7 +171,7 @@ class OutputFolder:
         self._write_manifest(complete=False)
 
     def _clear(self, manifest: dict[str, Any]) -> None:
-        self._remove([*manifest.get("files", []), *manifest.get("state", [])])
+        self._remove([*manifest.get("files", []), *manifest.get("stale", []), *manifest.get("state", [])])
         (self.path / MANIFEST).unlink(missing_ok=True)
 
     def _remove(self, names: list[str]) -> None:
@@ -218,7 +227,10 @@ class OutputFolder:
             self._write_manifest(complete=False)
 
     def complete(self, **info: Any) -> Path:
-        """Write the manifest as complete (call after the last file)."""
+        """Write the manifest as complete (call after the last file); an earlier run's results that this one
+        did not rewrite (a resumed folder) are removed first."""
+        self._remove([f for f in self.stale if f not in self.files and f not in self.state])
+        self.stale = []
         return self._write_manifest(complete=True, **info)
 
     def _write_manifest(self, *, complete: bool, **info: Any) -> Path:
@@ -226,6 +238,8 @@ class OutputFolder:
 
         data = {"command": self.command, "archsim_version": archsim.__version__, "complete": complete,
                 "files": sorted(self.files), "state": self.state, **info}
+        if self.stale:
+            data["stale"] = sorted(self.stale)
         return atomic_write(self.path / MANIFEST,
                             lambda t: t.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8"))
 

@@ -560,8 +560,9 @@ def unread_settings(config: Config, technology=None) -> dict[str, str]:
         for section in other.sections:
             if section not in technology.sections and section in config.sections:
                 out[section] = f"it configures the {name} memory and this run's is {technology.name} (run.memory)"
-    if "timing" not in {o.name for o in config.run.observers}:
-        out["timing"] = "no run observer reads it (add --timing, or run.observers = [\"timing\"])"
+    if not any("timing" in OBSERVERS.get(o.name).reads_sections for o in config.run.observers):
+        out["timing"] = ("no run observer reads it (the timing model: run.observers = [\"timing\"], or --timing "
+                         "on the command line)")
     if config.run.trace:
         out["run.workload"] = "the run replays run.trace, which was recorded with a workload and knobs of its own"
     return out

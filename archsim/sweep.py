@@ -202,8 +202,8 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
             resolved = digest(cfg.identity())
             if resolved in same:
                 raise ConfigError(f"{source}: the points {same[resolved]} and {overrides} are the same configuration "
-                                  "(values that are equal once read, such as 5 and 5.0): they would be the same "
-                                  "numbers under different labels")
+                                  "(values equal once read, such as 5 and 5.0, or a key set to its default): they "
+                                  "would be the same numbers under different labels")
             same[resolved] = overrides
             if experiment == "run":
                 from archsim.run import unread_settings

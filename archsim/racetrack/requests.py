@@ -3,8 +3,9 @@
 One request a line: ``W <track> <index> <value>`` or ``R <track> <index> [<value>]``; values are
 unsigned decimal integers below 2^item_bits (2^64 by default), ignored on reads. A line whose
 first word is not ``W`` or ``R`` is a comment, except a line that looks like a request written
-wrong (a lower-case ``w``/``r``, or ``W12`` without a space): that is an error, not a silently
-skipped request. A UTF-8 byte-order mark is ignored. Every bad request line is an error naming the file
+wrong (a lower-case ``w``/``r``, ``W12`` without a space, or ``W,0,1,5`` / ``W, 0 1 5`` with a
+separator before the numbers): that is an error, not a silently skipped request; so is a file with no
+request at all. A UTF-8 byte-order mark is ignored. Every bad request line is an error naming the file
 and line number; so is a track index >= ``tracks``, a data index >= ``data_per_track`` and a value
 too wide for a data item. The memory starts formatted with value 0 everywhere.
 """
@@ -26,8 +27,9 @@ from archsim.racetrack.schemes import RacetrackScheme, make_scheme
 from archsim.racetrack.stream import RacetrackResult
 
 _UINT = re.compile(r"[0-9]+\Z")
-#: A first word that is a request written wrong, not a comment: w / r, W12, or W, / W; / W: (other separators).
-_LOOKS_LIKE_REQUEST = re.compile(r"^(?:[wr]|[WRwr][\d,;:].*)$")
+#: A line that is a request written wrong, not a comment: w / r as its first word, W12, or W / R then a
+#: separator and a number (W,0,1,5 / R;0;1 / W, 0 1 5); words after W or R (R: reads follow) stay a comment.
+_LOOKS_LIKE_REQUEST = re.compile(r"^\s*(?:[wr](?:\s|$)|[WRwr]\d|[WRwr]\s*[,;:]\s*\d)")
 
 
 class RequestFileError(ArchsimError):
@@ -140,7 +142,7 @@ def parse_requests(path: str | Path, config) -> Requests:
         if not parts:
             continue
         if parts[0] not in ("W", "R"):
-            if _LOOKS_LIKE_REQUEST.match(parts[0]):  # w / r, or W / R glued to a number or separator: not a comment
+            if _LOOKS_LIKE_REQUEST.match(raw):
                 raise RequestFileError(f"{p}:{lineno}: {raw.strip()!r} looks like a request but is not one: a request "
                                        "starts with the word W or R (upper case), then its numbers, separated by "
                                        "spaces")

@@ -60,6 +60,7 @@ class TimingObserver(RunObserver):
 
     Params = TimingObserverParams
     splits_by_scheme = True
+    reads_sections = ("timing",)
     #: Chunks a model may have waiting beside the one it simulates before :meth:`chunk` waits for it.
     AHEAD = 1
 

@@ -191,8 +191,8 @@ def test_a_section_of_another_memory_is_noted(tmp_path, caplog):
                      "(run.memory): not used"]
     # [timing] without the timing observer, a workload's knobs under a trace: noted too, and silent when read
     trace = next((tmp_path / "cache").rglob("*.trace"))
-    for extra, note in ((["--set", "timing.banks=4"], "note: [timing] is set, but no run observer reads it (add "
-                         "--timing, or run.observers = [\"timing\"]): not used"),
+    for extra, note in ((["--set", "timing.banks=4"], "note: [timing] is set, but no run observer reads it (the "
+                         "timing model: run.observers = [\"timing\"], or --timing on the command line): not used"),
                         (["--trace", str(trace), "--set", "run.workload.lr=0.5"], "note: run.workload is set, but the "
                          "run replays run.trace, which was recorded with a workload and knobs of its own: not used"),
                         (["--set", "timing.banks=4", "--timing"], None)):

@@ -106,3 +106,30 @@ def test_a_split_run_resumed_in_a_folder_keeps_no_table_of_the_earlier_run(tmp_p
     assert "holds the complete results of `archsim run`" in capsys.readouterr().err
     assert main([*RUN, "--shards", "2", "--out", str(plain), "--overwrite"]) == 0
     assert not (plain / "timing_banks.csv").exists()
+
+
+def test_a_rerun_that_fails_leaves_the_earlier_results_and_parts_on_disk(tmp_path, capsys):
+    # the earlier run's tables are not removed when the folder is claimed: a rerun failing before its end (here
+    # its trace moved away) leaves them, unlisted, and the saved parts untouched; the next rerun completes
+    from test_run import write_tiny_trace
+
+    trace = write_tiny_trace(tmp_path / "t.trace", iterations=6)[0]
+    out = tmp_path / "s"
+    args = ["run", "--trace", str(trace), "--schemes", "preset,appwom", "--iterations", "6", "--no-figures",
+            "--no-progress", "--shards", "2", "--out", str(out)]
+    assert main(args) == 0
+    summary = (out / "summary.csv").read_bytes()
+    parts = {p: p.stat().st_mtime_ns for p in (out / "parts").rglob("*") if p.is_file()}
+    assert parts
+    trace.rename(tmp_path / "moved.trace")
+    capsys.readouterr()
+    assert main(args) == 2
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert not manifest["complete"] and "summary.csv" in manifest["stale"] and "summary.csv" not in manifest["files"]
+    assert (out / "summary.csv").read_bytes() == summary
+    assert {p: p.stat().st_mtime_ns for p in (out / "parts").rglob("*") if p.is_file()} == parts
+    (tmp_path / "moved.trace").rename(trace)
+    assert main([a if a != "preset,appwom" else "preset" for a in args]) == 0   # fewer schemes: no ratios now
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["complete"] and "stale" not in manifest and not (out / "ratios.csv").exists()
+    assert all((out / f).exists() for f in manifest["files"])

@@ -71,7 +71,8 @@ points = [{"run.seed" = 1}, {"run.seed" = 2}]
      "the points {'pcm.set_energy_pj': 5} and {'pcm.set_energy_pj': 5.0} are the same configuration"),
     ('[sweep]\npoints = [{}, {"run.seed" = 0}]\n', "the points {} and {'run.seed': 0} are the same configuration"),
     ('[sweep]\ngrid = {"timing.banks" = [4, 8]}\n', "the sweep sets 'timing.banks', but no point reads [timing]: no "
-     "run observer reads it (add --timing, or run.observers = [\"timing\"]); its points would be the same numbers"),
+     "run observer reads it (the timing model: run.observers = [\"timing\"], or --timing on the command line); its "
+     "points would be the same numbers"),
     ('[sweep]\ngrid = {"racetrack.tracks" = [4, 8]}\n', "no point reads [racetrack]: it configures the racetrack "
      "memory and this run's is pcm (run.memory)"),
 ])

@@ -299,3 +299,20 @@ def test_a_sweeps_table_gives_ratios_per_point_and_format_summary_says_to_pick_o
     assert list(ratios(table, scheme="preset", against=("appwom",))["baseline"]) == ["appwom", "appwom"]
     with pytest.raises(ValueError, match="rows without a point"):
         ratios(table.assign(point=[None] + list(table["point"][1:])))
+
+
+def test_what_a_run_does_not_read_follows_its_observers_sections(monkeypatch):
+    from archsim.config import load_config
+    from archsim.observers import OBSERVERS
+    from archsim.run import unread_settings
+    from archsim.timing.observer import TimingObserver
+
+    class Ddr(TimingObserver):   # a plugin's timing model under a name of its own reads [timing] too
+        pass
+
+    monkeypatch.setitem(OBSERVERS._items, "timing-ddr", Ddr)
+    assert "timing" in unread_settings(load_config(None, []))
+    for name in ("timing", "timing-ddr"):
+        assert "timing" not in unread_settings(load_config(None, [f'run.observers=["{name}"]']))
+    assert "racetrack" in unread_settings(load_config(None, []))   # PCM's run does not read [racetrack]
+    assert "run.workload" in unread_settings(load_config(None, ["run.trace=x.trace"]))

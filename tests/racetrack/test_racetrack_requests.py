@@ -172,8 +172,8 @@ def test_byte_order_mark_and_requests_written_wrong(tmp_path):
             parse_requests(p, cfg)
     p.write_text("# a comment\nwrite-heavy section follows\nW 0 1 5\n")
     assert len(parse_requests(p, cfg).op) == 1  # a line of words is a comment, as the format says
-    p.write_text("Write 3 requests below, then 2 reads\nW 0 1 5\n")
-    assert len(parse_requests(p, cfg).op) == 1  # words and numbers mixed: still a comment
+    p.write_text("Write 3 requests below, then 2 reads\nR: reads follow\nW 0 1 5\n")
+    assert len(parse_requests(p, cfg).op) == 1  # words after W or R, words and numbers mixed: still comments
     for text in ("", "# only comments\nop track index value\n"):
         p.write_text(text)
         with pytest.raises(RequestFileError, match=r"bom.txt: no requests \(a request is a line 'W <track>"):
