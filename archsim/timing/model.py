@@ -123,30 +123,46 @@ def available_memory_bytes() -> int | None:
     return int(psutil.virtual_memory().available)
 
 
+def _array_bytes(obj, seen: set | None = None, depth: int = 0) -> int:
+    """Bytes of the numpy arrays an object holds (its attributes, containers and dataclasses, followed a few
+    levels down; each array's memory once): a stream's state, measured the same way whatever ran before."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 6:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        base = obj
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        if base is not obj:
+            return _array_bytes(base, seen, depth)
+        return int(obj.nbytes)
+    if isinstance(obj, dict):
+        items = obj.values()
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        items = obj
+    elif hasattr(obj, "__dict__") or hasattr(obj, "__slots__"):
+        items = list(getattr(obj, "__dict__", {}).values())
+        items += [getattr(obj, k) for k in getattr(type(obj), "__slots__", ()) if hasattr(obj, k)]
+    else:
+        return 0
+    return sum(_array_bytes(x, seen, depth + 1) for x in items)
+
+
 def check_memory(config, technology, scheme: str, lines: int, inter_lines: int, words: int, first_line: int,
                  *, available: int | None = None, chunk_iterations: int = 0, reserved: int = 0,
                  reserved_for: tuple[str, ...] = ()) -> int:
     """The model's memory estimate in bytes, or one error before anything large is allocated when it
     (plus ``reserved`` bytes the models of ``reserved_for``, the run's schemes before this one, need)
     exceeds the available memory. The intermediate stream's state per line is measured on a stream of
-    a few lines of the same scheme (``tracemalloc``: numpy reports its arrays), not assumed; a chunk's
+    a few lines of the same scheme (the numpy arrays it holds), not assumed; a chunk's
     temporaries are counted for chunks of ``chunk_iterations`` iterations."""
     probe = min(inter_lines, 256)
     per_line = 0
     if probe:
-        import tracemalloc
-
-        was = tracemalloc.is_tracing()
-        if not was:
-            tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
-            stream = technology.open_stream(scheme, lines=probe, words=words, config=config, line_offset=first_line)
-            per_line = max(0, tracemalloc.get_traced_memory()[0] - before) // probe
-            del stream
-        finally:
-            if not was:
-                tracemalloc.stop()
+        stream = technology.open_stream(scheme, lines=probe, words=words, config=config, line_offset=first_line)
+        per_line = _array_bytes(stream) // probe
+        del stream
     T = max(0, int(chunk_iterations))
     word_bytes = config.layout.word_bits // 8
     chunk = T * (lines * CHUNK_BYTES_PER_LINE + (lines - inter_lines) * HELD_BYTES_PER_LINE
