@@ -28,11 +28,13 @@ def test_cli_end_to_end_and_resume(tmp_path, capsys):
     for name in ("analog_curves.png", "analog_presets.pdf", "config.toml", "analog.parquet"):
         assert (out / name).is_file()
     # a rerun reuses every finished run: identical table
-    ck = sorted((out / ".checkpoints").glob("*.json"))
+    ck = {p: p.stat().st_mtime_ns for p in (out / ".checkpoints").glob("*.json")}
     assert len(ck) == 6
     assert main(args[:-3] + ["--no-progress", "--no-figures"]) == 0
     again = pd.read_csv(out / "analog.csv")
     pd.testing.assert_frame_equal(t, again)  # no wall-clock column: identical
+    assert {p: p.stat().st_mtime_ns for p in (out / ".checkpoints").glob("*.json")} == ck  # reused, not rerun
+    assert not (out / "analog_curves.png").exists()   # the earlier figures went with --no-figures
 
 
 @pytest.mark.parametrize("args, message", [

@@ -35,9 +35,13 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert "retention_s = 0.02" in (out / "config.toml").read_text()
     # a rerun reuses the finished schemes (same key) and writes the same table
     before = (out / "accuracy.csv").read_text()
-    assert len(list((out / ".checkpoints").glob("*.json"))) == 4
+    checkpoints = {p: p.stat().st_mtime_ns for p in (out / ".checkpoints").glob("*.json")}
+    assert len(checkpoints) == 4
     assert main(args + ["--no-figures"]) == 0
     assert (out / "accuracy.csv").read_text() == before  # no wall-clock column: byte-identical
+    # taken from the checkpoints, not trained again; the earlier figures went with --no-figures
+    assert {p: p.stat().st_mtime_ns for p in (out / ".checkpoints").glob("*.json")} == checkpoints
+    assert not (out / "accuracy_curves.png").exists()
     assert "seconds" not in df.columns and set(json.loads((out / "run.json").read_text())["seconds"]) == \
         {"baseline", "ps", "dap", "appwom"}
 
