@@ -94,6 +94,21 @@ def split_scheme(spec: str, default_memory: str) -> tuple[str, str]:
     return default_memory, spec
 
 
+def check_schemes(config: Config, schemes: Sequence[str]) -> None:
+    """The schemes of an accuracy experiment, checked before any training: each ``baseline``, ``SCHEME`` or
+    ``MEMORY:SCHEME`` registered, none twice (``dcw`` and ``pcm:dcw`` are one scheme)."""
+    from archsim.contracts import TECHNOLOGIES
+
+    if not schemes:
+        raise ConfigError("no schemes given")
+    resolved = [s if s == BASELINE else split_scheme(s, config.run.memory) for s in schemes]
+    if len(set(resolved)) != len(resolved):
+        raise ConfigError(f"a scheme is named twice: {', '.join(schemes)}")
+    for r in resolved:
+        if r != BASELINE:
+            TECHNOLOGIES.get(r[0]).schemes.get(r[1])   # an unknown memory or scheme: one error with the choices
+
+
 def _model_description(wl, seed: int, knobs: dict[str, Any]):
     from workloads.builtin import NumpyWorkload
 
@@ -182,12 +197,7 @@ def run_accuracy(config: Config, *, workload: str, schemes: Sequence[str], itera
         raise ConfigError(f"eval_every must be >= 1, not {eval_every}")
     if seed < 0:
         raise ConfigError(f"seed must not be negative, not {seed}")
-    if not schemes:
-        raise ConfigError("no schemes given")
-    # "dcw" and "pcm:dcw" are one scheme; "baseline" is a row of its own (the exact memory)
-    resolved = [s if s == BASELINE else split_scheme(s, config.run.memory) for s in schemes]
-    if len(set(resolved)) != len(resolved):
-        raise ConfigError(f"a scheme is named twice: {', '.join(schemes)}")
+    check_schemes(config, schemes)
     rows, curves, seconds = [], [], {}
     key = _run_key(config, workload, iterations, seed, eval_every, knobs, timing)
     for spec in schemes:

@@ -34,7 +34,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archsim.accuracy import CHECKPOINTS, run_accuracy
+    from archsim.accuracy import CHECKPOINTS, check_schemes, run_accuracy
     from archsim.config import load_config
     from archsim.outputs import OutputFolder
 
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     workload = cfg.run.workload.name
     iterations, seed = cfg.run.iterations, cfg.run.seed
     t0 = time.perf_counter()
+    check_schemes(cfg, schemes)   # before the folder is claimed: a typo leaves a finished folder as it was
     folder = OutputFolder(out_dir, "accuracy", overwrite=args.overwrite, resumable=True, state=(CHECKPOINTS,))
     out = run_accuracy(cfg, workload=workload, schemes=schemes, iterations=iterations, seed=seed,
                        eval_every=args.eval_every, knobs=dict(cfg.run.knobs), progress=not args.no_progress,

@@ -67,7 +67,8 @@ def test_baseline_equals_open_loop():
 def test_errors(capsys, tmp_path):
     assert main(["accuracy", "--schemes", "baseline,nope", "--iterations", "2", "--out", str(tmp_path),
                  "--no-progress"]) == 2
-    assert "nope" in capsys.readouterr().err
+    assert "unknown PCM write scheme 'nope'" in capsys.readouterr().err
+    assert not (tmp_path / "manifest.json").exists()   # refused before the folder is claimed
     assert main(["accuracy", "--workload", "synthetic-lenet", "--iterations", "2", "--out", str(tmp_path),
                  "--no-progress"]) == 2
     assert "built-in trainer" in capsys.readouterr().err
