@@ -23,6 +23,7 @@ from archsim.analog.config import AnalogConfig
 from archsim.analog.device import DEVICE_MODELS
 from archsim.analog.optim import OPTIMISERS, ROUNDING, Optimiser
 from archsim.config import check_seed
+from archsim.errors import ConfigError
 from workloads.datasets import Dataset, load_digits_dataset
 from workloads.layers import Conv2D, Dense, ReLU, Readout, softmax_cross_entropy
 from workloads.models import Sequential, lenet_digits
@@ -53,8 +54,11 @@ class InSituTrainer(Trainer):
 
     def __init__(self, cfg: AnalogConfig, data: Dataset, *, seed: int, analog: bool = True,
                  compiled: bool = True) -> None:
+        if cfg.batch_size > len(data.x_train):  # the tables would report a batch the training did not use
+            raise ConfigError(f"analog.batch_size must be in 1..{len(data.x_train)} (the training samples), "
+                              f"not {cfg.batch_size}")
         model = NETWORKS[cfg.network](np.random.default_rng([seed, 0]))
-        super().__init__(model, data, SGD(1.0), batch_size=min(cfg.batch_size, len(data.x_train)), seed=seed)
+        super().__init__(model, data, SGD(1.0), batch_size=cfg.batch_size, seed=seed)
         self.cfg = cfg
         oc = cfg.optimizer
         self.optimiser: Optimiser = OPTIMISERS.get(oc.name)(oc.params)

@@ -150,3 +150,10 @@ def test_an_overflowing_learning_rate_is_one_error_without_a_numpy_warning():
         warnings.simplefilter("error")   # a RuntimeWarning (overflow) would fail here
         dw = opt.delta("t", np.full((2, 2), 1e30, np.float32))
     assert not np.isfinite(dw).all()   # the array then refuses it (test above)
+
+
+def test_a_batch_larger_than_the_training_samples_is_one_error():
+    data = load_digits_dataset()
+    with pytest.raises(ConfigError, match=rf"analog.batch_size must be in 1..{len(data.x_train)} \(the training "
+                                          r"samples\), not 100000"):
+        InSituTrainer(AnalogConfig(batch_size=100000), data, seed=0)
