@@ -155,7 +155,11 @@ def _ratios_of_run(summary: pd.DataFrame, scheme: str, against: Sequence[str]) -
         for col, name in (("energy_pj", "energy"), ("lifetime_iterations", "lifetime"),
                           ("avg_write_latency_ns", "avg_write_latency"), ("bit_flips", "bit_flips")):
             if col in s.columns:
-                row[f"{name}_ratio"] = _ratio(a[col], b[col])
+                try:
+                    row[f"{name}_ratio"] = _ratio(a[col], b[col])
+                except (TypeError, ValueError):
+                    raise ValueError(f"ratios: column {col!r} holds {a[col]!r} for {scheme} and {b[col]!r} for "
+                                     f"{base}, not numbers") from None
         if "energy_ratio" in row:
             row["energy_reduction_pct"] = 100 * (1 - row["energy_ratio"])
         if "lifetime_ratio" in row:

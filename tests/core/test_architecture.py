@@ -297,6 +297,8 @@ def test_a_sweeps_table_gives_ratios_per_point_and_format_summary_says_to_pick_o
     with pytest.raises(ValueError, match=r"ratios: scheme 'AppWOM' is not in the table \(its schemes: preset, appwom\)"):
         ratios(table, scheme="AppWOM")
     assert list(ratios(table, scheme="preset", against=("appwom",))["baseline"]) == ["appwom", "appwom"]
+    with pytest.raises(ValueError, match=r"ratios: column 'energy_pj' holds 'x' for appwom and .* for preset, not"):
+        ratios(runs[16].astype({"energy_pj": object}).assign(energy_pj=["1.0", "x"]))
     with pytest.raises(ValueError, match="rows without a point"):
         ratios(table.assign(point=[None] + list(table["point"][1:])))
 
