@@ -15,8 +15,8 @@ The rules (also in ``docs/user-guide.md``, "Output folders"):
   results are listed as stale, then removed when the run completes if it did not write them again, so that no
   table or figure of the earlier run stays listed as the new run's, while a rerun that fails first leaves them
   on disk), and refuse a complete folder that holds no saved state (a run that was not split); the others
-  start over in an interrupted folder and refuse a *complete* one. ``--overwrite`` starts over in any archsim folder (it first
-  removes the files and saved state its manifest names). A folder of another command is refused, and so is
+  start over in an interrupted folder and refuse a *complete* one. ``--overwrite`` starts over in any archsim
+  folder (it first removes the files, stale results and saved state its manifest names). A folder of another command is refused, and so is
   a non-empty folder that holds no manifest (archsim never deletes files it did not write).
 - A write error (disk full, no permission) is one error naming the path.
 """
@@ -148,17 +148,17 @@ class OutputFolder:
             elif not same:
                 raise ArchsimError(f"{p}: holds {what} of `archsim {manifest.get('command')}`; choose a new folder "
                                    "or pass --overwrite")
-            elif resumable and not (manifest.get("complete") and not manifest.get("state")):
+            elif resumable:
+                if manifest.get("complete") and not manifest.get("state"):
+                    raise ArchsimError(f"{p}: holds the complete results of `archsim {self.command}` without saved "
+                                       "state to resume from (a run that was not split); choose a new folder or "
+                                       "pass --overwrite")
                 # resume (or extend) from the saved state. The earlier results are no longer listed as results
                 # (stale): the run writes its own, and removes at its completion those it did not rewrite, so
                 # that none stays listed as its own, while a rerun that fails first leaves them on disk
                 self.state = list(dict.fromkeys([*manifest.get("state", []), *self.state]))
                 self.stale = [f for f in dict.fromkeys([*manifest.get("stale", []), *manifest["files"]])
                               if f not in self.state]
-            elif resumable and same:
-                raise ArchsimError(f"{p}: holds the complete results of `archsim {self.command}` without saved state "
-                                   "to resume from (a run that was not split); choose a new folder or pass "
-                                   "--overwrite")
             elif manifest.get("complete"):
                 raise ArchsimError(f"{p}: holds the complete results of `archsim {self.command}`; choose a new "
                                    "folder or pass --overwrite")

@@ -568,7 +568,7 @@ def unread_settings(config: Config, technology=None) -> dict[str, str]:
     return out
 
 
-def _label(prefix: str) -> str:
+def setting_label(prefix: str) -> str:
     """How a setting of :func:`unread_settings` is named to the user: [section], or the key."""
     return prefix if "." in prefix else f"[{prefix}]"
 
@@ -585,7 +585,8 @@ def _note_unread(config: Config, technology, *, observers_given: bool) -> None:
         else:
             changed = config.section(prefix) != defaults.section(prefix)
         if changed:
-            logging.getLogger("archsim.run").warning("note: %s is set, but %s: not used", _label(prefix), why)
+            logging.getLogger("archsim.run").warning("note: %s is set, but %s: not used", setting_label(prefix),
+                                                     why)
 
 
 def usable_cpus() -> int:

@@ -38,7 +38,7 @@ from archsim.cluster import load_plugins
 from archsim.config import (Config, config_from_mapping, config_with, current_key, digest, read_config_data,
                             read_text)
 from archsim.errors import ArchsimError, ConfigError
-from archsim.run import usable_cpus
+from archsim.run import setting_label, unread_settings, usable_cpus
 from archsim.registry import Registry
 
 MANIFEST = "sweep.json"
@@ -206,16 +206,13 @@ def make_spec(base: Config, sweep: Any, *, source: str = "sweep",
                                   "would be the same numbers under different labels")
             same[resolved] = overrides
             if experiment == "run":
-                from archsim.run import unread_settings
-
                 unread.append(unread_settings(cfg))
             points.append(SweepPoint(pid, overrides))
     for key in keys if unread else ():
         k = current_key(key)
         hits = [next((p for p in u if k == p or k.startswith(p + ".")), None) for u in unread]
         if all(hits):
-            label = hits[0] if "." in hits[0] else f"[{hits[0]}]"
-            raise ConfigError(f"{source}: the sweep sets {key!r}, but no point reads {label}: "
+            raise ConfigError(f"{source}: the sweep sets {key!r}, but no point reads {setting_label(hits[0])}: "
                               f"{unread[0][hits[0]]}; its points would be the same numbers under different labels")
     return SweepSpec(base, points, keys, experiment, dict(base_data) if base_data is not None else None)
 
